@@ -1,0 +1,93 @@
+/**
+ * One snapshot with everything computed that the views and the leak finder need: DevTools shallow sizes, essential
+ * edges, dominators, retained sizes, distances, classes and the dominator tree. Built once per snapshot.
+ */
+import { ClassIndex, classifyNodes, inferInterfaces, LocationIndex } from './classes';
+import { propagateDetachedness } from './detached';
+import { computeDistances } from './distances';
+import { computeDominators } from './dominators';
+import { buildDominatorTree, DominatorTree } from './domtree';
+import { EphemeronNames, EssentialEdges, markPageOwned } from './essential';
+import { parseSnapshotFile, ParseOptions } from './parse';
+import { transferShallowSizes } from './shallow';
+import { HeapSnapshot } from './snapshot';
+
+/** Time spent in each stage, in milliseconds (for the benchmark and the log). */
+export type StageTimings = Record<string, number>;
+
+export interface AnalyzeOptions extends ParseOptions {
+  /** Plain-object interface definitions to classify with (to line up a baseline with a later snapshot). */
+  interfaces?: string[][];
+  /** Called when a stage starts, for progress reporting. */
+  onStage?: (stage: string) => void;
+}
+
+export class HeapAnalysis {
+  /** Shallow size per node after DevTools' transfer of single-owner internal stores onto their owner. */
+  readonly shallowSize: Float64Array;
+  readonly retainedSize: Float64Array;
+  readonly dominator: Uint32Array;
+  readonly distance: Int32Array;
+  readonly classIndex: ClassIndex;
+  readonly locations: LocationIndex;
+  readonly ephemerons: EphemeronNames;
+  readonly essential: EssentialEdges;
+  readonly interfaces: string[][];
+  private tree: DominatorTree | null = null;
+
+  constructor(
+    readonly snapshot: HeapSnapshot,
+    readonly timings: StageTimings,
+    options: AnalyzeOptions = {},
+  ) {
+    const stage = <T>(name: string, fn: () => T): T => {
+      options.onStage?.(name);
+      const t = performance.now();
+      const r = fn();
+      timings[name] = Math.round(performance.now() - t);
+      return r;
+    };
+    const s = snapshot;
+    stage('detachedness', () => propagateDetachedness(s));
+    this.ephemerons = new EphemeronNames(s);
+    const pageOwned = stage('flags', () => markPageOwned(s));
+    this.essential = stage('essentialEdges', () => new EssentialEdges(s, pageOwned, this.ephemerons));
+    this.shallowSize = s.nodeSelfSize;
+    stage('shallowSizes', () => transferShallowSizes(s, this.shallowSize));
+    const dom = stage('dominators', () => computeDominators(s, this.essential, this.shallowSize));
+    this.dominator = dom.dominator;
+    this.retainedSize = dom.retainedSize;
+    this.distance = stage('distances', () => computeDistances(s, this.ephemerons));
+    this.locations = new LocationIndex(s);
+    this.interfaces = options.interfaces ?? stage('interfaces', () => inferInterfaces(s));
+    this.classIndex = stage('classes', () => classifyNodes(s, this.locations, this.interfaces));
+  }
+
+  get dominatorTree(): DominatorTree {
+    if (!this.tree) this.tree = buildDominatorTree(this.dominator, this.snapshot.rootIndex);
+    return this.tree;
+  }
+
+  /** Total size: the root's retained size plus native bytes V8 attributes to no object. */
+  get totalSize(): number {
+    return this.retainedSize[this.snapshot.rootIndex] + (this.snapshot.header.extra_native_bytes ?? 0);
+  }
+
+  className(node: number): string {
+    return this.classIndex.classes[this.classIndex.nodeClass[node]].name;
+  }
+}
+
+/** Parses and analyses one snapshot file. */
+export function loadAnalysis(file: string, options: AnalyzeOptions = {}): HeapAnalysis {
+  const timings: StageTimings = {};
+  options.onStage?.('parse');
+  let t = performance.now();
+  const raw = parseSnapshotFile(file, options);
+  timings.parse = Math.round(performance.now() - t);
+  options.onStage?.('retainers');
+  t = performance.now();
+  const snapshot = new HeapSnapshot(raw);
+  timings.retainers = Math.round(performance.now() - t);
+  return new HeapAnalysis(snapshot, timings, options);
+}

@@ -1,0 +1,208 @@
+/**
+ * Class names as Chrome DevTools' Summary view shows them, and the class of every node.
+ *  - object / native: the constructor name (an HTML-like `<tag attr>` name is cut to `<tag>`);
+ *  - plain `Object`s: named after their property set (`{a, b}`) when that shape is common enough;
+ *  - closures: `Function`; regexps: `RegExp`; hidden: `(system)`; code: `(compiled code)`;
+ *  - every other type: `(type)`, such as `(string)` or `(array)`.
+ * Objects whose constructor location is known are told apart by it, so two classes with one name stay two rows.
+ * Time O(nodes + edges of plain objects).
+ */
+import { HeapSnapshot } from './snapshot';
+
+/** One row of the class table. */
+export interface ClassInfo {
+  name: string;
+  /** Position of the constructor, when the snapshot's `locations` names one: script id and 0-based line/column. */
+  scriptId: number;
+  line: number;
+  column: number;
+}
+
+export interface ClassIndex {
+  classes: ClassInfo[];
+  /** Class of each node, an index into `classes`. */
+  nodeClass: Uint32Array;
+}
+
+const MAX_INTERFACE_NAME = 120;
+
+/** The constructor's location per node, found by binary search over `locations` (sorted by node index). */
+export class LocationIndex {
+  private readonly nodes: Uint32Array;
+  private readonly stride: number;
+  private readonly scriptOff: number;
+  private readonly lineOff: number;
+  private readonly colOff: number;
+  private readonly objOff: number;
+
+  constructor(private readonly s: HeapSnapshot) {
+    const fields = s.header.meta.location_fields ?? ['object_index', 'script_id', 'line', 'column'];
+    this.stride = fields.length;
+    this.objOff = Math.max(0, fields.indexOf('object_index'));
+    this.scriptOff = fields.indexOf('script_id');
+    this.lineOff = fields.indexOf('line');
+    this.colOff = fields.indexOf('column');
+    const count = Math.floor(s.locations.length / this.stride);
+    const nodes = new Uint32Array(count);
+    let sorted = true;
+    for (let i = 0; i < count; i++) {
+      nodes[i] = s.locations[i * this.stride + this.objOff];
+      if (i > 0 && nodes[i] < nodes[i - 1]) sorted = false;
+    }
+    if (!sorted) {
+      // V8 writes locations in node order; sort a copy if a producer did not.
+      const idx = Array.from({ length: count }, (_, i) => i).sort((a, b) => nodes[a] - nodes[b]);
+      const loc = new Uint32Array(s.locations.length);
+      idx.forEach((from, to) => loc.set(s.locations.subarray(from * this.stride, from * this.stride + this.stride), to * this.stride));
+      (s as { locations: Uint32Array }).locations = loc;
+      idx.forEach((from, to) => (nodes[to] = loc[to * this.stride + this.objOff]));
+    }
+    this.nodes = nodes;
+  }
+
+  /** Entry index for `node`, or -1. */
+  find(node: number): number {
+    const nodes = this.nodes;
+    let lo = 0;
+    let hi = nodes.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = nodes[mid];
+      if (v === node) return mid;
+      if (v < node) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  scriptId(entry: number): number {
+    return this.s.locations[entry * this.stride + this.scriptOff];
+  }
+  line(entry: number): number {
+    return this.s.locations[entry * this.stride + this.lineOff];
+  }
+  column(entry: number): number {
+    return this.s.locations[entry * this.stride + this.colOff];
+  }
+}
+
+/** The DevTools class name of a node, without the plain-object shape naming. */
+export function baseClassName(s: HeapSnapshot, node: number): string {
+  const t = s.nodeType[node];
+  const ty = s.types;
+  if (t === ty.object || t === ty.native) {
+    const name = s.name(node);
+    if (name.startsWith('<')) {
+      const space = name.indexOf(' ');
+      return space > 0 ? name.slice(0, space) + '>' : name;
+    }
+    return name;
+  }
+  if (t === ty.hidden) return '(system)';
+  if (t === ty.code) return '(compiled code)';
+  if (t === ty.closure) return 'Function';
+  if (t === ty.regexp) return 'RegExp';
+  return `(${s.typeName(node)})`;
+}
+
+function quoteProperty(name: string): string {
+  return /[,'"{}]/.test(name) ? JSON.stringify(name) : name;
+}
+
+/** The property names of a plain object, in edge order, without `__proto__`. */
+function propertyNames(s: HeapSnapshot, node: number): string[] {
+  const names: string[] = [];
+  const prop = s.types.edgeProperty;
+  for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
+    if (s.edgeType[e] !== prop) continue;
+    const name = s.strings.get(s.edgeName[e]);
+    if (name !== '__proto__') names.push(name);
+  }
+  return names;
+}
+
+/** Builds the `{a, b}` interface definitions from the plain objects of one snapshot, most common first. */
+export function inferInterfaces(s: HeapSnapshot): string[][] {
+  const objectName = s.types.object;
+  const counts = new Map<string, { count: number; props: string[] }>();
+  let plain = 0;
+  for (let node = 0; node < s.nodeCount; node++) {
+    if (s.nodeType[node] !== objectName || s.strings.rawLength(s.nodeName[node]) !== 6 || s.name(node) !== 'Object') continue;
+    plain++;
+    const props = propertyNames(s, node);
+    if (props.length === 0) continue;
+    // Same length rule as DevTools: stop before a property that would make the name longer than the limit.
+    let name = '{';
+    const used: string[] = [];
+    for (const prop of props) {
+      const formatted = quoteProperty(prop);
+      if (name.length > 1 && name.length + formatted.length > MAX_INTERFACE_NAME) break;
+      if (name.length !== 1) name += ', ';
+      name += formatted;
+      used.push(prop);
+    }
+    name += '}';
+    const entry = counts.get(name);
+    if (entry) entry.count++;
+    else counts.set(name, { count: 1, props: used });
+  }
+  const min = Math.max(2, plain / 1000);
+  return [...counts.values()].filter((c) => c.count >= min).sort((a, b) => b.count - a.count).map((c) => c.props);
+}
+
+/** Chooses, for one plain object, the largest definition whose properties it all has; null when none fits. */
+function matchInterface(props: Set<string>, definitions: string[][]): string[] | null {
+  let best: string[] | null = null;
+  for (const def of definitions) {
+    if (best && def.length <= best.length) continue;
+    if (def.every((p) => props.has(p))) best = def;
+  }
+  return best;
+}
+
+/**
+ * Assigns a class to every node. `interfaces` defaults to those inferred from this snapshot; pass another snapshot's
+ * definitions to classify a baseline the same way as the snapshot it is compared with.
+ */
+export function classifyNodes(s: HeapSnapshot, locations: LocationIndex, interfaces = inferInterfaces(s)): ClassIndex {
+  const classes: ClassInfo[] = [];
+  const keyToClass = new Map<string, number>();
+  const nodeClass = new Uint32Array(s.nodeCount);
+  // Most nodes share a name string and have no location: cache by name index per type.
+  const byName = new Map<number, number>();
+  const objectType = s.types.object;
+  const interfaceNames = interfaces.map((d) => '{' + d.map(quoteProperty).join(', ') + '}');
+  const classFor = (name: string, scriptId: number, line: number, column: number) => {
+    const key = scriptId >= 0 ? `${scriptId},${line},${column},${name}` : ',' + name;
+    let c = keyToClass.get(key);
+    if (c === undefined) {
+      c = classes.length;
+      classes.push({ name, scriptId, line, column });
+      keyToClass.set(key, c);
+    }
+    return c;
+  };
+  for (let node = 0; node < s.nodeCount; node++) {
+    const type = s.nodeType[node];
+    if (type === objectType) {
+      const loc = locations.find(node);
+      let name: string;
+      if (s.strings.rawLength(s.nodeName[node]) === 6 && s.name(node) === 'Object' && interfaces.length) {
+        const def = matchInterface(new Set(propertyNames(s, node)), interfaces);
+        name = def ? interfaceNames[interfaces.indexOf(def)] : 'Object';
+      } else {
+        name = baseClassName(s, node);
+      }
+      nodeClass[node] = loc >= 0 ? classFor(name, locations.scriptId(loc), locations.line(loc), locations.column(loc)) : classFor(name, -1, 0, 0);
+      continue;
+    }
+    const cacheKey = s.nodeName[node] * 32 + type;
+    let c = byName.get(cacheKey);
+    if (c === undefined) {
+      c = classFor(baseClassName(s, node), -1, 0, 0);
+      byName.set(cacheKey, c);
+    }
+    nodeClass[node] = c;
+  }
+  return { classes, nodeClass };
+}

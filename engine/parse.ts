@@ -1,0 +1,866 @@
+/**
+ * Streaming parser for V8 `.heapsnapshot` files.
+ *
+ * Reads the file in fixed-size chunks and turns it into flat typed arrays (one column per node or edge field) and a
+ * byte-pooled string table, without ever holding the file, or any section of it, as one JS string. Field offsets come
+ * from `snapshot.meta`; unknown sections are skipped; unknown node types are kept as their numeric code.
+ * Time O(file size), memory O(nodes + edges + string bytes).
+ */
+import * as fs from 'fs';
+import { StringTable } from './strings';
+
+/** The `snapshot.meta` object: field and type names that define the layout of the numeric sections. */
+export interface SnapshotMetaInfo {
+  node_fields: string[];
+  node_types: (string[] | string)[];
+  edge_fields: string[];
+  edge_types: (string[] | string)[];
+  trace_function_info_fields?: string[];
+  trace_node_fields?: string[];
+  sample_fields?: string[];
+  location_fields?: string[];
+}
+
+/** The `snapshot` header object. */
+export interface SnapshotHeader {
+  meta: SnapshotMetaInfo;
+  node_count: number;
+  edge_count: number;
+  trace_function_count?: number;
+  extra_native_bytes?: number;
+}
+
+/** The allocation trace tree flattened into columns; node 0 is the tree's root, `parent` of the root is -1. */
+export interface TraceTree {
+  count: number;
+  id: Uint32Array;
+  functionInfoIndex: Uint32Array;
+  parent: Int32Array;
+}
+
+/** Everything read from one snapshot file, before any index is built. */
+export interface RawSnapshot {
+  file: string;
+  fileSize: number;
+  header: SnapshotHeader;
+  nodeCount: number;
+  edgeCount: number;
+  nodeType: Uint8Array;
+  nodeName: Uint32Array;
+  nodeId: Uint32Array;
+  nodeSelfSize: Float64Array;
+  /** Trace tree node id per node, or null when the snapshot has no such field. */
+  nodeTraceId: Uint32Array | null;
+  /** Detachedness per node, or null when absent. */
+  nodeDetachedness: Uint8Array | null;
+  /** firstEdge[i]..firstEdge[i+1] are the edges owned by node i. */
+  firstEdge: Uint32Array;
+  edgeType: Uint8Array;
+  /** String index for named edges, element index for element/hidden edges. */
+  edgeName: Uint32Array;
+  /** Target node index (not the flat array position). */
+  edgeTo: Uint32Array;
+  strings: StringTable;
+  /** Flat `trace_function_infos` (meta.trace_function_info_fields per entry), empty when absent. */
+  traceFunctionInfos: Float64Array;
+  traceTree: TraceTree | null;
+  /** Flat `locations` with `object_index` already divided into a node index. */
+  locations: Uint32Array;
+  /** Sections present in the file, in file order. */
+  sections: string[];
+}
+
+/** A parse failure with the file and byte offset where it was found. */
+export class SnapshotParseError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(`${file}: ${reason}${offset >= 0 ? ` (at byte ${offset})` : ''}`);
+    this.name = 'SnapshotParseError';
+  }
+}
+
+/** Raised when the caller cancelled a long parse. */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+export interface ParseOptions {
+  /** Called after each chunk with bytes read so far and the file size. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** Polled after each chunk; returning true stops the parse with a CancelledError. */
+  shouldCancel?: () => boolean;
+  /** Read size in bytes (default 8 MiB). */
+  chunkSize?: number;
+}
+
+/** A Float64Array that grows by doubling. */
+class GrowableNumbers {
+  data = new Float64Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const d = new Float64Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[this.length++] = v;
+  }
+  result(): Float64Array {
+    return this.data.slice(0, this.length);
+  }
+}
+
+const enum Mode {
+  TopOpen,
+  TopKey,
+  TopKeyText,
+  TopColon,
+  ValueStart,
+  Json,
+  Numbers,
+  Strings,
+  TraceTree,
+  Done,
+}
+
+const enum Sink {
+  Nodes,
+  Edges,
+  Generic,
+}
+
+const SCRATCH = 1 << 16;
+
+/** Incremental parser state; feed it chunks in order, then call finish(). */
+class SnapshotParser {
+  private mode = Mode.TopOpen;
+  private key = '';
+  private readonly sections: string[] = [];
+  private header: SnapshotHeader | null = null;
+
+  // Generic JSON scanning state (used for `snapshot` and unknown sections).
+  private jsonDepth = 0;
+  private jsonInString = false;
+  private jsonEscape = false;
+  private jsonCapture: Buffer[] | null = null;
+  private jsonScalar = false;
+
+  // Number array state.
+  private sink: Sink = Sink.Generic;
+  private numOpen = false;
+  private acc = 0;
+  private inNum = false;
+  private neg = false;
+  private readonly scratch = new Float64Array(SCRATCH);
+  private scratchLen = 0;
+  private generic: GrowableNumbers | null = null;
+  private readonly genericSections = new Map<string, Float64Array>();
+
+  // Nodes.
+  private nodeFieldCount = 0;
+  private nodeTypeOff = -1;
+  private nodeNameOff = -1;
+  private nodeIdOff = -1;
+  private nodeSizeOff = -1;
+  private nodeEdgeCountOff = -1;
+  private nodeTraceOff = -1;
+  private nodeDetachOff = -1;
+  private nodeValues = 0;
+  private nodeType: Uint8Array = new Uint8Array(0);
+  private nodeName: Uint32Array = new Uint32Array(0);
+  private nodeId: Uint32Array = new Uint32Array(0);
+  private nodeSelfSize: Float64Array = new Float64Array(0);
+  private nodeTraceId: Uint32Array | null = null;
+  private nodeDetachedness: Uint8Array | null = null;
+  private firstEdge: Uint32Array = new Uint32Array(1);
+
+  // Edges.
+  private edgeFieldCount = 0;
+  private edgeTypeOff = -1;
+  private edgeNameOff = -1;
+  private edgeToOff = -1;
+  private edgeValues = 0;
+  private edgeType: Uint8Array = new Uint8Array(0);
+  private edgeName: Uint32Array = new Uint32Array(0);
+  private edgeTo: Uint32Array = new Uint32Array(0);
+
+  // Strings.
+  readonly strings = new StringTable();
+  private strOpen = false;
+  private strInString = false;
+  private strPieces: Buffer[] = [];
+  private strPieceLen = 0;
+  private strPendingBackslashes = 0;
+
+  // Trace tree (nested arrays: [id, function_info_index, count, size, [children]] repeated).
+  private ttDepth = 0;
+  private ttFieldCount = 5;
+  private ttFields: number[] = [];
+  private ttStack: number[] = [];
+  private ttLast = -1;
+  private ttId = new GrowableNumbers();
+  private ttFi = new GrowableNumbers();
+  private ttParent = new GrowableNumbers();
+  private ttIdOff = 0;
+  private ttFiOff = 1;
+  private sawTraceTree = false;
+
+  private base = 0;
+
+  constructor(readonly file: string) {}
+
+  private fail(pos: number, reason: string): never {
+    throw new SnapshotParseError(this.file, this.base + pos, reason);
+  }
+
+  /** Consumes one chunk. `base` is the file offset of buf[0]. */
+  feed(buf: Buffer, base: number): void {
+    this.base = base;
+    let pos = 0;
+    const end = buf.length;
+    while (pos < end) {
+      switch (this.mode) {
+        case Mode.TopOpen: {
+          const c = buf[pos];
+          if (isSpace(c)) {
+            pos++;
+            break;
+          }
+          if (c !== 0x7b) this.fail(pos, `not a V8 heap snapshot: expected '{' but found ${describeByte(c)}`);
+          pos++;
+          this.mode = Mode.TopKey;
+          break;
+        }
+        case Mode.TopKey: {
+          const c = buf[pos];
+          if (isSpace(c) || c === 0x2c) {
+            pos++;
+            break;
+          }
+          if (c === 0x7d) {
+            this.mode = Mode.Done;
+            pos++;
+            break;
+          }
+          if (c !== 0x22) this.fail(pos, `malformed snapshot: expected a section name but found ${describeByte(c)}`);
+          this.key = '';
+          this.mode = Mode.TopKeyText;
+          pos++;
+          break;
+        }
+        case Mode.TopKeyText: {
+          const q = buf.indexOf(0x22, pos);
+          if (q === -1) {
+            this.key += buf.toString('latin1', pos, end);
+            if (this.key.length > 256) this.fail(pos, 'malformed snapshot: a section name is too long');
+            pos = end;
+            break;
+          }
+          this.key += buf.toString('latin1', pos, q);
+          pos = q + 1;
+          this.mode = Mode.TopColon;
+          break;
+        }
+        case Mode.TopColon: {
+          const c = buf[pos];
+          if (isSpace(c)) {
+            pos++;
+            break;
+          }
+          if (c !== 0x3a) this.fail(pos, `malformed snapshot: expected ':' after "${this.key}"`);
+          pos++;
+          this.beginValue(pos);
+          break;
+        }
+        case Mode.Json:
+          pos = this.scanJson(buf, pos, end);
+          break;
+        case Mode.Numbers:
+          pos = this.scanNumbers(buf, pos, end);
+          break;
+        case Mode.Strings:
+          pos = this.scanStrings(buf, pos, end);
+          break;
+        case Mode.TraceTree:
+          pos = this.scanTraceTree(buf, pos, end);
+          break;
+        case Mode.Done: {
+          const c = buf[pos];
+          if (!isSpace(c)) this.fail(pos, `unexpected ${describeByte(c)} after the end of the snapshot`);
+          pos++;
+          break;
+        }
+        default:
+          this.fail(pos, 'internal parser state error');
+      }
+    }
+  }
+
+  private beginValue(pos: number): void {
+    const key = this.key;
+    this.sections.push(key);
+    if (key !== 'snapshot' && !this.header) {
+      this.fail(pos, `not a V8 heap snapshot: the file starts with "${key}" instead of the "snapshot" header`);
+    }
+    switch (key) {
+      case 'snapshot':
+        this.startJson(true);
+        return;
+      case 'nodes':
+        this.startNumbers(Sink.Nodes);
+        return;
+      case 'edges':
+        this.startNumbers(Sink.Edges);
+        return;
+      case 'strings':
+        this.mode = Mode.Strings;
+        this.strOpen = false;
+        return;
+      case 'trace_tree':
+        this.mode = Mode.TraceTree;
+        this.sawTraceTree = true;
+        this.ttDepth = 0;
+        return;
+      case 'trace_function_infos':
+      case 'locations':
+      case 'samples':
+        this.startNumbers(Sink.Generic);
+        return;
+      default:
+        // Unknown or newer sections (such as `scopes`) are skipped without being kept.
+        this.startJson(false);
+    }
+  }
+
+  private startJson(capture: boolean): void {
+    this.mode = Mode.Json;
+    this.jsonDepth = 0;
+    this.jsonInString = false;
+    this.jsonEscape = false;
+    this.jsonScalar = false;
+    this.jsonCapture = capture ? [] : null;
+  }
+
+  /** Scans a generic JSON value, tracking nesting and strings; returns the position after it. */
+  private scanJson(buf: Buffer, pos: number, end: number): number {
+    const start = pos;
+    let depth = this.jsonDepth;
+    let inString = this.jsonInString;
+    let escape = this.jsonEscape;
+    let done = false;
+    for (; pos < end; pos++) {
+      const c = buf[pos];
+      if (inString) {
+        if (escape) escape = false;
+        else if (c === 0x5c) escape = true;
+        else if (c === 0x22) {
+          inString = false;
+          if (depth === 0 && !this.jsonScalar) {
+            pos++;
+            done = true;
+            break;
+          }
+        }
+        continue;
+      }
+      if (c === 0x22) {
+        inString = true;
+        continue;
+      }
+      if (c === 0x7b || c === 0x5b) {
+        depth++;
+        continue;
+      }
+      if (c === 0x7d || c === 0x5d) {
+        if (depth === 0) {
+          // The end of the enclosing object: a scalar value ended just before it.
+          done = true;
+          break;
+        }
+        depth--;
+        if (depth === 0) {
+          pos++;
+          done = true;
+          break;
+        }
+        continue;
+      }
+      if (depth === 0) {
+        if (c === 0x2c) {
+          done = true;
+          break;
+        }
+        if (!isSpace(c)) this.jsonScalar = true;
+      }
+    }
+    if (this.jsonCapture) {
+      this.jsonCapture.push(Buffer.from(buf.subarray(start, pos)));
+      if (this.jsonCapture.reduce((s, b) => s + b.length, 0) > 64 << 20) {
+        this.fail(pos, 'malformed snapshot: the "snapshot" header is larger than 64 MB');
+      }
+    }
+    this.jsonDepth = depth;
+    this.jsonInString = inString;
+    this.jsonEscape = escape;
+    if (done) this.endJson(pos);
+    return pos;
+  }
+
+  private endJson(pos: number): void {
+    if (this.jsonCapture) {
+      const text = Buffer.concat(this.jsonCapture).toString('utf8');
+      this.jsonCapture = null;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (e) {
+        this.fail(pos, `malformed "snapshot" header: ${(e as Error).message}`);
+      }
+      this.setHeader(value, pos);
+    }
+    this.mode = Mode.TopKey;
+  }
+
+  private setHeader(value: unknown, pos: number): void {
+    const h = value as SnapshotHeader;
+    if (!h || typeof h !== 'object' || !h.meta || !Array.isArray(h.meta.node_fields) || !Array.isArray(h.meta.edge_fields)) {
+      this.fail(pos, 'not a V8 heap snapshot: the "snapshot" header has no meta.node_fields / meta.edge_fields');
+    }
+    if (!Number.isInteger(h.node_count) || !Number.isInteger(h.edge_count) || h.node_count < 1 || h.edge_count < 0) {
+      this.fail(pos, 'not a V8 heap snapshot: the header has no valid node_count / edge_count');
+    }
+    if (h.node_count >= 2 ** 32 || h.edge_count >= 2 ** 32) this.fail(pos, 'snapshot has more than 2^32 nodes or edges');
+    this.header = h;
+    const nf = h.meta.node_fields;
+    this.nodeFieldCount = nf.length;
+    this.nodeTypeOff = nf.indexOf('type');
+    this.nodeNameOff = nf.indexOf('name');
+    this.nodeIdOff = nf.indexOf('id');
+    this.nodeSizeOff = nf.indexOf('self_size');
+    this.nodeEdgeCountOff = nf.indexOf('edge_count');
+    this.nodeTraceOff = nf.indexOf('trace_node_id');
+    this.nodeDetachOff = nf.indexOf('detachedness');
+    for (const [name, off] of [['type', this.nodeTypeOff], ['name', this.nodeNameOff], ['id', this.nodeIdOff], ['self_size', this.nodeSizeOff], ['edge_count', this.nodeEdgeCountOff]] as const) {
+      if (off < 0) this.fail(pos, `unsupported snapshot: meta.node_fields has no "${name}" field`);
+    }
+    const ef = h.meta.edge_fields;
+    this.edgeFieldCount = ef.length;
+    this.edgeTypeOff = ef.indexOf('type');
+    this.edgeNameOff = ef.indexOf('name_or_index');
+    this.edgeToOff = ef.indexOf('to_node');
+    if (this.edgeTypeOff < 0 || this.edgeNameOff < 0 || this.edgeToOff < 0) {
+      this.fail(pos, 'unsupported snapshot: meta.edge_fields lacks type, name_or_index or to_node');
+    }
+    const tf = h.meta.trace_node_fields;
+    if (tf && tf.length) {
+      this.ttFieldCount = tf.length + 0; // the children array is one of the listed fields
+      this.ttIdOff = Math.max(0, tf.indexOf('id'));
+      this.ttFiOff = Math.max(0, tf.indexOf('function_info_index'));
+    }
+    const n = h.node_count;
+    const m = h.edge_count;
+    this.nodeType = new Uint8Array(n);
+    this.nodeName = new Uint32Array(n);
+    this.nodeId = new Uint32Array(n);
+    this.nodeSelfSize = new Float64Array(n);
+    this.nodeTraceId = this.nodeTraceOff >= 0 ? new Uint32Array(n) : null;
+    this.nodeDetachedness = this.nodeDetachOff >= 0 ? new Uint8Array(n) : null;
+    this.firstEdge = new Uint32Array(n + 1);
+    this.edgeType = new Uint8Array(m);
+    this.edgeName = new Uint32Array(m);
+    this.edgeTo = new Uint32Array(m);
+  }
+
+  private startNumbers(sink: Sink): void {
+    if (sink === Sink.Nodes && this.nodeValues > 0) this.fail(0, 'malformed snapshot: two "nodes" sections');
+    if (sink === Sink.Edges && this.nodeValues !== this.header!.node_count * this.nodeFieldCount) {
+      // Edges refer to nodes by position; they can only be checked once all nodes are known.
+      this.fail(0, 'unsupported snapshot: the "edges" section comes before a complete "nodes" section');
+    }
+    this.mode = Mode.Numbers;
+    this.sink = sink;
+    this.numOpen = false;
+    this.acc = 0;
+    this.inNum = false;
+    this.neg = false;
+    this.scratchLen = 0;
+    this.generic = sink === Sink.Generic ? new GrowableNumbers() : null;
+  }
+
+  /** The hot loop: parses a flat array of integers into the scratch buffer. */
+  private scanNumbers(buf: Buffer, pos: number, end: number): number {
+    if (!this.numOpen) {
+      while (pos < end && isSpace(buf[pos])) pos++;
+      if (pos === end) return pos;
+      if (buf[pos] !== 0x5b) this.fail(pos, `malformed snapshot: "${this.key}" is not an array`);
+      this.numOpen = true;
+      pos++;
+    }
+    const scratch = this.scratch;
+    let n = this.scratchLen;
+    let done = false;
+    // A number cut by the chunk boundary is finished first.
+    if (this.inNum) {
+      let acc = this.acc;
+      let d = 0;
+      while (pos < end && (d = buf[pos] - 48) >>> 0 < 10) {
+        acc = acc * 10 + d;
+        pos++;
+      }
+      if (pos === end) {
+        this.acc = acc;
+        return pos;
+      }
+      scratch[n++] = this.neg ? -acc : acc;
+      this.neg = false;
+      this.inNum = false;
+      this.acc = 0;
+    }
+    while (pos < end) {
+      if (n >= SCRATCH) {
+        this.scratchLen = n;
+        n = this.flushNumbers(pos);
+      }
+      let c = buf[pos];
+      let d = c - 48;
+      if (d >>> 0 < 10) {
+        // Read the whole number in one tight loop.
+        let acc = d;
+        pos++;
+        while (pos < end && (d = buf[pos] - 48) >>> 0 < 10) {
+          acc = acc * 10 + d;
+          pos++;
+        }
+        if (pos === end) {
+          this.acc = acc;
+          this.inNum = true;
+          break;
+        }
+        scratch[n++] = acc;
+        c = buf[pos];
+      }
+      pos++;
+      if (c === 0x2c || c === 0x0a || c === 0x20 || c === 0x0d || c === 0x09) continue;
+      if (c === 0x5d) {
+        done = true;
+        break;
+      }
+      if (c === 0x2d) {
+        // Negative numbers only occur in sections this engine does not index by row; handle them on the slow path.
+        let acc = 0;
+        while (pos < end && (d = buf[pos] - 48) >>> 0 < 10) {
+          acc = acc * 10 + d;
+          pos++;
+        }
+        if (pos === end) {
+          this.acc = acc;
+          this.inNum = true;
+          this.neg = true;
+          break;
+        }
+        scratch[n++] = -acc;
+        continue;
+      }
+      this.fail(pos - 1, `malformed snapshot: unexpected ${describeByte(c)} in the "${this.key}" section`);
+    }
+    this.scratchLen = n;
+    if (done) {
+      this.scratchLen = this.flushNumbers(pos, true);
+      if (this.scratchLen !== 0) this.fail(pos, `malformed snapshot: the "${this.key}" section does not hold whole rows`);
+      this.endNumbers(pos);
+    }
+    return pos;
+  }
+
+  /**
+   * Moves whole rows of parsed numbers from the scratch buffer into the section's columns, keeps an incomplete last
+   * row at the front of the scratch buffer, and returns how many values remain there.
+   */
+  private flushNumbers(pos: number, last = false): number {
+    const n = this.scratchLen;
+    const s = this.scratch;
+    let i = 0;
+    if (this.sink === Sink.Nodes) {
+      const nf = this.nodeFieldCount;
+      let node = this.nodeValues / nf;
+      if (node + Math.floor(n / nf) > this.header!.node_count) this.fail(pos, `malformed snapshot: the "nodes" section has more values than node_count (${this.header!.node_count}) x ${nf} fields`);
+      const typeOff = this.nodeTypeOff, nameOff = this.nodeNameOff, idOff = this.nodeIdOff, sizeOff = this.nodeSizeOff, ecOff = this.nodeEdgeCountOff;
+      const nodeType = this.nodeType, nodeName = this.nodeName, nodeId = this.nodeId, nodeSize = this.nodeSelfSize, firstEdge = this.firstEdge;
+      const trace = this.nodeTraceId, trOff = this.nodeTraceOff, detach = this.nodeDetachedness, dtOff = this.nodeDetachOff;
+      for (; i + nf <= n; i += nf, node++) {
+        nodeType[node] = s[i + typeOff];
+        nodeName[node] = s[i + nameOff];
+        nodeId[node] = s[i + idOff];
+        nodeSize[node] = s[i + sizeOff];
+        firstEdge[node + 1] = s[i + ecOff];
+      }
+      if (trace) for (let k = 0, nd = this.nodeValues / nf; k + nf <= n; k += nf, nd++) trace[nd] = s[k + trOff];
+      if (detach) for (let k = 0, nd = this.nodeValues / nf; k + nf <= n; k += nf, nd++) detach[nd] = s[k + dtOff];
+      this.nodeValues = node * nf;
+    } else if (this.sink === Sink.Edges) {
+      const ef = this.edgeFieldCount;
+      let edge = this.edgeValues / ef;
+      if (edge + Math.floor(n / ef) > this.header!.edge_count) this.fail(pos, `malformed snapshot: the "edges" section has more values than edge_count (${this.header!.edge_count}) x ${ef} fields`);
+      const nf = this.nodeFieldCount;
+      const nodeLimit = this.header!.node_count * nf;
+      const typeOff = this.edgeTypeOff, nameOff = this.edgeNameOff, toOff = this.edgeToOff;
+      const edgeType = this.edgeType, edgeName = this.edgeName, edgeTo = this.edgeTo;
+      for (; i + ef <= n; i += ef, edge++) {
+        const to = s[i + toOff];
+        const node = to / nf;
+        // A valid target is a whole row position inside the nodes array.
+        if (!(to < nodeLimit) || node !== (node | 0)) this.fail(pos, `malformed snapshot: edge ${edge} points at ${to}, which is not a node position`);
+        edgeTo[edge] = node;
+        edgeType[edge] = s[i + typeOff];
+        edgeName[edge] = s[i + nameOff];
+      }
+      this.edgeValues = edge * ef;
+    } else {
+      const g = this.generic!;
+      for (; i < n; i++) g.push(s[i]);
+    }
+    const rest = n - i;
+    if (rest > 0 && !last) s.copyWithin(0, i, n);
+    this.scratchLen = rest;
+    return rest;
+  }
+
+  private endNumbers(pos: number): void {
+    const h = this.header!;
+    if (this.sink === Sink.Nodes) {
+      const expected = h.node_count * this.nodeFieldCount;
+      if (this.nodeValues !== expected) {
+        this.fail(pos, `malformed snapshot: the "nodes" section has ${this.nodeValues} values, expected ${expected} (node_count ${h.node_count} x ${this.nodeFieldCount} fields)`);
+      }
+      // Turn per-node edge counts into first-edge offsets.
+      const fe = this.firstEdge;
+      for (let i = 1; i < fe.length; i++) fe[i] += fe[i - 1];
+      if (fe[fe.length - 1] !== h.edge_count) {
+        this.fail(pos, `malformed snapshot: the nodes' edge counts add up to ${fe[fe.length - 1]}, but edge_count is ${h.edge_count}`);
+      }
+    } else if (this.sink === Sink.Edges) {
+      const expected = h.edge_count * this.edgeFieldCount;
+      if (this.edgeValues !== expected) {
+        this.fail(pos, `malformed snapshot: the "edges" section has ${this.edgeValues} values, expected ${expected} (edge_count ${h.edge_count} x ${this.edgeFieldCount} fields)`);
+      }
+    } else {
+      this.genericSections.set(this.key, this.generic!.result());
+      this.generic = null;
+    }
+    this.mode = Mode.TopKey;
+  }
+
+  /** Parses the array of JSON strings into the string table without decoding them. */
+  private scanStrings(buf: Buffer, pos: number, end: number): number {
+    if (!this.strOpen) {
+      while (pos < end && isSpace(buf[pos])) pos++;
+      if (pos === end) return pos;
+      if (buf[pos] !== 0x5b) this.fail(pos, 'malformed snapshot: "strings" is not an array');
+      this.strOpen = true;
+      pos++;
+    }
+    while (pos < end) {
+      if (this.strInString) {
+        // Find the closing quote: a quote preceded by an even number of backslashes.
+        let q = buf.indexOf(0x22, pos);
+        while (q !== -1 && q < end) {
+          let bs = 0;
+          let k = q - 1;
+          while (k >= pos && buf[k] === 0x5c) {
+            bs++;
+            k--;
+          }
+          if (k < pos) bs += this.strPendingBackslashes;
+          if ((bs & 1) === 0) break;
+          q = buf.indexOf(0x22, q + 1);
+        }
+        if (q === -1 || q >= end) {
+          // The string continues in the next chunk; remember trailing backslashes for the escape rule.
+          const piece = Buffer.from(buf.subarray(pos, end));
+          this.strPieces.push(piece);
+          this.strPieceLen += piece.length;
+          let k = end - 1;
+          let bs = 0;
+          while (k >= pos && buf[k] === 0x5c) {
+            bs++;
+            k--;
+          }
+          this.strPendingBackslashes = k < pos ? this.strPendingBackslashes + bs : bs;
+          return end;
+        }
+        if (this.strPieces.length === 0) {
+          this.strings.append(buf.subarray(pos, q));
+        } else {
+          const last = buf.subarray(pos, q);
+          this.strPieces.push(last);
+          this.strings.append(this.strPieces, this.strPieceLen + last.length);
+          this.strPieces = [];
+          this.strPieceLen = 0;
+        }
+        this.strPendingBackslashes = 0;
+        this.strInString = false;
+        pos = q + 1;
+        continue;
+      }
+      const c = buf[pos];
+      if (c === 0x22) {
+        this.strInString = true;
+        this.strPendingBackslashes = 0;
+        pos++;
+        continue;
+      }
+      if (c === 0x2c || isSpace(c)) {
+        pos++;
+        continue;
+      }
+      if (c === 0x5d) {
+        this.mode = Mode.TopKey;
+        return pos + 1;
+      }
+      this.fail(pos, `malformed snapshot: unexpected ${describeByte(c)} in the "strings" section`);
+    }
+    return pos;
+  }
+
+  /** Parses the nested trace tree into parent-linked columns. */
+  private scanTraceTree(buf: Buffer, pos: number, end: number): number {
+    const fields = this.ttFieldCount - 1; // numeric fields before the children array
+    for (; pos < end; pos++) {
+      const c = buf[pos];
+      const d = c - 48;
+      if (d >= 0 && d <= 9) {
+        this.acc = this.acc * 10 + d;
+        this.inNum = true;
+        continue;
+      }
+      if (this.inNum) {
+        this.ttFields.push(this.acc);
+        this.acc = 0;
+        this.inNum = false;
+        if (this.ttFields.length === fields) {
+          const parent = this.ttStack.length ? this.ttStack[this.ttStack.length - 1] : -1;
+          this.ttId.push(this.ttFields[this.ttIdOff]);
+          this.ttFi.push(this.ttFields[this.ttFiOff]);
+          this.ttParent.push(parent);
+          this.ttLast = this.ttId.length - 1;
+          this.ttFields = [];
+        }
+      }
+      if (c === 0x5b) {
+        // The outermost bracket opens the list of roots; inner ones open the children of the last node read.
+        if (this.ttDepth > 0) this.ttStack.push(this.ttLast);
+        this.ttDepth++;
+      } else if (c === 0x5d) {
+        this.ttDepth--;
+        if (this.ttDepth === 0) {
+          this.mode = Mode.TopKey;
+          return pos + 1;
+        }
+        this.ttStack.pop();
+      } else if (!(c === 0x2c || isSpace(c))) {
+        this.fail(pos, `malformed snapshot: unexpected ${describeByte(c)} in the "trace_tree" section`);
+      }
+    }
+    return pos;
+  }
+
+  /** Checks that the file ended where a snapshot may end, and assembles the result. */
+  finish(fileSize: number): RawSnapshot {
+    if (this.mode !== Mode.Done) {
+      const where = this.mode === Mode.TopOpen ? 'before any data' : this.key ? `inside the "${this.key}" section` : 'in the header';
+      throw new SnapshotParseError(this.file, fileSize, `the file ends ${where}: the snapshot is truncated (was the capture interrupted?)`);
+    }
+    const h = this.header;
+    if (!h) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "snapshot" header');
+    if (!this.sections.includes('nodes')) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "nodes" section');
+    if (!this.sections.includes('edges')) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "edges" section');
+    if (!this.sections.includes('strings')) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "strings" section');
+    this.strings.seal();
+    const nameLimit = this.strings.length;
+    // Names must point into the string table; a corrupt index would otherwise surface much later as garbage.
+    for (let i = 0; i < this.nodeName.length; i++) {
+      if (this.nodeName[i] >= nameLimit) throw new SnapshotParseError(this.file, -1, `malformed snapshot: node ${i} names string ${this.nodeName[i]}, but there are only ${nameLimit} strings`);
+    }
+    const locFields = h.meta.location_fields ?? ['object_index', 'script_id', 'line', 'column'];
+    const rawLoc = this.genericSections.get('locations') ?? new Float64Array(0);
+    const locations = new Uint32Array(rawLoc.length);
+    const objOff = locFields.indexOf('object_index');
+    for (let i = 0; i < rawLoc.length; i++) {
+      const f = i % locFields.length;
+      locations[i] = f === objOff ? rawLoc[i] / this.nodeFieldCount : rawLoc[i];
+    }
+    const traceTree: TraceTree | null = this.sawTraceTree
+      ? { count: this.ttId.length, id: Uint32Array.from(this.ttId.result()), functionInfoIndex: Uint32Array.from(this.ttFi.result()), parent: Int32Array.from(this.ttParent.result()) }
+      : null;
+    return {
+      file: this.file,
+      fileSize,
+      header: h,
+      nodeCount: h.node_count,
+      edgeCount: h.edge_count,
+      nodeType: this.nodeType,
+      nodeName: this.nodeName,
+      nodeId: this.nodeId,
+      nodeSelfSize: this.nodeSelfSize,
+      nodeTraceId: this.nodeTraceId,
+      nodeDetachedness: this.nodeDetachedness,
+      firstEdge: this.firstEdge,
+      edgeType: this.edgeType,
+      edgeName: this.edgeName,
+      edgeTo: this.edgeTo,
+      strings: this.strings,
+      traceFunctionInfos: this.genericSections.get('trace_function_infos') ?? new Float64Array(0),
+      traceTree,
+      locations,
+      sections: this.sections,
+    };
+  }
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function describeByte(c: number): string {
+  if (c >= 0x20 && c < 0x7f) return `'${String.fromCharCode(c)}'`;
+  return `byte 0x${c.toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * Parses a `.heapsnapshot` file synchronously (run it in a worker or child process for large files).
+ * Throws SnapshotParseError for anything that is not a complete, well-formed snapshot, and CancelledError on cancel.
+ */
+export function parseSnapshotFile(file: string, options: ParseOptions = {}): RawSnapshot {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory, not a snapshot file' : err.message;
+    throw new SnapshotParseError(file, -1, why);
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) throw new SnapshotParseError(file, 0, 'the file is empty');
+    const parser = new SnapshotParser(file);
+    const buf = Buffer.allocUnsafe(options.chunkSize ?? 8 << 20);
+    let offset = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, offset);
+      if (n === 0) break;
+      parser.feed(n === buf.length ? buf : buf.subarray(0, n), offset);
+      offset += n;
+      options.onProgress?.(offset, size);
+      if (options.shouldCancel?.()) throw new CancelledError();
+    }
+    return parser.finish(offset);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
