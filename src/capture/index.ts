@@ -1,0 +1,44 @@
+// The capture library: getting an inspector URL for a Node process, and taking snapshots, samples and allocation
+// traces through it. Used by the CLI, the debug adapter and the extension, so nothing here may import `vscode`.
+export {
+  CdpClient,
+  CdpError,
+  CdpTimeoutError,
+  ConnectionClosedError,
+  connect,
+  type CdpCommands,
+  type CdpEvents,
+  type ConnectOptions,
+  type Disposable,
+  type MemoryUsage,
+  type SendOptions,
+} from './cdp';
+export {
+  LaunchedProgram,
+  attachToPid,
+  launchProgram,
+  listInspectorTargets,
+  parseTargetSpec,
+  resolveTarget,
+  targetFromHostPort,
+  type AttachToPidOptions,
+  type ExitStatus,
+  type HttpLookupOptions,
+  type InspectorTarget,
+  type LaunchOptions,
+  type ResolvedTarget,
+  type TargetSpec,
+} from './target';
+export {
+  CaptureAbortedError,
+  CaptureSession,
+  type CaptureSessionOptions,
+  type MemorySample,
+  type ScriptRecord,
+  type SnapshotMeta,
+  type SnapshotMethod,
+  type SnapshotOptions,
+  type SnapshotResult,
+  type TargetProcessInfo,
+} from './session';
+export { launchForCapture, type LaunchedCapture } from './launch';

@@ -1,0 +1,622 @@
+// A capture session: one inspector connection to one Node process, from which heap snapshots, memory samples
+// and allocation tracking are taken. Snapshots go straight to disk, each with a sidecar that the engine reads.
+import { randomBytes, randomUUID } from 'crypto';
+import { promises as fsp, type WriteStream } from 'fs';
+import * as path from 'path';
+import {
+  CdpClient,
+  ConnectionClosedError,
+  type ConnectOptions,
+  type Disposable,
+  type MemoryUsage,
+} from './cdp';
+
+/** A script the target has parsed, as `Debugger.scriptParsed` reported it. */
+export interface ScriptRecord {
+  /** The CDP script id; heap snapshot `locations` and `trace_function_infos` refer to scripts by this id. */
+  scriptId: string;
+  /** An absolute path for CommonJS, a `file://` URL for ESM, `node:internal/...` for Node's own code, or empty. */
+  url: string;
+  /** The `//# sourceMappingURL` of the script, when it has one. */
+  sourceMapURL?: string;
+  /** V8's hash of the script source; it tells apart two versions of a script that have the same URL. */
+  hash?: string;
+}
+
+/** What the session learned about the target process when it attached. Fields are absent for non-Node targets. */
+export interface TargetProcessInfo {
+  pid?: number;
+  /** `process.version`, e.g. `v20.20.2`. */
+  nodeVersion?: string;
+  /** `process.platform`, e.g. `linux`. */
+  platform?: string;
+  /** `process.arch`, e.g. `x64`. */
+  arch?: string;
+}
+
+/** One point of a memory time series. */
+export interface MemorySample extends MemoryUsage {
+  /** When the reply arrived, in milliseconds since the epoch. */
+  time: number;
+}
+
+/**
+ * The sidecar written beside every snapshot as `<snapshot file>.meta.json`. It carries what the snapshot file
+ * itself cannot: which process and session it came from, and the scriptId -> URL map its source positions need.
+ */
+export interface SnapshotMeta {
+  /** The version of this sidecar format; it changes only when a field changes meaning. */
+  formatVersion: 1;
+  /** The snapshot file's name (no directory), so a moved pair can be checked to belong together. */
+  snapshotFile: string;
+  /** The snapshot file's size in bytes. */
+  fileSize: number;
+  /**
+   * A random id per {@link CaptureSession}. Heap object ids are comparable only between snapshots with the same
+   * sessionId: V8 keeps ids in one map per isolate and clears that map whenever any inspector session detaches or
+   * sends `HeapProfiler.disable`.
+   */
+  sessionId: string;
+  /** 1 for the session's first snapshot, then 2, 3, ...: the order in which the snapshots were taken. */
+  sequence: number;
+  /** The inspector's target id (the last segment of its WebSocket URL). */
+  targetId?: string;
+  /** The WebSocket URL the session was connected to. */
+  inspectorUrl: string;
+  pid?: number;
+  /** `process.version` of the target. */
+  nodeVersion?: string;
+  /** `process.platform` of the target. */
+  platform?: string;
+  /** `process.arch` of the target. */
+  arch?: string;
+  /** When the capture started (after the forced GC), as an ISO 8601 time. */
+  time: string;
+  /** How long writing the snapshot took, in milliseconds, GC excluded. */
+  durationMs: number;
+  /** A caller-chosen name such as `baseline` or `after 100 requests`. */
+  label?: string;
+  /** `process.memoryUsage()` of the target just before the snapshot, after the forced GC. */
+  memoryUsage?: MemoryUsage;
+  /**
+   * The largest JS object id (odd) in the snapshot. Capture leaves it out because it would cost a pass over the
+   * nodes; the engine computes it from the file when absent.
+   */
+  maxJsObjectId?: number;
+  /** True when allocation tracking was on, so `trace_function_infos` and `trace_tree` are filled in. */
+  allocationTracking: boolean;
+  /** How the file was written: streamed over CDP, or by `v8.writeHeapSnapshot` inside the target. */
+  method: SnapshotMethod;
+  /** Every script the target had parsed when the snapshot was taken. */
+  scripts: ScriptRecord[];
+}
+
+/**
+ * `cdp` streams `HeapProfiler.addHeapSnapshotChunk` events to a file this process writes. `inprocess` makes the
+ * target call `v8.writeHeapSnapshot(path)` itself: faster, but the path is in the target's file system, so it works
+ * only for a target on this machine, offers no progress, and cannot stop writing early.
+ */
+export type SnapshotMethod = 'cdp' | 'inprocess';
+
+/** Options for {@link CaptureSession.takeSnapshot}. */
+export interface SnapshotOptions {
+  /** Force a full GC first, so the snapshot holds only what is retained. Defaults to true. */
+  gc?: boolean;
+  /** Stored in the sidecar. */
+  label?: string;
+  /** Called as V8 walks the heap; `done` counts up to `total` objects. */
+  onProgress?: (done: number, total: number) => void;
+  /**
+   * Cancels the capture. V8 cannot stop a snapshot it has started, so the session discards the rest of it in the
+   * background; the promise rejects at once with an {@link CaptureAbortedError} and no file is left behind.
+   */
+  signal?: AbortSignal;
+  /** Defaults to `cdp`. */
+  method?: SnapshotMethod;
+  /**
+   * Take this snapshot by stopping allocation tracking: V8 emits a full snapshot when tracking stops anyway, so
+   * this saves the cost of a second one. Only valid while tracking is on.
+   */
+  stopAllocationTracking?: boolean;
+  /** Give up if the snapshot takes longer than this; 0, the default, waits as long as the target lives. */
+  timeoutMs?: number;
+}
+
+/** What {@link CaptureSession.takeSnapshot} produced. */
+export interface SnapshotResult {
+  filePath: string;
+  metaPath: string;
+  meta: SnapshotMeta;
+}
+
+/** Options for {@link CaptureSession.open}. */
+export interface CaptureSessionOptions {
+  /** Timeout of the WebSocket handshake. Defaults to 10 s. */
+  connectTimeoutMs?: number;
+  /** Timeout of ordinary calls (evaluate, GC). Defaults to 60 s, since a full GC of a large heap takes a while. */
+  callTimeoutMs?: number;
+  onHandlerError?: ConnectOptions['onHandlerError'];
+}
+
+/** The rejection of a capture cancelled through its AbortSignal; shaped like Node's own AbortError. */
+export class CaptureAbortedError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+const writeHighWaterMark = 16 * 1024 * 1024;
+
+/**
+ * One inspector session on one target. It enables Runtime, Debugger and HeapProfiler once and never disables
+ * HeapProfiler, so heap object ids stay comparable across its snapshots. Closing the session ends that: V8 clears
+ * the id map when an inspector session detaches, so keep one session open for a whole investigation.
+ */
+export class CaptureSession {
+  /** A random id, written into every sidecar; see {@link SnapshotMeta.sessionId}. */
+  readonly id = randomUUID();
+  private readonly scriptsById = new Map<string, ScriptRecord>();
+  private info: TargetProcessInfo = {};
+  private chunkSink: ((chunk: string) => void) | undefined;
+  private progressSink: ((done: number, total: number) => void) | undefined;
+  private heapQueue: Promise<void> = Promise.resolve();
+  private heapOperations = 0;
+  private tracking = false;
+  private sequence = 0;
+  private readonly samplers = new Set<Disposable>();
+
+  private constructor(
+    private readonly client: CdpClient,
+    private readonly callTimeoutMs: number,
+  ) {
+    client.on('Debugger.scriptParsed', (script) => {
+      const record: ScriptRecord = { scriptId: script.scriptId, url: script.url, hash: script.hash };
+      if (script.sourceMapURL) record.sourceMapURL = script.sourceMapURL;
+      this.scriptsById.set(script.scriptId, record);
+    });
+    client.on('HeapProfiler.addHeapSnapshotChunk', ({ chunk }) => this.chunkSink?.(chunk));
+    client.on('HeapProfiler.reportHeapSnapshotProgress', ({ done, total }) => this.progressSink?.(done, total));
+    client.onClose(() => {
+      for (const sampler of [...this.samplers]) sampler.dispose();
+    });
+  }
+
+  /**
+   * Connects to an inspector URL and prepares the target: Runtime, Debugger (to learn every script) and
+   * HeapProfiler are enabled, pauses are skipped so a `debugger` statement cannot stop the program, and a program
+   * started with `--inspect-brk` is let run.
+   */
+  static async open(url: string, options: CaptureSessionOptions = {}): Promise<CaptureSession> {
+    const callTimeoutMs = options.callTimeoutMs ?? 60_000;
+    const client = await CdpClient.connect(url, {
+      timeoutMs: options.connectTimeoutMs,
+      defaultCallTimeoutMs: callTimeoutMs,
+      onHandlerError: options.onHandlerError,
+    });
+    const session = new CaptureSession(client, callTimeoutMs);
+    try {
+      await Promise.all([
+        client.send('Runtime.enable', {}),
+        client.send('Debugger.enable', {}),
+        client.send('Debugger.setSkipAllPauses', { skip: true }),
+        client.send('HeapProfiler.enable', {}),
+      ]);
+      session.info = await session.readProcessInfo();
+      await client.send('Runtime.runIfWaitingForDebugger', {});
+    } catch (error) {
+      await client.close();
+      if (error instanceof ConnectionClosedError) {
+        throw new Error(
+          `the target closed the inspector connection while the capture session was being set up; did the program exit?`,
+          { cause: error },
+        );
+      }
+      throw new Error(`could not prepare the target for capture: ${(error as Error).message}`, { cause: error });
+    }
+    return session;
+  }
+
+  /** The WebSocket URL this session is connected to. */
+  get inspectorUrl(): string {
+    return this.client.url;
+  }
+
+  /** The inspector's id for the target: the last segment of its URL. */
+  get targetId(): string | undefined {
+    return new URL(this.client.url).pathname.split('/').filter(Boolean).pop();
+  }
+
+  /** pid, Node version, platform and architecture of the target, as far as it answered. */
+  get processInfo(): TargetProcessInfo {
+    return this.info;
+  }
+
+  /** Every script the target has parsed so far, by script id. */
+  get scripts(): ReadonlyMap<string, ScriptRecord> {
+    return this.scriptsById;
+  }
+
+  /** True while allocation tracking is on. */
+  get isTrackingAllocations(): boolean {
+    return this.tracking;
+  }
+
+  /** True once the connection has closed, by {@link close} or because the target went away. */
+  get isClosed(): boolean {
+    return this.client.isClosed;
+  }
+
+  /** Calls `handler` once when the connection closes. */
+  onClose(handler: (reason: string) => void): Disposable {
+    return this.client.onClose(handler);
+  }
+
+  /** Forces a full garbage collection in the target. */
+  async collectGarbage(): Promise<void> {
+    await this.client.send('HeapProfiler.collectGarbage', {});
+  }
+
+  /**
+   * `process.memoryUsage()` of the target. A target where that cannot run (not Node, or `process` replaced)
+   * falls back to `Runtime.getHeapUsage`, which knows only the JS heap.
+   */
+  async memoryUsage(): Promise<MemoryUsage> {
+    const reply = await this.client.send('Runtime.evaluate', {
+      expression: 'process.memoryUsage()',
+      returnByValue: true,
+      silent: true,
+    });
+    const value = reply.result.value as Partial<MemoryUsage> | undefined;
+    if (!reply.exceptionDetails && typeof value?.heapUsed === 'number' && typeof value.heapTotal === 'number') {
+      return {
+        rss: value.rss,
+        heapTotal: value.heapTotal,
+        heapUsed: value.heapUsed,
+        external: value.external,
+        arrayBuffers: value.arrayBuffers,
+      };
+    }
+    const heap = await this.client.send('Runtime.getHeapUsage', {});
+    return { heapUsed: heap.usedSize, heapTotal: heap.totalSize };
+  }
+
+  /**
+   * Samples {@link memoryUsage} now and then every `intervalMs` until disposed. A tick is skipped while the
+   * previous sample is still in flight or a snapshot is being taken (the target answers nothing until it ends).
+   */
+  startSampling(intervalMs: number, onSample: (sample: MemorySample) => void, onError?: (error: Error) => void): Disposable {
+    let inFlight = false;
+    let disposed = false;
+    const tick = (): void => {
+      if (inFlight || disposed || this.heapOperations > 0 || this.client.isClosed) return;
+      inFlight = true;
+      this.memoryUsage().then(
+        (usage) => {
+          inFlight = false;
+          if (!disposed) onSample({ time: Date.now(), ...usage });
+        },
+        (error: Error) => {
+          inFlight = false;
+          if (!disposed) onError?.(error);
+        },
+      );
+    };
+    const timer = setInterval(tick, intervalMs);
+    // The sampler alone must not keep a CLI alive; the connection does that while it matters.
+    timer.unref();
+    tick();
+    const sampler: Disposable = {
+      dispose: () => {
+        disposed = true;
+        clearInterval(timer);
+        this.samplers.delete(sampler);
+      },
+    };
+    this.samplers.add(sampler);
+    return sampler;
+  }
+
+  /**
+   * Starts recording which function allocated each object: later snapshots carry `trace_function_infos` and
+   * `trace_tree`. It slows the target down and costs memory, so stop it when done.
+   */
+  startAllocationTracking(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.client.send('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
+      this.tracking = true;
+    });
+  }
+
+  /**
+   * Stops allocation tracking. V8 emits a whole snapshot when tracking stops; it is discarded here. To keep it,
+   * call {@link takeSnapshot} with `stopAllocationTracking: true` instead.
+   */
+  stopAllocationTracking(): Promise<void> {
+    return this.exclusive(async () => {
+      if (!this.tracking) return;
+      await this.client.send('HeapProfiler.stopTrackingHeapObjects', { reportProgress: false }, { timeoutMs: 0 });
+      this.tracking = false;
+    });
+  }
+
+  /**
+   * Writes a heap snapshot to `filePath` and its sidecar to `<filePath>.meta.json`. The snapshot is written to a
+   * temporary file beside `filePath` and renamed into place only when complete, so `filePath` never holds a
+   * partial snapshot; on failure, cancellation or target death the temporary file is removed.
+   */
+  takeSnapshot(filePath: string, options: SnapshotOptions = {}): Promise<SnapshotResult> {
+    const signal = options.signal;
+    if (signal?.aborted) {
+      return Promise.reject(new CaptureAbortedError('the snapshot was cancelled before it started', { cause: signal.reason }));
+    }
+    if (options.stopAllocationTracking && options.method === 'inprocess') {
+      return Promise.reject(new Error('stopAllocationTracking needs method "cdp": only the inspector emits that snapshot'));
+    }
+    const job = new SnapshotJob(path.resolve(filePath));
+    return new Promise<SnapshotResult>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (job.settled) return;
+        job.settled = true;
+        job.aborted = true;
+        // Remove what exists now, then reject; the job removes anything it creates later when it sees the flag.
+        const error = new CaptureAbortedError('the snapshot was cancelled', { cause: signal?.reason });
+        void job.discard().then(
+          () => reject(error),
+          () => reject(error),
+        );
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const finished = this.exclusive(() => this.runSnapshot(job, options));
+      finished.then(
+        (result) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (job.settled) return;
+          job.settled = true;
+          if (result) resolve(result);
+          else reject(new CaptureAbortedError('the snapshot was cancelled'));
+        },
+        (error: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (job.settled) return;
+          job.settled = true;
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
+
+  /** Closes the connection. This clears the target's heap object ids (V8 does so when a session detaches). */
+  async close(): Promise<void> {
+    for (const sampler of [...this.samplers]) sampler.dispose();
+    await this.client.close();
+  }
+
+  /** Runs heap operations one at a time: snapshot chunks carry no id, so two snapshots must never overlap. */
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.heapQueue.then(async () => {
+      this.heapOperations++;
+      try {
+        return await operation();
+      } finally {
+        this.heapOperations--;
+      }
+    });
+    this.heapQueue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Does the work of one snapshot; resolves undefined if the job was cancelled on the way. */
+  private async runSnapshot(job: SnapshotJob, options: SnapshotOptions): Promise<SnapshotResult | undefined> {
+    try {
+      return await this.writeSnapshotFiles(job, options);
+    } catch (error) {
+      await job.discard();
+      if (job.aborted) return undefined;
+      throw this.explain(error);
+    } finally {
+      // A cancel may land between any two steps; whatever exists by then must go.
+      if (job.aborted) await job.discard();
+    }
+  }
+
+  private async writeSnapshotFiles(job: SnapshotJob, options: SnapshotOptions): Promise<SnapshotResult | undefined> {
+    if (job.aborted) return undefined;
+    const method = options.method ?? 'cdp';
+    if (options.stopAllocationTracking && !this.tracking) {
+      throw new Error('stopAllocationTracking was asked for, but allocation tracking is not on');
+    }
+    if (options.gc ?? true) {
+      // Two passes: the first can queue finalizers and weak callbacks whose garbage only the second frees.
+      await this.collectGarbage();
+      await this.collectGarbage();
+    }
+    if (job.aborted) return undefined;
+    const memoryUsage = await this.memoryUsage().catch(() => undefined);
+    const time = new Date().toISOString();
+    const started = Date.now();
+    const allocationTracking = this.tracking;
+    if (method === 'cdp') await this.streamSnapshot(job, options);
+    else await this.writeSnapshotInProcess(job, options);
+    if (options.stopAllocationTracking) this.tracking = false;
+    if (job.aborted) return undefined;
+    const durationMs = Date.now() - started;
+    const fileSize = (await fsp.stat(job.tempPath)).size;
+    this.sequence++;
+    const meta: SnapshotMeta = {
+      formatVersion: 1,
+      snapshotFile: path.basename(job.filePath),
+      fileSize,
+      sessionId: this.id,
+      sequence: this.sequence,
+      targetId: this.targetId,
+      inspectorUrl: this.inspectorUrl,
+      pid: this.info.pid,
+      nodeVersion: this.info.nodeVersion,
+      platform: this.info.platform,
+      arch: this.info.arch,
+      time,
+      durationMs,
+      label: options.label,
+      memoryUsage,
+      allocationTracking,
+      method,
+      scripts: [...this.scriptsById.values()],
+    };
+    await job.commit(meta);
+    return job.aborted ? undefined : { filePath: job.filePath, metaPath: job.metaPath, meta };
+  }
+
+  private async streamSnapshot(job: SnapshotJob, options: SnapshotOptions): Promise<void> {
+    const stream = await job.openStream();
+    const client = this.client;
+    // Whether the stream finished, failed or was destroyed by a cancel, no 'drain' will come to resume reading.
+    stream.once('close', () => client.resume());
+    this.chunkSink = (chunk) => {
+      // After a cancel or a write error the rest of this snapshot still arrives; it is dropped here.
+      if (job.aborted || job.writeError || stream.destroyed) return;
+      if (!stream.write(chunk)) {
+        // Back-pressure: stop reading the socket until the disk catches up, so chunks do not pile up here.
+        client.pause();
+        stream.once('drain', () => client.resume());
+      }
+    };
+    this.progressSink = options.onProgress
+      ? (done, total) => {
+          if (!job.aborted) options.onProgress?.(done, total);
+        }
+      : undefined;
+    try {
+      const params = { reportProgress: options.onProgress !== undefined };
+      const sendOptions = { timeoutMs: options.timeoutMs ?? 0 };
+      if (options.stopAllocationTracking) {
+        await client.send('HeapProfiler.stopTrackingHeapObjects', params, sendOptions);
+      } else {
+        await client.send('HeapProfiler.takeHeapSnapshot', params, sendOptions);
+      }
+    } finally {
+      this.chunkSink = undefined;
+      this.progressSink = undefined;
+      client.resume();
+    }
+    if (job.aborted) return;
+    await job.closeStream();
+  }
+
+  private async writeSnapshotInProcess(job: SnapshotJob, options: SnapshotOptions): Promise<void> {
+    // process.getBuiltinModule exists from Node 20.16; before that, the command-line API's require does the job.
+    const expression =
+      `(globalThis.process.getBuiltinModule ? globalThis.process.getBuiltinModule('v8') : require('v8'))` +
+      `.writeHeapSnapshot(${JSON.stringify(job.tempPath)})`;
+    const reply = await this.client.send(
+      'Runtime.evaluate',
+      { expression, includeCommandLineAPI: true, returnByValue: true, silent: true },
+      { timeoutMs: options.timeoutMs ?? 0 },
+    );
+    if (reply.exceptionDetails) {
+      const why = reply.exceptionDetails.exception?.description ?? reply.exceptionDetails.text;
+      throw new Error(`the target could not write its heap snapshot: ${why}`);
+    }
+    try {
+      await fsp.access(job.tempPath);
+    } catch {
+      throw new Error(
+        `the target reported writing ${job.tempPath}, but it is not there; a target on another machine or in a ` +
+          `container cannot write into this file system, so use method "cdp" for it`,
+      );
+    }
+  }
+
+  private async readProcessInfo(): Promise<TargetProcessInfo> {
+    const reply = await this.client.send('Runtime.evaluate', {
+      expression: '({ pid: process.pid, nodeVersion: process.version, platform: process.platform, arch: process.arch })',
+      returnByValue: true,
+      silent: true,
+    });
+    if (reply.exceptionDetails || typeof reply.result.value !== 'object' || reply.result.value === null) return {};
+    return reply.result.value as TargetProcessInfo;
+  }
+
+  private explain(error: unknown): Error {
+    if (error instanceof ConnectionClosedError) {
+      const message = error.byThisSide
+        ? 'the capture session was closed while taking a snapshot'
+        : 'the target closed the inspector connection while taking a snapshot';
+      return new Error(message, { cause: error });
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/** The files of one snapshot in the making: the temporary file, then the snapshot and its sidecar. */
+class SnapshotJob {
+  /** True once the caller's promise has been settled. */
+  settled = false;
+  /** True once the caller cancelled; everything the job made must go. */
+  aborted = false;
+  writeError: Error | undefined;
+  readonly tempPath: string;
+  readonly metaPath: string;
+  private stream: WriteStream | undefined;
+  private committed = false;
+
+  constructor(readonly filePath: string) {
+    // A dot-file in the same directory: the final rename stays on one file system, so it is atomic.
+    const suffix = randomBytes(4).toString('hex');
+    this.tempPath = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${suffix}.partial`);
+    this.metaPath = `${filePath}.meta.json`;
+  }
+
+  async openStream(): Promise<WriteStream> {
+    const handle = await fsp.open(this.tempPath, 'wx');
+    const stream = handle.createWriteStream({ highWaterMark: writeHighWaterMark });
+    stream.on('error', (error) => {
+      this.writeError ??= new Error(`could not write the snapshot to ${this.tempPath}: ${error.message}`, { cause: error });
+    });
+    this.stream = stream;
+    return stream;
+  }
+
+  async closeStream(): Promise<void> {
+    const stream = this.stream;
+    if (!stream) return;
+    if (this.writeError) throw this.writeError;
+    await new Promise<void>((resolve, reject) => {
+      stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
+    }).catch((error: Error) => {
+      throw this.writeError ?? error;
+    });
+    await waitForClose(stream);
+    if (this.writeError) throw this.writeError;
+  }
+
+  /** Renames the finished snapshot into place, then writes the sidecar the same way. */
+  async commit(meta: SnapshotMeta): Promise<void> {
+    await fsp.rename(this.tempPath, this.filePath);
+    this.committed = true;
+    const metaTemp = `${this.tempPath}.meta`;
+    await fsp.writeFile(metaTemp, `${JSON.stringify(meta, null, 1)}\n`, { flag: 'wx' });
+    await fsp.rename(metaTemp, this.metaPath);
+  }
+
+  /** Stops writing and removes every file this job made. Safe to call more than once. */
+  async discard(): Promise<void> {
+    const stream = this.stream;
+    if (stream && !stream.destroyed) {
+      stream.destroy();
+      await waitForClose(stream);
+    }
+    const doomed = [this.tempPath, `${this.tempPath}.meta`];
+    if (this.committed) doomed.push(this.filePath, this.metaPath);
+    await Promise.all(doomed.map((file) => fsp.rm(file, { force: true })));
+  }
+}
+
+function waitForClose(stream: WriteStream): Promise<void> {
+  if (stream.closed) return Promise.resolve();
+  return new Promise((resolve) => stream.once('close', () => resolve()));
+}
