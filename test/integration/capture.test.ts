@@ -1,0 +1,540 @@
+// Integration tests of the capture library against real `node --inspect` child processes.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import {
+  attachToPid,
+  CaptureSession,
+  launchForCapture,
+  launchProgram,
+  resolveTarget,
+  type LaunchedProgram,
+  type MemorySample,
+  type SnapshotMeta,
+} from '../../src/capture';
+
+// The target programs, written into a fresh directory by each test.
+const leakyProgram = `
+class Leaky {
+  constructor(n) { this.n = n; this.label = 'leaky-' + n; }
+}
+const leaks = [];
+function grow(count) {
+  for (let i = 0; i < count; i++) leaks.push(new Leaky(leaks.length));
+}
+grow(Number(process.env.LEAKY_START || 1000));
+let ticks = 0;
+setInterval(function tick() {
+  grow(50);
+  ticks++;
+  if (process.env.LEAKY_TICKS) console.log('tick ' + ticks);
+}, 20);
+console.log('ready');
+`;
+
+const garbageProgram = `
+let junk = [];
+for (let i = 0; i < 300000; i++) junk.push({ i, text: 'garbage-' + i });
+junk = null;
+setInterval(() => {}, 1000);
+console.log('ready');
+`;
+
+/** Collects a child's output and resolves waits when a pattern shows up in it. */
+class OutputWatcher {
+  text = '';
+  private waiters: { pattern: RegExp; resolve(match: RegExpExecArray): void }[] = [];
+
+  readonly onData = (data: Buffer): void => {
+    this.text += data.toString();
+    this.waiters = this.waiters.filter((waiter) => {
+      const match = waiter.pattern.exec(this.text);
+      if (match) waiter.resolve(match);
+      return !match;
+    });
+  };
+
+  /** Resolves on the first match; the timeout only guards against a hung test, it is not a delay. */
+  waitFor(pattern: RegExp, timeoutMs = 5_000): Promise<RegExpExecArray> {
+    const match = pattern.exec(this.text);
+    if (match) return Promise.resolve(match);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no ${pattern} in the output within ${timeoutMs} ms; output so far:\n${this.text}`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        pattern,
+        resolve: (found) => {
+          clearTimeout(timer);
+          resolve(found);
+        },
+      });
+    });
+  }
+}
+
+interface Fixture {
+  dir: string;
+  write(name: string, source: string): string;
+  /** Pids that must be gone when the test ends. */
+  pids: number[];
+}
+
+function fixture(t: TestContext): Fixture {
+  const dir = mkdtempSync(path.join(tmpdir(), 'leak-lens-capture-'));
+  const pids: number[] = [];
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+    for (const pid of pids) assert.equal(isAlive(pid), false, `process ${pid} outlived its test`);
+  });
+  return {
+    dir,
+    pids,
+    write(name, source) {
+      const file = path.join(dir, name);
+      writeFileSync(file, source);
+      return file;
+    },
+  };
+}
+
+/** Whether a process still runs. A zombie counts as gone: it holds nothing but a pid until its parent reaps it. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+/** Launches the leaky program and opens a session on it once its first objects exist. */
+async function startLeaky(
+  f: Fixture,
+  env: Record<string, string> = {},
+): Promise<{ program: LaunchedProgram; session: CaptureSession; output: OutputWatcher; script: string }> {
+  const script = f.write('leaky.js', leakyProgram);
+  const output = new OutputWatcher();
+  const { program, session } = await launchForCapture({
+    args: [script],
+    cwd: f.dir,
+    env,
+    onStdout: output.onData,
+    onStderr: output.onData,
+  });
+  f.pids.push(program.pid);
+  await output.waitFor(/^ready$/m);
+  return { program, session, output, script };
+}
+
+async function finish(session: CaptureSession | undefined, program: LaunchedProgram | undefined): Promise<void> {
+  await session?.close();
+  await program?.stop();
+}
+
+interface ParsedSnapshot {
+  snapshot: { meta: { node_fields: string[] }; node_count: number };
+  nodes: number[];
+  strings: string[];
+  trace_function_infos: number[];
+  trace_tree: unknown[];
+}
+
+function readSnapshot(file: string): ParsedSnapshot {
+  return JSON.parse(readFileSync(file, 'utf8')) as ParsedSnapshot;
+}
+
+/** The ids of every node with the given name, looked up by field name as the format asks. */
+function idsNamed(snapshot: ParsedSnapshot, name: string): Set<number> {
+  const fields = snapshot.snapshot.meta.node_fields;
+  const nameOffset = fields.indexOf('name');
+  const idOffset = fields.indexOf('id');
+  const nameIndex = snapshot.strings.indexOf(name);
+  const ids = new Set<number>();
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+    if (snapshot.nodes[i + nameOffset] === nameIndex) ids.add(snapshot.nodes[i + idOffset]);
+  }
+  return ids;
+}
+
+/** Waits until the leaky program has run `count` more intervals than it had when called. */
+function moreTicks(output: OutputWatcher, count: number): Promise<unknown> {
+  const seen = [...output.text.matchAll(/tick (\d+)\n/g)].map((m) => Number(m[1]));
+  const now = seen.length > 0 ? Math.max(...seen) : 0;
+  return output.waitFor(new RegExp(`tick ${now + count}\\n`));
+}
+
+function leftoverFiles(dir: string): string[] {
+  return readdirSync(dir).filter((name) => name.includes('.heapsnapshot'));
+}
+
+void test('launches a program and reads its inspector URL; host:port finds the same target', async (t) => {
+  const f = fixture(t);
+  const script = f.write('leaky.js', leakyProgram);
+  const output = new OutputWatcher();
+  const program = await launchProgram({ args: [script], onStdout: output.onData, onStderr: output.onData });
+  f.pids.push(program.pid);
+  try {
+    assert.match(program.url, /^ws:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]+$/);
+    await output.waitFor(/^ready$/m);
+    assert.match(output.text, /Debugger listening on ws:\/\//, 'the inspector lines are forwarded too');
+    const port = Number(new URL(program.url).port);
+    const byHostPort = await resolveTarget(`127.0.0.1:${port}`);
+    assert.equal(byHostPort.url, program.url);
+  } finally {
+    await program.stop();
+  }
+  assert.ok(program.exitState, 'stop() resolves after the program has exited');
+});
+
+void test('a snapshot streamed to disk is valid, complete and has a sidecar', async (t) => {
+  const f = fixture(t);
+  const { program, session, script } = await startLeaky(f);
+  try {
+    const file = path.join(f.dir, 'one.heapsnapshot');
+    const progress: number[] = [];
+    const result = await session.takeSnapshot(file, { label: 'baseline', onProgress: (done) => progress.push(done) });
+    assert.equal(result.filePath, file);
+    const snapshot = readSnapshot(file);
+    assert.ok(snapshot.snapshot.node_count > 0);
+    assert.ok(snapshot.strings.includes('Leaky'), 'the class name is among the strings');
+    assert.ok(progress.length > 0, 'progress was reported');
+
+    const meta = JSON.parse(readFileSync(`${file}.meta.json`, 'utf8')) as SnapshotMeta;
+    assert.deepEqual(meta, result.meta);
+    assert.equal(meta.formatVersion, 1);
+    assert.equal(meta.snapshotFile, 'one.heapsnapshot');
+    assert.equal(meta.fileSize, statSync(file).size);
+    assert.equal(meta.sessionId, session.id);
+    assert.equal(meta.sequence, 1);
+    assert.equal(meta.pid, program.pid);
+    assert.equal(meta.nodeVersion, process.version);
+    assert.equal(meta.platform, process.platform);
+    assert.equal(meta.label, 'baseline');
+    assert.equal(meta.method, 'cdp');
+    assert.equal(meta.allocationTracking, false);
+    assert.equal(meta.inspectorUrl, program.url);
+    assert.equal(meta.targetId, program.url.split('/').pop());
+    assert.ok(!Number.isNaN(Date.parse(meta.time)) && meta.time.endsWith('Z'));
+    assert.ok((meta.memoryUsage?.heapUsed ?? 0) > 0 && (meta.memoryUsage?.rss ?? 0) > 0);
+    // The inspector names CommonJS scripts by file URL (heap snapshots themselves use the plain path).
+    const own = meta.scripts.find((s) => s.url === pathToFileURL(script).href);
+    assert.ok(own, 'the target script is in the scripts list');
+    assert.match(own.scriptId, /^\d+$/);
+    assert.deepEqual(leftoverFiles(f.dir).sort(), ['one.heapsnapshot', 'one.heapsnapshot.meta.json']);
+  } finally {
+    await finish(session, program);
+  }
+});
+
+void test('two snapshots of one session give surviving objects the same ids', async (t) => {
+  const f = fixture(t);
+  const { program, session, output } = await startLeaky(f, { LEAKY_TICKS: '1' });
+  try {
+    const first = await session.takeSnapshot(path.join(f.dir, 'a.heapsnapshot'));
+    // Let the program add objects between the snapshots, so the second one is not a copy of the first.
+    await moreTicks(output, 2);
+    const second = await session.takeSnapshot(path.join(f.dir, 'b.heapsnapshot'));
+    assert.equal(second.meta.sequence, 2);
+    assert.equal(second.meta.sessionId, first.meta.sessionId);
+
+    const before = idsNamed(readSnapshot(first.filePath), 'Leaky');
+    const after = idsNamed(readSnapshot(second.filePath), 'Leaky');
+    assert.ok(before.size >= 1000, `expected the first 1000 Leaky objects, found ${before.size}`);
+    assert.ok(after.size > before.size, 'the program kept growing');
+    const lost = [...before].filter((id) => !after.has(id));
+    assert.deepEqual(lost, [], 'every object of the first snapshot keeps its id in the second');
+    const newest = Math.max(...before);
+    assert.ok([...after].some((id) => id > newest), 'objects allocated in between have larger ids');
+  } finally {
+    await finish(session, program);
+  }
+});
+
+void test('memory sampling yields samples until disposed', async (t) => {
+  const f = fixture(t);
+  const { program, session } = await startLeaky(f);
+  try {
+    const samples: MemorySample[] = [];
+    let sampler: { dispose(): void } | undefined;
+    await new Promise<void>((resolve, reject) => {
+      sampler = session.startSampling(
+        10,
+        (sample) => {
+          samples.push(sample);
+          if (samples.length === 3) resolve();
+        },
+        reject,
+      );
+    });
+    sampler?.dispose();
+    for (const sample of samples) {
+      assert.ok(sample.heapUsed > 0 && sample.heapTotal >= sample.heapUsed);
+      assert.ok((sample.rss ?? 0) > 0);
+      assert.ok(sample.time > 0);
+    }
+    assert.ok(samples[2].time >= samples[0].time);
+  } finally {
+    await finish(session, program);
+  }
+});
+
+void test('collectGarbage lowers heapUsed after garbage is made', async (t) => {
+  const f = fixture(t);
+  const script = f.write('garbage.js', garbageProgram);
+  const output = new OutputWatcher();
+  const { program, session } = await launchForCapture({ args: [script], onStdout: output.onData, onStderr: output.onData });
+  f.pids.push(program.pid);
+  try {
+    await output.waitFor(/^ready$/m);
+    const before = await session.memoryUsage();
+    await session.collectGarbage();
+    const after = await session.memoryUsage();
+    assert.ok(
+      after.heapUsed < before.heapUsed * 0.7,
+      `heapUsed went from ${before.heapUsed} to ${after.heapUsed}; expected a clear drop`,
+    );
+  } finally {
+    await finish(session, program);
+  }
+});
+
+void test('allocation tracking fills trace_function_infos; stopping it leaves the session usable', async (t) => {
+  const f = fixture(t);
+  const { program, session, output } = await startLeaky(f, { LEAKY_TICKS: '1' });
+  try {
+    const functionNames = (snapshot: ParsedSnapshot): string[] => {
+      const names: string[] = [];
+      // trace_function_infos rows are function_id, name, script_name, script_id, line, column.
+      for (let i = 0; i < snapshot.trace_function_infos.length; i += 6) {
+        names.push(snapshot.strings[snapshot.trace_function_infos[i + 1]]);
+      }
+      return names;
+    };
+    const waitTicks = (): Promise<unknown> => moreTicks(output, 2);
+
+    await session.startAllocationTracking();
+    assert.equal(session.isTrackingAllocations, true);
+    await waitTicks();
+    const tracked = await session.takeSnapshot(path.join(f.dir, 'tracked.heapsnapshot'));
+    assert.equal(tracked.meta.allocationTracking, true);
+    const trackedSnapshot = readSnapshot(tracked.filePath);
+    assert.ok(trackedSnapshot.trace_function_infos.length > 0);
+    assert.ok(functionNames(trackedSnapshot).includes('grow'), 'the allocating function is named');
+
+    // Stopping makes V8 emit a whole snapshot, which the session must swallow without writing it anywhere.
+    await session.stopAllocationTracking();
+    assert.equal(session.isTrackingAllocations, false);
+    const plain = await session.takeSnapshot(path.join(f.dir, 'plain.heapsnapshot'));
+    assert.equal(plain.meta.allocationTracking, false);
+    assert.equal(readSnapshot(plain.filePath).trace_function_infos.length, 0);
+
+    // Keeping the snapshot that stopping produces costs no second snapshot.
+    await session.startAllocationTracking();
+    await waitTicks();
+    const last = await session.takeSnapshot(path.join(f.dir, 'stop.heapsnapshot'), { stopAllocationTracking: true });
+    assert.equal(last.meta.allocationTracking, true);
+    assert.equal(session.isTrackingAllocations, false);
+    assert.ok(readSnapshot(last.filePath).trace_function_infos.length > 0);
+    assert.equal(leftoverFiles(f.dir).length, 6, 'three snapshots and three sidecars, nothing else');
+  } finally {
+    await finish(session, program);
+  }
+});
+
+void test('cancelling a snapshot leaves no file behind and the session keeps working', async (t) => {
+  const f = fixture(t);
+  const { program, session } = await startLeaky(f, { LEAKY_START: '20000' });
+  try {
+    const file = path.join(f.dir, 'cancelled.heapsnapshot');
+    const controller = new AbortController();
+    const cancelled = session.takeSnapshot(file, { signal: controller.signal, onProgress: () => controller.abort() });
+    await assert.rejects(cancelled, (error: Error & { code?: string }) => {
+      assert.equal(error.name, 'AbortError');
+      assert.equal(error.code, 'ABORT_ERR');
+      return true;
+    });
+    assert.deepEqual(leftoverFiles(f.dir), [], 'the temporary file is gone at once');
+
+    // The rest of the cancelled snapshot is still on its way; the next calls must wait for it, then work.
+    assert.ok((await session.memoryUsage()).heapUsed > 0);
+    const next = await session.takeSnapshot(path.join(f.dir, 'next.heapsnapshot'));
+    assert.ok(readSnapshot(next.filePath).snapshot.node_count > 0);
+    assert.equal(next.meta.sequence, 1, 'the cancelled snapshot does not count');
+    assert.deepEqual(leftoverFiles(f.dir).sort(), ['next.heapsnapshot', 'next.heapsnapshot.meta.json']);
+
+    const early = new AbortController();
+    early.abort();
+    await assert.rejects(session.takeSnapshot(file, { signal: early.signal }), { name: 'AbortError' });
+    assert.ok(!leftoverFiles(f.dir).includes('cancelled.heapsnapshot'));
+  } finally {
+    await finish(session, program);
+  }
+});
+
+void test('a target killed during a snapshot gives a clear rejection and no partial file', async (t) => {
+  const f = fixture(t);
+  const { program, session } = await startLeaky(f, { LEAKY_START: '200000' });
+  try {
+    const file = path.join(f.dir, 'doomed.heapsnapshot');
+    let killed = false;
+    const doomed = session.takeSnapshot(file, {
+      onProgress: () => {
+        if (killed) return;
+        killed = true;
+        process.kill(program.pid, 'SIGKILL');
+      },
+    });
+    await assert.rejects(doomed, /the target closed the inspector connection while taking a snapshot/);
+    assert.deepEqual(leftoverFiles(f.dir), []);
+    assert.equal((await program.exited).signal, 'SIGKILL');
+    assert.equal(session.isClosed, true);
+    await assert.rejects(session.memoryUsage(), /inspector connection is closed/);
+  } finally {
+    await finish(session, program);
+  }
+});
+
+void test('a program that exits at once gives a clear error', async (t) => {
+  const f = fixture(t);
+  const script = f.write('quick.js', 'process.exit(3);\n');
+  const output = new OutputWatcher();
+  let pid: number | undefined;
+  await assert.rejects(
+    (async () => {
+      // Depending on timing the program dies before or just after the session attaches; both must be clear.
+      const { program, session } = await launchForCapture({ args: [script], onStdout: output.onData, onStderr: output.onData });
+      pid = program.pid;
+      try {
+        await session.takeSnapshot(path.join(f.dir, 'never.heapsnapshot'));
+      } finally {
+        await finish(session, program);
+      }
+    })(),
+    (error: Error & { pid?: number }) => {
+      assert.match(error.message, /exited with code 3 before a capture session could attach|the target closed the inspector connection/);
+      pid ??= error.pid;
+      return true;
+    },
+  );
+  assert.ok(pid !== undefined);
+  f.pids.push(pid);
+  assert.deepEqual(leftoverFiles(f.dir), []);
+});
+
+void test('a program that exits before its inspector opens gives a clear error', async (t) => {
+  const f = fixture(t);
+  const script = f.write('leaky.js', leakyProgram);
+  const output = new OutputWatcher();
+  await assert.rejects(
+    launchProgram({ args: [script], runtimeArgs: ['--no-such-flag'], onStdout: output.onData, onStderr: output.onData }),
+    (error: Error & { pid?: number }) => {
+      assert.match(error.message, /exited with code 9 before its inspector opened/);
+      assert.match(error.message, /bad option: --no-such-flag/, 'the program own words are quoted');
+      if (error.pid !== undefined) f.pids.push(error.pid);
+      return true;
+    },
+  );
+});
+
+void test('a runtime that never opens an inspector times out, and its whole process group is killed', async (t) => {
+  const f = fixture(t);
+  // A stand-in runtime that ignores its arguments and starts a grandchild, as wrapper scripts do.
+  const runtime = f.write('fake-node.sh', '#!/bin/sh\nsleep 30 &\necho "grandchild $!"\nwait\n');
+  chmodSync(runtime, 0o755);
+  const output = new OutputWatcher();
+  const launching = launchProgram({
+    args: ['whatever.js'],
+    runtimeExecutable: runtime,
+    inspectorTimeoutMs: 1_000,
+    onStdout: output.onData,
+    onStderr: output.onData,
+  });
+  const grandchild = Number((await output.waitFor(/grandchild (\d+)/))[1]);
+  f.pids.push(grandchild);
+  await assert.rejects(launching, (error: Error & { pid?: number }) => {
+    assert.match(error.message, /did not open its inspector within 1000 ms/);
+    if (error.pid !== undefined) f.pids.push(error.pid);
+    return true;
+  });
+});
+
+void test('attaches to a running process by pid through SIGUSR1', async (t) => {
+  const f = fixture(t);
+  if (process.platform === 'win32') {
+    t.skip('SIGUSR1 does not exist on Windows');
+    return;
+  }
+  if (await portAnswers(9229)) {
+    t.skip('port 9229 is already in use, so a SIGUSR1 inspector cannot open there');
+    return;
+  }
+  const script = f.write('leaky.js', leakyProgram);
+  const output = new OutputWatcher();
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', output.onData);
+  child.stderr.on('data', output.onData);
+  const pid = child.pid ?? assert.fail('no pid');
+  f.pids.push(pid);
+  let session: CaptureSession | undefined;
+  try {
+    await output.waitFor(/^ready$/m);
+    const target = await attachToPid(pid);
+    assert.equal(target.pid, pid);
+    assert.match(target.url, /^ws:\/\/127\.0\.0\.1:9229\//);
+    session = await CaptureSession.open(target.url);
+    assert.equal(session.processInfo.pid, pid);
+    const snapshot = await session.takeSnapshot(path.join(f.dir, 'attached.heapsnapshot'));
+    assert.ok(readSnapshot(snapshot.filePath).strings.includes('Leaky'));
+    // A second attach finds the inspector already open instead of signalling again.
+    assert.equal((await attachToPid(pid)).url, target.url);
+  } finally {
+    await session?.close();
+    await stopChild(child);
+  }
+});
+
+void test('attaching to a pid that does not exist, or is not Node, is refused clearly', async (t) => {
+  const f = fixture(t);
+  await assert.rejects(attachToPid(2_147_483_600), /no such process: 2147483600/);
+  if (process.platform !== 'linux') return;
+  // SIGUSR1 would kill a process that does not handle it, so the attach must refuse before signalling.
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const pid = sleeper.pid ?? assert.fail('no pid');
+  f.pids.push(pid);
+  try {
+    await assert.rejects(attachToPid(pid), /is not a Node process that listens for SIGUSR1/);
+    assert.equal(isAlive(pid), true, 'the process was not signalled');
+  } finally {
+    await stopChild(sleeper);
+  }
+});
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
