@@ -1,0 +1,204 @@
+/**
+ * Retainer paths and owners.
+ *
+ * A retainer path runs from a GC root to an object along the shortest route (by DevTools distance), never over weak
+ * edges, and among equally short routes prefers edges a person wrote (properties, variables, elements) over internal
+ * ones. The owner is the nearest step on that path that a person wrote and would recognise: a module or closure
+ * variable, a static class property, an instance property, an emitter's listener list, or the timer list; collection
+ * internals (array stores, Map/Set tables) between it and the object are looked through.
+ * Time per path O(length x retainers per step).
+ */
+import { HeapAnalysis } from './analysis';
+import { NO_DISTANCE } from './distances';
+
+/** One step of a retainer path: the edge from the previous node into `node`. */
+export interface PathStep {
+  node: number;
+  /** Edge index into the snapshot, or -1 for the first step (a root). */
+  edge: number;
+}
+
+/** How an owner holds what it owns. */
+export type OwnerKind = 'variable' | 'static-property' | 'property' | 'global' | 'listeners' | 'timer' | 'internal';
+
+/** The holder a person would recognise, found on a retainer path. */
+export interface OwnerInfo {
+  /** In the words of the code: `_connections`, `TemplateCache.entries`, `bus` listeners for 'config-changed'. */
+  name: string;
+  kind: OwnerKind;
+  /** The variable or property name alone (for finding its declaration in source). */
+  identifier: string;
+  /** Class or function that holds the property (static/property kinds) or emitter variable (listeners). */
+  holder?: string;
+  /** Index into the path of the step whose edge is the owner's reference. */
+  stepIndex: number;
+  /** The node that holds the reference (Context, object, constructor function, emitter). */
+  holderNode: number;
+  /** For variables: a closure that shares the variable's scope (gives the script and the enclosing function). */
+  scopeClosure?: number;
+}
+
+const MAX_PATH = 100;
+
+/** Edge preference among retainers at equal distance: higher is better. */
+function edgeRank(a: HeapAnalysis, edge: number): number {
+  const s = a.snapshot;
+  const t = s.edgeType[edge];
+  const ty = s.types;
+  if (t === ty.edgeProperty) return 4;
+  if (t === ty.edgeContext) return 4;
+  if (t === ty.edgeElement) return 3;
+  if (t === ty.edgeInternal) return 1;
+  if (t === ty.edgeHidden) return 1;
+  return 0;
+}
+
+/** The shortest retainer path to `node`, from the root's first step to `node` itself. */
+export function retainerPath(a: HeapAnalysis, node: number): PathStep[] {
+  const s = a.snapshot;
+  const { firstRetainer, retainerEdge, retainerNode } = s;
+  const dist = a.distance;
+  const weak = s.types.edgeWeak;
+  const steps: PathStep[] = [];
+  let cur = node;
+  const seen = new Set<number>();
+  while (cur !== s.rootIndex && steps.length < MAX_PATH) {
+    seen.add(cur);
+    let best = -1;
+    let bestDist = Infinity;
+    let bestRank = -1;
+    for (let r = firstRetainer[cur]; r < firstRetainer[cur + 1]; r++) {
+      const e = retainerEdge[r];
+      if (s.edgeType[e] === weak) continue;
+      const from = retainerNode[r];
+      if (seen.has(from)) continue;
+      const d = from === s.rootIndex ? -1 : dist[from] === NO_DISTANCE ? Infinity : dist[from];
+      const rank = edgeRank(a, e);
+      if (d < bestDist || (d === bestDist && rank > bestRank)) {
+        best = r;
+        bestDist = d;
+        bestRank = rank;
+      }
+    }
+    if (best < 0) break;
+    steps.push({ node: cur, edge: retainerEdge[best] });
+    cur = retainerNode[best];
+  }
+  steps.push({ node: cur, edge: -1 });
+  return steps.reverse();
+}
+
+/** True for nodes that are machinery rather than something a person wrote (array stores, system objects, code). */
+export function isInternalNode(a: HeapAnalysis, node: number): boolean {
+  const s = a.snapshot;
+  const t = s.nodeType[node];
+  const ty = s.types;
+  if (t === ty.hidden || t === ty.array || t === ty.code || t === ty.objectShape || t === ty.synthetic || t === ty.native) return true;
+  if (t === ty.object && s.strings.startsWith(s.nodeName[node], 'system / ')) return true;
+  return false;
+}
+
+const COLLECTIONS = new Set(['Array', 'Map', 'Set', 'WeakMap', 'WeakSet', 'Object']);
+const INTERNAL_PROPERTY_NAMES = new Set(['__proto__', 'constructor', 'prototype', 'map', 'elements', 'properties', 'table']);
+const TIMER_LINKS = new Set(['_idleNext', '_idlePrev']);
+
+/**
+ * Finds the owner on a path: walks from the object toward the root, looking through collection internals, and stops at
+ * the first variable or named property. Returns null when the path shows no such holder.
+ */
+export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
+  const s = a.snapshot;
+  const ty = s.types;
+  for (let i = path.length - 1; i >= 1; i--) {
+    const edge = path[i].edge;
+    const from = path[i - 1].node;
+    const to = path[i].node;
+    const et = s.edgeType[edge];
+    const edgeName = s.edgeNameText(edge);
+    const fromName = s.name(from);
+    // A Timeout on a timer list is held by the list: the owner is the timer itself.
+    if (et === ty.edgeProperty && TIMER_LINKS.has(edgeName) && (s.name(to) === 'Timeout' || fromName === 'TimersList' || fromName === 'Timeout')) {
+      let timeout = to;
+      for (let j = i; j < path.length; j++) if (s.name(path[j].node) === 'Timeout') timeout = path[j].node;
+      const callback = findEdgeTarget(a, timeout, '_onTimeout');
+      const fn = callback >= 0 ? s.name(callback) || '(anonymous)' : '(callback)';
+      return { name: `timer (${fn === '(anonymous)' ? 'anonymous callback' : fn + '()'}), never cleared`, kind: 'timer', identifier: fn, stepIndex: i, holderNode: timeout, scopeClosure: callback >= 0 ? callback : undefined };
+    }
+    if (et === ty.edgeContext) {
+      if (s.nodeType[from] !== ty.object) continue;
+      const closure = closureOfContext(a, from);
+      return { name: edgeName, kind: 'variable', identifier: edgeName, stepIndex: i, holderNode: from, scopeClosure: closure >= 0 ? closure : undefined };
+    }
+    if (et !== ty.edgeProperty) continue;
+    if (INTERNAL_PROPERTY_NAMES.has(edgeName) || edgeName.startsWith('<symbol')) continue;
+    if (isInternalNode(a, from)) continue;
+    // An emitter's listener list: emitter --_events--> events object --<event name>--> listener(s).
+    if (i >= 2 && s.edgeNameText(path[i - 1].edge) === '_events' && path[i - 1].edge >= 0) {
+      const emitterOwner = findOwner(a, path.slice(0, i - 1));
+      const emitter = emitterOwner ? emitterOwner.name : a.className(path[i - 2].node);
+      return { name: `${emitter} listeners for '${edgeName}'`, kind: 'listeners', identifier: emitterOwner ? emitterOwner.identifier : edgeName, holder: emitter, stepIndex: i, holderNode: path[i - 2].node, scopeClosure: emitterOwner?.scopeClosure };
+    }
+    if (edgeName === '_events') continue;
+    if (s.nodeType[from] === ty.closure) {
+      const holder = s.name(from) || '(anonymous)';
+      return { name: `${holder}.${edgeName}`, kind: 'static-property', identifier: edgeName, holder, stepIndex: i, holderNode: from, scopeClosure: from };
+    }
+    if (path[i - 1].edge >= 0 && s.edgeType[path[i - 1].edge] === ty.edgeShortcut) {
+      return { name: `globalThis.${edgeName}`, kind: 'global', identifier: edgeName, stepIndex: i, holderNode: from };
+    }
+    if (fromName.startsWith('global')) {
+      return { name: `globalThis.${edgeName}`, kind: 'global', identifier: edgeName, stepIndex: i, holderNode: from };
+    }
+    const holder = a.className(from);
+    if (COLLECTIONS.has(holder) && holder !== 'Object') continue;
+    return { name: `${holder}.${edgeName}`, kind: 'property', identifier: edgeName, holder, stepIndex: i, holderNode: from };
+  }
+  return null;
+}
+
+/** The target of the first property/internal edge of `node` named `name`, or -1. */
+export function findEdgeTarget(a: HeapAnalysis, node: number, name: string): number {
+  const s = a.snapshot;
+  for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
+    if (s.edgeHasStringName(e) && s.strings.get(s.edgeName[e]) === name) return s.edgeTo[e];
+  }
+  return -1;
+}
+
+/** A closure whose context is `context` (or one nested inside it), or -1: it tells which function the scope is. */
+export function closureOfContext(a: HeapAnalysis, context: number): number {
+  const s = a.snapshot;
+  const ty = s.types;
+  let fallback = -1;
+  for (let r = s.firstRetainer[context]; r < s.firstRetainer[context + 1]; r++) {
+    const e = s.retainerEdge[r];
+    const from = s.retainerNode[r];
+    if (s.nodeType[from] === ty.closure && s.edgeNameText(e) === 'context') return from;
+    // A nested scope points at this one through `previous`: use one of its closures.
+    if (fallback < 0 && s.edgeNameText(e) === 'previous' && s.nodeType[from] === ty.object) {
+      for (let r2 = s.firstRetainer[from]; r2 < s.firstRetainer[from + 1]; r2++) {
+        const f2 = s.retainerNode[r2];
+        if (s.nodeType[f2] === ty.closure && s.edgeNameText(s.retainerEdge[r2]) === 'context') {
+          fallback = f2;
+          break;
+        }
+      }
+    }
+  }
+  return fallback;
+}
+
+/** A short, stable description of a path step for grouping: edge name (indices as []) and target class. */
+export function stepSignature(a: HeapAnalysis, step: PathStep): string {
+  const s = a.snapshot;
+  if (step.edge < 0) return a.className(step.node);
+  const et = s.edgeType[step.edge];
+  const name = et === s.types.edgeElement || et === s.types.edgeHidden ? '[]' : normalizeEdgeName(s.edgeNameText(step.edge));
+  return `${s.edgeTypeName(step.edge)}:${name}>${a.className(step.node)}`;
+}
+
+function normalizeEdgeName(name: string): string {
+  // WeakMap pair names and numbered internals carry ids and indices that differ per entry.
+  if (/^\d+$/.test(name)) return '[]';
+  return name.replace(/@\d+/g, '@').replace(/^\d+ \/ /, '# / ');
+}

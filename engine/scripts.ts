@@ -1,0 +1,84 @@
+/**
+ * Source evidence a snapshot carries without a live session: the script each closure belongs to
+ * (closure -> shared -> script -> name) and the script ids in `locations`, joined into a script id -> file map.
+ * A capture sidecar, when present, adds the script map the debugger reported (with source map URLs).
+ * Time O(closures).
+ */
+import { HeapAnalysis } from './analysis';
+
+/** A position in a script: 1-based line and column, file as the runtime named it (path or URL). */
+export interface RuntimeLocation {
+  file: string;
+  line: number;
+  column: number;
+  scriptId?: number;
+}
+
+/** A script as the debugger reported it (from the capture sidecar). */
+export interface SidecarScript {
+  scriptId: string;
+  url: string;
+  sourceMapURL?: string;
+}
+
+export class ScriptIndex {
+  private readonly byId = new Map<number, string>();
+  readonly sourceMapURLs = new Map<string, string>();
+
+  constructor(
+    private readonly a: HeapAnalysis,
+    sidecarScripts: SidecarScript[] = [],
+  ) {
+    for (const sc of sidecarScripts) {
+      if (sc.url) this.byId.set(Number(sc.scriptId), sc.url);
+      if (sc.url && sc.sourceMapURL) this.sourceMapURLs.set(sc.url, sc.sourceMapURL);
+    }
+    const s = a.snapshot;
+    const closure = s.types.closure;
+    for (let node = 0; node < s.nodeCount; node++) {
+      if (s.nodeType[node] !== closure) continue;
+      const entry = a.locations.find(node);
+      if (entry < 0) continue;
+      const id = a.locations.scriptId(entry);
+      if (this.byId.has(id)) continue;
+      const file = this.closureScript(node);
+      if (file) this.byId.set(id, file);
+    }
+  }
+
+  /** The file (path or URL) of the script with this CDP id, or undefined. */
+  file(scriptId: number): string | undefined {
+    return this.byId.get(scriptId);
+  }
+
+  /** The script name of a closure, read through its SharedFunctionInfo. */
+  closureScript(closure: number): string | undefined {
+    const s = this.a.snapshot;
+    const shared = edgeTarget(this.a, closure, 'shared');
+    if (shared < 0) return undefined;
+    const script = edgeTarget(this.a, shared, 'script_or_debug_info', 'script');
+    if (script < 0) return undefined;
+    const name = s.name(script);
+    return name && !name.startsWith('system / ') ? name : undefined;
+  }
+
+  /** Where a closure's function starts, or where an object's constructor is (from `locations`). */
+  nodeLocation(node: number): RuntimeLocation | undefined {
+    const a = this.a;
+    const entry = a.locations.find(node);
+    if (entry < 0) return undefined;
+    const scriptId = a.locations.scriptId(entry);
+    const file = this.byId.get(scriptId) ?? (a.snapshot.nodeType[node] === a.snapshot.types.closure ? this.closureScript(node) : undefined);
+    if (!file) return undefined;
+    return { file, line: a.locations.line(entry) + 1, column: a.locations.column(entry) + 1, scriptId };
+  }
+}
+
+function edgeTarget(a: HeapAnalysis, node: number, ...names: string[]): number {
+  const s = a.snapshot;
+  for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
+    if (!s.edgeHasStringName(e)) continue;
+    if (names.includes(s.strings.get(s.edgeName[e]))) return s.edgeTo[e];
+  }
+  return -1;
+}
