@@ -145,9 +145,21 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
   const clusters = new Map<string, { members: number[]; owner: OwnerInfo | null; path: PathStep[]; rep: number }>();
   for (const node of roots) {
     const path = retainerPath(last, node);
+    // Something shared by several leaked objects (so dominated by none of them) is still reached through them: it is
+    // part of their leak, not a leak of its own.
+    // Objects of its own class on the way are a linked list (timer lists, chains), not an enclosing leak.
+    const ownClass = last.classIndex.nodeClass[node];
+    let inside = false;
+    for (let i = 0; i < path.length - 1 && !inside; i++) {
+      const p = path[i].node;
+      inside = p !== s.rootIndex && visible[p] === 1 && isNew(p) && last.classIndex.nodeClass[p] !== ownClass;
+    }
+    if (inside) continue;
     const owner = findOwner(last, path);
     const from = owner ? owner.stepIndex : Math.max(0, path.length - 4);
-    const shape = path.slice(from).map((st) => stepSignature(last, st)).join('/');
+    // Repeated steps (a linked list walked link by link) collapse to one, so list members share a shape.
+    const steps = path.slice(from).map((st) => stepSignature(last, st));
+    const shape = steps.filter((st, i) => i === 0 || st !== steps[i - 1]).join('/');
     const key = `${leakClassName(last, node)}|${owner ? owner.kind + ':' + owner.name : '?'}|${shape}`;
     let c = clusters.get(key);
     if (!c) {

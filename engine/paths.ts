@@ -40,6 +40,27 @@ export interface OwnerInfo {
 
 const MAX_PATH = 100;
 
+/** Objects with this many named properties are used as maps (keys come from data), not as records. */
+const DICTIONARY_PROPERTIES = 32;
+const dictionaryCache = new WeakMap<HeapAnalysis, Map<number, boolean>>();
+
+/** True for a plain object used as a map: its property names are data, so a key never names an owner. */
+export function isDictionaryLike(a: HeapAnalysis, node: number): boolean {
+  let cache = dictionaryCache.get(a);
+  if (!cache) {
+    cache = new Map();
+    dictionaryCache.set(a, cache);
+  }
+  const hit = cache.get(node);
+  if (hit !== undefined) return hit;
+  const s = a.snapshot;
+  let props = 0;
+  for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1] && props <= DICTIONARY_PROPERTIES; e++) if (s.edgeType[e] === s.types.edgeProperty) props++;
+  const result = props > DICTIONARY_PROPERTIES && s.nodeType[node] === s.types.object;
+  cache.set(node, result);
+  return result;
+}
+
 /** Edge preference among retainers at equal distance: higher is better. */
 function edgeRank(a: HeapAnalysis, edge: number): number {
   const s = a.snapshot;
@@ -132,6 +153,7 @@ export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
     if (et !== ty.edgeProperty) continue;
     if (INTERNAL_PROPERTY_NAMES.has(edgeName) || edgeName.startsWith('<symbol')) continue;
     if (isInternalNode(a, from)) continue;
+    if (isDictionaryLike(a, from)) continue;
     // An emitter's listener list: emitter --_events--> events object --<event name>--> listener(s).
     if (i >= 2 && s.edgeNameText(path[i - 1].edge) === '_events' && path[i - 1].edge >= 0) {
       const emitterOwner = findOwner(a, path.slice(0, i - 1));
@@ -193,7 +215,10 @@ export function stepSignature(a: HeapAnalysis, step: PathStep): string {
   const s = a.snapshot;
   if (step.edge < 0) return a.className(step.node);
   const et = s.edgeType[step.edge];
-  const name = et === s.types.edgeElement || et === s.types.edgeHidden ? '[]' : normalizeEdgeName(s.edgeNameText(step.edge));
+  const keyed = et === s.types.edgeElement || et === s.types.edgeHidden || (et === s.types.edgeProperty && isDictionaryLike(a, s.edgeOwner(step.edge)));
+  let name = keyed ? '[]' : normalizeEdgeName(s.edgeNameText(step.edge));
+  // A timer list is walked from either end: both directions are the same list.
+  if (TIMER_LINKS.has(name)) name = '_idle';
   return `${s.edgeTypeName(step.edge)}:${name}>${a.className(step.node)}`;
 }
 

@@ -236,9 +236,16 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
   const retainerPath: RetainerStep[] = lead.path.map((step, i) => describeStep(a, scripts, resolver, step, i === ownerStep));
   const owner: LeakOwner = lead.owner ? { name: lead.owner.name, kind: lead.owner.kind } : { name: describeHolder(a, lead.path), kind: 'internal' };
   if (lead.owner) owner.location = ownerLocation(a, scripts, resolver, lead);
+  if (lead.owner && lead.owner.kind === 'property' && lead.owner.holder === 'Module') {
+    // Node's own module record holds it (module.children, require.cache): name the module a person knows.
+    const file = moduleFilename(a, lead.owner.holderNode);
+    if (file) owner.name = `module.${lead.owner.identifier} of ${resolver.toPath(file) ?? file}`;
+  }
   const retains = retainedBreakdown(a, lead.members);
   const classLocation = scripts.nodeLocation(lead.representative);
   const allocationSites = allocationSitesOf(a, scripts, resolver, lead);
+  // An owner inside Node or a library with no declaration in user code: point at where the objects are made.
+  if (!owner.location && allocationSites[0]?.location) owner.location = allocationSites[0].location;
   return {
     id: `${lead.className}@${owner.name}`,
     className: lead.className,
@@ -257,6 +264,14 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
     classLocation: classLocation ? resolver.resolve(classLocation) : undefined,
     sampleIds: [lead.representative, ...lead.members.filter((m) => m !== lead.representative).slice(0, 9)].map((m) => s.nodeId[m]),
   };
+}
+
+function moduleFilename(a: HeapAnalysis, module: number): string | undefined {
+  const s = a.snapshot;
+  for (let e = s.firstEdge[module]; e < s.firstEdge[module + 1]; e++) {
+    if (s.edgeType[e] === s.types.edgeProperty && s.strings.get(s.edgeName[e]) === 'filename') return s.name(s.edgeTo[e]);
+  }
+  return undefined;
 }
 
 function describeHolder(a: HeapAnalysis, path: PathStep[]): string {
@@ -380,12 +395,17 @@ function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
     const fi = userFrame(t);
     if (fi >= 0) counts.set(fi, (counts.get(fi) ?? 0) + 1);
   }
-  const sites: AllocationSite[] = [];
+  // One function in several loaded copies of a script (re-required modules) is one site.
+  const sites = new Map<string, AllocationSite>();
   for (const [fi, count] of counts) {
     const fn = s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) || '(anonymous)';
     const frame: RuntimeLocation = { file: s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]), line: s.traceFunctionInfos[fi * stride + lineOff], column: s.traceFunctionInfos[fi * stride + colOff] };
-    sites.push({ function: fn, location: resolver.findAllocation(frame, c.className), count });
+    const location = resolver.findAllocation(frame, c.className);
+    const key = `${fn}|${location?.file}:${location?.line}`;
+    const site = sites.get(key);
+    if (site) site.count += count;
+    else sites.set(key, { function: fn, location, count });
   }
   void scripts;
-  return sites.sort((x, y) => y.count - x.count).slice(0, 5);
+  return [...sites.values()].sort((x, y) => y.count - x.count).slice(0, 5);
 }

@@ -171,6 +171,8 @@ export class SourceResolver {
       if (n !== scope && ts.isFunctionLike(n) && fn) return;
       if (ts.isNewExpression(n) && lastName(n.expression) === bare) found = n;
       else if (bare === 'Timeout' && ts.isCallExpression(n) && /^(setInterval|setTimeout)$/.test(lastName(n.expression) ?? '')) found = n;
+      // A CommonJS module record is made by the require() call that loads it.
+      else if (bare === 'Module' && ts.isCallExpression(n) && lastName(n.expression) === 'require') found = n;
       else ts.forEachChild(n, visit);
     };
     ts.forEachChild(scope, visit);

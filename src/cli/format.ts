@@ -1,0 +1,80 @@
+/** Text rendering of engine results for people at a terminal. */
+import * as path from 'path';
+import type { ClassSummary } from '../../engine/summary';
+import type { LeakGroup, LeakReport } from '../../engine/report';
+import type { SourceLocation } from '../../engine/source';
+
+export function formatBytes(n: number): string {
+  const abs = Math.abs(n);
+  if (abs < 1024) return `${n} B`;
+  if (abs < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (abs < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+function where(loc: SourceLocation | undefined, cwd: string): string {
+  if (!loc) return '';
+  const rel = path.relative(cwd, loc.file);
+  const shown = rel && !rel.startsWith('..') ? rel : loc.file;
+  return `${shown}:${loc.line}`;
+}
+
+export function formatSummary(file: string, totalSize: number, rows: ClassSummary[], top: number): string {
+  const lines = [`${file}: ${formatBytes(totalSize)} in ${rows.reduce((s, r) => s + r.count, 0)} objects`, ''];
+  const nameWidth = Math.min(48, Math.max(10, ...rows.slice(0, top).map((r) => r.className.length)));
+  lines.push(`${'Class'.padEnd(nameWidth)}  ${'Count'.padStart(9)}  ${'Shallow'.padStart(10)}  ${'Retained'.padStart(10)}`);
+  for (const r of rows.slice(0, top)) {
+    const name = r.className.length > nameWidth ? r.className.slice(0, nameWidth - 1) + '…' : r.className;
+    lines.push(`${name.padEnd(nameWidth)}  ${String(r.count).padStart(9)}  ${formatBytes(r.shallowSize).padStart(10)}  ${formatBytes(r.retainedSize).padStart(10)}`);
+  }
+  return lines.join('\n');
+}
+
+function formatGroup(g: LeakGroup, index: number, cwd: string): string[] {
+  const out: string[] = [];
+  const native = g.nativeSize > 0 ? ` (${formatBytes(g.nativeSize)} of it outside the JS heap)` : '';
+  out.push(`${index}. ${g.className} x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}`);
+  out.push(`   held by ${g.owner.name} [${g.owner.kind}]${g.owner.location ? '  ' + where(g.owner.location, cwd) : ''}`);
+  for (const site of g.allocationSites) out.push(`   allocated in ${site.function}()  ${where(site.location, cwd)}  (${site.count})`);
+  if (g.alsoHeld.length) out.push(`   also held there: ${g.alsoHeld.map((a) => `${a.className} x${a.count} (+${a.growthPerRound}/round)`).join(', ')}`);
+  const retains = g.retains.filter((r) => r.className !== g.className).slice(0, 4);
+  if (retains.length) out.push(`   each keeps alive: ${retains.map((r) => `${r.className} x${r.count}`).join(', ')}`);
+  out.push('   retainer path:');
+  const steps = g.retainerPath;
+  const ownerAt = steps.findIndex((s) => s.owner);
+  const from = Math.max(0, Math.min(ownerAt >= 0 ? ownerAt - 2 : steps.length - 6, steps.length - 6));
+  if (from > 0) out.push(`     ... ${from} steps from the GC roots`);
+  for (let i = from; i < steps.length; i++) {
+    const s = steps[i];
+    const edge = s.edge ? `${s.edgeType === 'element' || s.edgeType === 'hidden' ? s.edge : '.' + s.edge} -> ` : '';
+    const mark = s.owner ? '   <- owner' : '';
+    out.push(`     ${edge}${s.node}${s.location ? ' (' + where(s.location, cwd) + ')' : ''}${mark}`);
+  }
+  return out;
+}
+
+export function formatReport(r: LeakReport, cwd = process.cwd()): string {
+  const lines: string[] = [];
+  const growth = r.snapshots.length > 1 ? formatBytes(r.snapshots[r.snapshots.length - 1].totalSize - r.snapshots[0].totalSize) : '0 B';
+  if (r.verdict === 'clean') {
+    lines.push(`No leak found across ${r.snapshots.length} snapshots (${r.rounds} rounds; heap change ${growth}).`);
+  } else {
+    lines.push(`${r.leaks.length} leak${r.leaks.length > 1 ? 's' : ''} found across ${r.snapshots.length} snapshots (${r.rounds} rounds; heap grew ${growth})${r.pid ? ` in pid ${r.pid}` : ''}:`);
+    lines.push('');
+    r.leaks.forEach((g, i) => {
+      lines.push(...formatGroup(g, i + 1, cwd));
+      lines.push('');
+    });
+  }
+  for (const d of r.duplicateModules) {
+    lines.push(`Module loaded more than once: ${where({ file: d.file, line: 1, column: 1 }, cwd).replace(/:1$/, '')} has ${d.instances[d.instances.length - 1]} live copies (${d.instances.join(' -> ')}): each reload keeps the old copy alive.`);
+  }
+  const mem = r.snapshots.map((s) => s.memoryUsage).filter((m): m is NonNullable<typeof m> => !!m);
+  if (mem.length >= 2) {
+    const a = mem[0];
+    const b = mem[mem.length - 1];
+    lines.push(`Process memory: heap used ${formatBytes(a.heapUsed)} -> ${formatBytes(b.heapUsed)}, external ${formatBytes(a.external)} -> ${formatBytes(b.external)}, array buffers ${formatBytes(a.arrayBuffers)} -> ${formatBytes(b.arrayBuffers)}, rss ${formatBytes(a.rss)} -> ${formatBytes(b.rss)}`);
+  }
+  for (const w of r.warnings) lines.push(`note: ${w}`);
+  return lines.join('\n').trimEnd();
+}

@@ -1,0 +1,150 @@
+/**
+ * The `leak-lens` command line: the same engine as the editor, for terminals and CI.
+ * Exit status: 0 no leak (or success), 1 leaks found, 2 error (with a one-line message on stderr).
+ */
+import { loadAnalysis } from '../../engine/analysis';
+import { CancelledError, SnapshotParseError } from '../../engine/parse';
+import { buildLeakReport, InputError, LeakReport } from '../../engine/report';
+import { summarizeClasses } from '../../engine/summary';
+import { formatReport, formatSummary } from './format';
+import { runCommand, RunError } from './run';
+
+const USAGE = `Usage:
+  leak-lens summary <file.heapsnapshot> [--top N] [--format text|json]
+  leak-lens analyze <baseline.heapsnapshot> <next.heapsnapshot>... [--format text|json] [--path-map FROM=TO]
+  leak-lens run [--rounds N] [--snapshots K] [--action "<shell command>"] [--track-allocations]
+                [--format text|json] [--out DIR] [--ready REGEX] [--action-timeout SECONDS] -- <program> [args...]
+
+Exit status: 0 no leak, 1 leaks found, 2 error.`;
+
+/** Parsed command-line flags: `--name value`, `--flag`, and positional arguments. */
+export interface ParsedArgs {
+  positional: string[];
+  flags: Map<string, string | true>;
+  rest: string[];
+}
+
+const BOOLEAN_FLAGS = new Set(['track-allocations', 'help', 'keep']);
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  let rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      rest = argv.slice(i + 1);
+      break;
+    }
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+      if (eq > 0) flags.set(name, arg.slice(eq + 1));
+      else if (BOOLEAN_FLAGS.has(name)) flags.set(name, true);
+      else {
+        const value = argv[i + 1];
+        if (value === undefined || value === '--') throw new InputError(`--${name} needs a value`);
+        flags.set(name, value);
+        i++;
+      }
+    } else if (arg === '-h') flags.set('help', true);
+    else positional.push(arg);
+  }
+  return { positional, flags, rest };
+}
+
+function flagString(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+function flagInt(args: ParsedArgs, name: string, fallback: number, min = 1): number {
+  const v = flagString(args, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InputError(`--${name} takes a whole number of at least ${min}, not "${v}"`);
+  return n;
+}
+
+function format(args: ParsedArgs): 'text' | 'json' {
+  const f = flagString(args, 'format') ?? 'text';
+  if (f !== 'text' && f !== 'json') throw new InputError(`--format is text or json, not "${f}"`);
+  return f;
+}
+
+function pathMap(args: ParsedArgs): Record<string, string> | undefined {
+  const v = flagString(args, 'path-map');
+  if (!v) return undefined;
+  const map: Record<string, string> = {};
+  for (const pair of v.split(',')) {
+    const [from, to] = pair.split('=');
+    if (!from || !to) throw new InputError(`--path-map takes FROM=TO[,FROM=TO...], not "${v}"`);
+    map[from] = to;
+  }
+  return map;
+}
+
+function printReport(report: LeakReport, fmt: 'text' | 'json'): number {
+  process.stdout.write(fmt === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReport(report) + '\n');
+  return report.verdict === 'leak' ? 1 : 0;
+}
+
+/** Runs the command line; resolves to the exit status. Errors are printed here as one line. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    const command = args.positional.shift();
+    if (!command || args.flags.has('help') || command === 'help') {
+      process.stdout.write(USAGE + '\n');
+      return command ? 0 : 2;
+    }
+    switch (command) {
+      case 'summary': {
+        if (args.positional.length !== 1) throw new InputError('summary takes one snapshot file');
+        const file = args.positional[0];
+        const top = flagInt(args, 'top', 25);
+        const fmt = format(args);
+        const a = loadAnalysis(file);
+        const rows = summarizeClasses(a);
+        if (fmt === 'json') process.stdout.write(JSON.stringify({ file, totalSize: a.totalSize, nodeCount: a.snapshot.nodeCount, classes: rows.slice(0, top) }, null, 2) + '\n');
+        else process.stdout.write(formatSummary(file, a.totalSize, rows, top) + '\n');
+        return 0;
+      }
+      case 'analyze': {
+        const fmt = format(args);
+        const report = buildLeakReport(args.positional, { pathMap: pathMap(args) });
+        return printReport(report, fmt);
+      }
+      case 'run': {
+        const fmt = format(args);
+        if (args.rest.length === 0) throw new InputError('run needs the program after --, for example: leak-lens run --action "node load.js" -- node server.js');
+        const report = await runCommand({
+          program: args.rest,
+          action: flagString(args, 'action'),
+          rounds: flagInt(args, 'rounds', 1),
+          snapshots: flagInt(args, 'snapshots', 3, 2),
+          trackAllocations: args.flags.get('track-allocations') === true,
+          outDir: flagString(args, 'out'),
+          ready: flagString(args, 'ready'),
+          actionTimeoutMs: flagInt(args, 'action-timeout', 120) * 1000,
+          log: (line) => process.stderr.write(`leak-lens: ${line}\n`),
+        });
+        return printReport(report, fmt);
+      }
+      default:
+        throw new InputError(`unknown command "${command}"\n${USAGE}`);
+    }
+  } catch (e) {
+    if (e instanceof SnapshotParseError || e instanceof InputError || e instanceof RunError || e instanceof CancelledError) {
+      process.stderr.write(`leak-lens: ${e.message}\n`);
+      return 2;
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err && (err.code === 'ERR_OUT_OF_RANGE' || err instanceof RangeError)) {
+      process.stderr.write(`leak-lens: not enough memory for this snapshot (${err.message}); run on a machine with more memory\n`);
+      return 2;
+    }
+    process.stderr.write(`leak-lens: ${err && err.message ? err.message : String(e)}\n`);
+    return 2;
+  }
+}

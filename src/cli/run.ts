@@ -1,0 +1,165 @@
+/**
+ * `leak-lens run`: start a program under the inspector, warm it up with the action, take K snapshots with the action
+ * run N times before each, stop the program (and everything it started), and analyse the snapshots.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { buildLeakReport, LeakReport } from '../../engine/report';
+import { launchForCapture, type LaunchedCapture } from '../capture';
+
+export interface RunOptions {
+  /** The program and its arguments, e.g. ['node', 'server.js']. */
+  program: string[];
+  action?: string;
+  rounds: number;
+  snapshots: number;
+  trackAllocations: boolean;
+  /** Keep the snapshots here; without it they go to a temporary folder that is removed at the end. */
+  outDir?: string;
+  /** A regular expression for the output line that says the program is ready. */
+  ready?: string;
+  actionTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+/** A failure of the run a user can act on (printed as one line, exit status 2). */
+export class RunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunError';
+  }
+}
+
+const DEFAULT_READY = /listening|ready|started|running on/i;
+const READY_TIMEOUT_MS = 15_000;
+
+/** Splits `node server.js` into the runtime and its arguments; a bare script runs under `node`. */
+function splitProgram(program: string[]): { runtimeExecutable: string; runtimeArgs: string[]; args: string[] } {
+  const first = program[0];
+  if (/(^|\/)node(\.exe)?$/.test(first) || /(^|\/)nodejs$/.test(first)) {
+    // Runtime flags (such as --max-old-space-size) come before the script.
+    const rest = program.slice(1);
+    const flags: string[] = [];
+    while (rest.length && rest[0].startsWith('-')) flags.push(rest.shift()!);
+    return { runtimeExecutable: first, runtimeArgs: flags, args: rest };
+  }
+  return { runtimeExecutable: 'node', runtimeArgs: [], args: program };
+}
+
+/** Runs a shell command with a time limit; its output goes to stderr so that stdout stays the report. */
+function runAction(command: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', command], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.stdout.on('data', (d: Buffer) => process.stderr.write(d));
+    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      reject(new RunError(`the action "${command}" did not finish within ${timeoutMs / 1000} s and was stopped; raise --action-timeout or make it end`));
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new RunError(`the action "${command}" could not start: ${e.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new RunError(`the action "${command}" failed (${signal ? 'killed by ' + signal : 'exit code ' + code}); fix it so it succeeds against the running program`));
+    });
+  });
+}
+
+export async function runCommand(opts: RunOptions): Promise<LeakReport> {
+  const { runtimeExecutable, runtimeArgs, args } = splitProgram(opts.program);
+  const outDir = opts.outDir ? path.resolve(opts.outDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-'));
+  fs.mkdirSync(outDir, { recursive: true });
+  const ready = opts.ready ? new RegExp(opts.ready) : DEFAULT_READY;
+  let output = '';
+  let targetUrl: string | undefined;
+  let onReady: (() => void) | undefined;
+  const seen = (data: Buffer) => {
+    process.stderr.write(data);
+    if (onReady === undefined && targetUrl !== undefined) return;
+    output = (output + data.toString()).slice(-8192);
+    for (const line of output.split('\n')) {
+      if (line.startsWith('Debugger listening') || line.startsWith('For help, see')) continue;
+      if (ready.test(line)) {
+        targetUrl ??= /https?:\/\/[^\s'"]+/.exec(line)?.[0];
+        onReady?.();
+      }
+    }
+  };
+  let launched: LaunchedCapture;
+  try {
+    launched = await launchForCapture({ runtimeExecutable, runtimeArgs, args, onStdout: seen, onStderr: seen });
+  } catch (e) {
+    if (!opts.outDir) fs.rmSync(outDir, { recursive: true, force: true });
+    throw new RunError(`could not start ${opts.program.join(' ')}: ${(e as Error).message}`);
+  }
+  const { program, session } = launched;
+  let exitNote: string | undefined;
+  void program.exited.then((st) => {
+    exitNote = st.signal ? `was killed by ${st.signal}` : `exited with code ${st.code}`;
+  });
+  const files: string[] = [];
+  const died = () => new RunError(`the program ${exitNote ?? 'ended'} during the run, so the snapshots are incomplete; it must keep running while it is measured`);
+  try {
+    opts.log(`started ${opts.program.join(' ')} (pid ${program.pid})`);
+    // Wait until the program says it is ready (or has been quiet long enough), so the action finds it listening.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        onReady = undefined;
+        opts.log(`no "ready" line seen within ${READY_TIMEOUT_MS / 1000} s; going on (use --ready REGEX to name it)`);
+        resolve();
+      }, opts.action ? READY_TIMEOUT_MS : 0);
+      onReady = () => {
+        clearTimeout(timer);
+        onReady = undefined;
+        resolve();
+      };
+      if (ready.test(output)) onReady();
+      void program.exited.then(() => {
+        clearTimeout(timer);
+        reject(died());
+      });
+    });
+    const env = { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) };
+    const act = async () => {
+      if (!opts.action) return;
+      await runAction(opts.action, env, opts.actionTimeoutMs);
+      if (exitNote) throw died();
+    };
+    if (opts.trackAllocations) await session.startAllocationTracking();
+    opts.log('warm-up');
+    await act();
+    for (let i = 1; i <= opts.snapshots; i++) {
+      for (let r = 0; r < opts.rounds; r++) await act();
+      const file = path.join(outDir, `s${i}.heapsnapshot`);
+      const t = Date.now();
+      await session.takeSnapshot(file, { label: i === 1 ? 'baseline' : `after round ${i - 1}` }).catch((e: Error) => {
+        throw exitNote ? died() : new RunError(`snapshot ${i} failed: ${e.message}`);
+      });
+      files.push(file);
+      opts.log(`snapshot ${i}/${opts.snapshots}: ${(fs.statSync(file).size / 1048576).toFixed(1)} MB in ${Date.now() - t} ms`);
+    }
+  } catch (e) {
+    await session.close().catch(() => undefined);
+    await program.stop();
+    if (!opts.outDir) fs.rmSync(outDir, { recursive: true, force: true });
+    throw e;
+  }
+  await session.close().catch(() => undefined);
+  await program.stop();
+  try {
+    opts.log('analysing');
+    return buildLeakReport(files);
+  } finally {
+    if (!opts.outDir) fs.rmSync(outDir, { recursive: true, force: true });
+    else opts.log(`snapshots kept in ${outDir}`);
+  }
+}
