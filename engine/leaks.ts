@@ -112,7 +112,8 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
   const digests = [...earlier, lastDigest];
   const k = digests.length;
   if (k < 2) throw new Error('leak analysis needs at least two snapshots of one process');
-  const minPerRound = options.minPerRound ?? 1;
+  // One comparison cannot tell a one-off allocation from a trend, so two snapshots need more evidence than three.
+  const minPerRound = options.minPerRound ?? (k === 2 ? 10 : 1);
   const maxIds = digests.map((d) => d.maxJsObjectId);
   const s = last.snapshot;
   const n = s.nodeCount;
@@ -145,17 +146,17 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
   const clusters = new Map<string, { members: number[]; owner: OwnerInfo | null; path: PathStep[]; rep: number }>();
   for (const node of roots) {
     const path = retainerPath(last, node);
-    // Something shared by several leaked objects (so dominated by none of them) is still reached through them: it is
-    // part of their leak, not a leak of its own.
-    // Objects of its own class on the way are a linked list (timer lists, chains), not an enclosing leak.
+    const owner = findOwner(last, path);
+    // Something shared by several leaked objects (so dominated by none of them) is still reached through them: when a
+    // new object of another class stands between the owner and it, it is part of that object's leak. (Objects of its
+    // own class on the way are a linked list, such as a timer list, not an enclosing leak.)
     const ownClass = last.classIndex.nodeClass[node];
     let inside = false;
-    for (let i = 0; i < path.length - 1 && !inside; i++) {
+    for (let i = owner ? Math.max(0, owner.stepIndex - 1) : Math.max(0, path.length - 4); i < path.length - 1 && !inside; i++) {
       const p = path[i].node;
       inside = p !== s.rootIndex && visible[p] === 1 && isNew(p) && last.classIndex.nodeClass[p] !== ownClass;
     }
     if (inside) continue;
-    const owner = findOwner(last, path);
     const from = owner ? owner.stepIndex : Math.max(0, path.length - 4);
     // Repeated steps (a linked list walked link by link) collapse to one, so list members share a shape.
     const steps = path.slice(from).map((st) => stepSignature(last, st));

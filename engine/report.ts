@@ -375,17 +375,23 @@ function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
   const userFrame = (traceNode: number): number => {
     const cached = frameKey.get(traceNode);
     if (cached !== undefined) return cached;
+    // The innermost frame in the application's own code; a library frame only when no application frame exists.
     let t = traceNode;
     let found = -1;
+    let library = -1;
     while (t >= 0) {
       const fi = tree.functionInfoIndex[t];
       const script = s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]);
       if (script && resolver.toPath(script)) {
-        found = fi;
-        break;
+        if (!/[\\/]node_modules[\\/]/.test(script)) {
+          found = fi;
+          break;
+        }
+        if (library < 0) library = fi;
       }
       t = tree.parent[t];
     }
+    if (found < 0) found = library;
     frameKey.set(traceNode, found);
     return found;
   };

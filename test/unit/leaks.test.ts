@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { buildLeakReport, InputError } from '../../engine/report';
+import { fixture, repoRoot } from '../helpers/fixtures';
+
+const app = path.join(repoRoot, 'test', 'fixtures', 'apps', 'basic-leak.js');
+
+test('finds the module-level array and the static cache, with owners at their declarations', () => {
+  const report = buildLeakReport(fixture('basic-leak').files);
+  assert.equal(report.verdict, 'leak');
+  const byClass = new Map(report.leaks.map((l) => [l.className, l]));
+  const conn = byClass.get('Connection');
+  assert.ok(conn, 'Connection group');
+  assert.equal(conn.count, 200);
+  assert.equal(conn.growthPerRound, 100);
+  assert.deepEqual(conn.countSeries, [102, 202, 302]);
+  assert.equal(conn.owner.name, '_connections');
+  assert.equal(conn.owner.kind, 'variable');
+  assert.deepEqual(conn.owner.location && [conn.owner.location.file, conn.owner.location.line], [app, 13]);
+  assert.ok(conn.nativeSize >= 200 * 1024, 'each Connection holds a 1 KB Buffer outside the JS heap');
+  assert.ok(conn.retainerPath.some((s) => s.owner && s.edge === '_connections'));
+  assert.equal(conn.retainerPath[conn.retainerPath.length - 1].node, 'Connection');
+  const tpl = byClass.get('CompiledTemplate');
+  assert.ok(tpl, 'CompiledTemplate group');
+  assert.equal(tpl.owner.name, 'TemplateCache.entries');
+  assert.equal(tpl.owner.kind, 'static-property');
+  assert.equal(tpl.owner.location?.line, 27);
+  assert.equal(tpl.growthPerRound, 100);
+});
+
+test('never reports a bounded cache under churn or reference cycles', () => {
+  const leaky = buildLeakReport(fixture('basic-leak').files);
+  for (const l of leaky.leaks) assert.ok(!['CacheEntry', 'Peer'].includes(l.className), `${l.className} reported`);
+  const clean = buildLeakReport(fixture('clean-churn').files);
+  assert.equal(clean.verdict, 'clean', JSON.stringify(clean.leaks.map((l) => l.className)));
+  assert.deepEqual(clean.leaks, []);
+});
+
+test('with allocation tracking, leaks carry the line that allocates them', () => {
+  const report = buildLeakReport(fixture('basic-leak', { track: true }).files);
+  const conn = report.leaks.find((l) => l.className === 'Connection');
+  assert.ok(conn);
+  assert.equal(conn.allocationSites[0].function, 'accept');
+  assert.equal(conn.allocationSites[0].count, 200);
+  assert.deepEqual(conn.allocationSites[0].location && [conn.allocationSites[0].location.file, conn.allocationSites[0].location.line], [app, 15]);
+  const tpl = report.leaks.find((l) => l.className === 'CompiledTemplate');
+  assert.equal(tpl?.allocationSites[0].location?.line, 29);
+});
+
+test('two snapshots are enough; one is not', () => {
+  const files = fixture('basic-leak').files;
+  const report = buildLeakReport([files[0], files[2]]);
+  assert.equal(report.verdict, 'leak');
+  assert.ok(report.leaks.some((l) => l.className === 'Connection' && l.growthPerRound === 200));
+  assert.throws(() => buildLeakReport([files[0]]), InputError);
+});
+
+test('snapshots of different processes or out of order are refused', () => {
+  const a = fixture('basic-leak').files;
+  const b = fixture('basic-leak', { variant: 'other' }).files;
+  assert.throws(() => buildLeakReport([a[0], b[1]]), (e: Error) => e instanceof InputError && /different processes/.test(e.message));
+  assert.throws(() => buildLeakReport([a[2], a[0]]), (e: Error) => e instanceof InputError && /order/.test(e.message));
+});
