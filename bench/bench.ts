@@ -1,0 +1,100 @@
+/**
+ * `npm run bench`: speed and peak memory of the engine on generated snapshots, beside Chrome DevTools' worker
+ * (heap-snapshot-toolkit) and memlab on the same files. Each measurement runs in its own process.
+ *
+ * Env: BENCH_DIR (default ~/.cache/leak-lens-bench) holds the generated snapshots and memlab;
+ *      BENCH_SIZES (default "600") are target sizes in MB of the full-analysis files ("600,1500" for both);
+ *      BENCH_OTHERS=0 skips the other tools; BENCH_RUNS (default 1) repeats each Leak Lens measurement.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..', '..');
+const dir = process.env.BENCH_DIR ?? path.join(os.homedir(), '.cache', 'leak-lens-bench');
+const sizes = (process.env.BENCH_SIZES ?? '600').split(',').map(Number);
+const others = process.env.BENCH_OTHERS !== '0';
+const runs = Number(process.env.BENCH_RUNS ?? 1);
+// Records per MB of snapshot for bench/make-big-snapshot.js (measured: 1 M records give about 600 MB).
+const RECORDS_PER_MB = 1 / 600;
+
+function generate(args: string[], heapMB: number): void {
+  execFileSync(process.execPath, [`--max-old-space-size=${heapMB}`, path.join(root, 'bench', 'make-big-snapshot.js'), ...args], { stdio: 'inherit' });
+}
+
+function ensureFiles(): { big: { size: number; file: string }[]; series: string[] } {
+  fs.mkdirSync(dir, { recursive: true });
+  const big = sizes.map((size) => {
+    const file = path.join(dir, `big-${size}.heapsnapshot`);
+    if (!fs.existsSync(file)) generate([file, String(size * RECORDS_PER_MB)], 24000);
+    return { size, file };
+  });
+  const prefix = path.join(dir, 'series-50');
+  const series = [1, 2, 3].map((i) => `${prefix}-${i}.heapsnapshot`);
+  if (!series.every((f) => fs.existsSync(f))) generate(['--series', prefix, String(45 * RECORDS_PER_MB)], 8000);
+  return { big, series };
+}
+
+function ensureMemlab(): string | undefined {
+  const memlabDir = path.join(dir, 'memlab');
+  if (fs.existsSync(path.join(memlabDir, 'node_modules', '@memlab', 'heap-analysis'))) return memlabDir;
+  fs.mkdirSync(memlabDir, { recursive: true });
+  fs.writeFileSync(path.join(memlabDir, 'package.json'), '{"private":true}');
+  console.log('installing memlab for comparison (PUPPETEER_SKIP_DOWNLOAD=1) ...');
+  const r = spawnSync('npm', ['i', '--no-audit', '--no-fund', '--loglevel=error', 'memlab', '@memlab/heap-analysis'], { cwd: memlabDir, env: { ...process.env, PUPPETEER_SKIP_DOWNLOAD: '1' }, stdio: 'inherit' });
+  return r.status === 0 ? memlabDir : undefined;
+}
+
+interface Measurement {
+  ms: number;
+  maxRssMB: number;
+  detail?: unknown;
+  error?: string;
+}
+
+function measure(mode: string, files: string[], env: NodeJS.ProcessEnv = {}, heapMB = 16000): Measurement {
+  const r = spawnSync(process.execPath, [`--max-old-space-size=${heapMB}`, path.join(root, 'out', 'bench', 'measure.js'), mode, ...files], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
+  if (r.status !== 0) return { ms: NaN, maxRssMB: NaN, error: (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0] };
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measurement;
+}
+
+function best(mode: string, files: string[]): Measurement {
+  let result: Measurement | undefined;
+  for (let i = 0; i < runs; i++) {
+    const m = measure(mode, files);
+    if (!result || m.ms < result.ms) result = m;
+  }
+  return result!;
+}
+
+function row(label: string, m: Measurement): string {
+  if (m.error) return `| ${label} | failed: ${m.error} | |`;
+  return `| ${label} | ${(m.ms / 1000).toFixed(1)} s | ${(m.maxRssMB / 1024).toFixed(2)} GB |`;
+}
+
+function main(): void {
+  console.log(`Leak Lens benchmark on ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+  const { big, series } = ensureFiles();
+  const memlabDir = others ? ensureMemlab() : undefined;
+  const lines: string[] = ['', '| measurement | time | peak RSS |', '| --- | --- | --- |'];
+  for (const { size, file } of big) {
+    const mb = (fs.statSync(file).size / 1048576).toFixed(0);
+    const ll = best('leak-lens-full', [file]);
+    const d = ll.detail as { nodes: number; edges: number; stages: Record<string, number> } | undefined;
+    const shape = d ? `${(d.nodes / 1e6).toFixed(1)} M nodes / ${(d.edges / 1e6).toFixed(1)} M edges` : '';
+    lines.push(row(`Leak Lens: full analysis of ${mb} MiB (${shape})`, ll));
+    if (d) console.log(`stages for ${mb} MiB (ms): ${JSON.stringify(d.stages)}`);
+    if (others) {
+      lines.push(row(`Chrome DevTools worker (heap-snapshot-toolkit), ${mb} MiB`, measure('toolkit', [file])));
+      if (memlabDir) lines.push(row(`memlab getFullHeapFromFile, ${mb} MiB`, measure('memlab', [file], { MEMLAB_DIR: memlabDir })));
+      else lines.push(`| memlab, ${mb} MiB | not installed | |`);
+    }
+    void size;
+  }
+  const sizesMB = series.map((f) => (fs.statSync(f).size / 1048576).toFixed(0)).join(' + ');
+  lines.push(row(`Leak Lens: three-snapshot comparison (${sizesMB} MiB)`, best('leak-lens-compare', series)));
+  console.log(lines.join('\n'));
+}
+
+main();
