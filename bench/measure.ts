@@ -4,6 +4,7 @@
  * Prints one JSON line: { ms, maxRssMB, detail }.
  */
 import * as fs from 'fs';
+import { createRequire } from 'module';
 import * as path from 'path';
 import { loadAnalysis } from '../engine/analysis';
 import { buildLeakReport } from '../engine/report';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   } else if (mode === 'memlab') {
     // memlab's full heap load computes dominators and retained sizes on load.
     const memlabDir = process.env.MEMLAB_DIR!;
-    const req = (m: string) => require(require.resolve(m, { paths: [memlabDir] })) as Record<string, unknown>;
+    const req = createRequire(path.join(memlabDir, 'package.json'));
     const heapAnalysis = req('@memlab/heap-analysis') as { getFullHeapFromFile: (f: string) => Promise<{ nodes: { length: number } }> };
     const heap = await heapAnalysis.getFullHeapFromFile(path.resolve(files[0]));
     detail = { nodes: heap.nodes.length };

@@ -125,6 +125,8 @@ export class InputError extends Error {
 export interface ReportOptions extends AnalyzeOptions {
   pathMap?: Record<string, string>;
   minPerRound?: number;
+  /** Loads a snapshot (to reuse a cache); `last` is true for the snapshot whose analysis is kept. */
+  load?: (file: string, last: boolean) => HeapAnalysis;
 }
 
 /** Samples object ids and names of one snapshot, to tell later whether another snapshot is of the same process. */
@@ -168,7 +170,7 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
   let last: HeapAnalysis | undefined;
   let prevIdentity: { sample: Map<number, number>; names: (i: number) => string } | undefined;
   for (let i = 0; i < files.length; i++) {
-    const a = loadAnalysis(files[i], options);
+    const a = options.load ? options.load(files[i], i === files.length - 1) : loadAnalysis(files[i], options);
     for (const [k, v] of Object.entries(a.timings)) timings[k] = (timings[k] ?? 0) + v;
     if (prevIdentity) {
       const m = identityMatch(prevIdentity, a);
@@ -277,6 +279,13 @@ function moduleFilename(a: HeapAnalysis, module: number): string | undefined {
 function describeHolder(a: HeapAnalysis, path: PathStep[]): string {
   for (let i = path.length - 2; i >= 0; i--) if (!isInternalNode(a, path[i].node)) return a.className(path[i].node);
   return '(internal)';
+}
+
+/** A retainer path as report steps, with locations resolved from the snapshot alone. */
+export function describePath(a: HeapAnalysis, path: PathStep[]): RetainerStep[] {
+  const scripts = new ScriptIndex(a);
+  const resolver = new SourceResolver();
+  return path.map((step) => describeStep(a, scripts, resolver, step, false));
 }
 
 function describeStep(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, step: PathStep, isOwner: boolean): RetainerStep {

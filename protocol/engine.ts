@@ -1,0 +1,82 @@
+/**
+ * Messages between the engine worker and whoever uses it (CLI, extension host, language server). Types only: this
+ * module is imported by the engine, the extension and the server alike, and must stay free of runtime imports.
+ * Every answer is data: `{ ok: true, value }` or `{ ok: false, error }`, never a thrown error across the boundary.
+ */
+import type { ClassDelta } from '../engine/compare';
+import type { LeakReport, RetainerStep } from '../engine/report';
+import type { ClassSummary } from '../engine/summary';
+
+/** A loaded snapshot as the worker describes it. */
+export interface SnapshotHandle {
+  file: string;
+  nodeCount: number;
+  edgeCount: number;
+  totalSize: number;
+  maxJsObjectId: number;
+  timings: Record<string, number>;
+}
+
+/** One retainer of an object: who holds it and through which edge. */
+export interface RetainerInfo {
+  edge: string;
+  edgeType: string;
+  node: string;
+  nodeType: string;
+  nodeId: number;
+  distance: number;
+  retainedSize: number;
+}
+
+/** One object in a class or under a node (paged lists). */
+export interface ObjectInfo {
+  nodeId: number;
+  name: string;
+  className: string;
+  shallowSize: number;
+  retainedSize: number;
+  distance: number;
+}
+
+/** A page of a longer list. */
+export interface Page<T> {
+  total: number;
+  offset: number;
+  items: T[];
+}
+
+export type EngineRequest =
+  | { kind: 'load'; file: string }
+  | { kind: 'summary'; file: string; offset?: number; limit?: number }
+  | { kind: 'analyze'; files: string[]; pathMap?: Record<string, string> }
+  | { kind: 'compare'; base: string; target: string; offset?: number; limit?: number }
+  | { kind: 'retainers'; file: string; nodeId: number; offset?: number; limit?: number }
+  | { kind: 'retainerPath'; file: string; nodeId: number }
+  | { kind: 'objects'; file: string; className: string; offset?: number; limit?: number }
+  | { kind: 'unload'; file: string };
+
+/** The value type answered for each request kind. */
+export interface EngineResults {
+  load: SnapshotHandle;
+  summary: Page<ClassSummary>;
+  analyze: LeakReport;
+  compare: Page<ClassDelta>;
+  retainers: Page<RetainerInfo>;
+  retainerPath: RetainerStep[];
+  objects: Page<ObjectInfo>;
+  unload: null;
+}
+
+export type EngineErrorCode = 'input' | 'parse' | 'cancelled' | 'memory' | 'internal';
+
+export type EngineAnswer<T> = { ok: true; value: T } | { ok: false; error: string; code: EngineErrorCode };
+
+/** Messages the client posts to the worker. */
+export type ToWorker =
+  | { type: 'request'; id: number; request: EngineRequest; cancel: SharedArrayBuffer }
+  | { type: 'shutdown' };
+
+/** Messages the worker posts back. */
+export type FromWorker =
+  | { type: 'answer'; id: number; answer: EngineAnswer<unknown> }
+  | { type: 'progress'; id: number; stage: string; done?: number; total?: number };
