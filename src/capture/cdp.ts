@@ -73,6 +73,9 @@ export interface CdpEvents {
   'HeapProfiler.addHeapSnapshotChunk': { chunk: string };
   'HeapProfiler.reportHeapSnapshotProgress': { done: number; total: number; finished?: boolean };
   'HeapProfiler.lastSeenObjectId': { lastSeenObjectId: number; timestamp: number };
+  'Runtime.executionContextCreated': {
+    context: { id: number; name: string; origin: string; auxData?: { isDefault?: boolean } };
+  };
   'Runtime.executionContextDestroyed': { executionContextId: number };
 }
 
@@ -109,7 +112,7 @@ export class CdpError extends Error {
   }
 }
 
-/** The inspector connection closed (or was never usable) before the call got its reply. */
+/** The inspector connection could not be opened, or closed before a call got its reply. */
 export class ConnectionClosedError extends Error {
   constructor(
     message: string,
@@ -190,7 +193,7 @@ export class CdpClient {
       }, timeoutMs);
       const fail = (error: Error): void => {
         clearTimeout(timer);
-        reject(new Error(`could not connect to the inspector at ${url}: ${error.message}`, { cause: error }));
+        reject(new ConnectionClosedError(`could not connect to the inspector at ${url}: ${error.message}`));
       };
       socket.once('error', fail);
       socket.once('unexpected-response', (_request, response) => {

@@ -1,5 +1,6 @@
 // Launching a program and attaching a capture session to it in one step, with the errors a user can act on when
 // the program dies early.
+import { ConnectionClosedError } from './cdp';
 import { CaptureSession, type CaptureSessionOptions } from './session';
 import { launchProgram, type ExitStatus, type LaunchedProgram, type LaunchOptions } from './target';
 
@@ -24,6 +25,10 @@ export async function launchForCapture(
     if ('session' in first) return { program, session: first.session };
     throw earlyExitError(first.status);
   } catch (error) {
+    if (!(error instanceof ConnectionClosedError) && !program.exitState) {
+      await program.stop();
+      throw error;
+    }
     // A refused or dropped connection usually means the program is exiting; give its exit a moment to be seen.
     let timer: NodeJS.Timeout | undefined;
     const settled = await Promise.race([

@@ -133,8 +133,20 @@ export class LaunchedProgram {
     // Kill the group even when the leader went quietly: children that ignore SIGTERM must not outlive it.
     this.signalGroup('SIGKILL');
     const status = first === 'grace-over' ? await this.exited : first;
+    await this.groupGone(1_000);
     process.off('exit', this.killOnParentExit);
     return status;
+  }
+
+  /**
+   * Waits until no living process is left in the group: SIGKILL is delivered asynchronously, so a grandchild may
+   * still run for a moment after the leader has been reaped. Zombies count as gone; only their parent can reap them.
+   */
+  private async groupGone(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (livingGroupMembers(this.pid) > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
@@ -393,6 +405,29 @@ export async function resolveTarget(spec: TargetSpec | string): Promise<Resolved
       return { url: program.url, pid: program.pid, program };
     }
   }
+}
+
+/** How many processes of process group `pgid` are alive (not zombies), from procfs; 0 where there is no procfs. */
+function livingGroupMembers(pgid: number): number {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return 0;
+  }
+  let living = 0;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name may contain spaces and parentheses; the fields after the last ')' are state, ppid, pgrp.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') living++;
+    } catch {
+      // The process went away while we looked.
+    }
+  }
+  return living;
 }
 
 function processExists(pid: number): boolean {
