@@ -32,6 +32,7 @@ export {
 export {
   CaptureAbortedError,
   CaptureSession,
+  ProgramFinishedError,
   type CaptureSessionOptions,
   type MemorySample,
   type ScriptRecord,

@@ -85,6 +85,11 @@ export interface SnapshotMeta {
   maxJsObjectId?: number;
   /** True when allocation tracking was on, so `trace_function_infos` and `trace_tree` are filled in. */
   allocationTracking: boolean;
+  /**
+   * True when the program had already finished and Node was only waiting for the debugger to disconnect. The
+   * forced GC is skipped then (see {@link CaptureSession.hasProgramFinished}).
+   */
+  programFinished?: boolean;
   /** How the file was written: streamed over CDP, or by `v8.writeHeapSnapshot` inside the target. */
   method: SnapshotMethod;
   /** Every script the target had parsed when the snapshot was taken. */
@@ -138,6 +143,14 @@ export interface CaptureSessionOptions {
   onHandlerError?: ConnectOptions['onHandlerError'];
 }
 
+/** An operation that needs the program's event loop was asked for after the program finished. */
+export class ProgramFinishedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProgramFinishedError';
+  }
+}
+
 /** The rejection of a capture cancelled through its AbortSignal; shaped like Node's own AbortError. */
 export class CaptureAbortedError extends Error {
   readonly code = 'ABORT_ERR';
@@ -166,11 +179,22 @@ export class CaptureSession {
   private tracking = false;
   private sequence = 0;
   private readonly samplers = new Set<Disposable>();
+  private defaultContextId: number | undefined;
+  private contextPid: number | undefined;
+  private finished = false;
+  private readonly finishedHandlers = new Set<() => void>();
 
-  private constructor(
-    private readonly client: CdpClient,
-    private readonly callTimeoutMs: number,
-  ) {
+  private constructor(private readonly client: CdpClient) {
+    client.on('Runtime.executionContextCreated', ({ context }) => {
+      if (context.auxData?.isDefault === false) return;
+      this.defaultContextId = context.id;
+      // Node names its context `node[<pid>]`; that works even before `process.pid` is set up (--inspect-brk).
+      const pid = /^node\[(\d+)\]$/.exec(context.name)?.[1];
+      if (pid) this.contextPid = Number(pid);
+    });
+    client.on('Runtime.executionContextDestroyed', ({ executionContextId }) => {
+      if (executionContextId === this.defaultContextId) this.markFinished();
+    });
     client.on('Debugger.scriptParsed', (script) => {
       const record: ScriptRecord = { scriptId: script.scriptId, url: script.url, hash: script.hash };
       if (script.sourceMapURL) record.sourceMapURL = script.sourceMapURL;
@@ -195,7 +219,7 @@ export class CaptureSession {
       defaultCallTimeoutMs: callTimeoutMs,
       onHandlerError: options.onHandlerError,
     });
-    const session = new CaptureSession(client, callTimeoutMs);
+    const session = new CaptureSession(client);
     try {
       await Promise.all([
         client.send('Runtime.enable', {}),
@@ -203,18 +227,20 @@ export class CaptureSession {
         client.send('Debugger.setSkipAllPauses', { skip: true }),
         client.send('HeapProfiler.enable', {}),
       ]);
-      session.info = await session.readProcessInfo();
+      // Let a program started with --inspect-brk run; it has no context to evaluate in until it does.
       await client.send('Runtime.runIfWaitingForDebugger', {});
     } catch (error) {
       await client.close();
       if (error instanceof ConnectionClosedError) {
-        throw new Error(
-          `the target closed the inspector connection while the capture session was being set up; did the program exit?`,
-          { cause: error },
+        throw new ConnectionClosedError(
+          'the target closed the inspector connection while the capture session was being set up; did the program exit?',
         );
       }
       throw new Error(`could not prepare the target for capture: ${(error as Error).message}`, { cause: error });
     }
+    // A program that has already finished has no context left to ask; the session is still valid, only uninformed.
+    session.info = await session.readProcessInfo().catch((): TargetProcessInfo => ({}));
+    session.info.pid ??= session.contextPid;
     return session;
   }
 
@@ -248,28 +274,49 @@ export class CaptureSession {
     return this.client.isClosed;
   }
 
+  /**
+   * True once the program's own code has finished (its main context is gone) while this session kept it alive:
+   * Node then only waits for the debugger to disconnect and no longer runs tasks. Snapshots still work, without
+   * the forced GC (V8 runs that as a task); evaluating code and in-process snapshots do not.
+   */
+  get hasProgramFinished(): boolean {
+    return this.finished;
+  }
+
+  /** Calls `handler` once, when the program's own code finishes; see {@link hasProgramFinished}. */
+  onProgramFinished(handler: () => void): Disposable {
+    if (this.finished) {
+      queueMicrotask(handler);
+      return { dispose: () => undefined };
+    }
+    this.finishedHandlers.add(handler);
+    return { dispose: () => void this.finishedHandlers.delete(handler) };
+  }
+
   /** Calls `handler` once when the connection closes. */
   onClose(handler: (reason: string) => void): Disposable {
     return this.client.onClose(handler);
   }
 
-  /** Forces a full garbage collection in the target. */
+  /** Forces a full garbage collection in the target. Rejects with {@link ProgramFinishedError} once it finished. */
   async collectGarbage(): Promise<void> {
-    await this.client.send('HeapProfiler.collectGarbage', {});
+    await this.whileRunning(this.client.send('HeapProfiler.collectGarbage', {}), 'force a garbage collection');
   }
 
   /**
-   * `process.memoryUsage()` of the target. A target where that cannot run (not Node, or `process` replaced)
-   * falls back to `Runtime.getHeapUsage`, which knows only the JS heap.
+   * `process.memoryUsage()` of the target. Where that cannot run (not Node, `process` replaced, or the program
+   * has finished) it falls back to `Runtime.getHeapUsage`, which knows only the JS heap.
    */
   async memoryUsage(): Promise<MemoryUsage> {
-    const reply = await this.client.send('Runtime.evaluate', {
-      expression: 'process.memoryUsage()',
-      returnByValue: true,
-      silent: true,
-    });
-    const value = reply.result.value as Partial<MemoryUsage> | undefined;
-    if (!reply.exceptionDetails && typeof value?.heapUsed === 'number' && typeof value.heapTotal === 'number') {
+    const reply = await this.client
+      .send('Runtime.evaluate', { expression: 'process.memoryUsage()', returnByValue: true, silent: true })
+      .catch((error: unknown) => {
+        // No context to evaluate in (the program finished) is a protocol error; a dead connection is not.
+        if (error instanceof ConnectionClosedError) throw error;
+        return undefined;
+      });
+    const value = reply?.result.value as Partial<MemoryUsage> | undefined;
+    if (!reply?.exceptionDetails && typeof value?.heapUsed === 'number' && typeof value.heapTotal === 'number') {
       return {
         rss: value.rss,
         heapTotal: value.heapTotal,
@@ -430,16 +477,22 @@ export class CaptureSession {
     if (options.stopAllocationTracking && !this.tracking) {
       throw new Error('stopAllocationTracking was asked for, but allocation tracking is not on');
     }
-    if (options.gc ?? true) {
+    if ((options.gc ?? true) && !this.finished) {
       // Two passes: the first can queue finalizers and weak callbacks whose garbage only the second frees.
-      await this.collectGarbage();
-      await this.collectGarbage();
+      try {
+        await this.collectGarbage();
+        await this.collectGarbage();
+      } catch (error) {
+        // A program that finishes during the GC can still be captured, just without it.
+        if (!(error instanceof ProgramFinishedError)) throw error;
+      }
     }
     if (job.aborted) return undefined;
     const memoryUsage = await this.memoryUsage().catch(() => undefined);
     const time = new Date().toISOString();
     const started = Date.now();
     const allocationTracking = this.tracking;
+    const programFinished = this.finished;
     if (method === 'cdp') await this.streamSnapshot(job, options);
     else await this.writeSnapshotInProcess(job, options);
     if (options.stopAllocationTracking) this.tracking = false;
@@ -464,6 +517,7 @@ export class CaptureSession {
       label: options.label,
       memoryUsage,
       allocationTracking,
+      ...(programFinished ? { programFinished } : {}),
       method,
       scripts: [...this.scriptsById.values()],
     };
@@ -508,6 +562,9 @@ export class CaptureSession {
   }
 
   private async writeSnapshotInProcess(job: SnapshotJob, options: SnapshotOptions): Promise<void> {
+    if (this.finished) {
+      throw new ProgramFinishedError('the program has finished, so it can no longer run v8.writeHeapSnapshot; use method "cdp"');
+    }
     // process.getBuiltinModule exists from Node 20.16; before that, the command-line API's require does the job.
     const expression =
       `(globalThis.process.getBuiltinModule ? globalThis.process.getBuiltinModule('v8') : require('v8'))` +
@@ -529,6 +586,37 @@ export class CaptureSession {
           `container cannot write into this file system, so use method "cdp" for it`,
       );
     }
+  }
+
+  /** Rejects `promise`'s wait when the program finishes: replies that need its event loop would never come. */
+  private whileRunning<T>(promise: Promise<T>, what: string): Promise<T> {
+    const message =
+      `cannot ${what}: the program has finished and Node is only waiting for the debugger to disconnect, ` +
+      `so the target no longer runs the task that would do it`;
+    if (this.finished) {
+      promise.catch(() => undefined);
+      return Promise.reject(new ProgramFinishedError(message));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const watcher = this.onProgramFinished(() => reject(new ProgramFinishedError(message)));
+      promise.then(
+        (value) => {
+          watcher.dispose();
+          resolve(value);
+        },
+        (error: unknown) => {
+          watcher.dispose();
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
+
+  private markFinished(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const handler of [...this.finishedHandlers]) handler();
+    this.finishedHandlers.clear();
   }
 
   private async readProcessInfo(): Promise<TargetProcessInfo> {
