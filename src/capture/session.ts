@@ -2,6 +2,7 @@
 // and allocation tracking are taken. Snapshots go straight to disk, each with a sidecar that the engine reads.
 import { randomBytes, randomUUID } from 'crypto';
 import { promises as fsp, type WriteStream } from 'fs';
+import type { FileHandle } from 'fs/promises';
 import * as path from 'path';
 import {
   CdpClient,
@@ -477,6 +478,8 @@ export class CaptureSession {
     if (options.stopAllocationTracking && !this.tracking) {
       throw new Error('stopAllocationTracking was asked for, but allocation tracking is not on');
     }
+    // Create the file first, so an unwritable place fails before the target spends time on a GC.
+    const stream = method === 'cdp' ? await job.openStream() : undefined;
     if ((options.gc ?? true) && !this.finished) {
       // Two passes: the first can queue finalizers and weak callbacks whose garbage only the second frees.
       try {
@@ -493,7 +496,7 @@ export class CaptureSession {
     const started = Date.now();
     const allocationTracking = this.tracking;
     const programFinished = this.finished;
-    if (method === 'cdp') await this.streamSnapshot(job, options);
+    if (stream) await this.streamSnapshot(job, stream, options);
     else await this.writeSnapshotInProcess(job, options);
     if (options.stopAllocationTracking) this.tracking = false;
     if (job.aborted) return undefined;
@@ -525,8 +528,7 @@ export class CaptureSession {
     return job.aborted ? undefined : { filePath: job.filePath, metaPath: job.metaPath, meta };
   }
 
-  private async streamSnapshot(job: SnapshotJob, options: SnapshotOptions): Promise<void> {
-    const stream = await job.openStream();
+  private async streamSnapshot(job: SnapshotJob, stream: WriteStream, options: SnapshotOptions): Promise<void> {
     const client = this.client;
     // Whether the stream finished, failed or was destroyed by a cancel, no 'drain' will come to resume reading.
     stream.once('close', () => client.resume());
@@ -660,7 +662,12 @@ class SnapshotJob {
   }
 
   async openStream(): Promise<WriteStream> {
-    const handle = await fsp.open(this.tempPath, 'wx');
+    let handle: FileHandle;
+    try {
+      handle = await fsp.open(this.tempPath, 'wx');
+    } catch (error) {
+      throw new Error(`cannot write a snapshot beside ${this.filePath}: ${(error as Error).message}`, { cause: error });
+    }
     const stream = handle.createWriteStream({ highWaterMark: writeHighWaterMark });
     stream.on('error', (error) => {
       this.writeError ??= new Error(`could not write the snapshot to ${this.tempPath}: ${error.message}`, { cause: error });
