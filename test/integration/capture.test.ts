@@ -233,6 +233,11 @@ void test('a snapshot streamed to disk is valid, complete and has a sidecar', as
     assert.ok(own, 'the target script is in the scripts list');
     assert.match(own.scriptId, /^\d+$/);
     assert.deepEqual(leftoverFiles(f.dir).sort(), ['one.heapsnapshot', 'one.heapsnapshot.meta.json']);
+
+    await assert.rejects(
+      session.takeSnapshot(path.join(f.dir, 'missing', 'two.heapsnapshot')),
+      /cannot write a snapshot beside .*missing.*ENOENT/,
+    );
   } finally {
     await finish(session, program);
   }
@@ -499,6 +504,36 @@ void test('a program that finishes while attached can still be captured, without
     // Detaching lets Node finish exiting on its own.
     await session.close();
     assert.deepEqual(await program.exited, { code: 0, signal: null });
+  } finally {
+    await finish(session, program);
+  }
+});
+
+void test('a program that crashes mid-run is held for capture while attached, then exits with its error', async (t) => {
+  const f = fixture(t);
+  const script = f.write(
+    'crash.js',
+    "class Leaky {}\nglobalThis.kept = [new Leaky()];\nconsole.log('ready');\n" +
+      "setTimeout(function crash() { throw new Error('boom mid-run'); }, 50);\nsetInterval(() => {}, 1000);\n",
+  );
+  const output = new OutputWatcher();
+  const { program, session } = await launchForCapture({
+    args: [script],
+    pauseAtStart: true,
+    onStdout: output.onData,
+    onStderr: output.onData,
+  });
+  f.pids.push(program.pid);
+  try {
+    await new Promise<void>((resolve) => session.onProgramFinished(resolve));
+    assert.equal(program.exitState, undefined, 'Node keeps the crashed process for the attached session');
+    const result = await session.takeSnapshot(path.join(f.dir, 'crashed.heapsnapshot'));
+    assert.equal(result.meta.programFinished, true);
+    assert.ok(idsNamed(readSnapshot(result.filePath), 'Leaky').size >= 1, 'the heap at the crash is captured');
+    await session.close();
+    assert.deepEqual(await program.exited, { code: 1, signal: null });
+    // Node prints the uncaught error only once the session has let go.
+    await output.waitFor(/Error: boom mid-run/);
   } finally {
     await finish(session, program);
   }
