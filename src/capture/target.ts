@@ -63,9 +63,12 @@ const stderrTailLength = 2_000;
  * whatever it spawned. It is also killed if this process exits first.
  */
 export class LaunchedProgram {
+  /** The inspector URL; {@link launchProgram} resolves only once it is known. */
+  url = '';
   /** Resolves when the program's main process has exited. */
   readonly exited: Promise<ExitStatus>;
   private exitStatus: ExitStatus | undefined;
+  private stopping: Promise<ExitStatus> | undefined;
   private readonly waitingHandlers = new Set<() => void>();
   private sawWaitingLine = false;
   private readonly killOnParentExit = (): void => this.signalGroup('SIGKILL');
@@ -88,9 +91,6 @@ export class LaunchedProgram {
       if (!this.groupAlive()) process.off('exit', this.killOnParentExit);
     });
   }
-
-  /** The inspector URL, set once the inspector has opened. */
-  url = '';
 
   /** The exit status once the main process has exited, otherwise undefined. */
   get exitState(): ExitStatus | undefined {
@@ -119,10 +119,17 @@ export class LaunchedProgram {
   }
 
   /**
-   * Ends the program and everything it started: SIGTERM to its process group, then SIGKILL to the group if the
-   * main process has not exited within the grace period. Resolves with the main process's exit status.
+   * Ends the program and everything it started: SIGTERM to its process group, then, once the main process has
+   * exited or the grace period is over, SIGKILL to whatever is left of the group. Resolves with the main process's
+   * exit status when no process of the group runs any more. Later calls return the same result.
    */
-  async stop(graceMs = this.stopGraceMs): Promise<ExitStatus> {
+  stop(graceMs = this.stopGraceMs): Promise<ExitStatus> {
+    // Signal the group once only: long after, its id could belong to someone else.
+    this.stopping ??= this.terminate(graceMs);
+    return this.stopping;
+  }
+
+  private async terminate(graceMs: number): Promise<ExitStatus> {
     this.signalGroup('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'grace-over'>((resolve) => {
