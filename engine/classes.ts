@@ -28,7 +28,8 @@ const MAX_INTERFACE_NAME = 120;
 
 /** The constructor's location per node, found by binary search over `locations` (sorted by node index). */
 export class LocationIndex {
-  private readonly nodes: Uint32Array;
+  /** Node index of each entry, ascending. */
+  readonly nodesByEntry: Uint32Array;
   private readonly stride: number;
   private readonly scriptOff: number;
   private readonly lineOff: number;
@@ -57,12 +58,12 @@ export class LocationIndex {
       (s as { locations: Uint32Array }).locations = loc;
       idx.forEach((from, to) => (nodes[to] = loc[to * this.stride + this.objOff]));
     }
-    this.nodes = nodes;
+    this.nodesByEntry = nodes;
   }
 
   /** Entry index for `node`, or -1. */
   find(node: number): number {
-    const nodes = this.nodes;
+    const nodes = this.nodesByEntry;
     let lo = 0;
     let hi = nodes.length - 1;
     while (lo <= hi) {
@@ -168,8 +169,6 @@ export function classifyNodes(s: HeapSnapshot, locations: LocationIndex, interfa
   const classes: ClassInfo[] = [];
   const keyToClass = new Map<string, number>();
   const nodeClass = new Uint32Array(s.nodeCount);
-  // Most nodes share a name string and have no location: cache by name index per type.
-  const byName = new Map<number, number>();
   const objectType = s.types.object;
   const interfaceNames = interfaces.map((d) => '{' + d.map(quoteProperty).join(', ') + '}');
   const classFor = (name: string, scriptId: number, line: number, column: number) => {
@@ -182,25 +181,72 @@ export function classifyNodes(s: HeapSnapshot, locations: LocationIndex, interfa
     }
     return c;
   };
+  // Most nodes have no location: their class depends on the type alone, or for objects and native objects on the
+  // name, so look those up in arrays indexed by type and by name string.
+  const byType = new Int32Array(64).fill(-1);
+  const byObjectName = new Int32Array(s.strings.length).fill(-1);
+  const byNativeName = new Int32Array(s.strings.length).fill(-1);
+  const nativeType = s.types.native;
+  // Plain objects with one property set get one interface: cache by an order-independent hash of the property names
+  // (string indices are unique per text). A hidden class would not do: dictionary-mode objects share theirs.
+  const bySet = new Map<string, number>();
+  const property = s.types.edgeProperty;
+  const setKey = (node: number) => {
+    let h1 = 0;
+    let h2 = 0;
+    let count = 0;
+    for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
+      if (s.edgeType[e] !== property) continue;
+      const x = s.edgeName[e];
+      h1 = (h1 + Math.imul(x ^ 0x9e3779b9, 0x85ebca6b)) | 0;
+      h2 = (h2 ^ Math.imul(x + 0x7f4a7c15, 0xc2b2ae35)) | 0;
+      count++;
+    }
+    return `${count}:${h1}:${h2}`;
+  };
+  let objectName = -1;
+  for (let i = 0; i < s.strings.length && objectName < 0; i++) if (s.strings.rawLength(i) === 6 && s.strings.startsWith(i, 'Object')) objectName = i;
+  const locNodes = locations.nodesByEntry;
+  let cursor = 0;
   for (let node = 0; node < s.nodeCount; node++) {
     const type = s.nodeType[node];
+    // Locations are sorted by node: advance a cursor instead of searching.
+    while (cursor < locNodes.length && locNodes[cursor] < node) cursor++;
+    const loc = cursor < locNodes.length && locNodes[cursor] === node ? cursor : -1;
     if (type === objectType) {
-      const loc = locations.find(node);
-      let name: string;
-      if (s.strings.rawLength(s.nodeName[node]) === 6 && s.name(node) === 'Object' && interfaces.length) {
+      let name: string | undefined;
+      let c: number | undefined;
+      if (s.nodeName[node] === objectName && interfaces.length) {
+        const key = loc < 0 ? setKey(node) : '';
+        const cached = loc < 0 ? bySet.get(key) : undefined;
+        if (cached !== undefined) {
+          nodeClass[node] = cached;
+          continue;
+        }
         const def = matchInterface(new Set(propertyNames(s, node)), interfaces);
         name = def ? interfaceNames[interfaces.indexOf(def)] : 'Object';
-      } else {
-        name = baseClassName(s, node);
+        if (loc < 0) {
+          c = classFor(name, -1, 0, 0);
+          bySet.set(key, c);
+          nodeClass[node] = c;
+          continue;
+        }
       }
-      nodeClass[node] = loc >= 0 ? classFor(name, locations.scriptId(loc), locations.line(loc), locations.column(loc)) : classFor(name, -1, 0, 0);
-      continue;
+      if (loc >= 0) {
+        nodeClass[node] = classFor(name ?? baseClassName(s, node), locations.scriptId(loc), locations.line(loc), locations.column(loc));
+        continue;
+      }
+      if (name !== undefined) {
+        nodeClass[node] = classFor(name, -1, 0, 0);
+        continue;
+      }
     }
-    const cacheKey = s.nodeName[node] * 32 + type;
-    let c = byName.get(cacheKey);
-    if (c === undefined) {
+    const table = type === objectType ? byObjectName : type === nativeType ? byNativeName : byType;
+    const slot = table === byType ? type : s.nodeName[node];
+    let c = table[slot];
+    if (c < 0) {
       c = classFor(baseClassName(s, node), -1, 0, 0);
-      byName.set(cacheKey, c);
+      table[slot] = c;
     }
     nodeClass[node] = c;
   }

@@ -1,8 +1,9 @@
 /**
- * Dominator tree and retained sizes (Lengauer-Tarjan with path compression, iterative so deep graphs cannot overflow
- * the stack). Only essential edges count (see essential.ts). Nodes not reachable from the root, and objects retained
+ * Dominator tree and retained sizes: Lengauer-Tarjan semidominators (link-eval with path compression), then immediate
+ * dominators by the SNCA step (Georgiadis), which needs no buckets; iterative throughout so deep graphs cannot overflow
+ * the stack. Only essential edges count (see essential.ts). Nodes not reachable from the root, and objects retained
  * only by such nodes, are hung under the root as DevTools does, so every node has a dominator and the root's retained
- * size is the total. Time O(edges * log nodes); temporary memory about 28 bytes per node.
+ * size is the total. Time O(edges * log nodes); temporary memory about 20 bytes per node.
  */
 import { EssentialEdges } from './essential';
 import { HeapSnapshot } from './snapshot';
@@ -12,8 +13,6 @@ export interface DominatorResult {
   dominator: Uint32Array;
   /** Retained size of each node. */
   retainedSize: Float64Array;
-  /** Nodes in DFS preorder from the root (unreachable ones last); dominators always come before what they dominate. */
-  order: Uint32Array;
 }
 
 export function computeDominators(s: HeapSnapshot, essential: EssentialEdges, selfSize: Float64Array): DominatorResult {
@@ -28,8 +27,8 @@ export function computeDominators(s: HeapSnapshot, essential: EssentialEdges, se
   let count = 0;
 
   // Iterative DFS with an explicit stack of (node, next edge) pairs.
-  const stackNode = new Uint32Array(n);
-  const stackEdge = new Uint32Array(n);
+  const stackNode = new Uint32Array(n + 1);
+  const stackEdge = new Uint32Array(n + 1);
   const dfs = (start: number, parentNum: number, descend: boolean) => {
     num[start] = ++count;
     vertex[count] = start;
@@ -76,23 +75,26 @@ export function computeDominators(s: HeapSnapshot, essential: EssentialEdges, se
     for (let node = 0; node < n; node++) if (num[node] === 0) dfs(node, 1, false);
   }
 
-  const semi = new Uint32Array(n + 1);
-  const label = new Uint32Array(n + 1);
+  // The DFS stacks are free now: reuse them for labels and semidominators.
+  const label = stackNode;
+  const semi = stackEdge;
   const ancestor = new Uint32Array(n + 1);
-  const dom = new Uint32Array(n + 1);
-  const bucketHead = new Uint32Array(n + 1);
-  const bucketNext = new Uint32Array(n + 1);
-  for (let i = 1; i <= n; i++) {
+  for (let i = 1; i <= count; i++) {
     semi[i] = i;
     label[i] = i;
   }
-  const path = new Uint32Array(n + 1);
+  let path = new Uint32Array(1024);
   // eval with iterative path compression: returns the vertex with the smallest semi on the compressed path.
   const evaluate = (v: number): number => {
     if (ancestor[v] === 0) return v;
     let len = 0;
     let x = v;
     while (ancestor[ancestor[x]] !== 0) {
+      if (len === path.length) {
+        const grown = new Uint32Array(path.length * 2);
+        grown.set(path);
+        path = grown;
+      }
       path[len++] = x;
       x = ancestor[x];
     }
@@ -105,6 +107,7 @@ export function computeDominators(s: HeapSnapshot, essential: EssentialEdges, se
     return label[v];
   };
 
+  // Semidominators in reverse preorder (Lengauer-Tarjan), linking each vertex to its DFS parent once done.
   for (let i = count; i >= 2; i--) {
     const node = vertex[i];
     let s_ = semi[i];
@@ -114,40 +117,33 @@ export function computeDominators(s: HeapSnapshot, essential: EssentialEdges, se
       if ((bits[e >>> 5] & (1 << (e & 31))) === 0) continue;
       const v = num[retainerNode[r]];
       if (v === 0) continue;
-      const u = evaluate(v);
+      const u = v <= i ? v : evaluate(v);
       if (semi[u] < s_) s_ = semi[u];
     }
     // Nodes hung under the root (its children, and the tops of unreachable parts) have the root as a real or
     // virtual predecessor, so the root is their semidominator.
     if (parent[i] === 1) s_ = 1;
     semi[i] = s_;
-    bucketNext[i] = bucketHead[s_];
-    bucketHead[s_] = i;
-    const p = parent[i];
-    ancestor[i] = p;
-    for (let v = bucketHead[p]; v !== 0; v = bucketNext[v]) {
-      const u = evaluate(v);
-      dom[v] = semi[u] < semi[v] ? u : p;
-    }
-    bucketHead[p] = 0;
+    ancestor[i] = parent[i];
   }
-  for (let i = 2; i <= count; i++) {
-    if (dom[i] !== semi[i]) dom[i] = dom[dom[i]];
-  }
+  // Immediate dominators (the SNCA step): the nearest common ancestor of the DFS parent and the semidominator in the
+  // dominator tree built so far, in preorder.
+  const dom = ancestor;
   dom[1] = 1;
+  for (let i = 2; i <= count; i++) {
+    let d = parent[i];
+    const sd = semi[i];
+    while (d > sd) d = dom[d];
+    dom[i] = d;
+  }
 
   const dominator = new Uint32Array(n);
-  const order = new Uint32Array(n);
   const retainedSize = Float64Array.from(selfSize);
-  for (let i = 1; i <= count; i++) {
-    const node = vertex[i];
-    dominator[node] = vertex[dom[i]];
-    order[i - 1] = node;
-  }
+  for (let i = 1; i <= count; i++) dominator[vertex[i]] = vertex[dom[i]];
   // Children come after their dominator in DFS order, so one backwards pass sums every subtree.
   for (let i = count; i >= 2; i--) {
     const node = vertex[i];
     retainedSize[vertex[dom[i]]] += retainedSize[node];
   }
-  return { dominator, retainedSize, order };
+  return { dominator, retainedSize };
 }

@@ -7,6 +7,9 @@
  * Time O(file size), memory O(nodes + edges + string bytes).
  */
 import * as fs from 'fs';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import type { ParseWorkerData } from './parse-worker';
 import { StringTable } from './strings';
 
 /** The `snapshot.meta` object: field and type names that define the layout of the numeric sections. */
@@ -68,6 +71,8 @@ export interface RawSnapshot {
   locations: Uint32Array;
   /** Sections present in the file, in file order. */
   sections: string[];
+  /** The retainer index, when a parallel parse built it alongside (see snapshot.ts for its meaning). */
+  retainers?: { firstRetainer: Uint32Array; retainerEdge: Uint32Array; retainerNode: Uint32Array };
 }
 
 /** A parse failure with the file and byte offset where it was found. */
@@ -97,6 +102,8 @@ export interface ParseOptions {
   shouldCancel?: () => boolean;
   /** Read size in bytes (default 8 MiB). */
   chunkSize?: number;
+  /** Read the edges section and build retainers on a second thread (default: for files over 64 MiB). */
+  parallel?: boolean;
 }
 
 /** A Float64Array that grows by doubling. */
@@ -126,6 +133,8 @@ const enum Mode {
   Numbers,
   Strings,
   TraceTree,
+  SkipToQuote,
+  Stopped,
   Done,
 }
 
@@ -138,7 +147,7 @@ const enum Sink {
 const SCRATCH = 1 << 16;
 
 /** Incremental parser state; feed it chunks in order, then call finish(). */
-class SnapshotParser {
+export class SnapshotParser {
   private mode = Mode.TopOpen;
   private key = '';
   private readonly sections: string[] = [];
@@ -212,6 +221,11 @@ class SnapshotParser {
   private sawTraceTree = false;
 
   private base = 0;
+
+  /** When set, the edges section is parsed by another thread: this parser only skips over it. */
+  edgesExternal = false;
+  /** Called once the nodes section is complete (first-edge offsets are final). */
+  onNodesDone?: () => void;
 
   constructor(readonly file: string) {}
 
@@ -290,6 +304,18 @@ class SnapshotParser {
         case Mode.TraceTree:
           pos = this.scanTraceTree(buf, pos, end);
           break;
+        case Mode.Stopped:
+          return;
+        case Mode.SkipToQuote: {
+          // A numeric section holds no quote: the next one starts the following section name.
+          const q = buf.indexOf(0x22, pos);
+          if (q < 0) pos = end;
+          else {
+            pos = q;
+            this.mode = Mode.TopKey;
+          }
+          break;
+        }
         case Mode.Done: {
           const c = buf[pos];
           if (!isSpace(c)) this.fail(pos, `unexpected ${describeByte(c)} after the end of the snapshot`);
@@ -316,6 +342,11 @@ class SnapshotParser {
         this.startNumbers(Sink.Nodes);
         return;
       case 'edges':
+        if (this.edgesExternal) {
+          if (this.nodeValues !== this.header!.node_count * this.nodeFieldCount) this.fail(pos, 'unsupported snapshot: the "edges" section comes before a complete "nodes" section');
+          this.mode = Mode.SkipToQuote;
+          return;
+        }
         this.startNumbers(Sink.Edges);
         return;
       case 'strings':
@@ -427,6 +458,37 @@ class SnapshotParser {
     this.mode = Mode.TopKey;
   }
 
+  /** Called with the header before columns are allocated (a parallel parse sets `columns` here). */
+  onHeader?: (header: SnapshotHeader) => void;
+
+  /** Column storage supplied by the caller (shared memory for a parallel parse), used instead of fresh arrays. */
+  columns?: { firstEdge: Uint32Array; edgeType: Uint8Array; edgeName: Uint32Array; edgeTo: Uint32Array };
+
+  /** Prepares this parser to read only the edges section, for a header another parser read. */
+  beginEdgesOnly(header: SnapshotHeader, columns: NonNullable<SnapshotParser['columns']>): void {
+    this.columns = columns;
+    this.setHeaderFields(header, 0, false);
+    this.edgeType = columns.edgeType;
+    this.edgeName = columns.edgeName;
+    this.edgeTo = columns.edgeTo;
+    this.nodeValues = header.node_count * this.nodeFieldCount;
+    this.key = 'edges';
+    this.edgesOnly = true;
+    this.startNumbers(Sink.Edges);
+  }
+
+  /** True while the edges section is being read (for an edges-only parser). */
+  get inEdges(): boolean {
+    return this.mode === Mode.Numbers && this.sink === Sink.Edges;
+  }
+
+  /** Checks the edge count once an edges-only parser has seen the end of its section. */
+  edgesComplete(): boolean {
+    return this.mode === Mode.Stopped && this.edgeValues === this.header!.edge_count * this.edgeFieldCount;
+  }
+
+  private edgesOnly = false;
+
   private setHeader(value: unknown, pos: number): void {
     const h = value as SnapshotHeader;
     if (!h || typeof h !== 'object' || !h.meta || !Array.isArray(h.meta.node_fields) || !Array.isArray(h.meta.edge_fields)) {
@@ -436,6 +498,11 @@ class SnapshotParser {
       this.fail(pos, 'not a V8 heap snapshot: the header has no valid node_count / edge_count');
     }
     if (h.node_count >= 2 ** 32 || h.edge_count >= 2 ** 32) this.fail(pos, 'snapshot has more than 2^32 nodes or edges');
+    this.setHeaderFields(h, pos, true);
+  }
+
+  /** Field offsets from the header's meta, and (when `allocate`) the column arrays. */
+  private setHeaderFields(h: SnapshotHeader, pos: number, allocate: boolean): void {
     this.header = h;
     const nf = h.meta.node_fields;
     this.nodeFieldCount = nf.length;
@@ -463,18 +530,22 @@ class SnapshotParser {
       this.ttIdOff = Math.max(0, tf.indexOf('id'));
       this.ttFiOff = Math.max(0, tf.indexOf('function_info_index'));
     }
+    if (!allocate) return;
+    this.onHeader?.(h);
     const n = h.node_count;
     const m = h.edge_count;
     this.nodeType = new Uint8Array(n);
     this.nodeName = new Uint32Array(n);
     this.nodeId = new Uint32Array(n);
     this.nodeSelfSize = new Float64Array(n);
-    this.nodeTraceId = this.nodeTraceOff >= 0 ? new Uint32Array(n) : null;
+    // Without allocation tracking every trace_node_id is 0: do not spend 4 bytes per node on them.
+    this.nodeTraceId = this.nodeTraceOff >= 0 && (h.trace_function_count ?? 1) > 0 ? new Uint32Array(n) : null;
     this.nodeDetachedness = this.nodeDetachOff >= 0 ? new Uint8Array(n) : null;
-    this.firstEdge = new Uint32Array(n + 1);
-    this.edgeType = new Uint8Array(m);
-    this.edgeName = new Uint32Array(m);
-    this.edgeTo = new Uint32Array(m);
+    const cols = this.columns;
+    this.firstEdge = cols ? cols.firstEdge : new Uint32Array(n + 1);
+    this.edgeType = cols ? cols.edgeType : new Uint8Array(m);
+    this.edgeName = cols ? cols.edgeName : new Uint32Array(m);
+    this.edgeTo = cols ? cols.edgeTo : new Uint32Array(m);
   }
 
   private startNumbers(sink: Sink): void {
@@ -644,6 +715,7 @@ class SnapshotParser {
       if (fe[fe.length - 1] !== h.edge_count) {
         this.fail(pos, `malformed snapshot: the nodes' edge counts add up to ${fe[fe.length - 1]}, but edge_count is ${h.edge_count}`);
       }
+      this.onNodesDone?.();
     } else if (this.sink === Sink.Edges) {
       const expected = h.edge_count * this.edgeFieldCount;
       if (this.edgeValues !== expected) {
@@ -653,7 +725,8 @@ class SnapshotParser {
       this.genericSections.set(this.key, this.generic!.result());
       this.generic = null;
     }
-    this.mode = Mode.TopKey;
+    // An edges-only parser has nothing more to read once its section ends.
+    this.mode = this.edgesOnly && this.sink === Sink.Edges ? Mode.Stopped : Mode.TopKey;
   }
 
   /** Parses the array of JSON strings into the string table without decoding them. */
@@ -780,6 +853,7 @@ class SnapshotParser {
     if (!h) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "snapshot" header');
     if (!this.sections.includes('nodes')) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "nodes" section');
     if (!this.sections.includes('edges')) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "edges" section');
+    if (!this.sections.includes('nodes')) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "nodes" section');
     if (!this.sections.includes('strings')) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "strings" section');
     this.strings.seal();
     const nameLimit = this.strings.length;
@@ -845,12 +919,23 @@ export function parseSnapshotFile(file: string, options: ParseOptions = {}): Raw
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory, not a snapshot file' : err.message;
     throw new SnapshotParseError(file, -1, why);
   }
+  let helper: ParallelEdges | undefined;
   try {
     const size = fs.fstatSync(fd).size;
     if (size === 0) throw new SnapshotParseError(file, 0, 'the file is empty');
     const parser = new SnapshotParser(file);
-    const buf = Buffer.allocUnsafe(options.chunkSize ?? 8 << 20);
+    const chunkSize = options.chunkSize ?? 8 << 20;
+    const buf = Buffer.allocUnsafe(chunkSize);
     let offset = 0;
+    const parallel = options.parallel ?? size > 64 << 20;
+    if (parallel && fs.existsSync(path.join(__dirname, 'parse-worker.js'))) {
+      parser.onHeader = (header) => {
+        helper = new ParallelEdges(file, header, offset, chunkSize);
+        parser.columns = helper.columns;
+        parser.edgesExternal = true;
+        parser.onNodesDone = () => helper!.nodesDone();
+      };
+    }
     for (;;) {
       const n = fs.readSync(fd, buf, 0, buf.length, offset);
       if (n === 0) break;
@@ -858,9 +943,100 @@ export function parseSnapshotFile(file: string, options: ParseOptions = {}): Raw
       offset += n;
       options.onProgress?.(offset, size);
       if (options.shouldCancel?.()) throw new CancelledError();
+      helper?.check();
     }
-    return parser.finish(offset);
+    const raw = parser.finish(offset);
+    if (helper) raw.retainers = helper.wait(options.shouldCancel);
+    return raw;
+  } catch (e) {
+    helper?.stop();
+    throw e;
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** The main thread's side of a parallel parse: shared columns, the worker, and waiting for it. */
+class ParallelEdges {
+  readonly columns: { firstEdge: Uint32Array; edgeType: Uint8Array; edgeName: Uint32Array; edgeTo: Uint32Array };
+  private readonly ctl: Int32Array;
+  private readonly error: Uint8Array;
+  private readonly worker: Worker;
+  private readonly retainerBuffers: { first: SharedArrayBuffer; edge: SharedArrayBuffer; node: SharedArrayBuffer };
+
+  constructor(
+    private readonly file: string,
+    header: SnapshotHeader,
+    startOffset: number,
+    chunkSize: number,
+  ) {
+    const n = header.node_count;
+    const m = header.edge_count;
+    const sab = (bytes: number) => new SharedArrayBuffer(Math.max(4, bytes));
+    const b = { control: sab(16), error: sab(4096), firstEdge: sab(4 * (n + 1)), edgeType: sab(m), edgeName: sab(4 * m), edgeTo: sab(4 * m) };
+    this.retainerBuffers = { first: sab(4 * (n + 1)), edge: sab(4 * m), node: sab(4 * m) };
+    this.ctl = new Int32Array(b.control);
+    this.error = new Uint8Array(b.error);
+    this.columns = { firstEdge: new Uint32Array(b.firstEdge), edgeType: new Uint8Array(b.edgeType), edgeName: new Uint32Array(b.edgeName), edgeTo: new Uint32Array(b.edgeTo) };
+    const data: ParseWorkerData = {
+      file,
+      header,
+      startOffset,
+      chunkSize,
+      ...b,
+      firstRetainer: this.retainerBuffers.first,
+      retainerEdge: this.retainerBuffers.edge,
+      retainerNode: this.retainerBuffers.node,
+    };
+    this.worker = new Worker(path.join(__dirname, 'parse-worker.js'), { workerData: data });
+    this.worker.unref();
+    this.worker.on('error', (e) => {
+      // A crash before the worker could report: record it so wait() fails with it.
+      if (Atomics.load(this.ctl, 0) === 0) {
+        this.error.set(Buffer.from(JSON.stringify({ message: `the edges reader failed: ${e.message}`, offset: -1 }).slice(0, 4000)));
+        Atomics.store(this.ctl, 0, -1);
+      }
+    });
+  }
+
+  nodesDone(): void {
+    Atomics.store(this.ctl, 1, 1);
+    Atomics.notify(this.ctl, 1);
+  }
+
+  /** Throws the worker's error early, if it already failed. */
+  check(): void {
+    if (Atomics.load(this.ctl, 0) === -1) this.fail();
+  }
+
+  private fail(): never {
+    const text = Buffer.from(this.error).toString('utf8').replace(/\0+$/, '');
+    let e: { message: string; offset: number } = { message: 'the edges reader failed', offset: -1 };
+    try {
+      e = JSON.parse(text) as typeof e;
+    } catch {
+      /* keep the generic message */
+    }
+    throw new SnapshotParseError(this.file, e.offset, e.message);
+  }
+
+  wait(shouldCancel?: () => boolean): NonNullable<RawSnapshot['retainers']> {
+    while (Atomics.load(this.ctl, 0) === 0) {
+      if (shouldCancel?.()) throw new CancelledError();
+      Atomics.wait(this.ctl, 0, 0, 50);
+    }
+    if (Atomics.load(this.ctl, 0) === -1) this.fail();
+    void this.worker.terminate();
+    return {
+      firstRetainer: new Uint32Array(this.retainerBuffers.first),
+      retainerEdge: new Uint32Array(this.retainerBuffers.edge),
+      retainerNode: new Uint32Array(this.retainerBuffers.node),
+    };
+  }
+
+  stop(): void {
+    Atomics.store(this.ctl, 2, 1);
+    Atomics.notify(this.ctl, 1);
+    void this.worker.terminate();
   }
 }

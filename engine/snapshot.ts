@@ -112,7 +112,11 @@ export class HeapSnapshot {
       edgeShortcut: e('shortcut'),
       edgeWeak: e('weak'),
     };
-    this.buildRetainers();
+    if (raw.retainers) {
+      this.firstRetainer = raw.retainers.firstRetainer;
+      this.retainerEdge = raw.retainers.retainerEdge;
+      this.retainerNode = raw.retainers.retainerNode;
+    } else this.buildRetainers();
   }
 
   /**

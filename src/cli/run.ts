@@ -103,56 +103,68 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
   }
   const { program, session } = launched;
   let exitNote: string | undefined;
+  // The program ends (exits, or its code runs to the end and Node only waits for the debugger): every step then
+  // stops at once instead of waiting for a reply that will never come.
+  let onGone: (() => void) | undefined;
+  const gone = new Promise<void>((resolve) => (onGone = resolve));
   void program.exited.then((st) => {
-    exitNote = st.signal ? `was killed by ${st.signal}` : `exited with code ${st.code}`;
+    exitNote ??= st.signal ? `was killed by ${st.signal}` : `exited with code ${st.code}`;
+    onGone!();
+  });
+  const waiting = program.onWaitingForDisconnect(() => {
+    exitNote ??= 'ran to the end of its code';
+    onGone!();
   });
   const files: string[] = [];
-  const died = () => new RunError(`the program ${exitNote ?? 'ended'} during the run, so the snapshots are incomplete; it must keep running while it is measured`);
+  const died = () => new RunError(`the program ${exitNote ?? 'ended'} during the run, so the snapshots are incomplete; it must keep running while it is measured (a server, or a program that waits for work)`);
+  const whileAlive = <T>(p: Promise<T>): Promise<T> => Promise.race([p, gone.then((): never => { throw died(); })]);
   try {
     opts.log(`started ${opts.program.join(' ')} (pid ${program.pid})`);
     // Wait until the program says it is ready (or has been quiet long enough), so the action finds it listening.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        onReady = undefined;
-        opts.log(`no "ready" line seen within ${READY_TIMEOUT_MS / 1000} s; going on (use --ready REGEX to name it)`);
-        resolve();
-      }, opts.action ? READY_TIMEOUT_MS : 0);
-      onReady = () => {
-        clearTimeout(timer);
-        onReady = undefined;
-        resolve();
-      };
-      if (ready.test(output)) onReady();
-      void program.exited.then(() => {
-        clearTimeout(timer);
-        reject(died());
-      });
-    });
+    await whileAlive(
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          onReady = undefined;
+          opts.log(`no "ready" line seen within ${READY_TIMEOUT_MS / 1000} s; going on (use --ready REGEX to name it)`);
+          resolve();
+        }, opts.action ? READY_TIMEOUT_MS : 0);
+        onReady = () => {
+          clearTimeout(timer);
+          onReady = undefined;
+          resolve();
+        };
+        if (ready.test(output)) onReady();
+        void gone.then(() => clearTimeout(timer));
+      }),
+    );
     const env = { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) };
     const act = async () => {
+      if (exitNote) throw died();
       if (!opts.action) return;
-      await runAction(opts.action, env, opts.actionTimeoutMs);
+      await whileAlive(runAction(opts.action, env, opts.actionTimeoutMs));
       if (exitNote) throw died();
     };
-    if (opts.trackAllocations) await session.startAllocationTracking();
+    if (opts.trackAllocations) await whileAlive(session.startAllocationTracking());
     opts.log('warm-up');
     await act();
     for (let i = 1; i <= opts.snapshots; i++) {
       for (let r = 0; r < opts.rounds; r++) await act();
       const file = path.join(outDir, `s${i}.heapsnapshot`);
       const t = Date.now();
-      await session.takeSnapshot(file, { label: i === 1 ? 'baseline' : `after round ${i - 1}` }).catch((e: Error) => {
-        throw exitNote ? died() : new RunError(`snapshot ${i} failed: ${e.message}`);
+      await whileAlive(session.takeSnapshot(file, { label: i === 1 ? 'baseline' : `after round ${i - 1}` })).catch((e: Error) => {
+        throw exitNote ? died() : e instanceof RunError ? e : new RunError(`snapshot ${i} failed: ${e.message}`);
       });
       files.push(file);
       opts.log(`snapshot ${i}/${opts.snapshots}: ${(fs.statSync(file).size / 1048576).toFixed(1)} MB in ${Date.now() - t} ms`);
     }
   } catch (e) {
+    waiting.dispose();
     await session.close().catch(() => undefined);
     await program.stop();
     if (!opts.outDir) fs.rmSync(outDir, { recursive: true, force: true });
     throw e;
   }
+  waiting.dispose();
   await session.close().catch(() => undefined);
   await program.stop();
   try {

@@ -1,0 +1,119 @@
+/**
+ * Second thread of a parallel parse: reads the `edges` section of a snapshot into shared columns while the main
+ * thread reads nodes and strings, then builds the retainer (reverse edge) index, which needs the first-edge offsets
+ * the main thread publishes when its nodes section is complete. Control and errors go through shared memory, so the
+ * main thread can wait synchronously (Atomics.wait).
+ */
+import * as fs from 'fs';
+import { workerData } from 'worker_threads';
+import { SnapshotHeader, SnapshotParseError, SnapshotParser } from './parse';
+
+/** Slots of the shared control array. */
+export const enum Ctl {
+  /** 0 running, 1 done, -1 failed. */
+  State = 0,
+  /** Set to 1 by the main thread once first-edge offsets are final. */
+  NodesDone = 1,
+  /** Set to 1 by the main thread to stop this worker. */
+  Cancel = 2,
+}
+
+export interface ParseWorkerData {
+  file: string;
+  header: SnapshotHeader;
+  startOffset: number;
+  chunkSize: number;
+  control: SharedArrayBuffer;
+  error: SharedArrayBuffer;
+  firstEdge: SharedArrayBuffer;
+  edgeType: SharedArrayBuffer;
+  edgeName: SharedArrayBuffer;
+  edgeTo: SharedArrayBuffer;
+  firstRetainer: SharedArrayBuffer;
+  retainerEdge: SharedArrayBuffer;
+  retainerNode: SharedArrayBuffer;
+}
+
+const EDGES_KEY = Buffer.from('"edges"');
+
+function run(d: ParseWorkerData): void {
+  const ctl = new Int32Array(d.control);
+  const firstEdge = new Uint32Array(d.firstEdge);
+  const edgeTo = new Uint32Array(d.edgeTo);
+  const parser = new SnapshotParser(d.file);
+  parser.beginEdgesOnly(d.header, { firstEdge, edgeType: new Uint8Array(d.edgeType), edgeName: new Uint32Array(d.edgeName), edgeTo });
+  const fd = fs.openSync(d.file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(d.chunkSize);
+    let offset = d.startOffset;
+    let found = false;
+    for (;;) {
+      if (Atomics.load(ctl, Ctl.Cancel)) return;
+      const n = fs.readSync(fd, buf, 0, buf.length, offset);
+      if (n === 0) throw new SnapshotParseError(d.file, offset, 'the file ends inside the "edges" section: the snapshot is truncated (was the capture interrupted?)');
+      let chunk = n === buf.length ? buf : buf.subarray(0, n);
+      let chunkOffset = offset;
+      if (!found) {
+        // Numeric sections hold no quotes, so the first `"edges"` after the nodes section is its key.
+        const at = chunk.indexOf(EDGES_KEY);
+        if (at < 0) {
+          // Step back a little so a key cut by the chunk boundary is found in the next read.
+          offset += Math.max(1, n - EDGES_KEY.length);
+          continue;
+        }
+        const colon = chunk.indexOf(0x3a, at + EDGES_KEY.length);
+        if (colon < 0) {
+          offset += at;
+          continue;
+        }
+        found = true;
+        chunk = chunk.subarray(colon + 1);
+        chunkOffset = offset + colon + 1;
+      }
+      parser.feed(chunk, chunkOffset);
+      offset += n;
+      if (!parser.inEdges) break;
+    }
+    if (!parser.edgesComplete()) throw new SnapshotParseError(d.file, offset, 'malformed snapshot: the "edges" section is incomplete');
+  } finally {
+    fs.closeSync(fd);
+  }
+  // Retainer index, counting pass: needs only the edges.
+  const n = d.header.node_count;
+  const m = d.header.edge_count;
+  const first = new Uint32Array(d.firstRetainer);
+  for (let e = 0; e < m; e++) first[edgeTo[e] + 1]++;
+  for (let i = 1; i <= n; i++) first[i] += first[i - 1];
+  // Fill pass: needs the owner of each edge, from the main thread's first-edge offsets.
+  while (Atomics.load(ctl, Ctl.NodesDone) === 0) {
+    if (Atomics.load(ctl, Ctl.Cancel)) return;
+    Atomics.wait(ctl, Ctl.NodesDone, 0, 100);
+  }
+  const retainerEdge = new Uint32Array(d.retainerEdge);
+  const retainerNode = new Uint32Array(d.retainerNode);
+  const fill = first.slice(0, n);
+  for (let node = 0; node < n; node++) {
+    const end = firstEdge[node + 1];
+    for (let e = firstEdge[node]; e < end; e++) {
+      const slot = fill[edgeTo[e]]++;
+      retainerEdge[slot] = e;
+      retainerNode[slot] = node;
+    }
+  }
+}
+
+const data = workerData as ParseWorkerData | undefined;
+if (data) {
+  const ctl = new Int32Array(data.control);
+  try {
+    run(data);
+    Atomics.store(ctl, Ctl.State, 1);
+  } catch (e) {
+    const err = e as SnapshotParseError;
+    const text = JSON.stringify({ message: err.reason ?? err.message, offset: err.offset ?? -1 });
+    const bytes = Buffer.from(text.slice(0, 4000));
+    new Uint8Array(data.error).set(bytes);
+    Atomics.store(ctl, Ctl.State, -1);
+  }
+  Atomics.notify(ctl, Ctl.State);
+}
