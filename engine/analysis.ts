@@ -20,6 +20,11 @@ export interface AnalyzeOptions extends ParseOptions {
   interfaces?: string[][];
   /** Called when a stage starts, for progress reporting. */
   onStage?: (stage: string) => void;
+  /**
+   * Skip the dominator tree and retained sizes (for snapshots that are only counted, such as the earlier snapshots of
+   * a leak search). `retainedSize` and `dominator` are then empty.
+   */
+  light?: boolean;
 }
 
 export class HeapAnalysis {
@@ -50,13 +55,20 @@ export class HeapAnalysis {
     const s = snapshot;
     stage('detachedness', () => propagateDetachedness(s));
     this.ephemerons = new EphemeronNames(s);
-    const pageOwned = stage('flags', () => markPageOwned(s));
-    this.essential = stage('essentialEdges', () => new EssentialEdges(s, pageOwned, this.ephemerons));
     this.shallowSize = s.nodeSelfSize;
-    stage('shallowSizes', () => transferShallowSizes(s, this.shallowSize));
-    const dom = stage('dominators', () => computeDominators(s, this.essential, this.shallowSize));
-    this.dominator = dom.dominator;
-    this.retainedSize = dom.retainedSize;
+    if (options.light) {
+      this.essential = new EssentialEdges(s, null, this.ephemerons);
+      stage('shallowSizes', () => transferShallowSizes(s, this.shallowSize));
+      this.dominator = new Uint32Array(0);
+      this.retainedSize = new Float64Array(0);
+    } else {
+      const pageOwned = stage('flags', () => markPageOwned(s));
+      this.essential = stage('essentialEdges', () => new EssentialEdges(s, pageOwned, this.ephemerons));
+      stage('shallowSizes', () => transferShallowSizes(s, this.shallowSize));
+      const dom = stage('dominators', () => computeDominators(s, this.essential, this.shallowSize));
+      this.dominator = dom.dominator;
+      this.retainedSize = dom.retainedSize;
+    }
     this.distance = stage('distances', () => computeDistances(s, this.ephemerons));
     this.locations = new LocationIndex(s);
     this.interfaces = options.interfaces ?? stage('interfaces', () => inferInterfaces(s));
@@ -70,7 +82,9 @@ export class HeapAnalysis {
 
   /** Total size: the root's retained size plus native bytes V8 attributes to no object. */
   get totalSize(): number {
-    return this.retainedSize[this.snapshot.rootIndex] + (this.snapshot.header.extra_native_bytes ?? 0);
+    // The root retains everything; without a dominator pass, add up the shallow sizes instead (the same total).
+    const root = this.retainedSize.length ? this.retainedSize[this.snapshot.rootIndex] : this.shallowSize.reduce((x, y) => x + y, 0);
+    return root + (this.snapshot.header.extra_native_bytes ?? 0);
   }
 
   className(node: number): string {

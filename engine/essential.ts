@@ -79,9 +79,12 @@ export function markPageOwned(s: HeapSnapshot): Uint8Array {
 export class EssentialEdges {
   readonly bits: Uint32Array;
 
-  constructor(s: HeapSnapshot, pageOwned: Uint8Array, names: EphemeronNames) {
+  /** With `pageOwned` null, no edge is computed (an empty set, for analyses without a dominator tree). */
+  constructor(s: HeapSnapshot, pageOwned: Uint8Array | null, names: EphemeronNames) {
     const m = s.edgeCount;
-    const bits = new Uint32Array((m >>> 5) + 1);
+    const bits = new Uint32Array(pageOwned ? (m >>> 5) + 1 : 1);
+    this.bits = bits;
+    if (!pageOwned) return;
     const { firstEdge, edgeType, edgeTo, edgeName, nodeId } = s;
     const { edgeWeak, edgeShortcut, edgeInternal } = s.types;
     const root = s.rootIndex;
@@ -100,7 +103,6 @@ export class EssentialEdges {
         bits[e >>> 5] |= 1 << (e & 31);
       }
     }
-    this.bits = bits;
   }
 
   has(edge: number): boolean {

@@ -102,7 +102,7 @@ export interface ParseOptions {
   shouldCancel?: () => boolean;
   /** Read size in bytes (default 8 MiB). */
   chunkSize?: number;
-  /** Read the edges section and build retainers on a second thread (default: for files over 64 MiB). */
+  /** Read the edges section and build retainers on a second thread (default: for files over 24 MiB). */
   parallel?: boolean;
 }
 
@@ -927,7 +927,7 @@ export function parseSnapshotFile(file: string, options: ParseOptions = {}): Raw
     const chunkSize = options.chunkSize ?? 8 << 20;
     const buf = Buffer.allocUnsafe(chunkSize);
     let offset = 0;
-    const parallel = options.parallel ?? size > 64 << 20;
+    const parallel = options.parallel ?? size > 24 << 20;
     if (parallel && fs.existsSync(path.join(__dirname, 'parse-worker.js'))) {
       parser.onHeader = (header) => {
         helper = new ParallelEdges(file, header, offset, chunkSize);

@@ -170,7 +170,9 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
   let last: HeapAnalysis | undefined;
   let prevIdentity: { sample: Map<number, number>; names: (i: number) => string } | undefined;
   for (let i = 0; i < files.length; i++) {
-    const a = options.load ? options.load(files[i], i === files.length - 1) : loadAnalysis(files[i], options);
+    const isLast = i === files.length - 1;
+    // Earlier snapshots are only counted: they need no dominator tree.
+    const a = options.load ? options.load(files[i], isLast) : loadAnalysis(files[i], isLast ? options : { ...options, light: true });
     for (const [k, v] of Object.entries(a.timings)) timings[k] = (timings[k] ?? 0) + v;
     if (prevIdentity) {
       const m = identityMatch(prevIdentity, a);

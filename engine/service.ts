@@ -87,7 +87,7 @@ export class EngineService {
       case 'analyze': {
         const opts = this.options(hooks);
         // Reuse cached analyses and keep the last snapshot for the queries that follow (retainers, paths).
-        return buildLeakReport(r.files, { ...opts, pathMap: r.pathMap, load: (file, last) => (last ? this.analysis(file, hooks) : this.cache.get(file) ?? loadAnalysis(file, opts)) });
+        return buildLeakReport(r.files, { ...opts, pathMap: r.pathMap, load: (file, last) => (last ? this.analysis(file, hooks) : this.cache.get(file) ?? loadAnalysis(file, { ...opts, light: true })) });
       }
       case 'compare':
         return page(compareSnapshots(this.analysis(r.base, hooks), this.analysis(r.target, hooks)), r.offset, r.limit);

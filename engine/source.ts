@@ -11,10 +11,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { fileURLToPath } from 'url';
-import * as ts from 'typescript';
+import type * as TS from 'typescript';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import type { OwnerKind } from './paths';
 import type { RuntimeLocation } from './scripts';
+
+// The compiler is large: load it on the first source lookup, not with the engine.
+let tsModule: typeof TS | undefined;
+function tsApi(): typeof TS {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  tsModule ??= require('typescript') as typeof TS;
+  return tsModule;
+}
 
 /** A location in a file on disk: absolute path, 1-based line and column. */
 export interface SourceLocation {
@@ -36,7 +44,7 @@ export interface SourceResolverOptions {
 
 interface ParsedFile {
   text: string;
-  sf: ts.SourceFile;
+  sf: TS.SourceFile;
 }
 
 export class SourceResolver {
@@ -77,8 +85,8 @@ export class SourceResolver {
     let result: ParsedFile | null = null;
     try {
       const text = fs.readFileSync(file, 'utf8');
-      const kind = /\.tsx?$|\.mts$|\.cts$/.test(file) ? ts.ScriptKind.TS : ts.ScriptKind.JS;
-      result = { text, sf: ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, kind) };
+      const kind = /\.tsx?$|\.mts$|\.cts$/.test(file) ? tsApi().ScriptKind.TS : tsApi().ScriptKind.JS;
+      result = { text, sf: tsApi().createSourceFile(file, text, tsApi().ScriptTarget.Latest, true, kind) };
     } catch {
       this.warnOnce(`source not found: ${file} (locations in it are shown as the snapshot recorded them)`);
     }
@@ -142,7 +150,7 @@ export class SourceResolver {
     if (!file) return undefined;
     const parsed = this.parse(file);
     if (!parsed) return undefined;
-    let node: ts.Node | undefined;
+    let node: TS.Node | undefined;
     const nearPos = near ? positionOf(parsed.sf, near.line, near.column) : undefined;
     if (kind === 'variable' || kind === 'listeners' || kind === 'global') node = findVariable(parsed.sf, identifier, nearPos);
     if (kind === 'static-property' || kind === 'property') node = findProperty(parsed.sf, holder, identifier, kind === 'static-property');
@@ -163,84 +171,84 @@ export class SourceResolver {
     if (!parsed) return this.resolve(frame);
     const pos = positionOf(parsed.sf, frame.line, frame.column);
     const fn = functionAt(parsed.sf, pos);
-    const scope: ts.Node = fn ?? parsed.sf;
+    const scope: TS.Node = fn ?? parsed.sf;
     const bare = className.replace(/\(\)$/, '');
-    let found: ts.Node | undefined;
-    const visit = (n: ts.Node): void => {
+    let found: TS.Node | undefined;
+    const visit = (n: TS.Node): void => {
       if (found) return;
-      if (n !== scope && ts.isFunctionLike(n) && fn) return;
-      if (ts.isNewExpression(n) && lastName(n.expression) === bare) found = n;
-      else if (bare === 'Timeout' && ts.isCallExpression(n) && /^(setInterval|setTimeout)$/.test(lastName(n.expression) ?? '')) found = n;
+      if (n !== scope && tsApi().isFunctionLike(n) && fn) return;
+      if (tsApi().isNewExpression(n) && lastName(n.expression) === bare) found = n;
+      else if (bare === 'Timeout' && tsApi().isCallExpression(n) && /^(setInterval|setTimeout)$/.test(lastName(n.expression) ?? '')) found = n;
       // A CommonJS module record is made by the require() call that loads it.
-      else if (bare === 'Module' && ts.isCallExpression(n) && lastName(n.expression) === 'require') found = n;
-      else ts.forEachChild(n, visit);
+      else if (bare === 'Module' && tsApi().isCallExpression(n) && lastName(n.expression) === 'require') found = n;
+      else tsApi().forEachChild(n, visit);
     };
-    ts.forEachChild(scope, visit);
+    tsApi().forEachChild(scope, visit);
     if (!found) return this.resolve(frame);
     return this.resolve(this.runtimeLocationOf(frame.file, parsed.sf, found));
   }
 
-  private runtimeLocationOf(runtimeFile: string, sf: ts.SourceFile, node: ts.Node): RuntimeLocation {
+  private runtimeLocationOf(runtimeFile: string, sf: TS.SourceFile, node: TS.Node): RuntimeLocation {
     const lc = sf.getLineAndCharacterOfPosition(node.getStart(sf));
     return { file: runtimeFile, line: lc.line + 1, column: lc.character + 1 };
   }
 }
 
-function positionOf(sf: ts.SourceFile, line: number, column: number): number {
+function positionOf(sf: TS.SourceFile, line: number, column: number): number {
   const lines = sf.getLineStarts();
   const l = Math.min(Math.max(line - 1, 0), lines.length - 1);
   return Math.min(lines[l] + Math.max(column - 1, 0), sf.text.length);
 }
 
-function lastName(e: ts.Expression): string | undefined {
-  if (ts.isIdentifier(e)) return e.text;
-  if (ts.isPropertyAccessExpression(e)) return e.name.text;
+function lastName(e: TS.Expression): string | undefined {
+  if (tsApi().isIdentifier(e)) return e.text;
+  if (tsApi().isPropertyAccessExpression(e)) return e.name.text;
   return undefined;
 }
 
 /** The innermost function whose start is at `pos` or that contains it. */
-function functionAt(sf: ts.SourceFile, pos: number): ts.Node | undefined {
-  let best: ts.Node | undefined;
-  const visit = (n: ts.Node): void => {
+function functionAt(sf: TS.SourceFile, pos: number): TS.Node | undefined {
+  let best: TS.Node | undefined;
+  const visit = (n: TS.Node): void => {
     if (pos < n.getFullStart() || pos > n.getEnd()) return;
-    if (ts.isFunctionLike(n)) best = n;
-    ts.forEachChild(n, visit);
+    if (tsApi().isFunctionLike(n)) best = n;
+    tsApi().forEachChild(n, visit);
   };
   visit(sf);
   return best;
 }
 
-function enclosingCall(sf: ts.SourceFile, pos: number, callee: RegExp): ts.Node | undefined {
-  let best: ts.Node | undefined;
-  const visit = (n: ts.Node): void => {
+function enclosingCall(sf: TS.SourceFile, pos: number, callee: RegExp): TS.Node | undefined {
+  let best: TS.Node | undefined;
+  const visit = (n: TS.Node): void => {
     if (pos < n.getFullStart() || pos > n.getEnd()) return;
-    if (ts.isCallExpression(n) && callee.test(lastName(n.expression) ?? '')) best = n;
-    ts.forEachChild(n, visit);
+    if (tsApi().isCallExpression(n) && callee.test(lastName(n.expression) ?? '')) best = n;
+    tsApi().forEachChild(n, visit);
   };
   visit(sf);
   return best;
 }
 
 /** The nearest scope (function or file) around a node. */
-function scopeOf(n: ts.Node): ts.Node {
+function scopeOf(n: TS.Node): TS.Node {
   let p = n.parent;
-  while (p && !ts.isFunctionLike(p) && !ts.isSourceFile(p)) p = p.parent;
+  while (p && !tsApi().isFunctionLike(p) && !tsApi().isSourceFile(p)) p = p.parent;
   return p ?? n.getSourceFile();
 }
 
 /** A declaration of `name` (variable, function, class, parameter) in the innermost scope that contains `near`. */
-function findVariable(sf: ts.SourceFile, name: string, near?: number): ts.Node | undefined {
-  const candidates: ts.Node[] = [];
-  const visit = (n: ts.Node): void => {
-    if ((ts.isVariableDeclaration(n) || ts.isParameter(n) || ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n)) && n.name && ts.isIdentifier(n.name) && n.name.text === name) {
-      candidates.push(ts.isVariableDeclaration(n) ? declarationStatement(n) : n);
+function findVariable(sf: TS.SourceFile, name: string, near?: number): TS.Node | undefined {
+  const candidates: TS.Node[] = [];
+  const visit = (n: TS.Node): void => {
+    if ((tsApi().isVariableDeclaration(n) || tsApi().isParameter(n) || tsApi().isFunctionDeclaration(n) || tsApi().isClassDeclaration(n)) && n.name && tsApi().isIdentifier(n.name) && n.name.text === name) {
+      candidates.push(tsApi().isVariableDeclaration(n) ? declarationStatement(n) : n);
     }
-    ts.forEachChild(n, visit);
+    tsApi().forEachChild(n, visit);
   };
   visit(sf);
   if (candidates.length <= 1 || near === undefined) return candidates[0];
   // Prefer the declaration whose scope contains `near` most tightly.
-  let best: ts.Node | undefined;
+  let best: TS.Node | undefined;
   let bestSpan = Infinity;
   for (const c of candidates) {
     const scope = scopeOf(c);
@@ -256,39 +264,39 @@ function findVariable(sf: ts.SourceFile, name: string, near?: number): ts.Node |
 }
 
 /** The statement a variable declaration belongs to, so the line is that of `const x = ...`. */
-function declarationStatement(d: ts.VariableDeclaration): ts.Node {
+function declarationStatement(d: TS.VariableDeclaration): TS.Node {
   const list = d.parent;
-  if (list && ts.isVariableDeclarationList(list) && list.declarations.length === 1 && list.parent && ts.isVariableStatement(list.parent)) return list.parent;
+  if (list && tsApi().isVariableDeclarationList(list) && list.declarations.length === 1 && list.parent && tsApi().isVariableStatement(list.parent)) return list.parent;
   return d;
 }
 
 /** A class member, `this.name =` assignment in the class, or `Holder.name =` assignment. */
-function findProperty(sf: ts.SourceFile, holder: string | undefined, name: string, isStatic: boolean): ts.Node | undefined {
-  let member: ts.Node | undefined;
-  let thisAssign: ts.Node | undefined;
-  let anyAssign: ts.Node | undefined;
-  let classOf: ts.Node | undefined;
-  const inHolderClass = (n: ts.Node) => {
-    let p: ts.Node | undefined = n.parent;
-    while (p && !(ts.isClassLike(p))) p = p.parent;
+function findProperty(sf: TS.SourceFile, holder: string | undefined, name: string, isStatic: boolean): TS.Node | undefined {
+  let member: TS.Node | undefined;
+  let thisAssign: TS.Node | undefined;
+  let anyAssign: TS.Node | undefined;
+  let classOf: TS.Node | undefined;
+  const inHolderClass = (n: TS.Node) => {
+    let p: TS.Node | undefined = n.parent;
+    while (p && !(tsApi().isClassLike(p))) p = p.parent;
     return !!p && (!holder || (p.name !== undefined && p.name.text === holder));
   };
-  const visit = (n: ts.Node): void => {
-    if (ts.isClassLike(n) && holder && n.name?.text === holder) classOf = n;
-    if ((ts.isPropertyDeclaration(n) || ts.isGetAccessor(n)) && ts.isIdentifier(n.name) && n.name.text === name && inHolderClass(n)) {
-      const st = !!ts.getModifiers(n)?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
+  const visit = (n: TS.Node): void => {
+    if (tsApi().isClassLike(n) && holder && n.name?.text === holder) classOf = n;
+    if ((tsApi().isPropertyDeclaration(n) || tsApi().isGetAccessor(n)) && tsApi().isIdentifier(n.name) && n.name.text === name && inHolderClass(n)) {
+      const st = !!tsApi().getModifiers(n)?.some((m) => m.kind === tsApi().SyntaxKind.StaticKeyword);
       if (st === isStatic && !member) member = n;
     }
-    if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isPropertyAccessExpression(n.left) && n.left.name.text === name) {
+    if (tsApi().isBinaryExpression(n) && n.operatorToken.kind === tsApi().SyntaxKind.EqualsToken && tsApi().isPropertyAccessExpression(n.left) && n.left.name.text === name) {
       const target = n.left.expression;
-      if (target.kind === ts.SyntaxKind.ThisKeyword && !isStatic && inHolderClass(n) && !thisAssign) thisAssign = n;
-      else if (ts.isIdentifier(target) && holder && target.text === holder && !anyAssign) anyAssign = n;
+      if (target.kind === tsApi().SyntaxKind.ThisKeyword && !isStatic && inHolderClass(n) && !thisAssign) thisAssign = n;
+      else if (tsApi().isIdentifier(target) && holder && target.text === holder && !anyAssign) anyAssign = n;
       else if (!holder && !anyAssign) anyAssign = n;
     }
-    ts.forEachChild(n, visit);
+    tsApi().forEachChild(n, visit);
   };
   visit(sf);
   void classOf;
   const pick = member ?? thisAssign ?? anyAssign;
-  return pick && ts.isBinaryExpression(pick) && ts.isExpressionStatement(pick.parent) ? pick.parent : pick;
+  return pick && tsApi().isBinaryExpression(pick) && tsApi().isExpressionStatement(pick.parent) ? pick.parent : pick;
 }
