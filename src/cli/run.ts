@@ -35,8 +35,24 @@ export class RunError extends Error {
 const DEFAULT_READY = /listening|ready|started|running on/i;
 const READY_TIMEOUT_MS = 15_000;
 
+/** True for a file that starts with a `#!...node` line (an executable Node script). */
+function isNodeScript(file: string): boolean {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(128);
+      const n = fs.readSync(fd, head, 0, head.length, 0);
+      return /^#!.*\bnode\b/.test(head.subarray(0, n).toString('latin1').split('\n')[0]);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
 /** Splits `node server.js` into the runtime and its arguments; a bare script runs under `node`. */
-function splitProgram(program: string[]): { runtimeExecutable: string; runtimeArgs: string[]; args: string[] } {
+export function splitProgram(program: string[]): { runtimeExecutable: string; runtimeArgs: string[]; args: string[] } {
   const first = program[0];
   if (/(^|\/)node(\.exe)?$/.test(first) || /(^|\/)nodejs$/.test(first)) {
     // Runtime flags (such as --max-old-space-size) come before the script.
@@ -45,7 +61,8 @@ function splitProgram(program: string[]): { runtimeExecutable: string; runtimeAr
     while (rest.length && rest[0].startsWith('-')) flags.push(rest.shift()!);
     return { runtimeExecutable: first, runtimeArgs: flags, args: rest };
   }
-  return { runtimeExecutable: 'node', runtimeArgs: [], args: program };
+  if (/\.(c|m)?js$/.test(first) || isNodeScript(first)) return { runtimeExecutable: 'node', runtimeArgs: [], args: program };
+  throw new RunError(`leak-lens run measures Node.js programs, and "${first}" is not one: start it as \`-- node app.js\` (or name a .js file)`);
 }
 
 /** Runs a shell command with a time limit; its output goes to stderr so that stdout stays the report. */
@@ -76,6 +93,7 @@ function runAction(command: string, env: NodeJS.ProcessEnv, timeoutMs: number): 
 
 export async function runCommand(opts: RunOptions): Promise<LeakReport> {
   const { runtimeExecutable, runtimeArgs, args } = splitProgram(opts.program);
+  if (args.length === 0) throw new RunError(`no script to run after ${runtimeExecutable}: write it as \`-- node app.js\``);
   const outDir = opts.outDir ? path.resolve(opts.outDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-'));
   fs.mkdirSync(outDir, { recursive: true });
   const ready = opts.ready ? new RegExp(opts.ready) : DEFAULT_READY;
@@ -111,9 +129,14 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
     exitNote ??= st.signal ? `was killed by ${st.signal}` : `exited with code ${st.code}`;
     onGone!();
   });
+  // Node keeps a program whose code has ended (or that called process.exit) alive while an inspector session is
+  // attached: detach, so that it exits and its real exit status can be told.
   const waiting = program.onWaitingForDisconnect(() => {
-    exitNote ??= 'ran to the end of its code';
-    onGone!();
+    void session.close().catch(() => undefined);
+    setTimeout(() => {
+      exitNote ??= 'ran to the end of its code';
+      onGone!();
+    }, 2000).unref();
   });
   const files: string[] = [];
   const died = () => new RunError(`the program ${exitNote ?? 'ended'} during the run, so the snapshots are incomplete; it must keep running while it is measured (a server, or a program that waits for work)`);
@@ -141,7 +164,14 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
     const act = async () => {
       if (exitNote) throw died();
       if (!opts.action) return;
-      await whileAlive(runAction(opts.action, env, opts.actionTimeoutMs));
+      try {
+        await whileAlive(runAction(opts.action, env, opts.actionTimeoutMs));
+      } catch (e) {
+        // An action usually fails because the program crashed under it: give the exit a moment to be seen, and say so.
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 500).unref())]);
+        if (exitNote) throw died();
+        throw e;
+      }
       if (exitNote) throw died();
     };
     if (opts.trackAllocations) await whileAlive(session.startAllocationTracking());

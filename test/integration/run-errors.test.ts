@@ -1,0 +1,65 @@
+/**
+ * `leak-lens run` when things go wrong, with real programs: each case ends with exit status 2, one clear line, no
+ * process left running and no snapshot left behind.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { repoRoot } from '../helpers/fixtures';
+
+const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-errors-'));
+}
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [cli, 'run', ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+function assertGone(pid: number, what: string): void {
+  assert.throws(() => process.kill(pid, 0), `${what} (pid ${pid}) is still running`);
+}
+
+test('a program that crashes mid-run: the crash is named, not the action that saw it', () => {
+  const dir = tempDir();
+  const app = path.join(dir, 'crashy.js');
+  fs.writeFileSync(app, `let n = 0;
+require('http').createServer((req, res) => { if (++n === 150) process.exit(7); res.end('ok'); })
+  .listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port); });
+`);
+  const out = path.join(dir, 'snaps');
+  const r = run(['--out', out, '--action', `node ${path.join(repoRoot, 'demo', 'load.js')}`, '--', 'node', app]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /leak-lens: the program exited with code 7 during the run/);
+  assertGone(Number(/pid (\d+)/.exec(r.stderr)![1]), 'the program');
+  const left = fs.existsSync(out) ? fs.readdirSync(out).filter((f) => f.endsWith('.part')) : [];
+  assert.deepEqual(left, [], 'no partial snapshot');
+});
+
+test('an action that hangs is stopped at its time limit, with everything it started', () => {
+  const dir = tempDir();
+  const app = path.join(dir, 'server.js');
+  fs.writeFileSync(app, `require('http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', () => console.log('listening'));\n`);
+  const marker = path.join(dir, 'sleeper.pid');
+  const r = run(['--action', `sh -c 'echo $$ > ${marker}; exec sleep 30'`, '--action-timeout', '1', '--', 'node', app]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /leak-lens: the action .* did not finish within 1 s and was stopped; raise --action-timeout/);
+  assertGone(Number(fs.readFileSync(marker, 'utf8')), 'the action');
+  assertGone(Number(/pid (\d+)/.exec(r.stderr)![1]), 'the program');
+});
+
+test('a program that is not Node.js, or no program at all, is refused with what to type instead', () => {
+  const r1 = run(['--', '/bin/sleep', '10']);
+  assert.equal(r1.status, 2);
+  assert.match(r1.stderr, /leak-lens: leak-lens run measures Node\.js programs, and "\/bin\/sleep" is not one: start it as `-- node app\.js`/);
+  const r2 = run(['--', 'node']);
+  assert.equal(r2.status, 2);
+  assert.match(r2.stderr, /no script to run after node/);
+  const r3 = run(['--', 'node', path.join(tempDir(), 'missing.js')]);
+  assert.equal(r3.status, 2);
+  assert.match(r3.stderr, /leak-lens: .*(exited with code 1|ran to the end)/);
+});
