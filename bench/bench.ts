@@ -56,7 +56,10 @@ interface Measurement {
 function measure(mode: string, files: string[], env: NodeJS.ProcessEnv = {}, heapMB = 16000): Measurement {
   const r = spawnSync(process.execPath, [`--max-old-space-size=${heapMB}`, path.join(root, 'out', 'bench', 'measure.js'), mode, ...files], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
   if (r.status !== 0) return { ms: NaN, maxRssMB: NaN, error: (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0] };
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measurement;
+  // Other tools print progress on stdout too: take the measurement line.
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{"ms"'));
+  if (!line) return { ms: NaN, maxRssMB: NaN, error: 'no measurement printed' };
+  return JSON.parse(line) as Measurement;
 }
 
 function best(mode: string, files: string[]): Measurement {
