@@ -7,6 +7,7 @@
  * Time O(file size), memory O(nodes + edges + string bytes).
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { ParseWorkerData } from './parse-worker';
@@ -85,6 +86,28 @@ export class SnapshotParseError extends Error {
     super(`${file}: ${reason}${offset >= 0 ? ` (at byte ${offset})` : ''}`);
     this.name = 'SnapshotParseError';
   }
+}
+
+/**
+ * Bytes of memory an analysis of a snapshot with this many nodes and edges needs at its peak (measured: about 1.13 GB
+ * for 8.5 M nodes / 24 M edges, 2.56 GB for 21 M / 60 M), with some margin.
+ */
+export function estimateAnalysisBytes(nodeCount: number, edgeCount: number): number {
+  return 80 * nodeCount + 30 * edgeCount + 64 * 1024 * 1024;
+}
+
+/** Memory this process may use: the machine's available memory, or the container's limit if lower. */
+export function availableMemoryBytes(): number {
+  const override = Number(process.env.LEAK_LENS_MEMORY_LIMIT_MB);
+  if (override > 0) return override * 1024 * 1024;
+  let limit = os.totalmem();
+  try {
+    const cg = fs.readFileSync('/sys/fs/cgroup/memory.max', 'utf8').trim();
+    if (/^\d+$/.test(cg)) limit = Math.min(limit, Number(cg));
+  } catch {
+    /* not in a cgroup v2 container */
+  }
+  return Math.min(limit, os.freemem() + 256 * 1024 * 1024);
 }
 
 /** Raised when the caller cancelled a long parse. */
@@ -498,6 +521,13 @@ export class SnapshotParser {
       this.fail(pos, 'not a V8 heap snapshot: the header has no valid node_count / edge_count');
     }
     if (h.node_count >= 2 ** 32 || h.edge_count >= 2 ** 32) this.fail(pos, 'snapshot has more than 2^32 nodes or edges');
+    // Say so before allocating anything rather than fail halfway for lack of memory.
+    const need = estimateAnalysisBytes(h.node_count, h.edge_count);
+    const have = availableMemoryBytes();
+    if (need > have) {
+      const gb = (b: number) => (b / 2 ** 30).toFixed(1);
+      this.fail(-1 - this.base, `this snapshot (${h.node_count} objects, ${h.edge_count} references) needs about ${gb(need)} GB of memory to analyse, and only ${gb(have)} GB is available; analyse it on a machine with more memory, or close other programs`);
+    }
     this.setHeaderFields(h, pos, true);
   }
 

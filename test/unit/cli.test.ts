@@ -48,6 +48,13 @@ test('bad input: one line naming the file and the problem, exit 2', () => {
   }
 });
 
+test('a snapshot larger than the memory it may use is refused before anything is allocated', () => {
+  const file = fixture('basic-leak').files[0];
+  const r = spawnSync(process.execPath, [cli, 'summary', file], { encoding: 'utf8', env: { ...process.env, LEAK_LENS_MEMORY_LIMIT_MB: '5' } });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /s1\.heapsnapshot: this snapshot \(\d+ objects, \d+ references\) needs about [\d.]+ GB of memory to analyse, and only [\d.]+ GB is available; analyse it on a machine with more memory/);
+});
+
 test('run: a program that exits at once, and a failing action, are clear errors with no orphans', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-'));
   const quick = path.join(dir, 'quick.js');
