@@ -1,0 +1,194 @@
+/**
+ * Reading leak reports that arrive from outside: a file on disk or a notification payload. Nothing in them is
+ * trusted. A report is checked field by field and rebuilt as a well-typed {@link LeakReport}; a group that lacks what
+ * a marker needs is dropped with a reason, a location that is not a file/line/column is dropped from its group, and
+ * a report too large to parse without stalling the server is refused. Cost: one pass over the report.
+ */
+import * as fs from 'fs';
+import type { AllocationSite, LeakGroup, LeakOwner, LeakReport, RetainerStep } from '../engine/report';
+import type { SourceLocation } from '../engine/source';
+
+/** Larger report files are refused: JSON.parse would hold the server's only thread for seconds. */
+export const MAX_REPORT_BYTES = 256 * 1024 * 1024;
+/** Longer retainer paths are cut (a path is shown in a hover; real ones are tens of steps). */
+const MAX_PATH_STEPS = 200;
+
+export type ReportInput = { ok: true; report: LeakReport; problems: string[] } | { ok: false; error: string };
+
+const OWNER_KINDS = new Set(['variable', 'static-property', 'property', 'global', 'listeners', 'timer', 'internal']);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown, fallback = ''): string {
+  return typeof v === 'string' ? v : fallback;
+}
+
+function num(v: unknown, fallback = 0): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+}
+
+function nums(v: unknown): number[] {
+  return Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)) : [];
+}
+
+function positiveInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1;
+}
+
+/** A location with a file name and 1-based line and column, or undefined. */
+export function location(v: unknown): SourceLocation | undefined {
+  if (!isRecord(v) || typeof v.file !== 'string' || v.file.length === 0 || !positiveInt(v.line)) return undefined;
+  const column = positiveInt(v.column) ? v.column : 1;
+  const out: SourceLocation = { file: v.file, line: v.line, column };
+  if (isRecord(v.generated) && typeof v.generated.file === 'string' && positiveInt(v.generated.line)) {
+    out.generated = { file: v.generated.file, line: v.generated.line, column: positiveInt(v.generated.column) ? v.generated.column : 1 };
+  }
+  return out;
+}
+
+function step(v: unknown): RetainerStep | undefined {
+  if (!isRecord(v)) return undefined;
+  const out: RetainerStep = { edge: str(v.edge), edgeType: str(v.edgeType), node: str(v.node), nodeType: str(v.nodeType), nodeId: num(v.nodeId) };
+  const loc = location(v.location);
+  if (loc) out.location = loc;
+  if (v.owner === true) out.owner = true;
+  return out;
+}
+
+function group(v: unknown, index: number, problems: string[]): LeakGroup | undefined {
+  if (!isRecord(v)) {
+    problems.push(`leak group #${index + 1} is not an object`);
+    return undefined;
+  }
+  const owner = v.owner;
+  if (typeof v.className !== 'string' || !isRecord(owner) || typeof owner.name !== 'string') {
+    problems.push(`leak group #${index + 1} (${typeof v.id === 'string' ? v.id : 'no id'}) has no class name or owner name`);
+    return undefined;
+  }
+  const kind = typeof owner.kind === 'string' && OWNER_KINDS.has(owner.kind) ? (owner.kind as LeakOwner['kind']) : 'internal';
+  const o: LeakOwner = { name: owner.name, kind };
+  const ownerLoc = location(owner.location);
+  if (ownerLoc) o.location = ownerLoc;
+  else if (owner.location !== undefined) problems.push(`leak group ${str(v.id, '#' + (index + 1))}: the owner location is not a file, line and column`);
+  const sites: AllocationSite[] = [];
+  for (const s of Array.isArray(v.allocationSites) ? v.allocationSites : []) {
+    if (!isRecord(s)) continue;
+    const site: AllocationSite = { function: str(s.function, '(anonymous)'), count: num(s.count) };
+    const loc = location(s.location);
+    if (loc) site.location = loc;
+    sites.push(site);
+  }
+  const path = (Array.isArray(v.retainerPath) ? v.retainerPath : []).slice(0, MAX_PATH_STEPS).map(step).filter((s): s is RetainerStep => !!s);
+  const g: LeakGroup = {
+    id: str(v.id, `${v.className}@${owner.name}`),
+    className: v.className,
+    count: num(v.count),
+    growthPerRound: num(v.growthPerRound),
+    newPerRound: nums(v.newPerRound),
+    countSeries: nums(v.countSeries),
+    retainedSize: num(v.retainedSize),
+    shallowSize: num(v.shallowSize),
+    nativeSize: num(v.nativeSize),
+    owner: o,
+    retainerPath: path,
+    retains: (Array.isArray(v.retains) ? v.retains : []).filter(isRecord).slice(0, 20).map((r) => ({ className: str(r.className), count: num(r.count), size: num(r.size) })),
+    alsoHeld: (Array.isArray(v.alsoHeld) ? v.alsoHeld : []).filter(isRecord).slice(0, 20).map((r) => ({ className: str(r.className), count: num(r.count), growthPerRound: num(r.growthPerRound), retainedSize: num(r.retainedSize) })),
+    allocationSites: sites,
+    sampleIds: nums(v.sampleIds).slice(0, 20),
+  };
+  const classLoc = location(v.classLocation);
+  if (classLoc) g.classLocation = classLoc;
+  return g;
+}
+
+/** Checks an untrusted value and rebuilds it as a report, or says in one line why it is not one. */
+export function sanitizeReport(raw: unknown): ReportInput {
+  if (!isRecord(raw)) return { ok: false, error: 'not a leak report (expected a JSON object)' };
+  if (!Array.isArray(raw.leaks)) return { ok: false, error: 'not a leak report (no "leaks" array); write one with `leak-lens run --format json`' };
+  const problems: string[] = [];
+  if (raw.tool !== undefined && raw.tool !== 'leak-lens') problems.push(`the report says it was written by ${JSON.stringify(raw.tool)}, not leak-lens`);
+  const leaks: LeakGroup[] = [];
+  const ids = new Set<string>();
+  raw.leaks.forEach((v, i) => {
+    const g = group(v, i, problems);
+    if (!g) return;
+    // Group ids name lens targets; keep them unique within a report.
+    let id = g.id;
+    for (let n = 2; ids.has(id); n++) id = `${g.id}#${n}`;
+    g.id = id;
+    ids.add(id);
+    leaks.push(g);
+  });
+  const duplicateModules = (Array.isArray(raw.duplicateModules) ? raw.duplicateModules : [])
+    .filter(isRecord)
+    .filter((d) => typeof d.file === 'string')
+    .map((d) => {
+      const loc = location(d.location);
+      return { file: d.file as string, instances: nums(d.instances), ...(loc ? { location: loc } : {}) };
+    });
+  const snapshots = (Array.isArray(raw.snapshots) ? raw.snapshots : []).filter(isRecord).map((s) => ({
+    file: str(s.file),
+    label: typeof s.label === 'string' ? s.label : undefined,
+    time: typeof s.time === 'string' ? s.time : undefined,
+    nodeCount: num(s.nodeCount),
+    edgeCount: num(s.edgeCount),
+    totalSize: num(s.totalSize),
+    maxJsObjectId: num(s.maxJsObjectId),
+  }));
+  const report: LeakReport = {
+    version: num(raw.version, 1),
+    tool: 'leak-lens',
+    verdict: leaks.length > 0 ? 'leak' : 'clean',
+    createdAt: str(raw.createdAt),
+    pid: typeof raw.pid === 'number' ? raw.pid : undefined,
+    rounds: num(raw.rounds),
+    snapshots,
+    leaks,
+    duplicateModules,
+    classGrowth: [],
+    warnings: (Array.isArray(raw.warnings) ? raw.warnings : []).filter((w): w is string => typeof w === 'string'),
+    timings: {},
+  };
+  return { ok: true, report, problems };
+}
+
+/** Parses report JSON text. */
+export function parseReport(text: string): ReportInput {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, error: `not valid JSON (${(e as Error).message})` };
+  }
+  return sanitizeReport(raw);
+}
+
+/** Reads and checks a report file without blocking on a huge one. */
+export async function readReportFile(file: string): Promise<ReportInput> {
+  let size: number;
+  try {
+    size = (await fs.promises.stat(file)).size;
+  } catch (e) {
+    return { ok: false, error: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : `cannot read it (${(e as Error).message})` };
+  }
+  if (size > MAX_REPORT_BYTES) return { ok: false, error: `it is ${Math.round(size / 1024 / 1024)} MB, over the ${MAX_REPORT_BYTES / 1024 / 1024} MB limit for reports` };
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch (e) {
+    return { ok: false, error: `cannot read it (${(e as Error).message})` };
+  }
+  if (text.trim() === '') return { ok: false, error: 'the file is empty (a run may still be writing it)' };
+  return parseReport(text);
+}
+
+/**
+ * When the running program last read its sources: the first snapshot's time, else the report's creation time, in
+ * epoch milliseconds. A source file modified after this may no longer match the report's line numbers.
+ */
+export function reportSourceTime(r: LeakReport): number | undefined {
+  const times = [...r.snapshots.map((s) => s.time), r.createdAt].map((t) => (t ? Date.parse(t) : NaN)).filter((t) => Number.isFinite(t));
+  return times.length ? Math.min(...times) : undefined;
+}

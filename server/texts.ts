@@ -1,0 +1,81 @@
+/**
+ * The text of a file as the editor shows it: the open document's buffer when there is one (unsaved edits
+ * included), the file on disk otherwise. Disk reads are cached by modification time and size, and the cache is
+ * bounded, so a report naming ten thousand files does not keep ten thousand files in memory.
+ */
+import * as fs from 'fs';
+import { AnchorText } from './anchor';
+
+export interface FileText {
+  at: AnchorText;
+  /** True when the text is an open editor buffer. */
+  open: boolean;
+  /** Modification time on disk (epoch ms), for files read from disk. */
+  mtimeMs?: number;
+}
+
+/** Open documents by file path, as the server's document manager holds them. */
+export interface OpenDocuments {
+  get(file: string): { text: string; version: number } | undefined;
+}
+
+/** Files larger than this are not read for markers (a generated bundle of this size is not a place to mark). */
+const MAX_SOURCE_BYTES = 8 * 1024 * 1024;
+const CACHE_LIMIT = 2000;
+
+export class TextSource {
+  private readonly disk = new Map<string, { mtimeMs: number; size: number; at: AnchorText }>();
+  private readonly opened = new Map<string, { version: number; at: AnchorText }>();
+
+  constructor(private readonly docs: OpenDocuments) {}
+
+  get(file: string): FileText | undefined {
+    const doc = this.docs.get(file);
+    if (doc) {
+      const cached = this.opened.get(file);
+      if (cached && cached.version === doc.version && cached.at.text === doc.text) return { at: cached.at, open: true };
+      const at = new AnchorText(file, doc.text);
+      this.opened.set(file, { version: doc.version, at });
+      return { at, open: true };
+    }
+    this.opened.delete(file);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch {
+      return undefined;
+    }
+    if (!st.isFile() || st.size > MAX_SOURCE_BYTES) return undefined;
+    const cached = this.disk.get(file);
+    if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) {
+      // Keep recently used entries at the end of the insertion order.
+      this.disk.delete(file);
+      this.disk.set(file, cached);
+      return { at: cached.at, open: false, mtimeMs: st.mtimeMs };
+    }
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const at = new AnchorText(file, text);
+    this.disk.delete(file);
+    this.disk.set(file, { mtimeMs: st.mtimeMs, size: st.size, at });
+    if (this.disk.size > CACHE_LIMIT) this.disk.delete(this.disk.keys().next().value as string);
+    return { at, open: false, mtimeMs: st.mtimeMs };
+  }
+
+  exists(file: string): boolean {
+    if (this.docs.get(file)) return true;
+    try {
+      return fs.statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  forget(file: string): void {
+    this.opened.delete(file);
+  }
+}
