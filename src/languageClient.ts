@@ -1,0 +1,111 @@
+/**
+ * The extension's side of the Leak Lens language server. The extension calls {@link startLanguageClient} on first
+ * need (a JavaScript/TypeScript file is open, or a report was written) and disposes the result on deactivation.
+ * The server runs in its own Node process (`out/server/main.js`, over IPC), so parsing reports and sources never
+ * runs on the extension host's thread.
+ *
+ * What the extension must provide (package.json and src/extension.ts):
+ *  - the command `leakLens.showLeakGroup` (argument: `ShowLeakGroupArgs` from protocol/lsp.ts), which code lenses and
+ *    hover links run to open the webview at a group;
+ *  - the settings `leakLens.pathMap`, `leakLens.reportFiles`, `leakLens.staticChecks.enabled`.
+ */
+import * as vscode from 'vscode';
+import { LanguageClient, LanguageClientOptions, ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
+import {
+  ClearReportNotification,
+  ClearReportParams,
+  DEFAULT_REPORT_FILES,
+  LeakLensInitializationOptions,
+  ReportStatusNotification,
+  ReportStatusParams,
+  SETTINGS_SECTION,
+  SetReportNotification,
+  SetReportParams,
+  SHOW_LEAK_GROUP_COMMAND,
+} from '../protocol/lsp';
+
+/** A running (or starting) language client. Disposing it stops the server process. */
+export interface LeakLensLanguageClient extends vscode.Disposable {
+  readonly client: LanguageClient;
+  /** Resolves true once the server is up, false if it could not start (the log says why). Never rejects. */
+  readonly ready: Promise<boolean>;
+  /** Fires after every report the server applied or refused: what is shown, what was skipped. */
+  readonly onReportStatus: vscode.Event<ReportStatusParams>;
+  /** Shows a report (the report itself, or the path of a report JSON file) in the editor. */
+  setReport(params: SetReportParams): Promise<void>;
+  /** Forgets one report (by its file or inline label), or all of them. */
+  clearReport(source?: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+type LogChannel = Pick<vscode.LogOutputChannel, 'info' | 'warn' | 'error'> & Partial<vscode.OutputChannel>;
+
+/** The settings the server reads, from the `leakLens` configuration section. */
+function initializationOptions(): LeakLensInitializationOptions {
+  const cfg = vscode.workspace.getConfiguration(SETTINGS_SECTION);
+  return {
+    pathMap: cfg.get<Record<string, string>>('pathMap', {}),
+    reportFiles: cfg.get<string[]>('reportFiles', DEFAULT_REPORT_FILES),
+    staticChecks: cfg.get<boolean>('staticChecks.enabled', true),
+    hostCommands: true,
+  };
+}
+
+export function startLanguageClient(context: vscode.ExtensionContext, log: LogChannel): LeakLensLanguageClient {
+  const module = context.asAbsolutePath('out/server/main.js');
+  // A report can be large; give the server room beyond Node's default heap.
+  const run = { module, transport: TransportKind.ipc, options: { execArgv: ['--max-old-space-size=4096'] } };
+  const serverOptions: ServerOptions = { run, debug: { ...run, options: { execArgv: ['--max-old-space-size=4096', '--nolazy', '--inspect=6019'] } } };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: ['javascript', 'typescript', 'javascriptreact', 'typescriptreact'].map((language) => ({ scheme: 'file', language })),
+    synchronize: { configurationSection: SETTINGS_SECTION },
+    initializationOptions: initializationOptions(),
+    diagnosticCollectionName: 'leak-lens',
+    // Hovers link to the command that opens a group in the webview; no other command runs from a hover.
+    markdown: { isTrusted: { enabledCommands: [SHOW_LEAK_GROUP_COMMAND] } },
+    ...(log.appendLine ? { outputChannel: log as vscode.OutputChannel } : {}),
+  };
+  const client = new LanguageClient('leakLens', 'Leak Lens Language Server', serverOptions, clientOptions);
+  const statusEmitter = new vscode.EventEmitter<ReportStatusParams>();
+  const subscriptions: vscode.Disposable[] = [statusEmitter];
+
+  const ready = client.start().then(
+    () => {
+      subscriptions.push(
+        client.onNotification(ReportStatusNotification.method, (status: ReportStatusParams) => {
+          if (!status.ok) log.warn(`Leak Lens could not use the report ${status.source}: ${status.error}. Write it again with \`leak-lens run --format json\`.`);
+          statusEmitter.fire(status);
+        }),
+      );
+      return true;
+    },
+    (e: unknown) => {
+      log.error(`The Leak Lens language server did not start: ${e instanceof Error ? e.message : String(e)}. Leak markers in the editor are off; run "Developer: Reload Window" to try again.`);
+      return false;
+    },
+  );
+
+  const send = async (method: string, params: unknown): Promise<void> => {
+    if (!(await ready) || client.state !== State.Running) return;
+    await client.sendNotification(method, params);
+  };
+
+  return {
+    client,
+    ready,
+    onReportStatus: statusEmitter.event,
+    setReport: (params) => send(SetReportNotification.method, params),
+    clearReport: (source) => send(ClearReportNotification.method, { source } satisfies ClearReportParams),
+    dispose: async () => {
+      for (const s of subscriptions) s.dispose();
+      await ready;
+      if (client.state !== State.Stopped) {
+        try {
+          await client.stop();
+        } catch (e) {
+          log.warn(`The Leak Lens language server did not stop cleanly: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    },
+  };
+}
