@@ -247,17 +247,20 @@ function findVariable(sf: TS.SourceFile, name: string, near?: number): TS.Node |
   };
   visit(sf);
   if (candidates.length <= 1 || near === undefined) return candidates[0];
-  // Prefer the declaration whose scope contains `near` most tightly.
+  // `near` is where a closure of the holding scope starts. A closure's context is the scope the function was created
+  // in, so the variable lives around that function, never in its own parameters or body.
+  const fn = functionAt(sf, near);
+  const contains = (outer: TS.Node, inner: TS.Node) => outer.getFullStart() <= inner.getStart(sf) && inner.getEnd() <= outer.getEnd();
   let best: TS.Node | undefined;
   let bestSpan = Infinity;
   for (const c of candidates) {
     const scope = scopeOf(c);
-    if (near >= scope.getFullStart() && near <= scope.getEnd()) {
-      const span = scope.getEnd() - scope.getFullStart();
-      if (span < bestSpan) {
-        best = c;
-        bestSpan = span;
-      }
+    const ok = fn ? scope !== fn && contains(scope, fn) : near >= scope.getFullStart() && near <= scope.getEnd();
+    if (!ok) continue;
+    const span = scope.getEnd() - scope.getFullStart();
+    if (span < bestSpan) {
+      best = c;
+      bestSpan = span;
     }
   }
   return best ?? candidates[0];

@@ -43,10 +43,11 @@ function formatGroup(g: LeakGroup, index: number, cwd: string): string[] {
   const steps = g.retainerPath;
   const ownerAt = steps.findIndex((s) => s.owner);
   const from = Math.max(0, Math.min(ownerAt >= 0 ? ownerAt - 2 : steps.length - 6, steps.length - 6));
-  if (from > 0) out.push(`     ... ${from} steps from the GC roots`);
+  if (from > 0) out.push(`     ... ${from} step${from > 1 ? 's' : ''} from the GC roots`);
   for (let i = from; i < steps.length; i++) {
     const s = steps[i];
-    const edge = s.edge ? `${s.edgeType === 'element' || s.edgeType === 'hidden' ? s.edge : '.' + s.edge} -> ` : '';
+    const indexed = s.edgeType === 'element' || s.edgeType === 'hidden' || /^\d+$/.test(s.edge);
+    const edge = s.edge ? `${indexed && !s.edge.startsWith('[') ? '[' + s.edge + ']' : indexed ? s.edge : '.' + s.edge} -> ` : '';
     const mark = s.owner ? '   <- owner' : '';
     out.push(`     ${edge}${s.node}${s.location ? ' (' + where(s.location, cwd) + ')' : ''}${mark}`);
   }
