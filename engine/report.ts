@@ -335,11 +335,14 @@ function ownerLocation(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
   return near ? resolver.resolve(near) : undefined;
 }
 
-/** Classes kept alive by a group's objects (their dominator subtrees), and the native bytes among them. */
+/**
+ * Classes kept alive by a group's objects (their dominator subtrees), and the native bytes among them. Classes the
+ * application defines (a constructor location is known) come first: they say more than strings and arrays.
+ */
 function retainedBreakdown(a: HeapAnalysis, members: number[]): { classes: { className: string; count: number; size: number }[]; nativeSize: number } {
   const s = a.snapshot;
   const { firstChild, children } = a.dominatorTree;
-  const counts = new Map<string, { count: number; size: number }>();
+  const counts = new Map<string, { count: number; size: number; defined: boolean }>();
   let nativeSize = 0;
   let visited = 0;
   const budget = 2_000_000;
@@ -353,17 +356,21 @@ function retainedBreakdown(a: HeapAnalysis, members: number[]): { classes: { cla
       visited++;
       if (s.nodeType[node] === s.types.native) nativeSize += a.shallowSize[node];
       if (a.shallowSize[node] > 0 && !isInternalNode(a, node)) {
-        const name = s.nodeType[node] === s.types.closure ? `${s.name(node) || 'anonymous'}()` : a.className(node);
+        const isClosure = s.nodeType[node] === s.types.closure;
+        const name = isClosure ? `${s.name(node) || 'anonymous'}()` : a.className(node);
         const c = counts.get(name);
         if (c) {
           c.count++;
           c.size += a.shallowSize[node];
-        } else counts.set(name, { count: 1, size: a.shallowSize[node] });
+        } else counts.set(name, { count: 1, size: a.shallowSize[node], defined: !isClosure && a.locations.find(node) >= 0 });
       }
       for (let i = firstChild[node]; i < firstChild[node + 1]; i++) stack.push(children[i]);
     }
   }
-  const classes = [...counts.entries()].map(([className, c]) => ({ className, count: Math.round(c.count * scale), size: Math.round(c.size * scale) })).sort((x, y) => y.size - x.size).slice(0, 8);
+  const classes = [...counts.entries()]
+    .sort((x, y) => Number(y[1].defined) - Number(x[1].defined) || y[1].size - x[1].size)
+    .slice(0, 8)
+    .map(([className, c]) => ({ className, count: Math.round(c.count * scale), size: Math.round(c.size * scale) }));
   return { classes, nativeSize: Math.round(nativeSize * scale) };
 }
 

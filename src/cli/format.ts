@@ -33,7 +33,9 @@ export function formatSummary(file: string, totalSize: number, rows: ClassSummar
 function formatGroup(g: LeakGroup, index: number, cwd: string): string[] {
   const out: string[] = [];
   const native = g.nativeSize > 0 ? ` (${formatBytes(g.nativeSize)} of it outside the JS heap)` : '';
-  out.push(`${index}. ${g.className} x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}`);
+  // A closure is known by where its function is written.
+  const what = g.className.endsWith('()') && g.classLocation ? `function ${g.className} (${where(g.classLocation, cwd)})` : g.className;
+  out.push(`${index}. ${what} x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}`);
   out.push(`   held by ${g.owner.name} [${g.owner.kind}]${g.owner.location ? '  ' + where(g.owner.location, cwd) : ''}`);
   for (const site of g.allocationSites) out.push(`   allocated in ${site.function}()  ${where(site.location, cwd)}  (${site.count})`);
   if (g.alsoHeld.length) out.push(`   also held there: ${g.alsoHeld.map((a) => `${a.className} x${a.count} (+${a.growthPerRound}/round)`).join(', ')}`);
