@@ -228,6 +228,9 @@ export class CaptureSession {
         client.send('Debugger.setSkipAllPauses', { skip: true }),
         client.send('HeapProfiler.enable', {}),
       ]);
+      // Runtime.enable reports every live context before it returns. None means the program finished between
+      // the connection opening and now, and Node is holding it only for this session.
+      if (session.defaultContextId === undefined) session.markFinished();
       // Let a program started with --inspect-brk run; it has no context to evaluate in until it does.
       await client.send('Runtime.runIfWaitingForDebugger', {});
     } catch (error) {
