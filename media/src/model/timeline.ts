@@ -1,0 +1,308 @@
+/**
+ * The memory timeline as data: a bounded buffer of samples and the leak-rate estimate drawn from it. Plain
+ * TypeScript without the DOM, so the extension host keeps the same bounded history to replay into a new webview.
+ *
+ * The buffer holds at most `capacity` points in preallocated columns. When it is full, the older half is merged
+ * pairwise, so old history gets coarser while recent samples keep full resolution; a session sampled for hours never
+ * holds more than `capacity` points. Merged points keep the mean of each series and the minimum heap used (the
+ * post-GC floor), which the leak-rate estimate relies on. Push is O(1) amortised; compaction O(capacity).
+ */
+import type { TimelineMarker, TimelineSample } from '../../../protocol/webview';
+
+export const SERIES_KEYS = ['heapUsed', 'heapTotal', 'rss', 'external', 'arrayBuffers'] as const;
+export type SeriesKey = (typeof SERIES_KEYS)[number];
+
+export const DEFAULT_CAPACITY = 12_000;
+export const MAX_MARKERS = 500;
+
+export class TimelineBuffer {
+  /** Sample time in seconds since the epoch (uPlot's time unit). */
+  readonly time: Float64Array;
+  readonly series: Record<SeriesKey, Float64Array>;
+  /** The lowest heap used among the samples merged into each point. */
+  readonly heapFloor: Float64Array;
+  /** How many samples each point stands for. */
+  readonly weight: Float64Array;
+  readonly markers: TimelineMarker[] = [];
+  /** Which series ever had a value (rss and external are missing for non-Node targets). */
+  readonly present: Record<SeriesKey, boolean> = { heapUsed: false, heapTotal: false, rss: false, external: false, arrayBuffers: false };
+  private count = 0;
+  private total = 0;
+
+  constructor(readonly capacity = DEFAULT_CAPACITY) {
+    if (capacity < 8) throw new RangeError('timeline capacity must be at least 8');
+    this.time = new Float64Array(capacity);
+    this.heapFloor = new Float64Array(capacity);
+    this.weight = new Float64Array(capacity);
+    this.series = { heapUsed: new Float64Array(capacity), heapTotal: new Float64Array(capacity), rss: new Float64Array(capacity), external: new Float64Array(capacity), arrayBuffers: new Float64Array(capacity) };
+  }
+
+  /** Points held now (at most `capacity`). */
+  get length(): number {
+    return this.count;
+  }
+
+  /** Samples pushed since the start, merged or not. */
+  get samplesSeen(): number {
+    return this.total;
+  }
+
+  push(sample: TimelineSample): void {
+    if (!Number.isFinite(sample.time)) return;
+    // Samples arrive in order; a late one is dropped rather than drawn backwards.
+    if (this.count > 0 && sample.time / 1000 < this.time[this.count - 1]) return;
+    if (this.count === this.capacity) this.compact();
+    const i = this.count++;
+    this.total++;
+    this.time[i] = sample.time / 1000;
+    for (const k of SERIES_KEYS) {
+      const v = sample[k];
+      if (typeof v === 'number' && Number.isFinite(v)) {
+        this.series[k][i] = v;
+        this.present[k] = true;
+      } else this.series[k][i] = i > 0 ? this.series[k][i - 1] : 0;
+    }
+    this.heapFloor[i] = this.series.heapUsed[i];
+    this.weight[i] = 1;
+  }
+
+  pushAll(samples: readonly TimelineSample[]): void {
+    for (const s of samples) this.push(s);
+  }
+
+  addMarker(marker: TimelineMarker): void {
+    if (!Number.isFinite(marker.time)) return;
+    this.markers.push(marker);
+    if (this.markers.length > MAX_MARKERS) this.markers.splice(0, this.markers.length - MAX_MARKERS);
+  }
+
+  /** Merges neighbouring points of the older half pairwise. */
+  private compact(): void {
+    const half = this.count >> 1;
+    let w = 0;
+    for (let r = 0; r < half; r += 2, w++) {
+      if (r + 1 >= half) {
+        this.copy(r, w);
+        continue;
+      }
+      const a = this.weight[r];
+      const b = this.weight[r + 1];
+      const sum = a + b;
+      this.time[w] = (this.time[r] * a + this.time[r + 1] * b) / sum;
+      for (const k of SERIES_KEYS) {
+        const col = this.series[k];
+        col[w] = (col[r] * a + col[r + 1] * b) / sum;
+      }
+      this.heapFloor[w] = Math.min(this.heapFloor[r], this.heapFloor[r + 1]);
+      this.weight[w] = sum;
+    }
+    for (let r = half; r < this.count; r++, w++) this.copy(r, w);
+    this.count = w;
+  }
+
+  private copy(from: number, to: number): void {
+    if (from === to) return;
+    this.time[to] = this.time[from];
+    for (const k of SERIES_KEYS) this.series[k][to] = this.series[k][from];
+    this.heapFloor[to] = this.heapFloor[from];
+    this.weight[to] = this.weight[from];
+  }
+
+  /** Views of the held points (no copy). */
+  column(k: SeriesKey | 'time' | 'heapFloor'): Float64Array {
+    const col = k === 'time' ? this.time : k === 'heapFloor' ? this.heapFloor : this.series[k];
+    return col.subarray(0, this.count);
+  }
+
+  /** The held points as samples, for replaying into a new webview. */
+  toSamples(): TimelineSample[] {
+    const out: TimelineSample[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const s: TimelineSample = { time: Math.round(this.time[i] * 1000), heapUsed: this.series.heapUsed[i], heapTotal: this.series.heapTotal[i] };
+      if (this.present.rss) s.rss = this.series.rss[i];
+      if (this.present.external) s.external = this.series.external[i];
+      if (this.present.arrayBuffers) s.arrayBuffers = this.series.arrayBuffers[i];
+      out.push(s);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.count = 0;
+    this.total = 0;
+    this.markers.length = 0;
+    for (const k of SERIES_KEYS) this.present[k] = false;
+  }
+}
+
+/** A straight-line fit, value per second. */
+export interface Trend {
+  perSecond: number;
+  /** The fitted value at the first and last point. */
+  from: number;
+  to: number;
+  points: number;
+}
+
+/** Least-squares line through (x, y); undefined with fewer than two distinct x. */
+export function fitLine(xs: readonly number[], ys: readonly number[]): Trend | undefined {
+  const n = xs.length;
+  if (n < 2) return undefined;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += xs[i];
+    my += ys[i];
+  }
+  mx /= n;
+  my /= n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+  }
+  if (sxx === 0) return undefined;
+  const slope = sxy / sxx;
+  const at = (x: number) => my + slope * (x - mx);
+  return { perSecond: slope, from: at(xs[0]), to: at(xs[n - 1]), points: n };
+}
+
+/** What the timeline says about growth, in words a person reads without the numbers. */
+export interface LeakEstimate {
+  /** Where the heap baseline came from: samples right after forced GCs or snapshots, or the lowest point per window. */
+  source: 'gc' | 'troughs' | 'none';
+  spanSeconds: number;
+  heap?: Trend;
+  rss?: Trend;
+  external?: Trend;
+  /** growing: the post-GC heap grows; outside-heap: the heap is flat but RSS or external memory grows. */
+  verdict: 'collecting' | 'stable' | 'growing' | 'outside-heap';
+  /** The figure that matters, e.g. `Leak rate +1.2 MB/min` or `External memory +20 MB/min`; empty while collecting. */
+  headline: string;
+  /** One or two sentences for the panel. */
+  diagnosis: string;
+}
+
+/** Below this many seconds of samples the estimate says it is still collecting. */
+export const MIN_SPAN_SECONDS = 20;
+const WINDOWS = 12;
+
+function windowMinima(buf: TimelineBuffer, col: Float64Array, t0: number, span: number): { xs: number[]; ys: number[] } {
+  const mins = new Float64Array(WINDOWS).fill(Infinity);
+  const at = new Float64Array(WINDOWS);
+  const time = buf.column('time');
+  for (let i = 0; i < time.length; i++) {
+    const w = Math.min(WINDOWS - 1, Math.floor(((time[i] - t0) / span) * WINDOWS));
+    if (col[i] < mins[w]) {
+      mins[w] = col[i];
+      at[w] = time[i];
+    }
+  }
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let w = 0; w < WINDOWS; w++) {
+    if (mins[w] === Infinity) continue;
+    xs.push(at[w]);
+    ys.push(mins[w]);
+  }
+  return { xs, ys };
+}
+
+/** Formats bytes the way the CLI does (binary units). */
+export function formatBytes(n: number): string {
+  const abs = Math.abs(n);
+  if (abs < 1024) return `${Math.round(n)} B`;
+  if (abs < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (abs < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+/** Formats a rate in bytes per second as a signed rate per minute. */
+export function formatRate(perSecond: number): string {
+  const perMinute = perSecond * 60;
+  return `${perMinute >= 0 ? '+' : '−'}${formatBytes(Math.abs(perMinute))}/min`;
+}
+
+/**
+ * Estimates the leak rate from the post-GC heap baseline and says in plain words what the growth means. The
+ * baseline is the heap used right after each forced GC or snapshot when there are at least three of them;
+ * otherwise the lowest heap used in each of twelve time windows (the troughs a collector leaves). Growth counts when
+ * the fitted line rises by more than 5% and 1 MB over the span (heap), or 10% and 4 MB (RSS), or 10% and 1 MB
+ * (external memory).
+ */
+export function estimateLeak(buf: TimelineBuffer): LeakEstimate {
+  const n = buf.length;
+  const time = buf.column('time');
+  const span = n > 1 ? time[n - 1] - time[0] : 0;
+  if (n < 4 || span < MIN_SPAN_SECONDS) {
+    return { source: 'none', spanSeconds: span, verdict: 'collecting', headline: '', diagnosis: `Collecting samples: a leak-rate estimate needs at least ${MIN_SPAN_SECONDS} s of samples.` };
+  }
+  const t0 = time[0];
+  // Post-GC points: the first sample at or after each GC or snapshot marker (snapshots force a GC first).
+  const gcXs: number[] = [];
+  const gcYs: number[] = [];
+  let i = 0;
+  for (const m of [...buf.markers].sort((a, b) => a.time - b.time)) {
+    const t = m.time / 1000;
+    while (i < n && time[i] < t) i++;
+    if (i >= n) break;
+    if (gcXs.length && gcXs[gcXs.length - 1] === time[i]) continue;
+    gcXs.push(time[i]);
+    gcYs.push(buf.heapFloor[i]);
+  }
+  let source: LeakEstimate['source'];
+  let heap: Trend | undefined;
+  if (gcXs.length >= 3 && gcXs[gcXs.length - 1] - gcXs[0] >= MIN_SPAN_SECONDS / 2) {
+    source = 'gc';
+    heap = fitLine(gcXs, gcYs);
+  } else {
+    source = 'troughs';
+    const m = windowMinima(buf, buf.column('heapFloor'), t0, span);
+    heap = fitLine(m.xs, m.ys);
+  }
+  const trendOf = (k: SeriesKey): Trend | undefined => {
+    if (!buf.present[k]) return undefined;
+    const m = windowMinima(buf, buf.column(k), t0, span);
+    return fitLine(m.xs, m.ys);
+  };
+  const rss = trendOf('rss');
+  const external = trendOf('external');
+  const grows = (t: Trend | undefined, ratio: number, bytes: number) => {
+    if (!t) return false;
+    const rise = t.to - t.from;
+    return rise > bytes && rise > ratio * Math.max(1, t.from);
+  };
+  const heapGrows = grows(heap, 0.05, 1024 * 1024);
+  const rssGrows = grows(rss, 0.1, 4 * 1024 * 1024);
+  const externalGrows = grows(external, 0.1, 1024 * 1024);
+  const base = source === 'gc' ? 'post-GC heap' : 'heap baseline (lowest point per window)';
+  const over = `over ${formatDuration(span)}`;
+  let verdict: LeakEstimate['verdict'];
+  let diagnosis: string;
+  let headline: string;
+  if (heapGrows) {
+    verdict = 'growing';
+    headline = `Leak rate ${formatRate(heap!.perSecond)}`;
+    diagnosis = `The ${base} grows by ${formatRate(heap!.perSecond)} ${over}: objects survive garbage collection. Take heap snapshots to see which ones and what holds them.`;
+  } else if (externalGrows) {
+    verdict = 'outside-heap';
+    headline = `External memory ${formatRate(external!.perSecond)}`;
+    diagnosis = `The JS heap is flat, but external memory grows by ${formatRate(external!.perSecond)} ${over}: memory is held outside the JS heap, in Buffers, ArrayBuffers or a native addon. In a heap snapshot look for Buffer and ArrayBuffer objects and their native sizes.`;
+  } else if (rssGrows) {
+    verdict = 'outside-heap';
+    headline = `RSS ${formatRate(rss!.perSecond)}`;
+    diagnosis = `The JS heap is flat, but RSS grows by ${formatRate(rss!.perSecond)} ${over}: memory is held outside the JS heap, by native code such as an addon or the allocator. Heap snapshots will not show it.`;
+  } else {
+    verdict = 'stable';
+    headline = 'No growth';
+    diagnosis = `Memory is stable ${over}: the ${base} changes by ${formatRate(heap?.perSecond ?? 0)}.`;
+  }
+  return { source, spanSeconds: span, heap, rss, external, verdict, headline, diagnosis };
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
