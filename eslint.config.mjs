@@ -23,6 +23,15 @@ export default tseslint.config(
     },
   },
   {
+    // The webview bundle runs in a browser; heap strings reach the DOM only as text, never as HTML.
+    files: ['media/**/*.ts'],
+    languageOptions: { globals: globals.browser },
+    rules: {
+      'no-restricted-properties': ['error', ...['innerHTML', 'outerHTML', 'insertAdjacentHTML'].map((property) => ({ property, message: 'Render heap data with textContent or the h() helper, never as HTML.' }))],
+      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.property.name='write'][callee.object.name='document']", message: 'No document.write in the webview.' }],
+    },
+  },
+  {
     // The engine runs in plain Node, workers, the language server and the CLI: it must never reach for an editor API.
     files: ['engine/**/*.ts'],
     rules: {

@@ -1,0 +1,113 @@
+/**
+ * Leak groups: the verdict, a sortable table of the report's groups (class, count, growth per round, retained size,
+ * owner) and, for the selected group, where it is held and made, its retainer path and what it keeps alive.
+ */
+import type { LeakGroup, LeakReport } from '../../../protocol/webview';
+import type { App } from '../app';
+import { formatBytes, formatCount, formatSigned, h, replace } from '../dom';
+import { DataTable } from '../table';
+import { renderPath } from './path';
+
+export class LeaksView {
+  readonly el: HTMLElement;
+  private readonly banner = h('div', { class: 'banner', attrs: { role: 'status' } });
+  private readonly table: DataTable<LeakGroup>;
+  private readonly detail = h('section', { class: 'detail', attrs: { 'aria-label': 'Leak group details' } });
+  private readonly extra = h('div');
+  private report: LeakReport | undefined;
+
+  constructor(private readonly app: App) {
+    this.table = new DataTable<LeakGroup>({
+      label: 'Leak groups',
+      className: 'leaks',
+      sort: app.saved().sorts?.leaks ?? { key: 'retainedSize', dir: 'desc' },
+      empty: 'No leak groups.',
+      onActivate: (g) => this.showGroup(g),
+      columns: [
+        { key: 'className', label: 'Class', value: (g) => g.className, cell: (g) => h('span', { class: 'cls' }, g.className) },
+        { key: 'count', label: 'Count', numeric: true, value: (g) => g.count, cell: (g) => formatCount(g.count), title: 'Leaked objects alive in the last snapshot' },
+        { key: 'growthPerRound', label: 'Growth / round', numeric: true, value: (g) => g.growthPerRound, cell: (g) => formatSigned(g.growthPerRound), title: 'Objects per workload round that stay alive' },
+        {
+          key: 'retainedSize',
+          label: 'Retained size',
+          numeric: true,
+          value: (g) => g.retainedSize,
+          cell: (g) => [formatBytes(g.retainedSize), g.nativeSize > 0 ? h('span', { class: 'muted', attrs: { title: 'Outside the JS heap (Buffer and ArrayBuffer contents)' } }, ` (${formatBytes(g.nativeSize)} native)`) : null],
+        },
+        { key: 'owner', label: 'Owner', value: (g) => g.owner.name, cell: (g) => [h('span', { class: 'owner-name' }, g.owner.name), g.owner.location ? ' ' : null, g.owner.location ? app.link(g.owner.location) : null] },
+      ],
+    });
+    const wrap = h('div', { class: 'table-wrap' }, this.table.el);
+    this.table.el.addEventListener('click', () => this.app.save({ sorts: { ...this.app.saved().sorts, leaks: this.table.sort! } }));
+    this.el = h('div', { class: 'view-body' }, this.banner, wrap, this.detail, this.extra);
+  }
+
+  setReport(report: LeakReport | undefined): void {
+    this.report = report;
+    if (!report) {
+      replace(this.banner, 'No report yet.');
+      this.table.setRows([]);
+      replace(this.detail);
+      return;
+    }
+    const first = report.snapshots[0];
+    const last = report.snapshots[report.snapshots.length - 1];
+    const grew = last.totalSize - first.totalSize;
+    const across = `across ${report.snapshots.length} snapshots (${report.rounds} ${report.rounds === 1 ? 'round' : 'rounds'}; heap ${grew >= 0 ? 'grew' : 'shrank'} ${formatBytes(Math.abs(grew))})`;
+    const headline = report.verdict === 'leak' ? `${report.leaks.length} ${report.leaks.length === 1 ? 'leak' : 'leaks'} found ${across}` : `No leak found ${across}`;
+    this.banner.className = `banner ${report.verdict}`;
+    replace(this.banner, h('strong', null, headline), report.pid !== undefined ? h('span', { class: 'muted' }, ` in pid ${report.pid}`) : null);
+    this.table.setRows(report.leaks);
+    replace(this.extra);
+    if (report.warnings.length) this.extra.append(h('ul', { class: 'warnings', attrs: { 'aria-label': 'Warnings' } }, ...report.warnings.map((w) => h('li', null, w))));
+    if (report.duplicateModules.length) {
+      this.extra.append(
+        h('h3', null, 'Modules loaded more than once'),
+        h('ul', { class: 'plain' }, ...report.duplicateModules.map((d) => h('li', null, d.location ? this.app.link(d.location, this.app.displayPath(d.file)) : this.app.displayPath(d.file), h('span', { class: 'muted' }, ` — live copies per snapshot: ${d.instances.join(' → ')}`)))),
+      );
+    }
+    if (this.table.length > 0) {
+      this.table.select(0, false);
+      this.showGroup(this.table.rowAt(0)!);
+    } else replace(this.detail);
+  }
+
+  private showGroup(g: LeakGroup): void {
+    const report = this.report!;
+    const lastSnapshot = report.snapshots.length - 1;
+    const app = this.app;
+    const facts = h('dl', { class: 'facts' });
+    const fact = (term: string, ...value: (Node | string | null)[]) => facts.append(h('dt', null, term), h('dd', null, ...value));
+    fact('Held by', h('span', { class: 'owner-name' }, g.owner.name), h('span', { class: 'muted' }, ` (${ownerKindWords[g.owner.kind] ?? g.owner.kind})`), g.owner.location ? ' ' : null, g.owner.location ? app.link(g.owner.location) : null);
+    if (g.classLocation) fact('Class defined in', app.link(g.classLocation));
+    if (g.allocationSites.length) {
+      fact('Allocated in', h('ul', { class: 'plain' }, ...g.allocationSites.map((s) => h('li', null, h('code', null, `${s.function}()`), ' ', s.location ? app.link(s.location) : h('span', { class: 'muted' }, '(location unknown)'), h('span', { class: 'muted' }, ` — ${formatCount(s.count)} objects`)))));
+    }
+    fact('Count per snapshot', g.countSeries.map(formatCount).join(' → '), h('span', { class: 'muted' }, ` (new and still alive per round: ${g.newPerRound.map(formatCount).join(', ')})`));
+    if (g.alsoHeld.length) fact('Also held there', g.alsoHeld.map((a) => `${a.className} ×${formatCount(a.count)} (${formatSigned(a.growthPerRound)}/round, ${formatBytes(a.retainedSize)})`).join('; '));
+    const retains = g.retains.length
+      ? h('table', { class: 'mini', attrs: { 'aria-label': `What ${g.className} objects keep alive` } }, h('thead', null, h('tr', null, h('th', { attrs: { scope: 'col' } }, 'Class'), h('th', { class: 'num', attrs: { scope: 'col' } }, 'Count'), h('th', { class: 'num', attrs: { scope: 'col' } }, 'Size'))), h('tbody', null, ...g.retains.map((r) => h('tr', null, h('td', null, r.className), h('td', { class: 'num' }, formatCount(r.count)), h('td', { class: 'num' }, formatBytes(r.size))))))
+      : null;
+    const explore = h('button', { attrs: { type: 'button' }, on: { click: () => app.showView('retainers', { snapshot: lastSnapshot, nodeId: g.sampleIds[0] }) } }, 'Explore retainers');
+    replace(
+      this.detail,
+      h('h2', null, h('span', { class: 'cls' }, g.className), ` ×${formatCount(g.count)}`, h('span', { class: 'muted' }, ` ${formatSigned(g.growthPerRound)} per round, ${formatBytes(g.retainedSize)} retained`)),
+      facts,
+      h('div', { class: 'actions' }, explore),
+      h('h3', null, 'Retainer path'),
+      renderPath(app, g.retainerPath, `Retainer path of ${g.className}`),
+      retains ? h('h3', null, 'Keeps alive') : null,
+      retains,
+    );
+  }
+}
+
+const ownerKindWords: Record<string, string> = {
+  variable: 'variable',
+  'static-property': 'static property',
+  property: 'property',
+  global: 'global',
+  listeners: 'event listeners',
+  timer: 'timer',
+  internal: 'internal',
+};
