@@ -1,0 +1,39 @@
+/**
+ * Real leak reports for the webview tests: `leak-lens run` on a demo app (real process, real load, real snapshots),
+ * kept under .leak-lens/webview/<app> with its snapshots so the engine can answer page queries on them. A report is
+ * made again when the demo's source or the built engine changes.
+ */
+import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { LeakReport } from '../../engine/report';
+import { repoRoot } from './harness';
+
+export interface DemoRun {
+  dir: string;
+  report: LeakReport;
+}
+
+export function demoReport(app: string, entry = `demo/${app}.js`): DemoRun {
+  const dir = path.join(repoRoot, '.leak-lens', 'webview', app);
+  const out = path.join(dir, 'report.json');
+  const stamp = path.join(dir, 'inputs.sha1');
+  // The demo and the built engine, by content: a rebuild that changes nothing keeps the report.
+  const hash = createHash('sha1');
+  hash.update(fs.readFileSync(path.join(repoRoot, entry)));
+  const engineOut = path.join(repoRoot, 'out', 'engine');
+  for (const f of fs.readdirSync(engineOut).filter((n) => n.endsWith('.js')).sort()) hash.update(fs.readFileSync(path.join(engineOut, f)));
+  const digest = hash.digest('hex');
+  const fresh = fs.existsSync(out) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === digest && JSON.parse(fs.readFileSync(out, 'utf8')).snapshots.every((s: { file: string }) => fs.existsSync(s.file));
+  if (!fresh) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'leak-lens.js'), 'run', '--format', 'json', '--track-allocations', '--out', dir, '--action', 'node demo/load.js', '--', 'node', entry], { cwd: repoRoot, encoding: 'utf8', timeout: 180_000, maxBuffer: 64 * 1024 * 1024 });
+    // Exit status 1 means "leaks found"; 2 is an error.
+    if (r.status !== 0 && r.status !== 1) throw new Error(`leak-lens run ${entry} failed (${r.status}): ${r.stderr}`);
+    fs.writeFileSync(out, r.stdout);
+    fs.writeFileSync(stamp, digest);
+  }
+  return { dir, report: JSON.parse(fs.readFileSync(out, 'utf8')) as LeakReport };
+}
