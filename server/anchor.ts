@@ -26,7 +26,12 @@ export type AnchorTarget =
   /** A call of one of `names` (the callee's name token), e.g. setInterval, require. */
   | { kind: 'call'; names: string[] }
   /** `new Name(...)` or `new a.b.Name(...)`; the range runs from `new` to the end of the name. */
-  | { kind: 'new'; name: string };
+  | { kind: 'new'; name: string }
+  /**
+   * The token at the reported position, in a file as the program ran it; tried after the targets before it, and
+   * never in a changed file. For secondary places (retainer steps), where a parse per file would cost too much.
+   */
+  | { kind: 'position' };
 
 export type AnchorResult =
   | { ok: true; range: TextRange; moved: boolean }
@@ -66,6 +71,14 @@ export class AnchorText {
     return { line: lo, character: offset - this.lineStarts[lo] };
   }
 
+  private mapped: boolean | undefined;
+
+  /** Whether the text ends with a `sourceMappingURL` comment (generated code with a source map). */
+  get hasSourceMap(): boolean {
+    this.mapped ??= /\/\/[#@] sourceMappingURL=/.test(this.text.slice(-4096));
+    return this.mapped;
+  }
+
   sourceFile(): ts.SourceFile {
     if (!this.sf) {
       const kind = /\.[mc]?tsx?$/.test(this.file) ? (/x$/.test(this.file) ? ts.ScriptKind.TSX : ts.ScriptKind.TS) : /\.jsx$/.test(this.file) ? ts.ScriptKind.JSX : ts.ScriptKind.JS;
@@ -85,18 +98,69 @@ export function computeLineStarts(text: string): number[] {
   return starts;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Identifier characters as JavaScript sees them for ASCII; anything beyond ASCII is taken as part of a name. */
+function isNameChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 36 || c === 95 || c > 127;
 }
 
-/** Where each target shows on one line: [start, end) character offsets. */
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Whole-word occurrences of `name` in `line`. */
+function wordsOnLine(line: string, name: string): number[] {
+  const out: number[] = [];
+  for (let i = line.indexOf(name); i >= 0; i = line.indexOf(name, i + 1)) {
+    if ((i === 0 || !isNameChar(line.charCodeAt(i - 1))) && !isNameChar(line.charCodeAt(i + name.length))) out.push(i);
+  }
+  return out;
+}
+
+/** The start of `new` before a (possibly qualified) name starting at `i`, as in `new a.b.Name`, or -1. */
+function newBefore(line: string, i: number): number {
+  let j = i - 1;
+  for (;;) {
+    let k = j;
+    while (k >= 0 && isSpace(line.charCodeAt(k))) k--;
+    if (k < 0 || line.charCodeAt(k) !== 46) break;
+    // `.`: step over the qualifier before it.
+    k--;
+    while (k >= 0 && isSpace(line.charCodeAt(k))) k--;
+    const end = k;
+    while (k >= 0 && isNameChar(line.charCodeAt(k))) k--;
+    if (k === end) return -1;
+    j = k;
+  }
+  // At least one blank, then `new` as a whole word.
+  if (j < 0 || !isSpace(line.charCodeAt(j))) return -1;
+  while (j >= 0 && isSpace(line.charCodeAt(j))) j--;
+  const start = j - 2;
+  if (start < 0 || line.slice(start, j + 1) !== 'new' || (start > 0 && isNameChar(line.charCodeAt(start - 1)))) return -1;
+  return start;
+}
+
+/** Where a target shows on one line: [start, end) character offsets. No regular expressions: this runs per marker. */
 function matchesOnLine(line: string, target: AnchorTarget): [number, number][] {
-  let re: RegExp;
-  if (target.kind === 'declaration') re = new RegExp(`(?<![\\w$])${escapeRegExp(target.name)}(?![\\w$])`, 'g');
-  else if (target.kind === 'call') re = new RegExp(`(?<![\\w$])(?:${target.names.map(escapeRegExp).join('|')})(?=\\s*\\()`, 'g');
-  else re = new RegExp(`(?<![\\w$])new\\s+(?:[\\w$]+\\s*\\.\\s*)*${escapeRegExp(target.name)}(?![\\w$])`, 'g');
   const out: [number, number][] = [];
-  for (let m = re.exec(line); m; m = re.exec(line)) out.push([m.index, m.index + m[0].length]);
+  if (target.kind === 'declaration') {
+    for (const i of wordsOnLine(line, target.name)) out.push([i, i + target.name.length]);
+  } else if (target.kind === 'position') {
+    return out;
+  } else if (target.kind === 'call') {
+    for (const name of target.names) {
+      for (const i of wordsOnLine(line, name)) {
+        let k = i + name.length;
+        while (isSpace(line.charCodeAt(k))) k++;
+        if (line.charCodeAt(k) === 40) out.push([i, i + name.length]);
+      }
+    }
+    out.sort((a, b) => a[0] - b[0]);
+  } else {
+    for (const i of wordsOnLine(line, target.name)) {
+      const start = newBefore(line, i);
+      if (start >= 0) out.push([start, i + target.name.length]);
+    }
+  }
   return out;
 }
 
@@ -105,42 +169,73 @@ function pickOnLine(matches: [number, number][], col: number): [number, number] 
   return matches.find(([s]) => s >= col) ?? matches[matches.length - 1];
 }
 
-/** Candidate ranges in the syntax tree: [startOffset, endOffset]. */
-function candidates(at: AnchorText, target: AnchorTarget): [number, number][] {
+/** One place in the syntax tree where a name occurs in a way a marker can be about. */
+interface Occurrence {
+  start: number;
+  end: number;
+  /** For declarations: the class it is a member of, or the object it is assigned on (`Holder.name =`). */
+  holder?: string;
+}
+
+/** Declarations, calls and `new` expressions by name: one walk of the tree per text, shared by every marker. */
+interface NameIndex {
+  declarations: Map<string, Occurrence[]>;
+  calls: Map<string, Occurrence[]>;
+  news: Map<string, Occurrence[]>;
+}
+
+const indexes = new WeakMap<AnchorText, NameIndex>();
+
+function push(map: Map<string, Occurrence[]>, name: string, o: Occurrence): void {
+  const list = map.get(name);
+  if (list) list.push(o);
+  else map.set(name, [o]);
+}
+
+function nameIndex(at: AnchorText): NameIndex {
+  const cached = indexes.get(at);
+  if (cached) return cached;
   const sf = at.sourceFile();
-  const out: [number, number][] = [];
-  const inHolder: [number, number][] = [];
-  const name = (n: ts.Node): [number, number] => [n.getStart(sf), n.getEnd()];
+  const index: NameIndex = { declarations: new Map(), calls: new Map(), news: new Map() };
   const visit = (n: ts.Node): void => {
-    if (target.kind === 'declaration') {
-      const declName = declaredName(n);
-      if (declName && declName.text === target.name) {
-        out.push(name(declName));
-        if (target.holder && belongsTo(n, target.holder)) inHolder.push(name(declName));
-      }
-    } else if (target.kind === 'call') {
-      if (ts.isCallExpression(n)) {
-        const callee = calleeName(n.expression);
-        if (callee && target.names.includes(callee.text)) out.push(name(callee));
-      }
+    const declName = declaredName(n);
+    if (declName) push(index.declarations, declName.text, { start: declName.getStart(sf), end: declName.getEnd(), holder: holderOf(n) });
+    if (ts.isCallExpression(n)) {
+      const callee = calleeName(n.expression);
+      if (callee) push(index.calls, callee.text, { start: callee.getStart(sf), end: callee.getEnd() });
     } else if (ts.isNewExpression(n)) {
       const callee = calleeName(n.expression);
-      if (callee && callee.text === target.name) out.push([n.getStart(sf), n.expression.getEnd()]);
+      if (callee) push(index.news, callee.text, { start: n.getStart(sf), end: n.expression.getEnd() });
     }
     ts.forEachChild(n, visit);
   };
   visit(sf);
-  // `UserStore.cache`: a `cache` in class UserStore (or assigned as `UserStore.cache =`) before any other `cache`.
-  return inHolder.length ? inHolder : out;
+  indexes.set(at, index);
+  return index;
 }
 
-/** Whether a declaration is a member of class `holder` or an assignment to `holder.name`. */
-function belongsTo(n: ts.Node, holder: string): boolean {
-  if (ts.isBinaryExpression(n) && ts.isPropertyAccessExpression(n.left) && ts.isIdentifier(n.left.expression) && n.left.expression.text === holder) return true;
+/** Candidate ranges in the syntax tree: [startOffset, endOffset]. */
+function candidates(at: AnchorText, target: AnchorTarget): [number, number][] {
+  const index = nameIndex(at);
+  let found: Occurrence[];
+  if (target.kind === 'declaration') {
+    const all = index.declarations.get(target.name) ?? [];
+    // `UserStore.cache`: a `cache` in class UserStore (or assigned as `UserStore.cache =`) before any other `cache`.
+    const inHolder = target.holder ? all.filter((o) => o.holder === target.holder) : [];
+    found = inHolder.length ? inHolder : all;
+  } else if (target.kind === 'call') found = target.names.flatMap((n) => index.calls.get(n) ?? []);
+  else if (target.kind === 'new') found = index.news.get(target.name) ?? [];
+  else found = [];
+  return found.map((o) => [o.start, o.end]);
+}
+
+/** The class a declaration is a member of, or the object an assignment `Holder.name = ...` is made on. */
+function holderOf(n: ts.Node): string | undefined {
+  if (ts.isBinaryExpression(n) && ts.isPropertyAccessExpression(n.left) && ts.isIdentifier(n.left.expression)) return n.left.expression.text;
   for (let p: ts.Node | undefined = n.parent; p; p = p.parent) {
-    if (ts.isClassLike(p)) return p.name?.text === holder;
+    if (ts.isClassLike(p)) return p.name?.text;
   }
-  return false;
+  return undefined;
 }
 
 /** The name token a node declares, if it is a declaration in the sense of {@link AnchorTarget} 'declaration'. */
@@ -163,6 +258,7 @@ function calleeName(e: ts.Expression): ts.Identifier | ts.PrivateIdentifier | un
 }
 
 function describe(target: AnchorTarget): string {
+  if (target.kind === 'position') return 'the reported position';
   if (target.kind === 'declaration') return `a declaration of \`${target.name}\``;
   if (target.kind === 'call') return `a call of ${target.names.map((n) => '`' + n + '()`').join(' or ')}`;
   return `\`new ${target.name}(...)\``;
@@ -175,7 +271,7 @@ function describe(target: AnchorTarget): string {
 export function anchor(at: AnchorText, line1: number, column1: number, targets: AnchorTarget[], trusted: boolean): AnchorResult {
   const line = line1 - 1;
   const col = Math.max(0, column1 - 1);
-  if (targets.length === 0) {
+  if (targets.length === 0 || (trusted && targets.length === 1 && targets[0].kind === 'position')) {
     // Nothing to recognise the place by: only an unchanged file can be marked, at the token at the position.
     if (!trusted) return { ok: false, reason: 'the file changed since the snapshot and the location has no name to find it by' };
     if (line >= at.lineCount) return { ok: false, reason: `line ${line1} is past the end of the file` };
@@ -195,11 +291,13 @@ export function anchor(at: AnchorText, line1: number, column1: number, targets: 
   if (trusted && line < at.lineCount) {
     const text = at.line(line);
     for (const t of targets) {
+      if (t.kind === 'position') return anchor(at, line1, column1, [], true);
       const hit = pickOnLine(matchesOnLine(text, t), col);
       if (hit) return { ok: true, range: { start: { line, character: hit[0] }, end: { line, character: hit[1] } }, moved: false };
     }
   }
   for (const t of targets) {
+    if (t.kind === 'position') continue;
     const found = candidates(at, t);
     if (found.length === 0) continue;
     let best: [number, number] | undefined;
@@ -217,5 +315,5 @@ export function anchor(at: AnchorText, line1: number, column1: number, targets: 
     const end = at.position(best![1]);
     return { ok: true, range: { start, end }, moved: start.line !== line };
   }
-  return { ok: false, reason: `no ${targets.map(describe).join(', or ')} is left in the file` };
+  return { ok: false, reason: `${targets.map(describe).join(' or ')} is no longer in the file` };
 }

@@ -112,10 +112,13 @@ function allocationTargets(g: LeakGroup, fn: string): AnchorTarget[] {
   return out;
 }
 
-/** Targets for a retainer step's node: a named function or class is found by its declaration. */
+/**
+ * Targets for a retainer step's node: a named function or class by its name on the line, else (in an unchanged
+ * file) the token at the position, which for a class is its constructor. Only a changed file is parsed for it.
+ */
 function stepTargets(node: string): AnchorTarget[] {
   const bare = node.replace(/\(\)$/, '');
-  return IDENT.test(bare) && bare !== 'anonymous' ? [{ kind: 'declaration', name: bare }] : [];
+  return IDENT.test(bare) && bare !== 'anonymous' ? [{ kind: 'declaration', name: bare }, { kind: 'position' }] : [];
 }
 
 function contains(r: TextRange, p: Position): boolean {
@@ -194,6 +197,7 @@ export class LeakModel {
    */
   async rebuild(): Promise<Map<string, { status: ReportStatusParams; log: string }> | undefined> {
     const generation = ++this.generation;
+    this.texts.beginPass();
     this.paths = new WorkspacePaths(this.options.roots, this.options.pathMap, (f) => this.texts.exists(f));
     this.resolver = new SourceResolver({ warn: (m) => this.log(m) });
     let work = 0;
@@ -302,7 +306,7 @@ export class LeakModel {
     // A report made without source maps points into generated JavaScript: follow the file's own map if it has one.
     if (!loc.generated && /\.[cm]?js$/.test(at.file)) {
       const text = this.texts.get(at.file);
-      if (text && /\/\/[#@] sourceMappingURL=/.test(text.at.text.slice(-4096))) {
+      if (text?.at.hasSourceMap) {
         const orig = this.resolver.resolve(at);
         if (orig && orig.file !== at.file && this.texts.exists(orig.file)) return { file: orig.file, line: orig.line, column: orig.column };
       }

@@ -93,7 +93,7 @@ export class LeakLensServer {
   private readonly pending = new Map<string, number>();
   private readonly editTimers = new Map<string, NodeJS.Timeout>();
   private readonly reportTimers = new Map<string, NodeJS.Timeout>();
-  private fsWatchers: fs.FSWatcher[] = [];
+  private fsWatchers: { close(): void }[] = [];
   private watchRegistration: { dispose(): void } | undefined;
 
   constructor(private readonly connection: Connection) {
@@ -180,6 +180,10 @@ export class LeakLensServer {
     });
     c.onNotification(SetReportNotification.method, (params: unknown) => this.onSetReport(params, performance.now()));
     c.onNotification(ClearReportNotification.method, (params: unknown) => {
+      if (params !== undefined && params !== null && !isRecord(params)) {
+        this.warn(`${ClearReportNotification.method}: ignored a message whose parameters are not an object`);
+        return;
+      }
       const source = isRecord(params) && typeof params.source === 'string' ? params.source : undefined;
       const key = source && this.model.reportSources().includes(source) ? source : source ? this.sourceKey(source) : undefined;
       if (this.model.removeReport(key)) this.schedule(key ?? 'clear');
@@ -189,10 +193,12 @@ export class LeakLensServer {
       return file ? this.model.codeLenses(file) : [];
     });
     c.onHover((params) => {
+      this.texts.beginPass();
       const file = uriToPath(params?.textDocument?.uri);
       return file && params.position ? this.model.hover(file, params.position) : null;
     });
     c.onDefinition((params) => {
+      this.texts.beginPass();
       const file = uriToPath(params?.textDocument?.uri);
       return file && params.position ? this.model.definition(file, params.position) : null;
     });
@@ -243,7 +249,8 @@ export class LeakLensServer {
       return;
     }
     if (typeof params.file === 'string' && params.file) {
-      const file = params.file.startsWith('file:') ? uriToPath(params.file) : path.resolve(this.roots[0] ?? process.cwd(), params.file);
+      const isUrl = /^[a-z][a-z0-9+.-]+:/i.test(params.file) && !/^[a-z]:[\\/]/i.test(params.file);
+      const file = isUrl ? uriToPath(params.file) : path.resolve(this.roots[0] ?? process.cwd(), params.file);
       if (!file) {
         this.warn(`${SetReportNotification.method}: ignored ${params.file}: not a file path or file URL`);
         return;
@@ -351,6 +358,7 @@ export class LeakLensServer {
     clearTimeout(this.editTimers.get(file));
     const run = (): void => {
       this.editTimers.delete(file);
+      this.texts.beginPass();
       try {
         const open = this.openUris.has(file);
         const dependents = this.model.updateStatic(file, open);
@@ -412,9 +420,14 @@ export class LeakLensServer {
             if (this.isReportFile(file)) this.reportChanged(file, !fs.existsSync(file));
           });
           w.on('error', () => undefined);
-          this.fsWatchers.push(w);
+          this.fsWatchers.push({ close: () => w.close() });
         } catch {
-          this.log(`report folder ${dir} does not exist yet; send ${SetReportNotification.method} or restart the server once a report is written`);
+          // The folder appears with the first report (`.leak-lens/` is made by the run): poll for it, then watch it.
+          const onStat = (st: fs.Stats): void => {
+            if (st.isDirectory()) this.background('watching report files', () => this.watchReports());
+          };
+          fs.watchFile(dir, { interval: 2000, persistent: false }, onStat);
+          this.fsWatchers.push({ close: () => fs.unwatchFile(dir, onStat) });
         }
       }
     }

@@ -26,8 +26,31 @@ const CACHE_LIMIT = 2000;
 export class TextSource {
   private readonly disk = new Map<string, { mtimeMs: number; size: number; at: AnchorText }>();
   private readonly opened = new Map<string, { version: number; at: AnchorText }>();
+  /** `stat` results of the current pass (one report applied, one file refreshed, one request answered). */
+  private readonly stats = new Map<string, fs.Stats | null>();
 
   constructor(private readonly docs: OpenDocuments) {}
+
+  /**
+   * Starts a pass: files are looked at again on disk. Within a pass each file is `stat`ed once, however many markers
+   * and retainer steps point into it.
+   */
+  beginPass(): void {
+    this.stats.clear();
+  }
+
+  private stat(file: string): fs.Stats | null {
+    let st = this.stats.get(file);
+    if (st === undefined) {
+      try {
+        st = fs.statSync(file);
+      } catch {
+        st = null;
+      }
+      this.stats.set(file, st);
+    }
+    return st;
+  }
 
   get(file: string): FileText | undefined {
     const doc = this.docs.get(file);
@@ -39,13 +62,8 @@ export class TextSource {
       return { at, open: true };
     }
     this.opened.delete(file);
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(file);
-    } catch {
-      return undefined;
-    }
-    if (!st.isFile() || st.size > MAX_SOURCE_BYTES) return undefined;
+    const st = this.stat(file);
+    if (!st || !st.isFile() || st.size > MAX_SOURCE_BYTES) return undefined;
     const cached = this.disk.get(file);
     if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) {
       // Keep recently used entries at the end of the insertion order.
@@ -68,11 +86,7 @@ export class TextSource {
 
   exists(file: string): boolean {
     if (this.docs.get(file)) return true;
-    try {
-      return fs.statSync(file).isFile();
-    } catch {
-      return false;
-    }
+    return !!this.stat(file)?.isFile();
   }
 
   forget(file: string): void {

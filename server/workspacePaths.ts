@@ -80,7 +80,10 @@ export class WorkspacePaths {
     for (let k = parts.length - 1; k >= 2; k--) {
       const tail = parts.slice(parts.length - k).join('/');
       const hits = this.roots.map((r) => path.join(r, tail)).filter((f) => this.exists(f));
-      if (hits.length === 1) return { file: hits[0], exists: true, guessed: `by its last ${k} path segments; set leakLens.pathMap to map ${parts.slice(0, parts.length - k).join('/') || '/'} explicitly` };
+      if (hits.length === 1) {
+        const prefix = (slashed.startsWith('/') ? '/' : '') + parts.slice(0, parts.length - k).join('/');
+        return { file: hits[0], exists: true, guessed: `by its last ${k} path segments; set leakLens.pathMap to map ${prefix} explicitly` };
+      }
       if (hits.length > 1) return undefined;
     }
     return undefined;
