@@ -8,7 +8,7 @@ const path = require('path');
 
 const root = path.join(__dirname, '..');
 const which = process.argv[2] || 'all';
-const suites = which === 'all' ? ['unit', 'integration', 'webview'] : [which];
+const suites = which === 'all' ? ['unit', 'integration', 'webview', 'server'] : [which];
 
 function collect(dir) {
   if (!fs.existsSync(dir)) return [];
