@@ -26,6 +26,19 @@ export interface TimelineSample {
   arrayBuffers?: number;
 }
 
+/**
+ * Samples as columns, one array per series, oldest first: how a whole timeline travels (smaller to post and faster
+ * to read than one object per sample). A series the target does not report is left out.
+ */
+export interface TimelineColumns {
+  time: number[];
+  heapUsed: number[];
+  heapTotal: number[];
+  rss?: number[];
+  external?: number[];
+  arrayBuffers?: number[];
+}
+
 /** A moment worth marking on the timeline: a heap snapshot taken, or a garbage collection forced. */
 export interface TimelineMarker {
   time: number;
@@ -55,7 +68,7 @@ export interface PanelState {
   report?: LeakReport;
   snapshots: SnapshotRef[];
   /** Present for a live session (samples arrive later as `samples` messages) or a report with memory figures. */
-  timeline?: { live: boolean; samples: TimelineSample[]; markers: TimelineMarker[] };
+  timeline?: { live: boolean; samples: TimelineColumns; markers: TimelineMarker[] };
   /** The workspace folder; paths inside it are shown relative to it. */
   root?: string;
   /** An object to open in the retainers view first: snapshot index and heap object id. */

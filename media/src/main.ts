@@ -11,6 +11,8 @@ import { LeaksView } from './views/leaks';
 import { RetainersView } from './views/retainers';
 import { TimelineView } from './views/timeline';
 
+performance.mark('leak-lens:script-start');
+
 const tabNames: Record<ViewId, string> = { timeline: 'Timeline', growth: 'Growth', leaks: 'Leak groups', retainers: 'Retainers', summary: 'Summary', comparison: 'Comparison' };
 
 const app = new App();
@@ -86,10 +88,15 @@ app.status = (text, kind = 'info') => {
 };
 
 function setState(state: PanelState): void {
+  performance.mark('leak-lens:state');
   app.state = state;
   title.textContent = state.title;
   document.title = state.title;
   renderTabs(state);
+  const saved = app.saved().view;
+  const first = state.focus ? 'retainers' : saved && state.views.includes(saved) ? saved : state.initialView;
+  // The first view is visible before it is filled, so its charts are drawn once, at their real width.
+  for (const [v, panel] of panels) panel.hidden = v !== first;
   const labels = state.snapshots.map((s, i) => s.label || `Snapshot ${i + 1}`);
   views.retainers.setSnapshots(labels);
   views.summary.setSnapshots();
@@ -97,9 +104,8 @@ function setState(state: PanelState): void {
   views.leaks.setReport(state.report);
   views.growth.setReport(state.report);
   if (state.timeline) views.timeline.reset(state.timeline.samples, state.timeline.markers, state.timeline.live);
-  const saved = app.saved().view;
-  const first = saved && state.views.includes(saved) && !state.focus ? saved : state.initialView;
-  show(state.focus ? 'retainers' : first, state.focus);
+  show(first, state.focus);
+  performance.mark('leak-lens:state-shown');
 }
 
 window.addEventListener('message', (e: MessageEvent) => {
@@ -125,5 +131,6 @@ window.addEventListener('message', (e: MessageEvent) => {
 window.addEventListener('error', (e) => app.post({ type: 'error', message: `${e.message} (${e.filename}:${e.lineno})` }));
 window.addEventListener('unhandledrejection', (e) => app.post({ type: 'error', message: String(e.reason) }));
 
+performance.mark('leak-lens:ready-posted');
 app.post({ type: 'ready' });
 void current;

@@ -128,14 +128,12 @@ export class PanelController {
     const report = input.report;
     const snapshots: SnapshotRef[] = this.files.map((f, i) => ({ label: f.label ?? `Snapshot ${i + 1}`, time: f.time, totalSize: f.totalSize, nodeCount: f.nodeCount }));
     let timeline: PanelState['timeline'];
-    if (input.live) timeline = { live: true, samples: this.timeline.toSamples(), markers: [...this.timeline.markers] };
+    if (input.live) timeline = { live: true, samples: this.timeline.toColumns(), markers: [...this.timeline.markers] };
     else if (report && report.snapshots.some((s) => s.memoryUsage && s.time)) {
       const withUsage = report.snapshots.filter((s) => s.memoryUsage && s.time);
-      timeline = {
-        live: false,
-        samples: withUsage.map((s) => ({ time: Date.parse(s.time!), ...s.memoryUsage! })),
-        markers: withUsage.map((s) => ({ time: Date.parse(s.time!), kind: 'snapshot' as const, label: s.label })),
-      };
+      const figures = new TimelineBuffer(Math.max(8, withUsage.length));
+      figures.pushAll(withUsage.map((s) => ({ time: Date.parse(s.time!), ...s.memoryUsage! })));
+      timeline = { live: false, samples: figures.toColumns(), markers: withUsage.map((s) => ({ time: Date.parse(s.time!), kind: 'snapshot' as const, label: s.label })) };
     }
     const views: ViewId[] = input.views ?? [
       ...(input.live ? (['timeline'] as const) : []),

@@ -49,7 +49,8 @@ describe('panel controller on the real engine', () => {
     assert.equal(s?.initialView, 'leaks');
     assert.equal(s?.snapshots.length, 3);
     assert.deepEqual(Object.keys(s!.snapshots[0]).sort(), ['label', 'nodeCount', 'time', 'totalSize']);
-    assert.equal(s?.timeline?.samples.length, 3, 'the memory figures of each snapshot make a timeline');
+    assert.equal(s?.timeline?.samples.time.length, 3, 'the memory figures of each snapshot make a timeline');
+    assert.deepEqual(s?.timeline?.samples.heapUsed, report.snapshots.map((x) => x.memoryUsage!.heapUsed));
   });
 
   test('summary pages are sorted and filtered as asked, matching the engine figures', async () => {
@@ -146,9 +147,9 @@ describe('panel controller on the real engine', () => {
     await small.handle({ type: 'ready' });
     const state = h.posted[0];
     assert.ok(state.type === 'state' && state.state.timeline?.live);
-    const samples = state.type === 'state' ? state.state.timeline!.samples : [];
-    assert.ok(samples.length <= 64 && samples.length > 16, String(samples.length));
-    assert.equal(samples[samples.length - 1].time, t0 + 999_000);
+    const times = state.type === 'state' ? state.state.timeline!.samples.time : [];
+    assert.ok(times.length <= 64 && times.length > 16, String(times.length));
+    assert.equal(times[times.length - 1], t0 + 999_000);
     assert.deepEqual(state.type === 'state' && state.state.views, ['timeline']);
     small.addSamples([{ time: t0 + 1_000_000, heapUsed: 1, heapTotal: 2 }]);
     assert.equal(h.posted[1].type, 'samples');

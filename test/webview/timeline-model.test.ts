@@ -110,3 +110,17 @@ test('with too few seconds of samples the estimate says it is still collecting',
   buf.pushAll(sampled(5, { heapRate: MB }));
   assert.equal(estimateLeak(buf).verdict, 'collecting');
 });
+
+test('a timeline travels as columns and comes back the same', () => {
+  const buf = new TimelineBuffer(64);
+  buf.pushAll(sampled(10, { heapRate: 1000 }).map((s) => ({ ...s, heapUsed: Math.round(s.heapUsed), heapTotal: Math.round(s.heapTotal), rss: Math.round(s.rss!) })));
+  const cols = buf.toColumns();
+  assert.equal(cols.time.length, buf.length);
+  const copy = new TimelineBuffer(64);
+  copy.pushColumns(cols);
+  assert.deepEqual(copy.toSamples(), buf.toSamples());
+  // A target without RSS or external figures sends no such columns.
+  const bare = new TimelineBuffer(16);
+  bare.push({ time: 1000, heapUsed: 1, heapTotal: 2 });
+  assert.deepEqual(bare.toColumns(), { time: [1000], heapUsed: [1], heapTotal: [2] });
+});

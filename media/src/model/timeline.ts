@@ -7,7 +7,7 @@
  * holds more than `capacity` points. Merged points keep the mean of each series and the minimum heap used (the
  * post-GC floor), which the leak-rate estimate relies on. Push is O(1) amortised; compaction O(capacity).
  */
-import type { TimelineMarker, TimelineSample } from '../../../protocol/webview';
+import type { TimelineColumns, TimelineMarker, TimelineSample } from '../../../protocol/webview';
 
 export const SERIES_KEYS = ['heapUsed', 'heapTotal', 'rss', 'external', 'arrayBuffers'] as const;
 export type SeriesKey = (typeof SERIES_KEYS)[number];
@@ -114,7 +114,33 @@ export class TimelineBuffer {
     return col.subarray(0, this.count);
   }
 
-  /** The held points as samples, for replaying into a new webview. */
+  /** Appends samples given as columns (a whole timeline from the extension). */
+  pushColumns(c: TimelineColumns): void {
+    const n = c.time.length;
+    const s: TimelineSample = { time: 0, heapUsed: 0, heapTotal: 0 };
+    for (let i = 0; i < n; i++) {
+      s.time = c.time[i];
+      s.heapUsed = c.heapUsed[i];
+      s.heapTotal = c.heapTotal[i];
+      s.rss = c.rss?.[i];
+      s.external = c.external?.[i];
+      s.arrayBuffers = c.arrayBuffers?.[i];
+      this.push(s);
+    }
+  }
+
+  /** The held points as columns, for replaying into a new webview. */
+  toColumns(): TimelineColumns {
+    const n = this.count;
+    const col = (a: Float64Array) => Array.from(a.subarray(0, n), Math.round);
+    const out: TimelineColumns = { time: Array.from(this.time.subarray(0, n), (t) => Math.round(t * 1000)), heapUsed: col(this.series.heapUsed), heapTotal: col(this.series.heapTotal) };
+    if (this.present.rss) out.rss = col(this.series.rss);
+    if (this.present.external) out.external = col(this.series.external);
+    if (this.present.arrayBuffers) out.arrayBuffers = col(this.series.arrayBuffers);
+    return out;
+  }
+
+  /** The held points as samples. */
   toSamples(): TimelineSample[] {
     const out: TimelineSample[] = [];
     for (let i = 0; i < this.count; i++) {
