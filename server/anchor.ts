@@ -280,7 +280,8 @@ export function anchor(at: AnchorText, line1: number, column1: number, targets: 
     let m: RegExpExecArray | null;
     let range: [number, number] | undefined;
     while ((m = word.exec(text))) {
-      if (m.index + m[0].length > col) {
+      // The word at the position, or that ends right before it: V8 places a function at its parameter list.
+      if (m.index + m[0].length >= col) {
         range = [m.index, m.index + m[0].length];
         break;
       }

@@ -170,7 +170,7 @@ export class LeakLensServer {
       this.model.setOptions(this.modelOptions());
       for (const file of this.openUris.keys()) this.model.updateStatic(file, true);
       this.background('watching report files', () => this.watchReports());
-      this.schedule('settings');
+      this.schedule();
     });
     c.onDidChangeWatchedFiles((params) => {
       for (const change of Array.isArray(params?.changes) ? params.changes : []) {
@@ -186,7 +186,7 @@ export class LeakLensServer {
       }
       const source = isRecord(params) && typeof params.source === 'string' ? params.source : undefined;
       const key = source && this.model.reportSources().includes(source) ? source : source ? this.sourceKey(source) : undefined;
-      if (this.model.removeReport(key)) this.schedule(key ?? 'clear');
+      if (this.model.removeReport(key)) this.schedule();
     });
     c.onCodeLens((params) => {
       const file = uriToPath(params?.textDocument?.uri);
@@ -268,7 +268,7 @@ export class LeakLensServer {
       for (const p of input.problems.slice(0, 20)) this.warn(`report ${source}: ${p}`);
       this.model.setReport(loadedReport(source, input.report));
       this.pending.set(source, arrivedAt);
-      this.schedule(source);
+      this.schedule();
       return;
     }
     this.warn(`${SetReportNotification.method}: ignored a message with neither "report" nor "file"`);
@@ -282,7 +282,7 @@ export class LeakLensServer {
       // A deleted report takes its markers with it; a half-written or broken one leaves the last good one shown.
       if (missing && this.model.removeReport(source)) {
         this.log(`report ${file} was removed; its markers are cleared`);
-        this.schedule(source);
+        this.schedule();
       }
       this.reportFailed(source, input.error, arrivedAt);
       return;
@@ -290,7 +290,7 @@ export class LeakLensServer {
     for (const p of input.problems.slice(0, 20)) this.warn(`report ${file}: ${p}`);
     this.model.setReport(loadedReport(source, input.report, file));
     this.pending.set(source, arrivedAt);
-    this.schedule(source);
+    this.schedule();
   }
 
   private reportFailed(source: string, error: string, arrivedAt: number): void {
@@ -303,7 +303,7 @@ export class LeakLensServer {
   private again = false;
 
   /** Rebuilds markers and publishes; arrivals during a rebuild start one more when it ends. */
-  private schedule(_why: string): void {
+  private schedule(): void {
     if (this.rebuilding) {
       this.again = true;
       return;
@@ -411,7 +411,9 @@ export class LeakLensServer {
       this.watchRegistration = await this.connection.client.register(DidChangeWatchedFilesNotification.type, {
         watchers: [...new Set(this.patterns.map((p) => p.glob))].map((globPattern) => ({ globPattern })),
       });
-    } else {
+    }
+    const polled = new Set<string>();
+    if (!this.canWatch) {
       for (const dir of new Set(this.patterns.map((p) => p.dir))) {
         try {
           const w = fs.watch(dir, (_event, name) => {
@@ -428,6 +430,7 @@ export class LeakLensServer {
           };
           fs.watchFile(dir, { interval: 2000, persistent: false }, onStat);
           this.fsWatchers.push({ close: () => fs.unwatchFile(dir, onStat) });
+          polled.add(dir);
         }
       }
     }
@@ -439,6 +442,11 @@ export class LeakLensServer {
         names = await fs.promises.readdir(p.dir);
       } catch {
         continue;
+      }
+      // It appeared between the failed watch and now, too early for the poll to see it come: watch it now.
+      if (polled.has(p.dir)) {
+        this.background('watching report files', () => this.watchReports());
+        return;
       }
       for (const n of names) if (p.name.test(n)) wanted.add(path.join(p.dir, n));
     }
@@ -455,7 +463,7 @@ export class LeakLensServer {
         if (deleted && !fs.existsSync(file)) {
           if (this.model.removeReport(this.sourceKey(file))) {
             this.log(`report ${file} was deleted; its markers are cleared`);
-            this.schedule(file);
+            this.schedule();
           }
           return;
         }

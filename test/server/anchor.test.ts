@@ -52,6 +52,8 @@ describe('anchor', () => {
     assert.equal(spanOf(anchor(at(src), 2, 10, [], true)), '1:9-1:12');
     assert.equal(spanOf(anchor(at(src), 2, 10, [], false)), 'skip: the file changed since the snapshot and the location has no name to find it by');
     assert.equal(spanOf(anchor(at(src), 40, 1, [], true)), 'skip: line 40 is past the end of the file');
+    // V8 puts a class at its constructor's parameter list: the word just before the position is the one.
+    assert.equal(spanOf(anchor(at('class A {\n  constructor(req) {}\n}\n'), 2, 14, [], true)), '1:2-1:13');
     // A retainer step: the name if the line shows it, else the token at the position, never a parse.
     assert.equal(spanOf(anchor(at(src), 7, 3, [decl('Store'), { kind: 'position' }], true)), '6:2-6:8');
   });

@@ -120,6 +120,18 @@ describe('language server: reports from the engine, paths and report files', () 
     assert.ok(c.logs.some((l) => l.includes(`report ${reportFile} was`) && l.includes('its markers are cleared')), c.logs.join('\n'));
   });
 
+  test('a report folder that does not exist yet is waited for, then watched', async () => {
+    const ws = dir('later');
+    const c = await start({ roots: [ws], initializationOptions: {} });
+    // Make sure the server has looked for reports (and found no folder) before the run writes one.
+    await c.codeLenses(path.join(ws, 'x.js'));
+    const reportFile = path.join(ws, '.leak-lens', 'report.json');
+    const status = c.nextStatus(reportFile);
+    writeJson(reportFile, report);
+    assert.equal((await status).markers, 4);
+    assert.deepEqual(summary(c.diagnosticsOf(basicLeak)), expected);
+  });
+
   test('with a client that watches files, the server registers its report globs and follows didChangeWatchedFiles', async () => {
     const ws = dir('registered');
     const c = await start({ roots: [ws], watchFiles: true, initializationOptions: { reportFiles: ['.leak-lens/*.json'] } });
