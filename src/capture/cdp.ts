@@ -70,6 +70,8 @@ export interface CdpEvents {
     sourceMapURL?: string;
     executionContextId?: number;
   };
+  'Debugger.paused': { reason: string };
+  'Debugger.resumed': Record<string, never>;
   'HeapProfiler.addHeapSnapshotChunk': { chunk: string };
   'HeapProfiler.reportHeapSnapshotProgress': { done: number; total: number; finished?: boolean };
   'HeapProfiler.lastSeenObjectId': { lastSeenObjectId: number; timestamp: number };

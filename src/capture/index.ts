@@ -33,6 +33,7 @@ export {
   CaptureAbortedError,
   CaptureSession,
   ProgramFinishedError,
+  ProgramPausedError,
   type CaptureSessionOptions,
   type MemorySample,
   type ScriptRecord,

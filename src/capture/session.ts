@@ -87,10 +87,16 @@ export interface SnapshotMeta {
   /** True when allocation tracking was on, so `trace_function_infos` and `trace_tree` are filled in. */
   allocationTracking: boolean;
   /**
-   * True when the program had already finished and Node was only waiting for the debugger to disconnect. The
-   * forced GC is skipped then (see {@link CaptureSession.hasProgramFinished}).
+   * True when the program had already finished and Node was only waiting for the debugger to disconnect (see
+   * {@link CaptureSession.hasProgramFinished}).
    */
   programFinished?: boolean;
+  /**
+   * Whether the forced GC ran first. It is skipped when asked (`gc: false`) and when the program has finished or is
+   * paused in a debugger, since V8 runs it as a task then never answers. V8 collects garbage while it builds any
+   * snapshot anyway; the forced passes add only what finalizers and weak callbacks free.
+   */
+  forcedGc: boolean;
   /** How the file was written: streamed over CDP, or by `v8.writeHeapSnapshot` inside the target. */
   method: SnapshotMethod;
   /** Every script the target had parsed when the snapshot was taken. */
@@ -152,6 +158,14 @@ export class ProgramFinishedError extends Error {
   }
 }
 
+/** An operation that needs the program's event loop was asked for while a debugger holds the program paused. */
+export class ProgramPausedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProgramPausedError';
+  }
+}
+
 /** The rejection of a capture cancelled through its AbortSignal; shaped like Node's own AbortError. */
 export class CaptureAbortedError extends Error {
   readonly code = 'ABORT_ERR';
@@ -184,6 +198,9 @@ export class CaptureSession {
   private contextPid: number | undefined;
   private finished = false;
   private readonly finishedHandlers = new Set<() => void>();
+  private paused = false;
+  /** Called when the target stops running tasks: the program finished or a debugger paused it. */
+  private readonly stallHandlers = new Set<() => void>();
 
   private constructor(private readonly client: CdpClient) {
     client.on('Runtime.executionContextCreated', ({ context }) => {
@@ -195,6 +212,13 @@ export class CaptureSession {
     });
     client.on('Runtime.executionContextDestroyed', ({ executionContextId }) => {
       if (executionContextId === this.defaultContextId) this.markFinished();
+    });
+    client.on('Debugger.paused', () => {
+      this.paused = true;
+      this.notifyStalled();
+    });
+    client.on('Debugger.resumed', () => {
+      this.paused = false;
     });
     client.on('Debugger.scriptParsed', (script) => {
       const record: ScriptRecord = { scriptId: script.scriptId, url: script.url, hash: script.hash };
@@ -287,6 +311,14 @@ export class CaptureSession {
     return this.finished;
   }
 
+  /**
+   * True while a debugger holds the program paused. Only a session that does not skip pauses hears of them; then
+   * snapshots skip the forced GC and {@link collectGarbage} rejects, since V8 runs a GC as a task.
+   */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   /** Calls `handler` once, when the program's own code finishes; see {@link hasProgramFinished}. */
   onProgramFinished(handler: () => void): Disposable {
     if (this.finished) {
@@ -302,9 +334,12 @@ export class CaptureSession {
     return this.client.onClose(handler);
   }
 
-  /** Forces a full garbage collection in the target. Rejects with {@link ProgramFinishedError} once it finished. */
+  /**
+   * Forces a full garbage collection in the target. Rejects with {@link ProgramFinishedError} once the program
+   * finished and with {@link ProgramPausedError} while a debugger holds it paused: V8 runs the GC as a task.
+   */
   async collectGarbage(): Promise<void> {
-    await this.whileRunning(this.client.send('HeapProfiler.collectGarbage', {}), 'force a garbage collection');
+    await this.whileTasksRun(this.client.send('HeapProfiler.collectGarbage', {}), 'force a garbage collection');
   }
 
   /**
@@ -483,14 +518,16 @@ export class CaptureSession {
     }
     // Create the file first, so an unwritable place fails before the target spends time on a GC.
     const stream = method === 'cdp' ? await job.openStream() : undefined;
-    if ((options.gc ?? true) && !this.finished) {
+    let forcedGc = (options.gc ?? true) && !this.finished && !this.paused;
+    if (forcedGc) {
       // Two passes: the first can queue finalizers and weak callbacks whose garbage only the second frees.
       try {
         await this.collectGarbage();
         await this.collectGarbage();
       } catch (error) {
-        // A program that finishes during the GC can still be captured, just without it.
-        if (!(error instanceof ProgramFinishedError)) throw error;
+        // A program that finishes or pauses during the GC can still be captured, just without it.
+        if (!(error instanceof ProgramFinishedError || error instanceof ProgramPausedError)) throw error;
+        forcedGc = false;
       }
     }
     if (job.aborted) return undefined;
@@ -524,6 +561,7 @@ export class CaptureSession {
       memoryUsage,
       allocationTracking,
       ...(programFinished ? { programFinished } : {}),
+      forcedGc,
       method,
       scripts: [...this.scriptsById.values()],
     };
@@ -593,17 +631,20 @@ export class CaptureSession {
     }
   }
 
-  /** Rejects `promise`'s wait when the program finishes: replies that need its event loop would never come. */
-  private whileRunning<T>(promise: Promise<T>, what: string): Promise<T> {
-    const message =
-      `cannot ${what}: the program has finished and Node is only waiting for the debugger to disconnect, ` +
-      `so the target no longer runs the task that would do it`;
-    if (this.finished) {
+  /**
+   * Rejects `promise`'s wait when the target stops running tasks (the program finished, or a debugger paused it):
+   * V8 answers some commands from a task, and those replies would not come.
+   */
+  private whileTasksRun<T>(promise: Promise<T>, what: string): Promise<T> {
+    const stalled = this.stalledError(what);
+    if (stalled) {
       promise.catch(() => undefined);
-      return Promise.reject(new ProgramFinishedError(message));
+      return Promise.reject(stalled);
     }
     return new Promise<T>((resolve, reject) => {
-      const watcher = this.onProgramFinished(() => reject(new ProgramFinishedError(message)));
+      const onStall = (): void => reject(this.stalledError(what) ?? new ProgramPausedError(`cannot ${what} now`));
+      this.stallHandlers.add(onStall);
+      const watcher = { dispose: () => void this.stallHandlers.delete(onStall) };
       promise.then(
         (value) => {
           watcher.dispose();
@@ -617,11 +658,32 @@ export class CaptureSession {
     });
   }
 
+  private stalledError(what: string): Error | undefined {
+    if (this.finished) {
+      return new ProgramFinishedError(
+        `cannot ${what}: the program has finished and Node is only waiting for the debugger to disconnect, ` +
+          `so the target no longer runs the task that would do it`,
+      );
+    }
+    if (this.paused) {
+      return new ProgramPausedError(
+        `cannot ${what} while the program is paused in the debugger: V8 does it in a task, and no task runs ` +
+          `until the program resumes`,
+      );
+    }
+    return undefined;
+  }
+
+  private notifyStalled(): void {
+    for (const handler of [...this.stallHandlers]) handler();
+  }
+
   private markFinished(): void {
     if (this.finished) return;
     this.finished = true;
     for (const handler of [...this.finishedHandlers]) handler();
     this.finishedHandlers.clear();
+    this.notifyStalled();
   }
 
   private async readProcessInfo(): Promise<TargetProcessInfo> {
