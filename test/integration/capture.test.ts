@@ -227,6 +227,7 @@ void test('a snapshot streamed to disk is valid, complete and has a sidecar', { 
     assert.equal(meta.label, 'baseline');
     assert.equal(meta.method, 'cdp');
     assert.equal(meta.allocationTracking, false);
+    assert.equal(meta.forcedGc, true);
     assert.equal(meta.inspectorUrl, program.url);
     assert.equal(meta.targetId, program.url.split('/').pop());
     assert.ok(!Number.isNaN(Date.parse(meta.time)) && meta.time.endsWith('Z'));
@@ -504,6 +505,7 @@ void test('a program that finishes while attached can still be captured, without
 
     const result = await session.takeSnapshot(path.join(f.dir, 'end.heapsnapshot'));
     assert.equal(result.meta.programFinished, true);
+    assert.equal(result.meta.forcedGc, false);
     assert.ok(idsNamed(readSnapshot(result.filePath), 'Leaky').size >= 2);
     assert.ok((await session.memoryUsage()).heapUsed > 0, 'memory usage falls back to Runtime.getHeapUsage');
     await assert.rejects(session.takeSnapshot(path.join(f.dir, 'no.heapsnapshot'), { method: 'inprocess' }), /program has finished/);
