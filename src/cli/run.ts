@@ -71,21 +71,24 @@ function runAction(command: string, env: NodeJS.ProcessEnv, timeoutMs: number): 
     const child = spawn('sh', ['-c', command], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout.on('data', (d: Buffer) => process.stderr.write(d));
     child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+    let timedOut = false;
     const timer = setTimeout(() => {
+      timedOut = true;
       try {
         process.kill(-child.pid!, 'SIGKILL');
       } catch {
         /* already gone */
       }
-      reject(new RunError(`the action "${command}" did not finish within ${timeoutMs / 1000} s and was stopped; raise --action-timeout or make it end`));
     }, timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(new RunError(`the action "${command}" could not start: ${e.message}`));
     });
+    // Settle only once the action has really exited, so nothing it started outlives the report.
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) resolve();
+      if (timedOut) reject(new RunError(`the action "${command}" did not finish within ${timeoutMs / 1000} s and was stopped; raise --action-timeout or make it end`));
+      else if (code === 0) resolve();
       else reject(new RunError(`the action "${command}" failed (${signal ? 'killed by ' + signal : 'exit code ' + code}); fix it so it succeeds against the running program`));
     });
   });
