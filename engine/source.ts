@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { fileURLToPath } from 'url';
+import { fileURLToPath, pathToFileURL } from 'url';
 import type * as TS from 'typescript';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import type { OwnerKind } from './paths';
@@ -99,7 +99,9 @@ export class SourceResolver {
     if (this.maps.has(file)) return this.maps.get(file)!;
     let map: TraceMap | null = null;
     const parsed = this.parse(file);
-    let url = this.options.sourceMapURLs?.get(runtimeFile);
+    // The debugger names CommonJS scripts by file:// URL, the snapshot by path: accept either.
+    const urls = this.options.sourceMapURLs;
+    let url = urls?.get(runtimeFile) ?? urls?.get(file) ?? urls?.get(pathToFileURL(file).href);
     if (!url && parsed) {
       const m = /\/\/[#@] sourceMappingURL=(\S+)\s*$/m.exec(parsed.text.slice(-4096));
       if (m) url = m[1];
