@@ -1,7 +1,7 @@
 /**
  * The extension's side of the Leak Lens language server. The extension calls {@link startLanguageClient} on first
  * need (a JavaScript/TypeScript file is open, or a report was written) and disposes the result on deactivation.
- * The server runs in its own Node process (`out/server/main.js`, over IPC), so parsing reports and sources never
+ * The server runs in its own Node process (`dist/server.js`, or `out/server/main.js`, over IPC), so parsing reports and sources never
  * runs on the extension host's thread.
  *
  * What the extension must provide (package.json and src/extension.ts):
@@ -9,6 +9,7 @@
  *    hover links run to open the webview at a group;
  *  - the settings `leakLens.pathMap`, `leakLens.reportFiles`, `leakLens.staticChecks.enabled`.
  */
+import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { LanguageClient, LanguageClientOptions, ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
 import {
@@ -52,7 +53,9 @@ function initializationOptions(): LeakLensInitializationOptions {
 }
 
 export function startLanguageClient(context: vscode.ExtensionContext, log: LogChannel): LeakLensLanguageClient {
-  const module = context.asAbsolutePath('out/server/main.js');
+  // The packaged extension ships the esbuild bundle (scripts/build-extension.js); a development tree may only have tsc's.
+  const bundled = context.asAbsolutePath('dist/server.js');
+  const module = fs.existsSync(bundled) ? bundled : context.asAbsolutePath('out/server/main.js');
   // A report can be large; give the server room beyond Node's default heap.
   const run = { module, transport: TransportKind.ipc, options: { execArgv: ['--max-old-space-size=4096'] } };
   const serverOptions: ServerOptions = { run, debug: { ...run, options: { execArgv: ['--max-old-space-size=4096', '--nolazy', '--inspect=6019'] } } };

@@ -13,7 +13,8 @@ import type { CodeLens, Diagnostic, Hover, InitializeResult, LocationLink, Publi
 import type { LeakLensInitializationOptions, ReportStatusParams, SetReportParams } from '../../protocol/lsp';
 import { repoRoot } from '../helpers/fixtures';
 
-export const serverMain = path.join(repoRoot, 'out', 'server', 'main.js');
+/** The server to test: tsc's output, or another build of it (such as the dist/server.js bundle) in LEAK_LENS_SERVER. */
+export const serverMain = process.env.LEAK_LENS_SERVER ? path.resolve(process.env.LEAK_LENS_SERVER) : path.join(repoRoot, 'out', 'server', 'main.js');
 
 export interface StartOptions {
   /** Workspace folders (absolute paths). */
