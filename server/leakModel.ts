@@ -438,7 +438,8 @@ export class LeakModel {
   }
 
   private staticDiagnostic(file: string, s: Suspect, markers: Marker[]): Diagnostic {
-    const confirmedBy = markers.find((m) => m.spec.at === 'owner' && m.subject === s.subject);
+    const subjectRange = s.subjectRange;
+    const confirmedBy = subjectRange ? markers.find((m) => m.spec.at === 'owner' && sameRange(m.range, subjectRange)) : undefined;
     const runtimeReload = s.code === 'static/resource-in-reloaded-module' && this.runtimeReloads.has(file);
     const d: Diagnostic = {
       range: s.range,

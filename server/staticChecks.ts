@@ -28,6 +28,12 @@ export interface Suspect {
   message: string;
   /** The name a runtime owner of the same leak would carry: the collection, emitter, timer call or `require`. */
   subject: string;
+  /**
+   * Where that name is declared, when the suspect is about a declared thing (a collection, an emitter, a pool): a
+   * runtime owner marked exactly there confirms the suspect. Suspects about a call (an interval, a reload) have none
+   * and are confirmed only by a runtime marker on their own range.
+   */
+  subjectRange?: TextRange;
   related: { range: TextRange; message: string }[];
 }
 
@@ -236,6 +242,7 @@ export class StaticChecker {
       range: this.nodeRange(nameNode),
       message: `${shown} is ${what} that is only ever added to (${first.how} at line ${this.lineOf(first.node)}): nothing removes its entries, so it grows for the life of the process`,
       subject,
+      subjectRange: this.nodeRange(nameNode),
       related: perCallAdds.slice(0, 5).map((a) => ({ range: this.nodeRange(a.node), message: `${shown}: added to here` })),
     });
     for (const a of perCallAdds) {
@@ -247,6 +254,7 @@ export class StaticChecker {
         range: this.nodeRange(a.key),
         message: `the key of ${shown} includes ${clipText(why.text)}, which differs on every request: lookups never hit, and every entry stays`,
         subject,
+        subjectRange: this.nodeRange(nameNode),
         related: why.node !== a.key ? [{ range: this.nodeRange(why.node), message: `${clipText(why.text)}: differs on every request` }] : [],
       });
     }
@@ -317,7 +325,8 @@ export class StaticChecker {
         range: this.range(recv.getStart(this.sf), c.expression.name.getEnd()),
         message: `${event} is added to module-level ${recv.text} on ${perCall(fn)} and never removed: each listener, and everything its closure holds, stays alive as long as ${recv.text} does`,
         subject: recv.text,
-        related: [{ range: this.nodeRange(this.moduleVars.get(recv.text)?.name ?? recv), message: `${recv.text} is declared here` }],
+        subjectRange: this.moduleVars.has(recv.text) ? this.nodeRange(this.moduleVars.get(recv.text)!.name) : undefined,
+        related: this.moduleVars.has(recv.text) ? [{ range: this.nodeRange(this.moduleVars.get(recv.text)!.name), message: `${recv.text} is declared here` }] : [],
       });
     }
   }
@@ -403,13 +412,14 @@ export class StaticChecker {
       };
       visit(st);
       for (const f of found) {
-        // `const pool = new DbPool()`: a runtime owner would be called `pool`.
-        const decl = ts.isVariableStatement(st) && st.declarationList.declarations.length === 1 && ts.isIdentifier(st.declarationList.declarations[0].name) ? st.declarationList.declarations[0].name.text : undefined;
+        // `const pool = new DbPool()`: a runtime owner would be `pool`, declared there.
+        const declName = ts.isVariableStatement(st) && st.declarationList.declarations.length === 1 && ts.isIdentifier(st.declarationList.declarations[0].name) ? st.declarationList.declarations[0].name : undefined;
         this.suspects.push({
           code: 'static/resource-in-reloaded-module',
           range: f.range,
           message: `this module is loaded again and again (${evidence.by}) and opens ${f.what} in its top-level code each time: every copy keeps its own alive`,
-          subject: decl ?? f.subject,
+          subject: declName?.text ?? f.subject,
+          subjectRange: declName ? this.nodeRange(declName) : undefined,
           related: [],
         });
       }

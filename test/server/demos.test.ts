@@ -124,6 +124,15 @@ describe('language server on reports of real demo runs', () => {
     assert.ok(md.includes(`at [demo/ts-app/src/store.ts:44](${uri(storeTs)}#L44)`), md);
   });
 
+  test('ts-app: opened, its static suspects are merged into the runtime marker or raised to warnings by it', async () => {
+    const opened = await client.open(storeTs);
+    assert.deepEqual(summary(opened), ['36:26-36:31 2 leak-owner', '43:17-43:31 3 leak-allocation', '44:24-44:27 2 static/per-request-cache-key']);
+    assert.match(opened[0].message, /\nStatic check agrees: UserStore\.cache is a static Map that is only ever added to \(set at line 45\)/);
+    assert.equal(textAt(storeTs, opened[2].range), 'key');
+    assert.match(opened[2].message, /^the key of UserStore\.cache includes req\.requestId, which differs on every request: lookups never hit, and every entry stays \(confirmed by the runtime report: UserStore\.cache holds \d+ CachedUser/);
+    await client.close(storeTs);
+  });
+
   test('ts-app: a report that points into the generated JavaScript is mapped to the TypeScript by the file\'s source map', async () => {
     // As a capture without source map support would write it: generated positions only.
     const generatedOnly = JSON.parse(JSON.stringify(tsReport)) as LeakReport;
