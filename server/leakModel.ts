@@ -536,34 +536,41 @@ export class LeakModel {
         parts.push(`**Leak Lens**: ${moduleMessage(m.spec.instances ?? [])}`);
         continue;
       }
-      const g = m.spec.group!;
       const key = groupKey(m.spec);
       if (seen.has(key)) continue;
       seen.add(key);
-      const root = this.options.roots.find((r) => !path.relative(r, file).startsWith('..'));
-      const place = (p: { file: string; range: TextRange } | undefined): HoverPlace | undefined => (p ? { file: p.file, line: p.range.start.line + 1 } : undefined);
-      const sites = g.allocationSites.map((s, i) => {
-        const marker = this.siteMarkers(m.spec).find((x) => x.spec.siteIndex === i);
-        if (marker) return place({ file: marker.spec.file, range: marker.range });
-        return s.location ? place(this.locate(s.location, allocationTargets(g, s.function), m.spec.report)) : undefined;
-      });
-      const owner = this.ownerMarker(m.spec);
-      const args: ShowLeakGroupArgs = { groupId: g.id, reportFile: m.spec.report.file, at: m.spec.at === 'allocation' ? 'allocation' : 'owner' };
-      const command = this.options.hostCommands ? `command:${SHOW_LEAK_GROUP_COMMAND}?${encodeURIComponent(JSON.stringify([args]))}` : undefined;
-      parts.push(
-        hoverMarkdown(
-          g,
-          {
-            steps: g.retainerPath.map((s) => (s.location ? place(this.locate(s.location, stepTargets(s.node), m.spec.report)) : undefined)),
-            sites,
-            owner: owner && owner !== m ? place({ file: owner.spec.file, range: owner.range }) : undefined,
-          },
-          root,
-          command,
-        ),
-      );
+      parts.push(this.groupMarkdown(m.spec.report, m.spec.group!, m.spec.at === 'allocation' ? 'allocation' : 'owner', m));
     }
     return { contents: { kind: MarkupKind.Markdown, value: parts.join('\n\n---\n\n') }, range: at[0].range };
+  }
+
+  /**
+   * A group as markdown, with links to the places of its retainer path, allocation sites and owner in the workspace
+   * (the owner's link is left out when `from` is the owner's own marker).
+   */
+  groupMarkdown(report: LoadedReport, g: LeakGroup, at: 'owner' | 'allocation', from?: Marker): string {
+    const markers = this.byGroup.get(keyOf(report.source, g.id)) ?? [];
+    const anchorFile = from?.spec.file ?? markers[0]?.spec.file;
+    const root = this.options.roots.find((r) => anchorFile && !path.relative(r, anchorFile).startsWith('..')) ?? this.options.roots[0];
+    const place = (p: { file: string; range: TextRange } | undefined): HoverPlace | undefined => (p ? { file: p.file, line: p.range.start.line + 1 } : undefined);
+    const sites = g.allocationSites.map((s, i) => {
+      const marker = markers.find((x) => x.spec.at === 'allocation' && x.spec.siteIndex === i);
+      if (marker) return place({ file: marker.spec.file, range: marker.range });
+      return s.location ? place(this.locate(s.location, allocationTargets(g, s.function), report)) : undefined;
+    });
+    const owner = markers.find((x) => x.spec.at === 'owner');
+    const args: ShowLeakGroupArgs = { groupId: g.id, reportFile: report.file, at };
+    const command = this.options.hostCommands ? `command:${SHOW_LEAK_GROUP_COMMAND}?${encodeURIComponent(JSON.stringify([args]))}` : undefined;
+    return hoverMarkdown(
+      g,
+      {
+        steps: g.retainerPath.map((s) => (s.location ? place(this.locate(s.location, stepTargets(s.node), report)) : undefined)),
+        sites,
+        owner: owner && owner !== from ? place({ file: owner.spec.file, range: owner.range }) : undefined,
+      },
+      root,
+      command,
+    );
   }
 
   /** From an owner's name to where its objects are allocated; from an allocation site to the owner's declaration. */
@@ -577,12 +584,12 @@ export class LeakModel {
     return out.length ? out : null;
   }
 
-  /** A group by id, from the given report file or any report. */
-  findGroup(groupId: string, reportFile?: string): LeakGroup | undefined {
+  /** A group by id, from the given report file or any report, with the report it is in. */
+  findGroup(groupId: string, reportFile?: string): { report: LoadedReport; group: LeakGroup } | undefined {
     for (const r of this.reports.values()) {
       if (reportFile && r.file !== reportFile) continue;
       const g = r.report.leaks.find((x) => x.id === groupId);
-      if (g) return g;
+      if (g) return { report: r, group: g };
     }
     return undefined;
   }
@@ -598,8 +605,12 @@ function statusLog(st: ReportStatusParams, notes: string[]): string {
   return lines.join('\n');
 }
 
+function keyOf(source: string, groupId: string): string {
+  return `${source}\u0000${groupId}`;
+}
+
 function groupKey(spec: MarkerSpec): string {
-  return `${spec.report.source}\u0000${spec.group?.id ?? ''}`;
+  return keyOf(spec.report.source, spec.group?.id ?? '');
 }
 
 /** The range of a line's code, without its indentation and trailing blanks. */

@@ -35,7 +35,6 @@ import {
   ShowGroupParams,
   ShowLeakGroupArgs,
 } from '../protocol/lsp';
-import { hoverMarkdown } from './format';
 import { LeakModel, loadedReport } from './leakModel';
 import { readReportFile, sanitizeReport } from './reportInput';
 import { TextSource } from './texts';
@@ -206,9 +205,10 @@ export class LeakLensServer {
       if (params?.command !== SHOW_LEAK_GROUP_COMMAND) return null;
       const args = params.arguments?.[0] as ShowLeakGroupArgs | undefined;
       if (!isRecord(args) || typeof args.groupId !== 'string') return null;
-      const group = this.model.findGroup(args.groupId, typeof args.reportFile === 'string' ? args.reportFile : undefined);
-      if (!group) return null;
-      const result: ShowGroupParams = { args, group, markdown: hoverMarkdown(group, { steps: [], sites: [] }, this.roots[0], undefined) };
+      const found = this.model.findGroup(args.groupId, typeof args.reportFile === 'string' ? args.reportFile : undefined);
+      if (!found) return null;
+      this.texts.beginPass();
+      const result: ShowGroupParams = { args, group: found.group, markdown: this.model.groupMarkdown(found.report, found.group, args.at === 'allocation' ? 'allocation' : 'owner') };
       void c.sendNotification(ShowGroupNotification.method, result).catch(() => undefined);
       return result;
     });

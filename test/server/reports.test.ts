@@ -157,6 +157,8 @@ describe('language server: reports from the engine, paths and report files', () 
     const result = await c.conn.sendRequest<ShowGroupParams>('workspace/executeCommand', { command: command.command, arguments: command.arguments });
     assert.equal(result.group.id, 'Connection@_connections');
     assert.match(result.markdown, /^\*\*Leak Lens\*\*: \d+ `Connection` held by `_connections`/);
+    assert.ok(result.markdown.includes(`Owner declared at [test/fixtures/apps/basic-leak.js:13](${uri(basicLeak)}#L13)`), result.markdown);
+    assert.ok(result.markdown.includes(`at [test/fixtures/apps/basic-leak.js:15](${uri(basicLeak)}#L15)`), result.markdown);
     const note = await c.waitFor(() => c.notifications.find((n) => n.method === 'leakLens/showGroup'), 'the showGroup notification');
     assert.deepEqual((note.params as ShowGroupParams).args, { groupId: 'Connection@_connections', at: 'owner' });
     // Without host commands, hovers carry no command link.
