@@ -126,7 +126,7 @@ export class TimelineView {
       height: HEIGHT,
       legend: { show: false },
       // Room above the plot for the snapshot labels.
-      padding: [22, 12, 0, 0],
+      padding: [22, 36, 0, 0],
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: true } },
       axes: [timeAxis(t), byteAxis(t)],
