@@ -148,6 +148,17 @@ export interface CaptureSessionOptions {
   /** Timeout of ordinary calls (evaluate, GC). Defaults to 60 s, since a full GC of a large heap takes a while. */
   callTimeoutMs?: number;
   onHandlerError?: ConnectOptions['onHandlerError'];
+  /**
+   * The connection shares its inspector session with a debugger, as js-debug's CDP proxy does: pausing is left to
+   * that debugger (no `Debugger.setSkipAllPauses`, so the user's breakpoints still stop the program) and so is
+   * resuming a program that waits for it.
+   */
+  sharedWithDebugger?: boolean;
+  /**
+   * Runs once the connection is open, before any domain is enabled; js-debug's proxy, for one, forwards no events
+   * until `JsDebug.subscribe` is sent. The client stays usable for calls capture does not know about.
+   */
+  beforeEnable?: (client: CdpClient) => Promise<void>;
 }
 
 /** An operation that needs the program's event loop was asked for after the program finished. */
@@ -245,18 +256,20 @@ export class CaptureSession {
       onHandlerError: options.onHandlerError,
     });
     const session = new CaptureSession(client);
+    const shared = options.sharedWithDebugger === true;
     try {
+      await options.beforeEnable?.(client);
       await Promise.all([
         client.send('Runtime.enable', {}),
         client.send('Debugger.enable', {}),
-        client.send('Debugger.setSkipAllPauses', { skip: true }),
+        shared ? undefined : client.send('Debugger.setSkipAllPauses', { skip: true }),
         client.send('HeapProfiler.enable', {}),
       ]);
       // Runtime.enable reports every live context before it returns. None means the program finished between
       // the connection opening and now, and Node is holding it only for this session.
       if (session.defaultContextId === undefined) session.markFinished();
       // Let a program started with --inspect-brk run; it has no context to evaluate in until it does.
-      await client.send('Runtime.runIfWaitingForDebugger', {});
+      if (!shared) await client.send('Runtime.runIfWaitingForDebugger', {});
     } catch (error) {
       await client.close();
       if (error instanceof ConnectionClosedError) {
@@ -772,7 +785,14 @@ class SnapshotJob {
     }
     const doomed = [this.tempPath, `${this.tempPath}.meta`];
     if (this.committed) doomed.push(this.filePath, this.metaPath);
-    await Promise.all(doomed.map((file) => fsp.rm(file, { force: true })));
+    // ENOTDIR: the folder was never usable (a file stands in its place), so nothing was made there.
+    await Promise.all(
+      doomed.map((file) =>
+        fsp.rm(file, { force: true }).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOTDIR') throw error;
+        }),
+      ),
+    );
   }
 }
 
