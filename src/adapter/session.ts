@@ -1,0 +1,352 @@
+/**
+ * The `leak-lens` debug adapter: plain DAP over the capture library, for memory work without breakpoints. `launch`
+ * starts a Node program under the inspector, `attach` joins one by WebSocket URL, host:port or process id; custom
+ * requests (see ./protocol.ts) take snapshots, force GCs, sample memory and track allocations. It never imports
+ * `vscode`, so any editor with a DAP client can use it (`node adapter.js`, or `--server=PORT`).
+ *
+ * One inspector session is held for the whole debug session: V8 clears heap object ids when an inspector session
+ * detaches, so snapshots are comparable only within one debug session.
+ */
+import { DebugSession, Event, ExitedEvent, InitializedEvent, OutputEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  attachToPid,
+  CaptureAbortedError,
+  CaptureSession,
+  launchForCapture,
+  targetFromHostPort,
+  type Disposable,
+  type LaunchedProgram,
+  type MemoryUsage,
+} from '../capture';
+import type { AttachArguments, CustomEvents, CustomEventName, CustomRequestName, CustomRequests, LaunchArguments } from './protocol';
+
+/** What a client may send: nothing is known to be present until checked. */
+type LaunchRequestArguments = DebugProtocol.LaunchRequestArguments & Partial<LaunchArguments>;
+type AttachRequestArguments = DebugProtocol.AttachRequestArguments & AttachArguments;
+
+/** Inspector lines Node prints on stderr that mean nothing to the user of a debug session. */
+const inspectorNoise = /^(Debugger listening on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Waiting for the debugger to disconnect)/;
+
+/** A failure the user can act on; its message is shown as is. */
+class UserError extends Error {}
+
+export class LeakLensDebugSession extends DebugSession {
+  private capture: CaptureSession | undefined;
+  private program: LaunchedProgram | undefined;
+  private stopOnDisconnect = true;
+  private sampler: Disposable | undefined;
+  private readonly sessionScope: Disposable[] = [];
+  /** In-flight cancellable requests by request seq. */
+  private readonly cancellers = new Map<number, AbortController>();
+  /** In-flight snapshots by file. */
+  private readonly snapshotCancellers = new Map<string, AbortController>();
+  private ended = false;
+
+  constructor() {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+  }
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+    response.body = {
+      ...response.body,
+      supportsConfigurationDoneRequest: true,
+      supportsTerminateRequest: true,
+      supportsCancelRequest: true,
+    };
+    this.sendResponse(response);
+    // No breakpoints to configure: the client may send configurationDone at once.
+    this.sendEvent(new InitializedEvent());
+  }
+
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, given: LaunchRequestArguments | undefined): Promise<void> {
+    const args = given ?? ({} as LaunchRequestArguments);
+    try {
+      if (typeof args.program !== 'string' || !args.program.trim()) {
+        throw new UserError('The launch configuration has no "program": name the script to run (for example "server.js").');
+      }
+      const cwd = args.cwd ?? path.dirname(path.resolve(args.program));
+      const program = path.resolve(cwd, args.program);
+      if (!fs.existsSync(program)) throw new UserError(`Cannot find the program ${program}: check "program" (and "cwd") in the launch configuration.`);
+      if (!fs.existsSync(cwd)) throw new UserError(`The working folder ${cwd} does not exist: check "cwd" in the launch configuration.`);
+      const env: Record<string, string | undefined> = {};
+      for (const [k, v] of Object.entries(args.env ?? {})) env[k] = v === null ? undefined : String(v);
+      const launched = await launchForCapture(
+        {
+          args: [program, ...(args.args ?? [])],
+          runtimeExecutable: args.runtimeExecutable,
+          runtimeArgs: args.runtimeArgs,
+          cwd,
+          env,
+          onStdout: (data) => this.output(data.toString(), 'stdout'),
+          onStderr: (data) => this.output(data.toString(), 'stderr'),
+        },
+        { sharedWithDebugger: false },
+      );
+      this.program = launched.program;
+      this.stopOnDisconnect = args.stopOnDisconnect ?? true;
+      this.adopt(launched.session);
+      void launched.program.exited.then((status) => {
+        this.output(`\nThe program ${status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`}.\n`, 'console');
+        this.sendEvent(new ExitedEvent(status.code ?? 1));
+        this.end();
+      });
+      this.output(`Leak Lens: launched ${program} (pid ${launched.program.pid}) for memory work.\n`, 'console');
+      await this.afterConnect(args);
+      this.sendResponse(response);
+    } catch (error) {
+      this.fail(response, error, 'could not launch the program');
+    }
+  }
+
+  protected override async attachRequest(response: DebugProtocol.AttachResponse, given: AttachRequestArguments | undefined): Promise<void> {
+    const args = given ?? ({} as AttachRequestArguments);
+    try {
+      const url = await this.resolveAttachUrl(args);
+      const session = await CaptureSession.open(url);
+      this.adopt(session);
+      const pid = session.processInfo.pid;
+      this.output(`Leak Lens: attached to ${pid !== undefined ? `process ${pid}` : url} for memory work.\n`, 'console');
+      await this.afterConnect(args);
+      this.sendResponse(response);
+    } catch (error) {
+      this.fail(response, error, 'could not attach');
+    }
+  }
+
+  private async resolveAttachUrl(args: AttachRequestArguments): Promise<string> {
+    const given = [args.websocketUrl, args.port, args.processId].filter((v) => v !== undefined && v !== '').length;
+    if (given !== 1) {
+      throw new UserError('The attach configuration must name exactly one of "websocketUrl", "port" (with "address") or "processId".');
+    }
+    if (args.websocketUrl) {
+      if (!/^wss?:\/\//.test(args.websocketUrl)) throw new UserError(`"websocketUrl" must start with ws:// (got ${args.websocketUrl}).`);
+      return args.websocketUrl;
+    }
+    if (args.port !== undefined) {
+      const port = Number(args.port);
+      if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UserError(`"port" must be a port number (got ${String(args.port)}).`);
+      return (await targetFromHostPort(args.address || '127.0.0.1', port)).url;
+    }
+    const pid = Number(args.processId);
+    if (!Number.isInteger(pid) || pid <= 0) throw new UserError(`"processId" must be a process id (got ${String(args.processId)}).`);
+    return (await attachToPid(pid)).url;
+  }
+
+  /** Takes ownership of a capture session: its end ends the debug session. */
+  private adopt(session: CaptureSession): void {
+    this.capture = session;
+    this.sessionScope.push(
+      session.onClose(() => {
+        if (!this.program) this.output('\nThe target closed the inspector connection.\n', 'console');
+        this.end();
+      }),
+      session.onProgramFinished(() => {
+        this.output('\nThe program has finished; its memory stays inspectable until you stop this session.\n', 'console');
+        this.sendCustomEvent('leakLens/programFinished', {});
+      }),
+    );
+  }
+
+  private async afterConnect(args: { trackAllocations?: boolean; samplingIntervalMs?: number }): Promise<void> {
+    if (args.trackAllocations) await this.capture!.startAllocationTracking();
+    if (args.samplingIntervalMs && args.samplingIntervalMs > 0) this.startSampling(args.samplingIntervalMs);
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.sendResponse(response);
+  }
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    const pid = this.capture?.processInfo.pid;
+    response.body = { threads: [new Thread(1, pid !== undefined ? `Node process ${pid}` : 'Node process')] };
+    this.sendResponse(response);
+  }
+
+  protected override cancelRequest(response: DebugProtocol.CancelResponse, args: DebugProtocol.CancelArguments): void {
+    if (args.requestId !== undefined) this.cancellers.get(args.requestId)?.abort();
+    this.sendResponse(response);
+  }
+
+  protected override async terminateRequest(response: DebugProtocol.TerminateResponse): Promise<void> {
+    await this.shutDownTarget(true);
+    this.sendResponse(response);
+    this.end();
+  }
+
+  protected override async disconnectRequest(response: DebugProtocol.DisconnectResponse, args: DebugProtocol.DisconnectArguments): Promise<void> {
+    const stop = args?.terminateDebuggee ?? this.stopOnDisconnect;
+    await this.shutDownTarget(stop);
+    this.sendResponse(response);
+    this.ended = true;
+  }
+
+  protected override async customRequest(command: string, response: DebugProtocol.Response, args: unknown, request?: DebugProtocol.Request): Promise<void> {
+    if (!command.startsWith('leakLens/')) {
+      super.customRequest(command, response, args, request);
+      return;
+    }
+    const controller = new AbortController();
+    if (request) this.cancellers.set(request.seq, controller);
+    try {
+      response.body = await this.custom(command as CustomRequestName, (args ?? {}) as never, controller.signal);
+      this.sendResponse(response);
+    } catch (error) {
+      if (error instanceof CaptureAbortedError) {
+        response.success = false;
+        response.message = 'cancelled';
+        this.sendResponse(response);
+      } else this.fail(response, error);
+    } finally {
+      if (request) this.cancellers.delete(request.seq);
+    }
+  }
+
+  private async custom<K extends CustomRequestName>(command: K, args: CustomRequests[K]['args'], signal: AbortSignal): Promise<CustomRequests[K]['body']> {
+    const capture = this.capture;
+    if (!capture || capture.isClosed) throw new UserError('There is no program to work on: the session has no inspector connection (launch or attach first).');
+    type Body = CustomRequests[K]['body'];
+    switch (command) {
+      case 'leakLens/targetInfo':
+        return {
+          pid: capture.processInfo.pid,
+          nodeVersion: capture.processInfo.nodeVersion,
+          inspectorUrl: capture.inspectorUrl,
+          trackingAllocations: capture.isTrackingAllocations,
+          programFinished: capture.hasProgramFinished,
+          launched: this.program !== undefined,
+        } satisfies CustomRequests['leakLens/targetInfo']['body'] as Body;
+      case 'leakLens/takeSnapshot': {
+        const a = args as CustomRequests['leakLens/takeSnapshot']['args'];
+        if (typeof a.file !== 'string' || !path.isAbsolute(a.file)) throw new UserError('leakLens/takeSnapshot needs an absolute "file" path.');
+        await fs.promises.mkdir(path.dirname(a.file), { recursive: true }).catch(() => undefined);
+        let last = 0;
+        const controller = signalController(signal);
+        this.snapshotCancellers.set(a.file, controller);
+        const result = await capture.takeSnapshot(a.file, {
+          label: a.label,
+          gc: a.gc ?? true,
+          signal: controller.signal,
+          onProgress: (done, total) => {
+            const now = Date.now();
+            if (now - last < 250 && done < total) return;
+            last = now;
+            this.sendCustomEvent('leakLens/snapshotProgress', { file: a.file, done, total });
+          },
+        }).finally(() => this.snapshotCancellers.delete(a.file));
+        const m = result.meta;
+        return {
+          file: result.filePath,
+          metaFile: result.metaPath,
+          fileSize: m.fileSize,
+          durationMs: m.durationMs,
+          sessionId: m.sessionId,
+          sequence: m.sequence,
+          pid: m.pid,
+          memoryUsage: m.memoryUsage,
+          allocationTracking: m.allocationTracking,
+        } satisfies CustomRequests['leakLens/takeSnapshot']['body'] as Body;
+      }
+      case 'leakLens/cancelSnapshot': {
+        const c = this.snapshotCancellers.get((args as CustomRequests['leakLens/cancelSnapshot']['args']).file);
+        c?.abort();
+        return { cancelled: c !== undefined } as Body;
+      }
+      case 'leakLens/collectGarbage': {
+        const before = await capture.memoryUsage();
+        await capture.collectGarbage();
+        const after = await capture.memoryUsage();
+        return { before, after } as Body;
+      }
+      case 'leakLens/memoryUsage':
+        return (await capture.memoryUsage()) as Body;
+      case 'leakLens/startSampling': {
+        const interval = Number((args as CustomRequests['leakLens/startSampling']['args']).intervalMs);
+        if (!Number.isFinite(interval) || interval < 100) throw new UserError('leakLens/startSampling needs "intervalMs" of at least 100.');
+        this.startSampling(interval);
+        return {} as Body;
+      }
+      case 'leakLens/stopSampling':
+        this.sampler?.dispose();
+        this.sampler = undefined;
+        return {} as Body;
+      case 'leakLens/startAllocationTracking':
+        if (!capture.isTrackingAllocations) await capture.startAllocationTracking();
+        return {} as Body;
+      case 'leakLens/stopAllocationTracking':
+        await capture.stopAllocationTracking();
+        return {} as Body;
+      default:
+        throw new UserError(`unknown request ${String(command)}`);
+    }
+  }
+
+  private startSampling(intervalMs: number): void {
+    this.sampler?.dispose();
+    this.sampler = this.capture!.startSampling(intervalMs, (sample: MemoryUsage & { time: number }) => this.sendCustomEvent('leakLens/memorySample', sample));
+  }
+
+  private sendCustomEvent<E extends CustomEventName>(event: E, body: CustomEvents[E]): void {
+    this.sendEvent(new Event(event, body));
+  }
+
+  private output(text: string, category: 'stdout' | 'stderr' | 'console'): void {
+    if (category === 'stderr') {
+      text = text
+        .split(/(?<=\n)/)
+        .filter((line) => !inspectorNoise.test(line))
+        .join('');
+      if (!text) return;
+    }
+    this.sendEvent(new OutputEvent(text, category));
+  }
+
+  /**
+   * Closes the inspector connection and, if asked and Leak Lens launched it, stops the program and its children.
+   * Requests in flight are cancelled only when the client asked to end; when the target went away they fail on
+   * their own, with an error that says so.
+   */
+  private async shutDownTarget(stopProgram: boolean, cancelInFlight = true): Promise<void> {
+    for (const d of this.sessionScope.splice(0)) d.dispose();
+    if (cancelInFlight) {
+      for (const c of this.cancellers.values()) c.abort();
+      for (const c of this.snapshotCancellers.values()) c.abort();
+    }
+    this.sampler?.dispose();
+    this.sampler = undefined;
+    const capture = this.capture;
+    this.capture = undefined;
+    await capture?.close().catch(() => undefined);
+    if (stopProgram && this.program) await this.program.stop();
+  }
+
+  /** Tells the client the session is over (once). */
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    void this.shutDownTarget(true, false).then(() => this.sendEvent(new TerminatedEvent()));
+  }
+
+  /** Answers a request with an error; `what` prefixes errors that do not come from this adapter's own checks. */
+  private fail(response: DebugProtocol.Response, error: unknown, what?: string): void {
+    const text = (error as Error)?.message ?? String(error);
+    const message = error instanceof UserError || !what ? text : `Leak Lens ${what}: ${text}`;
+    response.success = false;
+    response.message = message;
+    // `showUser` makes VS Code show the message even for requests it sent itself (launch, attach).
+    response.body = { error: { id: 1, format: message.replace(/[{}]/g, (c) => (c === '{' ? '(' : ')')), showUser: true } };
+    this.sendResponse(response);
+  }
+}
+
+/** A controller that aborts with `signal` and can also be aborted on its own; its signal is the one to pass on. */
+function signalController(signal: AbortSignal): AbortController {
+  const c = new AbortController();
+  if (signal.aborted) c.abort();
+  else signal.addEventListener('abort', () => c.abort(), { once: true });
+  return c;
+}

@@ -1,0 +1,197 @@
+/**
+ * The `leak-lens` debug adapter through DAP, as any editor would drive it: the compiled adapter runs as its own
+ * process (out/src/adapter/main.js) and a DebugClient from @vscode/debugadapter-testsupport talks to it over stdio.
+ * The debuggees are real Node processes running the fixtures of the VS Code tests.
+ */
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, before, beforeEach, describe, test } from 'node:test';
+import type { CustomEvents, CustomRequests } from '../../src/adapter/protocol';
+import { buildLeakReport } from '../../engine/report';
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const adapter = path.join(repoRoot, 'out', 'src', 'adapter', 'main.js');
+const fixtures = path.join(repoRoot, 'test', 'vscode', 'fixtures', 'workspace');
+
+async function request<K extends keyof CustomRequests>(dc: DebugClient, command: K, args: CustomRequests[K]['args']): Promise<CustomRequests[K]['body']> {
+  const response = await dc.customRequest(command, args);
+  return response.body as CustomRequests[K]['body'];
+}
+
+/** Initializes and attaches, as a client does: initialize, then attach and configurationDone once initialized. */
+async function attach(dc: DebugClient, args: Record<string, unknown>): Promise<void> {
+  // The adapter sends `initialized` right after answering initialize: listen before asking.
+  const initialized = dc.waitForEvent('initialized');
+  await dc.initializeRequest();
+  await Promise.all([initialized.then(() => dc.configurationDoneRequest()), dc.attachRequest(args as DebugProtocol.AttachRequestArguments)]);
+}
+
+/** Starts a Node program with its inspector on a free port and resolves with that port once it listens. */
+function startInspected(script: string): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(err);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${err}`)));
+  });
+}
+
+describe('leak-lens debug adapter over DAP', () => {
+  let dc: DebugClient;
+  let dir: string;
+
+  before(() => {
+    assert.ok(fs.existsSync(adapter), `${adapter} is missing; run npm run build`);
+  });
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-dap-'));
+    dc = new DebugClient(process.execPath, adapter, 'leak-lens');
+    dc.defaultTimeout = 30_000;
+    await dc.start();
+  });
+
+  afterEach(async () => {
+    await dc.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('initialize announces cancel, terminate and configurationDone', async () => {
+    const response = await dc.initializeRequest({ adapterID: 'leak-lens', pathFormat: 'path', linesStartAt1: true, columnsStartAt1: true });
+    assert.equal(response.body?.supportsCancelRequest, true);
+    assert.equal(response.body?.supportsTerminateRequest, true);
+    assert.equal(response.body?.supportsConfigurationDoneRequest, true);
+  });
+
+  test('launch, take three snapshots with custom requests, and the report finds the Leaky group', async () => {
+    const samples: CustomEvents['leakLens/memorySample'][] = [];
+    dc.on('leakLens/memorySample', (e: DebugProtocol.Event) => samples.push(e.body as CustomEvents['leakLens/memorySample']));
+    await Promise.all([
+      dc.configurationSequence(),
+      dc.launch({ program: path.join(fixtures, 'leaky-array.js'), samplingIntervalMs: 200, env: { TICK_MS: '20' } }),
+      dc.waitForEvent('initialized'),
+    ]);
+    const info = await request(dc, 'leakLens/targetInfo', {});
+    assert.ok(info.pid && info.pid > 0, 'targetInfo names the pid');
+    assert.equal(info.launched, true);
+    const threads = await dc.threadsRequest();
+    assert.equal(threads.body.threads.length, 1);
+
+    const files: string[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const file = path.join(dir, `s${i}.heapsnapshot`);
+      const body = await request(dc, 'leakLens/takeSnapshot', { file, label: i === 1 ? 'baseline' : `round ${i - 1}` });
+      assert.equal(body.file, file);
+      assert.equal(body.sequence, i);
+      assert.equal(body.pid, info.pid);
+      assert.ok(body.fileSize > 100_000 && fs.statSync(file).size === body.fileSize);
+      assert.ok(fs.existsSync(`${file}.meta.json`), 'the sidecar is written beside the snapshot');
+      files.push(file);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.ok(samples.length > 0, 'memory samples arrive as leakLens/memorySample events');
+    assert.ok(samples[0].heapUsed > 0);
+
+    const report = buildLeakReport(files);
+    const leaky = report.leaks.find((g) => g.className === 'Leaky');
+    assert.ok(leaky, `a Leaky group is reported (got ${report.leaks.map((g) => g.className).join(', ')})`);
+    assert.equal(leaky.owner.name, 'leakyItems');
+
+    const gc = await request(dc, 'leakLens/collectGarbage', {});
+    assert.ok(gc.after.heapUsed > 0);
+    await Promise.all([dc.waitForEvent('terminated'), dc.terminateRequest()]);
+    assert.throws(() => process.kill(info.pid!, 0), 'the launched program is stopped with the session');
+  });
+
+  test('allocation tracking: snapshots carry allocation sites', async () => {
+    await Promise.all([dc.configurationSequence(), dc.launch({ program: path.join(fixtures, 'leaky-array.js') }), dc.waitForEvent('initialized')]);
+    await request(dc, 'leakLens/startAllocationTracking', {});
+    assert.equal((await request(dc, 'leakLens/targetInfo', {})).trackingAllocations, true);
+    const files = [];
+    for (let i = 1; i <= 3; i++) {
+      const file = path.join(dir, `t${i}.heapsnapshot`);
+      const body = await request(dc, 'leakLens/takeSnapshot', { file });
+      assert.equal(body.allocationTracking, true);
+      files.push(file);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await request(dc, 'leakLens/stopAllocationTracking', {});
+    assert.equal((await request(dc, 'leakLens/targetInfo', {})).trackingAllocations, false);
+    const leaky = buildLeakReport(files).leaks.find((g) => g.className === 'Leaky');
+    assert.ok(leaky?.allocationSites.some((s) => s.function === 'grow'), `allocated in grow() (got ${JSON.stringify(leaky?.allocationSites)})`);
+    await dc.disconnectRequest({ terminateDebuggee: true });
+  });
+
+  test('launch of a missing program fails with a message that says what to fix', async () => {
+    await dc.initializeRequest();
+    await assert.rejects(dc.launchRequest({ program: path.join(dir, 'nope.js') } as DebugProtocol.LaunchRequestArguments), /Cannot find the program .*nope\.js/);
+  });
+
+  test('a snapshot into a folder that cannot be written fails clearly and leaves nothing behind', async () => {
+    await Promise.all([dc.configurationSequence(), dc.launch({ program: path.join(fixtures, 'leaky-array.js') }), dc.waitForEvent('initialized')]);
+    // A regular file where the folder should be: unwritable for every user, root included.
+    const notAFolder = path.join(dir, 'not-a-folder');
+    fs.writeFileSync(notAFolder, '');
+    try {
+      await assert.rejects(request(dc, 'leakLens/takeSnapshot', { file: path.join(notAFolder, 'x.heapsnapshot') }), /cannot write a snapshot beside .*ENOTDIR/);
+      assert.deepEqual(fs.readdirSync(dir), ['not-a-folder']);
+    } finally {
+      await dc.disconnectRequest({ terminateDebuggee: true });
+    }
+  });
+
+  describe('attach', () => {
+    let target: { child: ChildProcess; port: number } | undefined;
+    afterEach(() => {
+      target?.child.kill('SIGKILL');
+      target = undefined;
+    });
+
+    test('by port: snapshots work and the process keeps running after disconnect', async () => {
+      target = await startInspected(path.join(fixtures, 'leaky-array.js'));
+      await attach(dc, { port: target.port });
+      const info = await request(dc, 'leakLens/targetInfo', {});
+      assert.equal(info.pid, target.child.pid);
+      assert.equal(info.launched, false);
+      const file = path.join(dir, 'attached.heapsnapshot');
+      const body = await request(dc, 'leakLens/takeSnapshot', { file });
+      assert.ok(body.fileSize > 0);
+      await dc.disconnectRequest({});
+      assert.doesNotThrow(() => process.kill(target!.child.pid!, 0), 'an attached process is not stopped on disconnect');
+    });
+
+    test('by process id (SIGUSR1)', { skip: process.platform === 'win32' }, async () => {
+      // A process without --inspect: attaching by pid opens its inspector on 9229.
+      const child = spawn(process.execPath, [path.join(fixtures, 'leaky-array.js')], { stdio: ['ignore', 'pipe', 'ignore'] });
+      target = { child, port: 9229 };
+      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      await attach(dc, { processId: String(child.pid) });
+      const info = await request(dc, 'leakLens/targetInfo', {});
+      assert.equal(info.pid, child.pid);
+      await dc.disconnectRequest({});
+    });
+
+    test('a target that exits ends the session with a terminated event', async () => {
+      target = await startInspected(path.join(fixtures, 'leaky-array.js'));
+      await attach(dc, { port: target.port });
+      const terminated = dc.waitForEvent('terminated');
+      target.child.kill('SIGKILL');
+      await terminated;
+    });
+
+    test('no target named: the error says which fields to use', async () => {
+      await dc.initializeRequest();
+      await assert.rejects(dc.attachRequest({} as DebugProtocol.AttachRequestArguments), /exactly one of "websocketUrl", "port".*"processId"/);
+    });
+  });
+
+});
