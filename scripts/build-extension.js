@@ -1,0 +1,34 @@
+// Bundles what the extension runs into dist/ with esbuild, one file per process or thread:
+//   dist/extension.js  the extension host side (src/extension.ts; `vscode` stays external)
+//   dist/worker.js     the engine worker; EngineClient finds it beside itself (__dirname/worker.js), so it must sit
+//                      next to extension.js
+//   dist/adapter.js    the `leak-lens` debug adapter (DAP over stdio), also runnable by other editors
+//   dist/server.js     the language server, for the packaged extension
+// `tsc` still type-checks and emits out/ for the tests; these bundles are what the .vsix ships. Runs in `npm run build`.
+'use strict';
+const esbuild = require('esbuild');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const entryPoints = { extension: 'src/extension.ts', worker: 'engine/worker.ts', adapter: 'src/adapter/main.ts' };
+if (fs.existsSync(path.join(root, 'server/main.ts'))) entryPoints.server = 'server/main.ts';
+
+const t0 = Date.now();
+const result = esbuild.buildSync({
+  absWorkingDir: root,
+  entryPoints,
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: 'linked',
+  minify: false,
+  // ws loads these optional native helpers only if present.
+  external: ['vscode', 'bufferutil', 'utf-8-validate'],
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+if (result.errors.length) throw new Error(`build-extension: ${result.errors.length} errors`);
+if (process.env.LEAK_LENS_BUILD_VERBOSE) console.log(`build-extension: dist/ in ${Date.now() - t0} ms`);

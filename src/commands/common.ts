@@ -1,0 +1,85 @@
+/**
+ * What every command shares: the extension's services, the outcome a command resolves with (so tests and other
+ * extensions can tell what happened), and capturing one snapshot with progress.
+ */
+import * as vscode from 'vscode';
+import type { EngineHost } from '../engineHost';
+import { isCancellation, reportError } from '../errors';
+import type { SnapshotEntry, SnapshotStore } from '../snapshots/store';
+import type { TargetRegistry } from '../targets/registry';
+import type { MemoryTarget } from '../targets/target';
+import type { LeakLensDocuments } from '../ui/documents';
+import { formatBytes } from '../ui/format';
+import type { MemoryGraphs } from '../ui/memoryGraph';
+
+export interface Services {
+  context: vscode.ExtensionContext;
+  registry: TargetRegistry;
+  store: SnapshotStore;
+  engine: EngineHost;
+  documents: LeakLensDocuments;
+  graphs: MemoryGraphs;
+}
+
+/** What a command resolves with: its value, or the message the user was shown. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string; cancelled?: boolean };
+
+/** Options most commands take when run by a test or another extension rather than a person. */
+export interface CommandOptions {
+  /** False: never ask (pickers, prompts); fail with a message instead. Defaults to true. */
+  interactive?: boolean;
+}
+
+/** Runs a command body; failures are shown (with what to do) and logged, and come back as an outcome. */
+export async function runCommand<T>(doing: string, body: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await body() };
+  } catch (error) {
+    if (isCancellation(error)) {
+      reportError(error, doing);
+      return { ok: false, error: 'cancelled', cancelled: true };
+    }
+    const shown = reportError(error, doing);
+    return { ok: false, error: shown?.message ?? String(error) };
+  }
+}
+
+/** The progress callback of `window.withProgress`. */
+export type Progress = vscode.Progress<{ message?: string; increment?: number }>;
+
+/**
+ * Captures one snapshot of `target` into the snapshot folder, reporting V8's progress, cancellable through `token`.
+ * Notes from the capture (no GC while paused, reset ids) are shown as warnings.
+ */
+export async function captureSnapshot(s: Services, target: MemoryTarget, label: string, progress: Progress, token: vscode.CancellationToken): Promise<SnapshotEntry> {
+  await target.ready();
+  const folder = await s.store.ensureWritable();
+  const file = s.store.newSnapshotPath(folder, target.pid);
+  const controller = new AbortController();
+  const sub = token.onCancellationRequested(() => controller.abort());
+  let reported = 0;
+  try {
+    progress.report({ message: `${label}: collecting garbage, then walking the heap` });
+    const taken = await target.takeSnapshot(file, {
+      label,
+      signal: controller.signal,
+      onProgress: (done, total) => {
+        const pct = total > 0 ? Math.floor((100 * done) / total) : 0;
+        if (pct <= reported) return;
+        progress.report({ message: `${label}: ${pct}% of the heap`, increment: 0 });
+        reported = pct;
+      },
+    });
+    for (const note of taken.notes) void vscode.window.showWarningMessage(`Leak Lens: ${note}`);
+    s.store.changed();
+    const entry = await s.store.describe(file);
+    if (!entry) throw new Error(`the snapshot file ${file} disappeared right after it was written`);
+    return entry;
+  } finally {
+    sub.dispose();
+  }
+}
+
+export function snapshotSummary(entry: SnapshotEntry): string {
+  return `${formatBytes(entry.size)}${entry.heapUsed !== undefined ? `, heap used ${formatBytes(entry.heapUsed)}` : ''}`;
+}

@@ -1,0 +1,107 @@
+/**
+ * Leak Lens in VS Code. `activate` only registers: commands, the Snapshots view, the status bar item, the `leak-lens`
+ * debug type and the document provider. Connections to processes open when a command (or the status bar, for the
+ * active session) first needs them; the engine worker starts with the first analysis. Everything is disposed on
+ * deactivation, and every process Leak Lens started (workloads; launched programs, through their adapter) ends.
+ */
+import * as vscode from 'vscode';
+import { DEBUG_TYPE } from './adapter/protocol';
+import { collectGarbage, showMemoryGraph, startAllocationTracking, stopAllocationTracking, takeHeapSnapshot } from './commands/capture';
+import type { Services } from './commands/common';
+import { findLeaks } from './commands/findLeaks';
+import { attachToProcess, launchProgram, pickProcess } from './commands/sessions';
+import { compareSnapshots, deleteSnapshots, openSnapshot, openSnapshotFile, renameSnapshot, revealSnapshot } from './commands/snapshots';
+import { AdapterFactory, ConfigurationProvider } from './debug/provider';
+import { EngineHost } from './engineHost';
+import { createLog, log } from './log';
+import { SnapshotStore } from './snapshots/store';
+import { SnapshotsView } from './snapshots/view';
+import { TargetRegistry } from './targets/registry';
+import type { MemoryTarget } from './targets/target';
+import { LeakLensDocuments, SCHEME } from './ui/documents';
+import { MemoryGraphs } from './ui/memoryGraph';
+import { HeapStatusBar } from './ui/statusBar';
+import { stopAllWorkloads } from './workload';
+
+/** What the extension exports (for tests and other extensions). */
+export interface LeakLensApi {
+  /** The folder new snapshots go to. */
+  snapshotFolder(): string;
+  /** The status bar item's text, or undefined while it is hidden. */
+  statusBarText(): string | undefined;
+}
+
+/** Command arguments that are options objects (not URIs or view nodes passed by menus). */
+function options<T extends object>(arg: unknown): T {
+  return arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && !('kind' in arg) && !Array.isArray(arg) ? (arg as T) : ({} as T);
+}
+
+export function activate(context: vscode.ExtensionContext): LeakLensApi {
+  const sub = (...d: vscode.Disposable[]): void => void context.subscriptions.push(...d);
+  sub(createLog());
+  const registry = new TargetRegistry();
+  const store = new SnapshotStore(context);
+  const engine = new EngineHost();
+  const documents = new LeakLensDocuments();
+  const graphs = new MemoryGraphs(documents);
+  const s: Services = { context, registry, store, engine, documents, graphs };
+  const statusBar = new HeapStatusBar(registry);
+  const view = new SnapshotsView(store);
+  sub(registry, store, engine, documents, graphs, statusBar, view);
+
+  sub(
+    vscode.workspace.registerTextDocumentContentProvider(SCHEME, documents),
+    vscode.window.createTreeView('leakLens.snapshots', { treeDataProvider: view, canSelectMany: true, showCollapseAll: false }),
+    vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new AdapterFactory(context.asAbsolutePath('dist/adapter.js'))),
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new ConfigurationProvider()),
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new ConfigurationProvider(), vscode.DebugConfigurationProviderTriggerKind.Dynamic),
+  );
+
+  const command = (id: string, handler: (...args: never[]) => unknown): void => sub(vscode.commands.registerCommand(id, handler as (...args: unknown[]) => unknown));
+  command('leakLens.takeHeapSnapshot', (o?: unknown) => takeHeapSnapshot(s, options(o)));
+  command('leakLens.findLeaks', (o?: unknown) => findLeaks(s, options(o)));
+  command('leakLens.compareSnapshots', (a?: never, b?: never, o?: unknown) => compareSnapshots(s, a, b, options(o)));
+  command('leakLens.openSnapshotFile', (uri?: vscode.Uri | string, o?: unknown) => openSnapshotFile(s, uri, options(o)));
+  command('leakLens.collectGarbage', (o?: unknown) => collectGarbage(s, options(o)));
+  command('leakLens.startAllocationTracking', (o?: unknown) => startAllocationTracking(s, options(o)));
+  command('leakLens.stopAllocationTracking', (o?: unknown) => stopAllocationTracking(s, options(o)));
+  command('leakLens.showMemoryGraph', (o?: unknown) => showMemoryGraph(s, options(o)));
+  command('leakLens.attachToProcess', (o?: unknown) => attachToProcess(s, options(o)));
+  command('leakLens.launchProgram', (o?: never) => launchProgram(s, o));
+  command('leakLens.pickProcess', () => pickProcess());
+  command('leakLens.showLog', () => log().show());
+  command('leakLens.snapshots.open', (node?: never, o?: unknown) => openSnapshot(s, node, options(o)));
+  command('leakLens.snapshots.compare', (node?: never, selected?: never) => compareSnapshots(s, node, selected));
+  command('leakLens.snapshots.rename', (node?: never, label?: string) => renameSnapshot(s, node, typeof label === 'string' ? label : undefined));
+  command('leakLens.snapshots.delete', (node?: never, selected?: never, o?: { confirm?: boolean }) => deleteSnapshots(s, node, selected, options(o)));
+  command('leakLens.snapshots.reveal', (node?: never) => revealSnapshot(s, node));
+  command('leakLens.snapshots.refresh', () => store.changed());
+
+  // Context keys drive menus and the enablement of the allocation tracking pair.
+  let tracked: vscode.Disposable | undefined;
+  const updateContext = (target?: MemoryTarget): void => {
+    void vscode.commands.executeCommand('setContext', 'leakLens.hasNodeSession', registry.nodeSessions().length > 0);
+    void vscode.commands.executeCommand('setContext', 'leakLens.trackingAllocations', target?.trackingAllocations ?? false);
+  };
+  sub(
+    registry.onDidChangeSessions(() => updateContext(registry.activeTarget())),
+    registry.onDidChangeActiveTarget((target) => {
+      tracked?.dispose();
+      tracked = target?.onDidChangeState(() => updateContext(target));
+      updateContext(target);
+    }),
+    { dispose: () => tracked?.dispose() },
+  );
+  updateContext(registry.activeTarget());
+  log().info(`Leak Lens ${context.extension.packageJSON.version as string} activated (${vscode.env.appName} ${vscode.version}, node ${process.version})`);
+
+  return {
+    snapshotFolder: () => store.folder(),
+    statusBarText: () => statusBar.visibleText,
+  };
+}
+
+export function deactivate(): void {
+  // Subscriptions (targets, engine worker, status bar) are disposed by VS Code after this; workloads end now.
+  stopAllWorkloads();
+}

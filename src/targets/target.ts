@@ -1,0 +1,72 @@
+/**
+ * A Node process Leak Lens can work on, behind one interface whatever the debug session is: a child session of
+ * VS Code's JavaScript debugger (CDP through js-debug's proxy, in this process) or a `leak-lens` session (custom DAP
+ * requests to Leak Lens's own adapter process).
+ */
+import type * as vscode from 'vscode';
+import type { MemoryUsageBody } from '../adapter/protocol';
+
+export type MemoryUsage = MemoryUsageBody;
+
+export interface MemorySample extends MemoryUsage {
+  time: number;
+}
+
+/** What a finished snapshot left on disk. */
+export interface TakenSnapshot {
+  file: string;
+  fileSize: number;
+  durationMs: number;
+  pid?: number;
+  memoryUsage?: MemoryUsage;
+  /** Notes for the user, such as "no GC: the program was paused at a breakpoint". */
+  notes: string[];
+}
+
+export interface SnapshotRequest {
+  label?: string;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export type TargetKind = 'js-debug' | 'leak-lens';
+
+export interface MemoryTarget extends vscode.Disposable {
+  readonly kind: TargetKind;
+  /** The debug session that runs the process (for js-debug: the child session of the process). */
+  readonly session: vscode.DebugSession;
+  /** A name for pickers and messages: the session name, with the pid when known. */
+  readonly label: string;
+  readonly pid: number | undefined;
+  readonly trackingAllocations: boolean;
+  /** Recent memory samples, oldest first (a bounded ring). */
+  readonly samples: readonly MemorySample[];
+  readonly onDidSample: vscode.Event<MemorySample>;
+  /** Fires when tracking allocations starts or stops. */
+  readonly onDidChangeState: vscode.Event<void>;
+  /** Fires once when the process or its session is gone. */
+  readonly onDidEnd: vscode.Event<void>;
+  readonly ended: boolean;
+  /** The program's own code has finished; Node only keeps it alive for the debugger (snapshots still work, no GC). */
+  readonly programFinished: boolean;
+
+  /** Connects if not connected yet; rejects with a UserError when the process cannot be reached. */
+  ready(): Promise<void>;
+  takeSnapshot(file: string, request: SnapshotRequest): Promise<TakenSnapshot>;
+  collectGarbage(): Promise<{ before: MemoryUsage; after: MemoryUsage }>;
+  memoryUsage(): Promise<MemoryUsage>;
+  startAllocationTracking(): Promise<void>;
+  stopAllocationTracking(): Promise<void>;
+  /** Starts (or restarts at a new interval) memory sampling into `samples`. */
+  startSampling(intervalMs: number): void;
+  stopSampling(): void;
+}
+
+/** How many samples a target keeps: an hour at the default 2 s interval. */
+export const SAMPLE_RING = 1800;
+
+/** Appends to a bounded ring. */
+export function pushSample(ring: MemorySample[], sample: MemorySample): void {
+  ring.push(sample);
+  if (ring.length > SAMPLE_RING) ring.splice(0, ring.length - SAMPLE_RING);
+}

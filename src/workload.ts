@@ -1,0 +1,61 @@
+/**
+ * Runs a workload shell command (Find Leaks' `leakLens.findLeaks.workloadCommand`, or one given to the command) in its
+ * own process group, so cancelling, a timeout or deactivation ends it together with whatever it started.
+ */
+import { spawn, type ChildProcess } from 'child_process';
+import * as vscode from 'vscode';
+import { CancelledError, UserError } from './errors';
+import { log } from './log';
+
+const running = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(process.platform === 'win32' ? child.pid : -child.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Runs `command` through the shell in `cwd`; resolves when it exits with 0. */
+export function runWorkload(command: string, options: { cwd?: string; timeoutMs: number; token?: vscode.CancellationToken; env?: Record<string, string> }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    log().info(`workload: ${command}${options.cwd ? ` (in ${options.cwd})` : ''}`);
+    const child = spawn(command, { shell: true, cwd: options.cwd, env: { ...process.env, ...options.env }, detached: process.platform !== 'win32', stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    let tail = '';
+    const keep = (d: Buffer): void => {
+      const text = d.toString();
+      log().debug(`workload: ${text.trimEnd()}`);
+      tail = (tail + text).slice(-600);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const done = (error?: Error): void => {
+      clearTimeout(timer);
+      sub?.dispose();
+      running.delete(child);
+      if (error) {
+        killGroup(child);
+        reject(error);
+      } else resolve();
+    };
+    const timer = setTimeout(() => done(new UserError(`The workload "${command}" did not finish within ${options.timeoutMs / 1000} s and was stopped. Make it end on its own, or raise "leakLens.findLeaks.workloadTimeoutSeconds".`)), options.timeoutMs);
+    const sub = options.token?.onCancellationRequested(() => done(new CancelledError()));
+    child.once('error', (e) => done(new UserError(`The workload "${command}" could not start: ${e.message}.`)));
+    child.once('exit', (code, signal) => {
+      if (!running.has(child)) return;
+      if (code === 0) done();
+      else {
+        const out = tail.trim() ? ` Its last output: ${tail.trim().split('\n').slice(-3).join(' / ')}` : '';
+        done(new UserError(`The workload "${command}" failed (${signal ? `killed by ${signal}` : `exit code ${code}`}). Fix it so that it succeeds against the running program.${out}`));
+      }
+    });
+  });
+}
+
+/** Ends every workload still running (on deactivation). */
+export function stopAllWorkloads(): void {
+  for (const child of running) killGroup(child);
+  running.clear();
+}
