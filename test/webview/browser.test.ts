@@ -123,6 +123,30 @@ describe('memory webview in Chromium', () => {
     await clean(w);
   });
 
+  test('links of the TypeScript demo open the original .ts line; the host also gets the generated position', async () => {
+    const ts = demoReport('ts-app', 'demo/ts-app/dist/server.js');
+    const w = await open(ts.report);
+    const page = w.page;
+    const owner = page.locator('section.detail dl.facts dd').first().locator('a.loc');
+    await owner.waitFor();
+    assert.equal(await owner.innerText(), 'demo/ts-app/src/store.ts:37');
+    assert.match((await owner.getAttribute('title')) ?? '', /runs as .*demo\/ts-app\/dist\/store\.js:21/);
+    const opened = w.waitForOpened();
+    await owner.click();
+    const loc = await opened;
+    assert.equal(loc.file, path.join(repoRoot, 'demo', 'ts-app', 'src', 'store.ts'));
+    assert.equal(loc.line, 37);
+    assert.equal(loc.generated?.file, path.join(repoRoot, 'demo', 'ts-app', 'dist', 'store.js'));
+    // A retainer path asked for later (not from the report) is source-mapped as well, and its links open.
+    await page.locator('section.detail button:has-text("Explore retainers")').click();
+    const step = page.locator('#panel-retainers ol.path a.loc', { hasText: 'store.ts' }).last();
+    await step.waitFor();
+    const opened2 = w.waitForOpened();
+    await step.click();
+    assert.match((await opened2).file, /src\/store\.ts$/);
+    await clean(w);
+  });
+
   test('the leak table sorts by clicking its headers and from the keyboard, and arrow keys move between rows', async () => {
     const w = await open(basic);
     const page = w.page;

@@ -16,6 +16,11 @@ export interface DemoRun {
 }
 
 export function demoReport(app: string, entry = `demo/${app}.js`): DemoRun {
+  // The TypeScript demo runs from its build output, which is not committed.
+  if (app === 'ts-app' && !fs.existsSync(path.join(repoRoot, entry))) {
+    const b = spawnSync(process.execPath, [path.join(repoRoot, 'demo', 'ts-app', 'build.js')], { cwd: repoRoot, encoding: 'utf8' });
+    if (b.status !== 0) throw new Error(`building demo/ts-app failed: ${b.stderr}`);
+  }
   const dir = path.join(repoRoot, '.leak-lens', 'webview', app);
   const out = path.join(dir, 'report.json');
   const stamp = path.join(dir, 'inputs.sha1');
