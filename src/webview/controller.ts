@@ -185,12 +185,22 @@ export class PanelController {
         } catch (e) {
           answer = { ok: false, error: `internal error: ${(e as Error).message}` };
         }
+        if (!answer.ok) answer = { ok: false, error: this.withoutPaths(answer.error) };
         const cancelled = !this.running.has(msg.id);
         this.running.delete(msg.id);
         if (!cancelled && !this.disposed) this.host.post({ type: 'answer', id: msg.id, answer });
         return;
       }
     }
+  }
+
+  /** Engine errors name snapshot files; the webview knows them by their labels only. */
+  private withoutPaths(error: string): string {
+    let out = error;
+    this.files.forEach((f, i) => {
+      out = out.split(f.file).join(f.label ?? `snapshot ${i + 1}`);
+    });
+    return out;
   }
 
   private file(index: number): string | undefined {

@@ -89,6 +89,8 @@ describe('panel controller on the real engine', () => {
     assert.ok((retainers.value as { items: { node: string }[] }).items.some((r) => r.node === 'Array'));
     const path = await h.ask({ kind: 'retainerPath', snapshot: 2, nodeId: group.sampleIds[0] });
     assert.ok(path.ok);
+    const gone = await h.ask({ kind: 'retainers', snapshot: 0, nodeId: group.sampleIds[0], offset: 0, limit: 10 });
+    assert.deepEqual(gone, { ok: false, error: `no object with id @${group.sampleIds[0]} in s1` }, 'an object allocated later is not in the baseline; the error names the snapshot, not its path');
     const missing = await h.ask({ kind: 'summary', snapshot: 7, offset: 0, limit: 10 });
     assert.deepEqual(missing, { ok: false, error: 'there is no snapshot 7 in this panel' });
     const same = await h.ask({ kind: 'compare', base: 1, target: 1, offset: 0, limit: 10 });
