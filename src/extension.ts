@@ -1,10 +1,15 @@
 /**
  * Leak Lens in VS Code. `activate` only registers: commands, the Snapshots view, the status bar item, the `leak-lens`
- * debug type and the document provider. Connections to processes open when a command (or the status bar, for the
- * active session) first needs them; the engine worker starts with the first analysis. Everything is disposed on
- * deactivation, and every process Leak Lens started (workloads; launched programs, through their adapter) ends.
+ * debug type, the snapshot editor and the document provider. Connections to processes open when a command (or the
+ * status bar, for the active session) first needs them; the engine worker starts with the first analysis, the
+ * language server with the first report or JavaScript file. Everything is disposed on deactivation, and every process
+ * Leak Lens started (workloads, the language server; launched programs, through their adapter) ends.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import * as vscode from 'vscode';
+import type { LeakReport } from '../engine/report';
+import { DEFAULT_REPORT_FILES, SHOW_LEAK_GROUP_COMMAND, type ShowLeakGroupArgs } from '../protocol/lsp';
 import { DEBUG_TYPE } from './adapter/protocol';
 import { collectGarbage, showMemoryGraph, startAllocationTracking, stopAllocationTracking, takeHeapSnapshot } from './commands/capture';
 import type { Services } from './commands/common';
@@ -13,7 +18,9 @@ import { attachToProcess, launchProgram, pickProcess } from './commands/sessions
 import { compareSnapshots, deleteSnapshots, openSnapshot, openSnapshotFile, renameSnapshot, revealSnapshot } from './commands/snapshots';
 import { AdapterFactory, ConfigurationProvider } from './debug/provider';
 import { EngineHost } from './engineHost';
-import { createLog, log } from './log';
+import { reportError, UserError } from './errors';
+import { startLanguageClient, type LeakLensLanguageClient } from './languageClient';
+import { createLog, log, logChannel } from './log';
 import { SnapshotStore } from './snapshots/store';
 import { SnapshotsView } from './snapshots/view';
 import { TargetRegistry } from './targets/registry';
@@ -21,6 +28,8 @@ import type { MemoryTarget } from './targets/target';
 import { LeakLensDocuments, SCHEME } from './ui/documents';
 import { MemoryGraphs } from './ui/memoryGraph';
 import { HeapStatusBar } from './ui/statusBar';
+import { MemoryPanel } from './webview/memoryPanel';
+import { SnapshotEditorProvider } from './webview/snapshotEditor';
 import { stopAllWorkloads } from './workload';
 
 /** What the extension exports (for tests and other extensions). */
@@ -43,8 +52,24 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   const store = new SnapshotStore(context);
   const engine = new EngineHost();
   const documents = new LeakLensDocuments();
-  const graphs = new MemoryGraphs(documents);
-  const s: Services = { context, registry, store, engine, documents, graphs };
+  const graphs = new MemoryGraphs(documents, context, () => engine.engine);
+  // The language server marks leaks in the editor; it starts on first need and stops on deactivation.
+  let languageClient: LeakLensLanguageClient | undefined;
+  const lsp = (): LeakLensLanguageClient => (languageClient ??= startLanguageClient(context, logChannel() ?? fallbackChannel()));
+  sub({ dispose: () => void languageClient?.dispose() });
+  let lastReport: LeakReport | undefined;
+  const s: Services = {
+    context,
+    registry,
+    store,
+    engine,
+    documents,
+    graphs,
+    onReport: (report) => {
+      lastReport = report;
+      void lsp().setReport({ report, source: 'Find Leaks' });
+    },
+  };
   const statusBar = new HeapStatusBar(registry);
   const view = new SnapshotsView(store);
   sub(registry, store, engine, documents, graphs, statusBar, view);
@@ -55,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new AdapterFactory(context.asAbsolutePath('dist/adapter.js'))),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new ConfigurationProvider()),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new ConfigurationProvider(), vscode.DebugConfigurationProviderTriggerKind.Dynamic),
+    SnapshotEditorProvider.register(context, () => engine.engine, logChannel()),
   );
 
   const command = (id: string, handler: (...args: never[]) => unknown): void => sub(vscode.commands.registerCommand(id, handler as (...args: unknown[]) => unknown));
@@ -76,6 +102,20 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   command('leakLens.snapshots.delete', (node?: never, selected?: never, o?: { confirm?: boolean }) => deleteSnapshots(s, node, selected, options(o)));
   command('leakLens.snapshots.reveal', (node?: never) => revealSnapshot(s, node));
   command('leakLens.snapshots.refresh', () => store.changed());
+  // Code lenses and hovers of the language server open a leak group here.
+  command(SHOW_LEAK_GROUP_COMMAND, (args?: ShowLeakGroupArgs) => showLeakGroup(context, engine, args, lastReport));
+
+  // Reports written by `leak-lens run` (or a JavaScript file opened during memory work) bring the language server up.
+  const wantsLanguageServer = (doc: vscode.TextDocument): boolean => doc.uri.scheme === 'file' && /^(java|type)script(react)?$/.test(doc.languageId);
+  if (hasReportFile() || vscode.workspace.textDocuments.some(wantsLanguageServer)) lsp();
+  else {
+    const opened = vscode.workspace.onDidOpenTextDocument((doc) => {
+      if (!wantsLanguageServer(doc)) return;
+      opened.dispose();
+      lsp();
+    });
+    sub(opened);
+  }
 
   // Context keys drive menus and the enablement of the allocation tracking pair.
   let tracked: vscode.Disposable | undefined;
@@ -99,6 +139,33 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
     snapshotFolder: () => store.folder(),
     statusBarText: () => statusBar.visibleText,
   };
+}
+
+/** Whether a workspace folder holds a report the language server would show (the default report file). */
+function hasReportFile(): boolean {
+  return (vscode.workspace.workspaceFolders ?? []).some((f) => f.uri.scheme === 'file' && DEFAULT_REPORT_FILES.some((r) => fs.existsSync(path.join(f.uri.fsPath, r))));
+}
+
+/** A stand-in channel if the log is gone (it is created first thing in `activate`, so only after deactivation). */
+function fallbackChannel(): vscode.LogOutputChannel {
+  return vscode.window.createOutputChannel('Leak Lens Language Server', { log: true });
+}
+
+/** Opens the memory panel at the leaks of the report a code lens or hover came from. */
+async function showLeakGroup(context: vscode.ExtensionContext, engine: EngineHost, args: ShowLeakGroupArgs | undefined, lastReport: LeakReport | undefined): Promise<void> {
+  try {
+    let report = lastReport;
+    if (args?.reportFile) {
+      const file = args.reportFile.startsWith('file:') ? vscode.Uri.parse(args.reportFile).fsPath : args.reportFile;
+      report = JSON.parse(await fs.promises.readFile(file, 'utf8')) as LeakReport;
+    }
+    if (!report || (args?.groupId && !report.leaks.some((g) => g.id === args.groupId))) {
+      throw new UserError('That leak group is not in a report Leak Lens has; run Find Leaks again (or `leak-lens run`) to refresh the report.');
+    }
+    MemoryPanel.show(context, engine.engine, { title: 'Leak Lens', report, initialView: 'leaks' }, logChannel());
+  } catch (error) {
+    reportError(error, 'show the leak group');
+  }
 }
 
 export function deactivate(): void {

@@ -17,6 +17,11 @@ export function createLog(): vscode.Disposable {
   };
 }
 
+/** The channel itself, for components that take a LogOutputChannel (the webview, the language client). */
+export function logChannel(): vscode.LogOutputChannel | undefined {
+  return channel;
+}
+
 type Log = Pick<vscode.LogOutputChannel, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'show'>;
 
 /** With LEAK_LENS_LOG_CONSOLE=1 (test runs) every line also goes to the extension host's console. */

@@ -3,6 +3,7 @@
  * extensions can tell what happened), and capturing one snapshot with progress.
  */
 import * as vscode from 'vscode';
+import type { LeakReport } from '../../engine/report';
 import type { EngineHost } from '../engineHost';
 import { isCancellation, reportError } from '../errors';
 import type { SnapshotEntry, SnapshotStore } from '../snapshots/store';
@@ -19,6 +20,8 @@ export interface Services {
   engine: EngineHost;
   documents: LeakLensDocuments;
   graphs: MemoryGraphs;
+  /** Called with every report Find Leaks makes (the language server marks it in the editor). */
+  onReport?: (report: LeakReport) => void;
 }
 
 /** What a command resolves with: its value, or the message the user was shown. */

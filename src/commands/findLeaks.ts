@@ -95,7 +95,8 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
       },
     );
     log().info(`find leaks on ${target.label}: ${report.verdict}, ${report.leaks.map((g) => `${g.className}@${g.owner.name}`).join(', ') || 'no leak groups'} (${files.map((f) => path.basename(f)).join(', ')})`);
-    const reportUri = await showReport(report, { documents: s.documents, extensionUri: s.context.extensionUri }, { interactive, title: `Leak report - ${target.label}` });
+    const reportUri = await showReport(report, { documents: s.documents, extension: s.context, engine: () => s.engine.engine }, { interactive, title: `Leak report - ${target.label}` });
+    s.onReport?.(report);
     return { report, reportUri, snapshots: files };
   });
 }

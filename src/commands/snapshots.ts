@@ -5,11 +5,13 @@ import * as vscode from 'vscode';
 import type { LeakReport } from '../../engine/report';
 import type { ClassSummary } from '../../engine/summary';
 import { UserError } from '../errors';
+import { logChannel } from '../log';
 import type { SnapshotEntry } from '../snapshots/store';
 import type { SnapshotNode } from '../snapshots/view';
 import { showMarkdown } from '../ui/documents';
 import { formatBytes, formatCount, signed } from '../ui/format';
 import { comparisonMarkdown, md, summaryMarkdown } from '../ui/markdown';
+import { MemoryPanel } from '../webview/memoryPanel';
 import { runCommand, type CommandOptions, type Outcome, type Services } from './common';
 
 /** Anything a snapshot command may be given: a view node, an entry, a URI, or a path. */
@@ -44,21 +46,35 @@ async function pickSnapshot(s: Services, title: string, exclude?: string): Promi
   return picked?.entry;
 }
 
+/** An opened snapshot: the document (or editor) showing it, and its largest classes when computed here. */
 export interface OpenSnapshotResult {
   uri: vscode.Uri;
-  nodeCount: number;
-  totalSize: number;
-  classes: ClassSummary[];
+  nodeCount?: number;
+  totalSize?: number;
+  classes?: ClassSummary[];
 }
 
-/** Opens a snapshot: its class summary, computed in the engine worker. */
+/** The custom editor of src/webview (summary, objects, retainers, paged from the engine worker). */
+const SNAPSHOT_EDITOR = 'leakLens.snapshotEditor';
+
+/**
+ * Opens a snapshot. A person gets the snapshot editor; automation (`interactive: false`) gets the class summary as
+ * a document, computed in the engine worker.
+ */
 export function openSnapshot(s: Services, arg: SnapshotArg, options: CommandOptions = {}): Promise<Outcome<OpenSnapshotResult>> {
   const interactive = options.interactive ?? true;
   return runCommand('open the heap snapshot', async () => {
     const entry = (await toEntry(s, arg)) ?? (interactive ? await pickSnapshot(s, 'Leak Lens: open which snapshot?') : undefined);
     if (!entry) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
-    return summarize(s, entry.file, entry.label, interactive);
+    return show(s, entry.file, entry.label, interactive);
   });
+}
+
+async function show(s: Services, file: string, title: string, interactive: boolean): Promise<OpenSnapshotResult> {
+  if (!interactive) return summarize(s, file, title, false);
+  const uri = vscode.Uri.file(file);
+  await vscode.commands.executeCommand('vscode.openWith', uri, SNAPSHOT_EDITOR);
+  return { uri };
 }
 
 async function summarize(s: Services, file: string, title: string, interactive: boolean): Promise<OpenSnapshotResult> {
@@ -93,10 +109,14 @@ export function openSnapshotFile(s: Services, arg?: vscode.Uri | string, options
       throw new UserError(`There is no file ${file}. Check the path and try again.`);
     }
     if (!stat.isFile()) throw new UserError(`${file} is a folder, not a heap snapshot file.`);
-    const result = await summarize(s, file, path.basename(file), interactive);
-    // Listed only once it proved readable.
+    if (!interactive) {
+      const result = await summarize(s, file, path.basename(file), false);
+      // Listed only once it proved readable.
+      await s.store.addExternal(file);
+      return result;
+    }
     await s.store.addExternal(file);
-    return result;
+    return show(s, file, path.basename(file), true);
   });
 }
 
@@ -126,6 +146,13 @@ export function compareSnapshots(s: Services, clicked?: SnapshotArg, selected?: 
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Leak Lens: comparing "${a.label}" and "${b.label}"`, cancellable: true }, async (progress, token) => {
       const say = (message: string) => progress.report({ message });
       const uri = s.documents.newUri(`Compare - ${a.label} - ${b.label}`);
+      if (sameSession && interactive) {
+        // The panel pages the comparison from the engine itself; the leak groups come with the report.
+        const report = await s.engine.request({ kind: 'analyze', files: [a.file, b.file] }, token, say);
+        MemoryPanel.show(s.context, s.engine.engine, { title: `Compare ${a.label} → ${b.label}`, report, snapshots: [{ file: a.file, label: a.label, time: a.time }, { file: b.file, label: b.label, time: b.time }], initialView: 'comparison' }, logChannel());
+        s.documents.set(uri, comparisonMarkdown(a.label, b.label, [], 0, report));
+        return { uri, byObjectId: true, report };
+      }
       if (sameSession) {
         const report = await s.engine.request({ kind: 'analyze', files: [a.file, b.file] }, token, say);
         const page = await s.engine.request({ kind: 'compare', base: a.file, target: b.file, limit: 50 }, token, say);

@@ -1,9 +1,13 @@
 /**
  * The memory graph of a process: heap used, heap total and RSS over time, drawn with block characters in a Leak
- * Lens document that follows the samples live. The memory panel (src/webview) plugs in here.
+ * Lens document that follows the samples live (what automation reads); with a person driving, the memory panel's
+ * timeline (src/webview) follows them too.
  */
 import * as vscode from 'vscode';
+import type { EngineClient } from '../../engine/client';
+import { log, logChannel } from '../log';
 import type { MemorySample, MemoryTarget } from '../targets/target';
+import { MemoryPanel } from '../webview/memoryPanel';
 import { LeakLensDocuments, showMarkdown } from './documents';
 import { formatBytes } from './format';
 
@@ -60,8 +64,24 @@ export function memoryGraphMarkdown(label: string, samples: readonly MemorySampl
 /** Opens (or focuses) the live memory graph of a target. */
 export class MemoryGraphs implements vscode.Disposable {
   private readonly open = new Map<MemoryTarget, { uri: vscode.Uri; subscriptions: vscode.Disposable[] }>();
+  private panelFeed: vscode.Disposable[] = [];
 
-  constructor(private readonly documents: LeakLensDocuments) {}
+  constructor(
+    private readonly documents: LeakLensDocuments,
+    private readonly extension: vscode.ExtensionContext,
+    private readonly engine: () => EngineClient,
+  ) {}
+
+  /** The memory panel's timeline, fed with the target's samples while both live. */
+  private showPanel(target: MemoryTarget): void {
+    this.panelFeed.forEach((d) => d.dispose());
+    const panel = MemoryPanel.show(this.extension, this.engine(), { title: `Memory - ${target.label}`, live: true, samples: [...target.samples], initialView: 'timeline' }, logChannel());
+    this.panelFeed = [
+      target.onDidSample((s) => panel.addSamples([s])),
+      target.onDidEnd(() => this.panelFeed.forEach((d) => d.dispose())),
+      panel.onDidDispose(() => this.panelFeed.forEach((d) => d.dispose())),
+    ];
+  }
 
   async show(target: MemoryTarget, options: { interactive: boolean }): Promise<vscode.Uri> {
     let entry = this.open.get(target);
@@ -81,6 +101,14 @@ export class MemoryGraphs implements vscode.Disposable {
       this.open.set(target, created);
       render();
     }
+    if (options.interactive) {
+      try {
+        this.showPanel(target);
+        return entry.uri;
+      } catch (error) {
+        log().warn(`the memory panel could not open (${String(error)}); showing the graph as a document`);
+      }
+    }
     await showMarkdown(entry.uri, { preview: options.interactive });
     return entry.uri;
   }
@@ -92,6 +120,7 @@ export class MemoryGraphs implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.panelFeed.forEach((d) => d.dispose());
     for (const target of [...this.open.keys()]) this.forget(target);
   }
 }

@@ -1,11 +1,15 @@
 /**
- * The one place a leak report is shown. Today: a markdown document (rendered in the preview) plus, when a person is
- * driving, a message naming the biggest leak with "go to" buttons and a picker over all leak groups. The memory
- * panel (src/webview) plugs in here.
+ * The one place a leak report is shown. With a person driving: the memory panel (src/webview: leak groups, growth,
+ * retainer paths), a message naming the biggest leak with "go to" buttons, and a picker over all leak groups.
+ * Always: a markdown rendering as a Leak Lens document, which is what automation and tests read, and the fallback
+ * when the panel cannot open.
  */
 import * as vscode from 'vscode';
+import type { EngineClient } from '../../engine/client';
 import type { LeakGroup, LeakReport } from '../../engine/report';
 import { reportError } from '../errors';
+import { log, logChannel } from '../log';
+import { MemoryPanel } from '../webview/memoryPanel';
 import { LeakLensDocuments, showMarkdown } from './documents';
 import { formatBytes, formatCount } from './format';
 import { openLocation, shortLocation } from './locations';
@@ -14,21 +18,36 @@ import { reportMarkdown } from './markdown';
 /** What showing a report needs from the extension. */
 export interface ReportContext {
   documents: LeakLensDocuments;
-  extensionUri: vscode.Uri;
+  extension: vscode.ExtensionContext;
+  engine: () => EngineClient;
 }
 
 export interface ShowReportOptions {
-  /** A person is waiting: offer navigation. False in tests and automation. */
+  /** A person is waiting: open the panel and offer navigation. False in tests and automation. */
   interactive: boolean;
   title?: string;
 }
 
-/** Shows a report; resolves with the URI of its document once it is open. */
+/** Shows a report; resolves with the URI of its markdown document. */
 export async function showReport(report: LeakReport, context: ReportContext, options: ShowReportOptions = { interactive: true }): Promise<vscode.Uri> {
-  const uri = context.documents.newUri(options.title ?? `Leak report ${new Date().toLocaleTimeString()}`);
+  const title = options.title ?? `Leak report ${new Date().toLocaleTimeString()}`;
+  const uri = context.documents.newUri(title);
   context.documents.set(uri, reportMarkdown(report));
-  await showMarkdown(uri, { preview: options.interactive });
-  if (options.interactive) offerNavigation(report);
+  if (!options.interactive) {
+    await showMarkdown(uri, { preview: false });
+    return uri;
+  }
+  try {
+    const open = MemoryPanel.active;
+    if (open) {
+      open.showReport(report, title);
+      open.reveal('leaks');
+    } else MemoryPanel.show(context.extension, context.engine(), { title, report, initialView: 'leaks' }, logChannel());
+  } catch (error) {
+    log().warn(`the memory panel could not open (${String(error)}); showing the report as a document`);
+    await showMarkdown(uri, { preview: true });
+  }
+  offerNavigation(report);
   return uri;
 }
 
