@@ -1,0 +1,269 @@
+#!/usr/bin/env node
+// Runs the extension's tests in a real VS Code.
+//
+//   node scripts/vscode-test.js            code-server's VS Code server + headless Chromium (this machine's way):
+//                                          1. the mocha suite in out/test/vscode (standard extensionTestsPath contract),
+//                                          2. the UI test (out/test/vscode/ui/*.ui.js): playwright drives the workbench.
+//   node scripts/vscode-test.js --electron @vscode/test-electron's runTests with the desktop VS Code named by
+//                                          $VSCODE_EXECUTABLE (same mocha suite; the UI test needs the web workbench).
+//
+// Options: --grep <text> (mocha grep), --no-ui, --ui-only, --keep (keep the temporary folders), --headed.
+// Env: LEAK_LENS_VSCODE_HOST (host cache), LEAK_LENS_TEST_OUT (screenshots, default .vscode-test/out),
+//      LEAK_LENS_TEST_TIMEOUT_MS (whole mocha run, default 10 min), VERBOSE=1 (browser console).
+// The last line printed is `vscode: N passed, N failed`; the exit code is 0 only if nothing failed. The VS Code host
+// is installed first if missing (scripts/vscode-setup.js); when that is impossible the run fails, never skips.
+'use strict';
+const { spawn } = require('child_process');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+const util = require('util');
+
+const root = path.join(__dirname, '..');
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const option = (name) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const testsPath = path.join(root, 'out', 'test', 'vscode', 'index.js');
+const uiDir = path.join(root, 'out', 'test', 'vscode', 'ui');
+const outDir = path.resolve(process.env.LEAK_LENS_TEST_OUT || path.join(root, '.vscode-test', 'out'));
+const fixtureWorkspace = path.join(root, 'test', 'vscode', 'fixtures', 'workspace');
+const timeoutMs = Number(process.env.LEAK_LENS_TEST_TIMEOUT_MS || 10 * 60_000);
+
+const say = (...a) => console.log('[vscode-test]', ...a);
+const cleanups = [];
+
+function summary(passed, failed, extra = '') {
+  console.log(`vscode: ${passed} passed, ${failed} failed${extra}`);
+}
+
+function fail(message) {
+  console.error(`[vscode-test] ${message}`);
+  summary(0, 1);
+  process.exit(1);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** A fresh copy of the fixture workspace, so tests never write into the repository. */
+function workspaceCopy(tmp, name) {
+  const dir = path.join(tmp, name);
+  fs.cpSync(fixtureWorkspace, dir, { recursive: true });
+  return dir;
+}
+
+function readResults(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function runElectron(tmp) {
+  const exe = process.env.VSCODE_EXECUTABLE;
+  if (!exe) fail('--electron needs VSCODE_EXECUTABLE: the path of a desktop VS Code (Code, code-insiders, or its executable)');
+  const { runTests } = require('@vscode/test-electron');
+  const results = path.join(tmp, 'results.json');
+  const ws = workspaceCopy(tmp, 'ws');
+  let code = 1;
+  try {
+    code = await runTests({
+      vscodeExecutablePath: exe,
+      extensionDevelopmentPath: root,
+      extensionTestsPath: testsPath,
+      launchArgs: [ws, '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes'],
+      extensionTestsEnv: { LEAK_LENS_TEST_RESULTS: results, LEAK_LENS_TEST_GREP: option('--grep') || '' },
+    });
+  } catch (e) {
+    say(`VS Code exited with an error: ${e.message || e}`);
+  }
+  const r = readResults(results);
+  summary(r ? r.passes : 0, r ? r.failures : 1, r ? '' : ' (no results: the test host did not finish)');
+  return code === 0 && r && r.failures === 0 ? 0 : 1;
+}
+
+/** Starts the VS Code server of code-server in its own process group. */
+async function startServer(host, tmp, env) {
+  const port = await freePort();
+  const args = [host.serverMain, '--host', '127.0.0.1', '--port', String(port), '--without-connection-token', '--accept-server-license-terms',
+    '--enable-smoke-test-driver', '--disable-telemetry', '--disable-workspace-trust',
+    '--server-data-dir', path.join(tmp, 'server'), '--user-data-dir', path.join(tmp, 'user'), '--extensions-dir', path.join(tmp, 'extensions')];
+  fs.mkdirSync(path.join(tmp, 'user', 'User'), { recursive: true });
+  fs.writeFileSync(path.join(tmp, 'user', 'User', 'settings.json'), JSON.stringify({
+    'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoUpdate': false, 'extensions.autoCheckUpdates': false,
+    'update.mode': 'none', 'workbench.enableExperiments': false, 'security.workspace.trust.enabled': false, 'chat.disableAIFeatures': true,
+    'workbench.tips.enabled': false, 'debug.internalConsoleOptions': 'neverOpen', 'debug.openDebug': 'neverOpen',
+  }, null, 1));
+  // The server must not inherit the outer npm's view of Node (it runs on Node 24; debuggees run on PATH's node).
+  const serverEnv = { EXTENSIONS_GALLERY: '{}', ...process.env, ...env };
+  for (const k of Object.keys(serverEnv)) if (/^npm_/i.test(k)) delete serverEnv[k];
+  const server = spawn(host.node, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv });
+  const stop = async () => {
+    try {
+      process.kill(-server.pid, 'SIGTERM');
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500));
+    try {
+      process.kill(-server.pid, 'SIGKILL');
+    } catch {}
+  };
+  cleanups.push(stop);
+  let log = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the VS Code server did not start within 60 s:\n${log.slice(-2000)}`)), 60_000);
+    const on = (d) => {
+      log += d;
+      if (/Extension host agent listening/.test(log)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    server.stdout.on('data', on);
+    server.stderr.on('data', on);
+    server.once('exit', (c) => {
+      clearTimeout(timer);
+      reject(new Error(`the VS Code server exited (${c}) before it listened:\n${log.slice(-2000)}`));
+    });
+  });
+  return { port, server, stop };
+}
+
+function workbenchUrl(port, folder, payload) {
+  return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
+async function runIntegration(browser, port, tmp, results) {
+  const ws = workspaceCopy(tmp, 'ws-integration');
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  let finish;
+  const done = new Promise((r) => (finish = r));
+  await page.exposeFunction('codeAutomationLog', (type, args) => {
+    const text = util.format(...(Array.isArray(args) ? args : [args]));
+    // Mocha's spec reporter and the extension's console output from the extension host.
+    if (type === 'error') console.error(text);
+    else console.log(text);
+  });
+  await page.exposeFunction('codeAutomationExit', (code) => finish(code));
+  page.on('pageerror', (e) => say('page error:', e.message));
+  if (process.env.VERBOSE) page.on('console', (m) => say(`browser ${m.type()}:`, m.text().slice(0, 400)));
+  const payload = [['extensionDevelopmentPath', `vscode-remote://remote${root}`], ['extensionTestsPath', `vscode-remote://remote${testsPath}`]];
+  const t0 = Date.now();
+  await page.goto(workbenchUrl(port, ws, payload));
+  let timer;
+  const code = await Promise.race([done, new Promise((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)))]);
+  clearTimeout(timer);
+  const r = readResults(results);
+  say(`integration: exit ${code} after ${Math.round((Date.now() - t0) / 1000)} s`);
+  if (code === 'timeout') {
+    fs.mkdirSync(outDir, { recursive: true });
+    await page.screenshot({ path: path.join(outDir, 'integration-timeout.png') }).catch(() => {});
+  }
+  await page.close().catch(() => {});
+  if (!r) return { passed: 0, failed: 1, note: code === 'timeout' ? `the suite did not finish within ${timeoutMs / 1000} s` : 'the suite wrote no results' };
+  return { passed: r.passes, failed: r.failures + (code === 0 || r.failures > 0 ? 0 : 1) };
+}
+
+async function runUi(browser, port, tmp) {
+  const files = fs.existsSync(uiDir) ? fs.readdirSync(uiDir).filter((f) => f.endsWith('.ui.js')).sort() : [];
+  if (files.length === 0) return { passed: 0, failed: 1, note: `no UI tests in ${uiDir}` };
+  fs.mkdirSync(outDir, { recursive: true });
+  let passed = 0;
+  let failed = 0;
+  for (const f of files) {
+    const ws = workspaceCopy(tmp, `ws-ui-${path.basename(f, '.ui.js')}`);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (e) => say('page error:', e.message));
+    const payload = [['extensionDevelopmentPath', `vscode-remote://remote${root}`]];
+    await page.goto(workbenchUrl(port, ws, payload));
+    const check = async (name, fn) => {
+      const t = Date.now();
+      try {
+        await fn();
+        passed++;
+        console.log(`  ✔ ${name} (${Date.now() - t} ms)`);
+      } catch (e) {
+        failed++;
+        console.log(`  ✖ ${name}: ${String(e && e.message).split('\n')[0]}`);
+        await page.screenshot({ path: path.join(outDir, `ui-fail-${name.replace(/\W+/g, '_').slice(0, 60)}.png`) }).catch(() => {});
+      }
+    };
+    console.log(`ui: ${f}`);
+    try {
+      await require(path.join(uiDir, f)).run({ page, check, outDir, workspace: ws, log: (...a) => say(...a) });
+    } catch (e) {
+      failed++;
+      console.log(`  ✖ ${f} stopped: ${e && e.message}`);
+    }
+    await page.close().catch(() => {});
+  }
+  return { passed, failed };
+}
+
+async function main() {
+  const t0 = Date.now();
+  if (!fs.existsSync(testsPath) || !fs.existsSync(path.join(root, 'dist', 'extension.js'))) fail('the extension is not built: run `npm run build` first');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-vscode-'));
+  cleanups.push(async () => {
+    if (!flag('--keep')) fs.rmSync(tmp, { recursive: true, force: true });
+    else say(`kept ${tmp}`);
+  });
+  if (flag('--electron')) return runElectron(tmp);
+
+  let host;
+  try {
+    host = require('./vscode-setup').setup();
+  } catch (e) {
+    fail(`cannot install the VS Code host (code-server + Node 24 + Chromium): ${e.message}\n` +
+      'The VS Code tests need it; on a desktop with VS Code, run `VSCODE_EXECUTABLE=/path/to/code node scripts/vscode-test.js --electron` instead.');
+  }
+  const results = path.join(tmp, 'results.json');
+  const { port } = await startServer(host, tmp, { LEAK_LENS_TEST_RESULTS: results, LEAK_LENS_TEST_GREP: option('--grep') || '' });
+  say(`VS Code server on port ${port} after ${Date.now() - t0} ms`);
+  const { chromium } = require('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: host.chromium,
+    headless: !flag('--headed'),
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'],
+  });
+  cleanups.unshift(() => browser.close().catch(() => {}));
+  const parts = [];
+  if (!flag('--ui-only')) parts.push(['integration', await runIntegration(browser, port, tmp, results)]);
+  if (!flag('--no-ui') && !option('--grep')) parts.push(['ui', await runUi(browser, port, tmp)]);
+  const passed = parts.reduce((n, [, r]) => n + r.passed, 0);
+  const failed = parts.reduce((n, [, r]) => n + r.failed, 0);
+  for (const [name, r] of parts) if (r.note) say(`${name}: ${r.note}`);
+  say(`${parts.map(([name, r]) => `${name} ${r.passed}/${r.passed + r.failed}`).join(', ')} in ${Math.round((Date.now() - t0) / 1000)} s; screenshots in ${outDir}`);
+  summary(passed, failed);
+  return failed === 0 ? 0 : 1;
+}
+
+async function cleanup() {
+  for (const c of cleanups.splice(0)) await c();
+}
+
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+main()
+  .then(async (code) => {
+    await cleanup();
+    process.exit(code);
+  })
+  .catch(async (e) => {
+    console.error('[vscode-test]', e && e.stack ? e.stack : e);
+    await cleanup();
+    summary(0, 1);
+    process.exit(1);
+  });

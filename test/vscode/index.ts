@@ -1,0 +1,26 @@
+/**
+ * The VS Code test entry in the standard @vscode/test-electron contract: the test host loads this file (given as
+ * `extensionTestsPath`) in the extension host and awaits `run()`. It runs every `*.test.js` beside it with mocha's
+ * TDD interface, and writes the counts to `$LEAK_LENS_TEST_RESULTS` when set (scripts/vscode-test.js reads them).
+ */
+import * as fs from 'fs';
+import type MochaType from 'mocha';
+import * as path from 'path';
+
+export function run(): Promise<void> {
+  // mocha 12 is an ES module with a CommonJS build beside it; the CommonJS one loads in every extension host.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Mocha = require('mocha/lib/mocha.cjs') as typeof MochaType;
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 90_000, reporter: 'spec', grep: process.env.LEAK_LENS_TEST_GREP || undefined });
+  for (const f of fs.readdirSync(__dirname).filter((n) => n.endsWith('.test.js')).sort()) mocha.addFile(path.join(__dirname, f));
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const runner = mocha.run((failures) => {
+      const stats = runner.stats ?? { passes: 0, failures, pending: 0, tests: 0 };
+      const out = process.env.LEAK_LENS_TEST_RESULTS;
+      if (out) fs.writeFileSync(out, JSON.stringify({ passes: stats.passes, failures: stats.failures, pending: stats.pending, durationMs: Date.now() - t0 }));
+      if (failures > 0) reject(new Error(`${failures} VS Code test${failures === 1 ? '' : 's'} failed`));
+      else resolve();
+    });
+  });
+}
