@@ -3,11 +3,13 @@
 //
 //   node scripts/vscode-test.js            code-server's VS Code server + headless Chromium (this machine's way):
 //                                          1. the mocha suite in out/test/vscode (standard extensionTestsPath contract),
-//                                          2. the UI test (out/test/vscode/ui/*.ui.js): playwright drives the workbench.
+//                                          2. the UI tests (out/test/vscode/ui/*.ui.js): playwright drives the workbench,
+//                                          3. the packaged .vsix, installed into code-server and driven through the palette.
 //   node scripts/vscode-test.js --electron @vscode/test-electron's runTests with the desktop VS Code named by
-//                                          $VSCODE_EXECUTABLE (same mocha suite; the UI test needs the web workbench).
+//                                          $VSCODE_EXECUTABLE (same mocha suite; the UI tests need the web workbench).
 //
-// Options: --grep <text> (mocha grep), --no-ui, --ui-only, --keep (keep the temporary folders), --headed.
+// Options: --only integration|ui|vsix, --no-integration, --no-ui, --no-vsix, --grep <text> (mocha grep; integration
+//          only), --keep (keep the temporary folders), --headed.
 // Env: LEAK_LENS_VSCODE_HOST (host cache), LEAK_LENS_TEST_OUT (screenshots, default .vscode-test/out),
 //      LEAK_LENS_TEST_TIMEOUT_MS (whole mocha run, default 10 min), VERBOSE=1 (browser console).
 // The last line printed is `vscode: N passed, N failed`; the exit code is 0 only if nothing failed. The VS Code host
@@ -212,6 +214,114 @@ async function runUi(browser, port, tmp) {
   return { passed, failed };
 }
 
+/**
+ * The packaged extension in code-server itself: `vsce package` (from the built dist/), `--install-extension`, then
+ * the real code-server CLI (no smoke-test driver, no development payload) and a person's path through the palette.
+ */
+async function runVsix(host, browser, tmp) {
+  const t0 = Date.now();
+  let passed = 0;
+  let failed = 0;
+  const step = async (name, fn) => {
+    const t = Date.now();
+    try {
+      await fn();
+      passed++;
+      console.log(`  ✔ ${name} (${Date.now() - t} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`  ✖ ${name}: ${String(e && e.message).split('\n')[0]}`);
+      if (page) await page.screenshot({ path: path.join(outDir, `vsix-fail-${name.replace(/\W+/g, '_').slice(0, 60)}.png`) }).catch(() => {});
+    }
+  };
+  const vsix = path.join(tmp, 'leak-lens.vsix');
+  const ext = path.join(tmp, 'vsix-extensions');
+  const user = path.join(tmp, 'vsix-user');
+  let page;
+  console.log('vsix: the packaged extension in code-server');
+  await step('vsce packages the built extension', async () => {
+    const r = require('child_process').spawnSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--skip-license', '--no-rewrite-relative-links', '-o', vsix], { cwd: root, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`vsce failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' / ')}`);
+    say(`vsix: ${(fs.statSync(vsix).size / 1048576).toFixed(1)} MB`);
+  });
+  if (failed) return { passed, failed };
+  await step('code-server installs the .vsix', async () => {
+    const r = require('child_process').spawnSync(host.node, [host.entry, '--extensions-dir', ext, '--user-data-dir', user, '--install-extension', vsix], { encoding: 'utf8', env: { ...process.env, XDG_CONFIG_HOME: tmp, XDG_DATA_HOME: tmp } });
+    if (r.status !== 0 || !/was successfully installed/.test(r.stdout + r.stderr)) throw new Error(`install failed: ${(r.stdout + r.stderr).trim().slice(-400)}`);
+  });
+  if (failed) return { passed, failed };
+  const port = await freePort();
+  fs.mkdirSync(path.join(user, 'User'), { recursive: true });
+  fs.writeFileSync(path.join(user, 'User', 'settings.json'), JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoUpdate': false, 'extensions.autoCheckUpdates': false, 'security.workspace.trust.enabled': false, 'chat.disableAIFeatures': true, 'workbench.tips.enabled': false }));
+  fs.writeFileSync(path.join(tmp, 'vsix-config.yaml'), 'auth: none\n');
+  const env = { ...process.env, XDG_CONFIG_HOME: tmp, XDG_DATA_HOME: tmp };
+  for (const k of Object.keys(env)) if (/^npm_/i.test(k)) delete env[k];
+  const server = spawn(host.node, [host.entry, '--config', path.join(tmp, 'vsix-config.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', user, '--extensions-dir', ext], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  cleanups.unshift(async () => {
+    try {
+      process.kill(-server.pid, 'SIGKILL');
+    } catch {}
+  });
+  let log = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`code-server did not start:\n${log.slice(-1000)}`)), 60_000);
+    const on = (d) => {
+      log += d;
+      if (/HTTP server listening/.test(log)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    server.stdout.on('data', on);
+    server.stderr.on('data', on);
+  });
+  const ws = workspaceCopy(tmp, 'ws-vsix');
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
+  const palette = async (title) => {
+    const input = page.locator('.quick-input-widget input');
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    // An installed extension's commands appear once the extension host has scanned it; the palette lists the
+    // commands known when it opens, so reopen it until the command is there.
+    for (let i = 0; ; i++) {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      await input.fill(`>${title}`);
+      try {
+        await row.waitFor({ timeout: 2_000 });
+        break;
+      } catch (e) {
+        if (i >= 30) throw e;
+      }
+    }
+    await page.keyboard.press('Enter');
+  };
+  await step('the workbench lists the installed extension\'s commands', async () => {
+    await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 60_000 });
+    // Typed as a person would, without the ellipsis (the palette's fuzzy match does not treat dots as text).
+    await palette('Leak Lens: Launch Program for Memory Work');
+  });
+  await step('Launch Program runs the chosen file under the packaged adapter; the status bar shows its heap', async () => {
+    const input = page.locator('.quick-input-widget input');
+    await input.fill('leaky-array');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'leaky-array.js' }).first().waitFor({ timeout: 15_000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.statusbar-item', { hasText: /heap \d/ }).waitFor({ timeout: 45_000 });
+  });
+  await step('Take Heap Snapshot shows its toast', async () => {
+    await palette('Leak Lens: Take Heap Snapshot');
+    const toast = page.locator('.notification-toast', { hasText: /Heap snapshot ".*" saved/ });
+    await toast.waitFor({ timeout: 60_000 });
+    say(`vsix toast: ${(await toast.innerText()).replace(/\s+/g, ' ')}`);
+    fs.mkdirSync(outDir, { recursive: true });
+    await page.screenshot({ path: path.join(outDir, 'vsix-snapshot.png') });
+  });
+  await page.close().catch(() => {});
+  say(`vsix: ${Math.round((Date.now() - t0) / 1000)} s`);
+  return { passed, failed };
+}
+
 async function main() {
   const t0 = Date.now();
   if (!fs.existsSync(testsPath) || !fs.existsSync(path.join(root, 'dist', 'extension.js'))) fail('the extension is not built: run `npm run build` first');
@@ -240,8 +350,11 @@ async function main() {
   });
   cleanups.unshift(() => browser.close().catch(() => {}));
   const parts = [];
-  if (!flag('--ui-only')) parts.push(['integration', await runIntegration(browser, port, tmp, results)]);
-  if (!flag('--no-ui') && !option('--grep')) parts.push(['ui', await runUi(browser, port, tmp)]);
+  const only = option('--only');
+  const wanted = (phase) => (only ? only === phase : phase === 'integration' || !option('--grep')) && !flag(`--no-${phase}`);
+  if (wanted('integration')) parts.push(['integration', await runIntegration(browser, port, tmp, results)]);
+  if (wanted('ui')) parts.push(['ui', await runUi(browser, port, tmp)]);
+  if (wanted('vsix')) parts.push(['vsix', await runVsix(host, browser, tmp)]);
   const passed = parts.reduce((n, [, r]) => n + r.passed, 0);
   const failed = parts.reduce((n, [, r]) => n + r.failed, 0);
   for (const [name, r] of parts) if (r.note) say(`${name}: ${r.note}`);

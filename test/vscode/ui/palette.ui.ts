@@ -115,6 +115,11 @@ export async function run({ page, check, outDir, log }: UiContext): Promise<void
     await more.locator('.monaco-button', { hasText: /^Analyze$/ }).click();
     const found = await notification(page, /Leak Lens found a leak: Leaky ×[\d,]+ \(\+[\d,]+ per round\) held by leakyItems/, 90_000);
     log(`notification: ${(await found.innerText()).replace(/\s+/g, ' ')}`);
+    // The report opens in the memory panel: its leaks view names the owner.
+    const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await panel.getByText('leakyItems').first().waitFor({ timeout: 30_000 });
+    await clearNotifications(page);
+    await page.keyboard.press('Escape');
     await page.screenshot({ path: path.join(outDir, 'ui-find-leaks.png') });
   });
 }
