@@ -324,6 +324,18 @@ export class LeakLensDebugSession extends DebugSession {
     if (stopProgram && this.program) await this.program.stop();
   }
 
+  private shuttingDown = false;
+
+  /**
+   * The client went away (stdin closed, SIGTERM, or the socket closed in --server mode) without disconnecting: end
+   * what this session started before the process exits, so no launched program outlives its adapter.
+   */
+  override shutdown(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    void this.shutDownTarget(this.stopOnDisconnect).finally(() => super.shutdown());
+  }
+
   /** Tells the client the session is over (once). */
   private end(): void {
     if (this.ended) return;

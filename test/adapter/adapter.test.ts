@@ -131,6 +131,43 @@ describe('leak-lens debug adapter over DAP', () => {
     await dc.disconnectRequest({ terminateDebuggee: true });
   });
 
+  test('a client that goes away without disconnecting: the launched program is stopped with the adapter', async () => {
+    await Promise.all([dc.configurationSequence(), dc.launch({ program: path.join(fixtures, 'leaky-array.js') }), dc.waitForEvent('initialized')]);
+    const { pid } = await request(dc, 'leakLens/targetInfo', {});
+    assert.ok(pid);
+    // DebugClient.stop() ends the adapter process (SIGTERM) without a disconnect request.
+    await dc.stop();
+    const deadline = Date.now() + 10_000;
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(alive(), false, `program ${pid} still runs after its adapter ended`);
+    // afterEach stops the client again; give it a fresh one.
+    dc = new DebugClient(process.execPath, adapter, 'leak-lens');
+    await dc.start();
+  });
+
+  test('leakLens/cancelSnapshot stops a snapshot being written and leaves no file', async () => {
+    await Promise.all([dc.configurationSequence(), dc.launch({ program: path.join(fixtures, 'big-heap.js'), env: { BIG_HEAP_MB: '40' } }), dc.waitForEvent('initialized')]);
+    const file = path.join(dir, 'cancelled.heapsnapshot');
+    const pending = request(dc, 'leakLens/takeSnapshot', { file });
+    // The capture writes a hidden .partial file beside the target; once it has content, V8 is streaming.
+    const deadline = Date.now() + 30_000;
+    const streaming = (): boolean => fs.readdirSync(dir).some((n) => n.endsWith('.partial') && fs.statSync(path.join(dir, n)).size > 0);
+    while (!streaming() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(streaming(), 'the snapshot started streaming');
+    assert.equal((await request(dc, 'leakLens/cancelSnapshot', { file })).cancelled, true);
+    await assert.rejects(pending, /cancelled/);
+    assert.deepEqual(fs.readdirSync(dir), [], 'nothing is left behind');
+    await dc.disconnectRequest({ terminateDebuggee: true });
+  });
+
   test('launch of a missing program fails with a message that says what to fix', async () => {
     await dc.initializeRequest();
     await assert.rejects(dc.launchRequest({ program: path.join(dir, 'nope.js') } as DebugProtocol.LaunchRequestArguments), /Cannot find the program .*nope\.js/);
