@@ -3,12 +3,13 @@
 //
 //   node scripts/vscode-test.js            code-server's VS Code server + headless Chromium (this machine's way):
 //                                          1. the mocha suite in out/test/vscode (standard extensionTestsPath contract),
+//                                             then its no-folder part (out/test/vscode/nofolder) in an empty window,
 //                                          2. the UI tests (out/test/vscode/ui/*.ui.js): playwright drives the workbench,
 //                                          3. the packaged .vsix, installed into code-server and driven through the palette.
 //   node scripts/vscode-test.js --electron @vscode/test-electron's runTests with the desktop VS Code named by
 //                                          $VSCODE_EXECUTABLE (same mocha suite; the UI tests need the web workbench).
 //
-// Options: --only integration|ui|vsix, --no-integration, --no-ui, --no-vsix, --grep <text> (mocha grep; integration
+// Options: --only integration|nofolder|ui|vsix, --no-integration, --no-nofolder, --no-ui, --no-vsix, --grep <text> (mocha grep; integration
 //          only), --keep (keep the temporary folders), --headed.
 // Env: LEAK_LENS_VSCODE_HOST (host cache), LEAK_LENS_TEST_OUT (screenshots, default .vscode-test/out),
 //      LEAK_LENS_TEST_TIMEOUT_MS (whole mocha run, default 10 min), VERBOSE=1 (browser console).
@@ -78,23 +79,30 @@ async function runElectron(tmp) {
   const exe = process.env.VSCODE_EXECUTABLE;
   if (!exe) fail('--electron needs VSCODE_EXECUTABLE: the path of a desktop VS Code (Code, code-insiders, or its executable)');
   const { runTests } = require('@vscode/test-electron');
-  const results = path.join(tmp, 'results.json');
-  const ws = workspaceCopy(tmp, 'ws');
-  let code = 1;
-  try {
-    code = await runTests({
-      vscodeExecutablePath: exe,
-      extensionDevelopmentPath: root,
-      extensionTestsPath: testsPath,
-      launchArgs: [ws, '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes'],
-      extensionTestsEnv: { LEAK_LENS_TEST_RESULTS: results, LEAK_LENS_TEST_GREP: option('--grep') || '' },
-    });
-  } catch (e) {
-    say(`VS Code exited with an error: ${e.message || e}`);
+  let passed = 0;
+  let failed = 0;
+  for (const suite of option('--grep') ? ['main'] : ['main', 'nofolder']) {
+    const results = path.join(tmp, `results-${suite}.json`);
+    const ws = suite === 'main' ? [workspaceCopy(tmp, 'ws')] : [];
+    let code = 1;
+    try {
+      code = await runTests({
+        vscodeExecutablePath: exe,
+        extensionDevelopmentPath: root,
+        extensionTestsPath: testsPath,
+        launchArgs: [...ws, '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes', '--user-data-dir', path.join(tmp, `user-${suite}`)],
+        extensionTestsEnv: { LEAK_LENS_TEST_SUITE: suite, LEAK_LENS_TEST_RESULTS: results, LEAK_LENS_TEST_GREP: option('--grep') || '' },
+      });
+    } catch (e) {
+      say(`VS Code exited with an error: ${e.message || e}`);
+    }
+    const r = readResults(results);
+    if (!r) say(`${suite}: no results (the test host did not finish)`);
+    passed += r ? r.passes : 0;
+    failed += r ? r.failures + (code === 0 || r.failures > 0 ? 0 : 1) : 1;
   }
-  const r = readResults(results);
-  summary(r ? r.passes : 0, r ? r.failures : 1, r ? '' : ' (no results: the test host did not finish)');
-  return code === 0 && r && r.failures === 0 ? 0 : 1;
+  summary(passed, failed);
+  return failed === 0 ? 0 : 1;
 }
 
 /** Starts the VS Code server of code-server in its own process group. */
@@ -147,8 +155,13 @@ function workbenchUrl(port, folder, payload) {
   return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }
 
-async function runIntegration(browser, port, tmp, results) {
-  const ws = workspaceCopy(tmp, 'ws-integration');
+/**
+ * One mocha run in a workbench window: `suite` 'main' opens a copy of the fixture workspace, 'nofolder' an empty
+ * window. The suite's name and results file reach the extension host through the payload's extensionEnvironment.
+ */
+async function runIntegration(browser, port, tmp, suite) {
+  const results = path.join(tmp, `results-${suite}.json`);
+  const ws = suite === 'main' ? workspaceCopy(tmp, 'ws-integration') : undefined;
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   let finish;
   const done = new Promise((r) => (finish = r));
@@ -161,17 +174,21 @@ async function runIntegration(browser, port, tmp, results) {
   await page.exposeFunction('codeAutomationExit', (code) => finish(code));
   page.on('pageerror', (e) => say('page error:', e.message));
   if (process.env.VERBOSE) page.on('console', (m) => say(`browser ${m.type()}:`, m.text().slice(0, 400)));
-  const payload = [['extensionDevelopmentPath', `vscode-remote://remote${root}`], ['extensionTestsPath', `vscode-remote://remote${testsPath}`]];
+  const payload = [
+    ['extensionDevelopmentPath', `vscode-remote://remote${root}`],
+    ['extensionTestsPath', `vscode-remote://remote${testsPath}`],
+    ['extensionEnvironment', JSON.stringify({ LEAK_LENS_TEST_SUITE: suite, LEAK_LENS_TEST_RESULTS: results, LEAK_LENS_TEST_GREP: option('--grep') || '' })],
+  ];
   const t0 = Date.now();
-  await page.goto(workbenchUrl(port, ws, payload));
+  await page.goto(ws ? workbenchUrl(port, ws, payload) : `http://127.0.0.1:${port}/?ew=true&payload=${encodeURIComponent(JSON.stringify(payload))}`);
   let timer;
   const code = await Promise.race([done, new Promise((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)))]);
   clearTimeout(timer);
   const r = readResults(results);
-  say(`integration: exit ${code} after ${Math.round((Date.now() - t0) / 1000)} s`);
+  say(`${suite}: exit ${code} after ${Math.round((Date.now() - t0) / 1000)} s`);
   if (code === 'timeout') {
     fs.mkdirSync(outDir, { recursive: true });
-    await page.screenshot({ path: path.join(outDir, 'integration-timeout.png') }).catch(() => {});
+    await page.screenshot({ path: path.join(outDir, `${suite}-timeout.png`) }).catch(() => {});
   }
   await page.close().catch(() => {});
   if (!r) return { passed: 0, failed: 1, note: code === 'timeout' ? `the suite did not finish within ${timeoutMs / 1000} s` : 'the suite wrote no results' };
@@ -339,8 +356,7 @@ async function main() {
     fail(`cannot install the VS Code host (code-server + Node 24 + Chromium): ${e.message}\n` +
       'The VS Code tests need it; on a desktop with VS Code, run `VSCODE_EXECUTABLE=/path/to/code node scripts/vscode-test.js --electron` instead.');
   }
-  const results = path.join(tmp, 'results.json');
-  const { port } = await startServer(host, tmp, { LEAK_LENS_TEST_RESULTS: results, LEAK_LENS_TEST_GREP: option('--grep') || '' });
+  const { port } = await startServer(host, tmp, {});
   say(`VS Code server on port ${port} after ${Date.now() - t0} ms`);
   const { chromium } = require('playwright-core');
   const browser = await chromium.launch({
@@ -352,7 +368,8 @@ async function main() {
   const parts = [];
   const only = option('--only');
   const wanted = (phase) => (only ? only === phase : phase === 'integration' || !option('--grep')) && !flag(`--no-${phase}`);
-  if (wanted('integration')) parts.push(['integration', await runIntegration(browser, port, tmp, results)]);
+  if (wanted('integration')) parts.push(['integration', await runIntegration(browser, port, tmp, 'main')]);
+  if (wanted('nofolder')) parts.push(['nofolder', await runIntegration(browser, port, tmp, 'nofolder')]);
   if (wanted('ui')) parts.push(['ui', await runUi(browser, port, tmp)]);
   if (wanted('vsix')) parts.push(['vsix', await runVsix(host, browser, tmp)]);
   const passed = parts.reduce((n, [, r]) => n + r.passed, 0);
