@@ -8,7 +8,9 @@ import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
 import { compareSnapshots } from './compare';
 import { CancelledError, SnapshotParseError } from './parse';
 import { retainerPath } from './paths';
-import { buildLeakReport, describePath, InputError } from './report';
+import { buildLeakReport, describePath, InputError, readSidecar } from './report';
+import { ScriptIndex } from './scripts';
+import { SourceLocation, SourceResolver } from './source';
 import { summarizeClasses } from './summary';
 
 export interface ServiceHooks {
@@ -22,6 +24,18 @@ function page<T>(all: T[], offset = 0, limit = 100): Page<T> {
 
 export class EngineService {
   private readonly cache = new Map<string, HeapAnalysis>();
+  /** Script maps and source resolvers per analysis, built on the first location asked for. */
+  private readonly sources = new WeakMap<HeapAnalysis, { scripts: ScriptIndex; resolver: SourceResolver }>();
+
+  private locate(a: HeapAnalysis, node: number): SourceLocation | undefined {
+    let src = this.sources.get(a);
+    if (!src) {
+      src = { scripts: new ScriptIndex(a, readSidecar(a.snapshot.file)?.scripts ?? []), resolver: new SourceResolver() };
+      this.sources.set(a, src);
+    }
+    const loc = src.scripts.nodeLocation(node);
+    return loc ? src.resolver.resolve(loc) : undefined;
+  }
 
   constructor(private readonly maxCached = 3) {}
 
@@ -100,7 +114,7 @@ export class EngineService {
           const e = s.retainerEdge[i];
           const from = s.retainerNode[i];
           if (s.edgeType[e] === s.types.edgeWeak || from === s.rootIndex) continue;
-          out.push({ edge: s.edgeHasStringName(e) ? s.edgeNameText(e) : `[${s.edgeName[e]}]`, edgeType: s.edgeTypeName(e), node: s.nodeType[from] === s.types.closure ? `${s.name(from) || 'anonymous'}()` : a.className(from), nodeType: s.typeName(from), nodeId: s.nodeId[from], distance: a.distance[from], retainedSize: a.retainedSize[from] });
+          out.push({ edge: s.edgeHasStringName(e) ? s.edgeNameText(e) : `[${s.edgeName[e]}]`, edgeType: s.edgeTypeName(e), node: s.nodeType[from] === s.types.closure ? `${s.name(from) || 'anonymous'}()` : a.className(from), nodeType: s.typeName(from), nodeId: s.nodeId[from], distance: a.distance[from], retainedSize: a.retainedSize[from], location: this.locate(a, from) });
         }
         out.sort((x, y) => x.distance - y.distance || x.node.localeCompare(y.node));
         return page(out, r.offset, r.limit);

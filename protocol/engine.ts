@@ -5,6 +5,7 @@
  */
 import type { ClassDelta } from '../engine/compare';
 import type { LeakReport, RetainerStep } from '../engine/report';
+import type { SourceLocation } from '../engine/source';
 import type { ClassSummary } from '../engine/summary';
 
 /** A loaded snapshot as the worker describes it. */
@@ -26,6 +27,8 @@ export interface RetainerInfo {
   nodeId: number;
   distance: number;
   retainedSize: number;
+  /** Where the retainer's function or constructor is written, when the snapshot tells (original source via maps). */
+  location?: SourceLocation;
 }
 
 /** One object in a class or under a node (paged lists). */

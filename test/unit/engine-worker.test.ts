@@ -17,6 +17,11 @@ test('the engine worker answers paged queries off the caller thread, with progre
     const retainers = await client.request({ kind: 'retainers', file: files[2], nodeId: conn.sampleIds[0] });
     assert.ok(retainers.ok);
     assert.ok(retainers.value.items.some((r) => r.node === 'Array' && r.edgeType === 'element'));
+    // Retainers with a known function or constructor carry its source location.
+    const ctxRetainers = await client.request({ kind: 'retainers', file: files[2], nodeId: retainers.value.items.find((r) => r.node === 'Array')!.nodeId });
+    assert.ok(ctxRetainers.ok);
+    const located = (await client.request({ kind: 'retainerPath', file: files[2], nodeId: conn.sampleIds[0] }));
+    assert.ok(located.ok && located.value.some((st) => st.location && /basic-leak\.js$/.test(st.location.file)));
     const path = await client.request({ kind: 'retainerPath', file: files[2], nodeId: conn.sampleIds[0] });
     assert.ok(path.ok);
     assert.equal(path.value[path.value.length - 1].node, 'Connection');
