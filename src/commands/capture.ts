@@ -30,6 +30,7 @@ export function collectGarbage(s: Services, options: CommandOptions = {}): Promi
   return runCommand('collect garbage', async () => {
     const target = await s.registry.pick({ interactive: options.interactive ?? true, purpose: 'Collecting garbage needs' });
     const { before, after } = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Leak Lens: collecting garbage' }, () => target.collectGarbage());
+    s.graphs.mark(target, 'gc');
     const freed = before.heapUsed - after.heapUsed;
     void vscode.window.showInformationMessage(`Garbage collected in ${target.label}: heap used ${formatBytes(before.heapUsed)} → ${formatBytes(after.heapUsed)} (${signed(-freed, (x) => formatBytes(x))}).`);
     return { before: before.heapUsed, after: after.heapUsed };

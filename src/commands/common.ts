@@ -74,6 +74,7 @@ export async function captureSnapshot(s: Services, target: MemoryTarget, label: 
       },
     });
     for (const note of taken.notes) void vscode.window.showWarningMessage(`Leak Lens: ${note}`);
+    s.graphs.mark(target, 'snapshot', label);
     s.store.changed();
     const entry = await s.store.describe(file);
     if (!entry) throw new Error(`the snapshot file ${file} disappeared right after it was written`);

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { EngineClient } from '../../engine/client';
 import { log, logChannel } from '../log';
+import type { TimelineMarker } from '../../protocol/webview';
 import type { MemorySample, MemoryTarget } from '../targets/target';
 import { MemoryPanel } from '../webview/memoryPanel';
 import { LeakLensDocuments, showMarkdown } from './documents';
@@ -65,6 +66,10 @@ export function memoryGraphMarkdown(label: string, samples: readonly MemorySampl
 export class MemoryGraphs implements vscode.Disposable {
   private readonly open = new Map<MemoryTarget, { uri: vscode.Uri; subscriptions: vscode.Disposable[] }>();
   private panelFeed: vscode.Disposable[] = [];
+  private panelTarget: MemoryTarget | undefined;
+  private panel: MemoryPanel | undefined;
+  /** Snapshots and forced GCs per target, drawn on its timeline. */
+  private readonly markers = new WeakMap<MemoryTarget, TimelineMarker[]>();
 
   constructor(
     private readonly documents: LeakLensDocuments,
@@ -74,13 +79,27 @@ export class MemoryGraphs implements vscode.Disposable {
 
   /** The memory panel's timeline, fed with the target's samples while both live. */
   private showPanel(target: MemoryTarget): void {
+    this.stopFeed();
+    const panel = MemoryPanel.show(this.extension, this.engine(), { title: `Memory - ${target.label}`, live: true, samples: [...target.samples], markers: [...(this.markers.get(target) ?? [])], initialView: 'timeline' }, logChannel());
+    this.panel = panel;
+    this.panelTarget = target;
+    this.panelFeed = [target.onDidSample((s) => panel.addSamples([s])), target.onDidEnd(() => this.stopFeed()), panel.onDidDispose(() => this.stopFeed())];
+  }
+
+  private stopFeed(): void {
     this.panelFeed.forEach((d) => d.dispose());
-    const panel = MemoryPanel.show(this.extension, this.engine(), { title: `Memory - ${target.label}`, live: true, samples: [...target.samples], initialView: 'timeline' }, logChannel());
-    this.panelFeed = [
-      target.onDidSample((s) => panel.addSamples([s])),
-      target.onDidEnd(() => this.panelFeed.forEach((d) => d.dispose())),
-      panel.onDidDispose(() => this.panelFeed.forEach((d) => d.dispose())),
-    ];
+    this.panelFeed = [];
+    this.panel = undefined;
+    this.panelTarget = undefined;
+  }
+
+  /** Records a snapshot or forced GC of `target`; its open timeline shows it at once. */
+  mark(target: MemoryTarget, kind: TimelineMarker['kind'], label?: string): void {
+    const marker: TimelineMarker = { time: Date.now(), kind, label };
+    const list = this.markers.get(target) ?? [];
+    list.push(marker);
+    this.markers.set(target, list.slice(-500));
+    if (this.panelTarget === target) this.panel?.addMarker(marker);
   }
 
   async show(target: MemoryTarget, options: { interactive: boolean }): Promise<vscode.Uri> {
@@ -120,7 +139,7 @@ export class MemoryGraphs implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.panelFeed.forEach((d) => d.dispose());
+    this.stopFeed();
     for (const target of [...this.open.keys()]) this.forget(target);
   }
 }

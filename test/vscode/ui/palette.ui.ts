@@ -104,6 +104,16 @@ export async function run({ page, check, outDir, log }: UiContext): Promise<void
     await clearNotifications(page);
   });
 
+  await check('a click on the heap in the status bar opens the live memory timeline', async () => {
+    await page.locator('.statusbar-item', { hasText: /heap \d/ }).click();
+    const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await panel.locator('#tab-timeline[aria-selected="true"]').waitFor({ timeout: 30_000 });
+    await panel.locator('#panel-timeline').waitFor({ state: 'visible', timeout: 10_000 });
+    // The snapshot taken before is marked on the timeline.
+    await panel.locator('#panel-timeline li', { has: panel.locator('.marker-kind.snapshot') }).first().waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: path.join(outDir, 'ui-memory-timeline.png') });
+  });
+
   await check('Find Leaks guides through the rounds and reports the Leaky group held by leakyItems', async () => {
     await runCommand(page, 'Leak Lens: Find Leaks');
     // Default 2 rounds: each asks to run the workload, then Continue (this program leaks on its own timer).
