@@ -167,6 +167,10 @@ export class LeakLensDebugSession extends DebugSession {
     this.sendResponse(response);
   }
 
+  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
+    this.fail(response, new UserError('A Leak Lens session is for memory work and never pauses the program. To use breakpoints, debug it with the "node" debugger; Leak Lens works on those sessions too.'));
+  }
+
   protected override cancelRequest(response: DebugProtocol.CancelResponse, args: DebugProtocol.CancelArguments): void {
     if (args.requestId !== undefined) this.cancellers.get(args.requestId)?.abort();
     this.sendResponse(response);
