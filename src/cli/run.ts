@@ -107,7 +107,10 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
     process.stderr.write(data);
     if (onReady === undefined && targetUrl !== undefined) return;
     output = (output + data.toString()).slice(-8192);
-    for (const line of output.split('\n')) {
+    // Only whole lines: output can arrive cut anywhere, even inside the URL.
+    const lines = output.split('\n');
+    lines.pop();
+    for (const line of lines) {
       if (line.startsWith('Debugger listening') || line.startsWith('For help, see')) continue;
       if (ready.test(line)) {
         targetUrl ??= /https?:\/\/[^\s'"]+/.exec(line)?.[0];
@@ -159,7 +162,7 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
           onReady = undefined;
           resolve();
         };
-        if (ready.test(output)) onReady();
+        if (output.split('\n').slice(0, -1).some((l) => ready.test(l))) onReady();
         void gone.then(() => clearTimeout(timer));
       }),
     );
