@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import { workerData } from 'worker_threads';
 import { SnapshotHeader, SnapshotParseError, SnapshotParser } from './parse';
+import { countRetainers, fillRetainers } from './retainers';
 
 /** Slots of the shared control array. */
 export const enum Ctl {
@@ -78,28 +79,15 @@ function run(d: ParseWorkerData): void {
   } finally {
     fs.closeSync(fd);
   }
-  // Retainer index, counting pass: needs only the edges.
-  const n = d.header.node_count;
-  const m = d.header.edge_count;
+  // Retainer index: the counting pass needs only the edges; the fill pass needs the owner of each edge, from the
+  // main thread's first-edge offsets.
   const first = new Uint32Array(d.firstRetainer);
-  for (let e = 0; e < m; e++) first[edgeTo[e] + 1]++;
-  for (let i = 1; i <= n; i++) first[i] += first[i - 1];
-  // Fill pass: needs the owner of each edge, from the main thread's first-edge offsets.
+  countRetainers(edgeTo, first);
   while (Atomics.load(ctl, Ctl.NodesDone) === 0) {
     if (Atomics.load(ctl, Ctl.Cancel)) return;
     Atomics.wait(ctl, Ctl.NodesDone, 0, 100);
   }
-  const retainerEdge = new Uint32Array(d.retainerEdge);
-  const retainerNode = new Uint32Array(d.retainerNode);
-  const fill = first.slice(0, n);
-  for (let node = 0; node < n; node++) {
-    const end = firstEdge[node + 1];
-    for (let e = firstEdge[node]; e < end; e++) {
-      const slot = fill[edgeTo[e]]++;
-      retainerEdge[slot] = e;
-      retainerNode[slot] = node;
-    }
-  }
+  fillRetainers(firstEdge, edgeTo, first, new Uint32Array(d.retainerEdge), new Uint32Array(d.retainerNode));
 }
 
 const data = workerData as ParseWorkerData | undefined;

@@ -3,6 +3,7 @@
  * (retainer) index. A node is an index into the columns, never an object.
  */
 import { RawSnapshot, SnapshotHeader, TraceTree } from './parse';
+import { countRetainers, fillRetainers } from './retainers';
 import { StringTable } from './strings';
 
 /** Numeric codes of the node and edge types this engine needs, looked up from `snapshot.meta` (-1 if absent). */
@@ -119,31 +120,14 @@ export class HeapSnapshot {
     } else this.buildRetainers();
   }
 
-  /**
-   * Builds the reverse edge index (counting sort by target). Time O(nodes + edges), memory 2 x 4 bytes per edge.
-   */
+  /** Builds the reverse edge index (see retainers.ts). Memory 2 x 4 bytes per edge. */
   private buildRetainers(): void {
-    const n = this.nodeCount;
-    const m = this.edgeCount;
-    const first = new Uint32Array(n + 1);
-    const edgeTo = this.edgeTo;
-    for (let e = 0; e < m; e++) first[edgeTo[e] + 1]++;
-    for (let i = 1; i <= n; i++) first[i] += first[i - 1];
-    const retainerEdge = new Uint32Array(m);
-    const retainerNode = new Uint32Array(m);
-    const fill = first.slice(0, n);
-    const firstEdge = this.firstEdge;
-    for (let node = 0; node < n; node++) {
-      const end = firstEdge[node + 1];
-      for (let e = firstEdge[node]; e < end; e++) {
-        const slot = fill[edgeTo[e]]++;
-        retainerEdge[slot] = e;
-        retainerNode[slot] = node;
-      }
-    }
+    const first = new Uint32Array(this.nodeCount + 1);
+    countRetainers(this.edgeTo, first);
+    this.retainerEdge = new Uint32Array(this.edgeCount);
+    this.retainerNode = new Uint32Array(this.edgeCount);
+    fillRetainers(this.firstEdge, this.edgeTo, first, this.retainerEdge, this.retainerNode);
     this.firstRetainer = first;
-    this.retainerEdge = retainerEdge;
-    this.retainerNode = retainerNode;
   }
 
   /** The node's raw name as in the string table. */

@@ -6,14 +6,9 @@
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import type { AllocationSite, LeakGroup, RetainerStep } from '../engine/report';
+import { formatBytes } from '../engine/units';
 
-export function formatBytes(n: number): string {
-  const abs = Math.abs(n);
-  if (abs < 1024) return `${n} B`;
-  if (abs < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  if (abs < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GB`;
-}
+export { formatBytes };
 
 /** Cuts a name from a snapshot to one line of at most `max` characters. */
 export function clip(s: string, max = 120): string {

@@ -3,14 +3,10 @@ import * as path from 'path';
 import type { ClassSummary } from '../../engine/summary';
 import type { LeakGroup, LeakReport } from '../../engine/report';
 import type { SourceLocation } from '../../engine/source';
+import { formatBytes } from '../../engine/units';
 
-export function formatBytes(n: number): string {
-  const abs = Math.abs(n);
-  if (abs < 1024) return `${n} B`;
-  if (abs < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  if (abs < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GB`;
-}
+export { formatBytes };
+
 
 function where(loc: SourceLocation | undefined, cwd: string): string {
   if (!loc) return '';

@@ -7,6 +7,7 @@
  * holds more than `capacity` points. Merged points keep the mean of each series and the minimum heap used (the
  * post-GC floor), which the leak-rate estimate relies on. Push is O(1) amortised; compaction O(capacity).
  */
+import { formatBytes } from '../../../engine/units';
 import type { TimelineColumns, TimelineMarker, TimelineSample } from '../../../protocol/webview';
 
 export const SERIES_KEYS = ['heapUsed', 'heapTotal', 'rss', 'external', 'arrayBuffers'] as const;
@@ -235,14 +236,8 @@ function windowMinima(buf: TimelineBuffer, col: Float64Array, t0: number, span: 
   return { xs, ys };
 }
 
-/** Formats bytes the way the CLI does (binary units). */
-export function formatBytes(n: number): string {
-  const abs = Math.abs(n);
-  if (abs < 1024) return `${Math.round(n)} B`;
-  if (abs < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  if (abs < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GB`;
-}
+/** Bytes the way the CLI shows them (binary units). */
+export { formatBytes };
 
 /** Formats a rate in bytes per second as a signed rate per minute. */
 export function formatRate(perSecond: number): string {
