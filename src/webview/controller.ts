@@ -240,7 +240,10 @@ export class PanelController {
       case 'retainers': {
         const file = this.file(q.snapshot);
         if (!file) return noSnapshot(q.snapshot);
-        return strip(await this.engine.request({ kind: 'retainers', file, nodeId: q.nodeId, offset: q.offset, limit: q.limit }, opts));
+        const a = await this.engine.request({ kind: 'retainers', file, nodeId: q.nodeId, offset: q.offset, limit: q.limit }, opts);
+        // Retainers with a known function or constructor become openable: the extension itself shows them.
+        if (a.ok) for (const r of a.value.items) this.allow.add(r.location);
+        return strip(a);
       }
       case 'retainerPath': {
         const file = this.file(q.snapshot);

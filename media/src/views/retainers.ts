@@ -166,6 +166,13 @@ export class RetainersView {
     return false;
   }
 
+  /** A source link inside a tree row: opening it must not also expand or collapse the row. */
+  private rowLink(location: NonNullable<RetainerInfo['location']>): HTMLAnchorElement {
+    const a = this.app.link(location);
+    a.addEventListener('click', (e) => e.stopPropagation());
+    return a;
+  }
+
   private makeItem(r: RetainerInfo, parent: TreeItem): TreeItem {
     const level = parent.level + 1;
     const cycle = this.onChain(parent, r.nodeId);
@@ -182,6 +189,7 @@ export class RetainersView {
       cycle ? h('span', { class: 'badge', attrs: { title: 'This object is already on the chain above' } }, 'cycle') : null,
       h('span', { class: 'tree-fig muted', attrs: { title: 'Distance from the GC roots' } }, r.distance >= 0 && r.distance < 1e8 ? `distance ${r.distance}` : ''),
       h('span', { class: 'tree-fig', attrs: { title: 'Retained size' } }, formatBytes(r.retainedSize)),
+      r.location ? this.rowLink(r.location) : null,
     );
     const el = h('li', { attrs: { role: 'treeitem', tabindex: -1, 'aria-level': level, 'aria-selected': 'false', 'aria-expanded': cycle ? undefined : 'false', 'data-node-id': r.nodeId } }, row);
     const item: TreeItem = { el, row, group: undefined, info: r, nodeId: r.nodeId, level, parent, expanded: false, loaded: 0, total: 0, cycle };
