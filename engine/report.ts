@@ -421,10 +421,15 @@ function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
   }
   // One function in several loaded copies of a script (re-required modules) is one site.
   const sites = new Map<string, AllocationSite>();
+  const total = c.members.length;
   for (const [fi, count] of counts) {
     const fn = s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) || '(anonymous)';
     const frame: RuntimeLocation = { file: s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]), line: s.traceFunctionInfos[fi * stride + lineOff], column: s.traceFunctionInfos[fi * stride + colOff] };
-    const location = resolver.findAllocation(frame, c.className);
+    const exact = resolver.findAllocationExpression(frame, c.className);
+    // V8's allocation tracker can leave some objects with a stale stack after the GCs between rounds: a minority
+    // stack whose function cannot make this class (no `new X`) is that noise, not a place to show.
+    if (!exact && count < total / 4) continue;
+    const location = exact ?? resolver.resolve(frame);
     const key = `${fn}|${location?.file}:${location?.line}`;
     const site = sites.get(key);
     if (site) site.count += count;

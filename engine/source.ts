@@ -167,10 +167,15 @@ export class SourceResolver {
    * call that made it, inside that function.
    */
   findAllocation(frame: RuntimeLocation, className: string): SourceLocation | undefined {
+    return this.findAllocationExpression(frame, className) ?? this.resolve(frame);
+  }
+
+  /** Like findAllocation, but undefined when the function holds no expression that allocates `className`. */
+  findAllocationExpression(frame: RuntimeLocation, className: string): SourceLocation | undefined {
     const file = this.toPath(frame.file);
     if (!file) return undefined;
     const parsed = this.parse(file);
-    if (!parsed) return this.resolve(frame);
+    if (!parsed) return undefined;
     const pos = positionOf(parsed.sf, frame.line, frame.column);
     const fn = functionAt(parsed.sf, pos);
     const scope: TS.Node = fn ?? parsed.sf;
@@ -186,7 +191,7 @@ export class SourceResolver {
       else tsApi().forEachChild(n, visit);
     };
     tsApi().forEachChild(scope, visit);
-    if (!found) return this.resolve(frame);
+    if (!found) return undefined;
     return this.resolve(this.runtimeLocationOf(frame.file, parsed.sf, found));
   }
 
