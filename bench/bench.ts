@@ -81,7 +81,7 @@ function main(): void {
   const { big, series } = ensureFiles();
   const memlabDir = others ? ensureMemlab() : undefined;
   const lines: string[] = ['', '| measurement | time | peak RSS |', '| --- | --- | --- |'];
-  for (const { size, file } of big) {
+  for (const { file } of big) {
     const mb = (fs.statSync(file).size / 1048576).toFixed(0);
     const ll = best('leak-lens-full', [file]);
     const d = ll.detail as { nodes: number; edges: number; stages: Record<string, number> } | undefined;
@@ -93,7 +93,6 @@ function main(): void {
       if (memlabDir) lines.push(row(`memlab getFullHeapFromFile, ${mb} MiB`, measure('memlab', [file], { MEMLAB_DIR: memlabDir })));
       else lines.push(`| memlab, ${mb} MiB | not installed | |`);
     }
-    void size;
   }
   const sizesMB = series.map((f) => (fs.statSync(f).size / 1048576).toFixed(0)).join(' + ');
   lines.push(row(`Leak Lens: three-snapshot comparison (${sizesMB} MiB)`, best('leak-lens-compare', series)));

@@ -201,11 +201,10 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
   result.sort((x, y) => Number(y.isLeak) - Number(x.isLeak) || y.retainedSize - x.retainedSize);
 
   const classGrowth: ClassGrowth[] = [];
-  for (const [className, t] of totals[k - 1]) {
+  for (const className of totals[k - 1].keys()) {
     const counts = totals.map((tt) => tt.get(className)?.count ?? 0);
     const sizes = totals.map((tt) => tt.get(className)?.size ?? 0);
     if (counts[k - 1] > counts[0] || sizes[k - 1] > sizes[0]) classGrowth.push({ className, counts, sizes });
-    void t;
   }
   classGrowth.sort((x, y) => y.sizes[k - 1] - y.sizes[0] - (x.sizes[k - 1] - x.sizes[0]));
 

@@ -247,7 +247,7 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
   }
   const retains = retainedBreakdown(a, lead.members);
   const classLocation = scripts.nodeLocation(lead.representative);
-  const allocationSites = allocationSitesOf(a, scripts, resolver, lead);
+  const allocationSites = allocationSitesOf(a, resolver, lead);
   // An owner inside Node or a library with no declaration in user code: point at where the objects are made.
   if (!owner.location && allocationSites[0]?.location) owner.location = allocationSites[0].location;
   return {
@@ -309,7 +309,6 @@ function describeStep(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRes
 
 function ownerLocation(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster): SourceLocation | undefined {
   const owner = c.owner!;
-  const s = a.snapshot;
   let near: RuntimeLocation | undefined;
   let file: string | undefined;
   if (owner.scopeClosure !== undefined) {
@@ -331,7 +330,6 @@ function ownerLocation(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
   if (!file) return undefined;
   const decl = resolver.findOwnerDeclaration(file, owner.kind, owner.identifier, owner.holder, near);
   if (decl) return decl;
-  void s;
   return near ? resolver.resolve(near) : undefined;
 }
 
@@ -375,7 +373,7 @@ function retainedBreakdown(a: HeapAnalysis, members: number[]): { classes: { cla
 }
 
 /** Allocation stacks of a group's objects (snapshots taken with allocation tracking): the first frame in user code. */
-function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster): AllocationSite[] {
+function allocationSitesOf(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster): AllocationSite[] {
   const s = a.snapshot;
   const tree = s.traceTree;
   const traceIds = s.nodeTraceId;
@@ -435,6 +433,5 @@ function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
     if (site) site.count += count;
     else sites.set(key, { function: fn, location, count });
   }
-  void scripts;
   return [...sites.values()].sort((x, y) => y.count - x.count).slice(0, 5);
 }

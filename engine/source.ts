@@ -285,14 +285,12 @@ function findProperty(sf: TS.SourceFile, holder: string | undefined, name: strin
   let member: TS.Node | undefined;
   let thisAssign: TS.Node | undefined;
   let anyAssign: TS.Node | undefined;
-  let classOf: TS.Node | undefined;
   const inHolderClass = (n: TS.Node) => {
     let p: TS.Node | undefined = n.parent;
     while (p && !(tsApi().isClassLike(p))) p = p.parent;
     return !!p && (!holder || (p.name !== undefined && p.name.text === holder));
   };
   const visit = (n: TS.Node): void => {
-    if (tsApi().isClassLike(n) && holder && n.name?.text === holder) classOf = n;
     if ((tsApi().isPropertyDeclaration(n) || tsApi().isGetAccessor(n)) && tsApi().isIdentifier(n.name) && n.name.text === name && inHolderClass(n)) {
       const st = !!tsApi().getModifiers(n)?.some((m) => m.kind === tsApi().SyntaxKind.StaticKeyword);
       if (st === isStatic && !member) member = n;
@@ -306,7 +304,6 @@ function findProperty(sf: TS.SourceFile, holder: string | undefined, name: strin
     tsApi().forEachChild(n, visit);
   };
   visit(sf);
-  void classOf;
   const pick = member ?? thisAssign ?? anyAssign;
   return pick && tsApi().isBinaryExpression(pick) && tsApi().isExpressionStatement(pick.parent) ? pick.parent : pick;
 }
