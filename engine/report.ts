@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import { AnalyzeOptions, HeapAnalysis, loadAnalysis, StageTimings } from './analysis';
-import { digestSnapshot, findLeaks, LeakCluster, SnapshotDigest } from './leaks';
+import { digestSnapshot, findLeaks, LeakCluster, LeakKind, SnapshotDigest } from './leaks';
 import { isInternalNode, OwnerKind, PathStep } from './paths';
 import { RuntimeLocation, ScriptIndex, SidecarScript } from './scripts';
 import { SourceLocation, SourceResolver } from './source';
@@ -55,7 +55,13 @@ export interface AllocationSite {
 /** One leak group. */
 export interface LeakGroup {
   id: string;
+  /**
+   * objects: separate leaked objects; chain: objects each holding the previous one, only the newest held by the
+   * owner; collection: a collection that grows (its count and growth are entries, its class the collection's).
+   */
+  kind?: LeakKind;
   className: string;
+  /** Objects (or, for a collection, entries) alive in the last snapshot. */
   count: number;
   growthPerRound: number;
   /** Objects of this group allocated in each round that are still alive. */
@@ -77,6 +83,10 @@ export interface LeakGroup {
   classLocation?: SourceLocation;
   /** Object ids (in the last snapshot) of a few members, the first being the one the path leads to. */
   sampleIds: number[];
+  /** For chains: the edges from one element to the previous one, such as ["prev"] or ["someMethod", "context", "originalThing"]. */
+  chain?: { link: string[] };
+  /** The collection that grows: the group itself (kind collection) or the container of the group's objects. */
+  collection?: { className: string; entries: number[]; bytes: number[]; addedAt?: SourceLocation };
 }
 
 export interface SnapshotInfo {
@@ -245,15 +255,26 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
     const file = moduleFilename(a, lead.owner.holderNode);
     if (file) owner.name = `module.${lead.owner.identifier} of ${resolver.toPath(file) ?? file}`;
   }
-  const retains = retainedBreakdown(a, lead.members);
-  const classLocation = scripts.nodeLocation(lead.representative);
-  const allocationSites = allocationSitesOf(a, resolver, lead);
+  const retains = retainedBreakdown(a, lead.heads);
+  const classLocation = lead.kind === 'collection' ? undefined : scripts.nodeLocation(lead.representative);
+  let collection: LeakGroup['collection'];
+  if (lead.collection) {
+    const holder = lead.collection.node;
+    const ownerFile = lead.owner ? ownerRuntimeFile(a, scripts, lead).file : undefined;
+    const frame = backingStoreFrame(a, resolver, holder);
+    const addedAt = ownerFile && lead.owner ? resolver.findCollectionAddition(ownerFile, lead.owner.identifier, frame) : undefined;
+    collection = { className: a.className(holder), entries: lead.collection.entries, bytes: lead.collection.bytes, addedAt };
+  }
+  let allocationSites = lead.kind === 'collection' ? [] : allocationSitesOf(a, resolver, lead);
+  // What leaks in a collection of data is an entry: the line that adds it is where it comes from.
+  if (lead.kind === 'collection' && collection?.addedAt) allocationSites = [{ function: collection.className + ' addition', location: collection.addedAt, count: lead.countSeries[lead.countSeries.length - 1] }];
   // An owner inside Node or a library with no declaration in user code: point at where the objects are made.
   if (!owner.location && allocationSites[0]?.location) owner.location = allocationSites[0].location;
   return {
     id: `${lead.className}@${owner.name}`,
+    kind: lead.kind,
     className: lead.className,
-    count: lead.members.length,
+    count: lead.kind === 'collection' ? lead.countSeries[lead.countSeries.length - 1] : lead.members.length,
     growthPerRound,
     newPerRound: lead.newPerRound,
     countSeries: lead.countSeries,
@@ -267,6 +288,8 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
     allocationSites,
     classLocation: classLocation ? resolver.resolve(classLocation) : undefined,
     sampleIds: [lead.representative, ...lead.members.filter((m) => m !== lead.representative).slice(0, 9)].map((m) => s.nodeId[m]),
+    ...(lead.kind === 'chain' ? { chain: { link: lead.chainLink ?? [] } } : {}),
+    ...(collection ? { collection } : {}),
   };
 }
 
@@ -309,6 +332,16 @@ function describeStep(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRes
 
 function ownerLocation(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster): SourceLocation | undefined {
   const owner = c.owner!;
+  const { file, near } = ownerRuntimeFile(a, scripts, c);
+  if (!file) return undefined;
+  const decl = resolver.findOwnerDeclaration(file, owner.kind, owner.identifier, owner.holder, near);
+  if (decl) return decl;
+  return near ? resolver.resolve(near) : undefined;
+}
+
+/** The script (as the runtime named it) where the owner lives, and a position in the holding scope when known. */
+function ownerRuntimeFile(a: HeapAnalysis, scripts: ScriptIndex, c: LeakCluster): { file?: string; near?: RuntimeLocation } {
+  const owner = c.owner!;
   let near: RuntimeLocation | undefined;
   let file: string | undefined;
   if (owner.scopeClosure !== undefined) {
@@ -327,10 +360,39 @@ function ownerLocation(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
       if (loc) file = loc.file;
     }
   }
-  if (!file) return undefined;
-  const decl = resolver.findOwnerDeclaration(file, owner.kind, owner.identifier, owner.holder, near);
-  if (decl) return decl;
-  return near ? resolver.resolve(near) : undefined;
+  return { file, near };
+}
+
+/**
+ * Where a collection's current backing store (hash table, elements or properties) was allocated, with allocation
+ * tracking: the innermost frame with a file. A store is reallocated as the collection grows, inside the function
+ * that adds to it, so that frame is where entries are added.
+ */
+function backingStoreFrame(a: HeapAnalysis, resolver: SourceResolver, collection: number): RuntimeLocation | undefined {
+  const s = a.snapshot;
+  const tree = s.traceTree;
+  const traceIds = s.nodeTraceId;
+  if (!tree || !traceIds || s.traceFunctionInfos.length === 0) return undefined;
+  const fields = s.header.meta.trace_function_info_fields ?? ['function_id', 'name', 'script_name', 'script_id', 'line', 'column'];
+  const stride = fields.length;
+  const scriptOff = fields.indexOf('script_name');
+  const lineOff = fields.indexOf('line');
+  const colOff = fields.indexOf('column');
+  for (let e = s.firstEdge[collection]; e < s.firstEdge[collection + 1]; e++) {
+    if (!s.edgeHasStringName(e) || !['table', 'elements', 'properties'].includes(s.edgeNameText(e))) continue;
+    const traceId = traceIds[s.edgeTo[e]];
+    if (!traceId) continue;
+    for (let t = 0; t < tree.count; t++) {
+      if (tree.id[t] !== traceId) continue;
+      for (let u = t; u >= 0; u = tree.parent[u]) {
+        const fi = tree.functionInfoIndex[u];
+        const script = s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]);
+        if (script && resolver.toPath(script)) return { file: script, line: s.traceFunctionInfos[fi * stride + lineOff], column: s.traceFunctionInfos[fi * stride + colOff] };
+      }
+      break;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -179,12 +179,22 @@ export class SourceResolver {
     const pos = positionOf(parsed.sf, frame.line, frame.column);
     const fn = functionAt(parsed.sf, pos);
     const scope: TS.Node = fn ?? parsed.sf;
+    const isFunction = className.endsWith('()');
     const bare = className.replace(/\(\)$/, '');
+    // DevTools names plain objects after their properties: `{a, b}` is made by an object literal with those keys.
+    const literalKeys = /^\{.*\}$/.test(className) ? className.slice(1, -1).split(',').map((k) => k.trim()).filter(Boolean) : undefined;
+    const ts = tsApi();
     let found: TS.Node | undefined;
     const visit = (n: TS.Node): void => {
       if (found) return;
+      // A closure is made where its function expression is written, inside the allocating function.
+      if (isFunction && n !== scope && (ts.isFunctionExpression(n) || ts.isArrowFunction(n)) && functionName(n) === bare) {
+        found = n;
+        return;
+      }
       if (n !== scope && tsApi().isFunctionLike(n) && fn) return;
-      if (tsApi().isNewExpression(n) && lastName(n.expression) === bare) found = n;
+      if (literalKeys && ts.isObjectLiteralExpression(n) && sameKeys(n, literalKeys)) found = n;
+      else if (tsApi().isNewExpression(n) && lastName(n.expression) === bare) found = n;
       else if (bare === 'Timeout' && tsApi().isCallExpression(n) && /^(setInterval|setTimeout)$/.test(lastName(n.expression) ?? '')) found = n;
       // A CommonJS module record is made by the require() call that loads it.
       else if (bare === 'Module' && tsApi().isCallExpression(n) && lastName(n.expression) === 'require') found = n;
@@ -195,16 +205,70 @@ export class SourceResolver {
     return this.resolve(this.runtimeLocationOf(frame.file, parsed.sf, found));
   }
 
+  /**
+   * Finds the line that adds to a collection named `identifier` (`x.add(`, `x.set(`, `x.push(`, `x.unshift(`,
+   * `x[k] = v`, also through `this.x` or `obj.x`). `within`, a runtime position inside a function (an allocation
+   * frame), picks the candidate in that function when there are several; otherwise the first in the file wins.
+   */
+  findCollectionAddition(runtimeFile: string, identifier: string, within?: RuntimeLocation): SourceLocation | undefined {
+    const file = this.toPath(runtimeFile);
+    if (!file) return undefined;
+    const parsed = this.parse(file);
+    if (!parsed) return undefined;
+    const ts = tsApi();
+    const candidates: TS.Node[] = [];
+    const named = (e: TS.Expression) => lastName(e) === identifier;
+    const visit = (n: TS.Node): void => {
+      if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ADDING_METHODS.has(n.expression.name.text) && named(n.expression.expression)) candidates.push(n);
+      else if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isElementAccessExpression(n.left) && named(n.left.expression)) candidates.push(n);
+      else if (ts.isCallExpression(n) && lastName(n.expression) === 'assign' && n.arguments.length > 1 && named(n.arguments[0])) candidates.push(n);
+      ts.forEachChild(n, visit);
+    };
+    visit(parsed.sf);
+    if (candidates.length === 0) return undefined;
+    let pick = candidates[0];
+    if (within && this.toPath(within.file) === file) {
+      const fn = functionAt(parsed.sf, positionOf(parsed.sf, within.line, within.column));
+      const inside = fn && candidates.find((c) => c.getStart(parsed.sf) >= fn.getStart(parsed.sf) && c.getEnd() <= fn.getEnd());
+      if (inside) pick = inside;
+    }
+    return this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, pick));
+  }
+
   private runtimeLocationOf(runtimeFile: string, sf: TS.SourceFile, node: TS.Node): RuntimeLocation {
     const lc = sf.getLineAndCharacterOfPosition(node.getStart(sf));
     return { file: runtimeFile, line: lc.line + 1, column: lc.character + 1 };
   }
 }
 
+const ADDING_METHODS = new Set(['add', 'set', 'push', 'unshift', 'splice']);
+
 function positionOf(sf: TS.SourceFile, line: number, column: number): number {
   const lines = sf.getLineStarts();
   const l = Math.min(Math.max(line - 1, 0), lines.length - 1);
   return Math.min(lines[l] + Math.max(column - 1, 0), sf.text.length);
+}
+
+/** The name a function expression goes by: its own, or the variable or property it is assigned to. */
+function functionName(n: TS.FunctionExpression | TS.ArrowFunction): string | undefined {
+  const ts = tsApi();
+  if (ts.isFunctionExpression(n) && n.name) return n.name.text;
+  const p = n.parent;
+  if (ts.isVariableDeclaration(p) && ts.isIdentifier(p.name)) return p.name.text;
+  if (ts.isPropertyAssignment(p) && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name))) return p.name.text;
+  if (ts.isBinaryExpression(p) && p.operatorToken.kind === ts.SyntaxKind.EqualsToken) return lastName(p.left);
+  return undefined;
+}
+
+/** True when an object literal names exactly these keys (spread and computed keys never match). */
+function sameKeys(n: TS.ObjectLiteralExpression, keys: string[]): boolean {
+  const ts = tsApi();
+  const names: string[] = [];
+  for (const p of n.properties) {
+    if (!p.name || !(ts.isIdentifier(p.name) || ts.isStringLiteral(p.name) || ts.isNumericLiteral(p.name))) return false;
+    names.push(p.name.text);
+  }
+  return names.length === keys.length && keys.every((k) => names.includes(k));
 }
 
 function lastName(e: TS.Expression): string | undefined {

@@ -31,9 +31,22 @@ function formatGroup(g: LeakGroup, index: number, cwd: string): string[] {
   const native = g.nativeSize > 0 ? ` (${formatBytes(g.nativeSize)} of it outside the JS heap)` : '';
   // A closure is known by where its function is written.
   const what = g.className.endsWith('()') && g.classLocation ? `function ${g.className} (${where(g.classLocation, cwd)})` : g.className;
-  out.push(`${index}. ${what} x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}`);
+  if (g.kind === 'collection' && g.collection) {
+    const c = g.collection;
+    const bytesOnly = c.entries.every((e) => e === c.entries[0]);
+    const growth = bytesOnly
+      ? `storage ${c.bytes.map((b) => formatBytes(b)).join(' -> ')} (its entries are small integers, which a snapshot does not count)`
+      : `+${g.growthPerRound} entries per round (${c.entries.join(' -> ')})`;
+    out.push(`${index}. ${g.owner.name} (${g.className}) grows: ${growth}, ${formatBytes(g.retainedSize)} retained${native}`);
+  } else if (g.kind === 'chain') {
+    out.push(`${index}. ${what} chain x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}`);
+    if (g.chain?.link.length) out.push(`   each ${g.className} keeps the previous one alive through .${g.chain.link.join(' -> ')}`);
+  } else out.push(`${index}. ${what} x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}`);
   out.push(`   held by ${g.owner.name} [${g.owner.kind}]${g.owner.location ? '  ' + where(g.owner.location, cwd) : ''}`);
-  for (const site of g.allocationSites) out.push(`   allocated in ${site.function}()  ${where(site.location, cwd)}  (${site.count})`);
+  if (g.kind === 'collection') {
+    if (g.collection?.addedAt) out.push(`   entries added at  ${where(g.collection.addedAt, cwd)}`);
+  } else for (const site of g.allocationSites) out.push(`   allocated in ${site.function}()  ${where(site.location, cwd)}  (${site.count})`);
+  if (g.kind !== 'collection' && g.collection) out.push(`   in a growing ${g.collection.className}: ${g.collection.entries.join(' -> ')} entries`);
   if (g.alsoHeld.length) out.push(`   also held there: ${g.alsoHeld.map((a) => `${a.className} x${a.count} (+${a.growthPerRound}/round)`).join(', ')}`);
   const retains = g.retains.filter((r) => r.className !== g.className).slice(0, 4);
   if (retains.length) out.push(`   each keeps alive: ${retains.map((r) => `${r.className} x${r.count}`).join(', ')}`);

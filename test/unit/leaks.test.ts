@@ -64,3 +64,54 @@ test('snapshots of different processes or out of order are refused', () => {
   assert.throws(() => buildLeakReport([a[0], b[1]]), (e: Error) => e instanceof InputError && /different processes/.test(e.message));
   assert.throws(() => buildLeakReport([a[2], a[0]]), (e: Error) => e instanceof InputError && /order/.test(e.message));
 });
+
+const chainsApp = path.join(repoRoot, 'test', 'fixtures', 'apps', 'chains-collections.js');
+
+test('chains: each element holds the previous one, the owner holds the newest; reported as one group with its link', () => {
+  for (const track of [false, true]) {
+    const report = buildLeakReport(fixture('chains-collections', { track }).files);
+    const byClass = new Map(report.leaks.map((l) => [l.className, l]));
+    const expect = [
+      ['Revision', 'latest', 14, ['previous'], 16],
+      ['{longStr, someMethod}', 'theThing', 19, ['someMethod', 'context', 'originalThing'], 25],
+      ['timed()', 'handler', 33, ['context', 'inner'], 36],
+    ] as const;
+    for (const [cls, owner, ownerLine, link, allocLine] of expect) {
+      const g = byClass.get(cls);
+      assert.ok(g, `${cls} chain (tracking ${track}): got ${JSON.stringify(report.leaks.map((l) => l.className))}`);
+      assert.equal(g.kind, 'chain');
+      assert.equal(g.count, 200);
+      assert.deepEqual(g.newPerRound, [100, 100]);
+      assert.equal(g.owner.name, owner);
+      assert.deepEqual([g.owner.location?.file, g.owner.location?.line], [chainsApp, ownerLine]);
+      assert.deepEqual(g.chain?.link, [...link]);
+      // Elements dominate one another: the chain retains what its head retains, not the sum over elements.
+      assert.ok(g.retainedSize < 200 * 2000, `${cls} retained ${g.retainedSize}`);
+      if (track) assert.equal(g.allocationSites[0]?.location?.line, allocLine, `${cls} allocation ${JSON.stringify(g.allocationSites)}`);
+    }
+    assert.equal(report.leaks.filter((l) => l.kind === 'chain').length, 3, JSON.stringify(report.leaks.map((l) => [l.kind, l.className, l.owner.name])));
+  }
+});
+
+test('collections that grow with data: strings, small integers, references to one old object', () => {
+  const report = buildLeakReport(fixture('chains-collections').files);
+  const byOwner = new Map(report.leaks.map((l) => [l.owner.name, l]));
+  const expect = [
+    ['seenIds', 'Set', 41, 57, 100],
+    ['Counters.byId', 'Map', 44, 58, 0],
+    ['subscribers', 'Array', 49, 59, 100],
+  ] as const;
+  for (const [owner, cls, ownerLine, addLine, perRound] of expect) {
+    const g = byOwner.get(owner);
+    assert.ok(g, `${owner}: got ${JSON.stringify([...byOwner.keys()])}`);
+    assert.equal(g.kind, 'collection');
+    assert.equal(g.className, cls);
+    assert.equal(g.growthPerRound, perRound);
+    assert.equal(g.owner.location?.line, ownerLine);
+    assert.equal(g.collection?.addedAt?.line, addLine);
+    assert.equal(g.allocationSites[0]?.location?.line, addLine);
+  }
+  // Small integers are no heap objects: that Map grows in storage only.
+  const map = byOwner.get('Counters.byId')!;
+  assert.ok(map.collection!.bytes[2] > map.collection!.bytes[0]);
+});
