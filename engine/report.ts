@@ -42,14 +42,24 @@ export interface RetainerStep {
 export interface LeakOwner {
   name: string;
   kind: OwnerKind;
-  /** The declaration of the holding variable or property, when found. */
+  /** The line a person edits: the declaration of the holding variable or property, or the call that adds listeners. */
   location?: SourceLocation;
+  /** Other places that explain the owner, such as the emitter's declaration for listeners. */
+  related?: { label: string; location: SourceLocation }[];
 }
 
 export interface AllocationSite {
   function: string;
+  /** The expression that makes the objects (the library's own line for objects made inside node_modules). */
   location?: SourceLocation;
+  /** Objects of the group allocated here (0 when found in the source and more than one place could make them). */
   count: number;
+  /** For objects made inside a library: the application's line that called into it. */
+  caller?: { function: string; location?: SourceLocation };
+  /** The creating stack from the allocation out to the application's frame (marked `app`), innermost first. */
+  stack?: { function: string; location?: SourceLocation; app?: true }[];
+  /** True when found in the source code rather than in allocation stacks recorded by V8. */
+  fromSource?: true;
 }
 
 /** One leak group. */
@@ -250,6 +260,7 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
   const retainerPath: RetainerStep[] = lead.path.map((step, i) => describeStep(a, scripts, resolver, step, i === ownerStep));
   const owner: LeakOwner = lead.owner ? { name: lead.owner.name, kind: lead.owner.kind } : { name: describeHolder(a, lead.path), kind: 'internal' };
   if (lead.owner) owner.location = ownerLocation(a, scripts, resolver, lead);
+  if (lead.owner?.kind === 'listeners') describeListeners(a, scripts, resolver, lead, owner);
   if (lead.owner && lead.owner.kind === 'property' && lead.owner.holder === 'Module') {
     // Node's own module record holds it (module.children, require.cache): name the module a person knows.
     const file = moduleFilename(a, lead.owner.holderNode);
@@ -262,10 +273,11 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
     const holder = lead.collection.node;
     const ownerFile = lead.owner ? ownerRuntimeFile(a, scripts, lead).file : undefined;
     const frame = backingStoreFrame(a, resolver, holder);
-    const addedAt = ownerFile && lead.owner ? resolver.findCollectionAddition(ownerFile, lead.owner.identifier, frame) : undefined;
+    const viaProperty = lead.owner?.kind === 'property' || lead.owner?.kind === 'static-property' || lead.owner?.kind === 'global';
+    const addedAt = ownerFile && lead.owner ? (resolver.findCollectionAddition(ownerFile, lead.owner.identifier, frame, viaProperty) ?? (frame ? resolver.findCollectionAddition(frame.file, lead.owner.identifier, frame, viaProperty) : undefined)) : undefined;
     collection = { className: a.className(holder), entries: lead.collection.entries, bytes: lead.collection.bytes, addedAt };
   }
-  let allocationSites = lead.kind === 'collection' ? [] : allocationSitesOf(a, resolver, lead);
+  let allocationSites = lead.kind === 'collection' ? [] : allocationSitesOf(a, scripts, resolver, lead);
   // What leaks in a collection of data is an entry: the line that adds it is where it comes from.
   if (lead.kind === 'collection' && collection?.addedAt) allocationSites = [{ function: collection.className + ' addition', location: collection.addedAt, count: lead.countSeries[lead.countSeries.length - 1] }];
   // An owner inside Node or a library with no declaration in user code: point at where the objects are made.
@@ -337,6 +349,36 @@ function ownerLocation(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
   const decl = resolver.findOwnerDeclaration(file, owner.kind, owner.identifier, owner.holder, near);
   if (decl) return decl;
   return near ? resolver.resolve(near) : undefined;
+}
+
+/**
+ * Listeners are named the way the code that adds them names the emitter (`bus listeners for 'config-changed'`, never
+ * `Module.exports`), and located at the `.on(` call that adds them; the emitter's own declaration comes second.
+ */
+function describeListeners(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster, owner: LeakOwner): void {
+  const s = a.snapshot;
+  const info = c.owner!;
+  const event = /listeners for '(.*)'$/.exec(info.name)?.[1];
+  // The listener: the first function on the path below the emitter's event entry.
+  let listener = -1;
+  for (let i = info.stepIndex; i < c.path.length && listener < 0; i++) if (s.nodeType[c.path[i].node] === s.types.closure) listener = c.path[i].node;
+  const start = listener >= 0 ? scripts.nodeLocation(listener) : undefined;
+  const call = start ? resolver.findListenerCall(start) : undefined;
+  if (!call) return;
+  const emitterDecl = owner.location;
+  owner.name = `${call.emitter} listeners for '${event ?? '?'}'`;
+  owner.location = call.location;
+  // The emitter itself: a module's export (found on the path as Module -> exports), or the variable found before.
+  let declared: SourceLocation | undefined;
+  for (let i = info.stepIndex - 1; i >= 1 && !declared; i--) {
+    const from = c.path[i - 1].node;
+    if (s.name(from) === 'Module' && c.path[i].edge >= 0 && s.edgeNameText(c.path[i].edge) === 'exports') {
+      const file = moduleFilename(a, from);
+      if (file) declared = resolver.findExportedEmitter(file, call.emitter.split('.').pop());
+    }
+  }
+  declared ??= emitterDecl;
+  if (declared && (declared.file !== call.location.file || declared.line !== call.location.line)) owner.related = [{ label: 'emitter declared', location: declared }];
 }
 
 /** The script (as the runtime named it) where the owner lives, and a position in the holding scope when known. */
@@ -434,8 +476,40 @@ function retainedBreakdown(a: HeapAnalysis, members: number[]): { classes: { cla
   return { classes, nativeSize: Math.round(nativeSize * scale) };
 }
 
-/** Allocation stacks of a group's objects (snapshots taken with allocation tracking): the first frame in user code. */
-function allocationSitesOf(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster): AllocationSite[] {
+/** A frame of an allocation stack, innermost first. */
+interface Frame {
+  fn: string;
+  runtime: RuntimeLocation;
+  library: boolean;
+}
+
+/**
+ * Where a group's objects are allocated. With allocation tracking, from each object's allocation stack: the innermost
+ * frame whose script is a file on disk (the library's own line for objects a library makes), the expression in it
+ * that makes the class (through one inlined call), and for library frames the application's calling line. Without
+ * a usable stack (no tracking, or V8 kept none for these objects), from the source: the expressions in the
+ * program's files that can make the class, the owner's file first; a closure is made where its function is written.
+ */
+function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster): AllocationSite[] {
+  const tracked = trackedSites(a, resolver, c);
+  if (tracked.some((site) => site.exact)) return tracked.map(({ exact: _exact, ...site }) => site);
+  const s = a.snapshot;
+  if (s.nodeType[c.representative] === s.types.closure) {
+    const loc = scripts.nodeLocation(c.representative);
+    const location = loc ? resolver.resolve(loc) : undefined;
+    return location ? [{ function: c.className.replace(/\(\)$/, '') || '(anonymous)', location, count: c.members.length, fromSource: true }] : tracked;
+  }
+  const ownerFile = c.owner ? ownerRuntimeFile(a, scripts, c).file : undefined;
+  const files = scripts.files().filter((f) => !/[\\/]node_modules[\\/]/.test(f) || f === ownerFile);
+  const classFile = scripts.nodeLocation(c.representative)?.file;
+  const ordered = [...new Set([ownerFile, ...files, classFile].filter((f): f is string => !!f))];
+  const found = resolver.findAllocationsIn(ordered, c.className);
+  if (found.length === 0) return tracked.map(({ exact: _exact, ...site }) => site);
+  // Only a unique expression is an answer; several are listed, with the count unknown.
+  return found.slice(0, 5).map((f) => ({ function: f.function, location: f.location, count: found.length === 1 ? c.members.length : 0, fromSource: true }));
+}
+
+function trackedSites(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster): (AllocationSite & { exact: boolean })[] {
   const s = a.snapshot;
   const tree = s.traceTree;
   const traceIds = s.nodeTraceId;
@@ -448,52 +522,68 @@ function allocationSitesOf(a: HeapAnalysis, resolver: SourceResolver, c: LeakClu
   const colOff = fields.indexOf('column');
   const byId = new Map<number, number>();
   for (let i = 0; i < tree.count; i++) byId.set(tree.id[i], i);
-  const frameKey = new Map<number, number>();
-  const counts = new Map<number, number>();
-  const userFrame = (traceNode: number): number => {
-    const cached = frameKey.get(traceNode);
-    if (cached !== undefined) return cached;
-    // The innermost frame in the application's own code; a library frame only when no application frame exists.
-    let t = traceNode;
-    let found = -1;
-    let library = -1;
-    while (t >= 0) {
-      const fi = tree.functionInfoIndex[t];
-      const script = s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]);
-      if (script && resolver.toPath(script)) {
-        if (!/[\\/]node_modules[\\/]/.test(script)) {
-          found = fi;
-          break;
-        }
-        if (library < 0) library = fi;
-      }
-      t = tree.parent[t];
-    }
-    if (found < 0) found = library;
-    frameKey.set(traceNode, found);
-    return found;
+  const frameOf = (t: number): Frame | undefined => {
+    const fi = tree.functionInfoIndex[t];
+    const script = s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]);
+    if (!script || !resolver.toPath(script)) return undefined;
+    return {
+      fn: s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) || '(anonymous)',
+      runtime: { file: script, line: s.traceFunctionInfos[fi * stride + lineOff], column: s.traceFunctionInfos[fi * stride + colOff] },
+      library: /[\\/]node_modules[\\/]/.test(script),
+    };
   };
+  // Objects by their trace node; the stack is the same for all of them.
+  const perTrace = new Map<number, number>();
   for (const m of c.members) {
     const t = byId.get(traceIds[m]);
-    if (t === undefined) continue;
-    const fi = userFrame(t);
-    if (fi >= 0) counts.set(fi, (counts.get(fi) ?? 0) + 1);
+    if (t !== undefined) perTrace.set(t, (perTrace.get(t) ?? 0) + 1);
   }
-  // One function in several loaded copies of a script (re-required modules) is one site.
-  const sites = new Map<string, AllocationSite>();
+  const sites = new Map<string, AllocationSite & { exact: boolean }>();
   const total = c.members.length;
-  for (const [fi, count] of counts) {
-    const fn = s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) || '(anonymous)';
-    const frame: RuntimeLocation = { file: s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]), line: s.traceFunctionInfos[fi * stride + lineOff], column: s.traceFunctionInfos[fi * stride + colOff] };
-    const exact = resolver.findAllocationExpression(frame, c.className);
+  for (const [traceNode, count] of perTrace) {
+    const frames: Frame[] = [];
+    for (let t = traceNode; t >= 0 && frames.length < 12; t = tree.parent[t]) {
+      const f = frameOf(t);
+      if (f) frames.push(f);
+    }
+    if (frames.length === 0) continue;
+    // The innermost frame that can make the class is where it is made (an inlined callee is looked into).
+    let at = 0;
+    let exact: SourceLocation | undefined;
+    for (let i = 0; i < Math.min(frames.length, 4) && !exact; i++) {
+      exact = resolver.findAllocationExpression(frames[i].runtime, c.className);
+      if (exact) at = i;
+    }
+    if (!exact) {
+      // No frame can make it: show the innermost application frame, as the allocation tracker saw it.
+      at = Math.max(0, frames.findIndex((f) => !f.library));
+    }
+    const frame = frames[at];
     // V8's allocation tracker can leave some objects with a stale stack after the GCs between rounds: a minority
     // stack whose function cannot make this class (no `new X`) is that noise, not a place to show.
     if (!exact && count < total / 4) continue;
-    const location = exact ?? resolver.resolve(frame);
-    const key = `${fn}|${location?.file}:${location?.line}`;
+    const location = exact ?? resolver.resolve(frame.runtime);
+    const key = `${frame.fn}|${location?.file}:${location?.line}`;
     const site = sites.get(key);
-    if (site) site.count += count;
-    else sites.set(key, { function: fn, location, count });
+    if (site) {
+      site.count += count;
+      continue;
+    }
+    const created: AllocationSite & { exact: boolean } = { function: frame.fn, location, count, exact: !!exact };
+    if (frame.library) {
+      // The application's line that called into the library: the first application frame outwards.
+      const appAt = frames.findIndex((f, i) => i > at && !f.library);
+      if (appAt > 0) {
+        const callee = frames[appAt - 1].fn;
+        created.caller = { function: frames[appAt].fn, location: resolver.findCall(frames[appAt].runtime, callee) ?? resolver.resolve(frames[appAt].runtime) };
+      }
+      created.stack = frames.slice(at, appAt > 0 ? appAt + 1 : Math.min(frames.length, at + 4)).map((f, i, all) => ({
+        function: f.fn,
+        location: i === 0 ? location : i === all.length - 1 && created.caller ? created.caller.location : resolver.resolve(f.runtime),
+        ...(f.library ? {} : { app: true }),
+      }));
+    }
+    sites.set(key, created);
   }
   return [...sites.values()].sort((x, y) => y.count - x.count).slice(0, 5);
 }

@@ -46,6 +46,11 @@ export class ScriptIndex {
     }
   }
 
+  /** Every script file known from the snapshot and the sidecar, as the runtime named it. */
+  files(): string[] {
+    return [...new Set(this.byId.values())];
+  }
+
   /** The file (path or URL) of the script with this CDP id, or undefined. */
   file(scriptId: number): string | undefined {
     return this.byId.get(scriptId);

@@ -115,3 +115,14 @@ test('collections that grow with data: strings, small integers, references to on
   const map = byOwner.get('Counters.byId')!;
   assert.ok(map.collection!.bytes[2] > map.collection!.bytes[0]);
 });
+
+test('allocation lines come from the source when V8 kept no stack: a unique `new X(`, an object literal, a closure', () => {
+  const report = buildLeakReport(fixture('basic-leak').files);
+  const conn = report.leaks.find((l) => l.className === 'Connection');
+  assert.deepEqual(conn?.allocationSites.map((s) => [s.location?.line, s.fromSource, s.count]), [[15, true, 200]]);
+  const chains = buildLeakReport(fixture('chains-collections').files);
+  const lines = new Map(chains.leaks.map((l) => [l.className, l.allocationSites[0]?.location?.line]));
+  assert.equal(lines.get('Revision'), 16);
+  assert.equal(lines.get('{longStr, someMethod}'), 25);
+  assert.equal(lines.get('timed()'), 36);
+});
