@@ -73,7 +73,7 @@ class ProgramOutput {
   readyLine: string | undefined;
   firstUrl: string | undefined;
   private readonly partial = { stdout: '', stderr: '' };
-  private readonly recent: string[] = [];
+  private readonly lastLine: { stdout?: string; stderr?: string } = {};
   private readonly readyHandlers = new Set<() => void>();
 
   constructor(private readonly ready: RegExp) {}
@@ -82,15 +82,12 @@ class ProgramOutput {
     process.stderr.write(data);
     const lines = (this.partial[stream] + data.toString()).split('\n');
     this.partial[stream] = (lines.pop() ?? '').slice(-8192);
-    for (const raw of lines) this.line(raw.replace(/\r$/, ''));
+    for (const raw of lines) this.line(stream, raw.replace(/\r$/, ''));
   }
 
-  private line(line: string): void {
+  private line(stream: 'stdout' | 'stderr', line: string): void {
     if (inspectorLine.test(line)) return;
-    if (!uninformativeLine.test(line)) {
-      this.recent.push(line);
-      if (this.recent.length > 20) this.recent.shift();
-    }
+    if (!uninformativeLine.test(line)) this.lastLine[stream] = line;
     if (this.readyLine !== undefined) return;
     this.firstUrl ??= /https?:\/\/[^\s'"]+/.exec(line)?.[0];
     if (this.ready.test(line)) {
@@ -107,9 +104,12 @@ class ProgramOutput {
     return () => this.readyHandlers.delete(handler);
   }
 
-  /** The last line the program printed that may say why it ended, shortened. */
+  /**
+   * The last line the program printed that may say why it ended, shortened: from stderr, where errors go, else
+   * stdout (the two streams arrive in no fixed order relative to each other).
+   */
   get lastWords(): string | undefined {
-    const last = this.recent.at(-1)?.trim();
+    const last = (this.lastLine.stderr ?? this.lastLine.stdout)?.trim();
     return last && last.length > 200 ? `${last.slice(0, 197)}...` : last;
   }
 }
