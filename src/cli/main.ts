@@ -209,7 +209,9 @@ export async function main(argv: string[]): Promise<number> {
         } catch (e) {
           if (e instanceof RunInterrupted) {
             const reason = e.reason as StopReason;
-            log(`stopped (${reason.parentGone ? 'its parent went away' : reason.signal}): the program and the action were stopped and the snapshots removed`);
+            const out = flagString(args, 'out');
+            const kept = out ? `half-written snapshots removed, finished ones kept in ${out}` : 'the snapshots removed';
+            log(`stopped (${reason.parentGone ? 'its parent went away' : reason.signal}): the program and the action were stopped and ${kept}`);
             return reason.exitCode;
           }
           throw e;
