@@ -126,7 +126,10 @@ function launcherReplacement(launcher: string, args: string[], cwd: string): str
     case 'npx':
     case 'bunx': {
       const words = args.filter((a) => !a.startsWith('-'));
-      return words.length ? binCommand(words[0], args.slice(args.indexOf(words[0]) + 1), cwd) : undefined;
+      if (!words.length) return undefined;
+      const rest = args.slice(args.indexOf(words[0]) + 1);
+      // `npx tsx app.ts` is tsx: its own CLI would only start another node.
+      return launcherReplacement(words[0], rest, cwd) ?? binCommand(words[0], rest, cwd);
     }
     case 'npm':
     case 'pnpm':

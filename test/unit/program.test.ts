@@ -58,6 +58,7 @@ test('npm, yarn and pnpm scripts are turned into their node command; one that ca
     assert.match(message(['yarn', 'dev']), /through yarn; .* -- node --import tsx watch-free\.ts --debug$/);
     assert.match(message(['pnpm', 'run', 'start']), /through pnpm; .* -- node server\.js$/);
     assert.match(message(['npm', 'run', 'both']), /through npm; give the node command the script runs, for example: leak-lens run -- node server\.js$/);
+    assert.match(message(['npx', 'tsx', 'src/app.ts']), /through npx; .* -- node --import tsx src\/app\.ts$/);
     assert.match(message(['ts-node', 'src/app.ts']), /instead: leak-lens run -- node --require ts-node\/register src\/app\.ts$/);
     assert.match(message(['/bin/sleep', '10']), /^leak-lens run measures Node\.js programs, and "\/bin\/sleep" is not one/);
     assert.match(message(['node', '--inspect-brk', 'app.js']), /^--inspect-brk cannot be used under leak-lens run .*leave it out: leak-lens run -- node app\.js$/);
