@@ -48,6 +48,14 @@ export function holdLifeline(options: LifelineOptions): Disposable {
   let stopping = false;
   let disposed = false;
 
+  const log = (line: string): void => {
+    try {
+      options.log?.(line);
+    } catch {
+      // Nowhere to write to any more.
+    }
+  };
+
   const stop = (reason: StopReason): void => {
     if (stopping) {
       // Asked again while cleaning up (Ctrl-C twice): go now. Exit hooks still kill the launched process groups.
@@ -55,9 +63,12 @@ export function holdLifeline(options: LifelineOptions): Disposable {
     }
     stopping = true;
     clearInterval(watchdog);
+    // A closed terminal or a dead parent takes the output's reader with it: a failed write (EIO, EPIPE) must not
+    // crash the process before the cleanup has run.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
     // Should the event loop empty before the cleanup settles, the process still ends with the right status.
     process.exitCode = reason.exitCode;
-    options.log?.(
+    log(
       reason.parentGone
         ? 'the process that started leak-lens went away; stopping what it started'
         : `got ${reason.signal}; stopping what it started`,

@@ -164,3 +164,28 @@ test('the process that started leak-lens dies: leak-lens stops the program and t
   assert.deepEqual(groupMembers(action), []);
   assert.deepEqual(fs.readdirSync(tmp), [], 'the temporary snapshot folder is removed');
 });
+
+test('the parent dies and takes the output pipes with it: leak-lens still stops everything and ends', async () => {
+  const app = path.join(dir, 'server.js');
+  fs.writeFileSync(app, server);
+  const parent = watch('sh', ['-c', `"$0" "$@" & echo "leak-lens-pid $!"; wait`, process.execPath, cli, 'run', '--action', slowAction, '--', 'node', app], {
+    cwd: dir,
+    env: { ...process.env, TMPDIR: tmp },
+  });
+  const leakLens = Number((await parent.waitFor(/leak-lens-pid (\d+)/))[1]);
+  const program = Number((await parent.waitFor(/started .* \(pid (\d+)\)/))[1]);
+  groups.push(program);
+  const action = Number((await parent.waitFor(/action-pid (\d+)/))[1]);
+  groups.push(action);
+  // Nobody reads leak-lens's output any more: its writes fail with EPIPE from now on.
+  parent.child.stdout!.destroy();
+  parent.child.stderr!.destroy();
+  parent.child.kill('SIGKILL');
+  // No pipe is left to signal the end: look at the process itself until it is gone.
+  const deadline = Date.now() + 30_000;
+  while (isRunning(leakLens) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(isRunning(leakLens), false, 'leak-lens has exited');
+  assert.deepEqual(groupMembers(program), []);
+  assert.deepEqual(groupMembers(action), []);
+  assert.deepEqual(fs.readdirSync(tmp), [], 'the temporary snapshot folder is removed');
+});
