@@ -28,7 +28,7 @@ type LaunchRequestArguments = DebugProtocol.LaunchRequestArguments & Partial<Lau
 type AttachRequestArguments = DebugProtocol.AttachRequestArguments & AttachArguments;
 
 /** Inspector lines Node prints on stderr that mean nothing to the user of a debug session. */
-const inspectorNoise = /^(Debugger listening on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Waiting for the debugger to disconnect)/;
+const inspectorNoise = /^(Debugger listening on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Debugger ending on |Waiting for the debugger to disconnect)/;
 
 /** A failure the user can act on; its message is shown as is. */
 class UserError extends Error {}

@@ -181,7 +181,7 @@ export async function main(argv: string[]): Promise<number> {
         const fmt = format(args);
         if (args.rest.length === 0) throw new InputError('run needs the program after --, for example: leak-lens run --action "node load.js" -- node server.js');
         const abort = new AbortController();
-        let finished: Promise<unknown> | undefined;
+        let finished: Promise<LeakReport> | undefined;
         const log = (line: string) => process.stderr.write(`leak-lens: ${line}\n`);
         // Ctrl-C, a CI timeout or a closed terminal: stop the program and the action, remove the snapshots, exit 128+N.
         const lifeline = holdLifeline({
@@ -196,16 +196,16 @@ export async function main(argv: string[]): Promise<number> {
             program: args.rest,
             commandLine: runOptionsAsTyped(argv),
             signal: abort.signal,
-          action: flagString(args, 'action'),
-          rounds: flagInt(args, 'rounds', 1),
-          snapshots: flagInt(args, 'snapshots', 3, 2),
-          trackAllocations: args.flags.get('track-allocations') === true,
-          outDir: flagString(args, 'out'),
-          ready: flagString(args, 'ready'),
+            action: flagString(args, 'action'),
+            rounds: flagInt(args, 'rounds', 1),
+            snapshots: flagInt(args, 'snapshots', 3, 2),
+            trackAllocations: args.flags.get('track-allocations') === true,
+            outDir: flagString(args, 'out'),
+            ready: flagString(args, 'ready'),
             actionTimeoutMs: flagInt(args, 'action-timeout', 120) * 1000,
             log,
           });
-          return printReport((await finished) as LeakReport, fmt);
+          return printReport(await finished, fmt);
         } catch (e) {
           if (e instanceof RunInterrupted) {
             const reason = e.reason as StopReason;
