@@ -82,7 +82,11 @@ function nodeEntry(args: string[]): 'script' | 'eval' | 'none' {
  */
 export function resolveProgram(program: string[], leakLensArgs: string[] = [], cwd = process.cwd()): ProgramCommand {
   const first = program[0];
-  const instead = (node: string[]): string => ['leak-lens', 'run', ...leakLensArgs, '--', ...node].map(shellQuote).join(' ');
+  // A suggestion may start with VAR=value words (from a package.json script): they go before the command.
+  const instead = (words: string[]): string => {
+    const env = words.slice(0, words.findIndex((w) => !/^[A-Za-z_]\w*=/.test(w)));
+    return [...env, ...['leak-lens', 'run', ...leakLensArgs, '--', ...words.slice(env.length)].map(shellQuote)].join(' ');
+  };
   if (isNodeExecutable(first)) {
     const runtimeArgs = program.slice(1);
     for (const arg of runtimeArgs) {
@@ -105,7 +109,9 @@ export function resolveProgram(program: string[], leakLensArgs: string[] = [], c
     throw new ProgramFormError(`leak-lens run starts Node itself and cannot measure through ${launcher}; start the program with node instead: ${instead(suggestion)}`);
   }
   if (['npm', 'pnpm', 'yarn', 'npx', 'bunx'].includes(launcher)) {
-    throw new ProgramFormError(`leak-lens run starts Node itself and cannot measure through ${launcher}; give the node command the script runs, for example: ${instead(['node', 'server.js'])}`);
+    const script = scriptOf(launcher, program.slice(1), cwd);
+    const runs = script ? ` (\`${program.join(' ')}\` runs \`${script.replace(/\s+/g, ' ')}\`)` : '';
+    throw new ProgramFormError(`leak-lens run starts Node itself and cannot measure through ${launcher}${runs}; give it the node command that starts the program, for example: ${instead(['node', 'server.js'])}`);
   }
   throw new ProgramFormError(`leak-lens run measures Node.js programs, and "${first}" is not one: start it as \`-- node app.js\` (or name a .js file)`);
 }
@@ -134,37 +140,57 @@ function launcherReplacement(launcher: string, args: string[], cwd: string): str
     case 'npm':
     case 'pnpm':
     case 'yarn': {
-      // npm start, npm run NAME, npm run-script NAME, yarn NAME, pnpm NAME.
-      let name: string | undefined;
-      let rest: string[] = [];
-      if (args[0] === 'start' || args[0] === 'test') [name, rest] = [args[0], args.slice(1)];
-      else if (args[0] === 'run' || args[0] === 'run-script') [name, rest] = [args[1], args.slice(2)];
-      else if (launcher !== 'npm' && args[0]) [name, rest] = [args[0], args.slice(1)];
-      if (!name) return undefined;
-      if (rest[0] === '--') rest = rest.slice(1);
-      return scriptCommand(name, rest, cwd);
+      const named = scriptName(launcher, args);
+      return named && scriptCommand(named.name, named.rest, cwd);
     }
     default:
       return undefined;
   }
 }
 
-/** The node command of a package.json script, when it is a plain `node ...` (or tsx, ts-node) command. */
-function scriptCommand(name: string, extra: string[], cwd: string): string[] | undefined {
-  let script: unknown;
+/** The script an `npm start`, `npm run NAME`, `npm run-script NAME`, `yarn NAME` or `pnpm NAME` invocation names. */
+function scriptName(launcher: string, args: string[]): { name: string; rest: string[] } | undefined {
+  let name: string | undefined;
+  let rest: string[] = [];
+  if (args[0] === 'start' || args[0] === 'test') [name, rest] = [args[0], args.slice(1)];
+  else if (args[0] === 'run' || args[0] === 'run-script') [name, rest] = [args[1], args.slice(2)];
+  else if (launcher !== 'npm' && args[0]) [name, rest] = [args[0], args.slice(1)];
+  if (!name) return undefined;
+  return { name, rest: rest[0] === '--' ? rest.slice(1) : rest };
+}
+
+/** The text of the package.json script a launcher invocation runs (npm's default `start` included). */
+function scriptOf(launcher: string, args: string[], cwd: string): string | undefined {
+  const named = scriptName(launcher, args);
+  if (!named) return undefined;
   try {
-    script = (JSON.parse(fs.readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { scripts?: Record<string, unknown> }).scripts?.[name];
-    if (script === undefined && name === 'start' && fs.existsSync(path.join(cwd, 'server.js'))) script = 'node server.js';
+    const script = (JSON.parse(fs.readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { scripts?: Record<string, unknown> }).scripts?.[named.name];
+    if (typeof script === 'string') return script;
   } catch {
-    return undefined;
+    // No package.json, or not JSON: nothing to read.
   }
+  return named.name === 'start' && fs.existsSync(path.join(cwd, 'server.js')) ? 'node server.js' : undefined;
+}
+
+/**
+ * The node command of a package.json script, when it is one plain `node ...` (or tsx, ts-node) command, after any
+ * `VAR=value` assignments (kept in front) or `cross-env`.
+ */
+function scriptCommand(name: string, extra: string[], cwd: string): string[] | undefined {
+  const script = scriptOf('npm', name === 'start' || name === 'test' ? [name] : ['run', name], cwd);
   // Only a single command without shell syntax can be turned into arguments faithfully.
-  if (typeof script !== 'string' || /[|&;<>()$`\\"'*?\n]/.test(script)) return undefined;
+  if (script === undefined || /[|&;<>()$`\\"'*?\n]/.test(script)) return undefined;
   const words = script.trim().split(/\s+/);
-  // Leading VAR=value assignments are kept out: they would need `env`, and the user's environment passes through.
-  if (words.some((w, i) => i === 0 && /^\w+=/.test(w))) return undefined;
-  if (isNodeExecutable(words[0])) return [...words, ...extra];
-  return launcherReplacement(words[0], [...words.slice(1), ...extra], cwd) ?? (/\.(c|m)?js$/.test(words[0]) ? ['node', ...words, ...extra] : undefined);
+  const env: string[] = [];
+  while (words.length && (/^[A-Za-z_]\w*=/.test(words[0]) || words[0] === 'cross-env')) {
+    const word = words.shift()!;
+    if (word !== 'cross-env') env.push(word);
+  }
+  if (!words.length) return undefined;
+  const node = isNodeExecutable(words[0])
+    ? [...words, ...extra]
+    : (launcherReplacement(words[0], [...words.slice(1), ...extra], cwd) ?? (/\.(c|m)?js$/.test(words[0]) ? ['node', ...words, ...extra] : undefined));
+  return node && [...env, ...node];
 }
 
 /** `npx NAME args`: the JavaScript file behind node_modules/.bin/NAME, run with node. */

@@ -41,7 +41,9 @@ test('npm, yarn and pnpm scripts are turned into their node command; one that ca
   try {
     fs.writeFileSync(
       path.join(dir, 'package.json'),
-      JSON.stringify({ scripts: { start: 'node server.js', dev: 'tsx watch-free.ts --debug', both: 'node a.js && node b.js' } }),
+      JSON.stringify({
+        scripts: { start: 'node server.js', dev: 'tsx watch-free.ts --debug', both: 'node a.js && node b.js', prod: 'NODE_ENV=production PORT=0 node dist/server.js', env: 'cross-env DEBUG=x node app.js' },
+      }),
     );
     const message = (program: string[], typed: string[] = []): string => {
       try {
@@ -57,7 +59,9 @@ test('npm, yarn and pnpm scripts are turned into their node command; one that ca
     assert.match(message(['npm', 'run', 'dev', '--', '--port', '0']), /instead: leak-lens run -- node --import tsx watch-free\.ts --debug --port 0$/);
     assert.match(message(['yarn', 'dev']), /through yarn; .* -- node --import tsx watch-free\.ts --debug$/);
     assert.match(message(['pnpm', 'run', 'start']), /through pnpm; .* -- node server\.js$/);
-    assert.match(message(['npm', 'run', 'both']), /through npm; give the node command the script runs, for example: leak-lens run -- node server\.js$/);
+    assert.match(message(['npm', 'run', 'both']), /through npm \(`npm run both` runs `node a\.js && node b\.js`\); give it the node command that starts the program, for example: leak-lens run -- node server\.js$/);
+    assert.match(message(['npm', 'run', 'prod'], ['--rounds', '2']), /instead: NODE_ENV=production PORT=0 leak-lens run --rounds 2 -- node dist\/server\.js$/);
+    assert.match(message(['npm', 'run', 'env']), /instead: DEBUG=x leak-lens run -- node app\.js$/);
     assert.match(message(['npx', 'tsx', 'src/app.ts']), /through npx; .* -- node --import tsx src\/app\.ts$/);
     assert.match(message(['ts-node', 'src/app.ts']), /instead: leak-lens run -- node --require ts-node\/register src\/app\.ts$/);
     assert.match(message(['/bin/sleep', '10']), /^leak-lens run measures Node\.js programs, and "\/bin\/sleep" is not one/);
