@@ -230,8 +230,9 @@ async function measure(opts: RunOptions, command: ProgramCommand, outDir: string
   const stop = new AbortController();
   const interrupted = new Promise<never>((_, reject) => {
     const onAbort = (): void => {
-      stop.abort(opts.signal!.reason);
+      // Rejected first, so that a step the abort settles (the ready wait) never looks like success.
       reject(new RunInterrupted(opts.signal!.reason));
+      stop.abort(opts.signal!.reason);
     };
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -304,6 +305,8 @@ async function measure(opts: RunOptions, command: ProgramCommand, outDir: string
     await guard(
       new Promise<void>((resolve) => {
         if (!opts.action) return resolve();
+        // Settles when the run stops, too, so that stopping never waits on a ready line that will not come.
+        stop.signal.addEventListener('abort', () => resolve(), { once: true });
         readyTimer = setTimeout(() => {
           opts.log(`no "ready" line seen within ${READY_TIMEOUT_MS / 1000} s; going on (use --ready REGEX to name it)`);
           resolve();
@@ -318,6 +321,7 @@ async function measure(opts: RunOptions, command: ProgramCommand, outDir: string
     const env = { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) };
     const act = async (what: string): Promise<void> => {
       if (!opts.action) return;
+      if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
       opts.log(`action (${what})`);
       await guard(runAction(opts.action, env, opts.actionTimeoutMs, stop.signal));
     };

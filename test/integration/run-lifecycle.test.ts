@@ -189,3 +189,16 @@ test('the parent dies and takes the output pipes with it: leak-lens still stops 
   assert.deepEqual(groupMembers(action), []);
   assert.deepEqual(fs.readdirSync(tmp), [], 'the temporary snapshot folder is removed');
 });
+
+test('SIGTERM while waiting for a ready line that never comes: exit 143 at once, no action started', async () => {
+  const app = path.join(dir, 'quiet.js');
+  fs.writeFileSync(app, 'setInterval(() => undefined, 1000);\n');
+  const run = startRun(['--action', slowAction, '--', 'node', app]);
+  const program = Number((await run.waitFor(/started .* \(pid (\d+)\)/))[1]);
+  groups.push(program);
+  run.child.kill('SIGTERM');
+  const { code } = await run.exited;
+  assert.equal(code, 143, run.stderr());
+  assert.doesNotMatch(run.stderr(), /leak-lens: action \(|no "ready" line seen/, 'it neither ran the action nor waited out the ready time');
+  await assertAllGone(run, program);
+});
