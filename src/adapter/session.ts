@@ -28,7 +28,7 @@ type LaunchRequestArguments = DebugProtocol.LaunchRequestArguments & Partial<Lau
 type AttachRequestArguments = DebugProtocol.AttachRequestArguments & AttachArguments;
 
 /** Inspector lines Node prints on stderr that mean nothing to the user of a debug session. */
-const inspectorNoise = /^(Debugger listening on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Waiting for the debugger to disconnect)/;
+const inspectorNoise = /^(Debugger listening on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Debugger ending on |Waiting for the debugger to disconnect)/;
 
 /** A failure the user can act on; its message is shown as is. */
 class UserError extends Error {}
@@ -44,9 +44,17 @@ export class LeakLensDebugSession extends DebugSession {
   /** In-flight snapshots by file. */
   private readonly snapshotCancellers = new Map<string, AbortController>();
   private ended = false;
+  /** Snapshots being written, so that stopping waits until their half-written files are removed. */
+  private readonly snapshotsInFlight = new Set<Promise<unknown>>();
+
+  /** Every session of this adapter process, so that a stop signal can end what each of them started. */
+  static readonly live = new Set<LeakLensDebugSession>();
+  /** Set once the process is exiting on a signal: the exit status is then the signal's, not DebugSession's 0. */
+  static exitingOnSignal = false;
 
   constructor() {
     super();
+    LeakLensDebugSession.live.add(this);
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
   }
@@ -231,7 +239,7 @@ export class LeakLensDebugSession extends DebugSession {
         let last = 0;
         const controller = signalController(signal);
         this.snapshotCancellers.set(a.file, controller);
-        const result = await capture.takeSnapshot(a.file, {
+        const writing = capture.takeSnapshot(a.file, {
           label: a.label,
           gc: a.gc ?? true,
           signal: controller.signal,
@@ -241,7 +249,12 @@ export class LeakLensDebugSession extends DebugSession {
             last = now;
             this.sendCustomEvent('leakLens/snapshotProgress', { file: a.file, done, total });
           },
-        }).finally(() => this.snapshotCancellers.delete(a.file));
+        });
+        this.snapshotsInFlight.add(writing);
+        const result = await writing.finally(() => {
+          this.snapshotCancellers.delete(a.file);
+          this.snapshotsInFlight.delete(writing);
+        });
         const m = result.meta;
         return {
           file: result.filePath,
@@ -326,6 +339,22 @@ export class LeakLensDebugSession extends DebugSession {
     this.capture = undefined;
     await capture?.close().catch(() => undefined);
     if (stopProgram && this.program) await this.program.stop();
+    // A cancelled snapshot removes its half-written file when it settles; wait for that, within reason.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.snapshotsInFlight]),
+      new Promise((resolve) => (timer = setTimeout(resolve, 5_000))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * The adapter process was told to stop (SIGINT, SIGTERM, SIGHUP) or lost its parent: end what this session
+   * started, as a disconnect would, and leave no snapshot half-written. The caller exits afterwards.
+   */
+  async release(): Promise<void> {
+    LeakLensDebugSession.live.delete(this);
+    await this.shutDownTarget(this.stopOnDisconnect);
   }
 
   private shuttingDown = false;
@@ -337,7 +366,10 @@ export class LeakLensDebugSession extends DebugSession {
   override shutdown(): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    void this.shutDownTarget(this.stopOnDisconnect).finally(() => super.shutdown());
+    LeakLensDebugSession.live.delete(this);
+    void this.shutDownTarget(this.stopOnDisconnect).finally(() => {
+      if (!LeakLensDebugSession.exitingOnSignal) super.shutdown();
+    });
   }
 
   /** Tells the client the session is over (once). */

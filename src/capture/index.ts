@@ -17,6 +17,7 @@ export {
   LaunchedProgram,
   attachToPid,
   launchProgram,
+  livingGroupMembers,
   listInspectorTargets,
   parseTargetSpec,
   resolveTarget,
@@ -44,3 +45,4 @@ export {
   type TargetProcessInfo,
 } from './session';
 export { launchForCapture, type LaunchedCapture } from './launch';
+export { holdLifeline, signalExitCode, type LifelineOptions, type StopReason, type StopSignal } from './lifeline';
