@@ -6,12 +6,14 @@
 //   vscode      a real VS Code (scripts/vscode-test.js), after installing its host once (scripts/vscode-setup.js:
 //               code-server + Node 24 + Chromium, cached in ~/.cache/leak-lens-vscode-host).
 // Installs print one line each and nothing once things are in place. A suite whose prerequisite cannot be installed
-// is not run and counts as one failure, with one line saying why. The last line printed counts every suite:
+// is not run and counts as one failure, with one line saying why. Each suite gets its own TMPDIR, which must be
+// empty when it ends (anything left counts as a failure). The last line printed counts every suite:
 // `N passed, N failed`.
 // Usage: node scripts/run-tests.js [lint|unit|server|adapter|integration|webview|vscode|all] (default all).
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const setup = require('./vscode-setup');
 
@@ -42,9 +44,9 @@ function collect(dir) {
 }
 
 /** Runs a command, passing its output through, and resolves with its exit code and output. */
-function run(command, args) {
+function run(command, args, env = process.env) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => {
       output += d;
@@ -66,15 +68,33 @@ function last(output, re) {
   return value;
 }
 
-/** Runs one suite and returns its counts. */
+/**
+ * Runs one suite with its own temporary folder (TMPDIR), which must be empty when the suite ends: every test removes
+ * what it creates, pass or fail. Whatever is left is named, counts as one failure, and is removed.
+ */
 async function runSuite(suite) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `leak-lens-test-${suite}-`));
+  try {
+    const counts = await runSuiteIn(suite, { ...process.env, TMPDIR: tmp });
+    const left = fs.readdirSync(tmp);
+    if (left.length > 0) {
+      console.log(`${suite}: the tests left ${left.length} entries in their temporary folder: ${left.slice(0, 10).join(', ')}${left.length > 10 ? ', ...' : ''}`);
+      counts.fail++;
+    }
+    return counts;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function runSuiteIn(suite, env) {
   if (suite === 'lint') {
-    const r = await run(process.execPath, [require.resolve('eslint/bin/eslint.js'), '.']);
+    const r = await run(process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.'], env);
     if (r.code !== 0) console.log('lint: eslint reported problems (above)');
     return { pass: r.code === 0 ? 1 : 0, fail: r.code === 0 ? 0 : 1 };
   }
   if (suite === 'vscode') {
-    const r = await run(process.execPath, [path.join(__dirname, 'vscode-test.js')]);
+    const r = await run(process.execPath, [path.join(__dirname, 'vscode-test.js')], env);
     const m = last(r.output, /^vscode: (\d+) passed, (\d+) failed/gm);
     const pass = Number(m?.[1] ?? 0);
     return { pass, fail: Number(m?.[2] ?? 0) + (r.code !== 0 && (!m || Number(m[2]) === 0) ? 1 : 0) };
@@ -84,7 +104,7 @@ async function runSuite(suite) {
     console.log(`${suite}: no compiled tests under out/test/${suite}; run \`npm run build\` first`);
     return { pass: 0, fail: 1 };
   }
-  const r = await run(process.execPath, ['--test', '--test-reporter=spec', ...files]);
+  const r = await run(process.execPath, ['--test', '--test-reporter=spec', ...files], env);
   const pass = Number(last(r.output, /^ℹ pass (\d+)$/gm)?.[1] ?? 0);
   // Cancelled tests (a hook or a whole file that failed) count as failed.
   const fail = Number(last(r.output, /^ℹ fail (\d+)$/gm)?.[1] ?? 0) + Number(last(r.output, /^ℹ cancelled (\d+)$/gm)?.[1] ?? 0);
@@ -104,7 +124,12 @@ async function main() {
       console.log(`${suite}: not run: cannot install what it needs: ${String(e.message).split('\n')[0]}`);
       counts = { pass: 0, fail: 1 };
     }
-    counts ??= await runSuite(suite);
+    try {
+      counts ??= await runSuite(suite);
+    } catch (e) {
+      console.log(`${suite}: could not run: ${String(e && e.message).split('\n')[0]}`);
+      counts = { pass: 0, fail: 1 };
+    }
     passed += counts.pass;
     failed += counts.fail;
     parts.push(`${suite} ${counts.pass}/${counts.pass + counts.fail} in ${Math.round((Date.now() - t0) / 1000)} s`);
