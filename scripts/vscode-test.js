@@ -343,6 +343,10 @@ async function main() {
   const t0 = Date.now();
   if (!fs.existsSync(testsPath) || !fs.existsSync(path.join(root, 'dist', 'extension.js'))) fail('the extension is not built: run `npm run build` first');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-vscode-'));
+  // Everything started from here (the VS Code server, its extension host and debuggees, Chromium, playwright) keeps
+  // its temporary files and sockets in this run's folder, which is removed at the end.
+  fs.mkdirSync(path.join(tmp, 'tmp'));
+  process.env.TMPDIR = path.join(tmp, 'tmp');
   cleanups.push(async () => {
     if (!flag('--keep')) fs.rmSync(tmp, { recursive: true, force: true });
     else say(`kept ${tmp}`);
