@@ -104,7 +104,8 @@ async function runSuiteIn(suite, env) {
     console.log(`${suite}: no compiled tests under out/test/${suite}; run \`npm run build\` first`);
     return { pass: 0, fail: 1 };
   }
-  const r = await run(process.execPath, ['--test', '--test-reporter=spec', ...files], env);
+  // A failure bound only (tests wait on signals): a test still waiting after 15 minutes is stuck, not slow.
+  const r = await run(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=900000', ...files], env);
   const pass = Number(last(r.output, /^ℹ pass (\d+)$/gm)?.[1] ?? 0);
   // Cancelled tests (a hook or a whole file that failed) count as failed.
   const fail = Number(last(r.output, /^ℹ fail (\d+)$/gm)?.[1] ?? 0) + Number(last(r.output, /^ℹ cancelled (\d+)$/gm)?.[1] ?? 0);
