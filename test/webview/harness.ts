@@ -24,7 +24,7 @@ export const screenshotDir = path.join(repoRoot, '.leak-lens', 'screenshots');
 /** The Chromium the tests drive; Debian's package by default. */
 export function chromiumPath(): string {
   const p = process.env.CHROMIUM ?? '/usr/bin/chromium';
-  if (!fs.existsSync(p)) throw new Error(`the webview tests need Chromium at ${p}: install it with \`apt-get install -y chromium\` or set CHROMIUM to its path`);
+  if (!fs.existsSync(p)) throw new Error(`the webview tests need Chromium at ${p}: \`npm test\` installs it first (or run \`node scripts/vscode-setup.js --chromium\`), or set CHROMIUM to its path`);
   if (!fs.existsSync(path.join(dist, 'main.js'))) throw new Error('media/dist/main.js is missing: run `npm run build` first');
   return p;
 }
