@@ -108,7 +108,17 @@ function installAptPackages() {
 function cleanNpmEnv(extra) {
   const env = { ...process.env, ...extra };
   for (const k of Object.keys(env)) if (/^npm_/i.test(k) || k === 'NODE' || k === 'INIT_CWD') delete env[k];
+  // npm's temporary files (and Node 24's compile cache, which npm 11 turns on) go to a scratch folder in the host
+  // folder that setup() removes, not to the system's temporary folder.
+  env.TMPDIR = scratchDir();
+  env.NODE_DISABLE_COMPILE_CACHE = '1';
   return env;
+}
+
+function scratchDir() {
+  const dir = path.join(hostDir(), '.tmp');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 function installNode24(p) {
@@ -159,9 +169,13 @@ function setup() {
     throw new Error(`the code-server host recipe is for linux-x64; on ${process.platform}-${process.arch} set VSCODE_EXECUTABLE and run \`node scripts/vscode-test.js --electron\``);
   }
   fs.mkdirSync(p.dir, { recursive: true });
-  installAptPackages();
-  installNode24(p);
-  installCodeServer(p);
+  try {
+    installAptPackages();
+    installNode24(p);
+    installCodeServer(p);
+  } finally {
+    fs.rmSync(path.join(p.dir, '.tmp'), { recursive: true, force: true });
+  }
   if (!isReady(p)) throw new Error(`the host in ${p.dir} is still incomplete after installing; remove that folder and run again`);
   return p;
 }
