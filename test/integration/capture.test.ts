@@ -63,7 +63,7 @@ class OutputWatcher {
   };
 
   /** Resolves on the first match; the timeout only guards against a hung test, it is not a delay. */
-  waitFor(pattern: RegExp, timeoutMs = 5_000): Promise<RegExpExecArray> {
+  waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
     const match = pattern.exec(this.text);
     if (match) return Promise.resolve(match);
     return new Promise((resolve, reject) => {

@@ -5,16 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../helpers/fixtures';
+import { tempDir } from '../helpers/temp';
 
 const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
-
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-errors-'));
-}
 
 function run(args: string[]) {
   return spawnSync(process.execPath, [cli, 'run', ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -34,8 +30,8 @@ function assertGone(pid: number, what: string): void {
   }
 }
 
-test('a program that crashes mid-run: the crash is named, not the action that saw it', () => {
-  const dir = tempDir();
+test('a program that crashes mid-run: the crash is named, not the action that saw it', (t) => {
+  const dir = tempDir(t, 'run-errors');
   const app = path.join(dir, 'crashy.js');
   fs.writeFileSync(app, `let n = 0;
 require('http').createServer((req, res) => { if (++n === 150) process.exit(7); res.end('ok'); })
@@ -50,8 +46,8 @@ require('http').createServer((req, res) => { if (++n === 150) process.exit(7); r
   assert.deepEqual(left, [], 'no partial snapshot');
 });
 
-test('an action that hangs is stopped at its time limit, with everything it started', () => {
-  const dir = tempDir();
+test('an action that hangs is stopped at its time limit, with everything it started', (t) => {
+  const dir = tempDir(t, 'run-errors');
   const app = path.join(dir, 'server.js');
   fs.writeFileSync(app, `require('http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', () => console.log('listening'));\n`);
   const marker = path.join(dir, 'sleeper.pid');
@@ -62,14 +58,14 @@ test('an action that hangs is stopped at its time limit, with everything it star
   assertGone(Number(/pid (\d+)/.exec(r.stderr)![1]), 'the program');
 });
 
-test('a program that is not Node.js, or no program at all, is refused with what to type instead', () => {
+test('a program that is not Node.js, or no program at all, is refused with what to type instead', (t) => {
   const r1 = run(['--', '/bin/sleep', '10']);
   assert.equal(r1.status, 2);
   assert.match(r1.stderr, /leak-lens: leak-lens run measures Node\.js programs, and "\/bin\/sleep" is not one: start it as `-- node app\.js`/);
   const r2 = run(['--', 'node']);
   assert.equal(r2.status, 2);
   assert.match(r2.stderr, /no script to run after node/);
-  const r3 = run(['--', 'node', path.join(tempDir(), 'missing.js')]);
+  const r3 = run(['--', 'node', path.join(tempDir(t, 'run-errors'), 'missing.js')]);
   assert.equal(r3.status, 2);
   assert.match(r3.stderr, /leak-lens: .*(exited with code 1|ran to the end)/);
 });

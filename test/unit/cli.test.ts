@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { fixture, repoRoot } from '../helpers/fixtures';
+import { tempDir } from '../helpers/temp';
 
 const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -29,8 +29,8 @@ test('analyze exits 1 with leak groups, 0 when clean', () => {
   assert.equal(JSON.parse(clean.stdout).verdict, 'clean');
 });
 
-test('bad input: one line naming the file and the problem, exit 2', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-cli-'));
+test('bad input: one line naming the file and the problem, exit 2', (t) => {
+  const dir = tempDir(t, 'cli');
   const truncated = path.join(dir, 't.heapsnapshot');
   const good = fs.readFileSync(fixture('basic-leak').files[0]);
   fs.writeFileSync(truncated, good.subarray(0, 5000));
@@ -55,8 +55,8 @@ test('a snapshot larger than the memory it may use is refused before anything is
   assert.match(r.stderr, /s1\.heapsnapshot: this snapshot \(\d+ objects, \d+ references\) needs about [\d.]+ GB of memory to analyse, and only [\d.]+ GB is available; analyse it on a machine with more memory/);
 });
 
-test('run: a program that exits at once, and a failing action, are clear errors with no orphans', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-'));
+test('run: a program that exits at once, and a failing action, are clear errors with no orphans', (t) => {
+  const dir = tempDir(t, 'run');
   const quick = path.join(dir, 'quick.js');
   fs.writeFileSync(quick, 'console.log("bye");\n');
   const r1 = run('run', '--', 'node', quick);

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { parseSnapshotFile, SnapshotParseError } from '../../engine/parse';
 import { fixture } from '../helpers/fixtures';
+import { tempDir } from '../helpers/temp';
 
 interface JsonSnapshot {
   snapshot: { meta: { node_fields: string[]; edge_fields: string[] } };
@@ -41,8 +42,8 @@ test('the streaming parser reads exactly what JSON.parse reads, across any chunk
   }
 });
 
-function badFile(name: string, content: string | Buffer): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-bad-'));
+function badFile(t: TestContext, name: string, content: string | Buffer): string {
+  const dir = tempDir(t, 'bad');
   const file = path.join(dir, name);
   fs.writeFileSync(file, content);
   return file;
@@ -60,38 +61,38 @@ function parseError(file: string): SnapshotParseError {
   assert.fail('no error');
 }
 
-test('a truncated snapshot is reported with the byte offset where it ends', () => {
+test('a truncated snapshot is reported with the byte offset where it ends', (t) => {
   const good = fs.readFileSync(fixture('basic-leak').files[0]);
   for (const cut of [10, Math.floor(good.length / 3), good.length - 3]) {
-    const e = parseError(badFile('cut.heapsnapshot', good.subarray(0, cut)));
+    const e = parseError(badFile(t, 'cut.heapsnapshot', good.subarray(0, cut)));
     assert.match(e.message, /truncated/);
     assert.equal(e.offset, cut);
   }
 });
 
-test('random bytes, other JSON, and empty files are not snapshots', () => {
-  assert.match(parseError(badFile('random.heapsnapshot', Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]))).message, /not a V8 heap snapshot: expected '\{'/);
-  assert.match(parseError(badFile('other.json', '{"name":"x","version":"1.0.0"}')).message, /not a V8 heap snapshot/);
-  assert.match(parseError(badFile('empty.heapsnapshot', '')).message, /empty/);
+test('random bytes, other JSON, and empty files are not snapshots', (t) => {
+  assert.match(parseError(badFile(t, 'random.heapsnapshot', Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]))).message, /not a V8 heap snapshot: expected '\{'/);
+  assert.match(parseError(badFile(t, 'other.json', '{"name":"x","version":"1.0.0"}')).message, /not a V8 heap snapshot/);
+  assert.match(parseError(badFile(t, 'empty.heapsnapshot', '')).message, /empty/);
   assert.match(parseError(path.join(os.tmpdir(), 'no-such-file.heapsnapshot')).message, /no such file/);
 });
 
-test('corrupt sections are named with their offset', () => {
+test('corrupt sections are named with their offset', (t) => {
   const good = fs.readFileSync(fixture('basic-leak').files[0], 'latin1');
   const edgesAt = good.indexOf('"edges":[') + 9;
   // An edge that points into the middle of a node row.
   const corrupt = good.slice(0, edgesAt) + '1,2,3,' + good.slice(edgesAt);
-  const e = parseError(badFile('corrupt.heapsnapshot', Buffer.from(corrupt, 'latin1')));
+  const e = parseError(badFile(t, 'corrupt.heapsnapshot', Buffer.from(corrupt, 'latin1')));
   assert.match(e.message, /edge|edges/);
   const garbage = good.slice(0, edgesAt) + 'x' + good.slice(edgesAt);
-  assert.match(parseError(badFile('garbage.heapsnapshot', Buffer.from(garbage, 'latin1'))).message, /unexpected 'x' in the "edges" section/);
+  assert.match(parseError(badFile(t, 'garbage.heapsnapshot', Buffer.from(garbage, 'latin1'))).message, /unexpected 'x' in the "edges" section/);
 });
 
-test('unknown node types and extra sections are tolerated', () => {
+test('unknown node types and extra sections are tolerated', (t) => {
   const good = fs.readFileSync(fixture('basic-leak').files[0], 'latin1');
   // A newer V8 may add node types and sections: add both and parse.
   const withType = good.replace('"wasm object"]', '"wasm object","future type"]').replace('"strings":[', '"scopes":[[1,2,{"a":"]"}]],\n"strings":[');
-  const raw = parseSnapshotFile(badFile('newer.heapsnapshot', Buffer.from(withType, 'latin1')));
+  const raw = parseSnapshotFile(badFile(t, 'newer.heapsnapshot', Buffer.from(withType, 'latin1')));
   assert.ok(raw.sections.includes('scopes'));
   assert.ok(raw.nodeCount > 1000);
 });

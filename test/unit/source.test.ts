@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { SourceResolver } from '../../engine/source';
+import { tempDir } from '../helpers/temp';
 
-function workspace(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-src-'));
+function workspace(t: TestContext, files: Record<string, string>): string {
+  const dir = tempDir(t, 'src');
   for (const [name, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     fs.writeFileSync(path.join(dir, name), text);
@@ -15,8 +15,8 @@ function workspace(files: Record<string, string>): string {
   return dir;
 }
 
-test('declarations are found in JS and TS, in the scope that holds them', () => {
-  const dir = workspace({
+test('declarations are found in JS and TS, in the scope that holds them', (t) => {
+  const dir = workspace(t, {
     'a.js': `'use strict';\nconst cache = new Map();\nfunction handler() {\n  const cache = [];\n  return () => cache;\n}\nclass Store {\n  static entries = new Map();\n  constructor() {\n    this.items = [];\n  }\n}\n`,
   });
   const r = new SourceResolver();
@@ -34,8 +34,8 @@ test('declarations are found in JS and TS, in the scope that holds them', () => 
   assert.equal(r.findOwnerDeclaration(pathToFileURL(file).href, 'variable', 'cache', undefined)?.file, file, 'file URLs are paths');
 });
 
-test('a missing or broken source map falls back to the generated file, with one warning', () => {
-  const dir = workspace({
+test('a missing or broken source map falls back to the generated file, with one warning', (t) => {
+  const dir = workspace(t, {
     'missing.js': 'const x = [];\n//# sourceMappingURL=missing.js.map\n',
     'broken.js': 'const y = [];\n//# sourceMappingURL=broken.js.map\n',
     'broken.js.map': '{ this is not json',
@@ -51,8 +51,8 @@ test('a missing or broken source map falls back to the generated file, with one 
   assert.match(warnings[0], /source map of .*missing\.js could not be read .*showing the generated file/);
 });
 
-test('paths from another machine are mapped; internal scripts have no file', () => {
-  const dir = workspace({ 'srv/app.js': 'const sessions = new Map();\n' });
+test('paths from another machine are mapped; internal scripts have no file', (t) => {
+  const dir = workspace(t, { 'srv/app.js': 'const sessions = new Map();\n' });
   const r = new SourceResolver({ pathMap: { '/app': path.join(dir, 'srv') } });
   assert.equal(r.toPath('/app/app.js'), path.join(dir, 'srv', 'app.js'));
   assert.equal(r.findOwnerDeclaration('/app/app.js', 'variable', 'sessions', undefined)?.line, 1);

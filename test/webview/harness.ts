@@ -24,7 +24,7 @@ export const screenshotDir = path.join(repoRoot, '.leak-lens', 'screenshots');
 /** The Chromium the tests drive; Debian's package by default. */
 export function chromiumPath(): string {
   const p = process.env.CHROMIUM ?? '/usr/bin/chromium';
-  if (!fs.existsSync(p)) throw new Error(`the webview tests need Chromium at ${p}: install it with \`apt-get install -y chromium\` or set CHROMIUM to its path`);
+  if (!fs.existsSync(p)) throw new Error(`the webview tests need Chromium at ${p}: \`npm test\` installs it first (or run \`node scripts/vscode-setup.js --chromium\`), or set CHROMIUM to its path`);
   if (!fs.existsSync(path.join(dist, 'main.js'))) throw new Error('media/dist/main.js is missing: run `npm run build` first');
   return p;
 }
@@ -131,6 +131,10 @@ export class WebviewPage {
 
   static async open(browser: Browser, server: Server, o: OpenOptions): Promise<WebviewPage> {
     const page = await browser.newPage({ viewport: { width: o.width ?? 1100, height: o.height ?? 820 }, deviceScaleFactor: 1 });
+    // Every wait ends on what the page shows (an element, a text), never on a clock: answers come from the real
+    // engine, which on a loaded machine may take longer than playwright's 30 s default. A page that never shows what
+    // a test waits for is bounded by the test runner's per-test timeout (scripts/run-tests.js).
+    page.setDefaultTimeout(0);
     const w = new WebviewPage(page, o.engine);
     w.controller.setInput(o.input);
     page.on('dialog', (d) => {

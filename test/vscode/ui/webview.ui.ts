@@ -19,6 +19,8 @@ interface UiContext {
   outDir: string;
   workspace: string;
   log(...args: unknown[]): void;
+  /** How long any one wait may take before it counts as a failure (the page's default timeout). */
+  waitLimitMs: number;
 }
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
@@ -36,16 +38,19 @@ export async function run({ page, check, outDir, workspace, log }: UiContext): P
   const snapshots = path.join(workspace, 'snapshots');
   await check('leak-lens run writes snapshots of the workspace server', async () => {
     const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'leak-lens.js'), 'run', '--snapshots', '2', '--out', snapshots, '--action', 'node load.js', '--', 'node', 'leaky-server.js'], { cwd: workspace, encoding: 'utf8', timeout: 120_000 });
-    assert(r.status === 0 || r.status === 1, `leak-lens run failed (${r.status}): ${r.stderr}`);
+    if (r.status !== 0 && r.status !== 1) log(`leak-lens run's stderr:\n${r.stderr}`);
+    // Its error is its last `leak-lens:` line (the inspector's own lines come first).
+    const error = r.stderr.split('\n').filter((l) => l.startsWith('leak-lens: ')).pop() ?? r.error?.message ?? r.stderr.trim().split('\n').pop();
+    assert(r.status === 0 || r.status === 1, `leak-lens run failed (${r.status === null ? r.signal : r.status}): ${error}`);
     assert(fs.existsSync(path.join(snapshots, 's2.heapsnapshot')), `no s2.heapsnapshot in ${snapshots}: ${fs.readdirSync(snapshots).join(', ')}`);
   });
 
   await check('a .heapsnapshot opens in the Leak Lens editor with its summary', async () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { contributes?: { customEditors?: { viewType: string }[] } };
     assert(manifest.contributes?.customEditors?.some((e) => e.viewType === 'leakLens.snapshotEditor'), 'package.json contributes no custom editor leakLens.snapshotEditor for *.heapsnapshot (see src/webview/snapshotEditor.ts)');
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('.monaco-workbench').waitFor();
     const explorer = page.locator('.explorer-folders-view');
-    await explorer.waitFor({ timeout: 60_000 });
+    await explorer.waitFor();
     // js-debug's own heap snapshot viewer is the default for *.heapsnapshot; choose Leak Lens as a person would.
     await explorer.locator('.monaco-list-row', { hasText: /^snapshots$/ }).click();
     await explorer.locator('.monaco-list-row', { hasText: /^s2\.heapsnapshot$/ }).click({ button: 'right' });
@@ -56,7 +61,7 @@ export async function run({ page, check, outDir, workspace, log }: UiContext): P
     await page.keyboard.press('Enter');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Leak Lens' }).click();
     const view = webview(page);
-    await view.locator('#panel-summary tbody tr[data-index]').first().waitFor({ timeout: 90_000 });
+    await view.locator('#panel-summary tbody tr[data-index]').first().waitFor();
     assert((await view.locator('#tab-summary').getAttribute('aria-selected')) === 'true', 'the summary is the first view');
     await page.screenshot({ path: path.join(outDir, 'webview-vscode-summary.png') });
   });
@@ -70,7 +75,7 @@ export async function run({ page, check, outDir, workspace, log }: UiContext): P
     await object.waitFor();
     await object.click();
     const link = view.locator('#panel-retainers ol.path > li a.loc').last();
-    await link.waitFor({ timeout: 60_000 });
+    await link.waitFor();
     const file = await link.getAttribute('data-file');
     const line = Number(await link.getAttribute('data-line'));
     log(`retainer step link: ${file}:${line}`);
@@ -81,9 +86,9 @@ export async function run({ page, check, outDir, workspace, log }: UiContext): P
     assert(enclosing?.startsWith('class Session'), `line ${line} of leaky-server.js is not in class Session: ${lines[line - 1]}`);
     await page.screenshot({ path: path.join(outDir, 'webview-vscode-retainers.png') });
     await link.click();
-    await page.locator('.tabs-container .tab.active', { hasText: 'leaky-server.js' }).waitFor({ timeout: 20_000 });
+    await page.locator('.tabs-container .tab.active', { hasText: 'leaky-server.js' }).waitFor();
     const position = page.locator('[id="status.editor.selection"]');
-    await position.filter({ hasText: new RegExp(`^Ln ${line}, Col \\d+`) }).waitFor({ timeout: 20_000 });
+    await position.filter({ hasText: new RegExp(`^Ln ${line}, Col \\d+`) }).waitFor();
     await page.screenshot({ path: path.join(outDir, 'webview-vscode-opened.png') });
   });
 }
