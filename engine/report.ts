@@ -4,25 +4,17 @@
  * the last one is held whole. Locations are resolved to files on disk and through source maps where possible.
  * Schema: schema/leak-report.schema.json.
  */
-import * as fs from 'fs';
 import { AnalyzeOptions, HeapAnalysis, loadAnalysis, StageTimings } from './analysis';
 import { digestSnapshot, findLeaks, LeakCluster, LeakKind, SnapshotDigest } from './leaks';
 import { isInternalNode, OwnerKind, PathStep } from './paths';
-import { RuntimeLocation, ScriptIndex, SidecarScript } from './scripts';
+import { oneLine } from './safeRead';
+import { RuntimeLocation, ScriptIndex } from './scripts';
+import { readSidecarFile, SnapshotSidecar } from './sidecar';
 import { SourceLocation, SourceResolver } from './source';
 
-export const REPORT_VERSION = 1;
+export type { SnapshotSidecar } from './sidecar';
 
-/** What the capture wrote beside a snapshot (the fields the engine reads). */
-export interface SnapshotSidecar {
-  pid?: number;
-  sessionId?: string;
-  time?: string;
-  label?: string;
-  allocationTracking?: boolean;
-  memoryUsage?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
-  scripts?: SidecarScript[];
-}
+export const REPORT_VERSION = 1;
 
 /** One step of a retainer path, from a GC root towards the leaked object. */
 export interface RetainerStep {
@@ -125,13 +117,12 @@ export interface LeakReport {
   timings: StageTimings;
 }
 
-/** Reads the capture sidecar beside a snapshot, if there is one. */
-export function readSidecar(file: string): SnapshotSidecar | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file + '.meta.json', 'utf8')) as SnapshotSidecar;
-  } catch {
-    return undefined;
-  }
+/**
+ * Reads the capture sidecar beside a snapshot, if there is one: only a small regular file, checked field by field
+ * (see sidecar.ts); `warn` receives one line per problem, and fields of the wrong shape are left out.
+ */
+export function readSidecar(file: string, warn?: (message: string) => void): SnapshotSidecar | undefined {
+  return readSidecarFile(file, warn);
 }
 
 /** An input problem the user can fix, reported as one line with exit status 2. */
@@ -178,10 +169,13 @@ function identityMatch(prev: { sample: Map<number, number>; names: (i: number) =
 export function buildLeakReport(files: string[], options: ReportOptions = {}): LeakReport {
   if (files.length < 2) throw new InputError('analyze needs at least two snapshots of the same process: a baseline and one or more taken after repeating the workload');
   const warnings: string[] = [];
-  const sidecars = files.map(readSidecar);
+  const sidecars = files.map((f) => readSidecar(f, (m) => warnings.push(m)));
   const sessions = new Set(sidecars.map((m) => m?.sessionId).filter(Boolean));
   const pids = new Set(sidecars.map((m) => m?.pid).filter((p) => p !== undefined));
-  if (pids.size > 1) throw new InputError(`the snapshots come from different processes (pids ${[...pids].join(', ')}): object ids can only be compared within one process; capture all of them from one run`);
+  if (pids.size > 1) {
+    const which = files.map((f, i) => `${oneLine(f, 80)} (pid ${sidecars[i]?.pid ?? '?'})`).join(', ');
+    throw new InputError(oneLine(`the snapshots come from different processes: ${which}; object ids can only be compared within one process; capture all of them from one run`, 400));
+  }
   if (sessions.size > 1) warnings.push('the snapshots were taken in different inspector sessions of one process; V8 may have reset object ids in between, so growth figures can be off');
 
   const digests: SnapshotDigest[] = [];

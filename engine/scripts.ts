@@ -29,9 +29,11 @@ export class ScriptIndex {
     private readonly a: HeapAnalysis,
     sidecarScripts: SidecarScript[] = [],
   ) {
-    for (const sc of sidecarScripts) {
-      if (sc.url) this.byId.set(Number(sc.scriptId), sc.url);
-      if (sc.url && sc.sourceMapURL) this.sourceMapURLs.set(sc.url, sc.sourceMapURL);
+    // The sidecar is checked when read (sidecar.ts); entries of another shape are still never trusted here.
+    for (const sc of Array.isArray(sidecarScripts) ? sidecarScripts : []) {
+      if (!sc || typeof sc.url !== 'string' || !sc.url) continue;
+      this.byId.set(Number(sc.scriptId), sc.url);
+      if (typeof sc.sourceMapURL === 'string' && sc.sourceMapURL) this.sourceMapURLs.set(sc.url, sc.sourceMapURL);
     }
     const s = a.snapshot;
     const closure = s.types.closure;

@@ -8,12 +8,12 @@
  *    allocation's `new X(...)` expression are found by parsing the source with the TypeScript compiler (JS and TS).
  * Files, parses and source maps are cached per resolver. Missing files or maps fall back to what the snapshot knows.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { fileURLToPath, pathToFileURL } from 'url';
 import type * as TS from 'typescript';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import type { OwnerKind } from './paths';
+import { formatBytes, oneLine, readRegularFile } from './safeRead';
 import type { RuntimeLocation } from './scripts';
 
 // The compiler is large: load it on the first source lookup, not with the engine.
@@ -23,6 +23,14 @@ function tsApi(): typeof TS {
   tsModule ??= require('typescript') as typeof TS;
   return tsModule;
 }
+
+/**
+ * The most read of one source file or source map. Their paths come from the snapshot or its sidecar (anyone can edit
+ * them), and parsing costs many times the file's size, so a larger file, or anything not a regular file (a FIFO, a
+ * device, a folder), is skipped with one warning and its locations are shown as the snapshot recorded them.
+ */
+export const MAX_SOURCE_BYTES = 4 << 20;
+export const MAX_SOURCE_MAP_BYTES = 8 << 20;
 
 /** A location in a file on disk: absolute path, 1-based line and column. */
 export interface SourceLocation {
@@ -54,7 +62,9 @@ export class SourceResolver {
 
   constructor(private readonly options: SourceResolverOptions = {}) {}
 
-  private warnOnce(message: string): void {
+  private warnOnce(text: string): void {
+    // File names and error texts come from the snapshot: each warning is one line of bounded length.
+    const message = oneLine(text, 400);
     if (this.warned.has(message)) return;
     this.warned.add(message);
     this.options.warn?.(message);
@@ -83,12 +93,15 @@ export class SourceResolver {
   private parse(file: string): ParsedFile | null {
     if (this.files.has(file)) return this.files.get(file)!;
     let result: ParsedFile | null = null;
-    try {
-      const text = fs.readFileSync(file, 'utf8');
+    const read = readRegularFile(file, MAX_SOURCE_BYTES);
+    if (read.ok) {
+      const text = read.text;
       const kind = /\.tsx?$|\.mts$|\.cts$/.test(file) ? tsApi().ScriptKind.TS : tsApi().ScriptKind.JS;
       result = { text, sf: tsApi().createSourceFile(file, text, tsApi().ScriptTarget.Latest, true, kind) };
-    } catch {
+    } else if (read.code === 'ENOENT') {
       this.warnOnce(`source not found: ${file} (locations in it are shown as the snapshot recorded them)`);
+    } else {
+      this.warnOnce(`source ${file} skipped: it ${read.reason} (locations in it are shown as the snapshot recorded them)`);
     }
     this.files.set(file, result);
     return result;
@@ -110,17 +123,19 @@ export class SourceResolver {
       try {
         let raw: string;
         if (url.startsWith('data:')) {
+          if (url.length > (MAX_SOURCE_MAP_BYTES * 4) / 3 + 100) throw new Error(`the inline map is larger than ${formatBytes(MAX_SOURCE_MAP_BYTES)}`);
           const comma = url.indexOf(',');
           const body = url.slice(comma + 1);
           raw = url.slice(0, comma).endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body);
           map = new TraceMap(raw, file);
         } else {
           const mapFile = url.startsWith('file://') ? fileURLToPath(url) : path.resolve(path.dirname(file), url);
-          raw = fs.readFileSync(mapFile, 'utf8');
-          map = new TraceMap(raw, mapFile);
+          const read = readRegularFile(mapFile, MAX_SOURCE_MAP_BYTES);
+          if (!read.ok) throw new Error(`${mapFile} ${read.reason}`);
+          map = new TraceMap(read.text, mapFile);
         }
       } catch (e) {
-        this.warnOnce(`source map of ${file} could not be read (${(e as Error).message}); showing the generated file`);
+        this.warnOnce(`source map of ${file} could not be read (${oneLine((e as Error).message, 160)}); showing the generated file`);
         map = null;
       }
     }

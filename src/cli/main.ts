@@ -5,6 +5,7 @@
 import { loadAnalysis } from '../../engine/analysis';
 import { CancelledError, SnapshotParseError } from '../../engine/parse';
 import { buildLeakReport, InputError, LeakReport } from '../../engine/report';
+import { oneLine } from '../../engine/safeRead';
 import { summarizeClasses } from '../../engine/summary';
 import { formatReport, formatSummary } from './format';
 import { holdLifeline, type StopReason } from '../capture/lifeline';
@@ -220,19 +221,21 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
       default:
-        throw new InputError(`unknown command "${command}"\n${USAGE}`);
+        throw new InputError(`unknown command ${JSON.stringify(command)}; the commands are summary, analyze and run (leak-lens help shows how to use them)`);
     }
   } catch (e) {
+    // Every error is one line of bounded length: messages quote file names and values that may hold anything.
+    const say = (message: string) => process.stderr.write(`leak-lens: ${oneLine(message, 600)}\n`);
     if (e instanceof SnapshotParseError || e instanceof InputError || e instanceof RunError || e instanceof CancelledError) {
-      process.stderr.write(`leak-lens: ${e.message}\n`);
+      say(e.message);
       return 2;
     }
     const err = e as NodeJS.ErrnoException;
     if (err && (err.code === 'ERR_OUT_OF_RANGE' || err instanceof RangeError)) {
-      process.stderr.write(`leak-lens: not enough memory for this snapshot (${err.message}); run on a machine with more memory\n`);
+      say(`not enough memory for this snapshot (${err.message}); run on a machine with more memory`);
       return 2;
     }
-    process.stderr.write(`leak-lens: ${err && err.message ? err.message : String(e)}\n`);
+    say(err && err.message ? err.message : String(e));
     return 2;
   }
 }
