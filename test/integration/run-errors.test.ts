@@ -70,9 +70,9 @@ test('a program that is not Node.js, or no program at all, is refused with what 
   assert.match(r3.stderr, /leak-lens: .*(exited with code 1|ran to the end)/);
 });
 
-test('--track-allocations on a program that dies at once: its exit status and last output, not a socket error', () => {
-  const dir = tempDir();
-  try {
+test('--track-allocations on a program that dies at once: its exit status and last output, not a socket error', (t) => {
+  const dir = tempDir(t, 'run-errors');
+  {
     const app = path.join(dir, 'no-config.js');
     fs.writeFileSync(app, `console.log('loading config');\nconsole.error('config: DATABASE_URL is not set');\nprocess.exit(3);\n`);
     const thrower = path.join(dir, 'thrower.js');
@@ -90,7 +90,5 @@ test('--track-allocations on a program that dies at once: its exit status and la
       const pid = /pid (\d+)/.exec(r.stderr)?.[1];
       if (pid) assertGone(Number(pid), 'the program');
     }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
