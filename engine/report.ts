@@ -22,6 +22,8 @@ export interface SnapshotSidecar {
   allocationTracking?: boolean;
   memoryUsage?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   scripts?: SidecarScript[];
+  /** A debugger shared the inspector session and kept the Debugger domain on (see the capture's SnapshotMeta). */
+  debuggerAttached?: boolean;
 }
 
 /** One step of a retainer path, from a GC root towards the leaked object. */
@@ -162,6 +164,9 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
   const sessions = new Set(sidecars.map((m) => m?.sessionId).filter(Boolean));
   const pids = new Set(sidecars.map((m) => m?.pid).filter((p) => p !== undefined));
   if (pids.size > 1) throw new InputError(`the snapshots come from different processes (pids ${[...pids].join(', ')}): object ids can only be compared within one process; capture all of them from one run`);
+  if (sidecars.some((m) => m?.debuggerAttached)) {
+    warnings.push('a debugger was attached while the snapshots were taken: V8 then links promises to what awaits them (async stack traces), so retained sizes can include requests, responses and sockets the program itself no longer holds; for exact figures, capture without a debugger (leak-lens run, or the leak-lens debug type)');
+  }
   if (sessions.size > 1) warnings.push('the snapshots were taken in different inspector sessions of one process; V8 may have reset object ids in between, so growth figures can be off');
 
   const digests: SnapshotDigest[] = [];

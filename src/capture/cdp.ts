@@ -48,6 +48,7 @@ export interface CdpCommands {
   'Runtime.getHeapUsage': { params: Record<string, never>; result: { usedSize: number; totalSize: number } };
   'Debugger.enable': { params: { maxScriptsCacheSize?: number }; result: { debuggerId?: string } };
   'Debugger.setSkipAllPauses': { params: { skip: boolean }; result: Record<string, never> };
+  'Debugger.disable': { params: Record<string, never>; result: Record<string, never> };
   'HeapProfiler.enable': { params: Record<string, never>; result: Record<string, never> };
   'HeapProfiler.collectGarbage': { params: Record<string, never>; result: Record<string, never> };
   'HeapProfiler.takeHeapSnapshot': {
