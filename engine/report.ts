@@ -79,6 +79,8 @@ export interface LeakGroup {
   classLocation?: SourceLocation;
   /** Object ids (in the last snapshot) of a few members, the first being the one the path leads to. */
   sampleIds: number[];
+  /** The thread whose heap holds the group: `main`, or `worker <id> <name>` (set by `leak-lens run`). */
+  thread?: string;
 }
 
 export interface SnapshotInfo {
@@ -105,6 +107,8 @@ export interface LeakReport {
   classGrowth: { className: string; counts: number[]; sizes: number[] }[];
   warnings: string[];
   timings: StageTimings;
+  /** Every thread analysed, main first, with its own snapshots (set by `leak-lens run`). */
+  threads?: { name: string; snapshots: SnapshotInfo[] }[];
 }
 
 /** Reads the capture sidecar beside a snapshot, if there is one. */

@@ -50,6 +50,7 @@ export interface CdpCommands {
   'Debugger.setSkipAllPauses': { params: { skip: boolean }; result: Record<string, never> };
   'Debugger.disable': { params: Record<string, never>; result: Record<string, never> };
   'HeapProfiler.enable': { params: Record<string, never>; result: Record<string, never> };
+  'NodeWorker.enable': { params: { waitForDebuggerOnStart: boolean }; result: Record<string, never> };
   'HeapProfiler.collectGarbage': { params: Record<string, never>; result: Record<string, never> };
   'HeapProfiler.takeHeapSnapshot': {
     params: { reportProgress?: boolean; captureNumericValue?: boolean; exposeInternals?: boolean };
@@ -80,6 +81,13 @@ export interface CdpEvents {
     context: { id: number; name: string; origin: string; auxData?: { isDefault?: boolean } };
   };
   'Runtime.executionContextDestroyed': { executionContextId: number };
+  'NodeWorker.attachedToWorker': {
+    sessionId: string;
+    workerInfo: { workerId: string; type: string; title: string; url: string };
+    waitingForDebugger: boolean;
+  };
+  'NodeWorker.detachedFromWorker': { sessionId: string };
+  'NodeWorker.receivedMessageFromWorker': { sessionId: string; message: string; workerId?: string };
 }
 
 /** Per-call options. */

@@ -42,5 +42,7 @@ export {
   type SnapshotOptions,
   type SnapshotResult,
   type TargetProcessInfo,
+  type ThreadInfo,
 } from './session';
 export { launchForCapture, type LaunchedCapture } from './launch';
+export { WorkerCapture, WorkerTracker, type WorkerSnapshotOptions } from './workers';

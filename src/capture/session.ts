@@ -24,6 +24,16 @@ export interface ScriptRecord {
   hash?: string;
 }
 
+/** A worker thread, as the inspector's NodeWorker domain describes it. */
+export interface ThreadInfo {
+  /** The worker's id (its `threadId`), as a string. */
+  id: string;
+  /** Node's title for it, such as `[worker 1] jobs` (the name given to `new Worker`). */
+  title: string;
+  /** The worker's script, as a file URL. */
+  url: string;
+}
+
 /** What the session learned about the target process when it attached. Fields are absent for non-Node targets. */
 export interface TargetProcessInfo {
   pid?: number;
@@ -106,6 +116,8 @@ export interface SnapshotMeta {
   debuggerAttached?: boolean;
   /** Every script the target had parsed when the snapshot was taken. */
   scripts: ScriptRecord[];
+  /** Set for a snapshot of a worker thread (`worker_threads`); absent for the main thread. */
+  thread?: ThreadInfo;
 }
 
 /**
@@ -295,6 +307,14 @@ export class CaptureSession {
     session.info = await session.readProcessInfo().catch((): TargetProcessInfo => ({}));
     session.info.pid ??= session.contextPid;
     return session;
+  }
+
+  /**
+   * The session's CDP connection, for domains capture does not drive itself (such as NodeWorker, see
+   * `WorkerTracker`). Disabling HeapProfiler through it would reset the object ids.
+   */
+  get connection(): CdpClient {
+    return this.client;
   }
 
   /** The WebSocket URL this session is connected to. */
@@ -764,7 +784,7 @@ export class CaptureSession {
 }
 
 /** The files of one snapshot in the making: the temporary file, then the snapshot and its sidecar. */
-class SnapshotJob {
+export class SnapshotJob {
   /** True once the caller's promise has been settled. */
   settled = false;
   /** True once the caller cancelled; everything the job made must go. */

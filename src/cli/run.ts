@@ -6,8 +6,9 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildLeakReport, LeakReport } from '../../engine/report';
-import { launchForCapture, type LaunchedCapture } from '../capture';
+import { LeakReport } from '../../engine/report';
+import { launchForCapture, WorkerTracker, type LaunchedCapture } from '../capture';
+import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
 
 export interface RunOptions {
   /** The program and its arguments, e.g. ['node', 'server.js']. */
@@ -145,6 +146,9 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
     }, 2000).unref();
   });
   const files: string[] = [];
+  // Worker threads have heaps of their own: each is snapshotted beside the main thread and analysed alone.
+  const workerSeries = new Map<string, WorkerSeries>();
+  let workers: WorkerTracker | undefined;
   const died = () => new RunError(`the program ${exitNote ?? 'ended'} during the run, so the snapshots are incomplete; it must keep running while it is measured (a server, or a program that waits for work)`);
   const whileAlive = <T>(p: Promise<T>): Promise<T> => Promise.race([p, gone.then((): never => { throw died(); })]);
   try {
@@ -166,6 +170,7 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
         void gone.then(() => clearTimeout(timer));
       }),
     );
+    workers = await whileAlive(WorkerTracker.start(session.connection, session.processInfo.pid ?? program.pid));
     const env = { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) };
     const act = async () => {
       if (exitNote) throw died();
@@ -192,20 +197,25 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
       });
       files.push(file);
       opts.log(`snapshot ${i}/${opts.snapshots}: ${(fs.statSync(file).size / 1048576).toFixed(1)} MB in ${Date.now() - t} ms`);
+      await whileAlive(snapshotWorkers(workers, outDir, i, i === 1 ? 'baseline' : `after round ${i - 1}`, workerSeries, opts.log)).catch((e: Error) => {
+        throw exitNote ? died() : new RunError(`snapshot ${i} of a worker thread failed: ${e.message}`);
+      });
     }
   } catch (e) {
+    workers?.dispose();
     waiting.dispose();
     await session.close().catch(() => undefined);
     await program.stop();
     if (!opts.outDir) fs.rmSync(outDir, { recursive: true, force: true });
     throw e;
   }
+  workers?.dispose();
   waiting.dispose();
   await session.close().catch(() => undefined);
   await program.stop();
   try {
     opts.log('analysing');
-    return buildLeakReport(files);
+    return buildThreadsReport(files, workerSeries, opts.snapshots, opts.log);
   } finally {
     if (!opts.outDir) fs.rmSync(outDir, { recursive: true, force: true });
     else opts.log(`snapshots kept in ${outDir}`);
