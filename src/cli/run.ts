@@ -166,7 +166,8 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
           onReady = undefined;
           resolve();
         };
-        if (output.split('\n').slice(0, -1).some((l) => ready.test(l))) onReady();
+        // The inspector's own "Debugger listening on ws://..." is not the program saying it is ready.
+        if (output.split('\n').slice(0, -1).some((l) => !l.startsWith('Debugger listening') && !l.startsWith('For help, see') && ready.test(l))) onReady();
         void gone.then(() => clearTimeout(timer));
       }),
     );
