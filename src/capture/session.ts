@@ -246,6 +246,8 @@ export class CaptureSession {
       if (executionContextId === this.defaultContextId) this.markFinished();
     });
     client.on('Debugger.paused', () => {
+      // Only a shared session keeps the Debugger domain on; a session of its own skips pauses while it is briefly on.
+      if (!this.shared) return;
       this.paused = true;
       this.notifyStalled();
     });

@@ -7,7 +7,7 @@
 import { randomUUID } from 'crypto';
 import { promises as fsp, type WriteStream } from 'fs';
 import * as path from 'path';
-import { CdpError, ConnectionClosedError, type CdpClient, type Disposable, type MemoryUsage } from './cdp';
+import { CdpError, CdpTimeoutError, ConnectionClosedError, type CdpClient, type Disposable, type MemoryUsage } from './cdp';
 import { SnapshotJob, type ScriptRecord, type SnapshotMeta, type SnapshotResult, type ThreadInfo } from './session';
 
 /** A worker as `NodeWorker.attachedToWorker` describes it. */
@@ -22,7 +22,11 @@ interface Pending {
   method: string;
   resolve(result: unknown): void;
   reject(error: Error): void;
+  timer: NodeJS.Timeout | undefined;
 }
+
+/** How long a garbage collection in a worker may take: a worker whose thread is blocked never runs it. */
+const gcTimeoutMs = 60_000;
 
 /** The CDP of one worker, carried inside the main session's NodeWorker messages. */
 class WorkerChannel {
@@ -40,17 +44,25 @@ class WorkerChannel {
     return this.closeReason !== undefined;
   }
 
-  /** Sends one command to the worker; rejects if the worker goes away first. */
-  send(method: string, params: object = {}): Promise<unknown> {
+  /** Sends one command to the worker; rejects if the worker goes away first, or after `timeoutMs` if given. */
+  send(method: string, params: object = {}, timeoutMs = 0): Promise<unknown> {
     if (this.closeReason !== undefined) {
       return Promise.reject(new ConnectionClosedError(`cannot send ${method} to the worker: ${this.closeReason}`));
     }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { method, resolve, reject });
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              this.pending.delete(id);
+              reject(new CdpTimeoutError(method, timeoutMs));
+            }, timeoutMs)
+          : undefined;
+      this.pending.set(id, { method, resolve, reject, timer });
       const message = JSON.stringify({ id, method, params });
       this.parent.sendRaw('NodeWorker.sendMessageToWorker', { sessionId: this.sessionId, message }, { timeoutMs: 0 }).catch((error: Error) => {
         this.pending.delete(id);
+        if (timer) clearTimeout(timer);
         reject(error);
       });
     });
@@ -74,6 +86,7 @@ class WorkerChannel {
       const call = this.pending.get(message.id);
       if (!call) return;
       this.pending.delete(message.id);
+      if (call.timer) clearTimeout(call.timer);
       if (message.error) call.reject(new CdpError(call.method, message.error.code, message.error.message));
       else call.resolve(message.result);
     } else if (typeof message.method === 'string') {
@@ -85,6 +98,7 @@ class WorkerChannel {
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
     for (const call of this.pending.values()) {
+      if (call.timer) clearTimeout(call.timer);
       call.reject(new ConnectionClosedError(`${reason} while waiting for ${call.method}`));
     }
     this.pending.clear();
@@ -107,6 +121,7 @@ export class WorkerCapture {
   readonly id = randomUUID();
   readonly thread: ThreadInfo;
   private sequence = 0;
+  private tracking = false;
   private queue: Promise<void> = Promise.resolve();
   private readonly scriptsById = new Map<string, ScriptRecord>();
 
@@ -124,9 +139,13 @@ export class WorkerCapture {
     });
   }
 
-  static async open(channel: WorkerChannel, info: WorkerInfo, pid: number | undefined): Promise<WorkerCapture> {
+  static async open(channel: WorkerChannel, info: WorkerInfo, pid: number | undefined, trackAllocations: boolean): Promise<WorkerCapture> {
     const capture = new WorkerCapture(channel, info, pid);
     await channel.send('HeapProfiler.enable');
+    if (trackAllocations) {
+      await channel.send('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
+      capture.tracking = true;
+    }
     return capture;
   }
 
@@ -161,8 +180,8 @@ export class WorkerCapture {
       const stream = await job.openStream();
       const forcedGc = options.gc ?? true;
       if (forcedGc) {
-        await channel.send('HeapProfiler.collectGarbage');
-        await channel.send('HeapProfiler.collectGarbage');
+        await channel.send('HeapProfiler.collectGarbage', {}, gcTimeoutMs);
+        await channel.send('HeapProfiler.collectGarbage', {}, gcTimeoutMs);
       }
       const memoryUsage = await this.memoryUsage().catch(() => undefined);
       // As in the main thread, the Debugger domain is on only for one batch of messages: while it is on, V8 links
@@ -186,7 +205,7 @@ export class WorkerCapture {
         durationMs: Date.now() - started,
         label: options.label,
         memoryUsage,
-        allocationTracking: false,
+        allocationTracking: this.tracking,
         forcedGc,
         method: 'cdp',
         scripts: [...this.scriptsById.values()],
@@ -241,10 +260,7 @@ export class WorkerTracker implements Disposable {
   private readonly captures = new Map<string, Promise<WorkerCapture | undefined>>();
   private readonly subscriptions: Disposable[] = [];
 
-  private constructor(
-    private readonly client: CdpClient,
-    private readonly pid: number | undefined,
-  ) {
+  private constructor(client: CdpClient, pid: number | undefined, trackAllocations: boolean) {
     this.subscriptions.push(
       client.on('NodeWorker.attachedToWorker', ({ sessionId, workerInfo }) => {
         const channel = new WorkerChannel(client, sessionId);
@@ -252,7 +268,7 @@ export class WorkerTracker implements Disposable {
         // A worker that exits while HeapProfiler is being enabled is simply not there to snapshot.
         this.captures.set(
           sessionId,
-          WorkerCapture.open(channel, workerInfo, pid).catch(() => undefined),
+          WorkerCapture.open(channel, workerInfo, pid, trackAllocations).catch(() => undefined),
         );
       }),
       client.on('NodeWorker.receivedMessageFromWorker', ({ sessionId, message }) => this.channels.get(sessionId)?.deliver(message)),
@@ -269,9 +285,12 @@ export class WorkerTracker implements Disposable {
     );
   }
 
-  /** Starts following the workers of the process on `client` (the main session's connection). */
-  static async start(client: CdpClient, pid?: number): Promise<WorkerTracker> {
-    const tracker = new WorkerTracker(client, pid);
+  /**
+   * Starts following the workers of the process on `client` (the main session's connection); with
+   * `trackAllocations`, each worker records allocation stacks from the moment it is attached.
+   */
+  static async start(client: CdpClient, pid?: number, options: { trackAllocations?: boolean } = {}): Promise<WorkerTracker> {
+    const tracker = new WorkerTracker(client, pid, options.trackAllocations === true);
     await client.send('NodeWorker.enable', { waitForDebuggerOnStart: false });
     return tracker;
   }

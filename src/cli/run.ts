@@ -171,7 +171,11 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
         void gone.then(() => clearTimeout(timer));
       }),
     );
-    workers = await whileAlive(WorkerTracker.start(session.connection, session.processInfo.pid ?? program.pid));
+    workers = await whileAlive(WorkerTracker.start(session.connection, session.processInfo.pid ?? program.pid, { trackAllocations: opts.trackAllocations })).catch((e: Error) => {
+      if (exitNote) throw e;
+      opts.log(`worker threads will not be snapshotted: ${e.message}`);
+      return undefined;
+    });
     const env = { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) };
     const act = async () => {
       if (exitNote) throw died();
@@ -198,7 +202,7 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
       });
       files.push(file);
       opts.log(`snapshot ${i}/${opts.snapshots}: ${(fs.statSync(file).size / 1048576).toFixed(1)} MB in ${Date.now() - t} ms`);
-      await whileAlive(snapshotWorkers(workers, outDir, i, i === 1 ? 'baseline' : `after round ${i - 1}`, workerSeries, opts.log)).catch((e: Error) => {
+      if (workers) await whileAlive(snapshotWorkers(workers, outDir, i, i === 1 ? 'baseline' : `after round ${i - 1}`, workerSeries, opts.log)).catch((e: Error) => {
         throw exitNote ? died() : new RunError(`snapshot ${i} of a worker thread failed: ${e.message}`);
       });
     }

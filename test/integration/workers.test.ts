@@ -24,7 +24,7 @@ function run(app: string, extra: string[] = []) {
 test('a leak inside a worker thread is found, named with its thread and its owner in the worker file', { timeout: 200_000 }, () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-workers-'));
   try {
-    const r = run('worker-leak.js', ['--format', 'json', '--out', out]);
+    const r = run('worker-leak.js', ['--track-allocations', '--format', 'json', '--out', out]);
     assert.equal(r.status, 1, r.stderr.slice(-2000));
     const report = JSON.parse(r.stdout) as LeakReport;
     assert.equal(report.verdict, 'leak');
@@ -43,6 +43,9 @@ test('a leak inside a worker thread is found, named with its thread and its owne
     assert.equal(group.owner.name, 'jobs');
     assert.deepEqual([group.owner.location?.file, group.owner.location?.line], [path.join(apps, 'worker-jobs.js'), 13]);
     assert.deepEqual([group.classLocation?.file, group.classLocation?.line], [path.join(apps, 'worker-jobs.js'), 6]);
+    // Allocation tracking runs in the worker too: the Jobs are allocated at the push in its message handler.
+    const site = group.allocationSites[0];
+    assert.deepEqual([site?.location?.file, site?.location?.line, site?.count], [path.join(apps, 'worker-jobs.js'), 16, 200]);
     assert.deepEqual(
       report.threads?.map((t) => [t.name, t.snapshots.length]),
       [
