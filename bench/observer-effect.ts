@@ -14,7 +14,12 @@ import { summarizeClasses } from '../engine/summary';
 import { CdpClient } from '../src/capture';
 
 const root = path.resolve(__dirname, '..', '..');
-const app = path.join(root, 'test', 'fixtures', 'apps', 'promise-leak.js');
+const apps = path.join(root, 'test', 'fixtures', 'apps');
+/** The leaking program, and the class it leaks one of per request. */
+export const promiseLeak = { file: path.join(apps, 'promise-leak.js'), className: 'RequestRecord' };
+/** A program that leaks nothing but logs an object per request. */
+export const consoleLog = { file: path.join(apps, 'console-log.js'), className: 'LoggedEvent' };
+type App = typeof promiseLeak;
 const preload = path.join(root, 'test', 'fixtures', 'apps', 'snapshot-on-signal.js');
 const load = path.join(root, 'demo', 'load.js');
 const cli = path.join(root, 'bin', 'leak-lens.js');
@@ -23,6 +28,8 @@ const cli = path.join(root, 'bin', 'leak-lens.js');
 interface Variant {
   name: string;
   inspect: boolean;
+  /** Open no inspector session (the flag alone); defaults to false. */
+  noSession?: boolean;
   /** After connecting, before the workload. */
   setup?: (client: CdpClient) => Promise<void>;
   /** After the workload, before the in-process snapshot. */
@@ -32,6 +39,7 @@ interface Variant {
 /** Per-record figures from one snapshot. */
 export interface Measurement {
   name: string;
+  /** Objects of the app's class alive. */
   records: number;
   retainedPerRecord: number;
   /** Requests, responses and sockets still alive after the workload ended. */
@@ -72,6 +80,14 @@ export const variants: Variant[] = [
   },
 ];
 
+/** For console-log.js: the inspector's console storage, and clearing it as capture does before each snapshot. */
+export const consoleVariants: Variant[] = [
+  { name: 'no inspector (the program alone)', inspect: false },
+  { name: '--inspect, no session', inspect: true, noSession: true },
+  { name: 'session with Runtime.enable', inspect: true, setup: send('Runtime.enable') },
+  { name: 'Runtime.discardConsoleEntries before the snapshot', inspect: true, beforeSnapshot: send('Runtime.discardConsoleEntries') },
+];
+
 /** Resolves with the first match of `pattern` in the child's output (both streams); rejects if it exits first. */
 function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
@@ -105,25 +121,24 @@ function runLoad(requests: number, url: string): void {
 }
 
 /** The engine's DevTools summary of one snapshot: retained size per RequestRecord, and live HTTP objects. */
-export function measureSnapshot(name: string, file: string): Measurement {
+export function measureSnapshot(name: string, file: string, className = promiseLeak.className): Measurement {
   const rows = summarizeClasses(loadAnalysis(file));
-  const row = (className: string) => rows.find((r) => r.className === className);
-  const record = row('RequestRecord');
-  if (!record) throw new Error(`${name}: no RequestRecord in ${file}`);
+  const row = (cls: string) => rows.find((r) => r.className === cls);
+  const record = row(className);
   const alive: Record<string, number> = {};
   for (const cls of ['IncomingMessage', 'ServerResponse', 'Socket']) alive[cls] = row(cls)?.count ?? 0;
-  return { name, records: record.count, retainedPerRecord: record.retainedSize / record.count, alive };
+  return { name, records: record?.count ?? 0, retainedPerRecord: record ? record.retainedSize / record.count : 0, alive };
 }
 
 /** Runs the target under one variant, drives it, and measures the snapshot it writes of itself. */
-export async function measureVariant(variant: Variant, requests: number, dir: string): Promise<Measurement> {
+export async function measureVariant(variant: Variant, requests: number, dir: string, app: App = promiseLeak): Promise<Measurement> {
   const file = path.join(dir, `${variant.name.replace(/[^a-z]+/gi, '-')}.heapsnapshot`);
-  const args = [...(variant.inspect ? ['--inspect=127.0.0.1:0'] : []), '-r', preload, app];
+  const args = [...(variant.inspect ? ['--inspect=127.0.0.1:0'] : []), '-r', preload, app.file];
   const child = spawn(process.execPath, args, { env: { ...process.env, SNAPSHOT_FILE: file }, stdio: ['ignore', 'pipe', 'pipe'] });
   let client: CdpClient | undefined;
   try {
     const listening = waitForLine(child, /listening on (http:\/\/\S+)/, 'it listened');
-    if (variant.inspect) {
+    if (variant.inspect && !variant.noSession) {
       const [, wsUrl] = await waitForLine(child, /Debugger listening on (ws:\/\/\S+)/, 'the inspector opened');
       client = await CdpClient.connect(wsUrl);
       await variant.setup?.(client);
@@ -134,7 +149,7 @@ export async function measureVariant(variant: Variant, requests: number, dir: st
     const written = waitForLine(child, /snapshot written/, 'the snapshot was written');
     child.kill('SIGUSR2');
     await written;
-    return measureSnapshot(variant.name, file);
+    return measureSnapshot(variant.name, file, app.className);
   } finally {
     await client?.close();
     if (child.exitCode === null) {
@@ -150,24 +165,24 @@ export async function measureVariant(variant: Variant, requests: number, dir: st
 export function measureLeakLens(
   requests: number,
   dir: string,
+  app: App = promiseLeak,
 ): { report: LeakReport; fromReport: number; lastSnapshot: Measurement; sidecarScripts: string[] } {
   const out = path.join(dir, 'run');
   const r = spawnSync(
     process.execPath,
-    [cli, 'run', '--format', 'json', '--out', out, '--action', `node ${load} ${requests}`, '--', 'node', app],
+    [cli, 'run', '--format', 'json', '--out', out, '--action', `node ${load} ${requests}`, '--', 'node', app.file],
     { encoding: 'utf8', timeout: 300_000 },
   );
   try {
     if (!r.stdout) throw new Error(`leak-lens run printed no report: ${r.stderr.slice(-1000)}`);
     const report = JSON.parse(r.stdout) as LeakReport;
-    const group = report.leaks.find((g) => g.className === 'RequestRecord');
-    if (!group) throw new Error(`leak-lens run found no RequestRecord group: ${JSON.stringify(report.leaks.map((g) => g.className))}`);
+    const group = report.leaks.find((g) => g.className === app.className);
     const last = report.snapshots[report.snapshots.length - 1].file;
     const sidecar = JSON.parse(readFileSync(`${last}.meta.json`, 'utf8')) as { scripts: { url: string }[] };
     return {
       report,
-      fromReport: group.retainedSize / group.count,
-      lastSnapshot: measureSnapshot('leak-lens run (its last snapshot)', last),
+      fromReport: group ? group.retainedSize / group.count : 0,
+      lastSnapshot: measureSnapshot('leak-lens run (its last snapshot)', last, app.className),
       sidecarScripts: sidecar.scripts.map((x) => x.url),
     };
   } finally {
@@ -192,6 +207,14 @@ async function main(): Promise<void> {
     const m = run.lastSnapshot;
     console.log(`  its last snapshot: ${m.records} records, ${m.retainedPerRecord.toFixed(0)} B per record, alive req/res/socket ${m.alive.IncomingMessage}/${m.alive.ServerResponse}/${m.alive.Socket}`);
     if (run.report.warnings.length) console.log(`  warnings: ${run.report.warnings.join(' | ')}`);
+
+    console.log(`\nconsole-log.js: logs a LoggedEvent per request and keeps none; LoggedEvent alive after ${requests} requests`);
+    for (const variant of consoleVariants) {
+      const c = await measureVariant(variant, requests, dir, consoleLog);
+      console.log(`${c.name.padEnd(64)}${String(c.records).padStart(7)}`);
+    }
+    const logged = measureLeakLens(requests, dir, consoleLog);
+    console.log(`leak-lens run: verdict ${logged.report.verdict}, ${logged.lastSnapshot.records} LoggedEvent alive in its last snapshot`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -45,6 +45,7 @@ export interface CdpCommands {
     result: { result: RemoteObject; exceptionDetails?: ExceptionDetails };
   };
   'Runtime.runIfWaitingForDebugger': { params: Record<string, never>; result: Record<string, never> };
+  'Runtime.discardConsoleEntries': { params: Record<string, never>; result: Record<string, never> };
   'Runtime.getHeapUsage': { params: Record<string, never>; result: { usedSize: number; totalSize: number } };
   'Debugger.enable': { params: { maxScriptsCacheSize?: number }; result: { debuggerId?: string } };
   'Debugger.setSkipAllPauses': { params: { skip: boolean }; result: Record<string, never> };

@@ -386,6 +386,16 @@ export class CaptureSession {
   }
 
   /**
+   * Drops the console messages the inspector keeps for replay. A program run with `--inspect` hands every
+   * `console.log` argument to V8's console storage (up to 1000 messages), which holds them from a global handle:
+   * objects the program logged would look leaked. A shared session leaves them to the debugger that shows them.
+   */
+  private async discardConsoleEntries(): Promise<void> {
+    if (this.shared) return;
+    await this.client.send('Runtime.discardConsoleEntries', {});
+  }
+
+  /**
    * True while a debugger holds the program paused. Only a shared session hears of pauses (a session of its own
    * keeps the Debugger domain off, and a program whose only sessions have it off cannot pause); then
    * snapshots skip the forced GC and {@link collectGarbage} rejects, since V8 runs a GC as a task.
@@ -593,6 +603,7 @@ export class CaptureSession {
     }
     // Create the file first, so an unwritable place fails before the target spends time on a GC.
     const stream = method === 'cdp' ? await job.openStream() : undefined;
+    await this.discardConsoleEntries();
     let forcedGc = (options.gc ?? true) && !this.finished && !this.paused;
     if (forcedGc) {
       // Two passes: the first can queue finalizers and weak callbacks whose garbage only the second frees.

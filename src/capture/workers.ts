@@ -178,6 +178,8 @@ export class WorkerCapture {
     const parent = channel.parent;
     try {
       const stream = await job.openStream();
+      // The worker's console storage holds what it logged, as the main thread's does (see CaptureSession).
+      await channel.send('Runtime.discardConsoleEntries');
       const forcedGc = options.gc ?? true;
       if (forcedGc) {
         await channel.send('HeapProfiler.collectGarbage', {}, gcTimeoutMs);

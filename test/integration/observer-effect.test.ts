@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { measureLeakLens, measureVariant, variants } from '../../bench/observer-effect';
+import { consoleLog, consoleVariants, measureLeakLens, measureVariant, variants } from '../../bench/observer-effect';
 
 const requests = 100;
 
@@ -40,6 +40,20 @@ test('leak-lens run measures the retained size per leaked object that the progra
     const debuggerOn = await measureVariant(variant('Debugger.enable'), requests, dir);
     assert.ok(debuggerOn.retainedPerRecord > 2 * alone.retainedPerRecord, `with the Debugger domain on: ${debuggerOn.retainedPerRecord.toFixed(0)} B per record`);
     assert.ok(debuggerOn.alive.IncomingMessage >= requests, 'requests are kept alive while Debugger is on');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('objects the program logs are not kept by the inspector\'s console storage in leak-lens run', { timeout: 300_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-observer-'));
+  try {
+    // With --inspect, V8 keeps every console.log argument for replay: the check does see that.
+    const kept = await measureVariant(consoleVariants.find((v) => v.noSession)!, requests, dir, consoleLog);
+    assert.ok(kept.records >= requests, `--inspect alone keeps the logged objects (${kept.records} alive)`);
+    const run = measureLeakLens(requests, dir, consoleLog);
+    assert.equal(run.report.verdict, 'clean', JSON.stringify(run.report.leaks.map((g) => `${g.className} via ${g.owner.name}`)));
+    assert.equal(run.lastSnapshot.records, 0, 'no logged object alive in leak-lens run\'s last snapshot');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
