@@ -168,7 +168,8 @@ export interface CaptureSessionOptions {
   /**
    * The connection shares its inspector session with a debugger, as js-debug's CDP proxy does: pausing is left to
    * that debugger (no `Debugger.setSkipAllPauses`, so the user's breakpoints still stop the program) and so is
-   * resuming a program that waits for it.
+   * resuming a program that waits for it. The Debugger domain, on anyway for that debugger, stays on, and console
+   * entries are left alone; sidecars say `debuggerAttached`, since V8's async stack links can then retain objects.
    */
   sharedWithDebugger?: boolean;
   /**
