@@ -89,6 +89,8 @@ export interface LeakGroup {
   chain?: { link: string[] };
   /** The collection that grows: the group itself (kind collection) or the container of the group's objects. */
   collection?: { className: string; entries: number[]; bytes: number[]; addedAt?: SourceLocation };
+  /** The thread whose heap holds the group: `main`, or `worker <id> <name>` (set by `leak-lens run`). */
+  thread?: string;
 }
 
 export interface SnapshotInfo {
@@ -115,6 +117,8 @@ export interface LeakReport {
   classGrowth: { className: string; counts: number[]; sizes: number[] }[];
   warnings: string[];
   timings: StageTimings;
+  /** Every thread analysed, main first, with its own snapshots (set by `leak-lens run`). */
+  threads?: { name: string; snapshots: SnapshotInfo[] }[];
 }
 
 /**
@@ -175,6 +179,9 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
   if (pids.size > 1) {
     const which = files.map((f, i) => `${oneLine(f, 80)} (pid ${sidecars[i]?.pid ?? '?'})`).join(', ');
     throw new InputError(oneLine(`the snapshots come from different processes: ${which}; object ids can only be compared within one process; capture all of them from one run`, 400));
+  }
+  if (sidecars.some((m) => m?.debuggerAttached)) {
+    warnings.push('a debugger was attached while the snapshots were taken: V8 then links promises to what awaits them (async stack traces), so retained sizes can include requests, responses and sockets the program itself no longer holds; for exact figures, capture without a debugger (leak-lens run, or the leak-lens debug type)');
   }
   if (sessions.size > 1) warnings.push('the snapshots were taken in different inspector sessions of one process; V8 may have reset object ids in between, so growth figures can be off');
 

@@ -16,6 +16,8 @@ export interface SnapshotSidecar {
   allocationTracking?: boolean;
   memoryUsage?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   scripts?: SidecarScript[];
+  /** A debugger shared the inspector session and kept the Debugger domain on (see the capture's SnapshotMeta). */
+  debuggerAttached?: boolean;
 }
 
 /** The largest sidecar read: a capture of a program with tens of thousands of scripts stays far below it. */
@@ -62,6 +64,10 @@ export function validateSidecar(value: unknown, where: string, warn: (message: s
   if (raw.allocationTracking !== undefined) {
     if (typeof raw.allocationTracking === 'boolean') out.allocationTracking = raw.allocationTracking;
     else drop('allocationTracking', raw.allocationTracking, 'true or false');
+  }
+  if (raw.debuggerAttached !== undefined) {
+    if (typeof raw.debuggerAttached === 'boolean') out.debuggerAttached = raw.debuggerAttached;
+    else drop('debuggerAttached', raw.debuggerAttached, 'true or false');
   }
   if (raw.memoryUsage !== undefined) {
     const m = raw.memoryUsage as Record<string, unknown> | null;

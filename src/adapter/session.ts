@@ -17,11 +17,12 @@ import {
   CaptureSession,
   launchForCapture,
   targetFromHostPort,
+  WorkerTracker,
   type Disposable,
   type LaunchedProgram,
   type MemoryUsage,
 } from '../capture';
-import type { AttachArguments, CustomEvents, CustomEventName, CustomRequestName, CustomRequests, LaunchArguments } from './protocol';
+import type { AttachArguments, CustomEvents, CustomEventName, CustomRequestName, CustomRequests, LaunchArguments, WorkerSnapshotBody } from './protocol';
 
 /** What a client may send: nothing is known to be present until checked. */
 type LaunchRequestArguments = DebugProtocol.LaunchRequestArguments & Partial<LaunchArguments>;
@@ -35,6 +36,8 @@ class UserError extends Error {}
 
 export class LeakLensDebugSession extends DebugSession {
   private capture: CaptureSession | undefined;
+  /** The program's worker threads, followed from the start so their object ids stay comparable. */
+  private workers: WorkerTracker | undefined;
   private program: LaunchedProgram | undefined;
   private stopOnDisconnect = true;
   private sampler: Disposable | undefined;
@@ -161,6 +164,8 @@ export class LeakLensDebugSession extends DebugSession {
   }
 
   private async afterConnect(args: { trackAllocations?: boolean; samplingIntervalMs?: number }): Promise<void> {
+    // A target without the NodeWorker domain (not Node, or too old) simply has no workers to snapshot.
+    this.workers = await WorkerTracker.start(this.capture!.connection, this.capture!.processInfo.pid).catch(() => undefined);
     if (args.trackAllocations) await this.capture!.startAllocationTracking();
     if (args.samplingIntervalMs && args.samplingIntervalMs > 0) this.startSampling(args.samplingIntervalMs);
   }
@@ -256,7 +261,9 @@ export class LeakLensDebugSession extends DebugSession {
           this.snapshotsInFlight.delete(writing);
         });
         const m = result.meta;
+        const workers = a.workers ? await this.snapshotWorkers(a.file, a.label, a.gc ?? true) : undefined;
         return {
+          ...(workers ? { workers } : {}),
           file: result.filePath,
           metaFile: result.metaPath,
           fileSize: m.fileSize,
@@ -302,6 +309,21 @@ export class LeakLensDebugSession extends DebugSession {
     }
   }
 
+  /** Snapshots every live worker thread beside `file`; a worker that exits meanwhile is left out. */
+  private async snapshotWorkers(file: string, label: string | undefined, gc: boolean): Promise<WorkerSnapshotBody[]> {
+    const taken: WorkerSnapshotBody[] = [];
+    for (const worker of (await this.workers?.live()) ?? []) {
+      const workerFile = `${file.replace(/\.heapsnapshot$/, '')}.worker${worker.thread.id}.heapsnapshot`;
+      try {
+        const { filePath, metaPath, meta } = await worker.takeSnapshot(workerFile, { label, gc });
+        taken.push({ name: worker.name, thread: worker.thread, file: filePath, metaFile: metaPath, fileSize: meta.fileSize, sessionId: meta.sessionId, sequence: meta.sequence });
+      } catch (error) {
+        if (!worker.isClosed) throw error;
+      }
+    }
+    return taken;
+  }
+
   private startSampling(intervalMs: number): void {
     this.sampler?.dispose();
     this.sampler = this.capture!.startSampling(intervalMs, (sample: MemoryUsage & { time: number }) => this.sendCustomEvent('leakLens/memorySample', sample));
@@ -335,6 +357,8 @@ export class LeakLensDebugSession extends DebugSession {
     }
     this.sampler?.dispose();
     this.sampler = undefined;
+    this.workers?.dispose();
+    this.workers = undefined;
     const capture = this.capture;
     this.capture = undefined;
     await capture?.close().catch(() => undefined);

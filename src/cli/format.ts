@@ -26,22 +26,23 @@ export function formatSummary(file: string, totalSize: number, rows: ClassSummar
   return lines.join('\n');
 }
 
-function formatGroup(g: LeakGroup, index: number, cwd: string): string[] {
+function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean): string[] {
   const out: string[] = [];
   const native = g.nativeSize > 0 ? ` (${formatBytes(g.nativeSize)} of it outside the JS heap)` : '';
   // A closure is known by where its function is written.
   const what = g.className.endsWith('()') && g.classLocation ? `function ${g.className} (${where(g.classLocation, cwd)})` : g.className;
+  const thread = threaded && g.thread ? ` (thread: ${g.thread})` : '';
   if (g.kind === 'collection' && g.collection) {
     const c = g.collection;
     const bytesOnly = c.entries.every((e) => e === c.entries[0]);
     const growth = bytesOnly
       ? `storage ${c.bytes.map((b) => formatBytes(b)).join(' -> ')} (its entries are small integers, which a snapshot does not count)`
       : `+${g.growthPerRound} entries per round (${c.entries.join(' -> ')})`;
-    out.push(`${index}. ${g.owner.name} (${g.className}) grows: ${growth}, ${formatBytes(g.retainedSize)} retained${native}`);
+    out.push(`${index}. ${g.owner.name} (${g.className}) grows: ${growth}, ${formatBytes(g.retainedSize)} retained${native}${thread}`);
   } else if (g.kind === 'chain') {
-    out.push(`${index}. ${what} chain x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}`);
+    out.push(`${index}. ${what} chain x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}${thread}`);
     if (g.chain?.link.length) out.push(`   each ${g.className} keeps the previous one alive through .${g.chain.link.join(' -> ')}`);
-  } else out.push(`${index}. ${what} x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}`);
+  } else out.push(`${index}. ${what} x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}${thread}`);
   out.push(`   held by ${g.owner.name} [${g.owner.kind}]${g.owner.location ? '  ' + where(g.owner.location, cwd) : ''}`);
   if (g.kind === 'collection') {
     if (g.collection?.addedAt) out.push(`   entries added at  ${where(g.collection.addedAt, cwd)}`);
@@ -73,8 +74,9 @@ export function formatReport(r: LeakReport, cwd = process.cwd()): string {
   } else {
     lines.push(`${r.leaks.length} leak${r.leaks.length > 1 ? 's' : ''} found across ${r.snapshots.length} snapshots (${r.rounds} rounds; heap grew ${growth})${r.pid ? ` in pid ${r.pid}` : ''}:`);
     lines.push('');
+    const threaded = (r.threads?.length ?? 1) > 1;
     r.leaks.forEach((g, i) => {
-      lines.push(...formatGroup(g, i + 1, cwd));
+      lines.push(...formatGroup(g, i + 1, cwd, threaded));
       lines.push('');
     });
   }
@@ -87,6 +89,7 @@ export function formatReport(r: LeakReport, cwd = process.cwd()): string {
     const b = mem[mem.length - 1];
     lines.push(`Process memory: heap used ${formatBytes(a.heapUsed)} -> ${formatBytes(b.heapUsed)}, external ${formatBytes(a.external)} -> ${formatBytes(b.external)}, array buffers ${formatBytes(a.arrayBuffers)} -> ${formatBytes(b.arrayBuffers)}, rss ${formatBytes(a.rss)} -> ${formatBytes(b.rss)}`);
   }
+  if (r.threads && r.threads.length > 1) lines.push(`Threads analysed, each with its own heap: ${r.threads.map((t) => t.name).join(', ')}.`);
   for (const w of r.warnings) lines.push(`note: ${w}`);
   return lines.join('\n').trimEnd();
 }

@@ -6,9 +6,10 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildLeakReport, LeakReport } from '../../engine/report';
-import { launchForCapture, livingGroupMembers, type LaunchedCapture } from '../capture';
+import { LeakReport } from '../../engine/report';
+import { launchForCapture, livingGroupMembers, WorkerTracker, type LaunchedCapture } from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
+import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
 
 export interface RunOptions {
   /** The program and its arguments, e.g. ['node', 'server.js']. */
@@ -297,6 +298,9 @@ async function measure(opts: RunOptions, command: ProgramCommand, outDir: string
     // An action being stopped, or a snapshot being removed, finishes before the run says it is over.
     await waitAtMost(Promise.allSettled([...inFlight]), 5000);
   };
+  // Worker threads have heaps of their own: each is snapshotted beside the main thread and analysed alone.
+  const workerSeries = new Map<string, WorkerSeries>();
+  let workers: WorkerTracker | undefined;
   try {
     opts.log(`started ${opts.program.join(' ')} (pid ${program.pid})`);
     // Wait until the program says it is ready (or has been quiet long enough), so the action finds it listening.
@@ -318,6 +322,11 @@ async function measure(opts: RunOptions, command: ProgramCommand, outDir: string
       forget?.();
     });
     const targetUrl = output.firstUrl;
+    workers = await guard(WorkerTracker.start(session.connection, session.processInfo.pid ?? program.pid, { trackAllocations: opts.trackAllocations })).catch((e: Error) => {
+      if (exitNote || e instanceof RunInterrupted) throw e;
+      opts.log(`worker threads will not be snapshotted: ${e.message}`);
+      return undefined;
+    });
     const env = { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) };
     const act = async (what: string): Promise<void> => {
       if (!opts.action) return;
@@ -336,12 +345,17 @@ async function measure(opts: RunOptions, command: ProgramCommand, outDir: string
       });
       files.push(file);
       opts.log(`snapshot ${i}/${opts.snapshots}: ${(fs.statSync(file).size / 1048576).toFixed(1)} MB in ${Date.now() - t} ms`);
+      if (workers) await guard(snapshotWorkers(workers, outDir, i, i === 1 ? 'baseline' : `after round ${i - 1}`, workerSeries, opts.log)).catch((e: Error) => {
+        throw e instanceof RunError || e instanceof RunInterrupted ? e : new RunError(`snapshot ${i} of a worker thread failed: ${e.message}`);
+      });
     }
   } catch (e) {
+    workers?.dispose();
     await shutDown();
     removeOutput();
     throw e;
   }
+  workers?.dispose();
   await shutDown();
   if (opts.signal?.aborted) {
     removeOutput();
@@ -349,7 +363,7 @@ async function measure(opts: RunOptions, command: ProgramCommand, outDir: string
   }
   try {
     opts.log('analysing');
-    return buildLeakReport(files);
+    return buildThreadsReport(files, workerSeries, opts.snapshots, opts.log);
   } finally {
     removeOutput();
     if (opts.outDir) opts.log(`snapshots kept in ${outDir}`);
