@@ -51,6 +51,11 @@ function isNodeScript(file: string): boolean {
   }
 }
 
+/** True for the lines Node's inspector prints at start ("Debugger listening on ws://..."), which are not the program's. */
+function isInspectorBanner(line: string): boolean {
+  return line.startsWith('Debugger listening') || line.startsWith('For help, see');
+}
+
 /** Splits `node server.js` into the runtime and its arguments; a bare script runs under `node`. */
 export function splitProgram(program: string[]): { runtimeExecutable: string; runtimeArgs: string[]; args: string[] } {
   const first = program[0];
@@ -111,7 +116,7 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
     const lines = output.split('\n');
     lines.pop();
     for (const line of lines) {
-      if (line.startsWith('Debugger listening') || line.startsWith('For help, see')) continue;
+      if (isInspectorBanner(line)) continue;
       if (ready.test(line)) {
         targetUrl ??= /https?:\/\/[^\s'"]+/.exec(line)?.[0];
         onReady?.();
@@ -162,7 +167,7 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
           onReady = undefined;
           resolve();
         };
-        if (output.split('\n').slice(0, -1).some((l) => ready.test(l))) onReady();
+        if (output.split('\n').slice(0, -1).some((l) => !isInspectorBanner(l) && ready.test(l))) onReady();
         void gone.then(() => clearTimeout(timer));
       }),
     );
