@@ -10,7 +10,7 @@
 // Exit status: 0 when every request got a 2xx/3xx answer, 1 when some failed or time ran out, 2 on bad usage
 // or an unreachable target.
 'use strict';
-const crypto = require('crypto');
+const { randomUUID } = require('crypto');
 const http = require('http');
 
 const PER_REQUEST_TIMEOUT_MS = 10000;
@@ -61,7 +61,7 @@ if (opts.json !== null) {
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
 
 function once() {
-  const requestId = crypto.randomUUID();
+  const requestId = randomUUID();
   const url = new URL(base);
   url.searchParams.set('requestId', requestId);
   const body = opts.json === null ? null : Buffer.from(opts.json.replaceAll('{{id}}', requestId));

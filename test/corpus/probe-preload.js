@@ -7,10 +7,11 @@
 'use strict';
 const fs = require('fs');
 const v8 = require('v8');
-const { isMainThread, threadId, BroadcastChannel } = require('worker_threads');
+const { isMainThread, threadId } = require('worker_threads');
 
 const CHANNEL = 'leak-corpus-probe';
 const WORKER_REPLY_LIMIT_MS = 15000;
+const SETTLE_LIMIT_MS = 2000;
 const classes = (process.env.CORPUS_PROBE_CLASSES || '').split(',').filter(Boolean);
 
 /** Reads a heap snapshot of this isolate and counts the nodes named after each class (`name()` counts closures). */
@@ -33,11 +34,17 @@ function countClasses() {
         const closure = c.endsWith('()');
         wanted.set(`${closure ? 'closure' : 'object'}:${closure ? c.slice(0, -2) : c}`, c);
       }
-      const counts = Object.fromEntries(classes.map((c) => [c, 0]));
+      // "(strings)" counts every live string: the things a collection of primitives accumulates.
+      const counts = Object.fromEntries([...classes, '(strings)'].map((c) => [c, 0]));
+      const stringTypes = new Set(['string', 'concatenated string', 'sliced string'].map((t) => typeNames.indexOf(t)));
       const nodes = snap.nodes;
       for (let i = 0; i < nodes.length; i += width) {
-        const key = `${typeNames[nodes[i + typeAt]]}:${snap.strings[nodes[i + nameAt]]}`;
-        const c = wanted.get(key);
+        const type = nodes[i + typeAt];
+        if (stringTypes.has(type)) {
+          counts['(strings)']++;
+          continue;
+        }
+        const c = wanted.get(`${typeNames[type]}:${snap.strings[nodes[i + nameAt]]}`);
         if (c !== undefined) counts[c]++;
       }
       resolve(counts);
@@ -45,7 +52,21 @@ function countClasses() {
   });
 }
 
+/**
+ * Waits (at most SETTLE_LIMIT_MS) until the connections of the last round are closed: an accepted socket that is
+ * still open holds its parser and buffers, tens of KiB each, which would otherwise make the heap figure of a round
+ * depend on when the client's FIN was handled.
+ */
+async function settle() {
+  const until = Date.now() + SETTLE_LIMIT_MS;
+  while (Date.now() < until && process.getActiveResourcesInfo().includes('TCPSocketWrap')) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
 async function measureHere() {
+  await settle();
   globalThis.gc();
   globalThis.gc();
   const mem = process.memoryUsage();

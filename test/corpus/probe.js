@@ -4,9 +4,10 @@
 // for its ready line, then 4 times runs the app's action and asks the program (SIGUSR2, answered by the preload in
 // the main thread and in every worker thread) for its post-GC heap figures and the live count of each expected
 // class. Prints a line per round and a verdict:
-//   grows  every expected leak's class count rises by about perRound every round (for a collection of primitives:
-//          the post-GC heap of its thread rises every round by at least max(64 KiB, 16 bytes x perRound))
-//   flat   otherwise; for a control, no watched class and not the heap rise every round
+//   grows  every expected leak's class count rises by about perRound every round (for a collection of primitives,
+//          whose entries are strings: the thread's count of live strings rises by at least 0.75 x perRound every round)
+//   flat   otherwise; for a control: no watched class rises in every round, nor the live strings by 100 or more,
+//          nor the post-GC heap by 64 KiB or more
 // Exits 1 when a verdict contradicts expected.json (grows <-> "leak", flat <-> "clean"), 2 on a failure to run.
 //
 // Usage: node test/corpus/probe.js <app> [<app>...] | --all  [--node /path/to/node]
@@ -24,6 +25,7 @@ const MEASURE_LIMIT_MS = 120000;
 const DEFAULT_READY = /listening|ready|started|running on/i;
 const PRIMITIVE_HOLDERS = new Set(['Set', 'Map', 'Array', 'Object']);
 const MIN_HEAP_RISE = 64 * 1024;
+const CONTROL_STRING_RISE = 100;
 
 function usage(message) {
   process.stderr.write(`probe: ${message}\nusage: node test/corpus/probe.js <app> [<app>...] | --all [--node /path/to/node]\n`);
@@ -84,9 +86,13 @@ function judge(expected, answers) {
       const d = deltas(series);
       const countOk = d.every((x) => x >= 0.75 * perRound && x <= 1.5 * perRound);
       if (isPrimitiveCollection(leak)) {
+        // The entries are strings (keys or values, numbers ride along as small integers): count the live strings.
+        const strings = answers.map((a) => threadFigures(a, thread).counts['(strings)'] || 0);
+        const sd = deltas(strings);
+        const ok = sd.every((x) => x >= 0.75 * perRound);
         const h = heapGrows(thread);
-        reasons.push(`${leak.className} (${thread}, primitives): heap deltas ${h.d.map((x) => `${(x / 1024).toFixed(1)} KiB`).join(', ')} (need >= ${(heapRise / 1024).toFixed(1)} KiB each) -> ${h.ok ? 'grows' : 'flat'}`);
-        all &&= h.ok;
+        reasons.push(`${leak.className} (${thread}, primitives): live strings ${strings.join(' -> ')}, deltas ${sd.join(', ')} (need >= ${0.75 * perRound}) -> ${ok ? 'grows' : 'flat'}; heap deltas ${h.d.map((x) => `${(x / 1024).toFixed(1)} KiB`).join(', ')}`);
+        all &&= ok;
       } else {
         reasons.push(`${leak.className} (${thread}): counts ${series.join(' -> ')}, deltas ${d.join(', ')} (need about ${perRound}) -> ${countOk ? 'grows' : 'flat'}`);
         all &&= countOk;
@@ -106,6 +112,10 @@ function judge(expected, answers) {
       grows ||= rises;
     }
   }
+  const strings = answers.map((a) => a.main.counts['(strings)'] || 0);
+  const stringsRise = deltas(strings).every((x) => x >= CONTROL_STRING_RISE);
+  reasons.push(`live strings (main): ${strings.join(' -> ')} -> ${stringsRise ? `rise by ${CONTROL_STRING_RISE} or more every round` : 'flat'}`);
+  grows ||= stringsRise;
   const h = heapGrows('main');
   reasons.push(`heap (main): deltas ${h.d.map((x) => `${(x / 1024).toFixed(1)} KiB`).join(', ')} -> ${h.ok ? 'rises every round' : 'flat'}`);
   grows ||= h.ok;
@@ -115,9 +125,9 @@ function judge(expected, answers) {
 function formatRound(answer, classes) {
   const m = answer.main;
   const parts = [`heapUsed ${mb(m.heapUsed)}`, `external ${mb(m.external)}`, `arrayBuffers ${mb(m.arrayBuffers)}`];
-  for (const c of classes) parts.push(`${c} ${m.counts[c]}`);
+  for (const c of [...classes, '(strings)']) parts.push(`${c} ${m.counts[c]}`);
   for (const w of answer.workers) {
-    parts.push(`| worker ${w.threadId}: heapUsed ${mb(w.heapUsed)}` + classes.map((c) => `, ${c} ${w.counts[c]}`).join(''));
+    parts.push(`| worker ${w.threadId}: heapUsed ${mb(w.heapUsed)}` + [...classes, '(strings)'].map((c) => `, ${c} ${w.counts[c]}`).join(''));
   }
   if (answer.silentWorkers.length) parts.push(`| workers that did not answer: ${answer.silentWorkers.join(', ')}`);
   return parts.join(', ');
