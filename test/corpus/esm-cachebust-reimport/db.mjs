@@ -1,5 +1,8 @@
 // Database access for the orders API. Configuration is read from the environment when the module is
 // evaluated; the module opens its connection at top level and keeps it warm with a ping timer.
+import process from 'node:process';
+import { setInterval } from 'node:timers';
+
 class Connection {
   constructor(config) {
     this.url = config.url;

@@ -3,6 +3,8 @@
 // Orders API that reloads its database module on every request, "so that config changes apply without a
 // restart": the query string makes Node load and evaluate a fresh copy of db.mjs each time.
 import http from 'node:http';
+import process from 'node:process';
+import { URL } from 'node:url';
 
 let generation = 0;
 
@@ -25,6 +27,6 @@ const server = http.createServer(async (req, res) => {
 });
 
 server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
-  console.log(`orders API listening on http://127.0.0.1:${server.address().port}`);
+  process.stdout.write(`orders API listening on http://127.0.0.1:${server.address().port}\n`);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,6 +1,7 @@
 // Modelled on https://github.com/SandeepVashishtha/Eventra/issues/7795 (see ratelimit.mjs).
 // Catalogue API on Koa, behind the rate limiter. Clients identify themselves with x-request-id (our load
 // balancer sets it per client connection), which is what the limiter keys its buckets on.
+import process from 'node:process';
 import Koa from 'koa';
 import { rateLimit } from './ratelimit.mjs';
 
@@ -11,6 +12,6 @@ app.use(async (ctx) => {
 });
 
 const server = app.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
-  console.log(`catalogue listening on http://127.0.0.1:${server.address().port}`);
+  process.stdout.write(`catalogue listening on http://127.0.0.1:${server.address().port}\n`);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
