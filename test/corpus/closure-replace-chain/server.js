@@ -1,4 +1,4 @@
-// Modelled on http://point.davidglasser.net/2013/06/27/surprising-javascript-memory-leak.html (Meteor's
+// Modelled on https://point.davidglasser.net/2013/06/27/surprising-javascript-memory-leak.html (Meteor's
 // "surprising JavaScript memory leak": replaceThing, where an unused closure shares its scope with a kept one).
 'use strict';
 // Report renderer that is rebuilt on every request so that template edits show up at once. The rebuild
