@@ -7,14 +7,21 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { repoRoot } from '../helpers/fixtures';
 
 const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
 
+const made: string[] = [];
+/** A fresh folder, removed with everything in it (snapshots included) when the file's tests end, pass or fail. */
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-errors-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-errors-'));
+  made.push(dir);
+  return dir;
 }
+after(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 function run(args: string[]) {
   return spawnSync(process.execPath, [cli, 'run', ...args], { encoding: 'utf8', timeout: 60_000 });

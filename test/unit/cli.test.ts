@@ -3,10 +3,20 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { fixture, repoRoot } from '../helpers/fixtures';
 
 const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
+const made: string[] = [];
+/** A fresh folder, removed with everything in it when the file's tests end, pass or fail. */
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
 
 test('summary prints the class table; --format json is machine-readable', () => {
@@ -30,7 +40,7 @@ test('analyze exits 1 with leak groups, 0 when clean', () => {
 });
 
 test('bad input: one line naming the file and the problem, exit 2', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-cli-'));
+  const dir = tempDir('leak-lens-cli-');
   const truncated = path.join(dir, 't.heapsnapshot');
   const good = fs.readFileSync(fixture('basic-leak').files[0]);
   fs.writeFileSync(truncated, good.subarray(0, 5000));
@@ -56,7 +66,7 @@ test('a snapshot larger than the memory it may use is refused before anything is
 });
 
 test('run: a program that exits at once, and a failing action, are clear errors with no orphans', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-'));
+  const dir = tempDir('leak-lens-run-');
   const quick = path.join(dir, 'quick.js');
   fs.writeFileSync(quick, 'console.log("bye");\n');
   const r1 = run('run', '--', 'node', quick);
