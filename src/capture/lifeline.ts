@@ -31,6 +31,8 @@ export interface LifelineOptions {
 }
 
 const stopSignals: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** The same stop signal repeated within this time counts once. */
+const repeatWindowMs = 500;
 
 /** The conventional exit status of a process ended by `signal`. */
 export function signalExitCode(signal: StopSignal): number {
@@ -41,7 +43,8 @@ export function signalExitCode(signal: StopSignal): number {
  * Until disposed, SIGINT, SIGTERM and SIGHUP, or the parent process going away (its pid is looked at every
  * {@link LifelineOptions.parentPollMs}: a parent that dies leaves this process to init or a subreaper, which changes
  * `process.ppid`), run `cleanup` once and then exit with 128 + the signal number. A second signal while cleaning up
- * exits at once. Nothing here keeps the process alive: the parent check runs on an unreferenced timer.
+ * exits at once, unless it is the same signal within half a second of the first (one Ctrl-C, forwarded). Nothing
+ * here keeps the process alive: the parent check runs on an unreferenced timer.
  */
 export function holdLifeline(options: LifelineOptions): Disposable {
   const parent = process.ppid;
@@ -56,12 +59,16 @@ export function holdLifeline(options: LifelineOptions): Disposable {
     }
   };
 
+  let first: { signal: StopSignal; at: number } | undefined;
   const stop = (reason: StopReason): void => {
     if (stopping) {
+      // The same Ctrl-C often arrives twice at once (from the terminal, and forwarded by a parent such as npm).
+      if (first && reason.signal === first.signal && Date.now() - first.at < repeatWindowMs) return;
       // Asked again while cleaning up (Ctrl-C twice): go now. Exit hooks still kill the launched process groups.
       process.exit(reason.exitCode);
     }
     stopping = true;
+    first = { signal: reason.signal, at: Date.now() };
     clearInterval(watchdog);
     // A closed terminal or a dead parent takes the output's reader with it: a failed write (EIO, EPIPE) must not
     // crash the process before the cleanup has run.

@@ -189,8 +189,19 @@ function runAction(command: string, env: NodeJS.ProcessEnv, timeoutMs: number, s
   });
 }
 
+/** The ready pattern: `--ready REGEX` or the default. */
+function readyPattern(given: string | undefined): RegExp {
+  if (given === undefined) return DEFAULT_READY;
+  try {
+    return new RegExp(given);
+  } catch (e) {
+    throw new RunError(`--ready takes a regular expression, and "${given}" is not one (${(e as Error).message}); put a \\ before characters such as ( [ + *`);
+  }
+}
+
 export async function runCommand(opts: RunOptions): Promise<LeakReport> {
   const { runtimeExecutable, runtimeArgs } = splitProgram(opts.program, opts.commandLine);
+  const ready = readyPattern(opts.ready);
   if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
   const outDir = opts.outDir ? path.resolve(opts.outDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-'));
   fs.mkdirSync(outDir, { recursive: true });
@@ -202,14 +213,14 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
   // Even if this process is made to exit in the middle (a second Ctrl-C), nothing is left behind.
   process.on('exit', removeOutput);
   try {
-    return await measure(opts, { runtimeExecutable, runtimeArgs }, outDir, removeOutput);
+    return await measure(opts, { runtimeExecutable, runtimeArgs }, ready, outDir, removeOutput);
   } finally {
     process.off('exit', removeOutput);
   }
 }
 
-async function measure(opts: RunOptions, command: ProgramCommand, outDir: string, removeOutput: () => void): Promise<LeakReport> {
-  const output = new ProgramOutput(opts.ready ? new RegExp(opts.ready) : DEFAULT_READY);
+async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp, outDir: string, removeOutput: () => void): Promise<LeakReport> {
+  const output = new ProgramOutput(ready);
   const shown = [command.runtimeExecutable, ...command.runtimeArgs].join(' ');
   let launched: LaunchedCapture;
   try {

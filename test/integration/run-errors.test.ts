@@ -70,7 +70,7 @@ test('a program that is not Node.js, or no program at all, is refused with what 
   assert.match(r3.stderr, /leak-lens: .*(exited with code 1|ran to the end)/);
 });
 
-test('--track-allocations on a program that dies at once: its exit status and last output, not a socket error', (t) => {
+test('a program that dies at once, with or without --track-allocations: its exit status and last output, not a socket error', (t) => {
   const dir = tempDir(t, 'run-errors');
   {
     const app = path.join(dir, 'no-config.js');
@@ -81,14 +81,16 @@ test('--track-allocations on a program that dies at once: its exit status and la
       [app, 3, 'config: DATABASE_URL is not set'],
       [thrower, 1, 'Error: boom while starting'],
     ] as const) {
-      const r = run(['--track-allocations', '--', 'node', script]);
-      assert.equal(r.status, 2, r.stderr);
-      const message = r.stderr.trimEnd().split('\n').at(-1)!;
-      assert.doesNotMatch(r.stderr, /WebSocket|could not send/);
-      // Depending on timing the exit is seen before the capture session attaches or after.
-      assert.match(message, new RegExp(`^leak-lens: (could not start .*: )?the program exited with code ${code} (during the run|before a capture session could attach to it).* \\(last output: "${last}"\\)`));
-      const pid = /pid (\d+)/.exec(r.stderr)?.[1];
-      if (pid) assertGone(Number(pid), 'the program');
+      for (const flags of [['--track-allocations'], []]) {
+        const r = run([...flags, '--', 'node', script]);
+        assert.equal(r.status, 2, r.stderr);
+        const message = r.stderr.trimEnd().split('\n').at(-1)!;
+        assert.doesNotMatch(r.stderr, /WebSocket|could not send/);
+        // Depending on timing the exit is seen before the capture session attaches or after.
+        assert.match(message, new RegExp(`^leak-lens: (could not start .*: )?the program exited with code ${code} (during the run|before a capture session could attach to it).* \\(last output: "${last}"\\)`));
+        const pid = /pid (\d+)/.exec(r.stderr)?.[1];
+        if (pid) assertGone(Number(pid), 'the program');
+      }
     }
   }
 });

@@ -202,3 +202,24 @@ test('SIGTERM while waiting for a ready line that never comes: exit 143 at once,
   assert.doesNotMatch(run.stderr(), /leak-lens: action \(|no "ready" line seen/, 'it neither ran the action nor waited out the ready time');
   await assertAllGone(run, program);
 });
+
+test('a second signal while stopping exits at once, and still leaves no program, action or folder', async () => {
+  const app = path.join(dir, 'stubborn.js');
+  // Ignores SIGTERM, so that stopping it takes the whole grace period: the second signal comes during the cleanup.
+  fs.writeFileSync(app, `process.on('SIGTERM', () => console.log('stubborn: ignoring SIGTERM'));\n${server}`);
+  const run = startRun(['--action', slowAction, '--', 'node', app]);
+  const program = Number((await run.waitFor(/started .* \(pid (\d+)\)/))[1]);
+  groups.push(program);
+  const action = Number((await run.waitFor(/action-pid (\d+)/))[1]);
+  groups.push(action);
+  run.child.kill('SIGINT');
+  await run.waitFor(/stubborn: ignoring SIGTERM/);
+  run.child.kill('SIGTERM');
+  const { code } = await run.exited;
+  assert.equal(code, 143, run.stderr());
+  assert.doesNotMatch(run.stderr(), /leak-lens: stopped/, 'it did not wait for the cleanup to finish');
+  // Its exit hook sent SIGKILL to both groups; the kernel may take a moment to finish them off.
+  const deadline = Date.now() + 5_000;
+  while ((groupMembers(program).length || groupMembers(action).length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await assertAllGone(run, program, action);
+});

@@ -40,6 +40,7 @@ test('bad input: one line naming the file and the problem, exit 2', (t) => {
     [['analyze', fixture('basic-leak').files[0]], /at least two snapshots/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['run', '--snapshots', 'x', '--', 'node', 'x.js'], /--snapshots takes a whole number/],
+    [['run', '--ready', 'up (', '--', 'node', 'x.js'], /^leak-lens: --ready takes a regular expression, and "up \(" is not one \(.*\); put a \\ before characters such as \( \[ \+ \*$/],
   ] as const) {
     const r = run(...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}`);
