@@ -48,6 +48,8 @@ export interface LeakCluster {
   chainLink?: string[];
   /** For chains: the head (the newest element, the one an old object holds) when it differs from the representative. */
   chainHead?: number;
+  /** For objects held through callbacks (listeners, timers): the callback's class and one callback node. */
+  via?: { className: string; node: number };
   /** For collections: the collection node, its entry count and storage bytes in each snapshot. */
   collection?: { node: number; entries: number[]; bytes: number[] };
 }
@@ -242,6 +244,9 @@ function growingCollections(digests: SnapshotDigest[]): GrowingCollection[] {
   return out;
 }
 
+/** Classes whose objects exist to hold something else: callbacks' timers and promises' values. */
+const HOLDING_CLASSES = new Set(['Timeout', 'Promise']);
+
 /** Class names of values that are data, not objects: a leak of them is the collection that holds them. */
 const PRIMITIVE_CLASSES = new Set(['(string)', '(concatenated string)', '(sliced string)', '(number)', '(bigint)', '(symbol)', '(heap number)']);
 
@@ -363,7 +368,20 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
       continue;
     }
     // A chain is named after its elements, which need not be the class of its head.
-    const className = leakClassName(last, c.kind === 'chain' ? c.members[c.members.length - 1] : c.rep);
+    let className = leakClassName(last, c.kind === 'chain' ? c.members[c.members.length - 1] : c.rep);
+    // A listener or a timer callback is how the program keeps what it meant to keep for a while: the objects it
+    // captures, one per callback, are what leaks (the callback is the way they are held). A settled promise in a
+    // cache holds its value the same way.
+    let via: { className: string; node: number } | undefined;
+    if (c.kind === 'objects' && (last.snapshot.nodeType[c.rep] === last.snapshot.types.closure || HOLDING_CLASSES.has(className))) {
+      const captured = capturedObjects(last, c.heads, isNew);
+      if (captured) {
+        via = { className, node: c.rep };
+        className = leakClassName(last, captured[0]);
+        c.path = [...c.path, ...edgePath(last, c.rep, new Set(captured))];
+        c.members = captured;
+      }
+    }
     const newPerRound = new Array<number>(k - 1).fill(0);
     let retainedSize = 0;
     let shallowSize = 0;
@@ -379,7 +397,7 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
     const steady = Math.min(...newPerRound) >= 0.25 * Math.max(...newPerRound);
     const grew = countSeries[k - 1] - countSeries[0] >= 0.5 * newPerRound.reduce((x, y) => x + y, 0);
     const isLeak = survivedEveryRound && steady && grew;
-    result.push({ kind: c.kind, className, members: c.members, heads: c.heads, newPerRound, countSeries, sizeSeries, retainedSize, shallowSize, representative: c.rep, path: c.path, owner: c.owner, isLeak, chainLink: c.link, collection: c.collection });
+    result.push({ kind: c.kind, className, members: c.members, heads: c.heads, newPerRound, countSeries, sizeSeries, retainedSize, shallowSize, representative: c.rep, path: c.path, owner: c.owner, isLeak, chainLink: c.link, collection: c.collection, via });
   }
   result.sort((x, y) => Number(y.isLeak) - Number(x.isLeak) || y.retainedSize - x.retainedSize);
 
@@ -433,6 +451,65 @@ function collectionCluster(a: HeapAnalysis, nodes: GrowingCollection[], path: Pa
     isLeak,
     collection: { node: rep, entries: countSeries, bytes: sizeSeries },
   };
+}
+
+/**
+ * The objects of one application class that a group of callbacks captures, about one per callback (new objects in
+ * the callbacks' dominator subtrees whose constructor is known), or undefined when there is no such class.
+ */
+function capturedObjects(a: HeapAnalysis, heads: number[], isNew: (node: number) => boolean): number[] | undefined {
+  const s = a.snapshot;
+  const { firstChild, children } = a.dominatorTree;
+  const byKey = new Map<number, number[]>();
+  const stack: number[] = [];
+  for (const head of heads.slice(0, 5000)) {
+    let budget = 2000;
+    stack.length = 0;
+    stack.push(head);
+    while (stack.length && budget-- > 0) {
+      const node = stack.pop()!;
+      for (let c = firstChild[node]; c < firstChild[node + 1]; c++) stack.push(children[c]);
+      if (node === head || s.nodeType[node] !== s.types.object || !isNew(node) || isInternalNode(a, node)) continue;
+      if (a.locations.find(node) < 0) continue;
+      const key = a.classIndex.nodeClass[node];
+      let list = byKey.get(key);
+      if (!list) byKey.set(key, (list = []));
+      list.push(node);
+    }
+  }
+  const n = Math.min(heads.length, 5000);
+  let best: number[] | undefined;
+  for (const list of byKey.values()) {
+    if (list.length < 0.8 * n || list.length > 4 * n) continue;
+    if (!best || a.retainedSize[list[0]] * list.length > a.retainedSize[best[0]] * best.length) best = list;
+  }
+  return best;
+}
+
+/** Path steps from `from` (excluded) to the nearest node in `targets`, over non-weak edges, breadth first. */
+function edgePath(a: HeapAnalysis, from: number, targets: Set<number>): PathStep[] {
+  const s = a.snapshot;
+  const prev = new Map<number, number>([[from, -1]]);
+  let frontier = [from];
+  for (let depth = 0; depth < 6 && frontier.length; depth++) {
+    const next: number[] = [];
+    for (const node of frontier) {
+      for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
+        if (s.edgeType[e] === s.types.edgeWeak) continue;
+        const to = s.edgeTo[e];
+        if (prev.has(to)) continue;
+        prev.set(to, e);
+        if (targets.has(to)) {
+          const steps: PathStep[] = [];
+          for (let cur = to; cur !== from; cur = s.edgeOwner(prev.get(cur)!)) steps.push({ node: cur, edge: prev.get(cur)! });
+          return steps.reverse();
+        }
+        if (next.length < 10_000) next.push(to);
+      }
+    }
+    frontier = next;
+  }
+  return [];
 }
 
 /** A chain found under one leak root: its elements (oldest last) and the edges from one element to the previous. */

@@ -6,7 +6,7 @@
  */
 import { AnalyzeOptions, HeapAnalysis, loadAnalysis, StageTimings } from './analysis';
 import { digestSnapshot, findLeaks, LeakCluster, LeakKind, SnapshotDigest } from './leaks';
-import { isInternalNode, OwnerKind, PathStep } from './paths';
+import { findOwner, isInternalNode, OwnerKind, PathStep } from './paths';
 import { oneLine } from './safeRead';
 import { RuntimeLocation, ScriptIndex } from './scripts';
 import { readSidecarFile, SnapshotSidecar } from './sidecar';
@@ -85,6 +85,8 @@ export interface LeakGroup {
   classLocation?: SourceLocation;
   /** Object ids (in the last snapshot) of a few members, the first being the one the path leads to. */
   sampleIds: number[];
+  /** For objects kept by callbacks (an emitter's listeners, timers): the callback that holds each of them. */
+  heldVia?: { className: string; location?: SourceLocation };
   /** For chains: the edges from one element to the previous one, such as ["prev"] or ["someMethod", "context", "originalThing"]. */
   chain?: { link: string[] };
   /** The collection that grows: the group itself (kind collection) or the container of the group's objects. */
@@ -262,6 +264,7 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
   const owner: LeakOwner = lead.owner ? { name: lead.owner.name, kind: lead.owner.kind } : { name: describeHolder(a, lead.path), kind: 'internal' };
   if (lead.owner) owner.location = ownerLocation(a, scripts, resolver, lead);
   if (lead.owner?.kind === 'listeners') describeListeners(a, scripts, resolver, lead, owner);
+  if (lead.owner && owner.location && LIBRARY_PATH.test(owner.location.file)) applicationHolder(a, scripts, resolver, lead, owner);
   if (lead.owner && lead.owner.kind === 'property' && lead.owner.holder === 'Module') {
     // Node's own module record holds it (module.children, require.cache): name the module a person knows.
     const file = moduleFilename(a, lead.owner.holderNode);
@@ -302,8 +305,14 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
     classLocation: classLocation ? resolver.resolve(classLocation) : undefined,
     sampleIds: [lead.representative, ...lead.members.filter((m) => m !== lead.representative).slice(0, 9)].map((m) => s.nodeId[m]),
     ...(lead.kind === 'chain' ? { chain: { link: lead.chainLink ?? [] } } : {}),
+    ...(lead.via ? { heldVia: { className: lead.via.className, location: locate(scripts, resolver, lead.via.node) } } : {}),
     ...(collection ? { collection } : {}),
   };
+}
+
+function locate(scripts: ScriptIndex, resolver: SourceResolver, node: number): SourceLocation | undefined {
+  const loc = scripts.nodeLocation(node);
+  return loc ? resolver.resolve(loc) : undefined;
 }
 
 function moduleFilename(a: HeapAnalysis, module: number): string | undefined {
@@ -380,6 +389,26 @@ function describeListeners(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
   }
   declared ??= emitterDecl;
   if (declared && (declared.file !== call.location.file || declared.line !== call.location.line)) owner.related = [{ label: 'emitter declared', location: declared }];
+}
+
+const LIBRARY_PATH = /[\\/]node_modules[\\/]/;
+
+/**
+ * For an owner inside a library: the variable or property in the application's own code that holds the library's
+ * object (`const profileLoader = new DataLoader(...)`), which is where a person changes how the library is used.
+ */
+function applicationHolder(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster, owner: LeakOwner): void {
+  let end = c.owner!.stepIndex;
+  for (let tries = 0; tries < 6 && end > 1; tries++) {
+    const outer = findOwner(a, c.path.slice(0, end));
+    if (!outer) return;
+    const location = ownerLocation(a, scripts, resolver, { ...c, owner: outer });
+    if (location && !LIBRARY_PATH.test(location.file)) {
+      owner.related = [...(owner.related ?? []), { label: `held in the application by ${outer.name}`, location }];
+      return;
+    }
+    end = outer.stepIndex;
+  }
 }
 
 /** The script (as the runtime named it) where the owner lives, and a position in the holding scope when known. */

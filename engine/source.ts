@@ -228,7 +228,7 @@ export class SourceResolver {
     const bare = className.replace(/\(\)$/, '');
     const literalKeys = /^\{.*\}$/.test(className) ? className.slice(1, -1).split(',').map((k) => k.trim()).filter(Boolean) : undefined;
     if (!literalKeys && !/^[A-Za-z_$][\w$]*$/.test(bare)) return out;
-    const quick = literalKeys ? new RegExp(`\\b${escapeRegExp(literalKeys[0])}\\b`) : new RegExp(`new\\s+(?:[\\w$]+\\.)*${escapeRegExp(bare)}\\b`);
+    const quick = literalKeys ? new RegExp(`\\b${escapeRegExp(literalKeys[0])}\\b`) : new RegExp(`new\\s+(?:[\\w$]+\\.)*${escapeRegExp(bare)}\\b|\\b${escapeRegExp(bare)}\\.[\\w$]+\\s*\\(`);
     const ts = tsApi();
     for (const runtimeFile of runtimeFiles) {
       const file = this.toPath(runtimeFile);
@@ -237,7 +237,10 @@ export class SourceResolver {
       if (!parsed || !quick.test(parsed.text)) continue;
       const visit = (n: TS.Node): void => {
         if (out.length >= limit) return;
-        const hit = literalKeys ? ts.isObjectLiteralExpression(n) && sameKeys(n, literalKeys) : ts.isNewExpression(n) && lastName(n.expression) === bare;
+        const hit = literalKeys
+          ? ts.isObjectLiteralExpression(n) && sameKeys(n, literalKeys)
+          : (ts.isNewExpression(n) && lastName(n.expression) === bare) ||
+            (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ts.isIdentifier(n.expression.expression) && n.expression.expression.text === bare);
         if (hit) {
           const location = this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, n));
           const fn = functionAt(parsed.sf, n.getStart(parsed.sf));
@@ -383,6 +386,8 @@ function findAllocatingNode(scope: TS.Node, className: string, isFunction: boole
     if (n !== scope && ts.isFunctionLike(n) && isFunction) return;
     if (literalKeys && ts.isObjectLiteralExpression(n) && sameKeys(n, literalKeys)) found = n;
     else if (ts.isNewExpression(n) && lastName(n.expression) === bare) found = n;
+    // A static factory of the class: Buffer.alloc(n), Buffer.from(s), Foo.create().
+    else if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ts.isIdentifier(n.expression.expression) && n.expression.expression.text === bare) found = n;
     else if (bare === 'Timeout' && ts.isCallExpression(n) && /^(setInterval|setTimeout)$/.test(lastName(n.expression) ?? '')) found = n;
     // A CommonJS module record is made by the require() call that loads it.
     else if (bare === 'Module' && ts.isCallExpression(n) && lastName(n.expression) === 'require') found = n;

@@ -44,6 +44,8 @@ function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean
     if (g.chain?.link.length) out.push(`   each ${g.className} keeps the previous one alive through .${g.chain.link.join(' -> ')}`);
   } else out.push(`${index}. ${what} x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}${thread}`);
   out.push(`   held by ${g.owner.name} [${g.owner.kind}]${g.owner.location ? '  ' + where(g.owner.location, cwd) : ''}`);
+  if (g.heldVia) out.push(`   each through ${g.heldVia.className === 'Timeout' ? 'a timer' : 'a callback'} ${g.heldVia.className}${g.heldVia.location ? '  ' + where(g.heldVia.location, cwd) : ''}`);
+  for (const r of g.owner.related ?? []) out.push(`   ${r.label}  ${where(r.location, cwd)}`);
   if (g.kind === 'collection') {
     if (g.collection?.addedAt) out.push(`   entries added at  ${where(g.collection.addedAt, cwd)}`);
   } else for (const site of g.allocationSites) out.push(`   allocated in ${site.function}()  ${where(site.location, cwd)}  (${site.count})`);

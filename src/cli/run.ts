@@ -226,7 +226,10 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
   try {
     launched = await launchForCapture({
       runtimeExecutable: command.runtimeExecutable,
-      runtimeArgs: command.runtimeArgs,
+      // V8 allocates objects from allocation sites it has seen survive straight into the old generation, and its
+      // allocation tracker loses the stacks of those: leaking objects are exactly such objects. Without pretenuring
+      // every object is born young and keeps its stack; what is retained does not change.
+      runtimeArgs: opts.trackAllocations ? ['--no-allocation-site-pretenuring', ...command.runtimeArgs] : command.runtimeArgs,
       args: [],
       onStdout: (d) => output.feed('stdout', d),
       onStderr: (d) => output.feed('stderr', d),
