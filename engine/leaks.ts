@@ -9,6 +9,7 @@
  * (only the newest round survives, the count stays flat) and garbage cycles (collected before the snapshot) never are.
  * Time O(nodes) plus O(path length) per leak root.
  */
+import { fileURLToPath } from 'url';
 import { HeapAnalysis } from './analysis';
 import { NO_DISTANCE } from './distances';
 import { findOwner, isDictionaryLike, isInternalNode, OwnerInfo, PathStep, retainerPath, stepSignature } from './paths';
@@ -653,6 +654,26 @@ function moduleInstances(a: HeapAnalysis): Map<string, { count: number; sample: 
     if (c) c.count++;
     else counts.set(file, { count: 1, sample: node });
   }
+  // ES modules have no Module object: a module imported again under another URL (`./db.mjs?v=3`, as reloaders and
+  // plugin systems do to bust the module cache) is another live Script with that URL. Count the live copies of each
+  // file imported under such URLs.
+  const esm = new Map<string, { count: number; sample: number }>();
+  for (let node = 0; node < s.nodeCount; node++) {
+    if (s.nodeType[node] !== s.types.code || !s.strings.startsWith(s.nodeName[node], 'file://')) continue;
+    const url = s.name(node);
+    const cut = url.search(/[?#]/);
+    if (cut < 0) continue;
+    let file: string;
+    try {
+      file = fileURLToPath(url.slice(0, cut));
+    } catch {
+      continue;
+    }
+    const c = esm.get(file);
+    if (c) c.count++;
+    else esm.set(file, { count: 1, sample: node });
+  }
+  for (const [file, c] of esm) if (!counts.has(file)) counts.set(file, c);
   return counts;
 }
 

@@ -118,6 +118,8 @@ export interface LeakReport {
   duplicateModules: { file: string; instances: number[]; location?: SourceLocation }[];
   classGrowth: { className: string; counts: number[]; sizes: number[] }[];
   warnings: string[];
+  /** True when the capture sidecars show that every snapshot comes from one process and one inspector session. */
+  identityVerified?: boolean;
   timings: StageTimings;
   /** Every thread analysed, main first, with its own snapshots (set by `leak-lens run`). */
   threads?: { name: string; snapshots: SnapshotInfo[] }[];
@@ -185,6 +187,16 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
   if (sidecars.some((m) => m?.debuggerAttached)) {
     warnings.push('a debugger was attached while the snapshots were taken: V8 then links promises to what awaits them (async stack traces), so retained sizes can include requests, responses and sockets the program itself no longer holds; for exact figures, capture without a debugger (leak-lens run, or the leak-lens debug type)');
   }
+  // Object ids tell objects apart within one process only, and two runs of one program hand out the same ids to the
+  // same start-up objects, so the snapshots themselves cannot prove they come from one process: the capture sidecar
+  // (pid and inspector session id, written beside each snapshot) can.
+  const identified = sidecars.every((m) => m?.sessionId !== undefined && m.pid !== undefined);
+  const identityVerified = identified && sessions.size === 1 && pids.size === 1;
+  if (!identified) {
+    warnings.push(
+      'that these snapshots come from one process could not be verified (no capture sidecar with its pid and session beside each of them): they are compared as one process; snapshots of two runs of a program would show growth that is no leak',
+    );
+  }
   if (sessions.size > 1) warnings.push('the snapshots were taken in different inspector sessions of one process; V8 may have reset object ids in between, so growth figures can be off');
 
   const digests: SnapshotDigest[] = [];
@@ -238,6 +250,7 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
     duplicateModules,
     classGrowth: findings.classGrowth.slice(0, 20),
     warnings,
+    identityVerified,
     timings,
   };
 }

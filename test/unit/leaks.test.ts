@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { buildLeakReport, InputError } from '../../engine/report';
 import { fixture, repoRoot } from '../helpers/fixtures';
+import { tempDir } from '../helpers/temp';
 
 const app = path.join(repoRoot, 'test', 'fixtures', 'apps', 'basic-leak.js');
 
@@ -125,4 +127,19 @@ test('allocation lines come from the source when V8 kept no stack: a unique `new
   assert.equal(lines.get('Revision'), 16);
   assert.equal(lines.get('{longStr, someMethod}'), 25);
   assert.equal(lines.get('timed()'), 36);
+});
+
+test('snapshots without capture sidecars: compared as one process, and the report says that could not be verified', (t) => {
+  const dir = tempDir(t, 'identity');
+  const files = fixture('basic-leak').files.map((f, i) => {
+    const copy = path.join(dir, `s${i + 1}.heapsnapshot`);
+    fs.copyFileSync(f, copy);
+    return copy;
+  });
+  const bare = buildLeakReport(files);
+  assert.equal(bare.identityVerified, false);
+  assert.ok(bare.warnings.some((w) => /could not be verified/.test(w)), JSON.stringify(bare.warnings));
+  const withSidecars = buildLeakReport(fixture('basic-leak').files);
+  assert.equal(withSidecars.identityVerified, true);
+  assert.ok(!withSidecars.warnings.some((w) => /could not be verified/.test(w)));
 });
