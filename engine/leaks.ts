@@ -299,6 +299,9 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
   // Cluster by class + the path shape from the owner down to the object.
   const clusters = new Map<string, { kind: LeakKind; members: number[]; heads: number[]; owner: OwnerInfo | null; path: PathStep[]; rep: number; link?: string[]; collection?: GrowingCollection }>();
   for (const node of roots) {
+    // Node's lists of pending timers (one per timeout duration) come and go with the timers in them; a timer that is
+    // never cleared is reported as its Timeout, not as the list that happens to hold it.
+    if (s.name(node) === 'TimersList') continue;
     const path = retainerPath(last, node);
     const owner = findOwner(last, path);
     // Something shared by several leaked objects (so dominated by none of them) is still reached through them: when a

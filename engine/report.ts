@@ -628,5 +628,11 @@ function trackedSites(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster)
     }
     sites.set(key, created);
   }
-  return [...sites.values()].sort((x, y) => y.count - x.count).slice(0, 5);
+  // V8's tracker keeps an address -> stack map that can go stale when memory is reused, so a library's allocation of
+  // the same class nearby can claim some objects. An application line that makes the class and holds a fair share of
+  // the objects is the better answer; a library line leads only when the application has none.
+  const list = [...sites.values()].sort((x, y) => y.count - x.count);
+  const top = list[0]?.count ?? 0;
+  const isApp = (site: AllocationSite & { exact: boolean }) => site.exact && !site.caller && !!site.location && !LIBRARY_PATH.test(site.location.file);
+  return list.sort((x, y) => Number(isApp(y) && y.count >= top / 4) - Number(isApp(x) && x.count >= top / 4) || y.count - x.count).slice(0, 5);
 }
