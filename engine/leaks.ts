@@ -9,9 +9,10 @@
  * (only the newest round survives, the count stays flat) and garbage cycles (collected before the snapshot) never are.
  * Time O(nodes) plus O(path length) per leak root.
  */
+import { fileURLToPath } from 'url';
 import { HeapAnalysis } from './analysis';
 import { NO_DISTANCE } from './distances';
-import { findOwner, isInternalNode, OwnerInfo, PathStep, retainerPath, stepSignature } from './paths';
+import { findOwner, isDictionaryLike, isInternalNode, OwnerInfo, PathStep, retainerPath, stepSignature } from './paths';
 
 export interface LeakOptions {
   /** Objects that must survive from each round for a group to count (default 1). */
@@ -20,11 +21,17 @@ export interface LeakOptions {
   maxGroups?: number;
 }
 
+/** How a group leaks: separate objects, a chain of objects each holding the previous one, or a collection that grows. */
+export type LeakKind = 'objects' | 'chain' | 'collection';
+
 /** A cluster of leaked objects in the last snapshot, before source locations are resolved. */
 export interface LeakCluster {
+  kind: LeakKind;
   className: string;
-  /** The leak roots of this cluster (node indices in the last snapshot). */
+  /** The leaked objects of this cluster (node indices in the last snapshot): leak roots, or all elements of chains. */
   members: number[];
+  /** The leak roots: the members themselves, or the head of each chain. They retain the whole group. */
+  heads: number[];
   /** Members allocated in each round (between consecutive snapshots). */
   newPerRound: number[];
   /** The class's object count in each snapshot. */
@@ -38,6 +45,14 @@ export interface LeakCluster {
   path: PathStep[];
   owner: OwnerInfo | null;
   isLeak: boolean;
+  /** For chains: the edges from one element to the previous one (property, context variable), in order. */
+  chainLink?: string[];
+  /** For chains: the head (the newest element, the one an old object holds) when it differs from the representative. */
+  chainHead?: number;
+  /** For objects held through callbacks (listeners, timers): the callback's class and one callback node. */
+  via?: { className: string; node: number };
+  /** For collections: the collection node, its entry count and storage bytes in each snapshot. */
+  collection?: { node: number; entries: number[]; bytes: number[] };
 }
 
 export interface ClassGrowth {
@@ -101,11 +116,140 @@ export interface SnapshotDigest {
   maxJsObjectId: number;
   classTotals: Map<string, { count: number; size: number }>;
   modules: Map<string, { count: number; sample: number }>;
+  collections: CollectionSizes;
 }
 
 export function digestSnapshot(a: HeapAnalysis): SnapshotDigest {
-  return { maxJsObjectId: a.snapshot.maxJsObjectId(), classTotals: classTotals(a, (node) => leakClassName(a, node)), modules: moduleInstances(a) };
+  return { maxJsObjectId: a.snapshot.maxJsObjectId(), classTotals: classTotals(a, (node) => leakClassName(a, node)), modules: moduleInstances(a), collections: collectionSizes(a) };
 }
+
+/**
+ * Entry counts and storage bytes of the collections of one snapshot (arrays, Maps, Sets and objects used as
+ * dictionaries), by object id, sorted by id. Only collections of some size are kept, so a digest stays small.
+ */
+export interface CollectionSizes {
+  ids: Float64Array;
+  nodes: Uint32Array;
+  entries: Uint32Array;
+  bytes: Float64Array;
+}
+
+const COLLECTION_MIN_ENTRIES = 16;
+const COLLECTION_MIN_BYTES = 1024;
+const KEYED_COLLECTIONS = new Set(['Map', 'Set']);
+
+/** Entries of a collection: its elements and named properties, or the entries of a Map's or Set's hash table. */
+export function collectionEntries(a: HeapAnalysis, node: number): number {
+  const s = a.snapshot;
+  const ty = s.types;
+  let count = 0;
+  if (KEYED_COLLECTIONS.has(s.name(node))) {
+    for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
+      if (s.edgeType[e] !== ty.edgeInternal || s.edgeNameText(e) !== 'table') continue;
+      const table = s.edgeTo[e];
+      for (let f = s.firstEdge[table]; f < s.firstEdge[table + 1]; f++) {
+        const t = s.nodeType[s.edgeTo[f]];
+        if (t !== ty.objectShape && t !== ty.hidden) count++;
+      }
+    }
+    return count;
+  }
+  for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
+    const t = s.edgeType[e];
+    if (t === ty.edgeElement || (t === ty.edgeProperty && s.edgeNameText(e) !== '__proto__')) count++;
+  }
+  return count;
+}
+
+/** True for objects that hold data by key or index: arrays, Maps, Sets and objects with many properties. */
+function isCollection(a: HeapAnalysis, node: number): boolean {
+  const s = a.snapshot;
+  if (s.nodeType[node] !== s.types.object) return false;
+  const name = s.name(node);
+  if (name === 'Array' || KEYED_COLLECTIONS.has(name)) return true;
+  return isDictionaryLike(a, node);
+}
+
+function collectionSizes(a: HeapAnalysis): CollectionSizes {
+  const s = a.snapshot;
+  const picked: number[] = [];
+  const entries: number[] = [];
+  for (let node = 0; node < s.nodeCount; node++) {
+    if (a.distance[node] === NO_DISTANCE || !isCollection(a, node)) continue;
+    const count = collectionEntries(a, node);
+    if (count < COLLECTION_MIN_ENTRIES && a.shallowSize[node] < COLLECTION_MIN_BYTES) continue;
+    picked.push(node);
+    entries.push(count);
+  }
+  const order = picked.map((_, i) => i).sort((x, y) => s.nodeId[picked[x]] - s.nodeId[picked[y]]);
+  return {
+    ids: Float64Array.from(order, (i) => s.nodeId[picked[i]]),
+    nodes: Uint32Array.from(order, (i) => picked[i]),
+    entries: Uint32Array.from(order, (i) => entries[i]),
+    bytes: Float64Array.from(order, (i) => a.shallowSize[picked[i]]),
+  };
+}
+
+function findCollection(c: CollectionSizes, id: number): number {
+  let lo = 0;
+  let hi = c.ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (c.ids[mid] === id) return mid;
+    if (c.ids[mid] < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** A collection that existed at the baseline and grew in every round, with its size in each snapshot. */
+interface GrowingCollection {
+  node: number;
+  entries: number[];
+  bytes: number[];
+}
+
+/** Minimum growth per round for a collection to count: entries, or bytes when its entries are not heap objects. */
+const COLLECTION_MIN_ENTRIES_PER_ROUND = 5;
+const COLLECTION_MIN_BYTES_GROWTH = 2048;
+
+/**
+ * Collections that only grow: present in every snapshot (same object id) and larger in each one than in the one
+ * before. Entries that are small integers are not heap objects and have no edges, so for those the storage size
+ * (which grows in steps as the backing store doubles) has to show it: it never shrinks and grows by half or more.
+ */
+function growingCollections(digests: SnapshotDigest[]): GrowingCollection[] {
+  const lastC = digests[digests.length - 1].collections;
+  const out: GrowingCollection[] = [];
+  for (let i = 0; i < lastC.ids.length; i++) {
+    const id = lastC.ids[i];
+    const entries: number[] = [];
+    const bytes: number[] = [];
+    for (const d of digests) {
+      const j = findCollection(d.collections, id);
+      if (j < 0) break;
+      entries.push(d.collections.entries[j]);
+      bytes.push(d.collections.bytes[j]);
+    }
+    if (entries.length !== digests.length) continue;
+    let byEntries = true;
+    let byBytes = true;
+    for (let r = 1; r < entries.length; r++) {
+      if (entries[r] - entries[r - 1] < COLLECTION_MIN_ENTRIES_PER_ROUND) byEntries = false;
+      if (bytes[r] < bytes[r - 1]) byBytes = false;
+    }
+    const flatEntries = entries.every((e) => e === entries[0]);
+    byBytes = byBytes && flatEntries && bytes[bytes.length - 1] >= 1.5 * bytes[0] && bytes[bytes.length - 1] - bytes[0] >= COLLECTION_MIN_BYTES_GROWTH * (entries.length - 1);
+    if (byEntries || byBytes) out.push({ node: lastC.nodes[i], entries, bytes });
+  }
+  return out;
+}
+
+/** Classes whose objects exist to hold something else: callbacks' timers and promises' values. */
+const HOLDING_CLASSES = new Set(['Timeout', 'Promise']);
+
+/** Class names of values that are data, not objects: a leak of them is the collection that holds them. */
+const PRIMITIVE_CLASSES = new Set(['(string)', '(concatenated string)', '(sliced string)', '(number)', '(bigint)', '(symbol)', '(heap number)']);
 
 export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options: LeakOptions = {}): LeakFindings {
   const lastDigest = digestSnapshot(last);
@@ -124,14 +268,18 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
   for (let node = 0; node < n; node++) visible[node] = isInternalNode(last, node) ? 0 : 1;
   visible[s.rootIndex] = 1;
 
-  // First visible dominator of each node, filled in dominator order so each is computed from its dominator's.
+  // The holder of each node: its nearest dominator that is visible, or that is an old JS object even if internal (a
+  // module's scope, say), filled in dominator order so each is computed from its dominator's. Stopping at old
+  // internals matters: when the only path to an old scope runs through something new (a pending promise of the
+  // program's main loop), the scope's variables are still what holds their objects, not that new object.
   const dominator = last.dominator;
   const firstVisible = new Uint32Array(n);
   const order = computeDomOrder(last);
+  const isOld = (node: number) => (ids[node] & 1) === 1 && ids[node] <= baseMax;
   for (let i = 0; i < order.length; i++) {
     const node = order[i];
     const d = dominator[node];
-    firstVisible[node] = node === s.rootIndex ? node : visible[d] ? d : firstVisible[d];
+    firstVisible[node] = node === s.rootIndex ? node : visible[d] || isOld(d) ? d : firstVisible[d];
   }
 
   const roots: number[] = [];
@@ -142,8 +290,14 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
     if (holder === s.rootIndex || !isNew(holder)) roots.push(node);
   }
 
+  const round = (id: number) => {
+    for (let j = 1; j < k; j++) if (id <= maxIds[j]) return j - 1;
+    return k - 2;
+  };
+  const chains = findChains(last, roots, isNew, visible, round);
+
   // Cluster by class + the path shape from the owner down to the object.
-  const clusters = new Map<string, { members: number[]; owner: OwnerInfo | null; path: PathStep[]; rep: number }>();
+  const clusters = new Map<string, { kind: LeakKind; members: number[]; heads: number[]; owner: OwnerInfo | null; path: PathStep[]; rep: number; link?: string[]; collection?: GrowingCollection }>();
   for (const node of roots) {
     const path = retainerPath(last, node);
     const owner = findOwner(last, path);
@@ -161,42 +315,90 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
     // Repeated steps (a linked list walked link by link) collapse to one, so list members share a shape.
     const steps = path.slice(from).map((st) => stepSignature(last, st));
     const shape = steps.filter((st, i) => i === 0 || st !== steps[i - 1]).join('/');
-    const key = `${leakClassName(last, node)}|${owner ? owner.kind + ':' + owner.name : '?'}|${shape}`;
+    const chain = chains.get(node);
+    const kind: LeakKind = chain ? 'chain' : 'objects';
+    const members = chain ? chain.members : [node];
+    const key = `${kind}|${chain ? leakClassName(last, chain.members[0]) : leakClassName(last, node)}|${owner ? owner.kind + ':' + owner.name : '?'}|${shape}`;
     let c = clusters.get(key);
     if (!c) {
-      c = { members: [], owner, path, rep: node };
+      c = { kind, members: [], heads: [], owner, path, rep: node, link: chain?.link };
       clusters.set(key, c);
     } else if (path.length < c.path.length) {
       c.path = path;
       c.rep = node;
       c.owner = owner;
     }
-    c.members.push(node);
+    for (const m of members) c.members.push(m);
+    c.heads.push(node);
   }
 
-  const totals = digests.map((d) => d.classTotals);
-  const round = (id: number) => {
-    for (let j = 1; j < k; j++) if (id <= maxIds[j]) return j - 1;
-    return k - 2;
-  };
-  const result: LeakCluster[] = [];
+  // Collections that grow every round. One that holds a group's objects is that group's container; one whose new
+  // entries are strings or numbers, or old objects, is itself the leak: its entries are data, not objects to chase.
+  const growing = new Map(growingCollections(digests).map((g) => [g.node, g]));
+  const used = new Set<number>();
+  const collectionClusters: LeakCluster[] = [];
+  const holdsObjects = new Set<number>();
   for (const c of clusters.values()) {
-    const className = leakClassName(last, c.rep);
+    let holder: GrowingCollection | undefined;
+    for (let i = c.path.length - 2; i >= 0 && !holder; i--) holder = growing.get(c.path[i].node);
+    if (!holder) continue;
+    used.add(holder.node);
+    c.collection = holder;
+    if (!PRIMITIVE_CLASSES.has(leakClassName(last, c.rep))) holdsObjects.add(holder.node);
+  }
+  const byShape = new Map<string, { nodes: GrowingCollection[]; path: PathStep[]; owner: OwnerInfo | null }>();
+  for (const g of growing.values()) {
+    if (used.has(g.node)) continue;
+    const path = retainerPath(last, g.node);
+    const owner = findOwner(last, path);
+    const from = owner ? owner.stepIndex : Math.max(0, path.length - 4);
+    const shape = path.slice(from).map((st) => stepSignature(last, st)).join('/');
+    const key = `${last.className(g.node)}|${owner ? owner.kind + ':' + owner.name : '?'}|${shape}`;
+    const e = byShape.get(key);
+    if (!e) byShape.set(key, { nodes: [g], path, owner });
+    else e.nodes.push(g);
+  }
+  for (const e of byShape.values()) collectionClusters.push(collectionCluster(last, e.nodes, e.path, e.owner, minPerRound));
+
+  const totals = digests.map((d) => d.classTotals);
+  const result: LeakCluster[] = [...collectionClusters];
+  for (const c of clusters.values()) {
+    // Keys of a map whose values are leaked objects are part of that objects' group, not a leak of their own.
+    if (c.collection && PRIMITIVE_CLASSES.has(leakClassName(last, c.rep)) && !holdsObjects.has(c.collection.node)) {
+      result.push(collectionCluster(last, [c.collection], c.path.slice(0, c.path.findIndex((st) => st.node === c.collection!.node) + 1), c.owner, minPerRound));
+      continue;
+    }
+    // A chain is named after its elements, which need not be the class of its head.
+    let className = leakClassName(last, c.kind === 'chain' ? c.members[c.members.length - 1] : c.rep);
+    // A listener or a timer callback is how the program keeps what it meant to keep for a while: the objects it
+    // captures, one per callback, are what leaks (the callback is the way they are held). A settled promise in a
+    // cache holds its value the same way.
+    let via: { className: string; node: number } | undefined;
+    if (c.kind === 'objects' && (last.snapshot.nodeType[c.rep] === last.snapshot.types.closure || HOLDING_CLASSES.has(className))) {
+      const captured = capturedObjects(last, c.heads, isNew);
+      if (captured) {
+        via = { className, node: c.rep };
+        className = leakClassName(last, captured[0]);
+        c.path = [...c.path, ...edgePath(last, c.rep, new Set(captured))];
+        c.members = captured;
+      }
+    }
     const newPerRound = new Array<number>(k - 1).fill(0);
     let retainedSize = 0;
     let shallowSize = 0;
     for (const m of c.members) {
       newPerRound[round(ids[m])]++;
-      retainedSize += last.retainedSize[m];
       shallowSize += last.shallowSize[m];
     }
+    // The elements of a chain dominate one another: what the chain keeps alive is what its heads retain.
+    for (const h of c.heads) retainedSize += last.retainedSize[h];
     const countSeries = totals.map((t) => t.get(className)?.count ?? 0);
     const sizeSeries = totals.map((t) => t.get(className)?.size ?? 0);
     const survivedEveryRound = newPerRound.every((x) => x >= minPerRound);
     const steady = Math.min(...newPerRound) >= 0.25 * Math.max(...newPerRound);
     const grew = countSeries[k - 1] - countSeries[0] >= 0.5 * newPerRound.reduce((x, y) => x + y, 0);
     const isLeak = survivedEveryRound && steady && grew;
-    result.push({ className, members: c.members, newPerRound, countSeries, sizeSeries, retainedSize, shallowSize, representative: c.rep, path: c.path, owner: c.owner, isLeak });
+    result.push({ kind: c.kind, className, members: c.members, heads: c.heads, newPerRound, countSeries, sizeSeries, retainedSize, shallowSize, representative: c.rep, path: c.path, owner: c.owner, isLeak, chainLink: c.link, collection: c.collection, via });
   }
   result.sort((x, y) => Number(y.isLeak) - Number(x.isLeak) || y.retainedSize - x.retainedSize);
 
@@ -209,6 +411,211 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
   classGrowth.sort((x, y) => y.sizes[k - 1] - y.sizes[0] - (x.sizes[k - 1] - x.sizes[0]));
 
   return { maxIds, clusters: result.slice(0, options.maxGroups ?? 50), classGrowth: classGrowth.slice(0, 50), duplicateModules: findDuplicateModules(digests) };
+}
+
+/** A leak group made of growing collections of one shape: its figures are entries, not objects. */
+function collectionCluster(a: HeapAnalysis, nodes: GrowingCollection[], path: PathStep[], owner: OwnerInfo | null, minPerRound: number): LeakCluster {
+  const k = nodes[0].entries.length;
+  const countSeries = new Array<number>(k).fill(0);
+  const sizeSeries = new Array<number>(k).fill(0);
+  for (const g of nodes) {
+    for (let i = 0; i < k; i++) {
+      countSeries[i] += g.entries[i];
+      sizeSeries[i] += g.bytes[i];
+    }
+  }
+  const newPerRound = countSeries.slice(1).map((c, i) => c - countSeries[i]);
+  const byBytes = newPerRound.every((x) => x === 0);
+  const isLeak = byBytes ? sizeSeries[k - 1] > sizeSeries[0] : newPerRound.every((x) => x >= Math.max(minPerRound, COLLECTION_MIN_ENTRIES_PER_ROUND));
+  const rep = nodes[0].node;
+  let retainedSize = 0;
+  let shallowSize = 0;
+  for (const g of nodes) {
+    retainedSize += a.retainedSize[g.node];
+    shallowSize += a.shallowSize[g.node];
+  }
+  // The path ends at the collection itself; the owner is what holds it.
+  const p = path[path.length - 1]?.node === rep ? path : retainerPath(a, rep);
+  return {
+    kind: 'collection',
+    className: a.className(rep),
+    members: nodes.map((g) => g.node),
+    heads: nodes.map((g) => g.node),
+    newPerRound,
+    countSeries,
+    sizeSeries,
+    retainedSize,
+    shallowSize,
+    representative: rep,
+    path: p,
+    owner: owner ?? findOwner(a, p),
+    isLeak,
+    collection: { node: rep, entries: countSeries, bytes: sizeSeries },
+  };
+}
+
+/**
+ * The objects of one application class that a group of callbacks captures, about one per callback (new objects in
+ * the callbacks' dominator subtrees whose constructor is known), or undefined when there is no such class.
+ */
+function capturedObjects(a: HeapAnalysis, heads: number[], isNew: (node: number) => boolean): number[] | undefined {
+  const s = a.snapshot;
+  const { firstChild, children } = a.dominatorTree;
+  const byKey = new Map<number, number[]>();
+  const stack: number[] = [];
+  for (const head of heads.slice(0, 5000)) {
+    let budget = 2000;
+    stack.length = 0;
+    stack.push(head);
+    while (stack.length && budget-- > 0) {
+      const node = stack.pop()!;
+      for (let c = firstChild[node]; c < firstChild[node + 1]; c++) stack.push(children[c]);
+      if (node === head || s.nodeType[node] !== s.types.object || !isNew(node) || isInternalNode(a, node)) continue;
+      if (a.locations.find(node) < 0) continue;
+      const key = a.classIndex.nodeClass[node];
+      let list = byKey.get(key);
+      if (!list) byKey.set(key, (list = []));
+      list.push(node);
+    }
+  }
+  const n = Math.min(heads.length, 5000);
+  let best: number[] | undefined;
+  for (const list of byKey.values()) {
+    if (list.length < 0.8 * n || list.length > 4 * n) continue;
+    if (!best || a.retainedSize[list[0]] * list.length > a.retainedSize[best[0]] * best.length) best = list;
+  }
+  return best;
+}
+
+/** Path steps from `from` (excluded) to the nearest node in `targets`, over non-weak edges, breadth first. */
+function edgePath(a: HeapAnalysis, from: number, targets: Set<number>): PathStep[] {
+  const s = a.snapshot;
+  const prev = new Map<number, number>([[from, -1]]);
+  let frontier = [from];
+  for (let depth = 0; depth < 6 && frontier.length; depth++) {
+    const next: number[] = [];
+    for (const node of frontier) {
+      for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
+        if (s.edgeType[e] === s.types.edgeWeak) continue;
+        const to = s.edgeTo[e];
+        if (prev.has(to)) continue;
+        prev.set(to, e);
+        if (targets.has(to)) {
+          const steps: PathStep[] = [];
+          for (let cur = to; cur !== from; cur = s.edgeOwner(prev.get(cur)!)) steps.push({ node: cur, edge: prev.get(cur)! });
+          return steps.reverse();
+        }
+        if (next.length < 10_000) next.push(to);
+      }
+    }
+    frontier = next;
+  }
+  return [];
+}
+
+/** A chain found under one leak root: its elements (oldest last) and the edges from one element to the previous. */
+interface Chain {
+  members: number[];
+  link: string[];
+}
+
+/** Class identity for chains: closures by function name, everything else by class row. */
+function classKey(a: HeapAnalysis, node: number): number {
+  const s = a.snapshot;
+  return s.nodeType[node] === s.types.closure ? -1 - s.nodeName[node] : a.classIndex.nodeClass[node];
+}
+
+const CHAIN_WALK_BUDGET = 5_000_000;
+
+/**
+ * Chains: a leak root whose dominator subtree holds new objects from earlier rounds than its own. That is a list, a
+ * history or a closure chain where each element keeps the previous one alive and only the newest is held by an old
+ * object, so the leak-root rule alone sees one object. The elements are the root's own class when the subtree holds
+ * more of it from other rounds; otherwise (a new wrapper around the chain) the most common class of objects or
+ * closures in the subtree that spans rounds. Time O(size of the roots' dominator subtrees), with a budget.
+ */
+function findChains(a: HeapAnalysis, roots: number[], isNew: (node: number) => boolean, visible: Uint8Array, round: (id: number) => number): Map<number, Chain> {
+  const s = a.snapshot;
+  const { firstChild, children } = a.dominatorTree;
+  const ids = s.nodeId;
+  const out = new Map<number, Chain>();
+  const isRoot = new Uint8Array(s.nodeCount);
+  for (const r of roots) isRoot[r] = 1;
+  let budget = CHAIN_WALK_BUDGET;
+  const stack: number[] = [];
+  for (const root of roots) {
+    if (budget <= 0) break;
+    const rootRound = round(ids[root]);
+    const byKey = new Map<number, { nodes: number[]; rounds: Set<number> }>();
+    let earlier = false;
+    stack.length = 0;
+    for (let c = firstChild[root]; c < firstChild[root + 1]; c++) stack.push(children[c]);
+    while (stack.length && budget-- > 0) {
+      const node = stack.pop()!;
+      // Another leak root, or an old object, below this one is not part of its chain: the chain is made of new things.
+      if (isRoot[node] || ((ids[node] & 1) === 1 && !isNew(node))) continue;
+      for (let c = firstChild[node]; c < firstChild[node + 1]; c++) stack.push(children[c]);
+      if (!visible[node] || !isNew(node)) continue;
+      const t = s.nodeType[node];
+      if (t !== s.types.object && t !== s.types.closure) continue;
+      const r = round(ids[node]);
+      if (r < rootRound) earlier = true;
+      const key = classKey(a, node);
+      let e = byKey.get(key);
+      if (!e) byKey.set(key, (e = { nodes: [], rounds: new Set() }));
+      e.nodes.push(node);
+      e.rounds.add(r);
+    }
+    if (!earlier) continue;
+    const own = byKey.get(classKey(a, root));
+    let members: number[] | undefined;
+    if (own && new Set([...own.rounds, rootRound]).size >= 2) members = [root, ...own.nodes];
+    else {
+      let best: { nodes: number[]; rounds: Set<number> } | undefined;
+      for (const e of byKey.values()) if (e.rounds.size >= 2 && (!best || e.nodes.length > best.nodes.length)) best = e;
+      if (best) members = best.nodes;
+    }
+    if (!members || members.length < 2) continue;
+    // Elements of a chain hold one another; objects of one class that only share a holder are not a chain.
+    const link = chainLink(a, members);
+    if (link.length === 0) continue;
+    out.set(root, { members, link });
+  }
+  return out;
+}
+
+/** The edges from a chain element to the nearest other element of its chain (breadth first, a few steps deep). */
+function chainLink(a: HeapAnalysis, members: number[]): string[] {
+  const s = a.snapshot;
+  const key = classKey(a, members[members.length > 1 ? 1 : 0]);
+  const memberSet = new Set(members);
+  // Start from an element that has a previous one: the head of a chain of its own class, or the newest element.
+  const start = members.find((m) => classKey(a, m) === key) ?? members[0];
+  const prev = new Map<number, number>([[start, -1]]);
+  let frontier = [start];
+  for (let depth = 0; depth < 5 && frontier.length; depth++) {
+    const next: number[] = [];
+    for (const node of frontier) {
+      for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
+        if (s.edgeType[e] === s.types.edgeWeak) continue;
+        const to = s.edgeTo[e];
+        if (prev.has(to)) continue;
+        prev.set(to, e);
+        if (memberSet.has(to) && to !== start && classKey(a, to) === key) {
+          const names: string[] = [];
+          for (let cur = to; cur !== start; ) {
+            const edge = prev.get(cur)!;
+            names.push(s.edgeHasStringName(edge) ? s.edgeNameText(edge) : `[${s.edgeName[edge]}]`);
+            cur = s.edgeOwner(edge);
+          }
+          return names.reverse();
+        }
+        if (next.length < 10_000) next.push(to);
+      }
+    }
+    frontier = next;
+  }
+  return [];
 }
 
 /** Nodes in an order where every node comes after its dominator (DFS preorder of the dominator tree). */
@@ -247,6 +654,26 @@ function moduleInstances(a: HeapAnalysis): Map<string, { count: number; sample: 
     if (c) c.count++;
     else counts.set(file, { count: 1, sample: node });
   }
+  // ES modules have no Module object: a module imported again under another URL (`./db.mjs?v=3`, as reloaders and
+  // plugin systems do to bust the module cache) is another live Script with that URL. Count the live copies of each
+  // file imported under such URLs.
+  const esm = new Map<string, { count: number; sample: number }>();
+  for (let node = 0; node < s.nodeCount; node++) {
+    if (s.nodeType[node] !== s.types.code || !s.strings.startsWith(s.nodeName[node], 'file://')) continue;
+    const url = s.name(node);
+    const cut = url.search(/[?#]/);
+    if (cut < 0) continue;
+    let file: string;
+    try {
+      file = fileURLToPath(url.slice(0, cut));
+    } catch {
+      continue;
+    }
+    const c = esm.get(file);
+    if (c) c.count++;
+    else esm.set(file, { count: 1, sample: node });
+  }
+  for (const [file, c] of esm) if (!counts.has(file)) counts.set(file, c);
   return counts;
 }
 

@@ -43,7 +43,8 @@ function run(d: ParseWorkerData): void {
   const edgeTo = new Uint32Array(d.edgeTo);
   const parser = new SnapshotParser(d.file);
   parser.beginEdgesOnly(d.header, { firstEdge, edgeType: new Uint8Array(d.edgeType), edgeName: new Uint32Array(d.edgeName), edgeTo });
-  const fd = fs.openSync(d.file, 'r');
+  // The main thread checked that this is a regular file; never block on whatever may have replaced it since.
+  const fd = fs.openSync(d.file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   try {
     const buf = Buffer.allocUnsafe(d.chunkSize);
     let offset = d.startOffset;

@@ -11,6 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { ParseWorkerData } from './parse-worker';
+import { oneLine, openRegularFile, quoteValue } from './safeRead';
 import { StringTable } from './strings';
 
 /** The `snapshot.meta` object: field and type names that define the layout of the numeric sections. */
@@ -76,14 +77,23 @@ export interface RawSnapshot {
   retainers?: { firstRetainer: Uint32Array; retainerEdge: Uint32Array; retainerNode: Uint32Array };
 }
 
-/** A parse failure with the file and byte offset where it was found. */
+/** What to do about a snapshot whose content is damaged. */
+export const CORRUPT_ADVICE = 'the file is corrupt or was altered; capture the snapshot again';
+
+/**
+ * A parse failure with the file and byte offset where it was found. The message is one line of bounded length
+ * whatever the file name or the bytes quoted in the reason hold; a "malformed" reason gets the advice to re-capture.
+ */
 export class SnapshotParseError extends Error {
+  readonly reason: string;
   constructor(
     readonly file: string,
     readonly offset: number,
-    readonly reason: string,
+    reason: string,
   ) {
-    super(`${file}: ${reason}${offset >= 0 ? ` (at byte ${offset})` : ''}`);
+    const advised = /^malformed/.test(reason) && !/capture/.test(reason) ? `${reason}; ${CORRUPT_ADVICE}` : reason;
+    super(`${oneLine(file, 160)}: ${oneLine(advised, 360)}${offset >= 0 ? ` (at byte ${offset})` : ''}`);
+    this.reason = advised;
     this.name = 'SnapshotParseError';
   }
 }
@@ -300,6 +310,7 @@ export class SnapshotParser {
             break;
           }
           this.key += buf.toString('latin1', pos, q);
+          if (this.key.length > 256) this.fail(pos, 'malformed snapshot: a section name is too long');
           pos = q + 1;
           this.mode = Mode.TopColon;
           break;
@@ -310,7 +321,7 @@ export class SnapshotParser {
             pos++;
             break;
           }
-          if (c !== 0x3a) this.fail(pos, `malformed snapshot: expected ':' after "${this.key}"`);
+          if (c !== 0x3a) this.fail(pos, `malformed snapshot: expected ':' after the section name ${quoteKey(this.key)}`);
           pos++;
           this.beginValue(pos);
           break;
@@ -355,7 +366,7 @@ export class SnapshotParser {
     const key = this.key;
     this.sections.push(key);
     if (key !== 'snapshot' && !this.header) {
-      this.fail(pos, `not a V8 heap snapshot: the file starts with "${key}" instead of the "snapshot" header`);
+      this.fail(pos, `not a V8 heap snapshot: the file starts with ${quoteKey(key)} instead of the "snapshot" header`);
     }
     switch (key) {
       case 'snapshot':
@@ -474,7 +485,7 @@ export class SnapshotParser {
       try {
         value = JSON.parse(text);
       } catch (e) {
-        this.fail(pos, `malformed "snapshot" header: ${(e as Error).message}`);
+        this.fail(pos, `malformed snapshot: the "snapshot" header is not valid JSON (${oneLine((e as Error).message, 80)})`);
       }
       this.setHeader(value, pos);
     }
@@ -512,6 +523,12 @@ export class SnapshotParser {
 
   private edgesOnly = false;
 
+  /** The file's size, when known: a header claiming more nodes and edges than fit in it is rejected as damaged. */
+  fileSize?: number;
+
+  /** Running sum of the nodes' edge counts (checked against edge_count as rows arrive). */
+  private edgeSum = 0;
+
   private setHeader(value: unknown, pos: number): void {
     const h = value as SnapshotHeader;
     if (!h || typeof h !== 'object' || !h.meta || !Array.isArray(h.meta.node_fields) || !Array.isArray(h.meta.edge_fields)) {
@@ -521,9 +538,16 @@ export class SnapshotParser {
       this.fail(pos, 'not a V8 heap snapshot: the header has no valid node_count / edge_count');
     }
     if (h.node_count >= 2 ** 32 || h.edge_count >= 2 ** 32) this.fail(pos, 'snapshot has more than 2^32 nodes or edges');
+    checkHeader(h, (reason) => this.fail(pos, reason));
     // Say so before allocating anything rather than fail halfway for lack of memory.
     const need = estimateAnalysisBytes(h.node_count, h.edge_count);
     const have = availableMemoryBytes();
+    // Each node and edge takes at least two bytes per field ("0,"): a header that claims more than the file can hold
+    // is damaged (or the file cut short), and asking for a bigger machine would be the wrong advice.
+    const minBytes = 2 * (h.node_count * h.meta.node_fields.length + h.edge_count * h.meta.edge_fields.length);
+    if (need > have && this.fileSize !== undefined && minBytes > this.fileSize) {
+      this.fail(pos, `malformed snapshot: the header claims ${h.node_count} nodes and ${h.edge_count} edges, more than a file of ${this.fileSize} bytes can hold (is it cut short?)`);
+    }
     if (need > have) {
       const gb = (b: number) => (b / 2 ** 30).toFixed(1);
       this.fail(-1 - this.base, `this snapshot (${h.node_count} objects, ${h.edge_count} references) needs about ${gb(need)} GB of memory to analyse, and only ${gb(have)} GB is available; analyse it on a machine with more memory, or close other programs`);
@@ -599,7 +623,7 @@ export class SnapshotParser {
     if (!this.numOpen) {
       while (pos < end && isSpace(buf[pos])) pos++;
       if (pos === end) return pos;
-      if (buf[pos] !== 0x5b) this.fail(pos, `malformed snapshot: "${this.key}" is not an array`);
+      if (buf[pos] !== 0x5b) this.fail(pos, `malformed snapshot: ${quoteKey(this.key)} is not an array`);
       this.numOpen = true;
       pos++;
     }
@@ -668,12 +692,12 @@ export class SnapshotParser {
         scratch[n++] = -acc;
         continue;
       }
-      this.fail(pos - 1, `malformed snapshot: unexpected ${describeByte(c)} in the "${this.key}" section`);
+      this.fail(pos - 1, `malformed snapshot: unexpected ${describeByte(c)} in the ${quoteKey(this.key)} section`);
     }
     this.scratchLen = n;
     if (done) {
       this.scratchLen = this.flushNumbers(pos, true);
-      if (this.scratchLen !== 0) this.fail(pos, `malformed snapshot: the "${this.key}" section does not hold whole rows`);
+      if (this.scratchLen !== 0) this.fail(pos, `malformed snapshot: the ${quoteKey(this.key)} section does not hold whole rows`);
       this.endNumbers(pos);
     }
     return pos;
@@ -694,15 +718,37 @@ export class SnapshotParser {
       const typeOff = this.nodeTypeOff, nameOff = this.nodeNameOff, idOff = this.nodeIdOff, sizeOff = this.nodeSizeOff, ecOff = this.nodeEdgeCountOff;
       const nodeType = this.nodeType, nodeName = this.nodeName, nodeId = this.nodeId, nodeSize = this.nodeSelfSize, firstEdge = this.firstEdge;
       const trace = this.nodeTraceId, trOff = this.nodeTraceOff, detach = this.nodeDetachedness, dtOff = this.nodeDetachOff;
+      const edgeLimit = this.header!.edge_count;
+      let edgeSum = this.edgeSum;
       for (; i + nf <= n; i += nf, node++) {
-        nodeType[node] = s[i + typeOff];
-        nodeName[node] = s[i + nameOff];
-        nodeId[node] = s[i + idOff];
-        nodeSize[node] = s[i + sizeOff];
-        firstEdge[node + 1] = s[i + ecOff];
+        const type = s[i + typeOff], name = s[i + nameOff], id = s[i + idOff], size = s[i + sizeOff], ec = s[i + ecOff];
+        // Every value indexes something or is added up: one out of range would surface much later as garbage.
+        if (!(type >= 0 && type < 256 && name >= 0 && name < 4294967296 && id >= 0 && id < 4294967296 && size >= 0 && size <= Number.MAX_SAFE_INTEGER && ec >= 0)) {
+          this.failNodeRow(pos, node, { type, name, id, self_size: size, edge_count: ec });
+        }
+        edgeSum += ec;
+        if (edgeSum > edgeLimit) this.fail(pos, `malformed snapshot: the edge counts of the first ${node + 1} nodes add up to ${edgeSum}, more than edge_count (${edgeLimit}) in the "nodes" section`);
+        nodeType[node] = type;
+        nodeName[node] = name;
+        nodeId[node] = id;
+        nodeSize[node] = size;
+        firstEdge[node + 1] = ec;
       }
-      if (trace) for (let k = 0, nd = this.nodeValues / nf; k + nf <= n; k += nf, nd++) trace[nd] = s[k + trOff];
-      if (detach) for (let k = 0, nd = this.nodeValues / nf; k + nf <= n; k += nf, nd++) detach[nd] = s[k + dtOff];
+      this.edgeSum = edgeSum;
+      if (trace) {
+        for (let k = 0, nd = this.nodeValues / nf; k + nf <= n; k += nf, nd++) {
+          const v = s[k + trOff];
+          if (!(v >= 0 && v < 4294967296)) this.failNodeRow(pos, nd, { trace_node_id: v });
+          trace[nd] = v;
+        }
+      }
+      if (detach) {
+        for (let k = 0, nd = this.nodeValues / nf; k + nf <= n; k += nf, nd++) {
+          const v = s[k + dtOff];
+          if (!(v >= 0 && v < 256)) this.failNodeRow(pos, nd, { detachedness: v });
+          detach[nd] = v;
+        }
+      }
       this.nodeValues = node * nf;
     } else if (this.sink === Sink.Edges) {
       const ef = this.edgeFieldCount;
@@ -716,10 +762,15 @@ export class SnapshotParser {
         const to = s[i + toOff];
         const node = to / nf;
         // A valid target is a whole row position inside the nodes array.
-        if (!(to < nodeLimit) || node !== (node | 0)) this.fail(pos, `malformed snapshot: edge ${edge} points at ${to}, which is not a node position`);
+        if (!(to >= 0 && to < nodeLimit) || node !== Math.floor(node)) {
+          this.fail(pos, `malformed snapshot: edge ${edge} points at ${to}, which is not a node position (a multiple of ${nf} below ${nodeLimit}) in the "edges" section`);
+        }
+        const type = s[i + typeOff], name = s[i + nameOff];
+        if (!(type >= 0 && type < 256)) this.fail(pos, `malformed snapshot: edge ${edge} has type ${type}, out of range in the "edges" section`);
+        if (!(name >= 0 && name < 4294967296)) this.fail(pos, `malformed snapshot: edge ${edge} has name_or_index ${name}, out of range in the "edges" section`);
         edgeTo[edge] = node;
-        edgeType[edge] = s[i + typeOff];
-        edgeName[edge] = s[i + nameOff];
+        edgeType[edge] = type;
+        edgeName[edge] = name;
       }
       this.edgeValues = edge * ef;
     } else {
@@ -730,6 +781,13 @@ export class SnapshotParser {
     if (rest > 0 && !last) s.copyWithin(0, i, n);
     this.scratchLen = rest;
     return rest;
+  }
+
+  private failNodeRow(pos: number, node: number, values: Record<string, number>): never {
+    const bad = Object.entries(values).find(([k, v]) => !(v >= 0) || (k === 'self_size' ? v > Number.MAX_SAFE_INTEGER : k === 'type' || k === 'detachedness' ? v >= 256 : k === 'edge_count' ? false : v >= 4294967296));
+    const [field, value] = bad ?? Object.entries(values)[0];
+    const shown = Number.isFinite(value) ? String(value) : 'a number too large to read';
+    this.fail(pos, `malformed snapshot: node ${node} has ${field} ${shown}, which is impossible, in the "nodes" section`);
   }
 
   private endNumbers(pos: number): void {
@@ -876,7 +934,7 @@ export class SnapshotParser {
   /** Checks that the file ended where a snapshot may end, and assembles the result. */
   finish(fileSize: number): RawSnapshot {
     if (this.mode !== Mode.Done) {
-      const where = this.mode === Mode.TopOpen ? 'before any data' : this.key ? `inside the "${this.key}" section` : 'in the header';
+      const where = this.mode === Mode.TopOpen ? 'before any data' : this.key ? `inside the ${quoteKey(this.key)} section` : 'in the header';
       throw new SnapshotParseError(this.file, fileSize, `the file ends ${where}: the snapshot is truncated (was the capture interrupted?)`);
     }
     const h = this.header;
@@ -889,19 +947,49 @@ export class SnapshotParser {
     const nameLimit = this.strings.length;
     // Names must point into the string table; a corrupt index would otherwise surface much later as garbage.
     for (let i = 0; i < this.nodeName.length; i++) {
-      if (this.nodeName[i] >= nameLimit) throw new SnapshotParseError(this.file, -1, `malformed snapshot: node ${i} names string ${this.nodeName[i]}, but there are only ${nameLimit} strings`);
+      if (this.nodeName[i] >= nameLimit) throw new SnapshotParseError(this.file, -1, `malformed snapshot: node ${i} names string ${this.nodeName[i]}, but there are only ${nameLimit} strings in the "strings" section`);
     }
+    // Edges read on this thread are checked here; a parallel parse checks its edges once they arrive.
+    if (!this.edgesExternal) checkEdgeNames(this.file, h, this.edgeType, this.edgeName, nameLimit);
+    const corrupt = (reason: string): never => {
+      throw new SnapshotParseError(this.file, -1, `malformed snapshot: ${reason}`);
+    };
     const locFields = h.meta.location_fields ?? ['object_index', 'script_id', 'line', 'column'];
     const rawLoc = this.genericSections.get('locations') ?? new Float64Array(0);
     const locations = new Uint32Array(rawLoc.length);
     const objOff = locFields.indexOf('object_index');
+    const nf = this.nodeFieldCount;
+    if (rawLoc.length % locFields.length !== 0) corrupt(`the "locations" section has ${rawLoc.length} values, not a whole number of rows of ${locFields.length} fields`);
     for (let i = 0; i < rawLoc.length; i++) {
       const f = i % locFields.length;
-      locations[i] = f === objOff ? rawLoc[i] / this.nodeFieldCount : rawLoc[i];
+      const v = rawLoc[i];
+      if (f === objOff) {
+        if (!(v >= 0 && v < h.node_count * nf && v % nf === 0)) corrupt(`location ${Math.floor(i / locFields.length)} points at ${v}, which is not a node position in the "locations" section`);
+        locations[i] = v / nf;
+      } else {
+        if (!(v >= 0 && v < 4294967296)) corrupt(`location ${Math.floor(i / locFields.length)} has ${locFields[f]} ${v}, out of range in the "locations" section`);
+        locations[i] = v;
+      }
     }
-    const traceTree: TraceTree | null = this.sawTraceTree
-      ? { count: this.ttId.length, id: Uint32Array.from(this.ttId.result()), functionInfoIndex: Uint32Array.from(this.ttFi.result()), parent: Int32Array.from(this.ttParent.result()) }
-      : null;
+    const traceFunctionInfos = this.genericSections.get('trace_function_infos') ?? new Float64Array(0);
+    const tfFields = h.meta.trace_function_info_fields ?? ['function_id', 'name', 'script_name', 'script_id', 'line', 'column'];
+    const tfStride = tfFields.length;
+    if (traceFunctionInfos.length % tfStride !== 0) corrupt(`the "trace_function_infos" section has ${traceFunctionInfos.length} values, not a whole number of rows of ${tfStride} fields`);
+    for (const field of ['name', 'script_name']) {
+      const off = tfFields.indexOf(field);
+      for (let i = off; off >= 0 && i < traceFunctionInfos.length; i += tfStride) {
+        const v = traceFunctionInfos[i];
+        if (!(v >= 0 && v < nameLimit)) corrupt(`function info ${(i - off) / tfStride} names string ${v}, but there are only ${nameLimit} strings in the "trace_function_infos" section`);
+      }
+    }
+    const functionCount = traceFunctionInfos.length / tfStride;
+    const ttFi = this.ttFi.result();
+    for (let i = 0; i < ttFi.length; i++) {
+      if (!(ttFi[i] < functionCount)) corrupt(`trace node ${i} refers to function info ${ttFi[i]}, but there are only ${functionCount} in the "trace_tree" section`);
+    }
+    const ttId = this.ttId.result();
+    for (let i = 0; i < ttId.length; i++) if (!(ttId[i] < 4294967296)) corrupt(`trace node ${i} has id ${ttId[i]}, out of range in the "trace_tree" section`);
+    const traceTree: TraceTree | null = this.sawTraceTree ? { count: ttId.length, id: Uint32Array.from(ttId), functionInfoIndex: Uint32Array.from(ttFi), parent: Int32Array.from(this.ttParent.result()) } : null;
     return {
       file: this.file,
       fileSize,
@@ -919,12 +1007,66 @@ export class SnapshotParser {
       edgeName: this.edgeName,
       edgeTo: this.edgeTo,
       strings: this.strings,
-      traceFunctionInfos: this.genericSections.get('trace_function_infos') ?? new Float64Array(0),
+      traceFunctionInfos,
       traceTree,
       locations,
       sections: this.sections,
     };
   }
+}
+
+/**
+ * Checks the header fields the parser and the analysis index with: field lists must be lists of names holding the
+ * fields used, counts must be counts. `fail` receives a reason naming the field.
+ */
+function checkHeader(h: SnapshotHeader, fail: (reason: string) => never): void {
+  const meta = h.meta as unknown as Record<string, unknown>;
+  const where = 'in the "snapshot" header';
+  const names = (field: string, required: string[], optional: boolean): void => {
+    const v = meta[field];
+    if (v === undefined && optional) return;
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(`malformed snapshot: meta.${field} is ${quoteValue(v, 40)}, not a list of field names ${where}`);
+    const missing = required.find((r) => !(v as string[]).includes(r));
+    if (missing) fail(`malformed snapshot: meta.${field} has no "${missing}" field ${where}`);
+  };
+  names('node_fields', [], false);
+  names('edge_fields', [], false);
+  names('location_fields', ['object_index', 'script_id', 'line', 'column'], true);
+  names('trace_function_info_fields', ['name', 'script_name', 'line', 'column'], true);
+  names('trace_node_fields', ['id', 'function_info_index', 'children'], true);
+  const tf = h.meta.trace_node_fields;
+  if (tf && tf[tf.length - 1] !== 'children') fail(`malformed snapshot: meta.trace_node_fields does not end with "children" ${where}`);
+  for (const field of ['node_types', 'edge_types']) {
+    const v = meta[field];
+    if (!Array.isArray(v) || !Array.isArray(v[0]) || !(v[0] as unknown[]).every((x) => typeof x === 'string')) {
+      fail(`malformed snapshot: meta.${field} is ${quoteValue(v, 40)}, not a list of type names ${where}`);
+    }
+  }
+  const count = (field: 'trace_function_count' | 'extra_native_bytes'): void => {
+    const v = (h as unknown as Record<string, unknown>)[field];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER) fail(`malformed snapshot: ${field} is ${quoteValue(v, 40)}, not a count ${where}`);
+  };
+  count('trace_function_count');
+  count('extra_native_bytes');
+}
+
+/** Checks that every named edge (all but element and hidden edges) names a string inside the string table. */
+export function checkEdgeNames(file: string, h: SnapshotHeader, edgeType: Uint8Array, edgeName: Uint32Array, stringCount: number): void {
+  const types = Array.isArray(h.meta.edge_types[0]) ? (h.meta.edge_types[0] as string[]) : [];
+  const element = types.indexOf('element');
+  const hidden = types.indexOf('hidden');
+  for (let e = 0; e < edgeName.length; e++) {
+    const t = edgeType[e];
+    if (t !== element && t !== hidden && edgeName[e] >= stringCount) {
+      throw new SnapshotParseError(file, -1, `malformed snapshot: edge ${e} names string ${edgeName[e]}, but there are only ${stringCount} strings in the "strings" section`);
+    }
+  }
+}
+
+/** A section name as read from the file, quoted for a message (escaped, one line, bounded). */
+function quoteKey(key: string): string {
+  return oneLine(JSON.stringify(key), 60);
 }
 
 function isSpace(c: number): boolean {
@@ -941,19 +1083,24 @@ function describeByte(c: number): string {
  * Throws SnapshotParseError for anything that is not a complete, well-formed snapshot, and CancelledError on cancel.
  */
 export function parseSnapshotFile(file: string, options: ParseOptions = {}): RawSnapshot {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory, not a snapshot file' : err.message;
-    throw new SnapshotParseError(file, -1, why);
+  // A FIFO, a device or a folder is refused before anything is read (opening never blocks).
+  const opened = openRegularFile(file);
+  if (!opened.ok) {
+    const what =
+      opened.code === 'ENOENT' ? 'no such file; check the path'
+      : opened.code === 'EISDIR' ? 'is a folder, not a snapshot file; pass the .heapsnapshot file inside it'
+      : opened.code === 'EACCES' || opened.code === 'EPERM' ? 'cannot be read (permission denied); check its permissions'
+      : opened.code === 'ENOTREG' ? `${opened.reason}; save the snapshot to a file and pass that`
+      : `cannot be read (${opened.reason})`;
+    throw new SnapshotParseError(file, -1, what);
   }
+  const fd = opened.fd;
   let helper: ParallelEdges | undefined;
   try {
-    const size = fs.fstatSync(fd).size;
-    if (size === 0) throw new SnapshotParseError(file, 0, 'the file is empty');
+    const size = opened.size;
+    if (size === 0) throw new SnapshotParseError(file, 0, 'the file is empty: the capture wrote nothing; capture the snapshot again');
     const parser = new SnapshotParser(file);
+    parser.fileSize = size;
     const chunkSize = options.chunkSize ?? 8 << 20;
     const buf = Buffer.allocUnsafe(chunkSize);
     let offset = 0;
@@ -976,7 +1123,10 @@ export function parseSnapshotFile(file: string, options: ParseOptions = {}): Raw
       helper?.check();
     }
     const raw = parser.finish(offset);
-    if (helper) raw.retainers = helper.wait(options.shouldCancel);
+    if (helper) {
+      raw.retainers = helper.wait(options.shouldCancel);
+      checkEdgeNames(file, raw.header, raw.edgeType, raw.edgeName, raw.strings.length);
+    }
     return raw;
   } catch (e) {
     helper?.stop();

@@ -4,25 +4,17 @@
  * the last one is held whole. Locations are resolved to files on disk and through source maps where possible.
  * Schema: schema/leak-report.schema.json.
  */
-import * as fs from 'fs';
 import { AnalyzeOptions, HeapAnalysis, loadAnalysis, StageTimings } from './analysis';
-import { digestSnapshot, findLeaks, LeakCluster, SnapshotDigest } from './leaks';
-import { isInternalNode, OwnerKind, PathStep } from './paths';
-import { RuntimeLocation, ScriptIndex, SidecarScript } from './scripts';
+import { digestSnapshot, findLeaks, LeakCluster, LeakKind, SnapshotDigest } from './leaks';
+import { findOwner, isInternalNode, OwnerKind, PathStep } from './paths';
+import { oneLine } from './safeRead';
+import { RuntimeLocation, ScriptIndex } from './scripts';
+import { readSidecarFile, SnapshotSidecar } from './sidecar';
 import { SourceLocation, SourceResolver } from './source';
 
-export const REPORT_VERSION = 1;
+export type { SnapshotSidecar } from './sidecar';
 
-/** What the capture wrote beside a snapshot (the fields the engine reads). */
-export interface SnapshotSidecar {
-  pid?: number;
-  sessionId?: string;
-  time?: string;
-  label?: string;
-  allocationTracking?: boolean;
-  memoryUsage?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
-  scripts?: SidecarScript[];
-}
+export const REPORT_VERSION = 1;
 
 /** One step of a retainer path, from a GC root towards the leaked object. */
 export interface RetainerStep {
@@ -42,20 +34,36 @@ export interface RetainerStep {
 export interface LeakOwner {
   name: string;
   kind: OwnerKind;
-  /** The declaration of the holding variable or property, when found. */
+  /** The line a person edits: the declaration of the holding variable or property, or the call that adds listeners. */
   location?: SourceLocation;
+  /** Other places that explain the owner, such as the emitter's declaration for listeners. */
+  related?: { label: string; location: SourceLocation }[];
 }
 
 export interface AllocationSite {
   function: string;
+  /** The expression that makes the objects (the library's own line for objects made inside node_modules). */
   location?: SourceLocation;
+  /** Objects of the group allocated here (0 when found in the source and more than one place could make them). */
   count: number;
+  /** For objects made inside a library: the application's line that called into it. */
+  caller?: { function: string; location?: SourceLocation };
+  /** The creating stack from the allocation out to the application's frame (marked `app`), innermost first. */
+  stack?: { function: string; location?: SourceLocation; app?: true }[];
+  /** True when found in the source code rather than in allocation stacks recorded by V8. */
+  fromSource?: true;
 }
 
 /** One leak group. */
 export interface LeakGroup {
   id: string;
+  /**
+   * objects: separate leaked objects; chain: objects each holding the previous one, only the newest held by the
+   * owner; collection: a collection that grows (its count and growth are entries, its class the collection's).
+   */
+  kind?: LeakKind;
   className: string;
+  /** Objects (or, for a collection, entries) alive in the last snapshot. */
   count: number;
   growthPerRound: number;
   /** Objects of this group allocated in each round that are still alive. */
@@ -77,6 +85,14 @@ export interface LeakGroup {
   classLocation?: SourceLocation;
   /** Object ids (in the last snapshot) of a few members, the first being the one the path leads to. */
   sampleIds: number[];
+  /** For objects kept by callbacks (an emitter's listeners, timers): the callback that holds each of them. */
+  heldVia?: { className: string; location?: SourceLocation };
+  /** For chains: the edges from one element to the previous one, such as ["prev"] or ["someMethod", "context", "originalThing"]. */
+  chain?: { link: string[] };
+  /** The collection that grows: the group itself (kind collection) or the container of the group's objects. */
+  collection?: { className: string; entries: number[]; bytes: number[]; addedAt?: SourceLocation };
+  /** The thread whose heap holds the group: `main`, or `worker <id> <name>` (set by `leak-lens run`). */
+  thread?: string;
 }
 
 export interface SnapshotInfo {
@@ -102,16 +118,19 @@ export interface LeakReport {
   duplicateModules: { file: string; instances: number[]; location?: SourceLocation }[];
   classGrowth: { className: string; counts: number[]; sizes: number[] }[];
   warnings: string[];
+  /** True when the capture sidecars show that every snapshot comes from one process and one inspector session. */
+  identityVerified?: boolean;
   timings: StageTimings;
+  /** Every thread analysed, main first, with its own snapshots (set by `leak-lens run`). */
+  threads?: { name: string; snapshots: SnapshotInfo[] }[];
 }
 
-/** Reads the capture sidecar beside a snapshot, if there is one. */
-export function readSidecar(file: string): SnapshotSidecar | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file + '.meta.json', 'utf8')) as SnapshotSidecar;
-  } catch {
-    return undefined;
-  }
+/**
+ * Reads the capture sidecar beside a snapshot, if there is one: only a small regular file, checked field by field
+ * (see sidecar.ts); `warn` receives one line per problem, and fields of the wrong shape are left out.
+ */
+export function readSidecar(file: string, warn?: (message: string) => void): SnapshotSidecar | undefined {
+  return readSidecarFile(file, warn);
 }
 
 /** An input problem the user can fix, reported as one line with exit status 2. */
@@ -158,10 +177,26 @@ function identityMatch(prev: { sample: Map<number, number>; names: (i: number) =
 export function buildLeakReport(files: string[], options: ReportOptions = {}): LeakReport {
   if (files.length < 2) throw new InputError('analyze needs at least two snapshots of the same process: a baseline and one or more taken after repeating the workload');
   const warnings: string[] = [];
-  const sidecars = files.map(readSidecar);
+  const sidecars = files.map((f) => readSidecar(f, (m) => warnings.push(m)));
   const sessions = new Set(sidecars.map((m) => m?.sessionId).filter(Boolean));
   const pids = new Set(sidecars.map((m) => m?.pid).filter((p) => p !== undefined));
-  if (pids.size > 1) throw new InputError(`the snapshots come from different processes (pids ${[...pids].join(', ')}): object ids can only be compared within one process; capture all of them from one run`);
+  if (pids.size > 1) {
+    const which = files.map((f, i) => `${oneLine(f, 80)} (pid ${sidecars[i]?.pid ?? '?'})`).join(', ');
+    throw new InputError(oneLine(`the snapshots come from different processes: ${which}; object ids can only be compared within one process; capture all of them from one run`, 400));
+  }
+  if (sidecars.some((m) => m?.debuggerAttached)) {
+    warnings.push('a debugger was attached while the snapshots were taken: V8 then links promises to what awaits them (async stack traces), so retained sizes can include requests, responses and sockets the program itself no longer holds; for exact figures, capture without a debugger (leak-lens run, or the leak-lens debug type)');
+  }
+  // Object ids tell objects apart within one process only, and two runs of one program hand out the same ids to the
+  // same start-up objects, so the snapshots themselves cannot prove they come from one process: the capture sidecar
+  // (pid and inspector session id, written beside each snapshot) can.
+  const identified = sidecars.every((m) => m?.sessionId !== undefined && m.pid !== undefined);
+  const identityVerified = identified && sessions.size === 1 && pids.size === 1;
+  if (!identified) {
+    warnings.push(
+      'that these snapshots come from one process could not be verified (no capture sidecar with its pid and session beside each of them): they are compared as one process; snapshots of two runs of a program would show growth that is no leak',
+    );
+  }
   if (sessions.size > 1) warnings.push('the snapshots were taken in different inspector sessions of one process; V8 may have reset object ids in between, so growth figures can be off');
 
   const digests: SnapshotDigest[] = [];
@@ -215,6 +250,7 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
     duplicateModules,
     classGrowth: findings.classGrowth.slice(0, 20),
     warnings,
+    identityVerified,
     timings,
   };
 }
@@ -240,20 +276,34 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
   const retainerPath: RetainerStep[] = lead.path.map((step, i) => describeStep(a, scripts, resolver, step, i === ownerStep));
   const owner: LeakOwner = lead.owner ? { name: lead.owner.name, kind: lead.owner.kind } : { name: describeHolder(a, lead.path), kind: 'internal' };
   if (lead.owner) owner.location = ownerLocation(a, scripts, resolver, lead);
+  if (lead.owner?.kind === 'listeners') describeListeners(a, scripts, resolver, lead, owner);
+  if (lead.owner && owner.location && LIBRARY_PATH.test(owner.location.file)) applicationHolder(a, scripts, resolver, lead, owner);
   if (lead.owner && lead.owner.kind === 'property' && lead.owner.holder === 'Module') {
     // Node's own module record holds it (module.children, require.cache): name the module a person knows.
     const file = moduleFilename(a, lead.owner.holderNode);
     if (file) owner.name = `module.${lead.owner.identifier} of ${resolver.toPath(file) ?? file}`;
   }
-  const retains = retainedBreakdown(a, lead.members);
-  const classLocation = scripts.nodeLocation(lead.representative);
-  const allocationSites = allocationSitesOf(a, resolver, lead);
+  const retains = retainedBreakdown(a, lead.heads);
+  const classLocation = lead.kind === 'collection' ? undefined : scripts.nodeLocation(lead.representative);
+  let collection: LeakGroup['collection'];
+  if (lead.collection) {
+    const holder = lead.collection.node;
+    const ownerFile = lead.owner ? ownerRuntimeFile(a, scripts, lead).file : undefined;
+    const frame = backingStoreFrame(a, resolver, holder);
+    const viaProperty = lead.owner?.kind === 'property' || lead.owner?.kind === 'static-property' || lead.owner?.kind === 'global';
+    const addedAt = ownerFile && lead.owner ? (resolver.findCollectionAddition(ownerFile, lead.owner.identifier, frame, viaProperty) ?? (frame ? resolver.findCollectionAddition(frame.file, lead.owner.identifier, frame, viaProperty) : undefined)) : undefined;
+    collection = { className: a.className(holder), entries: lead.collection.entries, bytes: lead.collection.bytes, addedAt };
+  }
+  let allocationSites = lead.kind === 'collection' ? [] : allocationSitesOf(a, scripts, resolver, lead);
+  // What leaks in a collection of data is an entry: the line that adds it is where it comes from.
+  if (lead.kind === 'collection' && collection?.addedAt) allocationSites = [{ function: collection.className + ' addition', location: collection.addedAt, count: lead.countSeries[lead.countSeries.length - 1] }];
   // An owner inside Node or a library with no declaration in user code: point at where the objects are made.
   if (!owner.location && allocationSites[0]?.location) owner.location = allocationSites[0].location;
   return {
     id: `${lead.className}@${owner.name}`,
+    kind: lead.kind,
     className: lead.className,
-    count: lead.members.length,
+    count: lead.kind === 'collection' ? lead.countSeries[lead.countSeries.length - 1] : lead.members.length,
     growthPerRound,
     newPerRound: lead.newPerRound,
     countSeries: lead.countSeries,
@@ -267,7 +317,15 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
     allocationSites,
     classLocation: classLocation ? resolver.resolve(classLocation) : undefined,
     sampleIds: [lead.representative, ...lead.members.filter((m) => m !== lead.representative).slice(0, 9)].map((m) => s.nodeId[m]),
+    ...(lead.kind === 'chain' ? { chain: { link: lead.chainLink ?? [] } } : {}),
+    ...(lead.via ? { heldVia: { className: lead.via.className, location: locate(scripts, resolver, lead.via.node) } } : {}),
+    ...(collection ? { collection } : {}),
   };
+}
+
+function locate(scripts: ScriptIndex, resolver: SourceResolver, node: number): SourceLocation | undefined {
+  const loc = scripts.nodeLocation(node);
+  return loc ? resolver.resolve(loc) : undefined;
 }
 
 function moduleFilename(a: HeapAnalysis, module: number): string | undefined {
@@ -309,6 +367,66 @@ function describeStep(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRes
 
 function ownerLocation(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster): SourceLocation | undefined {
   const owner = c.owner!;
+  const { file, near } = ownerRuntimeFile(a, scripts, c);
+  if (!file) return undefined;
+  const decl = resolver.findOwnerDeclaration(file, owner.kind, owner.identifier, owner.holder, near);
+  if (decl) return decl;
+  return near ? resolver.resolve(near) : undefined;
+}
+
+/**
+ * Listeners are named the way the code that adds them names the emitter (`bus listeners for 'config-changed'`, never
+ * `Module.exports`), and located at the `.on(` call that adds them; the emitter's own declaration comes second.
+ */
+function describeListeners(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster, owner: LeakOwner): void {
+  const s = a.snapshot;
+  const info = c.owner!;
+  const event = /listeners for '(.*)'$/.exec(info.name)?.[1];
+  // The listener: the first function on the path below the emitter's event entry.
+  let listener = -1;
+  for (let i = info.stepIndex; i < c.path.length && listener < 0; i++) if (s.nodeType[c.path[i].node] === s.types.closure) listener = c.path[i].node;
+  const start = listener >= 0 ? scripts.nodeLocation(listener) : undefined;
+  const call = start ? resolver.findListenerCall(start) : undefined;
+  if (!call) return;
+  const emitterDecl = owner.location;
+  owner.name = `${call.emitter} listeners for '${event ?? '?'}'`;
+  owner.location = call.location;
+  // The emitter itself: a module's export (found on the path as Module -> exports), or the variable found before.
+  let declared: SourceLocation | undefined;
+  for (let i = info.stepIndex - 1; i >= 1 && !declared; i--) {
+    const from = c.path[i - 1].node;
+    if (s.name(from) === 'Module' && c.path[i].edge >= 0 && s.edgeNameText(c.path[i].edge) === 'exports') {
+      const file = moduleFilename(a, from);
+      if (file) declared = resolver.findExportedEmitter(file, call.emitter.split('.').pop());
+    }
+  }
+  declared ??= emitterDecl;
+  if (declared && (declared.file !== call.location.file || declared.line !== call.location.line)) owner.related = [{ label: 'emitter declared', location: declared }];
+}
+
+const LIBRARY_PATH = /[\\/]node_modules[\\/]/;
+
+/**
+ * For an owner inside a library: the variable or property in the application's own code that holds the library's
+ * object (`const profileLoader = new DataLoader(...)`), which is where a person changes how the library is used.
+ */
+function applicationHolder(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster, owner: LeakOwner): void {
+  let end = c.owner!.stepIndex;
+  for (let tries = 0; tries < 6 && end > 1; tries++) {
+    const outer = findOwner(a, c.path.slice(0, end));
+    if (!outer) return;
+    const location = ownerLocation(a, scripts, resolver, { ...c, owner: outer });
+    if (location && !LIBRARY_PATH.test(location.file)) {
+      owner.related = [...(owner.related ?? []), { label: `held in the application by ${outer.name}`, location }];
+      return;
+    }
+    end = outer.stepIndex;
+  }
+}
+
+/** The script (as the runtime named it) where the owner lives, and a position in the holding scope when known. */
+function ownerRuntimeFile(a: HeapAnalysis, scripts: ScriptIndex, c: LeakCluster): { file?: string; near?: RuntimeLocation } {
+  const owner = c.owner!;
   let near: RuntimeLocation | undefined;
   let file: string | undefined;
   if (owner.scopeClosure !== undefined) {
@@ -327,10 +445,39 @@ function ownerLocation(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
       if (loc) file = loc.file;
     }
   }
-  if (!file) return undefined;
-  const decl = resolver.findOwnerDeclaration(file, owner.kind, owner.identifier, owner.holder, near);
-  if (decl) return decl;
-  return near ? resolver.resolve(near) : undefined;
+  return { file, near };
+}
+
+/**
+ * Where a collection's current backing store (hash table, elements or properties) was allocated, with allocation
+ * tracking: the innermost frame with a file. A store is reallocated as the collection grows, inside the function
+ * that adds to it, so that frame is where entries are added.
+ */
+function backingStoreFrame(a: HeapAnalysis, resolver: SourceResolver, collection: number): RuntimeLocation | undefined {
+  const s = a.snapshot;
+  const tree = s.traceTree;
+  const traceIds = s.nodeTraceId;
+  if (!tree || !traceIds || s.traceFunctionInfos.length === 0) return undefined;
+  const fields = s.header.meta.trace_function_info_fields ?? ['function_id', 'name', 'script_name', 'script_id', 'line', 'column'];
+  const stride = fields.length;
+  const scriptOff = fields.indexOf('script_name');
+  const lineOff = fields.indexOf('line');
+  const colOff = fields.indexOf('column');
+  for (let e = s.firstEdge[collection]; e < s.firstEdge[collection + 1]; e++) {
+    if (!s.edgeHasStringName(e) || !['table', 'elements', 'properties'].includes(s.edgeNameText(e))) continue;
+    const traceId = traceIds[s.edgeTo[e]];
+    if (!traceId) continue;
+    for (let t = 0; t < tree.count; t++) {
+      if (tree.id[t] !== traceId) continue;
+      for (let u = t; u >= 0; u = tree.parent[u]) {
+        const fi = tree.functionInfoIndex[u];
+        const script = s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]);
+        if (script && resolver.toPath(script)) return { file: script, line: s.traceFunctionInfos[fi * stride + lineOff], column: s.traceFunctionInfos[fi * stride + colOff] };
+      }
+      break;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -372,8 +519,40 @@ function retainedBreakdown(a: HeapAnalysis, members: number[]): { classes: { cla
   return { classes, nativeSize: Math.round(nativeSize * scale) };
 }
 
-/** Allocation stacks of a group's objects (snapshots taken with allocation tracking): the first frame in user code. */
-function allocationSitesOf(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster): AllocationSite[] {
+/** A frame of an allocation stack, innermost first. */
+interface Frame {
+  fn: string;
+  runtime: RuntimeLocation;
+  library: boolean;
+}
+
+/**
+ * Where a group's objects are allocated. With allocation tracking, from each object's allocation stack: the innermost
+ * frame whose script is a file on disk (the library's own line for objects a library makes), the expression in it
+ * that makes the class (through one inlined call), and for library frames the application's calling line. Without
+ * a usable stack (no tracking, or V8 kept none for these objects), from the source: the expressions in the
+ * program's files that can make the class, the owner's file first; a closure is made where its function is written.
+ */
+function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster): AllocationSite[] {
+  const tracked = trackedSites(a, resolver, c);
+  if (tracked.some((site) => site.exact)) return tracked.map(({ exact: _exact, ...site }) => site);
+  const s = a.snapshot;
+  if (s.nodeType[c.representative] === s.types.closure) {
+    const loc = scripts.nodeLocation(c.representative);
+    const location = loc ? resolver.resolve(loc) : undefined;
+    return location ? [{ function: c.className.replace(/\(\)$/, '') || '(anonymous)', location, count: c.members.length, fromSource: true }] : tracked;
+  }
+  const ownerFile = c.owner ? ownerRuntimeFile(a, scripts, c).file : undefined;
+  const files = scripts.files().filter((f) => !/[\\/]node_modules[\\/]/.test(f) || f === ownerFile);
+  const classFile = scripts.nodeLocation(c.representative)?.file;
+  const ordered = [...new Set([ownerFile, ...files, classFile].filter((f): f is string => !!f))];
+  const found = resolver.findAllocationsIn(ordered, c.className);
+  if (found.length === 0) return tracked.map(({ exact: _exact, ...site }) => site);
+  // Only a unique expression is an answer; several are listed, with the count unknown.
+  return found.slice(0, 5).map((f) => ({ function: f.function, location: f.location, count: found.length === 1 ? c.members.length : 0, fromSource: true }));
+}
+
+function trackedSites(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster): (AllocationSite & { exact: boolean })[] {
   const s = a.snapshot;
   const tree = s.traceTree;
   const traceIds = s.nodeTraceId;
@@ -386,52 +565,68 @@ function allocationSitesOf(a: HeapAnalysis, resolver: SourceResolver, c: LeakClu
   const colOff = fields.indexOf('column');
   const byId = new Map<number, number>();
   for (let i = 0; i < tree.count; i++) byId.set(tree.id[i], i);
-  const frameKey = new Map<number, number>();
-  const counts = new Map<number, number>();
-  const userFrame = (traceNode: number): number => {
-    const cached = frameKey.get(traceNode);
-    if (cached !== undefined) return cached;
-    // The innermost frame in the application's own code; a library frame only when no application frame exists.
-    let t = traceNode;
-    let found = -1;
-    let library = -1;
-    while (t >= 0) {
-      const fi = tree.functionInfoIndex[t];
-      const script = s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]);
-      if (script && resolver.toPath(script)) {
-        if (!/[\\/]node_modules[\\/]/.test(script)) {
-          found = fi;
-          break;
-        }
-        if (library < 0) library = fi;
-      }
-      t = tree.parent[t];
-    }
-    if (found < 0) found = library;
-    frameKey.set(traceNode, found);
-    return found;
+  const frameOf = (t: number): Frame | undefined => {
+    const fi = tree.functionInfoIndex[t];
+    const script = s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]);
+    if (!script || !resolver.toPath(script)) return undefined;
+    return {
+      fn: s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) || '(anonymous)',
+      runtime: { file: script, line: s.traceFunctionInfos[fi * stride + lineOff], column: s.traceFunctionInfos[fi * stride + colOff] },
+      library: /[\\/]node_modules[\\/]/.test(script),
+    };
   };
+  // Objects by their trace node; the stack is the same for all of them.
+  const perTrace = new Map<number, number>();
   for (const m of c.members) {
     const t = byId.get(traceIds[m]);
-    if (t === undefined) continue;
-    const fi = userFrame(t);
-    if (fi >= 0) counts.set(fi, (counts.get(fi) ?? 0) + 1);
+    if (t !== undefined) perTrace.set(t, (perTrace.get(t) ?? 0) + 1);
   }
-  // One function in several loaded copies of a script (re-required modules) is one site.
-  const sites = new Map<string, AllocationSite>();
+  const sites = new Map<string, AllocationSite & { exact: boolean }>();
   const total = c.members.length;
-  for (const [fi, count] of counts) {
-    const fn = s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) || '(anonymous)';
-    const frame: RuntimeLocation = { file: s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]), line: s.traceFunctionInfos[fi * stride + lineOff], column: s.traceFunctionInfos[fi * stride + colOff] };
-    const exact = resolver.findAllocationExpression(frame, c.className);
+  for (const [traceNode, count] of perTrace) {
+    const frames: Frame[] = [];
+    for (let t = traceNode; t >= 0 && frames.length < 12; t = tree.parent[t]) {
+      const f = frameOf(t);
+      if (f) frames.push(f);
+    }
+    if (frames.length === 0) continue;
+    // The innermost frame that can make the class is where it is made (an inlined callee is looked into).
+    let at = 0;
+    let exact: SourceLocation | undefined;
+    for (let i = 0; i < Math.min(frames.length, 4) && !exact; i++) {
+      exact = resolver.findAllocationExpression(frames[i].runtime, c.className);
+      if (exact) at = i;
+    }
+    if (!exact) {
+      // No frame can make it: show the innermost application frame, as the allocation tracker saw it.
+      at = Math.max(0, frames.findIndex((f) => !f.library));
+    }
+    const frame = frames[at];
     // V8's allocation tracker can leave some objects with a stale stack after the GCs between rounds: a minority
     // stack whose function cannot make this class (no `new X`) is that noise, not a place to show.
     if (!exact && count < total / 4) continue;
-    const location = exact ?? resolver.resolve(frame);
-    const key = `${fn}|${location?.file}:${location?.line}`;
+    const location = exact ?? resolver.resolve(frame.runtime);
+    const key = `${frame.fn}|${location?.file}:${location?.line}`;
     const site = sites.get(key);
-    if (site) site.count += count;
-    else sites.set(key, { function: fn, location, count });
+    if (site) {
+      site.count += count;
+      continue;
+    }
+    const created: AllocationSite & { exact: boolean } = { function: frame.fn, location, count, exact: !!exact };
+    if (frame.library) {
+      // The application's line that called into the library: the first application frame outwards.
+      const appAt = frames.findIndex((f, i) => i > at && !f.library);
+      if (appAt > 0) {
+        const callee = frames[appAt - 1].fn;
+        created.caller = { function: frames[appAt].fn, location: resolver.findCall(frames[appAt].runtime, callee) ?? resolver.resolve(frames[appAt].runtime) };
+      }
+      created.stack = frames.slice(at, appAt > 0 ? appAt + 1 : Math.min(frames.length, at + 4)).map((f, i, all) => ({
+        function: f.fn,
+        location: i === 0 ? location : i === all.length - 1 && created.caller ? created.caller.location : resolver.resolve(f.runtime),
+        ...(f.library ? {} : { app: true }),
+      }));
+    }
+    sites.set(key, created);
   }
   return [...sites.values()].sort((x, y) => y.count - x.count).slice(0, 5);
 }

@@ -29,9 +29,11 @@ export class ScriptIndex {
     private readonly a: HeapAnalysis,
     sidecarScripts: SidecarScript[] = [],
   ) {
-    for (const sc of sidecarScripts) {
-      if (sc.url) this.byId.set(Number(sc.scriptId), sc.url);
-      if (sc.url && sc.sourceMapURL) this.sourceMapURLs.set(sc.url, sc.sourceMapURL);
+    // The sidecar is checked when read (sidecar.ts); entries of another shape are still never trusted here.
+    for (const sc of Array.isArray(sidecarScripts) ? sidecarScripts : []) {
+      if (!sc || typeof sc.url !== 'string' || !sc.url) continue;
+      this.byId.set(Number(sc.scriptId), sc.url);
+      if (typeof sc.sourceMapURL === 'string' && sc.sourceMapURL) this.sourceMapURLs.set(sc.url, sc.sourceMapURL);
     }
     const s = a.snapshot;
     const closure = s.types.closure;
@@ -44,6 +46,11 @@ export class ScriptIndex {
       const file = this.closureScript(node);
       if (file) this.byId.set(id, file);
     }
+  }
+
+  /** Every script file known from the snapshot and the sidecar, as the runtime named it. */
+  files(): string[] {
+    return [...new Set(this.byId.values())];
   }
 
   /** The file (path or URL) of the script with this CDP id, or undefined. */

@@ -8,12 +8,12 @@
  *    allocation's `new X(...)` expression are found by parsing the source with the TypeScript compiler (JS and TS).
  * Files, parses and source maps are cached per resolver. Missing files or maps fall back to what the snapshot knows.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { fileURLToPath, pathToFileURL } from 'url';
 import type * as TS from 'typescript';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import type { OwnerKind } from './paths';
+import { formatBytes, oneLine, readRegularFile } from './safeRead';
 import type { RuntimeLocation } from './scripts';
 
 // The compiler is large: load it on the first source lookup, not with the engine.
@@ -23,6 +23,14 @@ function tsApi(): typeof TS {
   tsModule ??= require('typescript') as typeof TS;
   return tsModule;
 }
+
+/**
+ * The most read of one source file or source map. Their paths come from the snapshot or its sidecar (anyone can edit
+ * them), and parsing costs many times the file's size, so a larger file, or anything not a regular file (a FIFO, a
+ * device, a folder), is skipped with one warning and its locations are shown as the snapshot recorded them.
+ */
+export const MAX_SOURCE_BYTES = 4 << 20;
+export const MAX_SOURCE_MAP_BYTES = 8 << 20;
 
 /** A location in a file on disk: absolute path, 1-based line and column. */
 export interface SourceLocation {
@@ -54,7 +62,9 @@ export class SourceResolver {
 
   constructor(private readonly options: SourceResolverOptions = {}) {}
 
-  private warnOnce(message: string): void {
+  private warnOnce(text: string): void {
+    // File names and error texts come from the snapshot: each warning is one line of bounded length.
+    const message = oneLine(text, 400);
     if (this.warned.has(message)) return;
     this.warned.add(message);
     this.options.warn?.(message);
@@ -83,12 +93,15 @@ export class SourceResolver {
   private parse(file: string): ParsedFile | null {
     if (this.files.has(file)) return this.files.get(file)!;
     let result: ParsedFile | null = null;
-    try {
-      const text = fs.readFileSync(file, 'utf8');
+    const read = readRegularFile(file, MAX_SOURCE_BYTES);
+    if (read.ok) {
+      const text = read.text;
       const kind = /\.tsx?$|\.mts$|\.cts$/.test(file) ? tsApi().ScriptKind.TS : tsApi().ScriptKind.JS;
       result = { text, sf: tsApi().createSourceFile(file, text, tsApi().ScriptTarget.Latest, true, kind) };
-    } catch {
+    } else if (read.code === 'ENOENT') {
       this.warnOnce(`source not found: ${file} (locations in it are shown as the snapshot recorded them)`);
+    } else {
+      this.warnOnce(`source ${file} skipped: it ${read.reason} (locations in it are shown as the snapshot recorded them)`);
     }
     this.files.set(file, result);
     return result;
@@ -110,17 +123,19 @@ export class SourceResolver {
       try {
         let raw: string;
         if (url.startsWith('data:')) {
+          if (url.length > (MAX_SOURCE_MAP_BYTES * 4) / 3 + 100) throw new Error(`the inline map is larger than ${formatBytes(MAX_SOURCE_MAP_BYTES)}`);
           const comma = url.indexOf(',');
           const body = url.slice(comma + 1);
           raw = url.slice(0, comma).endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body);
           map = new TraceMap(raw, file);
         } else {
           const mapFile = url.startsWith('file://') ? fileURLToPath(url) : path.resolve(path.dirname(file), url);
-          raw = fs.readFileSync(mapFile, 'utf8');
-          map = new TraceMap(raw, mapFile);
+          const read = readRegularFile(mapFile, MAX_SOURCE_MAP_BYTES);
+          if (!read.ok) throw new Error(`${mapFile} ${read.reason}`);
+          map = new TraceMap(read.text, mapFile);
         }
       } catch (e) {
-        this.warnOnce(`source map of ${file} could not be read (${(e as Error).message}); showing the generated file`);
+        this.warnOnce(`source map of ${file} could not be read (${oneLine((e as Error).message, 160)}); showing the generated file`);
         map = null;
       }
     }
@@ -178,21 +193,164 @@ export class SourceResolver {
     if (!parsed) return undefined;
     const pos = positionOf(parsed.sf, frame.line, frame.column);
     const fn = functionAt(parsed.sf, pos);
-    const scope: TS.Node = fn ?? parsed.sf;
-    const bare = className.replace(/\(\)$/, '');
-    let found: TS.Node | undefined;
-    const visit = (n: TS.Node): void => {
-      if (found) return;
-      if (n !== scope && tsApi().isFunctionLike(n) && fn) return;
-      if (tsApi().isNewExpression(n) && lastName(n.expression) === bare) found = n;
-      else if (bare === 'Timeout' && tsApi().isCallExpression(n) && /^(setInterval|setTimeout)$/.test(lastName(n.expression) ?? '')) found = n;
-      // A CommonJS module record is made by the require() call that loads it.
-      else if (bare === 'Module' && tsApi().isCallExpression(n) && lastName(n.expression) === 'require') found = n;
-      else tsApi().forEachChild(n, visit);
-    };
-    tsApi().forEachChild(scope, visit);
+    let found = findAllocatingNode(fn ?? parsed.sf, className, !!fn);
+    // V8 records the optimised frame: when the allocating function was inlined into its caller, the recorded function
+    // holds no allocation of the class but calls one (in this file) that does. That callee is where it happens.
+    if (!found && fn) found = allocationInCallee(parsed.sf, fn, className);
     if (!found) return undefined;
     return this.resolve(this.runtimeLocationOf(frame.file, parsed.sf, found));
+  }
+
+  /** The call to `callee` inside the function that starts at `frame`: the line where the application calls into a library. */
+  findCall(frame: RuntimeLocation, callee: string): SourceLocation | undefined {
+    const file = this.toPath(frame.file);
+    if (!file) return undefined;
+    const parsed = this.parse(file);
+    if (!parsed) return undefined;
+    const ts = tsApi();
+    const fn = functionAt(parsed.sf, positionOf(parsed.sf, frame.line, frame.column));
+    let found: TS.Node | undefined;
+    const visit = (n: TS.Node): void => {
+      if (found || (n !== fn && ts.isFunctionLike(n) && fn)) return;
+      if ((ts.isCallExpression(n) || ts.isNewExpression(n)) && lastName(n.expression) === callee) found = n;
+      else ts.forEachChild(n, visit);
+    };
+    ts.forEachChild(fn ?? parsed.sf, visit);
+    return found ? this.resolve(this.runtimeLocationOf(frame.file, parsed.sf, found)) : undefined;
+  }
+
+  /**
+   * Every expression in these files that can make an object of `className` (`new X(`, an object literal with the keys
+   * of `{a, b}`), with the name of the function it is in. A cheap text test skips files that cannot contain one.
+   */
+  findAllocationsIn(runtimeFiles: string[], className: string, limit = 8): { function: string; location: SourceLocation }[] {
+    const out: { function: string; location: SourceLocation }[] = [];
+    const bare = className.replace(/\(\)$/, '');
+    const literalKeys = /^\{.*\}$/.test(className) ? className.slice(1, -1).split(',').map((k) => k.trim()).filter(Boolean) : undefined;
+    if (!literalKeys && !/^[A-Za-z_$][\w$]*$/.test(bare)) return out;
+    const quick = literalKeys ? new RegExp(`\\b${escapeRegExp(literalKeys[0])}\\b`) : new RegExp(`new\\s+(?:[\\w$]+\\.)*${escapeRegExp(bare)}\\b|\\b${escapeRegExp(bare)}\\.[\\w$]+\\s*\\(`);
+    const ts = tsApi();
+    for (const runtimeFile of runtimeFiles) {
+      const file = this.toPath(runtimeFile);
+      if (!file) continue;
+      const parsed = this.parse(file);
+      if (!parsed || !quick.test(parsed.text)) continue;
+      const visit = (n: TS.Node): void => {
+        if (out.length >= limit) return;
+        const hit = literalKeys
+          ? ts.isObjectLiteralExpression(n) && sameKeys(n, literalKeys)
+          : (ts.isNewExpression(n) && lastName(n.expression) === bare) ||
+            (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ts.isIdentifier(n.expression.expression) && n.expression.expression.text === bare);
+        if (hit) {
+          const location = this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, n));
+          const fn = functionAt(parsed.sf, n.getStart(parsed.sf));
+          if (location) out.push({ function: (fn && functionLabel(fn)) || '(top level)', location });
+        }
+        ts.forEachChild(n, visit);
+      };
+      visit(parsed.sf);
+    }
+    return out;
+  }
+
+  /**
+   * Finds the line that adds to a collection named `identifier` (`x.add(`, `x.set(`, `x.push(`, `x.unshift(`,
+   * `x[k] = v`, also through `this.x` or `obj.x`). `within`, a runtime position inside a function (an allocation
+   * frame), picks the candidate in that function when there are several; otherwise the first in the file wins.
+   */
+  findCollectionAddition(runtimeFile: string, identifier: string, within?: RuntimeLocation, viaProperty = false): SourceLocation | undefined {
+    const file = this.toPath(runtimeFile);
+    if (!file) return undefined;
+    const parsed = this.parse(file);
+    if (!parsed) return undefined;
+    const ts = tsApi();
+    const candidates: TS.Node[] = [];
+    // A property owner is reached as `this.x` or `obj.x`, a variable as a bare `x`: a local of the same name is another thing.
+    const named = (e: TS.Expression) => lastName(e) === identifier && ts.isPropertyAccessExpression(e) === viaProperty;
+    const visit = (n: TS.Node): void => {
+      if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ADDING_METHODS.has(n.expression.name.text) && named(n.expression.expression)) candidates.push(n);
+      else if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isElementAccessExpression(n.left) && named(n.left.expression)) candidates.push(n);
+      else if (ts.isCallExpression(n) && lastName(n.expression) === 'assign' && n.arguments.length > 1 && named(n.arguments[0])) candidates.push(n);
+      ts.forEachChild(n, visit);
+    };
+    visit(parsed.sf);
+    if (candidates.length === 0) return undefined;
+    let pick = candidates[0];
+    if (within && this.toPath(within.file) === file) {
+      const fn = functionAt(parsed.sf, positionOf(parsed.sf, within.line, within.column));
+      const inside = fn && candidates.find((c) => c.getStart(parsed.sf) >= fn.getStart(parsed.sf) && c.getEnd() <= fn.getEnd());
+      if (inside) pick = inside;
+    }
+    return this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, pick));
+  }
+
+  /**
+   * The call that added a listener, given where the listener function starts: `emitter.on('event', fn)` (also
+   * addListener, once, prepend*). Returns the emitter as the adding code names it (`bus`, `this.events`, `process`)
+   * and the call's location.
+   */
+  findListenerCall(fnStart: RuntimeLocation): { emitter: string; location: SourceLocation } | undefined {
+    const file = this.toPath(fnStart.file);
+    if (!file) return undefined;
+    const parsed = this.parse(file);
+    if (!parsed) return undefined;
+    const ts = tsApi();
+    const pos = positionOf(parsed.sf, fnStart.line, fnStart.column);
+    let best: TS.CallExpression | undefined;
+    const visit = (n: TS.Node): void => {
+      if (pos < n.getFullStart() || pos > n.getEnd()) return;
+      if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && LISTENER_METHODS.has(n.expression.name.text)) {
+        // The listener must be an argument of this call (or inside one, e.g. a wrapper), not the callee.
+        if (n.arguments.some((arg) => pos >= arg.getFullStart() && pos <= arg.getEnd())) best = n;
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(parsed.sf);
+    if (!best) {
+      // A listener made elsewhere and passed by name or by a factory call: `bus.on('x', onChange)` or
+      // `bus.on('x', makeHandler(ctx))`, where the function at `pos` is `onChange` or is returned by `makeHandler`.
+      const names = new Set<string>();
+      for (let n: TS.Node | undefined = functionAt(parsed.sf, pos); n; n = n.parent) {
+        if (ts.isFunctionLike(n)) {
+          const label = functionLabel(n);
+          if (label) names.add(label);
+        }
+      }
+      const refers = (arg: TS.Expression): boolean =>
+        (ts.isIdentifier(arg) && names.has(arg.text)) || (ts.isCallExpression(arg) && names.has(lastName(arg.expression) ?? '')) || (ts.isPropertyAccessExpression(arg) && names.has(arg.name.text));
+      const find = (n: TS.Node): void => {
+        if (best) return;
+        if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && LISTENER_METHODS.has(n.expression.name.text) && n.arguments.some(refers)) best = n;
+        else ts.forEachChild(n, find);
+      };
+      if (names.size) find(parsed.sf);
+    }
+    if (!best) return undefined;
+    const callee = best.expression as TS.PropertyAccessExpression;
+    const emitter = callee.expression.getText(parsed.sf).replace(/\s+/g, '');
+    const location = this.resolve(this.runtimeLocationOf(fnStart.file, parsed.sf, best));
+    return location ? { emitter: emitter.length <= 60 ? emitter : emitter.slice(0, 59) + '…', location } : undefined;
+  }
+
+  /** Where an emitter a module exports is made: `const bus = new EventEmitter()`, or the `module.exports =` line. */
+  findExportedEmitter(runtimeFile: string, name?: string): SourceLocation | undefined {
+    const file = this.toPath(runtimeFile);
+    if (!file) return undefined;
+    const parsed = this.parse(file);
+    if (!parsed) return undefined;
+    const ts = tsApi();
+    let byName: TS.Node | undefined;
+    let created: TS.Node | undefined;
+    let exported: TS.Node | undefined;
+    const visit = (n: TS.Node): void => {
+      if (ts.isVariableStatement(n) && n.declarationList.declarations.some((d) => ts.isIdentifier(d.name) && d.name.text === name)) byName ??= n;
+      if (ts.isNewExpression(n) && /Emitter$/.test(lastName(n.expression) ?? '')) created ??= n;
+      if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && /^(module\.)?exports$/.test(n.left.getText(parsed.sf))) exported ??= n;
+      ts.forEachChild(n, visit);
+    };
+    visit(parsed.sf);
+    const pick = byName ?? created ?? exported;
+    return pick ? this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, pick)) : undefined;
   }
 
   private runtimeLocationOf(runtimeFile: string, sf: TS.SourceFile, node: TS.Node): RuntimeLocation {
@@ -201,10 +359,104 @@ export class SourceResolver {
   }
 }
 
+const LISTENER_METHODS = new Set(['on', 'addListener', 'once', 'prependListener', 'prependOnceListener', 'addEventListener']);
+const ADDING_METHODS = new Set(['add', 'set', 'push', 'unshift', 'splice']);
+
 function positionOf(sf: TS.SourceFile, line: number, column: number): number {
   const lines = sf.getLineStarts();
   const l = Math.min(Math.max(line - 1, 0), lines.length - 1);
   return Math.min(lines[l] + Math.max(column - 1, 0), sf.text.length);
+}
+
+/** The expression in `scope` (not in nested functions, unless `scope` is a file) that allocates `className`. */
+function findAllocatingNode(scope: TS.Node, className: string, isFunction: boolean): TS.Node | undefined {
+  const ts = tsApi();
+  const closure = className.endsWith('()');
+  const bare = className.replace(/\(\)$/, '');
+  // DevTools names plain objects after their properties: `{a, b}` is made by an object literal with those keys.
+  const literalKeys = /^\{.*\}$/.test(className) ? className.slice(1, -1).split(',').map((k) => k.trim()).filter(Boolean) : undefined;
+  let found: TS.Node | undefined;
+  const visit = (n: TS.Node): void => {
+    if (found) return;
+    // A closure is made where its function expression is written, inside the allocating function.
+    if (closure && n !== scope && (ts.isFunctionExpression(n) || ts.isArrowFunction(n)) && functionName(n) === bare) {
+      found = n;
+      return;
+    }
+    if (n !== scope && ts.isFunctionLike(n) && isFunction) return;
+    if (literalKeys && ts.isObjectLiteralExpression(n) && sameKeys(n, literalKeys)) found = n;
+    else if (ts.isNewExpression(n) && lastName(n.expression) === bare) found = n;
+    // A static factory of the class: Buffer.alloc(n), Buffer.from(s), Foo.create().
+    else if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ts.isIdentifier(n.expression.expression) && n.expression.expression.text === bare) found = n;
+    else if (bare === 'Timeout' && ts.isCallExpression(n) && /^(setInterval|setTimeout)$/.test(lastName(n.expression) ?? '')) found = n;
+    // A CommonJS module record is made by the require() call that loads it.
+    else if (bare === 'Module' && ts.isCallExpression(n) && lastName(n.expression) === 'require') found = n;
+    else ts.forEachChild(n, visit);
+  };
+  ts.forEachChild(scope, visit);
+  return found;
+}
+
+/** An allocation of `className` in a function of this file that `fn` calls by name (one level: what V8 inlines). */
+function allocationInCallee(sf: TS.SourceFile, fn: TS.Node, className: string): TS.Node | undefined {
+  const ts = tsApi();
+  const called = new Set<string>();
+  const collect = (n: TS.Node): void => {
+    if (n !== fn && ts.isFunctionLike(n)) return;
+    if (ts.isCallExpression(n)) {
+      const name = lastName(n.expression);
+      if (name) called.add(name);
+    }
+    ts.forEachChild(n, collect);
+  };
+  ts.forEachChild(fn, collect);
+  if (called.size === 0) return undefined;
+  let found: TS.Node | undefined;
+  const visit = (n: TS.Node): void => {
+    if (found) return;
+    if (ts.isFunctionLike(n) && n !== fn) {
+      const name = functionLabel(n);
+      if (name && called.has(name)) found = findAllocatingNode(n, className, true);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return found;
+}
+
+/** The name of a function declaration, method or function expression, as a caller would write it. */
+function functionLabel(n: TS.Node): string | undefined {
+  const ts = tsApi();
+  if ((ts.isFunctionDeclaration(n) || ts.isMethodDeclaration(n)) && n.name && (ts.isIdentifier(n.name) || ts.isStringLiteral(n.name))) return n.name.text;
+  if (ts.isConstructorDeclaration(n)) return 'constructor';
+  if (ts.isFunctionExpression(n) || ts.isArrowFunction(n)) return functionName(n);
+  return undefined;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The name a function expression goes by: its own, or the variable or property it is assigned to. */
+function functionName(n: TS.FunctionExpression | TS.ArrowFunction): string | undefined {
+  const ts = tsApi();
+  if (ts.isFunctionExpression(n) && n.name) return n.name.text;
+  const p = n.parent;
+  if (ts.isVariableDeclaration(p) && ts.isIdentifier(p.name)) return p.name.text;
+  if (ts.isPropertyAssignment(p) && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name))) return p.name.text;
+  if (ts.isBinaryExpression(p) && p.operatorToken.kind === ts.SyntaxKind.EqualsToken) return lastName(p.left);
+  return undefined;
+}
+
+/** True when an object literal names exactly these keys (spread and computed keys never match). */
+function sameKeys(n: TS.ObjectLiteralExpression, keys: string[]): boolean {
+  const ts = tsApi();
+  const names: string[] = [];
+  for (const p of n.properties) {
+    if (!p.name || !(ts.isIdentifier(p.name) || ts.isStringLiteral(p.name) || ts.isNumericLiteral(p.name))) return false;
+    names.push(p.name.text);
+  }
+  return names.length === keys.length && keys.every((k) => names.includes(k));
 }
 
 function lastName(e: TS.Expression): string | undefined {
@@ -280,15 +532,38 @@ function declarationStatement(d: TS.VariableDeclaration): TS.Node {
   return d;
 }
 
-/** A class member, `this.name =` assignment in the class, or `Holder.name =` assignment. */
+/**
+ * True for a function-style constructor or method of `holder`: `function Holder() {}`, `const Holder = function`,
+ * `Holder.prototype.m = function`, the ES5 form libraries in node_modules use.
+ */
+function isHolderFunction(n: TS.Node, holder: string | undefined): boolean {
+  const ts = tsApi();
+  if (!holder) return false;
+  if (ts.isFunctionDeclaration(n)) return n.name?.text === holder;
+  if (!ts.isFunctionExpression(n)) return false;
+  if (n.name?.text === holder) return true;
+  const p = n.parent;
+  if (ts.isVariableDeclaration(p) && ts.isIdentifier(p.name)) return p.name.text === holder;
+  if (ts.isBinaryExpression(p) && p.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+    // Holder.prototype.method = function () { ... }
+    let left: TS.Expression = p.left;
+    while (ts.isPropertyAccessExpression(left)) {
+      if (ts.isIdentifier(left.expression) && left.expression.text === holder) return true;
+      left = left.expression;
+    }
+  }
+  return false;
+}
+
+/** A class member, `this.name =` assignment in the class or constructor function, or `Holder.name =` assignment. */
 function findProperty(sf: TS.SourceFile, holder: string | undefined, name: string, isStatic: boolean): TS.Node | undefined {
   let member: TS.Node | undefined;
   let thisAssign: TS.Node | undefined;
   let anyAssign: TS.Node | undefined;
   const inHolderClass = (n: TS.Node) => {
     let p: TS.Node | undefined = n.parent;
-    while (p && !(tsApi().isClassLike(p))) p = p.parent;
-    return !!p && (!holder || (p.name !== undefined && p.name.text === holder));
+    while (p && !tsApi().isClassLike(p) && !isHolderFunction(p, holder)) p = p.parent;
+    return !!p && (!holder || isHolderFunction(p, holder) || (tsApi().isClassLike(p) && p.name !== undefined && p.name.text === holder));
   };
   const visit = (n: TS.Node): void => {
     if ((tsApi().isPropertyDeclaration(n) || tsApi().isGetAccessor(n)) && tsApi().isIdentifier(n.name) && n.name.text === name && inHolderClass(n)) {

@@ -80,7 +80,8 @@ export class StringTable {
 
   /** The decoded text of string `index` ("" for an index out of range). */
   get(index: number): string {
-    if (index >= this.count || index < 0) return '';
+    // `!(in range)` also turns away undefined and NaN, which a corrupt index read past the end of a column gives.
+    if (!(index >= 0 && index < this.count)) return '';
     const cached = this.decoded[index];
     if (cached !== undefined) return cached;
     const text = this.decode(index);
@@ -90,17 +91,18 @@ export class StringTable {
 
   /** Decodes without caching: for one-off reads of strings that are unlikely to be asked for again. */
   peek(index: number): string {
-    if (index >= this.count || index < 0) return '';
+    if (!(index >= 0 && index < this.count)) return '';
     return this.decoded[index] ?? this.decode(index);
   }
 
   /** Raw byte length of string `index` as stored (escaped). */
   rawLength(index: number): number {
-    return this.lengths[index];
+    return index >= 0 && index < this.count ? this.lengths[index] : 0;
   }
 
   /** True when the raw bytes of string `index` start with the ASCII text `prefix` (no decoding). */
   startsWith(index: number, prefix: string): boolean {
+    if (!(index >= 0 && index < this.count)) return false;
     const len = this.lengths[index];
     if (len < prefix.length) return false;
     const pos = this.starts[index];

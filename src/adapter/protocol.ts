@@ -63,8 +63,24 @@ export interface CustomRequests {
    * when complete. Cancel it with DAP's `cancel` request naming this request's `seq`.
    */
   'leakLens/takeSnapshot': {
-    args: { file: string; label?: string; gc?: boolean };
-    body: { file: string; metaFile: string; fileSize: number; durationMs: number; sessionId: string; sequence: number; pid?: number; memoryUsage?: MemoryUsageBody; allocationTracking: boolean };
+    /**
+     * `workers: true` also snapshots every worker thread alive (each has a heap of its own), beside `file` as
+     * `<file without .heapsnapshot>.worker<id>.heapsnapshot`, each with a sidecar whose `thread` names the worker.
+     */
+    args: { file: string; label?: string; gc?: boolean; workers?: boolean };
+    body: {
+      file: string;
+      metaFile: string;
+      fileSize: number;
+      durationMs: number;
+      sessionId: string;
+      sequence: number;
+      pid?: number;
+      memoryUsage?: MemoryUsageBody;
+      allocationTracking: boolean;
+      /** With `workers: true`: one entry per worker snapshotted (a worker that exited meanwhile is left out). */
+      workers?: WorkerSnapshotBody[];
+    };
   };
   /** Cancels the `leakLens/takeSnapshot` writing `file` (for clients that cannot send DAP `cancel`); nothing is left on disk. */
   'leakLens/cancelSnapshot': { args: { file: string }; body: { cancelled: boolean } };
@@ -78,6 +94,19 @@ export interface CustomRequests {
 }
 
 export type CustomRequestName = keyof CustomRequests;
+
+/** A worker thread's snapshot taken with `leakLens/takeSnapshot` (`workers: true`). */
+export interface WorkerSnapshotBody {
+  /** `worker <id> <name>`. */
+  name: string;
+  thread: { id: string; title: string; url: string };
+  file: string;
+  metaFile: string;
+  fileSize: number;
+  /** Snapshots of one worker with the same sessionId have comparable object ids. */
+  sessionId: string;
+  sequence: number;
+}
 
 /** The custom events, by event name, with their bodies. */
 export interface CustomEvents {

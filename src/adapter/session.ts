@@ -17,24 +17,27 @@ import {
   CaptureSession,
   launchForCapture,
   targetFromHostPort,
+  WorkerTracker,
   type Disposable,
   type LaunchedProgram,
   type MemoryUsage,
 } from '../capture';
-import type { AttachArguments, CustomEvents, CustomEventName, CustomRequestName, CustomRequests, LaunchArguments } from './protocol';
+import type { AttachArguments, CustomEvents, CustomEventName, CustomRequestName, CustomRequests, LaunchArguments, WorkerSnapshotBody } from './protocol';
 
 /** What a client may send: nothing is known to be present until checked. */
 type LaunchRequestArguments = DebugProtocol.LaunchRequestArguments & Partial<LaunchArguments>;
 type AttachRequestArguments = DebugProtocol.AttachRequestArguments & AttachArguments;
 
 /** Inspector lines Node prints on stderr that mean nothing to the user of a debug session. */
-const inspectorNoise = /^(Debugger listening on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Waiting for the debugger to disconnect)/;
+const inspectorNoise = /^(Debugger listening on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Debugger ending on |Waiting for the debugger to disconnect)/;
 
 /** A failure the user can act on; its message is shown as is. */
 class UserError extends Error {}
 
 export class LeakLensDebugSession extends DebugSession {
   private capture: CaptureSession | undefined;
+  /** The program's worker threads, followed from the start so their object ids stay comparable. */
+  private workers: WorkerTracker | undefined;
   private program: LaunchedProgram | undefined;
   private stopOnDisconnect = true;
   private sampler: Disposable | undefined;
@@ -44,9 +47,17 @@ export class LeakLensDebugSession extends DebugSession {
   /** In-flight snapshots by file. */
   private readonly snapshotCancellers = new Map<string, AbortController>();
   private ended = false;
+  /** Snapshots being written, so that stopping waits until their half-written files are removed. */
+  private readonly snapshotsInFlight = new Set<Promise<unknown>>();
+
+  /** Every session of this adapter process, so that a stop signal can end what each of them started. */
+  static readonly live = new Set<LeakLensDebugSession>();
+  /** Set once the process is exiting on a signal: the exit status is then the signal's, not DebugSession's 0. */
+  static exitingOnSignal = false;
 
   constructor() {
     super();
+    LeakLensDebugSession.live.add(this);
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
   }
@@ -153,6 +164,8 @@ export class LeakLensDebugSession extends DebugSession {
   }
 
   private async afterConnect(args: { trackAllocations?: boolean; samplingIntervalMs?: number }): Promise<void> {
+    // A target without the NodeWorker domain (not Node, or too old) simply has no workers to snapshot.
+    this.workers = await WorkerTracker.start(this.capture!.connection, this.capture!.processInfo.pid).catch(() => undefined);
     if (args.trackAllocations) await this.capture!.startAllocationTracking();
     if (args.samplingIntervalMs && args.samplingIntervalMs > 0) this.startSampling(args.samplingIntervalMs);
   }
@@ -231,7 +244,7 @@ export class LeakLensDebugSession extends DebugSession {
         let last = 0;
         const controller = signalController(signal);
         this.snapshotCancellers.set(a.file, controller);
-        const result = await capture.takeSnapshot(a.file, {
+        const writing = capture.takeSnapshot(a.file, {
           label: a.label,
           gc: a.gc ?? true,
           signal: controller.signal,
@@ -241,9 +254,16 @@ export class LeakLensDebugSession extends DebugSession {
             last = now;
             this.sendCustomEvent('leakLens/snapshotProgress', { file: a.file, done, total });
           },
-        }).finally(() => this.snapshotCancellers.delete(a.file));
+        });
+        this.snapshotsInFlight.add(writing);
+        const result = await writing.finally(() => {
+          this.snapshotCancellers.delete(a.file);
+          this.snapshotsInFlight.delete(writing);
+        });
         const m = result.meta;
+        const workers = a.workers ? await this.snapshotWorkers(a.file, a.label, a.gc ?? true) : undefined;
         return {
+          ...(workers ? { workers } : {}),
           file: result.filePath,
           metaFile: result.metaPath,
           fileSize: m.fileSize,
@@ -289,6 +309,21 @@ export class LeakLensDebugSession extends DebugSession {
     }
   }
 
+  /** Snapshots every live worker thread beside `file`; a worker that exits meanwhile is left out. */
+  private async snapshotWorkers(file: string, label: string | undefined, gc: boolean): Promise<WorkerSnapshotBody[]> {
+    const taken: WorkerSnapshotBody[] = [];
+    for (const worker of (await this.workers?.live()) ?? []) {
+      const workerFile = `${file.replace(/\.heapsnapshot$/, '')}.worker${worker.thread.id}.heapsnapshot`;
+      try {
+        const { filePath, metaPath, meta } = await worker.takeSnapshot(workerFile, { label, gc });
+        taken.push({ name: worker.name, thread: worker.thread, file: filePath, metaFile: metaPath, fileSize: meta.fileSize, sessionId: meta.sessionId, sequence: meta.sequence });
+      } catch (error) {
+        if (!worker.isClosed) throw error;
+      }
+    }
+    return taken;
+  }
+
   private startSampling(intervalMs: number): void {
     this.sampler?.dispose();
     this.sampler = this.capture!.startSampling(intervalMs, (sample: MemoryUsage & { time: number }) => this.sendCustomEvent('leakLens/memorySample', sample));
@@ -322,10 +357,28 @@ export class LeakLensDebugSession extends DebugSession {
     }
     this.sampler?.dispose();
     this.sampler = undefined;
+    this.workers?.dispose();
+    this.workers = undefined;
     const capture = this.capture;
     this.capture = undefined;
     await capture?.close().catch(() => undefined);
     if (stopProgram && this.program) await this.program.stop();
+    // A cancelled snapshot removes its half-written file when it settles; wait for that, within reason.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.snapshotsInFlight]),
+      new Promise((resolve) => (timer = setTimeout(resolve, 5_000))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * The adapter process was told to stop (SIGINT, SIGTERM, SIGHUP) or lost its parent: end what this session
+   * started, as a disconnect would, and leave no snapshot half-written. The caller exits afterwards.
+   */
+  async release(): Promise<void> {
+    LeakLensDebugSession.live.delete(this);
+    await this.shutDownTarget(this.stopOnDisconnect);
   }
 
   private shuttingDown = false;
@@ -337,7 +390,10 @@ export class LeakLensDebugSession extends DebugSession {
   override shutdown(): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    void this.shutDownTarget(this.stopOnDisconnect).finally(() => super.shutdown());
+    LeakLensDebugSession.live.delete(this);
+    void this.shutDownTarget(this.stopOnDisconnect).finally(() => {
+      if (!LeakLensDebugSession.exitingOnSignal) super.shutdown();
+    });
   }
 
   /** Tells the client the session is over (once). */

@@ -45,10 +45,13 @@ export interface CdpCommands {
     result: { result: RemoteObject; exceptionDetails?: ExceptionDetails };
   };
   'Runtime.runIfWaitingForDebugger': { params: Record<string, never>; result: Record<string, never> };
+  'Runtime.discardConsoleEntries': { params: Record<string, never>; result: Record<string, never> };
   'Runtime.getHeapUsage': { params: Record<string, never>; result: { usedSize: number; totalSize: number } };
   'Debugger.enable': { params: { maxScriptsCacheSize?: number }; result: { debuggerId?: string } };
   'Debugger.setSkipAllPauses': { params: { skip: boolean }; result: Record<string, never> };
+  'Debugger.disable': { params: Record<string, never>; result: Record<string, never> };
   'HeapProfiler.enable': { params: Record<string, never>; result: Record<string, never> };
+  'NodeWorker.enable': { params: { waitForDebuggerOnStart: boolean }; result: Record<string, never> };
   'HeapProfiler.collectGarbage': { params: Record<string, never>; result: Record<string, never> };
   'HeapProfiler.takeHeapSnapshot': {
     params: { reportProgress?: boolean; captureNumericValue?: boolean; exposeInternals?: boolean };
@@ -79,6 +82,13 @@ export interface CdpEvents {
     context: { id: number; name: string; origin: string; auxData?: { isDefault?: boolean } };
   };
   'Runtime.executionContextDestroyed': { executionContextId: number };
+  'NodeWorker.attachedToWorker': {
+    sessionId: string;
+    workerInfo: { workerId: string; type: string; title: string; url: string };
+    waitingForDebugger: boolean;
+  };
+  'NodeWorker.detachedFromWorker': { sessionId: string };
+  'NodeWorker.receivedMessageFromWorker': { sessionId: string; message: string; workerId?: string };
 }
 
 /** Per-call options. */

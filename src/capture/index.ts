@@ -17,6 +17,7 @@ export {
   LaunchedProgram,
   attachToPid,
   launchProgram,
+  livingGroupMembers,
   listInspectorTargets,
   parseTargetSpec,
   resolveTarget,
@@ -42,5 +43,8 @@ export {
   type SnapshotOptions,
   type SnapshotResult,
   type TargetProcessInfo,
+  type ThreadInfo,
 } from './session';
 export { launchForCapture, type LaunchedCapture } from './launch';
+export { holdLifeline, signalExitCode, type LifelineOptions, type StopReason, type StopSignal } from './lifeline';
+export { WorkerCapture, WorkerTracker, type WorkerSnapshotOptions } from './workers';

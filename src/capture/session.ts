@@ -24,6 +24,16 @@ export interface ScriptRecord {
   hash?: string;
 }
 
+/** A worker thread, as the inspector's NodeWorker domain describes it. */
+export interface ThreadInfo {
+  /** The worker's id (its `threadId`), as a string. */
+  id: string;
+  /** Node's title for it, such as `[worker 1] jobs` (the name given to `new Worker`). */
+  title: string;
+  /** The worker's script, as a file URL. */
+  url: string;
+}
+
 /** What the session learned about the target process when it attached. Fields are absent for non-Node targets. */
 export interface TargetProcessInfo {
   pid?: number;
@@ -99,8 +109,15 @@ export interface SnapshotMeta {
   forcedGc: boolean;
   /** How the file was written: streamed over CDP, or by `v8.writeHeapSnapshot` inside the target. */
   method: SnapshotMethod;
+  /**
+   * True when a debugger shared the inspector session and kept the Debugger domain on: V8 then links promises to
+   * what awaits them (async stack traces), so objects the program itself dropped can still be retained.
+   */
+  debuggerAttached?: boolean;
   /** Every script the target had parsed when the snapshot was taken. */
   scripts: ScriptRecord[];
+  /** Set for a snapshot of a worker thread (`worker_threads`); absent for the main thread. */
+  thread?: ThreadInfo;
 }
 
 /**
@@ -151,7 +168,8 @@ export interface CaptureSessionOptions {
   /**
    * The connection shares its inspector session with a debugger, as js-debug's CDP proxy does: pausing is left to
    * that debugger (no `Debugger.setSkipAllPauses`, so the user's breakpoints still stop the program) and so is
-   * resuming a program that waits for it.
+   * resuming a program that waits for it. The Debugger domain, on anyway for that debugger, stays on, and console
+   * entries are left alone; sidecars say `debuggerAttached`, since V8's async stack links can then retain objects.
    */
   sharedWithDebugger?: boolean;
   /**
@@ -188,9 +206,13 @@ export class CaptureAbortedError extends Error {
 
 const writeHighWaterMark = 16 * 1024 * 1024;
 
+/** Turns V8's allocation-site pretenuring off inside the target (best effort: needs `process.getBuiltinModule` or CommonJS). */
+const PRETENURING_OFF = `(() => { try { const v8 = typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule('v8') : process.mainModule && process.mainModule.require('v8'); if (v8) v8.setFlagsFromString('--no-allocation-site-pretenuring'); return true; } catch { return false; } })()`;
+
 /**
- * One inspector session on one target. It enables Runtime, Debugger and HeapProfiler once and never disables
- * HeapProfiler, so heap object ids stay comparable across its snapshots. Closing the session ends that: V8 clears
+ * One inspector session on one target. It enables Runtime and HeapProfiler once and never disables HeapProfiler,
+ * so heap object ids stay comparable across its snapshots. The Debugger domain is on only for a moment before each
+ * snapshot, to learn the scripts (unless a debugger shares the session). Closing the session ends that: V8 clears
  * the id map when an inspector session detaches, so keep one session open for a whole investigation.
  */
 export class CaptureSession {
@@ -213,7 +235,10 @@ export class CaptureSession {
   /** Called when the target stops running tasks: the program finished or a debugger paused it. */
   private readonly stallHandlers = new Set<() => void>();
 
-  private constructor(private readonly client: CdpClient) {
+  private constructor(
+    private readonly client: CdpClient,
+    private readonly shared: boolean,
+  ) {
     client.on('Runtime.executionContextCreated', ({ context }) => {
       if (context.auxData?.isDefault === false) return;
       this.defaultContextId = context.id;
@@ -225,6 +250,8 @@ export class CaptureSession {
       if (executionContextId === this.defaultContextId) this.markFinished();
     });
     client.on('Debugger.paused', () => {
+      // Only a shared session keeps the Debugger domain on; a session of its own skips pauses while it is briefly on.
+      if (!this.shared) return;
       this.paused = true;
       this.notifyStalled();
     });
@@ -244,9 +271,9 @@ export class CaptureSession {
   }
 
   /**
-   * Connects to an inspector URL and prepares the target: Runtime, Debugger (to learn every script) and
-   * HeapProfiler are enabled, pauses are skipped so a `debugger` statement cannot stop the program, and a program
-   * started with `--inspect-brk` is let run.
+   * Connects to an inspector URL and prepares the target: Runtime and HeapProfiler are enabled (and Debugger only
+   * in a session shared with a debugger, which has it on anyway), and a program started with `--inspect-brk` is let
+   * run. Nothing enabled in a session of its own adds a retainer to the target's heap.
    */
   static async open(url: string, options: CaptureSessionOptions = {}): Promise<CaptureSession> {
     const callTimeoutMs = options.callTimeoutMs ?? 60_000;
@@ -255,14 +282,17 @@ export class CaptureSession {
       defaultCallTimeoutMs: callTimeoutMs,
       onHandlerError: options.onHandlerError,
     });
-    const session = new CaptureSession(client);
     const shared = options.sharedWithDebugger === true;
+    const session = new CaptureSession(client, shared);
     try {
       await options.beforeEnable?.(client);
       await Promise.all([
         client.send('Runtime.enable', {}),
-        client.send('Debugger.enable', {}),
-        shared ? undefined : client.send('Debugger.setSkipAllPauses', { skip: true }),
+        // A debugger sharing the session has the Debugger domain on anyway. A session of our own leaves it off:
+        // while it is on, V8 links promises to what awaits and handles them (async stack traces, catch prediction),
+        // and those links keep requests, responses and sockets alive that the program itself dropped. Scripts are
+        // learned just before each snapshot instead (see refreshScripts).
+        shared ? client.send('Debugger.enable', {}) : undefined,
         client.send('HeapProfiler.enable', {}),
       ]);
       // Runtime.enable reports every live context before it returns. None means the program finished between
@@ -285,6 +315,14 @@ export class CaptureSession {
     return session;
   }
 
+  /**
+   * The session's CDP connection, for domains capture does not drive itself (such as NodeWorker, see
+   * `WorkerTracker`). Disabling HeapProfiler through it would reset the object ids.
+   */
+  get connection(): CdpClient {
+    return this.client;
+  }
+
   /** The WebSocket URL this session is connected to. */
   get inspectorUrl(): string {
     return this.client.url;
@@ -300,7 +338,10 @@ export class CaptureSession {
     return this.info;
   }
 
-  /** Every script the target has parsed so far, by script id. */
+  /**
+   * Every script the session has learned of, by script id: in a session of its own, those alive at the last
+   * snapshot or {@link refreshScripts}; in a shared session, every script parsed since it opened.
+   */
   get scripts(): ReadonlyMap<string, ScriptRecord> {
     return this.scriptsById;
   }
@@ -325,7 +366,42 @@ export class CaptureSession {
   }
 
   /**
-   * True while a debugger holds the program paused. Only a session that does not skip pauses hears of them; then
+   * True when the Debugger domain stays on in this session because a debugger shares it. V8 then keeps async
+   * stack-trace links between promises, which can retain objects the program itself dropped; sidecars say so.
+   */
+  get debuggerAttached(): boolean {
+    return this.shared;
+  }
+
+  /**
+   * Learns every script the target holds, with its source map URL. A session of its own turns the Debugger domain
+   * on (V8 then reports each live script) and off again in one batch of messages, so no program code runs while it
+   * is on and no promise gets linked to its awaiters; a shared session has heard every script already.
+   */
+  async refreshScripts(): Promise<void> {
+    if (this.shared) return;
+    // Sent together, so the inspector dispatches them between two tasks of the program; the skip is there in case
+    // a task runs in between all the same, so that a `debugger` statement cannot stop the program.
+    await Promise.all([
+      this.client.send('Debugger.enable', {}),
+      this.client.send('Debugger.setSkipAllPauses', { skip: true }),
+      this.client.send('Debugger.disable', {}),
+    ]);
+  }
+
+  /**
+   * Drops the console messages the inspector keeps for replay. A program run with `--inspect` hands every
+   * `console.log` argument to V8's console storage (up to 1000 messages), which holds them from a global handle:
+   * objects the program logged would look leaked. A shared session leaves them to the debugger that shows them.
+   */
+  private async discardConsoleEntries(): Promise<void> {
+    if (this.shared) return;
+    await this.client.send('Runtime.discardConsoleEntries', {});
+  }
+
+  /**
+   * True while a debugger holds the program paused. Only a shared session hears of pauses (a session of its own
+   * keeps the Debugger domain off, and a program whose only sessions have it off cannot pause); then
    * snapshots skip the forced GC and {@link collectGarbage} rejects, since V8 runs a GC as a task.
    */
   get isPaused(): boolean {
@@ -423,6 +499,12 @@ export class CaptureSession {
    */
   startAllocationTracking(): Promise<void> {
     return this.exclusive(async () => {
+      // Pretenured allocations (objects V8 puts straight into the old generation, as it learns to for long-lived
+      // ones) lose their stacks in the allocation tracker. A program started by Leak Lens gets the flag at launch;
+      // one attached to gets it from now on, for the allocation sites V8 has not yet decided to pretenure.
+      await this.client
+        .send('Runtime.evaluate', { expression: PRETENURING_OFF, silent: true, returnByValue: true })
+        .catch(() => undefined);
       await this.client.send('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
       this.tracking = true;
     });
@@ -531,6 +613,7 @@ export class CaptureSession {
     }
     // Create the file first, so an unwritable place fails before the target spends time on a GC.
     const stream = method === 'cdp' ? await job.openStream() : undefined;
+    await this.discardConsoleEntries();
     let forcedGc = (options.gc ?? true) && !this.finished && !this.paused;
     if (forcedGc) {
       // Two passes: the first can queue finalizers and weak callbacks whose garbage only the second frees.
@@ -545,6 +628,8 @@ export class CaptureSession {
     }
     if (job.aborted) return undefined;
     const memoryUsage = await this.memoryUsage().catch(() => undefined);
+    await this.refreshScripts();
+    if (job.aborted) return undefined;
     const time = new Date().toISOString();
     const started = Date.now();
     const allocationTracking = this.tracking;
@@ -576,6 +661,7 @@ export class CaptureSession {
       ...(programFinished ? { programFinished } : {}),
       forcedGc,
       method,
+      ...(this.shared ? { debuggerAttached: true } : {}),
       scripts: [...this.scriptsById.values()],
     };
     await job.commit(meta);
@@ -721,7 +807,7 @@ export class CaptureSession {
 }
 
 /** The files of one snapshot in the making: the temporary file, then the snapshot and its sidecar. */
-class SnapshotJob {
+export class SnapshotJob {
   /** True once the caller's promise has been settled. */
   settled = false;
   /** True once the caller cancelled; everything the job made must go. */

@@ -37,7 +37,10 @@ export interface LaunchOptions {
   args: string[];
   /** The runtime to start. Defaults to `node` from PATH (not `process.execPath`, which is Electron inside VS Code). */
   runtimeExecutable?: string;
-  /** Runtime flags placed before the inspector flag, e.g. `['--max-old-space-size=512']`. */
+  /**
+   * Runtime flags, placed after the inspector flag (which comes right after the executable, so that options taking
+   * a value, such as `-e CODE` or `-r MODULE`, keep it), e.g. `['--max-old-space-size=512']`.
+   */
   runtimeArgs?: string[];
   cwd?: string;
   /** Merged over `process.env`; a key set to `undefined` is removed. */
@@ -176,14 +179,15 @@ export class LaunchedProgram {
 }
 
 /**
- * Starts `<runtimeExecutable> <runtimeArgs> --inspect=127.0.0.1:0 <args>` in its own process group and resolves
+ * Starts `<runtimeExecutable> --inspect=127.0.0.1:0 <runtimeArgs> <args>` in its own process group and resolves
  * once the inspector prints its URL. Rejects if the program cannot start, exits first, or the inspector does not
  * open in time (the process group is killed then).
  */
 export function launchProgram(options: LaunchOptions): Promise<LaunchedProgram> {
   const executable = options.runtimeExecutable ?? 'node';
   const inspectFlag = options.pauseAtStart ? '--inspect-brk=127.0.0.1:0' : '--inspect=127.0.0.1:0';
-  const argv = [...(options.runtimeArgs ?? []), inspectFlag, ...options.args];
+  // Right after the executable: anywhere later it could land between an option and its value (`-e CODE`).
+  const argv = [inspectFlag, ...(options.runtimeArgs ?? []), ...options.args];
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[key];
@@ -415,7 +419,7 @@ export async function resolveTarget(spec: TargetSpec | string): Promise<Resolved
 }
 
 /** How many processes of process group `pgid` are alive (not zombies), from procfs; 0 where there is no procfs. */
-function livingGroupMembers(pgid: number): number {
+export function livingGroupMembers(pgid: number): number {
   let entries: string[];
   try {
     entries = readdirSync('/proc');

@@ -26,14 +26,30 @@ export function formatSummary(file: string, totalSize: number, rows: ClassSummar
   return lines.join('\n');
 }
 
-function formatGroup(g: LeakGroup, index: number, cwd: string): string[] {
+function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean): string[] {
   const out: string[] = [];
   const native = g.nativeSize > 0 ? ` (${formatBytes(g.nativeSize)} of it outside the JS heap)` : '';
   // A closure is known by where its function is written.
   const what = g.className.endsWith('()') && g.classLocation ? `function ${g.className} (${where(g.classLocation, cwd)})` : g.className;
-  out.push(`${index}. ${what} x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}`);
+  const thread = threaded && g.thread ? ` (thread: ${g.thread})` : '';
+  if (g.kind === 'collection' && g.collection) {
+    const c = g.collection;
+    const bytesOnly = c.entries.every((e) => e === c.entries[0]);
+    const growth = bytesOnly
+      ? `storage ${c.bytes.map((b) => formatBytes(b)).join(' -> ')} (its entries are small integers, which a snapshot does not count)`
+      : `+${g.growthPerRound} entries per round (${c.entries.join(' -> ')})`;
+    out.push(`${index}. ${g.owner.name} (${g.className}) grows: ${growth}, ${formatBytes(g.retainedSize)} retained${native}${thread}`);
+  } else if (g.kind === 'chain') {
+    out.push(`${index}. ${what} chain x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}${thread}`);
+    if (g.chain?.link.length) out.push(`   each ${g.className} keeps the previous one alive through .${g.chain.link.join(' -> ')}`);
+  } else out.push(`${index}. ${what} x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}${thread}`);
   out.push(`   held by ${g.owner.name} [${g.owner.kind}]${g.owner.location ? '  ' + where(g.owner.location, cwd) : ''}`);
-  for (const site of g.allocationSites) out.push(`   allocated in ${site.function}()  ${where(site.location, cwd)}  (${site.count})`);
+  if (g.heldVia) out.push(`   each through ${g.heldVia.className === 'Timeout' ? 'a timer' : 'a callback'} ${g.heldVia.className}${g.heldVia.location ? '  ' + where(g.heldVia.location, cwd) : ''}`);
+  for (const r of g.owner.related ?? []) out.push(`   ${r.label}  ${where(r.location, cwd)}`);
+  if (g.kind === 'collection') {
+    if (g.collection?.addedAt) out.push(`   entries added at  ${where(g.collection.addedAt, cwd)}`);
+  } else for (const site of g.allocationSites) out.push(`   allocated in ${site.function}()  ${where(site.location, cwd)}  (${site.count})`);
+  if (g.kind !== 'collection' && g.collection) out.push(`   in a growing ${g.collection.className}: ${g.collection.entries.join(' -> ')} entries`);
   if (g.alsoHeld.length) out.push(`   also held there: ${g.alsoHeld.map((a) => `${a.className} x${a.count} (+${a.growthPerRound}/round)`).join(', ')}`);
   const retains = g.retains.filter((r) => r.className !== g.className).slice(0, 4);
   if (retains.length) out.push(`   each keeps alive: ${retains.map((r) => `${r.className} x${r.count}`).join(', ')}`);
@@ -60,8 +76,9 @@ export function formatReport(r: LeakReport, cwd = process.cwd()): string {
   } else {
     lines.push(`${r.leaks.length} leak${r.leaks.length > 1 ? 's' : ''} found across ${r.snapshots.length} snapshots (${r.rounds} rounds; heap grew ${growth})${r.pid ? ` in pid ${r.pid}` : ''}:`);
     lines.push('');
+    const threaded = (r.threads?.length ?? 1) > 1;
     r.leaks.forEach((g, i) => {
-      lines.push(...formatGroup(g, i + 1, cwd));
+      lines.push(...formatGroup(g, i + 1, cwd, threaded));
       lines.push('');
     });
   }
@@ -74,6 +91,7 @@ export function formatReport(r: LeakReport, cwd = process.cwd()): string {
     const b = mem[mem.length - 1];
     lines.push(`Process memory: heap used ${formatBytes(a.heapUsed)} -> ${formatBytes(b.heapUsed)}, external ${formatBytes(a.external)} -> ${formatBytes(b.external)}, array buffers ${formatBytes(a.arrayBuffers)} -> ${formatBytes(b.arrayBuffers)}, rss ${formatBytes(a.rss)} -> ${formatBytes(b.rss)}`);
   }
+  if (r.threads && r.threads.length > 1) lines.push(`Threads analysed, each with its own heap: ${r.threads.map((t) => t.name).join(', ')}.`);
   for (const w of r.warnings) lines.push(`note: ${w}`);
   return lines.join('\n').trimEnd();
 }

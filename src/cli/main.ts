@@ -5,17 +5,67 @@
 import { loadAnalysis } from '../../engine/analysis';
 import { CancelledError, SnapshotParseError } from '../../engine/parse';
 import { buildLeakReport, InputError, LeakReport } from '../../engine/report';
+import { oneLine } from '../../engine/safeRead';
 import { summarizeClasses } from '../../engine/summary';
 import { formatReport, formatSummary } from './format';
-import { runCommand, RunError } from './run';
+import { holdLifeline, type StopReason } from '../capture/lifeline';
+import { runCommand, RunError, RunInterrupted } from './run';
+
+const RUN_USAGE = `Usage: leak-lens run [options] -- <program> [args...]
+
+Starts a Node.js program under the inspector, runs the action against it, takes heap snapshots and reports what
+leaks. The program is \`node [node options] app.js [args]\` (or \`node -e CODE\`, or a .js file); node's own options
+keep their meaning. Launchers (npm start, npx, tsx, ts-node) are refused with the node command to use instead.
+
+Options:
+  --action "<shell command>"  run before each snapshot (and once to warm up); TARGET_URL is the program's first URL
+  --rounds N                  actions between two snapshots (default 1)
+  --snapshots K               snapshots to take, at least 2 (default 3)
+  --track-allocations         record where leaked objects are allocated (slower)
+  --ready REGEX               the program's own output line that says it is ready
+                              (default: listening|ready|started|running on; the inspector's lines never count)
+  --action-timeout SECONDS    stop an action that runs longer (default 120)
+  --out DIR                   keep the snapshots in DIR (default: a temporary folder, removed at the end)
+  --format text|json          the report's format on stdout (default text)
+  -h, --help                  show this help
+
+On SIGINT, SIGTERM or SIGHUP, or when its parent process goes away, run stops the program and the action (with
+everything they started), removes its snapshots, and exits with 130, 143 or 129.
+
+Exit status: 0 no leak, 1 leaks found, 2 error, 128+N stopped by signal N.`;
+
+const SUMMARY_USAGE = `Usage: leak-lens summary <file.heapsnapshot> [--top N] [--format text|json]
+
+Prints the classes of one heap snapshot by retained size: count, shallow and retained size.
+
+Options:
+  --top N             rows to print (default 25)
+  --format text|json  output format (default text)
+  -h, --help          show this help
+
+Exit status: 0 success, 2 error.`;
+
+const ANALYZE_USAGE = `Usage: leak-lens analyze <baseline.heapsnapshot> <next.heapsnapshot>... [--format text|json] [--path-map FROM=TO]
+
+Compares snapshots of one process taken in order and reports the leak groups: what grows, what holds it, and where.
+
+Options:
+  --format text|json          output format (default text)
+  --path-map FROM=TO[,...]    rewrite file path prefixes (a report from another machine or a container)
+  -h, --help                  show this help
+
+Exit status: 0 no leak, 1 leaks found, 2 error.`;
 
 const USAGE = `Usage:
   leak-lens summary <file.heapsnapshot> [--top N] [--format text|json]
   leak-lens analyze <baseline.heapsnapshot> <next.heapsnapshot>... [--format text|json] [--path-map FROM=TO]
   leak-lens run [--rounds N] [--snapshots K] [--action "<shell command>"] [--track-allocations]
                 [--format text|json] [--out DIR] [--ready REGEX] [--action-timeout SECONDS] -- <program> [args...]
+  leak-lens <command> --help
 
-Exit status: 0 no leak, 1 leaks found, 2 error.`;
+Exit status: 0 no leak, 1 leaks found, 2 error, 128+N stopped by signal N (run).`;
+
+const COMMAND_USAGE: Record<string, string> = { run: RUN_USAGE, summary: SUMMARY_USAGE, analyze: ANALYZE_USAGE };
 
 /** Parsed command-line flags: `--name value`, `--flag`, and positional arguments. */
 export interface ParsedArgs {
@@ -84,6 +134,13 @@ function pathMap(args: ParsedArgs): Record<string, string> | undefined {
   return map;
 }
 
+/** The words of a `run` command line before `--`, without `run` itself. */
+function runOptionsAsTyped(argv: string[]): string[] {
+  const before = argv.slice(0, argv.indexOf('--'));
+  before.splice(before.indexOf('run'), 1);
+  return before;
+}
+
 function printReport(report: LeakReport, fmt: 'text' | 'json'): number {
   process.stdout.write(fmt === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReport(report) + '\n');
   return report.verdict === 'leak' ? 1 : 0;
@@ -94,9 +151,15 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const args = parseArgs(argv);
     const command = args.positional.shift();
-    if (!command || args.flags.has('help') || command === 'help') {
-      process.stdout.write(USAGE + '\n');
-      return command ? 0 : 2;
+    // Asked for help: usage on stdout, success. `help run` and `run --help` are the same.
+    if (command === 'help' || args.flags.has('help')) {
+      const about = command === 'help' ? args.positional[0] : command;
+      process.stdout.write((about && COMMAND_USAGE[about] ? COMMAND_USAGE[about] : USAGE) + '\n');
+      return 0;
+    }
+    if (!command) {
+      process.stderr.write(`leak-lens: no command given; name one (leak-lens --help lists them)\n${USAGE}\n`);
+      return 2;
     }
     switch (command) {
       case 'summary': {
@@ -118,33 +181,61 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': {
         const fmt = format(args);
         if (args.rest.length === 0) throw new InputError('run needs the program after --, for example: leak-lens run --action "node load.js" -- node server.js');
-        const report = await runCommand({
-          program: args.rest,
-          action: flagString(args, 'action'),
-          rounds: flagInt(args, 'rounds', 1),
-          snapshots: flagInt(args, 'snapshots', 3, 2),
-          trackAllocations: args.flags.get('track-allocations') === true,
-          outDir: flagString(args, 'out'),
-          ready: flagString(args, 'ready'),
-          actionTimeoutMs: flagInt(args, 'action-timeout', 120) * 1000,
-          log: (line) => process.stderr.write(`leak-lens: ${line}\n`),
+        const abort = new AbortController();
+        let finished: Promise<LeakReport> | undefined;
+        const log = (line: string) => process.stderr.write(`leak-lens: ${line}\n`);
+        // Ctrl-C, a CI timeout or a closed terminal: stop the program and the action, remove the snapshots, exit 128+N.
+        const lifeline = holdLifeline({
+          log,
+          cleanup: async (reason) => {
+            abort.abort(reason);
+            await finished?.catch(() => undefined);
+          },
         });
-        return printReport(report, fmt);
+        try {
+          finished = runCommand({
+            program: args.rest,
+            commandLine: runOptionsAsTyped(argv),
+            signal: abort.signal,
+            action: flagString(args, 'action'),
+            rounds: flagInt(args, 'rounds', 1),
+            snapshots: flagInt(args, 'snapshots', 3, 2),
+            trackAllocations: args.flags.get('track-allocations') === true,
+            outDir: flagString(args, 'out'),
+            ready: flagString(args, 'ready'),
+            actionTimeoutMs: flagInt(args, 'action-timeout', 120) * 1000,
+            log,
+          });
+          return printReport(await finished, fmt);
+        } catch (e) {
+          if (e instanceof RunInterrupted) {
+            const reason = e.reason as StopReason;
+            const out = flagString(args, 'out');
+            const kept = out ? `half-written snapshots removed, finished ones kept in ${out}` : 'the snapshots removed';
+            log(`stopped (${reason.parentGone ? 'its parent went away' : reason.signal}): the program and the action were stopped and ${kept}`);
+            return reason.exitCode;
+          }
+          throw e;
+        } finally {
+          lifeline.dispose();
+        }
       }
       default:
-        throw new InputError(`unknown command "${command}"\n${USAGE}`);
+        throw new InputError(`unknown command ${JSON.stringify(command)}; the commands are summary, analyze and run (leak-lens help shows how to use them)`);
     }
   } catch (e) {
+    // Every error is one line of bounded length: messages quote file names and values that may hold anything.
+    const say = (message: string) => process.stderr.write(`leak-lens: ${oneLine(message, 600)}\n`);
     if (e instanceof SnapshotParseError || e instanceof InputError || e instanceof RunError || e instanceof CancelledError) {
-      process.stderr.write(`leak-lens: ${e.message}\n`);
+      say(e.message);
       return 2;
     }
     const err = e as NodeJS.ErrnoException;
     if (err && (err.code === 'ERR_OUT_OF_RANGE' || err instanceof RangeError)) {
-      process.stderr.write(`leak-lens: not enough memory for this snapshot (${err.message}); run on a machine with more memory\n`);
+      say(`not enough memory for this snapshot (${err.message}); run on a machine with more memory`);
       return 2;
     }
-    process.stderr.write(`leak-lens: ${err && err.message ? err.message : String(e)}\n`);
+    say(err && err.message ? err.message : String(e));
     return 2;
   }
 }

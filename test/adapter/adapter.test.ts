@@ -8,6 +8,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, before, beforeEach, describe, test } from 'node:test';
@@ -126,6 +127,38 @@ describe('leak-lens debug adapter over DAP', () => {
     assert.ok(gc.after.heapUsed > 0);
     await Promise.all([dc.waitForEvent('terminated'), dc.terminateRequest()]);
     assert.throws(() => process.kill(info.pid!, 0), 'the launched program is stopped with the session');
+  });
+
+  test('takeSnapshot with workers: true snapshots each worker thread, and the worker\'s leak is found in its snapshots', async () => {
+    const app = path.join(repoRoot, 'test', 'fixtures', 'apps', 'worker-leak.js');
+    let output = '';
+    const listening = new Promise<string>((resolve) => {
+      dc.on('output', (e: DebugProtocol.OutputEvent) => {
+        output += e.body.output;
+        const m = /listening on (http:\/\/\S+)/.exec(output);
+        if (m) resolve(m[1]);
+      });
+    });
+    await Promise.all([dc.configurationSequence(), dc.launch({ program: app }), dc.waitForEvent('initialized')]);
+    const url = await listening;
+    const get = () => new Promise<void>((resolve, reject) => http.get(url, (res) => res.resume().on('end', resolve)).on('error', reject));
+    const workerFiles: string[] = [];
+    for (let i = 1; i <= 3; i++) {
+      for (let n = 0; n < 50; n++) await get();
+      const file = path.join(dir, `s${i}.heapsnapshot`);
+      const body = await request(dc, 'leakLens/takeSnapshot', { file, workers: true });
+      assert.equal(body.workers?.length, 1, 'one worker thread');
+      const w = body.workers[0];
+      assert.equal(w.name, 'worker 1 jobs');
+      assert.deepEqual(w.thread, { id: '1', title: '[worker 1] jobs', url: `file://${path.join(path.dirname(app), 'worker-jobs.js')}` });
+      assert.equal(w.file, path.join(dir, `s${i}.worker1.heapsnapshot`));
+      assert.equal(w.sequence, i);
+      assert.ok(fs.statSync(w.file).size === w.fileSize && fs.existsSync(w.metaFile));
+      workerFiles.push(w.file);
+    }
+    const report = buildLeakReport(workerFiles);
+    assert.deepEqual(report.leaks.map((g) => [g.className, g.owner.name, g.growthPerRound]), [['Job', 'jobs', 50]]);
+    await Promise.all([dc.waitForEvent('terminated'), dc.terminateRequest()]);
   });
 
   test('allocation tracking: snapshots carry allocation sites', async () => {

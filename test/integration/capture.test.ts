@@ -17,6 +17,7 @@ import {
   type MemorySample,
   type SnapshotMeta,
 } from '../../src/capture';
+import { buildLeakReport } from '../../engine/report';
 
 // A hung test fails instead of blocking the run; each normally takes about a second.
 const testTimeoutMs = 30_000;
@@ -661,3 +662,53 @@ async function stopChild(child: ChildProcess): Promise<void> {
   child.kill('SIGKILL');
   await exited;
 }
+
+void test('a session of its own keeps the Debugger domain off: --inspect-brk and debugger statements do not stop the program', { timeout: testTimeoutMs }, async (t) => {
+  const f = fixture(t);
+  const script = f.write(
+    'pauser.js',
+    `let ticks = 0;\nsetInterval(() => {\n  debugger;\n  console.log('tick ' + ++ticks);\n}, 20);\n`,
+  );
+  const output = new OutputWatcher();
+  const { program, session } = await launchForCapture({ args: [script], cwd: f.dir, pauseAtStart: true, onStdout: output.onData, onStderr: output.onData });
+  f.pids.push(program.pid);
+  try {
+    await output.waitFor(/tick 2\b/);
+    const first = await session.takeSnapshot(path.join(f.dir, 'a.heapsnapshot'));
+    assert.equal(first.meta.forcedGc, true);
+    assert.equal(first.meta.debuggerAttached, undefined);
+    // The scripts come from the moment the Debugger domain is on, right before the snapshot.
+    assert.ok(first.meta.scripts.some((s) => s.url === pathToFileURL(script).href), 'the program script is in the sidecar');
+    assert.ok(session.scripts.size > 0);
+    assert.equal(session.isPaused, false);
+    // The program runs on through its debugger statement after the snapshot.
+    const seen = Number(/tick (\d+)\s*$/.exec(output.text)![1]);
+    await output.waitFor(new RegExp(`tick ${seen + 3}\\b`));
+    await session.takeSnapshot(path.join(f.dir, 'b.heapsnapshot'));
+    await output.waitFor(new RegExp(`tick ${seen + 6}\\b`));
+  } finally {
+    await finish(session, program);
+  }
+});
+
+void test('a session shared with a debugger keeps Debugger on, and its sidecars and the report say so', { timeout: testTimeoutMs }, async (t) => {
+  const f = fixture(t);
+  const script = f.write('leaky.js', leakyProgram);
+  const output = new OutputWatcher();
+  const program = await launchProgram({ args: [script], cwd: f.dir, env: { LEAKY_TICKS: '1' }, onStdout: output.onData, onStderr: output.onData });
+  f.pids.push(program.pid);
+  const session = await CaptureSession.open(program.url, { sharedWithDebugger: true });
+  try {
+    await output.waitFor(/tick 1\b/);
+    const a = await session.takeSnapshot(path.join(f.dir, 'a.heapsnapshot'));
+    await moreTicks(output, 2);
+    const b = await session.takeSnapshot(path.join(f.dir, 'b.heapsnapshot'));
+    assert.equal(a.meta.debuggerAttached, true);
+    assert.equal(session.debuggerAttached, true);
+    assert.ok(b.meta.scripts.some((s) => s.url === pathToFileURL(script).href));
+    const report = buildLeakReport([a.filePath, b.filePath]);
+    assert.ok(report.warnings.some((w) => w.startsWith('a debugger was attached while the snapshots were taken')), report.warnings.join('\n'));
+  } finally {
+    await finish(session, program);
+  }
+});

@@ -69,3 +69,28 @@ test('a program that is not Node.js, or no program at all, is refused with what 
   assert.equal(r3.status, 2);
   assert.match(r3.stderr, /leak-lens: .*(exited with code 1|ran to the end)/);
 });
+
+test('a program that dies at once, with or without --track-allocations: its exit status and last output, not a socket error', (t) => {
+  const dir = tempDir(t, 'run-errors');
+  {
+    const app = path.join(dir, 'no-config.js');
+    fs.writeFileSync(app, `console.log('loading config');\nconsole.error('config: DATABASE_URL is not set');\nprocess.exit(3);\n`);
+    const thrower = path.join(dir, 'thrower.js');
+    fs.writeFileSync(thrower, `throw new Error('boom while starting');\n`);
+    for (const [script, code, last] of [
+      [app, 3, 'config: DATABASE_URL is not set'],
+      [thrower, 1, 'Error: boom while starting'],
+    ] as const) {
+      for (const flags of [['--track-allocations'], []]) {
+        const r = run([...flags, '--', 'node', script]);
+        assert.equal(r.status, 2, r.stderr);
+        const message = r.stderr.trimEnd().split('\n').at(-1)!;
+        assert.doesNotMatch(r.stderr, /WebSocket|could not send/);
+        // Depending on timing the exit is seen before the capture session attaches or after.
+        assert.match(message, new RegExp(`^leak-lens: (could not start .*: )?the program exited with code ${code} (during the run|before a capture session could attach to it).* \\(last output: "${last}"\\)`));
+        const pid = /pid (\d+)/.exec(r.stderr)?.[1];
+        if (pid) assertGone(Number(pid), 'the program');
+      }
+    }
+  }
+});

@@ -40,6 +40,7 @@ test('bad input: one line naming the file and the problem, exit 2', (t) => {
     [['analyze', fixture('basic-leak').files[0]], /at least two snapshots/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['run', '--snapshots', 'x', '--', 'node', 'x.js'], /--snapshots takes a whole number/],
+    [['run', '--ready', 'up (', '--', 'node', 'x.js'], /^leak-lens: --ready takes a regular expression, and "up \(" is not one \(.*\); put a \\ before characters such as \( \[ \+ \*$/],
   ] as const) {
     const r = run(...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}`);
@@ -71,4 +72,23 @@ test('run: a program that exits at once, and a failing action, are clear errors 
   const pid = Number(/pid (\d+)/.exec(r2.stderr)?.[1]);
   assert.ok(pid > 0);
   assert.throws(() => process.kill(pid, 0), 'the program was stopped');
+});
+
+test('--help and -h print usage on stdout and exit 0, for leak-lens and each command; no command is an error', () => {
+  for (const args of [['--help'], ['-h'], ['help'], ['run', '--help'], ['run', '-h'], ['help', 'run'], ['summary', '--help'], ['summary', '-h'], ['analyze', '--help'], ['analyze', '-h']]) {
+    const r = run(...args);
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr, '', `${args.join(' ')} writes nothing on stderr`);
+    const command = args.find((a) => a === 'run' || a === 'summary' || a === 'analyze');
+    assert.match(r.stdout, command ? new RegExp(`^Usage: leak-lens ${command} `) : /^Usage:\n {2}leak-lens summary/, args.join(' '));
+    assert.match(r.stdout, /Exit status: 0 /);
+  }
+  // The program's own --help after -- is the program's, not leak-lens's.
+  const programHelp = run('run', '--snapshots', 'x', '--', 'node', 'app.js', '--help');
+  assert.equal(programHelp.status, 2);
+  assert.match(programHelp.stderr, /--snapshots takes a whole number/);
+  const none = run();
+  assert.equal(none.status, 2);
+  assert.match(none.stderr.split('\n')[0], /^leak-lens: no command given; name one \(leak-lens --help lists them\)$/);
+  assert.match(run('run', '--help').stdout, /SIGINT, SIGTERM or SIGHUP/);
 });

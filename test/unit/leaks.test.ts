@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { buildLeakReport, InputError } from '../../engine/report';
 import { fixture, repoRoot } from '../helpers/fixtures';
+import { tempDir } from '../helpers/temp';
 
 const app = path.join(repoRoot, 'test', 'fixtures', 'apps', 'basic-leak.js');
 
@@ -63,4 +65,81 @@ test('snapshots of different processes or out of order are refused', () => {
   const b = fixture('basic-leak', { variant: 'other' }).files;
   assert.throws(() => buildLeakReport([a[0], b[1]]), (e: Error) => e instanceof InputError && /different processes/.test(e.message));
   assert.throws(() => buildLeakReport([a[2], a[0]]), (e: Error) => e instanceof InputError && /order/.test(e.message));
+});
+
+const chainsApp = path.join(repoRoot, 'test', 'fixtures', 'apps', 'chains-collections.js');
+
+test('chains: each element holds the previous one, the owner holds the newest; reported as one group with its link', () => {
+  for (const track of [false, true]) {
+    const report = buildLeakReport(fixture('chains-collections', { track }).files);
+    const byClass = new Map(report.leaks.map((l) => [l.className, l]));
+    const expect = [
+      ['Revision', 'latest', 14, ['previous'], 16],
+      ['{longStr, someMethod}', 'theThing', 19, ['someMethod', 'context', 'originalThing'], 25],
+      ['timed()', 'handler', 33, ['context', 'inner'], 36],
+    ] as const;
+    for (const [cls, owner, ownerLine, link, allocLine] of expect) {
+      const g = byClass.get(cls);
+      assert.ok(g, `${cls} chain (tracking ${track}): got ${JSON.stringify(report.leaks.map((l) => l.className))}`);
+      assert.equal(g.kind, 'chain');
+      assert.equal(g.count, 200);
+      assert.deepEqual(g.newPerRound, [100, 100]);
+      assert.equal(g.owner.name, owner);
+      assert.deepEqual([g.owner.location?.file, g.owner.location?.line], [chainsApp, ownerLine]);
+      assert.deepEqual(g.chain?.link, [...link]);
+      // Elements dominate one another: the chain retains what its head retains, not the sum over elements.
+      assert.ok(g.retainedSize < 200 * 2000, `${cls} retained ${g.retainedSize}`);
+      if (track) assert.equal(g.allocationSites[0]?.location?.line, allocLine, `${cls} allocation ${JSON.stringify(g.allocationSites)}`);
+    }
+    assert.equal(report.leaks.filter((l) => l.kind === 'chain').length, 3, JSON.stringify(report.leaks.map((l) => [l.kind, l.className, l.owner.name])));
+  }
+});
+
+test('collections that grow with data: strings, small integers, references to one old object', () => {
+  const report = buildLeakReport(fixture('chains-collections').files);
+  const byOwner = new Map(report.leaks.map((l) => [l.owner.name, l]));
+  const expect = [
+    ['seenIds', 'Set', 41, 57, 100],
+    ['Counters.byId', 'Map', 44, 58, 0],
+    ['subscribers', 'Array', 49, 59, 100],
+  ] as const;
+  for (const [owner, cls, ownerLine, addLine, perRound] of expect) {
+    const g = byOwner.get(owner);
+    assert.ok(g, `${owner}: got ${JSON.stringify([...byOwner.keys()])}`);
+    assert.equal(g.kind, 'collection');
+    assert.equal(g.className, cls);
+    assert.equal(g.growthPerRound, perRound);
+    assert.equal(g.owner.location?.line, ownerLine);
+    assert.equal(g.collection?.addedAt?.line, addLine);
+    assert.equal(g.allocationSites[0]?.location?.line, addLine);
+  }
+  // Small integers are no heap objects: that Map grows in storage only.
+  const map = byOwner.get('Counters.byId')!;
+  assert.ok(map.collection!.bytes[2] > map.collection!.bytes[0]);
+});
+
+test('allocation lines come from the source when V8 kept no stack: a unique `new X(`, an object literal, a closure', () => {
+  const report = buildLeakReport(fixture('basic-leak').files);
+  const conn = report.leaks.find((l) => l.className === 'Connection');
+  assert.deepEqual(conn?.allocationSites.map((s) => [s.location?.line, s.fromSource, s.count]), [[15, true, 200]]);
+  const chains = buildLeakReport(fixture('chains-collections').files);
+  const lines = new Map(chains.leaks.map((l) => [l.className, l.allocationSites[0]?.location?.line]));
+  assert.equal(lines.get('Revision'), 16);
+  assert.equal(lines.get('{longStr, someMethod}'), 25);
+  assert.equal(lines.get('timed()'), 36);
+});
+
+test('snapshots without capture sidecars: compared as one process, and the report says that could not be verified', (t) => {
+  const dir = tempDir(t, 'identity');
+  const files = fixture('basic-leak').files.map((f, i) => {
+    const copy = path.join(dir, `s${i + 1}.heapsnapshot`);
+    fs.copyFileSync(f, copy);
+    return copy;
+  });
+  const bare = buildLeakReport(files);
+  assert.equal(bare.identityVerified, false);
+  assert.ok(bare.warnings.some((w) => /could not be verified/.test(w)), JSON.stringify(bare.warnings));
+  const withSidecars = buildLeakReport(fixture('basic-leak').files);
+  assert.equal(withSidecars.identityVerified, true);
+  assert.ok(!withSidecars.warnings.some((w) => /could not be verified/.test(w)));
 });
