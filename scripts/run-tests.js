@@ -28,9 +28,17 @@ const suites = which === 'all' ? order : [which];
 
 /** What a suite needs before it runs; throws with the reason when that cannot be installed. */
 const prerequisites = {
-  webview: () => void setup.ensureChromium(),
-  vscode: () => void setup.setup(),
+  webview: () => need('headless Chromium', () => setup.ensureChromium()),
+  vscode: () => need(`the VS Code host (code-server, Node 24, Chromium) in ${setup.hostDir()}`, () => setup.setup()),
 };
+
+function need(what, install) {
+  try {
+    install();
+  } catch (e) {
+    throw new Error(`${what}: ${String(e && e.message).split('\n')[0]}`);
+  }
+}
 
 function collect(dir) {
   if (!fs.existsSync(dir)) return [];
@@ -122,7 +130,7 @@ async function main() {
     try {
       prerequisites[suite]?.();
     } catch (e) {
-      console.log(`${suite}: not run: cannot install what it needs: ${String(e.message).split('\n')[0]}`);
+      console.log(`${suite}: not run: cannot install ${e.message}`);
       counts = { pass: 0, fail: 1 };
     }
     try {

@@ -405,8 +405,17 @@ async function main() {
   return failed === 0 ? 0 : 1;
 }
 
-/** Stops the browser and servers (each step even if another failed), then removes the run's temporary folder. */
-async function cleanup() {
+/**
+ * Stops the browser and servers (each step even if another failed), then removes the run's temporary folder. Every
+ * caller (a signal, the end of main, an error) waits for the same single cleanup before the process exits.
+ */
+let cleaning;
+function cleanup() {
+  cleaning ??= runCleanups();
+  return cleaning;
+}
+
+async function runCleanups() {
   for (const c of cleanups.splice(0)) {
     try {
       await c();

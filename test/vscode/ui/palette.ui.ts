@@ -23,15 +23,16 @@ function assert(condition: unknown, message: string): asserts condition {
 
 /** Opens the command palette and runs a command by its title, as typed by a person. */
 async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  // The development extension's commands appear once its extension host has read the manifest, however long that
-  // takes on a loaded machine: type the title again until its row is listed (2 s per look; the limit bounds failure).
+  // The development extension's commands appear once the workbench has its manifest, however long that takes on a
+  // loaded machine. The palette lists the commands known when it opens, so each look reopens it (typing again into an
+  // open palette never shows a command registered since); 2 s per look, and the limit bounds failure.
   const deadline = Date.now() + waitLimitMs;
   for (;;) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible' });
     await input.fill(`>${title}`);
     try {
       await row.waitFor({ timeout: 2_000 });
