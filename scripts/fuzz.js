@@ -441,15 +441,15 @@ function scriptNameMutation(c, r, hostile, appPath) {
 const BAD = ['crash', 'hang', 'runaway memory', 'messy message', 'impossible figure'];
 const CLASSES = ['ok', 'clean error', ...BAD];
 
-/** CPU time (clock ticks) a process has used, or -1 once it is gone. */
-function cpuTicksOf(pid) {
+/** A process's scheduler state (R running, S sleeping, D disk wait, Z exited) and CPU ticks used, or null if gone. */
+function procStat(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start after the last ')'.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
+    return { state: f[0], ticks: Number(f[11]) + Number(f[12]) };
   } catch {
-    return -1;
+    return null;
   }
 }
 
@@ -479,11 +479,14 @@ function runCli(opts, args) {
     child.stderr.on('data', (d) => err.push(d));
     let killed = null;
     let peak = 0;
-    // A hang is a process that makes no progress: blocked on a FIFO it uses no CPU at all. On a loaded machine a
-    // working process still gets some CPU, so "no CPU for `idle` seconds" tells a hang from slowness; a process
-    // that spins is caught by the wall-clock limit.
+    // A hang is a process that makes no progress: blocked on a FIFO it sleeps and uses no CPU at all. On a loaded
+    // machine a working process waits to run (state R) or for the disk (D) rather than sleeps, so "asleep with no
+    // new CPU time for `idle` seconds" tells a hang from slowness; an exited process (Z, or gone before its
+    // 'close' event) is not hung; a process that spins is caught by the wall-clock limit.
     let lastTicks = -1;
     let lastProgress = Date.now();
+    let exited = false;
+    child.on('exit', () => (exited = true));
     const sampler = setInterval(() => {
       const rss = rssOf(child.pid);
       peak = Math.max(peak, rss);
@@ -491,9 +494,9 @@ function runCli(opts, args) {
         killed = 'memory';
         child.kill('SIGKILL');
       }
-      const ticks = cpuTicksOf(child.pid);
-      if (ticks !== lastTicks) {
-        lastTicks = ticks;
+      const st = exited ? null : procStat(child.pid);
+      if (!st || st.state !== 'S' || st.ticks !== lastTicks) {
+        lastTicks = st ? st.ticks : -1;
         lastProgress = Date.now();
       } else if (Date.now() - lastProgress > opts.idle * 1000 && !killed) {
         killed = 'time';
