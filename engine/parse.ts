@@ -91,10 +91,22 @@ export class SnapshotParseError extends Error {
     readonly offset: number,
     reason: string,
   ) {
-    const advised = /^malformed/.test(reason) && !/capture/.test(reason) ? `${reason}; ${CORRUPT_ADVICE}` : reason;
-    super(`${oneLine(file, 160)}: ${oneLine(advised, 360)}${offset >= 0 ? ` (at byte ${offset})` : ''}`);
-    this.reason = advised;
+    super(SnapshotParseError.format(file, offset, SnapshotParseError.advise(reason)));
+    this.reason = SnapshotParseError.advise(reason);
     this.name = 'SnapshotParseError';
+  }
+
+  /** The reason with what to do about it, unless it already says. */
+  private static advise(reason: string): string {
+    if (/capture (it|the snapshot) again|pass |check |permission|memory|cancel/.test(reason)) return reason;
+    if (/truncated/.test(reason)) return `${reason}; capture the snapshot again`;
+    if (/^malformed|^unsupported/.test(reason)) return `${reason}; ${CORRUPT_ADVICE}`;
+    if (/^not a V8 heap snapshot/.test(reason)) return `${reason}; pass a .heapsnapshot file written by V8 (Node's inspector, DevTools or v8.writeHeapSnapshot)`;
+    return reason;
+  }
+
+  private static format(file: string, offset: number, advised: string): string {
+    return `${oneLine(file, 160)}: ${oneLine(advised, 360)}${offset >= 0 ? ` (at byte ${offset})` : ''}`;
   }
 }
 

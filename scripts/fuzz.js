@@ -11,7 +11,8 @@
 //
 // Usage: node scripts/fuzz.js [--cases N] [--seed S] [--jobs J] [--timeout SECONDS] [--idle SECONDS] [--rss-limit MB]
 //                             [--bin PATH] [--json] [--verbose] [--log FILE]
-// Case n is the same for a given seed whatever --cases says, so a short run is a prefix of a long one. --log writes
+// Case n is the same for a given seed whatever --cases says, so a short run is a prefix of a long one, and --from N
+// runs cases N and on (to split a long run). --log writes
 // one JSON line per run (case, command, class, mutation, detail).
 // Exits 1 when any case ends in a bad class (crash, hang, runaway memory, messy message, impossible figure).
 'use strict';
@@ -23,7 +24,7 @@ const path = require('path');
 const root = path.join(__dirname, '..');
 
 function parseArgs(argv) {
-  const opts = { idle: 4, log: null, cases: 2000, seed: 20261130, jobs: 2, timeout: 90, rssLimitMb: 1536, bin: path.join(root, 'bin', 'leak-lens.js'), json: false, verbose: false };
+  const opts = { from: 0, idle: 4, log: null, cases: 2000, seed: 20261130, jobs: 2, timeout: 90, rssLimitMb: 1536, bin: path.join(root, 'bin', 'leak-lens.js'), json: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -33,6 +34,7 @@ function parseArgs(argv) {
     };
     if (a === '--cases') opts.cases = Number(next());
     else if (a === '--seed') opts.seed = Number(next());
+    else if (a === '--from') opts.from = Number(next());
     else if (a === '--jobs') opts.jobs = Number(next());
     else if (a === '--timeout') opts.timeout = Number(next());
     else if (a === '--idle') opts.idle = Number(next());
@@ -46,6 +48,7 @@ function parseArgs(argv) {
   for (const k of ['cases', 'jobs', 'timeout', 'idle', 'rssLimitMb']) {
     if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new Error(`--${k} takes a whole number of at least 1`);
   }
+  if (!Number.isInteger(opts.from) || opts.from < 0) throw new Error('--from takes a whole number');
   return opts;
 }
 
@@ -438,15 +441,15 @@ function scriptNameMutation(c, r, hostile, appPath) {
 const BAD = ['crash', 'hang', 'runaway memory', 'messy message', 'impossible figure'];
 const CLASSES = ['ok', 'clean error', ...BAD];
 
-/** CPU time (clock ticks) a process has used, or -1 once it is gone. */
-function cpuTicksOf(pid) {
+/** A process's scheduler state (R running, S sleeping, D disk wait, Z exited) and CPU ticks used, or null if gone. */
+function procStat(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start after the last ')'.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
+    return { state: f[0], ticks: Number(f[11]) + Number(f[12]) };
   } catch {
-    return -1;
+    return null;
   }
 }
 
@@ -476,11 +479,14 @@ function runCli(opts, args) {
     child.stderr.on('data', (d) => err.push(d));
     let killed = null;
     let peak = 0;
-    // A hang is a process that makes no progress: blocked on a FIFO it uses no CPU at all. On a loaded machine a
-    // working process still gets some CPU, so "no CPU for `idle` seconds" tells a hang from slowness; a process
-    // that spins is caught by the wall-clock limit.
+    // A hang is a process that makes no progress: blocked on a FIFO it sleeps and uses no CPU at all. On a loaded
+    // machine a working process waits to run (state R) or for the disk (D) rather than sleeps, so "asleep with no
+    // new CPU time for `idle` seconds" tells a hang from slowness; an exited process (Z, or gone before its
+    // 'close' event) is not hung; a process that spins is caught by the wall-clock limit.
     let lastTicks = -1;
     let lastProgress = Date.now();
+    let exited = false;
+    child.on('exit', () => (exited = true));
     const sampler = setInterval(() => {
       const rss = rssOf(child.pid);
       peak = Math.max(peak, rss);
@@ -488,9 +494,9 @@ function runCli(opts, args) {
         killed = 'memory';
         child.kill('SIGKILL');
       }
-      const ticks = cpuTicksOf(child.pid);
-      if (ticks !== lastTicks) {
-        lastTicks = ticks;
+      const st = exited ? null : procStat(child.pid);
+      if (!st || st.state !== 'S' || st.ticks !== lastTicks) {
+        lastTicks = st ? st.ticks : -1;
         lastProgress = Date.now();
       } else if (Date.now() - lastProgress > opts.idle * 1000 && !killed) {
         killed = 'time';
@@ -679,9 +685,9 @@ async function main() {
     const bases = [makeBase(path.join(tmp, 'base-tracked'), true), makeBase(path.join(tmp, 'base-plain'), false)];
     fs.mkdirSync(path.join(tmp, 'hostile'));
     const hostile = makeHostilePaths(path.join(tmp, 'hostile'));
-    let next = 0;
+    let next = opts.from;
     const worker = async () => {
-      while (next < opts.cases) {
+      while (next < opts.from + opts.cases) {
         const n = next++;
         const dir = path.join(tmp, `case-${n}`);
         fs.mkdirSync(dir);
@@ -700,7 +706,7 @@ async function main() {
         } finally {
           fs.rmSync(dir, { recursive: true, force: true });
         }
-        if (!opts.json && !opts.verbose && (n + 1) % 100 === 0) process.stderr.write(`fuzz: ${n + 1}/${opts.cases} cases\n`);
+        if (!opts.json && !opts.verbose && (n + 1) % 100 === 0) process.stderr.write(`fuzz: case ${n + 1} of ${opts.from + opts.cases}\n`);
       }
     };
     await Promise.all(Array.from({ length: opts.jobs }, worker));
@@ -712,7 +718,7 @@ async function main() {
   const result = { cases: opts.cases, runs: runsDone, seed: opts.seed, seconds: Math.round((Date.now() - started) / 1000), counts, examples, bad, tempRemoved: !fs.existsSync(tmp) };
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else {
-    process.stdout.write(`fuzz: ${opts.cases} cases, ${runsDone} runs, seed ${opts.seed}, ${result.seconds} s\n`);
+    process.stdout.write(`fuzz: ${opts.cases} cases (${opts.from} to ${opts.from + opts.cases - 1}), ${runsDone} runs, seed ${opts.seed}, ${result.seconds} s\n`);
     for (const k of CLASSES) process.stdout.write(`  ${k.padEnd(18)} ${counts[k]}\n`);
     for (const k of BAD) for (const e of examples[k]) process.stdout.write(`  [${k}] ${e.replace(/[\u0000-\u001f]/g, (ch) => '\\x' + ch.charCodeAt(0).toString(16).padStart(2, '0'))}\n`);
   }

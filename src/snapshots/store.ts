@@ -9,6 +9,8 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { readRegularFile } from '../../engine/safeRead';
+import { MAX_SIDECAR_BYTES } from '../../engine/sidecar';
 import { openSettingAction, UserError } from '../errors';
 import { log } from '../log';
 import { settings } from '../settings';
@@ -194,8 +196,8 @@ export class SnapshotStore implements vscode.Disposable {
   /** Sets a snapshot's label: in its sidecar when Leak Lens wrote it, else in workspace state. */
   async rename(entry: SnapshotEntry, label: string): Promise<void> {
     const metaFile = `${entry.file}.meta.json`;
-    if (!entry.external && fs.existsSync(metaFile)) {
-      const meta = JSON.parse(await fs.promises.readFile(metaFile, 'utf8')) as Sidecar;
+    const meta = entry.external ? undefined : readSidecar(entry.file);
+    if (meta) {
       meta.label = label;
       const temp = `${metaFile}.${randomBytes(4).toString('hex')}.tmp`;
       await fs.promises.writeFile(temp, `${JSON.stringify(meta, null, 1)}\n`);
@@ -249,9 +251,19 @@ export class SnapshotStore implements vscode.Disposable {
   }
 }
 
+/**
+ * The sidecar beside a snapshot, read only if it is a small regular file (a FIFO there would block the extension
+ * host forever); labels and times of another shape are left out, so the view falls back to the file's own.
+ */
 export function readSidecar(file: string): Sidecar | undefined {
+  const read = readRegularFile(`${file}.meta.json`, MAX_SIDECAR_BYTES);
+  if (!read.ok) return undefined;
   try {
-    return JSON.parse(fs.readFileSync(`${file}.meta.json`, 'utf8')) as Sidecar;
+    const meta = JSON.parse(read.text) as Sidecar | null;
+    if (!meta || typeof meta !== 'object') return undefined;
+    if (typeof meta.label !== 'string') delete meta.label;
+    if (typeof meta.time !== 'string') delete meta.time;
+    return meta;
   } catch {
     return undefined;
   }
