@@ -206,9 +206,6 @@ export class CaptureAbortedError extends Error {
 
 const writeHighWaterMark = 16 * 1024 * 1024;
 
-/** Turns V8's allocation-site pretenuring off inside the target (best effort: needs `process.getBuiltinModule` or CommonJS). */
-const PRETENURING_OFF = `(() => { try { const v8 = typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule('v8') : process.mainModule && process.mainModule.require('v8'); if (v8) v8.setFlagsFromString('--no-allocation-site-pretenuring'); return true; } catch { return false; } })()`;
-
 /**
  * One inspector session on one target. It enables Runtime and HeapProfiler once and never disables HeapProfiler,
  * so heap object ids stay comparable across its snapshots. The Debugger domain is on only for a moment before each
@@ -500,11 +497,9 @@ export class CaptureSession {
   startAllocationTracking(): Promise<void> {
     return this.exclusive(async () => {
       // Pretenured allocations (objects V8 puts straight into the old generation, as it learns to for long-lived
-      // ones) lose their stacks in the allocation tracker. A program started by Leak Lens gets the flag at launch;
-      // one attached to gets it from now on, for the allocation sites V8 has not yet decided to pretenure.
-      await this.client
-        .send('Runtime.evaluate', { expression: PRETENURING_OFF, silent: true, returnByValue: true })
-        .catch(() => undefined);
+      // ones) lose their stacks in the allocation tracker: a program started by `leak-lens run` gets
+      // --no-allocation-site-pretenuring at launch. Flipping V8 flags in a running program is not safe (it crashed a
+      // target in testing), so an attached program keeps its pretenuring and the engine falls back on the source.
       await this.client.send('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
       this.tracking = true;
     });
