@@ -537,7 +537,8 @@ function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
   const tracked = trackedSites(a, resolver, c);
   if (tracked.some((site) => site.exact)) return tracked.map(({ exact: _exact, ...site }) => site);
   const s = a.snapshot;
-  if (s.nodeType[c.representative] === s.types.closure) {
+  // (A group held through callbacks is named after what they hold: its representative is still the callback.)
+  if (s.nodeType[c.representative] === s.types.closure && c.className.endsWith('()')) {
     const loc = scripts.nodeLocation(c.representative);
     const location = loc ? resolver.resolve(loc) : undefined;
     return location ? [{ function: c.className.replace(/\(\)$/, '') || '(anonymous)', location, count: c.members.length, fromSource: true }] : tracked;
