@@ -59,7 +59,7 @@ export function ownerMessage(g: LeakGroup, threaded = false): string {
   const also = g.alsoHeld.length ? `; also ${g.alsoHeld.slice(0, 3).map((a) => `${a.count} ${clip(a.className, 60)}`).join(', ')}` : '';
   const thread = threadSuffix(g, threaded);
   if (g.kind === 'collection' && g.collection) return `${clip(collectionHeadline(g), 240)}, ${formatBytes(g.retainedSize)} retained${native(g)}${thread}${also}`;
-  const chain = g.kind === 'chain' ? ' chain of' : '';
+  const chain = g.kind === 'chain' ? ' a chain of' : '';
   const via = g.heldVia ? `, ${clip(heldViaSentence(g), 120)}` : '';
   const link = chainSentence(g) ? `: ${clip(chainSentence(g), 200)}` : '';
   return `${clip(g.owner.name)} ${verb(g)}${chain} ${g.count} ${clip(g.className, 80)} (${growth(g)}${formatBytes(g.retainedSize)} retained${native(g)})${via}${link}${thread}${also}`;
@@ -83,6 +83,7 @@ export function moduleMessage(instances: number[]): string {
 }
 
 export function ownerLensTitle(g: LeakGroup): string {
+  if (g.kind === 'collection') return `${clip(g.className, 60)} grows by ${g.growthPerRound} entries per round, ${formatBytes(g.retainedSize)}, show retainers`;
   return `${g.count} ${clip(g.className, 60)} leaked, ${formatBytes(g.retainedSize)}, show retainers`;
 }
 

@@ -577,7 +577,7 @@ export class LeakModel {
       const g = m.spec.group;
       if (!g) continue;
       const args: ShowLeakGroupArgs = { groupId: g.id, reportFile: m.spec.report.file, at: m.spec.at === 'allocation' ? 'allocation' : 'owner' };
-      const title = m.spec.at === 'owner' ? ownerLensTitle(g) : allocationLensTitle(g, g.allocationSites[m.spec.siteIndex!]);
+      const title = m.spec.at === 'allocation' ? allocationLensTitle(g, g.allocationSites[m.spec.siteIndex!]) : ownerLensTitle(g);
       out.push({ range: m.range, command: { title, command: SHOW_LEAK_GROUP_COMMAND, arguments: [args] } });
     }
     return out;

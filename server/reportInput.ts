@@ -138,7 +138,8 @@ function group(v: unknown, index: number, problems: string[]): LeakGroup | undef
     // A related place without a label or a location says nothing: it is dropped.
     const related = owner.related.slice(0, MAX_LIST).filter(isRecord).map((r) => ({ label: name(r.label), location: location(r.location) }));
     const kept = related.filter((r): r is { label: string; location: SourceLocation } => !!r.label && !!r.location);
-    if (kept.length < related.length) problems.push(`leak group ${str(v.id, '#' + (index + 1))}: ${related.length - kept.length} related place(s) of the owner without a label or a file, line and column were left out`);
+    const total = Math.min(owner.related.length, MAX_LIST);
+    if (kept.length < total) problems.push(`leak group ${str(v.id, '#' + (index + 1))}: ${total - kept.length} related place(s) of the owner without a label or a file, line and column were left out`);
     if (kept.length) o.related = kept;
   }
   const sites: AllocationSite[] = [];
