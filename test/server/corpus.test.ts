@@ -132,7 +132,8 @@ describe('language server on reports of real corpus runs (chains, collections, c
     assert.ok(lens, JSON.stringify(lenses));
     assert.deepEqual(lens.command?.arguments, [{ groupId: g.id, at: 'owner' }]);
     const h = hoverMarkdown(await client.hover(app, d.range.start.line, d.range.start.character + 1));
-    assert.ok(h.includes(`Owner declared at [node_modules/dataloader/index.js:39](${uri(lib)}#L39)`), h);
+    // Link text is escaped markdown: `node\_modules`.
+    assert.ok(h.includes(`Owner declared at [node\\_modules/dataloader/index.js:39](${uri(lib)}#L39)`), h);
     // A site found in the source, not in V8's stacks, says so.
     for (const s of g.allocationSites.slice(0, 5).filter((x) => x.fromSource)) assert.ok(h.includes(`- ${s.count} in \`${s.function}()\``) && h.includes('(found in the source'), `${JSON.stringify(g.allocationSites)}\n${h}`);
   });
