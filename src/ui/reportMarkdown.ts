@@ -49,7 +49,7 @@ function group(g: LeakGroup, index: number, threaded: boolean, link: LinkOf): st
   if (containerSentence(g)) out.push(`- ${sentence(containerSentence(g))}`);
   if (thread) out.push(`- **Thread:** ${md(g.thread ?? '')}`);
   if (g.classLocation) out.push(`- **Class defined at** ${link(g.classLocation)}`);
-  out.push(`- **Objects per snapshot:** ${g.countSeries.map(formatCount).join(' → ')}; new and still alive per round: ${g.newPerRound.map(formatCount).join(', ')}`);
+  out.push(`- **${g.kind === 'collection' ? 'Entries' : 'Objects'} per snapshot:** ${g.countSeries.map(formatCount).join(' → ')}; new and still alive per round: ${g.newPerRound.map(formatCount).join(', ')}`);
   const retains = g.retains.filter((r) => r.className !== g.className).slice(0, 5);
   if (retains.length) out.push(`- **Keeps alive:** ${retains.map((r) => `${md(r.className)} ×${formatCount(r.count)} (${formatBytes(r.size)})`).join(', ')}`);
   if (g.alsoHeld.length) out.push(`- **Also leaking through the same owner:** ${g.alsoHeld.map((a) => `${md(a.className)} ×${formatCount(a.count)} (+${formatCount(a.growthPerRound)}/round)`).join(', ')}`);
