@@ -140,13 +140,13 @@ export function hoverMarkdown(
     out.push(`**Leak Lens**: ${g.count} ${code(g.className)}${g.kind === 'chain' ? ' (a chain)' : ''} held by ${code(g.owner.name)} (${growth(g)}${formatBytes(g.retainedSize)} retained${native(g)})`);
   }
   if (thread) out.push('', `Thread: ${code(thread.replace(/^thread: /, ''))}`);
-  if (chainSentence(g)) out.push('', escapeMarkdown(chainSentence(g)));
+  if (chainSentence(g)) out.push('', escapeMarkdown(cap(chainSentence(g))));
   if (g.countSeries.length > 1 && g.kind !== 'collection') out.push('', `Count in each snapshot: ${g.countSeries.join(' → ')}`);
   if (places.owner) out.push('', `Owner declared at ${lineLink(places.owner.file, places.owner.line, root)}`);
-  if (g.kind === 'collection' && g.collection?.addedAt) out.push('', `${ADDED_AT[0].toUpperCase()}${ADDED_AT.slice(1)} ${placeText(g.collection.addedAt, places.placeOf, root)}`);
-  if (g.heldVia) out.push('', `${escapeMarkdown(heldViaSentence(g))}${at(g.heldVia.location)}`);
-  for (const r of (g.owner.related ?? []).slice(0, 8)) out.push('', `${escapeMarkdown(r.label)}: ${placeText(r.location, places.placeOf, root, holderName(r.label))}`);
-  if (containerSentence(g)) out.push('', escapeMarkdown(containerSentence(g)));
+  if (g.kind === 'collection' && g.collection?.addedAt) out.push('', `${cap(ADDED_AT)} ${placeText(g.collection.addedAt, places.placeOf, root)}`);
+  if (g.heldVia) out.push('', `${escapeMarkdown(cap(heldViaSentence(g)))}${at(g.heldVia.location)}`);
+  for (const r of (g.owner.related ?? []).slice(0, 8)) out.push('', `${escapeMarkdown(cap(r.label))}: ${placeText(r.location, places.placeOf, root, holderName(r.label))}`);
+  if (containerSentence(g)) out.push('', escapeMarkdown(cap(containerSentence(g))));
   if (g.retainerPath.length) {
     out.push('', '**Retainer path** (from the GC roots to a leaked object):', '');
     const steps = g.retainerPath;
@@ -165,9 +165,9 @@ export function hoverMarkdown(
       const p = places.sites[i];
       const origin = siteOrigin(s);
       out.push(`- ${s.count} in ${code((s.function || '(anonymous)') + '()')}${p ? ' at ' + lineLink(p.file, p.line, root) : s.location ? at(s.location) : ''}${origin ? ` (${escapeMarkdown(origin)})` : ''}`);
-      if (s.caller) out.push(`  - ${escapeMarkdown(callerSentence(s))}${at(s.caller.location)}`);
+      if (s.caller) out.push(`  - ${escapeMarkdown(cap(callerSentence(s)))}${at(s.caller.location)}`);
       if (s.stack?.length) {
-        out.push('  - creating stack, innermost first:');
+        out.push('  - Creating stack, innermost first:');
         for (const f of s.stack.slice(0, 10)) out.push(`    - ${code(frameText(f))}${at(f.location)}`);
       }
     });
@@ -177,6 +177,11 @@ export function hoverMarkdown(
   if (retains.length) out.push('', `Each keeps alive: ${retains.map((r) => `${code(r.className)} ${formatBytes(r.size)}`).join(', ')}`);
   if (showCommand) out.push('', `[Show retainers](${showCommand})`);
   return out.join('\n');
+}
+
+/** A sentence with its first letter capitalised, to start a line. */
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 /** The application's variable a related place names, such as `profileLoader` in "held in the application by profileLoader". */
