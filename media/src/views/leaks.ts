@@ -90,9 +90,10 @@ export class LeaksView {
     const app = this.app;
     const facts = h('dl', { class: 'facts' });
     const fact = (term: string, ...value: (Node | string | null)[]) => facts.append(h('dt', null, term), h('dd', null, ...value));
+    // The owner stays the first fact: it is the line a person edits.
+    fact('Held by', h('span', { class: 'owner-name' }, g.owner.name), h('span', { class: 'muted' }, ` (${ownerKindWords[g.owner.kind] ?? g.owner.kind})`), g.owner.location ? ' ' : null, g.owner.location ? app.link(g.owner.location) : null);
     fact('Kind', kindWords(g), chainSentence(g) ? h('span', { class: 'muted chain-link' }, `: ${chainSentence(g)}`) : null);
     if (g.kind === 'collection' && g.collection) fact('Grows', collectionGrowth(g));
-    fact('Held by', h('span', { class: 'owner-name' }, g.owner.name), h('span', { class: 'muted' }, ` (${ownerKindWords[g.owner.kind] ?? g.owner.kind})`), g.owner.location ? ' ' : null, g.owner.location ? app.link(g.owner.location) : null);
     if (g.heldVia) fact('Held through', heldViaSentence(g), g.heldVia.location ? ' ' : null, g.heldVia.location ? app.link(g.heldVia.location) : null);
     if (g.owner.related?.length) fact('Related', h('ul', { class: 'plain related' }, ...g.owner.related.map((r) => h('li', null, r.label, ' ', app.link(r.location)))));
     if (g.kind === 'collection' && g.collection?.addedAt) fact(ADDED_AT.charAt(0).toUpperCase() + ADDED_AT.slice(1), app.link(g.collection.addedAt));
