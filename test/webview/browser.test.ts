@@ -466,6 +466,7 @@ describe('memory webview in Chromium', () => {
     v = await showGroup(worker, 'ThumbnailJob');
     assert.equal((await texts(v.row.locator('td'))).at(-1), job.thread);
     assert.equal(await fact(v.facts, 'Thread').innerText(), job.thread);
+    assert.equal(await v.w.page.locator('.banner .threads').innerText(), `; threads analysed, each with its own heap: ${worker.threads!.map((t) => t.name).join(', ')}`);
     await v.w.screenshot('webview-worker-thread-dark');
     await clean(v.w);
   });

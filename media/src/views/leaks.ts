@@ -64,7 +64,8 @@ export class LeaksView {
     const across = `across ${report.snapshots.length} snapshots (${report.rounds} ${report.rounds === 1 ? 'round' : 'rounds'}; heap ${grew >= 0 ? 'grew' : 'shrank'} ${formatBytes(Math.abs(grew))})`;
     const headline = report.verdict === 'leak' ? `${report.leaks.length} ${report.leaks.length === 1 ? 'leak' : 'leaks'} found ${across}` : `No leak found ${across}`;
     this.banner.className = `banner ${report.verdict}`;
-    replace(this.banner, h('strong', null, headline), report.pid !== undefined ? h('span', { class: 'muted' }, ` in pid ${report.pid}`) : null);
+    const threads = report.threads && report.threads.length > 1 ? h('span', { class: 'muted threads' }, `; threads analysed, each with its own heap: ${report.threads.map((t) => t.name).join(', ')}`) : null;
+    replace(this.banner, h('strong', null, headline), report.pid !== undefined ? h('span', { class: 'muted' }, ` in pid ${report.pid}`) : null, threads);
     this.table.setRows(report.leaks);
     replace(this.extra);
     if (report.warnings.length) this.extra.append(h('ul', { class: 'warnings', attrs: { 'aria-label': 'Warnings' } }, ...report.warnings.map((w) => h('li', null, w))));
