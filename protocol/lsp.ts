@@ -118,6 +118,8 @@ export interface ShowGroupParams {
 export type LeakDiagnosticCode =
   | 'leak-owner'
   | 'leak-allocation'
+  /** The application's line that holds a library object whose internals keep the leak (the owner is in node_modules). */
+  | 'leak-holder'
   | 'module-loaded-repeatedly'
   | 'static/growing-collection'
   | 'static/listener-never-removed'

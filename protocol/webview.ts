@@ -255,13 +255,24 @@ export class LocationAllowList {
     for (const s of steps) this.add(s.location);
   }
 
-  /** Every location a report names: owners, retainer paths, allocation sites, class definitions, duplicate modules. */
+  /**
+   * Every location a report names: owners and their related places, retainer paths, allocation sites with their
+   * callers and creating stacks, class definitions, the callbacks objects are held through, the lines that add a
+   * collection's entries, duplicate modules.
+   */
   addReport(report: LeakReport): void {
     for (const g of report.leaks) {
       this.add(g.owner.location);
+      for (const r of g.owner.related ?? []) this.add(r.location);
       this.addSteps(g.retainerPath);
-      for (const a of g.allocationSites) this.add(a.location);
+      for (const a of g.allocationSites) {
+        this.add(a.location);
+        this.add(a.caller?.location);
+        for (const f of a.stack ?? []) this.add(f.location);
+      }
       this.add(g.classLocation);
+      this.add(g.heldVia?.location);
+      this.add(g.collection?.addedAt);
     }
     for (const d of report.duplicateModules) this.add(d.location);
   }

@@ -6,7 +6,9 @@
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import type { AllocationSite, LeakGroup, RetainerStep } from '../engine/report';
+import type { SourceLocation } from '../engine/source';
 import { formatBytes } from '../engine/units';
+import { ADDED_AT, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, siteOrigin, threadText } from '../engine/words';
 
 export { formatBytes };
 
@@ -43,10 +45,29 @@ function verb(g: LeakGroup): string {
   return g.owner.kind === 'listeners' ? 'hold' : 'holds';
 }
 
-/** `_connections holds 200 Connection (+100 per round, 1.5 MB retained)`. */
-export function ownerMessage(g: LeakGroup): string {
+/** ` (thread: worker 1 jobs)` for a group of a report with more than one thread, else ''. */
+function threadSuffix(g: LeakGroup, threaded: boolean): string {
+  const t = threadText(g, threaded);
+  return t ? ` (${clip(t, 80)})` : '';
+}
+
+/**
+ * `_connections holds 200 Connection (+100 per round, 1.5 MB retained)`; for a collection `seenIds (Set) grows: +100
+ * entries per round (200 -> 300 -> 400), 9.8 KB retained`; for a chain, the link that keeps each element.
+ */
+export function ownerMessage(g: LeakGroup, threaded = false): string {
   const also = g.alsoHeld.length ? `; also ${g.alsoHeld.slice(0, 3).map((a) => `${a.count} ${clip(a.className, 60)}`).join(', ')}` : '';
-  return `${clip(g.owner.name)} ${verb(g)} ${g.count} ${clip(g.className, 80)} (${growth(g)}${formatBytes(g.retainedSize)} retained${native(g)})${also}`;
+  const thread = threadSuffix(g, threaded);
+  if (g.kind === 'collection' && g.collection) return `${clip(collectionHeadline(g), 240)}, ${formatBytes(g.retainedSize)} retained${native(g)}${thread}${also}`;
+  const chain = g.kind === 'chain' ? ' a chain of' : '';
+  const via = g.heldVia ? `, ${clip(heldViaSentence(g), 120)}` : '';
+  const link = chainSentence(g) ? `: ${clip(chainSentence(g), 200)}` : '';
+  return `${clip(g.owner.name)} ${verb(g)}${chain} ${g.count} ${clip(g.className, 80)} (${growth(g)}${formatBytes(g.retainedSize)} retained${native(g)})${via}${link}${thread}${also}`;
+}
+
+/** `profileLoader (server.js:28) holds, through DataLoader._cacheMap inside a library, 200 UserProfile (...)`. */
+export function holderMessage(g: LeakGroup, label: string, threaded = false): string {
+  return `${clip(label)}: ${ownerMessage(g, threaded)}`;
 }
 
 /** `200 Connection allocated here in accept() leak through _connections (+100 per round)`. */
@@ -62,6 +83,7 @@ export function moduleMessage(instances: number[]): string {
 }
 
 export function ownerLensTitle(g: LeakGroup): string {
+  if (g.kind === 'collection') return `${clip(g.className, 60)} grows by ${g.growthPerRound} entries per round, ${formatBytes(g.retainedSize)}, show retainers`;
   return `${g.count} ${clip(g.className, 60)} leaked, ${formatBytes(g.retainedSize)}, show retainers`;
 }
 
@@ -87,20 +109,44 @@ export interface HoverPlace {
   line: number;
 }
 
+/** Finds a report location in the workspace (a line to link to), or undefined when it is not there. */
+export type PlaceOf = (loc: SourceLocation, name?: string) => HoverPlace | undefined;
+
+/** A link to a report location when it is in the workspace, else its file name and line as text. */
+function placeText(loc: SourceLocation | undefined, placeOf: PlaceOf | undefined, root: string | undefined, name?: string): string {
+  if (!loc) return '';
+  const p = placeOf?.(loc, name);
+  return p ? lineLink(p.file, p.line, root) : escapeMarkdown(`${path.basename(loc.file)}:${loc.line}`);
+}
+
 /**
  * The hover of a marker: what leaks, the retainer path from the GC roots with a link at every step that has a
  * place in the workspace, the allocation sites, and (for clients that implement it) a link that opens the group.
+ * `placeOf` finds the other places a group names (related places, callbacks, callers, stack frames, the line that
+ * adds a collection's entries); each is a link when it is in the workspace.
  */
 export function hoverMarkdown(
   g: LeakGroup,
-  places: { steps: (HoverPlace | undefined)[]; sites: (HoverPlace | undefined)[]; owner?: HoverPlace },
+  places: { steps: (HoverPlace | undefined)[]; sites: (HoverPlace | undefined)[]; owner?: HoverPlace; placeOf?: PlaceOf; threaded?: boolean },
   root: string | undefined,
   showCommand: string | undefined,
 ): string {
   const out: string[] = [];
-  out.push(`**Leak Lens**: ${g.count} ${code(g.className)} held by ${code(g.owner.name)} (${growth(g)}${formatBytes(g.retainedSize)} retained${native(g)})`);
-  if (g.countSeries.length > 1) out.push('', `Count in each snapshot: ${g.countSeries.join(' → ')}`);
+  const at = (loc: SourceLocation | undefined, name?: string): string => (loc ? ' at ' + placeText(loc, places.placeOf, root, name) : '');
+  const thread = threadText(g, places.threaded ?? false);
+  if (g.kind === 'collection' && g.collection) {
+    out.push(`**Leak Lens**: ${code(g.owner.name)} (${code(g.className)}) grows: ${escapeMarkdown(collectionGrowth(g))}, ${formatBytes(g.retainedSize)} retained${native(g)}`);
+  } else {
+    out.push(`**Leak Lens**: ${g.count} ${code(g.className)}${g.kind === 'chain' ? ' (a chain)' : ''} held by ${code(g.owner.name)} (${growth(g)}${formatBytes(g.retainedSize)} retained${native(g)})`);
+  }
+  if (thread) out.push('', `Thread: ${code(thread.replace(/^thread: /, ''))}`);
+  if (chainSentence(g)) out.push('', escapeMarkdown(cap(chainSentence(g))));
+  if (g.countSeries.length > 1 && g.kind !== 'collection') out.push('', `Count in each snapshot: ${g.countSeries.join(' → ')}`);
   if (places.owner) out.push('', `Owner declared at ${lineLink(places.owner.file, places.owner.line, root)}`);
+  if (g.kind === 'collection' && g.collection?.addedAt) out.push('', `${cap(ADDED_AT)} ${placeText(g.collection.addedAt, places.placeOf, root)}`);
+  if (g.heldVia) out.push('', `${escapeMarkdown(cap(heldViaSentence(g)))}${at(g.heldVia.location)}`);
+  for (const r of (g.owner.related ?? []).slice(0, 8)) out.push('', `${escapeMarkdown(cap(r.label))}: ${placeText(r.location, places.placeOf, root, holderName(r.label))}`);
+  if (containerSentence(g)) out.push('', escapeMarkdown(cap(containerSentence(g))));
   if (g.retainerPath.length) {
     out.push('', '**Retainer path** (from the GC roots to a leaked object):', '');
     const steps = g.retainerPath;
@@ -113,11 +159,17 @@ export function hoverMarkdown(
       out.push(`- ${code(stepText(steps[i]))}${p ? ' ' + lineLink(p.file, p.line, root) : ''}${steps[i].owner ? ' **← owner**' : ''}`);
     }
   }
-  if (g.allocationSites.length) {
+  if (g.allocationSites.length && g.kind !== 'collection') {
     out.push('', '**Allocated**', '');
     g.allocationSites.slice(0, 5).forEach((s, i) => {
       const p = places.sites[i];
-      out.push(`- ${s.count} in ${code((s.function || '(anonymous)') + '()')}${p ? ' at ' + lineLink(p.file, p.line, root) : ''}`);
+      const origin = siteOrigin(s);
+      out.push(`- ${s.count} in ${code((s.function || '(anonymous)') + '()')}${p ? ' at ' + lineLink(p.file, p.line, root) : s.location ? at(s.location) : ''}${origin ? ` (${escapeMarkdown(origin)})` : ''}`);
+      if (s.caller) out.push(`  - ${escapeMarkdown(cap(callerSentence(s)))}${at(s.caller.location)}`);
+      if (s.stack?.length) {
+        out.push('  - Creating stack, innermost first:');
+        for (const f of s.stack.slice(0, 10)) out.push(`    - ${code(frameText(f))}${at(f.location)}`);
+      }
     });
   }
   if (g.alsoHeld.length) out.push('', `Also held there: ${g.alsoHeld.slice(0, 5).map((a) => `${a.count} ${code(a.className)}`).join(', ')}`);
@@ -125,4 +177,15 @@ export function hoverMarkdown(
   if (retains.length) out.push('', `Each keeps alive: ${retains.map((r) => `${code(r.className)} ${formatBytes(r.size)}`).join(', ')}`);
   if (showCommand) out.push('', `[Show retainers](${showCommand})`);
   return out.join('\n');
+}
+
+/** A sentence with its first letter capitalised, to start a line. */
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** The application's variable a related place names, such as `profileLoader` in "held in the application by profileLoader". */
+export function holderName(label: string): string | undefined {
+  const m = /([A-Za-z_$][\w$]*)\s*$/.exec(label);
+  return m ? m[1] : undefined;
 }

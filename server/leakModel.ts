@@ -24,7 +24,8 @@ import type { LeakGroup, LeakReport } from '../engine/report';
 import { SourceLocation, SourceResolver } from '../engine/source';
 import { LeakDiagnosticData, ReportStatusParams, SHOW_LEAK_GROUP_COMMAND, ShowLeakGroupArgs, SkippedMarker } from '../protocol/lsp';
 import { anchor, AnchorTarget, TextRange } from './anchor';
-import { allocationLensTitle, allocationMessage, clip, HoverPlace, hoverMarkdown, moduleMessage, ownerLensTitle, ownerMessage, stepText } from './format';
+import { ADDED_AT, callerSentence, heldViaSentence } from '../engine/words';
+import { allocationLensTitle, allocationMessage, clip, holderMessage, holderName, HoverPlace, hoverMarkdown, moduleMessage, ownerLensTitle, ownerMessage, stepText } from './format';
 import { reportSourceTime } from './reportInput';
 import { Reload, ReloadEvidence, StaticResult, staticSuspects, Suspect } from './staticChecks';
 import { TextSource } from './texts';
@@ -42,7 +43,11 @@ export interface LoadedReport {
   arrivedAt: number;
 }
 
-type MarkerKind = 'owner' | 'allocation' | 'module';
+/**
+ * owner: the owner's line; allocation: an allocation site; module: a module loaded again and again; holder: for an
+ * owner inside node_modules, the application's line that holds the library object (where the user edits).
+ */
+type MarkerKind = 'owner' | 'allocation' | 'module' | 'holder';
 
 /** Where a marker should go, before it is anchored in the current text. */
 interface MarkerSpec {
@@ -50,6 +55,8 @@ interface MarkerSpec {
   group?: LeakGroup;
   at: MarkerKind;
   siteIndex?: number;
+  /** For a holder marker: the index in `owner.related`. */
+  relatedIndex?: number;
   instances?: number[];
   file: string;
   line: number;
@@ -100,6 +107,27 @@ function ownerTargets(g: LeakGroup): AnchorTarget[] {
   }
   if (!IDENT.test(ident)) return [];
   return [{ kind: 'declaration', name: ident, holder: holder && IDENT.test(holder) ? holder : undefined }];
+}
+
+/** A location inside an installed package, which the user does not edit. */
+function inLibrary(loc: SourceLocation | undefined): boolean {
+  return !!loc && /[\\/]node_modules[\\/]/.test(loc.file);
+}
+
+/** The related places of a library owner that are in the application: where the library object is held. */
+function holders(g: LeakGroup): { label: string; location: SourceLocation; index: number }[] {
+  if (g.owner.location && !inLibrary(g.owner.location)) return [];
+  return (g.owner.related ?? []).map((r, index) => ({ ...r, index })).filter((r) => !inLibrary(r.location));
+}
+
+function holderTargets(label: string): AnchorTarget[] {
+  const name = holderName(label);
+  return name && IDENT.test(name) ? [{ kind: 'declaration', name }, { kind: 'position' }] : [{ kind: 'position' }];
+}
+
+/** True when a report analysed more than one thread, so each group says which thread it is in. */
+function threaded(report: LeakReport): boolean {
+  return (report.threads?.length ?? 0) > 1;
 }
 
 function allocationTargets(g: LeakGroup, fn: string): AnchorTarget[] {
@@ -226,9 +254,15 @@ export class LeakModel {
             if ('reason' in p) st.skipped.push({ groupId: g.id, at: 'owner', reason: p.reason });
             else add({ report: loaded, group: g, at: 'owner', ...p, targets: ownerTargets(g), reported: `${g.owner.location.file}:${g.owner.location.line}` });
           }
+          for (const h of holders(g)) {
+            const p = this.place(h.location, st.notes);
+            if ('reason' in p) st.skipped.push({ groupId: g.id, at: 'owner', reason: `the application's holder: ${p.reason}` });
+            else add({ report: loaded, group: g, at: 'holder', relatedIndex: h.index, ...p, targets: holderTargets(h.label), reported: `${h.location.file}:${h.location.line}` });
+          }
           g.allocationSites.forEach((site, i) => {
             const loc = site.location;
-            if (!loc) return;
+            // A collection is the group itself: the line that adds its entries is related information of its owner.
+            if (!loc || g.kind === 'collection') return;
             // The owner's own line (a timer, a require) is already marked.
             const o = g.owner.location;
             if (o && o.file === loc.file && o.line === loc.line) return;
@@ -461,25 +495,48 @@ export class LeakModel {
     }
     const g = spec.group!;
     const related: DiagnosticRelatedInformation[] = [];
-    if (spec.at === 'owner') {
+    const relate = (loc: SourceLocation | undefined, targets: AnchorTarget[], message: string): void => {
+      if (!loc) return;
+      const p = this.locate(loc, targets, spec.report);
+      if (p && !(p.file === spec.file && sameRange(p.range, m.range))) related.push({ location: { uri: this.uriOf(p.file), range: p.range }, message });
+    };
+    const callers = (sites: typeof g.allocationSites): void => {
+      for (const s of sites) if (s.caller?.location) relate(s.caller.location, IDENT.test(s.caller.function) ? [{ kind: 'declaration', name: s.caller.function }, { kind: 'position' }] : [{ kind: 'position' }], `${callerSentence(s)}, which made ${s.count || g.count} ${clip(g.className, 60)} in ${clip(s.function)}()`);
+    };
+    if (spec.at === 'owner' || spec.at === 'holder') {
+      // The facts that say where to edit come first: related places, the adding line, the callback, the callers.
+      (g.owner.related ?? []).forEach((r, i) => {
+        if (i !== spec.relatedIndex) relate(r.location, holderTargets(r.label), clip(r.label));
+      });
+      if (spec.at === 'holder') {
+        const owner = this.ownerMarker(spec);
+        if (owner) related.push({ location: { uri: this.uriOf(owner.spec.file), range: owner.range }, message: `the library's owner: ${clip(g.owner.name)}` });
+      }
+      if (g.kind === 'collection' && g.collection?.addedAt) relate(g.collection.addedAt, [{ kind: 'position' }], ADDED_AT.replace(/ at$/, ' here'));
+      if (g.heldVia?.location) relate(g.heldVia.location, [{ kind: 'position' }], heldViaSentence(g));
+      callers(g.allocationSites);
       g.retainerPath.forEach((step, i) => {
         if (!step.location || related.length >= MAX_RELATED) return;
         const p = this.locate(step.location, stepTargets(step.node), spec.report);
         if (p) related.push({ location: { uri: this.uriOf(p.file), range: p.range }, message: `retainer path step ${i + 1} of ${g.retainerPath.length}: ${stepText(step)}${step.owner ? ' (owner)' : ''}` });
       });
       for (const site of this.siteMarkers(spec)) {
+        if (related.length >= MAX_RELATED * 2) break;
         related.push({ location: { uri: this.uriOf(site.spec.file), range: site.range }, message: `allocated here: ${g.allocationSites[site.spec.siteIndex!].count} in ${clip(g.allocationSites[site.spec.siteIndex!].function)}()` });
       }
     } else {
       const owner = this.ownerMarker(spec);
       if (owner) related.push({ location: { uri: this.uriOf(owner.spec.file), range: owner.range }, message: `held by ${clip(g.owner.name)}` });
+      for (const h of this.holderMarkers(spec)) related.push({ location: { uri: this.uriOf(h.spec.file), range: h.range }, message: clip(g.owner.related![h.spec.relatedIndex!].label) });
+      callers([g.allocationSites[spec.siteIndex!]]);
     }
+    const many = threaded(spec.report.report);
     const d: Diagnostic = {
       range: m.range,
-      severity: spec.at === 'owner' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+      severity: spec.at === 'allocation' ? DiagnosticSeverity.Information : DiagnosticSeverity.Warning,
       source: 'leak-lens',
-      code: spec.at === 'owner' ? 'leak-owner' : 'leak-allocation',
-      message: spec.at === 'owner' ? ownerMessage(g) : allocationMessage(g, g.allocationSites[spec.siteIndex!]),
+      code: spec.at === 'owner' ? 'leak-owner' : spec.at === 'holder' ? 'leak-holder' : 'leak-allocation',
+      message: spec.at === 'owner' ? ownerMessage(g, many) : spec.at === 'holder' ? holderMessage(g, g.owner.related![spec.relatedIndex!].label, many) : allocationMessage(g, g.allocationSites[spec.siteIndex!]),
       data,
     };
     if (related.length) d.relatedInformation = related;
@@ -506,6 +563,10 @@ export class LeakModel {
     return (this.byGroup.get(groupKey(spec)) ?? []).filter((m) => m.spec.at === 'allocation');
   }
 
+  private holderMarkers(spec: MarkerSpec): Marker[] {
+    return (this.byGroup.get(groupKey(spec)) ?? []).filter((m) => m.spec.at === 'holder');
+  }
+
   private ownerMarker(spec: MarkerSpec): Marker | undefined {
     return (this.byGroup.get(groupKey(spec)) ?? []).find((m) => m.spec.at === 'owner');
   }
@@ -516,7 +577,7 @@ export class LeakModel {
       const g = m.spec.group;
       if (!g) continue;
       const args: ShowLeakGroupArgs = { groupId: g.id, reportFile: m.spec.report.file, at: m.spec.at === 'allocation' ? 'allocation' : 'owner' };
-      const title = m.spec.at === 'owner' ? ownerLensTitle(g) : allocationLensTitle(g, g.allocationSites[m.spec.siteIndex!]);
+      const title = m.spec.at === 'allocation' ? allocationLensTitle(g, g.allocationSites[m.spec.siteIndex!]) : ownerLensTitle(g);
       out.push({ range: m.range, command: { title, command: SHOW_LEAK_GROUP_COMMAND, arguments: [args] } });
     }
     return out;
@@ -559,6 +620,7 @@ export class LeakModel {
       return s.location ? place(this.locate(s.location, allocationTargets(g, s.function), report)) : undefined;
     });
     const owner = markers.find((x) => x.spec.at === 'owner');
+    const placeOf = (loc: SourceLocation, name?: string): HoverPlace | undefined => place(this.locate(loc, name && IDENT.test(name) ? [{ kind: 'declaration', name }, { kind: 'position' }] : [{ kind: 'position' }], report));
     const args: ShowLeakGroupArgs = { groupId: g.id, reportFile: report.file, at };
     const command = this.options.hostCommands ? `command:${SHOW_LEAK_GROUP_COMMAND}?${encodeURIComponent(JSON.stringify([args]))}` : undefined;
     return hoverMarkdown(
@@ -567,6 +629,8 @@ export class LeakModel {
         steps: g.retainerPath.map((s) => (s.location ? place(this.locate(s.location, stepTargets(s.node), report)) : undefined)),
         sites,
         owner: owner && owner !== from ? place({ file: owner.spec.file, range: owner.range }) : undefined,
+        placeOf,
+        threaded: threaded(report.report),
       },
       root,
       command,
@@ -578,7 +642,7 @@ export class LeakModel {
     const out: LocationLink[] = [];
     for (const m of this.markersAt(file, pos)) {
       if (!m.spec.group) continue;
-      const targets = m.spec.at === 'owner' ? this.siteMarkers(m.spec) : [this.ownerMarker(m.spec)].filter((x): x is Marker => !!x);
+      const targets = m.spec.at === 'owner' || m.spec.at === 'holder' ? this.siteMarkers(m.spec) : [this.ownerMarker(m.spec)].filter((x): x is Marker => !!x);
       for (const t of targets) out.push({ originSelectionRange: m.range, targetUri: this.uriOf(t.spec.file), targetRange: t.range, targetSelectionRange: t.range });
     }
     return out.length ? out : null;

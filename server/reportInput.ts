@@ -5,7 +5,7 @@
  * a report too large to parse without stalling the server is refused. Cost: one pass over the report.
  */
 import * as fs from 'fs';
-import type { AllocationSite, LeakGroup, LeakOwner, LeakReport, RetainerStep } from '../engine/report';
+import type { AllocationSite, LeakGroup, LeakOwner, LeakReport, RetainerStep, SnapshotInfo } from '../engine/report';
 import type { SourceLocation } from '../engine/source';
 
 /** Larger report files are refused: JSON.parse would hold the server's only thread for seconds. */
@@ -16,6 +16,11 @@ const MAX_PATH_STEPS = 200;
 export type ReportInput = { ok: true; report: LeakReport; problems: string[] } | { ok: false; error: string };
 
 const OWNER_KINDS = new Set(['variable', 'static-property', 'property', 'global', 'listeners', 'timer', 'internal']);
+const GROUP_KINDS = new Set(['objects', 'chain', 'collection']);
+/** Longer lists inside a group (related places, stack frames, chain links, per-snapshot figures) are cut. */
+const MAX_LIST = 50;
+/** Names and labels longer than this are cut: they are shown on one line. */
+const MAX_NAME = 500;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -48,6 +53,63 @@ export function location(v: unknown): SourceLocation | undefined {
   return out;
 }
 
+/** A short name or label: a non-empty string, cut to {@link MAX_NAME} characters. */
+function name(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v.slice(0, MAX_NAME) : undefined;
+}
+
+/** `{ function, location? }`, as a caller or a stack frame has it; undefined without a function name. */
+function frame(v: unknown): { function: string; location?: SourceLocation } | undefined {
+  if (!isRecord(v) || typeof v.function !== 'string') return undefined;
+  const out: { function: string; location?: SourceLocation } = { function: v.function.slice(0, MAX_NAME) };
+  const loc = location(v.location);
+  if (loc) out.location = loc;
+  return out;
+}
+
+function allocationSite(s: Record<string, unknown>): AllocationSite {
+  const site: AllocationSite = { function: str(s.function, '(anonymous)').slice(0, MAX_NAME), count: num(s.count) };
+  const loc = location(s.location);
+  if (loc) site.location = loc;
+  const caller = frame(s.caller);
+  if (caller) site.caller = caller;
+  if (Array.isArray(s.stack)) {
+    const stack = s.stack.slice(0, MAX_LIST).map((f) => {
+      const out: NonNullable<AllocationSite['stack']>[number] | undefined = frame(f);
+      if (out && isRecord(f) && f.app === true) out.app = true;
+      return out;
+    }).filter((f): f is NonNullable<AllocationSite['stack']>[number] => !!f);
+    if (stack.length) site.stack = stack;
+  }
+  if (s.fromSource === true) site.fromSource = true;
+  return site;
+}
+
+/** The new facts of a group (kind, chain, collection, heldVia, thread), each kept only when well formed. */
+function groupFacts(v: Record<string, unknown>, g: LeakGroup, label: string, problems: string[]): void {
+  if (typeof v.kind === 'string' && GROUP_KINDS.has(v.kind)) g.kind = v.kind as LeakGroup['kind'];
+  else if (v.kind !== undefined) problems.push(`leak group ${label}: kind ${JSON.stringify(v.kind).slice(0, 40)} is not objects, chain or collection; shown as objects`);
+  if (isRecord(v.chain) && Array.isArray(v.chain.link)) {
+    const link = v.chain.link.slice(0, MAX_LIST).map(name).filter((x): x is string => !!x);
+    if (link.length) g.chain = { link };
+  }
+  const c = v.collection;
+  if (isRecord(c) && typeof c.className === 'string') {
+    const collection: NonNullable<LeakGroup['collection']> = { className: c.className.slice(0, MAX_NAME), entries: nums(c.entries).slice(0, MAX_LIST), bytes: nums(c.bytes).slice(0, MAX_LIST) };
+    const added = location(c.addedAt);
+    if (added) collection.addedAt = added;
+    g.collection = collection;
+  } else if (c !== undefined) problems.push(`leak group ${label}: the collection has no class name; left out`);
+  if (isRecord(v.heldVia) && typeof v.heldVia.className === 'string') {
+    const heldVia: NonNullable<LeakGroup['heldVia']> = { className: v.heldVia.className.slice(0, MAX_NAME) };
+    const loc = location(v.heldVia.location);
+    if (loc) heldVia.location = loc;
+    g.heldVia = heldVia;
+  }
+  const thread = name(v.thread);
+  if (thread) g.thread = thread;
+}
+
 function step(v: unknown): RetainerStep | undefined {
   if (!isRecord(v)) return undefined;
   const out: RetainerStep = { edge: str(v.edge), edgeType: str(v.edgeType), node: str(v.node), nodeType: str(v.nodeType), nodeId: num(v.nodeId) };
@@ -72,13 +134,18 @@ function group(v: unknown, index: number, problems: string[]): LeakGroup | undef
   const ownerLoc = location(owner.location);
   if (ownerLoc) o.location = ownerLoc;
   else if (owner.location !== undefined) problems.push(`leak group ${str(v.id, '#' + (index + 1))}: the owner location is not a file, line and column`);
+  if (Array.isArray(owner.related)) {
+    // A related place without a label or a location says nothing: it is dropped.
+    const related = owner.related.slice(0, MAX_LIST).filter(isRecord).map((r) => ({ label: name(r.label), location: location(r.location) }));
+    const kept = related.filter((r): r is { label: string; location: SourceLocation } => !!r.label && !!r.location);
+    const total = Math.min(owner.related.length, MAX_LIST);
+    if (kept.length < total) problems.push(`leak group ${str(v.id, '#' + (index + 1))}: ${total - kept.length} related place(s) of the owner without a label or a file, line and column were left out`);
+    if (kept.length) o.related = kept;
+  }
   const sites: AllocationSite[] = [];
   for (const s of Array.isArray(v.allocationSites) ? v.allocationSites : []) {
     if (!isRecord(s)) continue;
-    const site: AllocationSite = { function: str(s.function, '(anonymous)'), count: num(s.count) };
-    const loc = location(s.location);
-    if (loc) site.location = loc;
-    sites.push(site);
+    sites.push(allocationSite(s));
   }
   const path = (Array.isArray(v.retainerPath) ? v.retainerPath : []).slice(0, MAX_PATH_STEPS).map(step).filter((s): s is RetainerStep => !!s);
   const g: LeakGroup = {
@@ -100,6 +167,7 @@ function group(v: unknown, index: number, problems: string[]): LeakGroup | undef
   };
   const classLoc = location(v.classLocation);
   if (classLoc) g.classLocation = classLoc;
+  groupFacts(v, g, str(v.id, '#' + (index + 1)), problems);
   return g;
 }
 
@@ -128,7 +196,7 @@ export function sanitizeReport(raw: unknown): ReportInput {
       const loc = location(d.location);
       return { file: d.file as string, instances: nums(d.instances), ...(loc ? { location: loc } : {}) };
     });
-  const snapshots = (Array.isArray(raw.snapshots) ? raw.snapshots : []).filter(isRecord).map((s) => ({
+  const snapshotList = (v: unknown): SnapshotInfo[] => (Array.isArray(v) ? v : []).filter(isRecord).map((s) => ({
     file: str(s.file),
     label: typeof s.label === 'string' ? s.label : undefined,
     time: typeof s.time === 'string' ? s.time : undefined,
@@ -137,6 +205,12 @@ export function sanitizeReport(raw: unknown): ReportInput {
     totalSize: num(s.totalSize),
     maxJsObjectId: num(s.maxJsObjectId),
   }));
+  const snapshots = snapshotList(raw.snapshots);
+  // Threads of a worker_threads program: each named, with its own snapshots; nameless entries are dropped.
+  const threads = (Array.isArray(raw.threads) ? raw.threads : []).filter(isRecord).slice(0, MAX_LIST).flatMap((t) => {
+    const n = name(t.name);
+    return n ? [{ name: n, snapshots: snapshotList(t.snapshots) }] : [];
+  });
   const report: LeakReport = {
     version: num(raw.version, 1),
     tool: 'leak-lens',
@@ -151,6 +225,7 @@ export function sanitizeReport(raw: unknown): ReportInput {
     warnings: (Array.isArray(raw.warnings) ? raw.warnings : []).filter((w): w is string => typeof w === 'string'),
     timings: {},
   };
+  if (threads.length) report.threads = threads;
   return { ok: true, report, problems };
 }
 

@@ -4,6 +4,7 @@ import type { ClassSummary } from '../../engine/summary';
 import type { LeakGroup, LeakReport } from '../../engine/report';
 import type { SourceLocation } from '../../engine/source';
 import { formatBytes } from '../../engine/units';
+import { ADDED_AT, chainSentence, collectionHeadline, containerSentence, heldViaSentence } from '../../engine/words';
 
 export { formatBytes };
 
@@ -33,23 +34,19 @@ function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean
   const what = g.className.endsWith('()') && g.classLocation ? `function ${g.className} (${where(g.classLocation, cwd)})` : g.className;
   const thread = threaded && g.thread ? ` (thread: ${g.thread})` : '';
   if (g.kind === 'collection' && g.collection) {
-    const c = g.collection;
-    const bytesOnly = c.entries.every((e) => e === c.entries[0]);
-    const growth = bytesOnly
-      ? `storage ${c.bytes.map((b) => formatBytes(b)).join(' -> ')} (its entries are small integers, which a snapshot does not count)`
-      : `+${g.growthPerRound} entries per round (${c.entries.join(' -> ')})`;
-    out.push(`${index}. ${g.owner.name} (${g.className}) grows: ${growth}, ${formatBytes(g.retainedSize)} retained${native}${thread}`);
+    out.push(`${index}. ${collectionHeadline(g)}, ${formatBytes(g.retainedSize)} retained${native}${thread}`);
   } else if (g.kind === 'chain') {
     out.push(`${index}. ${what} chain x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}${thread}`);
-    if (g.chain?.link.length) out.push(`   each ${g.className} keeps the previous one alive through .${g.chain.link.join(' -> ')}`);
+    if (g.chain?.link.length) out.push(`   ${chainSentence(g)}`);
   } else out.push(`${index}. ${what} x${g.count} (+${g.growthPerRound} per round), ${formatBytes(g.retainedSize)} retained${native}${thread}`);
   out.push(`   held by ${g.owner.name} [${g.owner.kind}]${g.owner.location ? '  ' + where(g.owner.location, cwd) : ''}`);
-  if (g.heldVia) out.push(`   each through ${g.heldVia.className === 'Timeout' ? 'a timer' : 'a callback'} ${g.heldVia.className}${g.heldVia.location ? '  ' + where(g.heldVia.location, cwd) : ''}`);
+  if (g.heldVia) out.push(`   ${heldViaSentence(g)}${g.heldVia.location ? '  ' + where(g.heldVia.location, cwd) : ''}`);
   for (const r of g.owner.related ?? []) out.push(`   ${r.label}  ${where(r.location, cwd)}`);
   if (g.kind === 'collection') {
-    if (g.collection?.addedAt) out.push(`   entries added at  ${where(g.collection.addedAt, cwd)}`);
+    if (g.collection?.addedAt) out.push(`   ${ADDED_AT}  ${where(g.collection.addedAt, cwd)}`);
   } else for (const site of g.allocationSites) out.push(`   allocated in ${site.function}()  ${where(site.location, cwd)}  (${site.count})`);
-  if (g.kind !== 'collection' && g.collection) out.push(`   in a growing ${g.collection.className}: ${g.collection.entries.join(' -> ')} entries`);
+  const container = containerSentence(g);
+  if (container) out.push(`   ${container}`);
   if (g.alsoHeld.length) out.push(`   also held there: ${g.alsoHeld.map((a) => `${a.className} x${a.count} (+${a.growthPerRound}/round)`).join(', ')}`);
   const retains = g.retains.filter((r) => r.className !== g.className).slice(0, 4);
   if (retains.length) out.push(`   each keeps alive: ${retains.map((r) => `${r.className} x${r.count}`).join(', ')}`);

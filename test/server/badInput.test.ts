@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LeakGroup, LeakReport } from '../../engine/report';
-import { MAX_REPORT_BYTES } from '../../server/reportInput';
+import { MAX_REPORT_BYTES, sanitizeReport } from '../../server/reportInput';
 import { basicLeak, fixtureReport, mapReportFiles, repoRoot, span, summary, tempDir, textAt } from './helpers';
 import { LspClient } from './lspClient';
 
@@ -54,6 +54,52 @@ describe('language server: bad input', () => {
     const line = client.logs.find((l) => l.startsWith('report gone:'));
     assert.ok(line?.startsWith('report gone: 2 leak groups, 0 markers in 0 files, 4 skipped\n  skipped '), line);
     await client.conn.sendNotification('leakLens/clearReport', { source: 'gone' });
+  });
+
+  test('new group facts of the wrong shape are dropped one by one; the group and its markers stay', async () => {
+    const { file, report: copy } = workspaceCopy('facts.js');
+    const raw = JSON.parse(JSON.stringify(copy)) as Record<string, unknown> & { leaks: Record<string, unknown>[] };
+    const good = { file, line: 13, column: 7 };
+    const g = raw.leaks.find((x) => x.id === 'Connection@_connections')!;
+    Object.assign(g, {
+      kind: 'leaky',
+      chain: { link: 'prev' },
+      collection: { entries: 'many', bytes: [1] },
+      heldVia: 5,
+      thread: 42,
+    });
+    (g.owner as Record<string, unknown>).related = [{ label: 'no place' }, { label: 'bad line', location: { file, line: 0 } }, 'text', { label: 'emitter declared', location: good }];
+    const site = (g.allocationSites as Record<string, unknown>[])[0];
+    Object.assign(site, { caller: 'main()', stack: [null, { function: 3 }, { function: 'make', app: 'yes', location: { file, line: -1 } }, { function: 'handler', app: true, location: good }], fromSource: 'true' });
+    const other = raw.leaks.find((x) => x.id !== 'Connection@_connections')!;
+    Object.assign(other, { kind: 'collection', collection: { className: 'Map', entries: [1, 'x', 3, null], bytes: [10, 20, Infinity], addedAt: { file, line: 'x' } }, heldVia: { className: 'Timeout', location: { line: 3 } }, chain: { link: ['next', 7, ''] }, thread: 'worker 1 jobs' });
+    raw.threads = [{ name: 'main', snapshots: [] }, { snapshots: [] }, 'worker', { name: 'worker 1 jobs', snapshots: 'none' }];
+
+    const input = sanitizeReport(raw);
+    assert.ok(input.ok);
+    const a = input.report.leaks.find((x) => x.id === 'Connection@_connections')!;
+    assert.deepEqual([a.kind, a.chain, a.collection, a.heldVia, a.thread], [undefined, undefined, undefined, undefined, undefined]);
+    assert.deepEqual(a.owner.related, [{ label: 'emitter declared', location: good }]);
+    const s = a.allocationSites[0];
+    assert.deepEqual([s.caller, s.fromSource, s.stack], [undefined, undefined, [{ function: 'make' }, { function: 'handler', app: true, location: good }]]);
+    const b = input.report.leaks.find((x) => x.id !== 'Connection@_connections')!;
+    assert.deepEqual([b.kind, b.collection, b.heldVia, b.chain, b.thread], ['collection', { className: 'Map', entries: [1, 3], bytes: [10, 20] }, { className: 'Timeout' }, { link: ['next'] }, 'worker 1 jobs']);
+    assert.deepEqual(input.report.threads, [{ name: 'main', snapshots: [] }, { name: 'worker 1 jobs', snapshots: [] }]);
+    assert.deepEqual(input.problems, [
+      'leak group Connection@_connections: 3 related place(s) of the owner without a label or a file, line and column were left out',
+      'leak group Connection@_connections: kind "leaky" is not objects, chain or collection; shown as objects',
+      'leak group Connection@_connections: the collection has no class name; left out',
+    ]);
+
+    // Through the server: the report is applied, the owner keeps its warning with the one good related place.
+    const status = await client.setReport({ report: raw as unknown as LeakReport, source: 'facts' });
+    assert.equal(status.ok, true);
+    // The second group is now a growing collection: the line that adds entries is related information, not a marker.
+    assert.equal(status.markers, 3, JSON.stringify(status));
+    const owner = client.diagnosticsOf(file).find((d) => d.code === 'leak-owner' && d.range.start.line === 12)!;
+    assert.ok(owner.relatedInformation?.some((r) => r.message === 'emitter declared' && r.location.range.start.line === 12) === false, 'a related place on the marker itself is not repeated');
+    assert.ok(client.logs.some((l) => l.includes('report facts: leak group Connection@_connections: kind "leaky" is not objects, chain or collection')), client.logs.join('\n'));
+    await client.conn.sendNotification('leakLens/clearReport', { source: 'facts' });
   });
 
   test('a file edited since the snapshot: markers follow their declarations to the new lines', async () => {

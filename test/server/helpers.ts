@@ -85,3 +85,26 @@ export function hoverMarkdown(h: Hover | null): string {
   assert.ok(typeof c === 'object' && !Array.isArray(c) && 'kind' in c && c.kind === 'markdown', JSON.stringify(c));
   return c.value;
 }
+
+/** The app folder of a leak corpus app (test/corpus/<app>). */
+export function corpusDir(app: string): string {
+  return path.join(repoRoot, 'test', 'corpus', app);
+}
+
+/**
+ * Runs `leak-lens run --track-allocations --format json` on a leak corpus app as its expected.json says (program,
+ * node options, action, ready line), with the app folder as cwd, and returns the report.
+ */
+export function runCorpus(app: string): LeakReport {
+  const dir = corpusDir(app);
+  const e = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as { program: string[]; nodeArgs?: string[]; action: string; ready?: string; build?: string };
+  if (e.build) {
+    const b = spawnSync(e.build, { cwd: dir, shell: true, encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+  }
+  const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
+  const args = [cli, 'run', '--track-allocations', '--format', 'json', ...(e.ready ? ['--ready', e.ready] : []), '--action', e.action, '--', 'node', ...(e.nodeArgs ?? []), ...e.program];
+  const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: 240_000, maxBuffer: 64 * 1024 * 1024 });
+  assert.ok(r.stdout, `leak-lens run on test/corpus/${app} printed no report (status ${r.status}); stderr: ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout) as LeakReport;
+}

@@ -12,7 +12,7 @@ import type { LeakReport } from '../../engine/report';
 import type { FromWebview } from '../../protocol/webview';
 import { fixture } from '../helpers/fixtures';
 import { launchBrowser, repoRoot, serveWebview, Server, WebviewPage } from './harness';
-import { demoReport, DemoRun } from './reports';
+import { corpusReport, demoReport, DemoRun } from './reports';
 import type { ThemeName } from './themes';
 
 type Query = Extract<FromWebview, { type: 'query' }>;
@@ -370,6 +370,126 @@ describe('memory webview in Chromium', () => {
     assert.deepEqual({ imgs: dom.imgs, inline: dom.inline, handlers: dom.handlers }, { imgs: 0, inline: 0, handlers: 0 });
     assert.ok(dom.text.includes(img) && dom.text.includes(script));
     await clean(w);
+  });
+
+  /** Opens a report and shows the group of `className` (a click on its row); returns the page and the details. */
+  async function showGroup(report: LeakReport, className: string): Promise<{ w: WebviewPage; row: Locator; facts: Locator; detail: Locator }> {
+    const w = await open(report);
+    const row = w.page.locator('table.leaks tbody tr[data-index]', { has: w.page.locator(`span.cls:text-is("${className}")`) });
+    await row.waitFor();
+    await row.click();
+    const detail = w.page.locator('section.detail');
+    await detail.locator('h2 .cls', { hasText: className }).waitFor();
+    return { w, row, facts: detail.locator('dl.facts'), detail };
+  }
+
+  /** The `dd` of the fact named `term` in the details. */
+  function fact(facts: Locator, term: string): Locator {
+    return facts.locator(`dt:text-is("${term}") + dd`);
+  }
+
+  /** Clicks a link and checks the extension is asked to open, and opens, exactly that place. */
+  async function opens(w: WebviewPage, link: Locator, loc: { file: string; line: number; column: number } | undefined): Promise<void> {
+    assert.ok(loc, 'a location');
+    const opened = w.waitForOpened();
+    await link.click();
+    const got = await opened;
+    assert.deepEqual({ file: got.file, line: got.line, column: got.column }, { file: loc.file, line: loc.line, column: loc.column });
+  }
+
+  test('new facts from real corpus runs: kind, chain link, collection growth and adding line, held through, related places, callers, creating stacks and threads, every place a link', async () => {
+    // A chain: its kind beside the class, and the link that keeps each element.
+    const chain = corpusReport('undo-history-chain').report;
+    const rev = chain.leaks.find((g) => g.className === 'Revision')!;
+    assert.equal(rev.kind, 'chain');
+    let v = await showGroup(chain, 'Revision');
+    assert.equal(await v.row.locator('.badge.kind').innerText(), 'chain');
+    assert.equal((await texts(v.row.locator('td'))).at(-1), 'main');
+    assert.equal(await fact(v.facts, 'Kind').innerText(), `chain: each Revision keeps the previous one alive through .${rev.chain!.link.join(' -> ')}`);
+    assert.match(await v.detail.locator('h2').innerText(), new RegExp(`^Revision chain ×${rev.count}`));
+    await clean(v.w);
+
+    // A growing Set: how it grows, and the line that adds its entries, which opens.
+    const dedupe = corpusReport('dedupe-set').report;
+    const set = dedupe.leaks.find((g) => g.kind === 'collection')!;
+    v = await showGroup(dedupe, 'Set');
+    assert.equal(await v.row.locator('.badge.kind').innerText(), 'growing collection');
+    assert.equal(await fact(v.facts, 'Grows').innerText(), `+${set.growthPerRound} entries per round (${set.collection!.entries.join(' -> ')})`);
+    const added = fact(v.facts, 'Entries added at').locator('a.loc');
+    assert.equal(await added.innerText(), 'test/corpus/dedupe-set/main.mjs:28');
+    await opens(v.w, added, set.collection!.addedAt);
+    assert.match(await v.detail.locator('h2').innerText(), /^processedDeliveries \(Set\) grows/);
+    await clean(v.w);
+
+    // Listeners: the closure each PriceView is held through, and the emitter's declaration.
+    const bus = corpusReport('bus-listeners').report;
+    const price = bus.leaks.find((g) => g.className === 'PriceView')!;
+    v = await showGroup(bus, 'PriceView');
+    assert.equal(await fact(v.facts, 'Held through').innerText(), `each through a callback ${price.heldVia!.className} test/corpus/bus-listeners/routes/pricing.js:33`);
+    assert.equal(await fact(v.facts, 'Related').innerText(), 'emitter declared test/corpus/bus-listeners/bus.js:6');
+    await opens(v.w, fact(v.facts, 'Related').locator('a.loc'), price.owner.related![0].location);
+    await opens(v.w, fact(v.facts, 'Held through').locator('a.loc'), price.heldVia!.location);
+    assert.equal(await fact(v.facts, 'Container').innerText(), `in a growing ${price.collection!.className}: ${price.collection!.entries.join(' -> ')} entries`);
+    await clean(v.w);
+
+    // A library owner: the application's holder, and a site found in the source.
+    const loader = corpusReport('dataloader-cache').report;
+    const profile = loader.leaks.find((g) => g.className === 'UserProfile')!;
+    v = await showGroup(loader, 'UserProfile');
+    const holder = profile.owner.related!.find((r) => !r.location.file.includes('node_modules'))!;
+    assert.equal(await fact(v.facts, 'Related').innerText(), `${holder.label} test/corpus/dataloader-cache/server.js:${holder.location.line}`);
+    await opens(v.w, fact(v.facts, 'Related').locator('a.loc'), holder.location);
+    if (profile.allocationSites.some((s) => s.fromSource)) assert.match(await fact(v.facts, 'Allocated in').innerText(), /found in the source/);
+    await clean(v.w);
+
+    // Objects made inside a library: the application's calling line and the creating stack, each frame a link.
+    const winston = corpusReport('winston-container').report;
+    const logger = winston.leaks.find((g) => g.className === 'DerivedLogger')!;
+    const site = logger.allocationSites.find((s) => s.caller)!;
+    v = await showGroup(winston, 'DerivedLogger');
+    const sites = fact(v.facts, 'Allocated in');
+    assert.equal(await sites.locator('.caller').first().innerText(), `called from ${site.caller!.function}() test/corpus/winston-container/server.js:10`);
+    await opens(v.w, sites.locator('.caller a.loc').first(), site.caller!.location);
+    const frames = sites.locator('ol.stack').first().locator('li');
+    assert.equal(await frames.count(), site.stack!.length);
+    assert.equal(await sites.locator('ol.stack').first().locator('a.loc').count(), site.stack!.filter((f) => f.location).length);
+    const app = site.stack!.findIndex((f) => f.app);
+    assert.ok(app >= 0);
+    assert.equal(await frames.nth(app).innerText(), `${site.stack![app].function}() (application) test/corpus/winston-container/server.js:${site.stack![app].location!.line}`);
+    await opens(v.w, frames.first().locator('a.loc'), site.stack![0].location);
+    await clean(v.w);
+
+    // A worker thread: the table and the details name it.
+    const worker = corpusReport('worker-jobs').report;
+    const job = worker.leaks.find((g) => g.className === 'ThumbnailJob')!;
+    assert.match(job.thread ?? '', /^worker \d+/);
+    v = await showGroup(worker, 'ThumbnailJob');
+    assert.equal((await texts(v.row.locator('td'))).at(-1), job.thread);
+    assert.equal(await fact(v.facts, 'Thread').innerText(), job.thread);
+    assert.equal(await v.w.page.locator('.banner .threads').innerText(), `; threads analysed, each with its own heap: ${worker.threads!.map((t) => t.name).join(', ')}`);
+    await v.w.screenshot('webview-worker-thread-dark');
+    await clean(v.w);
+  });
+
+  test('new facts that are markup (a chain link, a callback, a related label, a caller, a stack frame, a thread) are shown as characters', async () => {
+    const bad = '<img src=x onerror=alert(1)>';
+    const r = JSON.parse(JSON.stringify(hostile)) as LeakReport;
+    const g = r.leaks[0];
+    const loc = g.owner.location ?? g.retainerPath.find((s) => s.location)?.location;
+    assert.ok(loc, 'the hostile report has a location');
+    Object.assign(g, { kind: 'chain', chain: { link: [bad] }, heldVia: { className: bad, location: loc }, thread: bad });
+    g.owner.related = [{ label: bad, location: loc }];
+    g.allocationSites = [{ function: bad, count: 1, location: loc, caller: { function: bad, location: loc }, stack: [{ function: bad, location: loc, app: true }] }];
+    const v = await showGroup(r, g.className);
+    assert.equal(await fact(v.facts, 'Kind').innerText(), `chain: each ${g.className} keeps the previous one alive through .${bad}`);
+    assert.ok((await fact(v.facts, 'Held through').innerText()).startsWith(`each through a callback ${bad} `));
+    assert.ok((await fact(v.facts, 'Related').innerText()).startsWith(`${bad} `));
+    assert.ok((await fact(v.facts, 'Allocated in').locator('.caller').innerText()).startsWith(`called from ${bad}() `));
+    assert.ok((await fact(v.facts, 'Allocated in').locator('ol.stack li').innerText()).startsWith(`${bad}() (application) `));
+    assert.equal(await fact(v.facts, 'Thread').innerText(), bad);
+    const imgs = await v.w.page.evaluate(() => document.querySelectorAll('img').length);
+    assert.equal(imgs, 0);
+    await clean(v.w);
   });
 
   test('messages the extension did not offer are refused: no file outside the report opens', async () => {

@@ -4,6 +4,7 @@
  */
 import type { LeakGroup, LeakReport } from '../../../protocol/webview';
 import type { App } from '../app';
+import { ADDED_AT, callerSentence, chainSentence, collectionGrowth, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin } from '../../../engine/words';
 import { formatBytes, formatCount, formatSigned, h, replace } from '../dom';
 import { DataTable } from '../table';
 import { renderPath } from './path';
@@ -24,7 +25,13 @@ export class LeaksView {
       empty: 'No leak groups.',
       onActivate: (g) => this.showGroup(g),
       columns: [
-        { key: 'className', label: 'Class', value: (g) => g.className, cell: (g) => h('span', { class: 'cls' }, g.className) },
+        {
+          key: 'className',
+          label: 'Class',
+          value: (g) => g.className,
+          // A chain or a growing collection says so beside its class; separate objects need no word.
+          cell: (g) => [h('span', { class: 'cls' }, g.className), g.kind === 'chain' || g.kind === 'collection' ? h('span', { class: 'badge kind', attrs: { title: g.kind === 'chain' ? chainSentence(g) || 'a chain' : collectionGrowth(g) } }, kindWords(g)) : null],
+        },
         { key: 'count', label: 'Count', numeric: true, value: (g) => g.count, cell: (g) => formatCount(g.count), title: 'Leaked objects alive in the last snapshot' },
         { key: 'growthPerRound', label: 'Growth / round', numeric: true, value: (g) => g.growthPerRound, cell: (g) => formatSigned(g.growthPerRound), title: 'Objects per workload round that stay alive' },
         {
@@ -35,6 +42,7 @@ export class LeaksView {
           cell: (g) => [formatBytes(g.retainedSize), g.nativeSize > 0 ? h('span', { class: 'muted', attrs: { title: 'Outside the JS heap (Buffer and ArrayBuffer contents)' } }, ` (${formatBytes(g.nativeSize)} native)`) : null],
         },
         { key: 'owner', label: 'Owner', value: (g) => g.owner.name, cell: (g) => [h('span', { class: 'owner-name' }, g.owner.name), g.owner.location ? ' ' : null, g.owner.location ? app.link(g.owner.location) : null] },
+        { key: 'thread', label: 'Thread', value: (g) => g.thread ?? '', cell: (g) => g.thread ?? '', title: 'The thread whose heap holds the group (main, or a worker_threads worker)' },
       ],
     });
     const wrap = h('div', { class: 'table-wrap' }, this.table.el);
@@ -56,7 +64,8 @@ export class LeaksView {
     const across = `across ${report.snapshots.length} snapshots (${report.rounds} ${report.rounds === 1 ? 'round' : 'rounds'}; heap ${grew >= 0 ? 'grew' : 'shrank'} ${formatBytes(Math.abs(grew))})`;
     const headline = report.verdict === 'leak' ? `${report.leaks.length} ${report.leaks.length === 1 ? 'leak' : 'leaks'} found ${across}` : `No leak found ${across}`;
     this.banner.className = `banner ${report.verdict}`;
-    replace(this.banner, h('strong', null, headline), report.pid !== undefined ? h('span', { class: 'muted' }, ` in pid ${report.pid}`) : null);
+    const threads = report.threads && report.threads.length > 1 ? h('span', { class: 'muted threads' }, `; threads analysed, each with its own heap: ${report.threads.map((t) => t.name).join(', ')}`) : null;
+    replace(this.banner, h('strong', null, headline), report.pid !== undefined ? h('span', { class: 'muted' }, ` in pid ${report.pid}`) : null, threads);
     this.table.setRows(report.leaks);
     replace(this.extra);
     if (report.warnings.length) this.extra.append(h('ul', { class: 'warnings', attrs: { 'aria-label': 'Warnings' } }, ...report.warnings.map((w) => h('li', null, w))));
@@ -72,16 +81,28 @@ export class LeaksView {
     } else replace(this.detail);
   }
 
+  private site(s: Site): HTMLElement {
+    return siteItem(this.app, s);
+  }
+
   private showGroup(g: LeakGroup): void {
     const report = this.report!;
     const lastSnapshot = report.snapshots.length - 1;
     const app = this.app;
     const facts = h('dl', { class: 'facts' });
     const fact = (term: string, ...value: (Node | string | null)[]) => facts.append(h('dt', null, term), h('dd', null, ...value));
+    // The owner stays the first fact: it is the line a person edits.
     fact('Held by', h('span', { class: 'owner-name' }, g.owner.name), h('span', { class: 'muted' }, ` (${ownerKindWords[g.owner.kind] ?? g.owner.kind})`), g.owner.location ? ' ' : null, g.owner.location ? app.link(g.owner.location) : null);
+    fact('Kind', kindWords(g), chainSentence(g) ? h('span', { class: 'muted chain-link' }, `: ${chainSentence(g)}`) : null);
+    if (g.kind === 'collection' && g.collection) fact('Grows', collectionGrowth(g));
+    if (g.heldVia) fact('Held through', heldViaSentence(g), g.heldVia.location ? ' ' : null, g.heldVia.location ? app.link(g.heldVia.location) : null);
+    if (g.owner.related?.length) fact('Related', h('ul', { class: 'plain related' }, ...g.owner.related.map((r) => h('li', null, r.label, ' ', app.link(r.location)))));
+    if (g.kind === 'collection' && g.collection?.addedAt) fact(ADDED_AT.charAt(0).toUpperCase() + ADDED_AT.slice(1), app.link(g.collection.addedAt));
+    if (containerSentence(g)) fact('Container', containerSentence(g));
+    if (g.thread) fact('Thread', g.thread);
     if (g.classLocation) fact('Class defined in', app.link(g.classLocation));
-    if (g.allocationSites.length) {
-      fact('Allocated in', h('ul', { class: 'plain' }, ...g.allocationSites.map((s) => h('li', null, h('code', null, `${s.function}()`), ' ', s.location ? app.link(s.location) : h('span', { class: 'muted' }, '(location unknown)'), h('span', { class: 'muted' }, ` — ${formatCount(s.count)} objects`)))));
+    if (g.allocationSites.length && g.kind !== 'collection') {
+      fact('Allocated in', h('ul', { class: 'plain sites' }, ...g.allocationSites.map((s) => this.site(s))));
     }
     fact('Count per snapshot', g.countSeries.map(formatCount).join(' → '), h('span', { class: 'muted' }, ` (new and still alive per round: ${g.newPerRound.map(formatCount).join(', ')})`));
     if (g.alsoHeld.length) fact('Also held there', g.alsoHeld.map((a) => `${a.className} ×${formatCount(a.count)} (${formatSigned(a.growthPerRound)}/round, ${formatBytes(a.retainedSize)})`).join('; '));
@@ -91,7 +112,9 @@ export class LeaksView {
     const explore = h('button', { attrs: { type: 'button' }, on: { click: () => app.showView('retainers', { snapshot: lastSnapshot, nodeId: g.sampleIds[0] }) } }, 'Explore retainers');
     replace(
       this.detail,
-      h('h2', null, h('span', { class: 'cls' }, g.className), ` ×${formatCount(g.count)}`, h('span', { class: 'muted' }, ` ${formatSigned(g.growthPerRound)} per round, ${formatBytes(g.retainedSize)} retained`)),
+      g.kind === 'collection' && g.collection
+        ? h('h2', null, h('span', { class: 'owner-name' }, g.owner.name), ' (', h('span', { class: 'cls' }, g.className), ') grows', h('span', { class: 'muted' }, ` ${collectionGrowth(g)}, ${formatBytes(g.retainedSize)} retained`))
+        : h('h2', null, h('span', { class: 'cls' }, g.className), g.kind === 'chain' ? ' chain' : '', ` ×${formatCount(g.count)}`, h('span', { class: 'muted' }, ` ${formatSigned(g.growthPerRound)} per round, ${formatBytes(g.retainedSize)} retained`)),
       facts,
       h('div', { class: 'actions' }, explore),
       h('h3', null, 'Retainer path'),
@@ -100,6 +123,22 @@ export class LeaksView {
       retains,
     );
   }
+}
+
+type Site = LeakGroup['allocationSites'][number];
+
+/** One allocation site: where, how many, the application's calling line, and the creating stack when known. */
+function siteItem(app: App, s: Site): HTMLElement {
+  const origin = siteOrigin(s);
+  const li = h('li', null, h('code', null, `${s.function}()`), ' ', s.location ? app.link(s.location) : h('span', { class: 'muted' }, '(location unknown)'), h('span', { class: 'muted' }, ` — ${formatCount(s.count)} objects${origin ? `, ${origin}` : ''}`));
+  if (s.caller) li.append(h('div', { class: 'caller' }, callerSentence(s), s.caller.location ? ' ' : null, s.caller.location ? app.link(s.caller.location) : null));
+  if (s.stack?.length) {
+    li.append(
+      h('div', { class: 'muted' }, 'Creating stack, innermost first:'),
+      h('ol', { class: 'stack', attrs: { 'aria-label': `Creating stack of ${s.function}()` } }, ...s.stack.map((f) => h('li', { class: f.app ? 'app' : '' }, h('code', null, frameText(f)), f.location ? ' ' : null, f.location ? app.link(f.location) : null))),
+    );
+  }
+  return li;
 }
 
 const ownerKindWords: Record<string, string> = {
