@@ -244,7 +244,7 @@ export class SourceResolver {
         if (hit) {
           const location = this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, n));
           const fn = functionAt(parsed.sf, n.getStart(parsed.sf));
-          if (location) out.push({ function: (fn && functionLabel(fn)) || '(top level)', location });
+          if (location) out.push({ function: fn ? functionLabel(fn) || '(anonymous)' : '(top level)', location });
         }
         ts.forEachChild(n, visit);
       };
