@@ -81,6 +81,8 @@ export interface LeakGroup {
   /** Other classes leaking through the same owner. */
   alsoHeld: { className: string; count: number; growthPerRound: number; retainedSize: number }[];
   allocationSites: AllocationSite[];
+  /** Why `allocationSites` is empty, when it is. */
+  allocationNote?: string;
   /** Where the leaked class is defined, when known. */
   classLocation?: SourceLocation;
   /** Object ids (in the last snapshot) of a few members, the first being the one the path leads to. */
@@ -315,12 +317,21 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
     retains: retains.classes,
     alsoHeld: group.slice(1).map((c) => ({ className: c.className, count: c.members.length, growthPerRound: Math.round(c.newPerRound.reduce((x, y) => x + y, 0) / rounds), retainedSize: c.retainedSize })),
     allocationSites,
+    ...(allocationSites.length === 0 ? { allocationNote: noSiteReason(a, lead) } : {}),
     classLocation: classLocation ? resolver.resolve(classLocation) : undefined,
     sampleIds: [lead.representative, ...lead.members.filter((m) => m !== lead.representative).slice(0, 9)].map((m) => s.nodeId[m]),
     ...(lead.kind === 'chain' ? { chain: { link: lead.chainLink ?? [] } } : {}),
     ...(lead.via ? { heldVia: { className: lead.via.className, location: locate(scripts, resolver, lead.via.node) } } : {}),
     ...(collection ? { collection } : {}),
   };
+}
+
+/** Why no allocation site could be named for a group, in words a user can act on. */
+function noSiteReason(a: HeapAnalysis, c: LeakCluster): string {
+  const tracked = !!a.snapshot.traceTree && a.snapshot.traceTree.count > 0;
+  if (c.kind === 'collection') return 'no line in the owner\'s file adds to this collection by its name (it may be filled through another name or a library call)';
+  if (!tracked) return 'allocation tracking was off and no expression in the program\'s files makes this class: run again with --track-allocations (or Start Allocation Tracking) to record allocation stacks';
+  return 'allocation tracking was on, but V8 recorded no stack in the program\'s files for these objects (made by Node or V8 internals, or before tracking started) and no expression in the program\'s files makes this class';
 }
 
 function locate(scripts: ScriptIndex, resolver: SourceResolver, node: number): SourceLocation | undefined {

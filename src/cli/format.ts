@@ -44,7 +44,8 @@ function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean
   for (const r of g.owner.related ?? []) out.push(`   ${r.label}  ${where(r.location, cwd)}`);
   if (g.kind === 'collection') {
     if (g.collection?.addedAt) out.push(`   ${ADDED_AT}  ${where(g.collection.addedAt, cwd)}`);
-  } else for (const site of g.allocationSites) out.push(`   allocated in ${site.function}()  ${where(site.location, cwd)}  (${site.count})`);
+  } else if (g.allocationSites.length === 0 && g.allocationNote) out.push(`   allocation site unknown: ${g.allocationNote}`);
+  else for (const site of g.allocationSites) out.push(`   allocated in ${site.function}()  ${where(site.location, cwd)}  (${site.count})`);
   const container = containerSentence(g);
   if (container) out.push(`   ${container}`);
   if (g.alsoHeld.length) out.push(`   also held there: ${g.alsoHeld.map((a) => `${a.className} x${a.count} (+${a.growthPerRound}/round)`).join(', ')}`);
