@@ -162,6 +162,51 @@ function installCodeServer(p) {
   process.stdout.write(`done in ${Math.round((Date.now() - t0) / 1000)} s\n`);
 }
 
+function lockFile(p) {
+  return path.join(p.dir, '.install-lock');
+}
+
+/**
+ * Takes the install lock (a file holding the installer's pid). While another live process holds it, waits for it to
+ * finish: returns false when that install left the host ready, true once this process holds the lock. A lock whose
+ * process is gone (an install that was killed) is taken over.
+ */
+function takeInstallLock(p) {
+  const lock = lockFile(p);
+  let told = false;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    let holder = NaN;
+    try {
+      holder = Number(fs.readFileSync(lock, 'utf8'));
+    } catch {
+      continue;
+    }
+    let alive = false;
+    try {
+      process.kill(holder, 0);
+      alive = Number.isInteger(holder) && holder > 0;
+    } catch {
+      alive = false;
+    }
+    if (!alive) {
+      fs.rmSync(lock, { force: true });
+      continue;
+    }
+    if (!told) {
+      console.log(`[setup] another process (pid ${holder}) is installing the VS Code host in ${p.dir}; waiting for it`);
+      told = true;
+    }
+    spawnSync('sleep', ['2']);
+    if (!fs.existsSync(lock) && isReady(p)) return false;
+  }
+}
+
 function setup() {
   const p = hostPaths();
   if (isReady(p)) return p;
@@ -169,12 +214,16 @@ function setup() {
     throw new Error(`the code-server host recipe is for linux-x64; on ${process.platform}-${process.arch} set VSCODE_EXECUTABLE and run \`node scripts/vscode-test.js --electron\``);
   }
   fs.mkdirSync(p.dir, { recursive: true });
+  // Two test runs on one machine (two clones, say) share the cached host: one installs while the other waits, since
+  // two npm installs into one folder break each other's files.
+  if (!takeInstallLock(p)) return p;
   try {
     installAptPackages();
     installNode24(p);
     installCodeServer(p);
   } finally {
     fs.rmSync(path.join(p.dir, '.tmp'), { recursive: true, force: true });
+    fs.rmSync(lockFile(p), { force: true });
   }
   if (!isReady(p)) throw new Error(`the host in ${p.dir} is still incomplete after installing; remove that folder and run again`);
   return p;
