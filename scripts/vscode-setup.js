@@ -85,58 +85,6 @@ function aptInstall(packages, why) {
 }
 
 /**
- * Runs `install` while holding the host folder's install lock, so that runs on one machine (clones share the host)
- * never install at once: one installs, the others wait for it and then find everything in place. A lock whose
- * process is gone is left over and taken.
- */
-function withInstallLock(install) {
-  const dir = hostDir();
-  fs.mkdirSync(dir, { recursive: true });
-  const lock = path.join(dir, '.install.lock');
-  const deadline = Date.now() + 30 * 60_000;
-  let told = false;
-  for (;;) {
-    let fd;
-    try {
-      fd = fs.openSync(lock, 'wx');
-    } catch (e) {
-      if (e.code !== 'EEXIST') throw e;
-    }
-    if (fd !== undefined) {
-      try {
-        fs.writeSync(fd, String(process.pid));
-        return install();
-      } finally {
-        fs.closeSync(fd);
-        fs.rmSync(lock, { force: true });
-      }
-    }
-    let holder = 0;
-    try {
-      holder = Number(fs.readFileSync(lock, 'utf8')) || 0;
-    } catch {
-      continue; // released meanwhile
-    }
-    let alive = true;
-    if (holder > 0) {
-      try {
-        process.kill(holder, 0);
-      } catch {
-        alive = false;
-      }
-    }
-    if (!alive) {
-      fs.rmSync(lock, { force: true });
-      continue;
-    }
-    if (!told) console.log(`[setup] another process (pid ${holder || '?'}) is installing into ${dir}; waiting for it`);
-    told = true;
-    if (Date.now() > deadline) throw new Error(`another process (pid ${holder}) has held ${lock} for 30 minutes; if it is gone, remove that file`);
-    spawnSync('sleep', ['1']);
-  }
-}
-
-/**
  * The headless Chromium the webview and VS Code tests drive: $CHROMIUM, or Debian's package (installed with apt-get
  * when missing). Returns its path; throws with the reason when it cannot be had.
  */
@@ -145,14 +93,13 @@ function ensureChromium() {
   if (fs.existsSync(p)) return p;
   if (process.env.CHROMIUM) throw new Error(`CHROMIUM is set to ${p}, which does not exist`);
   if (process.platform !== 'linux') throw new Error(`no Chromium at ${p}: install Chromium and set CHROMIUM to its executable`);
-  withInstallLock(() => {
-    if (!fs.existsSync(p)) aptInstall(['chromium'], 'the headless browser of the webview and VS Code tests');
-  });
+  aptInstall(['chromium'], 'the headless browser of the webview and VS Code tests');
   if (!fs.existsSync(p)) throw new Error(`apt-get installed chromium but ${p} is still missing; set CHROMIUM to its executable`);
   return p;
 }
 
 function installAptPackages() {
+  ensureChromium();
   // code-server's native 'kerberos' module compiles against these headers.
   if (!fs.existsSync('/usr/include/gssapi/gssapi.h')) aptInstall(['libkrb5-dev'], "headers code-server's native modules compile against");
 }
@@ -221,22 +168,19 @@ function setup() {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new Error(`the code-server host recipe is for linux-x64; on ${process.platform}-${process.arch} set VSCODE_EXECUTABLE and run \`node scripts/vscode-test.js --electron\``);
   }
-  ensureChromium();
-  withInstallLock(() => {
-    if (isReady(p)) return;
-    try {
-      installAptPackages();
-      installNode24(p);
-      installCodeServer(p);
-    } finally {
-      fs.rmSync(path.join(p.dir, '.tmp'), { recursive: true, force: true });
-    }
-  });
+  fs.mkdirSync(p.dir, { recursive: true });
+  try {
+    installAptPackages();
+    installNode24(p);
+    installCodeServer(p);
+  } finally {
+    fs.rmSync(path.join(p.dir, '.tmp'), { recursive: true, force: true });
+  }
   if (!isReady(p)) throw new Error(`the host in ${p.dir} is still incomplete after installing; remove that folder and run again`);
   return p;
 }
 
-module.exports = { hostDir, hostPaths, isReady, setup, ensureChromium, withInstallLock };
+module.exports = { hostDir, hostPaths, isReady, setup, ensureChromium };
 
 if (require.main === module) {
   try {
