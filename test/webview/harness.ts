@@ -132,9 +132,9 @@ export class WebviewPage {
   static async open(browser: Browser, server: Server, o: OpenOptions): Promise<WebviewPage> {
     const page = await browser.newPage({ viewport: { width: o.width ?? 1100, height: o.height ?? 820 }, deviceScaleFactor: 1 });
     // Every wait ends on what the page shows (an element, a text), never on a clock: answers come from the real
-    // engine, which on a loaded machine may take longer than playwright's 30 s default. A page that never shows what
-    // a test waits for is bounded by the test runner's per-test timeout (scripts/run-tests.js).
-    page.setDefaultTimeout(0);
+    // engine, which on a loaded machine may take longer than playwright's 30 s default. The limit only bounds a wait
+    // that never ends, so that the failure names the element it waited for.
+    page.setDefaultTimeout(120_000);
     const w = new WebviewPage(page, o.engine);
     w.controller.setInput(o.input);
     page.on('dialog', (d) => {
