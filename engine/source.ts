@@ -101,7 +101,7 @@ export class SourceResolver {
     } else if (read.code === 'ENOENT') {
       this.warnOnce(`source not found: ${file} (locations in it are shown as the snapshot recorded them)`);
     } else {
-      this.warnOnce(`source ${file} skipped: it ${read.reason} (locations in it are shown as the snapshot recorded them)`);
+      this.warnOnce(`source ${file} skipped: ${read.reason.startsWith('is ') ? 'it ' : ''}${read.reason} (locations in it are shown as the snapshot recorded them)`);
     }
     this.files.set(file, result);
     return result;
@@ -131,7 +131,7 @@ export class SourceResolver {
         } else {
           const mapFile = url.startsWith('file://') ? fileURLToPath(url) : path.resolve(path.dirname(file), url);
           const read = readRegularFile(mapFile, MAX_SOURCE_MAP_BYTES);
-          if (!read.ok) throw new Error(`${mapFile} ${read.reason}`);
+          if (!read.ok) throw new Error(`${mapFile}${read.reason.startsWith('is ') ? ' ' : ': '}${read.reason}`);
           map = new TraceMap(read.text, mapFile);
         }
       } catch (e) {

@@ -482,9 +482,12 @@ function runCli(opts, args) {
     // A hang is a process that makes no progress: blocked on a FIFO it sleeps and uses no CPU at all. On a loaded
     // machine a working process waits to run (state R) or for the disk (D) rather than sleeps, so "asleep with no
     // new CPU time for `idle` seconds" tells a hang from slowness; an exited process (Z, or gone before its
-    // 'close' event) is not hung; a process that spins is caught by the wall-clock limit.
+    // 'close' event) is not hung; a process that spins is caught by the wall-clock limit. Idle time is counted in
+    // samples taken close together: when this fuzzer itself was held up (building a case on a loaded machine) the
+    // gap tells nothing about the child, which may only have waited for its output to be read.
     let lastTicks = -1;
-    let lastProgress = Date.now();
+    let idleSamples = 0;
+    let lastSample = Date.now();
     let exited = false;
     child.on('exit', () => (exited = true));
     const sampler = setInterval(() => {
@@ -495,10 +498,13 @@ function runCli(opts, args) {
         child.kill('SIGKILL');
       }
       const st = exited ? null : procStat(child.pid);
-      if (!st || st.state !== 'S' || st.ticks !== lastTicks) {
+      const now = Date.now();
+      const gap = now - lastSample;
+      lastSample = now;
+      if (!st || st.state !== 'S' || st.ticks !== lastTicks || gap > 500) {
         lastTicks = st ? st.ticks : -1;
-        lastProgress = Date.now();
-      } else if (Date.now() - lastProgress > opts.idle * 1000 && !killed) {
+        idleSamples = 0;
+      } else if (++idleSamples >= opts.idle * 10 && !killed) {
         killed = 'time';
         child.kill('SIGKILL');
       }
