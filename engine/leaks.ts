@@ -591,34 +591,10 @@ function findChains(a: HeapAnalysis, roots: number[], isNew: (node: number) => b
 function chainLink(a: HeapAnalysis, members: number[]): string[] {
   const s = a.snapshot;
   const key = classKey(a, members[members.length > 1 ? 1 : 0]);
-  const memberSet = new Set(members);
   // Start from an element that has a previous one: the head of a chain of its own class, or the newest element.
   const start = members.find((m) => classKey(a, m) === key) ?? members[0];
-  const prev = new Map<number, number>([[start, -1]]);
-  let frontier = [start];
-  for (let depth = 0; depth < 5 && frontier.length; depth++) {
-    const next: number[] = [];
-    for (const node of frontier) {
-      for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
-        if (s.edgeType[e] === s.types.edgeWeak) continue;
-        const to = s.edgeTo[e];
-        if (prev.has(to)) continue;
-        prev.set(to, e);
-        if (memberSet.has(to) && to !== start && classKey(a, to) === key) {
-          const names: string[] = [];
-          for (let cur = to; cur !== start; ) {
-            const edge = prev.get(cur)!;
-            names.push(s.edgeHasStringName(edge) ? s.edgeNameText(edge) : `[${s.edgeName[edge]}]`);
-            cur = s.edgeOwner(edge);
-          }
-          return names.reverse();
-        }
-        if (next.length < 10_000) next.push(to);
-      }
-    }
-    frontier = next;
-  }
-  return [];
+  const others = new Set(members.filter((m) => m !== start && classKey(a, m) === key));
+  return edgePath(a, start, others).map((st) => (s.edgeHasStringName(st.edge) ? s.edgeNameText(st.edge) : `[${s.edgeName[st.edge]}]`));
 }
 
 /** Nodes in an order where every node comes after its dominator (DFS preorder of the dominator tree). */
