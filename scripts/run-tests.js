@@ -52,10 +52,49 @@ function collect(dir) {
 }
 
 /** Runs a command, passing its output through, and resolves with its exit code and output. */
+/** The process group of the suite running now, stopped with it when npm test is interrupted, and its TMPDIR. */
+let running;
+let currentTmp;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (running) {
+      try {
+        process.kill(-running.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    // Temporary files of tests can hold heap snapshots: they never outlive an interrupted run.
+    if (currentTmp) fs.rmSync(currentTmp, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 129);
+  });
+}
+
+/**
+ * A failure bound per suite (tests wait on signals, never on time): a suite still running after this long is stuck,
+ * and its whole process group is stopped so that a hung test (which node --test does not kill) cannot hang CI.
+ */
+const SUITE_LIMIT_MS = Number(process.env.LEAK_LENS_SUITE_LIMIT_MS) || 30 * 60_000;
+
 function run(command, args, env = process.env) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    running = child;
     let output = '';
+    const limit = setTimeout(() => {
+      const note = `\nrun-tests: this suite was still running after ${Math.round(SUITE_LIMIT_MS / 6000) / 10} minutes: stopped as hung (its whole process group)\n`;
+      output += note;
+      process.stderr.write(note);
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, SUITE_LIMIT_MS);
+    child.on('close', () => {
+      clearTimeout(limit);
+      if (running === child) running = undefined;
+    });
     child.stdout.on('data', (d) => {
       output += d;
       process.stdout.write(d);
@@ -82,6 +121,7 @@ function last(output, re) {
  */
 async function runSuite(suite) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `leak-lens-test-${suite}-`));
+  currentTmp = tmp;
   try {
     const counts = await runSuiteIn(suite, { ...process.env, TMPDIR: tmp });
     const left = fs.readdirSync(tmp);
@@ -92,6 +132,7 @@ async function runSuite(suite) {
     return counts;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+    currentTmp = undefined;
   }
 }
 
