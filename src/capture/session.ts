@@ -497,9 +497,8 @@ export class CaptureSession {
   startAllocationTracking(): Promise<void> {
     return this.exclusive(async () => {
       // Pretenured allocations (objects V8 puts straight into the old generation, as it learns to for long-lived
-      // ones) lose their stacks in the allocation tracker: a program started by `leak-lens run` gets
-      // --no-allocation-site-pretenuring at launch. Flipping V8 flags in a running program is not safe (it crashed a
-      // target in testing), so an attached program keeps its pretenuring and the engine falls back on the source.
+      // ones) lose their stacks in the allocation tracker; turning pretenuring off is not safe in a target (see
+      // run.ts), so the engine falls back on the source for objects without a stack.
       await this.client.send('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
       this.tracking = true;
     });
