@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'url';
 import { HeapAnalysis } from './analysis';
 import { NO_DISTANCE } from './distances';
-import { findOwner, isDictionaryLike, isInternalNode, OwnerInfo, PathStep, retainerPath, stepSignature } from './paths';
+import { findOwner, hasDictionaryShape, isInternalNode, OwnerInfo, PathStep, retainerPath, stepSignature } from './paths';
 
 export interface LeakOptions {
   /** Objects that must survive from each round for a group to count (default 1). */
@@ -161,21 +161,23 @@ export function collectionEntries(a: HeapAnalysis, node: number): number {
   return count;
 }
 
-/** True for objects that hold data by key or index: arrays, Maps, Sets and objects with many properties. */
-function isCollection(a: HeapAnalysis, node: number): boolean {
-  const s = a.snapshot;
-  if (s.nodeType[node] !== s.types.object) return false;
-  const name = s.name(node);
-  if (name === 'Array' || KEYED_COLLECTIONS.has(name)) return true;
-  return isDictionaryLike(a, node);
-}
-
 function collectionSizes(a: HeapAnalysis): CollectionSizes {
   const s = a.snapshot;
   const picked: number[] = [];
   const entries: number[] = [];
+  // A pass over every node: names are judged once per string, and nothing is cached per node.
+  const namedCollection = new Map<number, boolean>();
   for (let node = 0; node < s.nodeCount; node++) {
-    if (a.distance[node] === NO_DISTANCE || !isCollection(a, node)) continue;
+    if (s.nodeType[node] !== s.types.object || a.distance[node] === NO_DISTANCE) continue;
+    const nameIndex = s.nodeName[node];
+    let named = namedCollection.get(nameIndex);
+    if (named === undefined) {
+      const name = s.strings.get(nameIndex);
+      named = name === 'Array' || KEYED_COLLECTIONS.has(name);
+      namedCollection.set(nameIndex, named);
+    }
+    // Arrays, Maps, Sets, and objects with many properties hold data by key or index.
+    if (!named && !hasDictionaryShape(a, node)) continue;
     const count = collectionEntries(a, node);
     if (count < COLLECTION_MIN_ENTRIES && a.shallowSize[node] < COLLECTION_MIN_BYTES) continue;
     picked.push(node);

@@ -53,12 +53,18 @@ export function isDictionaryLike(a: HeapAnalysis, node: number): boolean {
   }
   const hit = cache.get(node);
   if (hit !== undefined) return hit;
-  const s = a.snapshot;
-  let props = 0;
-  for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1] && props <= DICTIONARY_PROPERTIES; e++) if (s.edgeType[e] === s.types.edgeProperty) props++;
-  const result = props > DICTIONARY_PROPERTIES && s.nodeType[node] === s.types.object;
+  const result = hasDictionaryShape(a, node);
   cache.set(node, result);
   return result;
+}
+
+/** The test behind {@link isDictionaryLike}, uncached: for passes over every node, where a cache per node would not do. */
+export function hasDictionaryShape(a: HeapAnalysis, node: number): boolean {
+  const s = a.snapshot;
+  if (s.nodeType[node] !== s.types.object) return false;
+  let props = 0;
+  for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1] && props <= DICTIONARY_PROPERTIES; e++) if (s.edgeType[e] === s.types.edgeProperty) props++;
+  return props > DICTIONARY_PROPERTIES;
 }
 
 /** Edge preference among retainers at equal distance: higher is better. */
