@@ -475,30 +475,69 @@ function ownerRuntimeFile(a: HeapAnalysis, scripts: ScriptIndex, c: LeakCluster)
  * that adds to it, so that frame is where entries are added.
  */
 function backingStoreFrame(a: HeapAnalysis, resolver: SourceResolver, collection: number): RuntimeLocation | undefined {
+  const stacks = allocationStacks(a, resolver);
+  if (!stacks) return undefined;
   const s = a.snapshot;
-  const tree = s.traceTree;
-  const traceIds = s.nodeTraceId;
-  if (!tree || !traceIds || s.traceFunctionInfos.length === 0) return undefined;
-  const fields = s.header.meta.trace_function_info_fields ?? ['function_id', 'name', 'script_name', 'script_id', 'line', 'column'];
-  const stride = fields.length;
-  const scriptOff = fields.indexOf('script_name');
-  const lineOff = fields.indexOf('line');
-  const colOff = fields.indexOf('column');
   for (let e = s.firstEdge[collection]; e < s.firstEdge[collection + 1]; e++) {
     if (!s.edgeHasStringName(e) || !['table', 'elements', 'properties'].includes(s.edgeNameText(e))) continue;
-    const traceId = traceIds[s.edgeTo[e]];
-    if (!traceId) continue;
-    for (let t = 0; t < tree.count; t++) {
-      if (tree.id[t] !== traceId) continue;
-      for (let u = t; u >= 0; u = tree.parent[u]) {
-        const fi = tree.functionInfoIndex[u];
-        const script = s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]);
-        if (script && resolver.toPath(script)) return { file: script, line: s.traceFunctionInfos[fi * stride + lineOff], column: s.traceFunctionInfos[fi * stride + colOff] };
-      }
-      break;
+    const t = stacks.traceNode(s.edgeTo[e]);
+    for (let u = t ?? -1; u >= 0; u = stacks.parent(u)) {
+      const frame = stacks.frameOf(u);
+      if (frame) return frame.runtime;
     }
   }
   return undefined;
+}
+
+/** Allocation stacks of one snapshot taken with allocation tracking: each object's trace node, and its frames. */
+interface AllocationStacks {
+  /** The trace node (an index into the trace tree) of an object, if V8 recorded one. */
+  traceNode(node: number): number | undefined;
+  parent(traceNode: number): number;
+  /** The frame of a trace node when its script is a file on disk, else undefined (Node's internals). */
+  frameOf(traceNode: number): Frame | undefined;
+}
+
+/** Built once per report: frames depend on the resolver (path maps), which belongs to one report. */
+const stacksCache = new WeakMap<SourceResolver, WeakMap<HeapAnalysis, AllocationStacks | null>>();
+
+function allocationStacks(a: HeapAnalysis, resolver: SourceResolver): AllocationStacks | undefined {
+  let perResolver = stacksCache.get(resolver);
+  if (!perResolver) stacksCache.set(resolver, (perResolver = new WeakMap()));
+  const cache = perResolver;
+  const cached = cache.get(a);
+  if (cached !== undefined) return cached ?? undefined;
+  const s = a.snapshot;
+  const tree = s.traceTree;
+  const traceIds = s.nodeTraceId;
+  if (!tree || !traceIds || s.traceFunctionInfos.length === 0) {
+    cache.set(a, null);
+    return undefined;
+  }
+  const fields = s.header.meta.trace_function_info_fields ?? ['function_id', 'name', 'script_name', 'script_id', 'line', 'column'];
+  const stride = fields.length;
+  const nameOff = fields.indexOf('name');
+  const scriptOff = fields.indexOf('script_name');
+  const lineOff = fields.indexOf('line');
+  const colOff = fields.indexOf('column');
+  const byId = new Map<number, number>();
+  for (let i = 0; i < tree.count; i++) byId.set(tree.id[i], i);
+  const stacks: AllocationStacks = {
+    traceNode: (node) => byId.get(traceIds[node]),
+    parent: (t) => tree.parent[t],
+    frameOf: (t) => {
+      const fi = tree.functionInfoIndex[t];
+      const script = s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]);
+      if (!script || !resolver.toPath(script)) return undefined;
+      return {
+        fn: s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) || '(anonymous)',
+        runtime: { file: script, line: s.traceFunctionInfos[fi * stride + lineOff], column: s.traceFunctionInfos[fi * stride + colOff] },
+        library: LIBRARY_PATH.test(script),
+      };
+    },
+  };
+  cache.set(a, stacks);
+  return stacks;
 }
 
 /**
@@ -575,40 +614,20 @@ function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
 }
 
 function trackedSites(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster): (AllocationSite & { exact: boolean })[] {
-  const s = a.snapshot;
-  const tree = s.traceTree;
-  const traceIds = s.nodeTraceId;
-  if (!tree || !traceIds || s.traceFunctionInfos.length === 0) return [];
-  const fields = s.header.meta.trace_function_info_fields ?? ['function_id', 'name', 'script_name', 'script_id', 'line', 'column'];
-  const stride = fields.length;
-  const nameOff = fields.indexOf('name');
-  const scriptOff = fields.indexOf('script_name');
-  const lineOff = fields.indexOf('line');
-  const colOff = fields.indexOf('column');
-  const byId = new Map<number, number>();
-  for (let i = 0; i < tree.count; i++) byId.set(tree.id[i], i);
-  const frameOf = (t: number): Frame | undefined => {
-    const fi = tree.functionInfoIndex[t];
-    const script = s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]);
-    if (!script || !resolver.toPath(script)) return undefined;
-    return {
-      fn: s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) || '(anonymous)',
-      runtime: { file: script, line: s.traceFunctionInfos[fi * stride + lineOff], column: s.traceFunctionInfos[fi * stride + colOff] },
-      library: /[\\/]node_modules[\\/]/.test(script),
-    };
-  };
+  const stacks = allocationStacks(a, resolver);
+  if (!stacks) return [];
   // Objects by their trace node; the stack is the same for all of them.
   const perTrace = new Map<number, number>();
   for (const m of c.members) {
-    const t = byId.get(traceIds[m]);
+    const t = stacks.traceNode(m);
     if (t !== undefined) perTrace.set(t, (perTrace.get(t) ?? 0) + 1);
   }
   const sites = new Map<string, AllocationSite & { exact: boolean }>();
   const total = c.members.length;
   for (const [traceNode, count] of perTrace) {
     const frames: Frame[] = [];
-    for (let t = traceNode; t >= 0 && frames.length < 12; t = tree.parent[t]) {
-      const f = frameOf(t);
+    for (let t = traceNode; t >= 0 && frames.length < 12; t = stacks.parent(t)) {
+      const f = stacks.frameOf(t);
       if (f) frames.push(f);
     }
     if (frames.length === 0) continue;
