@@ -52,6 +52,27 @@ function initializationOptions(): LeakLensInitializationOptions {
   };
 }
 
+/**
+ * The client writes to its output channel on its own schedule, also after stop() has resolved (the server process's
+ * exit is reported later). Once the extension has disposed the channel, VS Code throws "Channel has been closed" at
+ * such a write, outside any caller. This view of the channel drops writes that the channel refuses.
+ */
+function quietAfterClose(channel: vscode.OutputChannel): vscode.OutputChannel {
+  return new Proxy(channel, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        try {
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        } catch {
+          return undefined;
+        }
+      };
+    },
+  });
+}
+
 export function startLanguageClient(context: vscode.ExtensionContext, log: LogChannel): LeakLensLanguageClient {
   // The packaged extension ships the esbuild bundle (scripts/build-extension.js); a development tree may only have tsc's.
   const bundled = context.asAbsolutePath('dist/server.js');
@@ -66,7 +87,7 @@ export function startLanguageClient(context: vscode.ExtensionContext, log: LogCh
     diagnosticCollectionName: 'leak-lens',
     // Hovers link to the command that opens a group in the webview; no other command runs from a hover.
     markdown: { isTrusted: { enabledCommands: [SHOW_LEAK_GROUP_COMMAND] } },
-    ...(log.appendLine ? { outputChannel: log as vscode.OutputChannel } : {}),
+    ...(log.appendLine ? { outputChannel: quietAfterClose(log as vscode.OutputChannel) } : {}),
   };
   const client = new LanguageClient('leakLens', 'Leak Lens Language Server', serverOptions, clientOptions);
   const statusEmitter = new vscode.EventEmitter<ReportStatusParams>();
