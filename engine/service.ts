@@ -12,6 +12,7 @@ import { buildLeakReport, describePath, InputError, readSidecar } from './report
 import { ScriptIndex } from './scripts';
 import { SourceLocation, SourceResolver } from './source';
 import { summarizeClasses } from './summary';
+import { mergeThreadReports, type ThreadReport } from './threads';
 
 export interface ServiceHooks {
   onProgress?: (stage: string, done?: number, total?: number) => void;
@@ -101,7 +102,14 @@ export class EngineService {
       case 'analyze': {
         const opts = this.options(hooks);
         // Reuse cached analyses and keep the last snapshot for the queries that follow (retainers, paths).
-        return buildLeakReport(r.files, { ...opts, pathMap: r.pathMap, load: (file, last) => (last ? this.analysis(file, hooks) : this.cache.get(file) ?? loadAnalysis(file, { ...opts, light: true })) });
+        const main = buildLeakReport(r.files, { ...opts, pathMap: r.pathMap, load: (file, last) => (last ? this.analysis(file, hooks) : this.cache.get(file) ?? loadAnalysis(file, { ...opts, light: true })) });
+        if (!r.threads?.length && !r.threadNotes?.length) return main;
+        // Each worker alone, one after the other, so that only one thread's snapshots are in memory at a time.
+        const workers: ThreadReport[] = (r.threads ?? []).map((t) => {
+          hooks.onProgress?.(`analysing ${t.name}`);
+          return { name: t.name, report: buildLeakReport(t.files, { ...opts, pathMap: r.pathMap, load: (file, last) => this.cache.get(file) ?? loadAnalysis(file, { ...opts, light: !last }) }) };
+        });
+        return mergeThreadReports(main, workers, r.threadNotes ?? []);
       }
       case 'compare':
         return page(compareSnapshots(this.analysis(r.base, hooks), this.analysis(r.target, hooks)), r.offset, r.limit);

@@ -48,10 +48,30 @@ export interface Page<T> {
   items: T[];
 }
 
+/** The snapshots of one worker thread for an `analyze` request. */
+export interface AnalyzeThread {
+  /** `worker <id> <name>`, as the report's groups will name their thread. */
+  name: string;
+  /** That worker's snapshots, in order; at least two. */
+  files: string[];
+}
+
 export type EngineRequest =
   | { kind: 'load'; file: string }
   | { kind: 'summary'; file: string; offset?: number; limit?: number }
-  | { kind: 'analyze'; files: string[]; pathMap?: Record<string, string> }
+  | {
+      kind: 'analyze';
+      /** The main thread's snapshots, in the order they were taken. */
+      files: string[];
+      pathMap?: Record<string, string>;
+      /**
+       * Worker threads of the same process, each with its own snapshots (a worker's heap and object ids are its
+       * own, so each is analysed alone); the reports are merged and every leak group names its thread.
+       */
+      threads?: AnalyzeThread[];
+      /** Notes added to the merged report's warnings, such as workers that were not alive at every snapshot. */
+      threadNotes?: string[];
+    }
   | { kind: 'compare'; base: string; target: string; offset?: number; limit?: number }
   | { kind: 'retainers'; file: string; nodeId: number; offset?: number; limit?: number }
   | { kind: 'retainerPath'; file: string; nodeId: number }

@@ -162,6 +162,25 @@ function checkPage(q: Record<string, unknown>): string | undefined {
 }
 
 /** Checks the shape of a query; snapshot indexes are checked against the panel's list by the caller. */
+/**
+ * A report's snapshots as a panel lists them (and the webview names them by index): the main thread's, then each
+ * worker thread's in the report's order (a report over threads, see `threads`). Each worker's heap and object ids
+ * are its own, so a group of a worker is explored in that worker's snapshots.
+ */
+export function panelSnapshots<S>(report: { snapshots: S[]; threads?: { name: string; snapshots: S[] }[] }): { thread: string; snapshot: S }[] {
+  const out = report.snapshots.map((snapshot) => ({ thread: 'main', snapshot }));
+  for (const t of report.threads ?? []) if (t.name !== 'main') for (const snapshot of t.snapshots) out.push({ thread: t.name, snapshot });
+  return out;
+}
+
+/** The index, in {@link panelSnapshots}, of the last snapshot of a group's thread (the main thread's by default). */
+export function lastSnapshotOfThread<S>(report: { snapshots: S[]; threads?: { name: string; snapshots: S[] }[] }, thread: string | undefined): number {
+  const list = panelSnapshots(report);
+  const want = thread && list.some((s) => s.thread === thread) ? thread : 'main';
+  for (let i = list.length - 1; i >= 0; i--) if (list[i].thread === want) return i;
+  return report.snapshots.length - 1;
+}
+
 export function checkQuery(v: unknown): Checked<WebviewQuery> {
   if (!isRecord(v)) return { ok: false, error: 'query is not an object' };
   const bad = (error: string): Checked<WebviewQuery> => ({ ok: false, error: `${String(v.kind)} query: ${error}` });

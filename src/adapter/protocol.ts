@@ -89,6 +89,7 @@ export interface CustomRequests {
   /** Sends a `leakLens/memorySample` event every `intervalMs` until `leakLens/stopSampling`. */
   'leakLens/startSampling': { args: { intervalMs: number }; body: Record<string, never> };
   'leakLens/stopSampling': { args: Record<string, never>; body: Record<string, never> };
+  /** Records allocation stacks from now on, in the main thread and in every worker thread (those started later too). */
   'leakLens/startAllocationTracking': { args: Record<string, never>; body: Record<string, never> };
   'leakLens/stopAllocationTracking': { args: Record<string, never>; body: Record<string, never> };
 }

@@ -165,7 +165,7 @@ export class LeakLensDebugSession extends DebugSession {
 
   private async afterConnect(args: { trackAllocations?: boolean; samplingIntervalMs?: number }): Promise<void> {
     // A target without the NodeWorker domain (not Node, or too old) simply has no workers to snapshot.
-    this.workers = await WorkerTracker.start(this.capture!.connection, this.capture!.processInfo.pid).catch(() => undefined);
+    this.workers = await WorkerTracker.start(this.capture!.connection, this.capture!.processInfo.pid, { trackAllocations: args.trackAllocations }).catch(() => undefined);
     if (args.trackAllocations) await this.capture!.startAllocationTracking();
     if (args.samplingIntervalMs && args.samplingIntervalMs > 0) this.startSampling(args.samplingIntervalMs);
   }
@@ -300,9 +300,12 @@ export class LeakLensDebugSession extends DebugSession {
         return {} as Body;
       case 'leakLens/startAllocationTracking':
         if (!capture.isTrackingAllocations) await capture.startAllocationTracking();
+        // Workers too, so that their snapshots (`workers: true`) say where their objects were allocated.
+        await this.workers?.setAllocationTracking(true);
         return {} as Body;
       case 'leakLens/stopAllocationTracking':
         await capture.stopAllocationTracking();
+        await this.workers?.setAllocationTracking(false);
         return {} as Body;
       default:
         throw new UserError(`unknown request ${String(command)}`);

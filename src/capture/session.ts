@@ -149,6 +149,8 @@ export interface SnapshotOptions {
   stopAllocationTracking?: boolean;
   /** Give up if the snapshot takes longer than this; 0, the default, waits as long as the target lives. */
   timeoutMs?: number;
+  /** The worker thread this session is connected to (a debugger's session of a worker), written into the sidecar. */
+  thread?: ThreadInfo;
 }
 
 /** What {@link CaptureSession.takeSnapshot} produced. */
@@ -657,6 +659,7 @@ export class CaptureSession {
       method,
       ...(this.shared ? { debuggerAttached: true } : {}),
       scripts: [...this.scriptsById.values()],
+      ...(options.thread ? { thread: options.thread } : {}),
     };
     await job.commit(meta);
     return job.aborted ? undefined : { filePath: job.filePath, metaPath: job.metaPath, meta };

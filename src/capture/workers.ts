@@ -149,6 +149,29 @@ export class WorkerCapture {
     return capture;
   }
 
+  /** True while the worker records allocation stacks. */
+  get isTrackingAllocations(): boolean {
+    return this.tracking;
+  }
+
+  /**
+   * Starts or stops recording allocation stacks in the worker (after the snapshot in progress, if any). Stopping
+   * makes V8 emit a whole snapshot, which nobody listens to here and so is dropped.
+   */
+  setAllocationTracking(on: boolean): Promise<void> {
+    const run = this.queue.then(async () => {
+      if (on === this.tracking || this.isClosed) return;
+      if (on) await this.channel.send('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
+      else await this.channel.send('HeapProfiler.stopTrackingHeapObjects', { reportProgress: false });
+      this.tracking = on;
+    });
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   /** True once the worker has exited (or the main session closed). */
   get isClosed(): boolean {
     return this.channel.isClosed;
@@ -262,7 +285,11 @@ export class WorkerTracker implements Disposable {
   private readonly captures = new Map<string, Promise<WorkerCapture | undefined>>();
   private readonly subscriptions: Disposable[] = [];
 
-  private constructor(client: CdpClient, pid: number | undefined, trackAllocations: boolean) {
+  private constructor(
+    client: CdpClient,
+    pid: number | undefined,
+    private trackAllocations: boolean,
+  ) {
     this.subscriptions.push(
       client.on('NodeWorker.attachedToWorker', ({ sessionId, workerInfo }) => {
         const channel = new WorkerChannel(client, sessionId);
@@ -270,7 +297,7 @@ export class WorkerTracker implements Disposable {
         // A worker that exits while HeapProfiler is being enabled is simply not there to snapshot.
         this.captures.set(
           sessionId,
-          WorkerCapture.open(channel, workerInfo, pid, trackAllocations).catch(() => undefined),
+          WorkerCapture.open(channel, workerInfo, pid, this.trackAllocations).catch(() => undefined),
         );
       }),
       client.on('NodeWorker.receivedMessageFromWorker', ({ sessionId, message }) => this.channels.get(sessionId)?.deliver(message)),
@@ -301,6 +328,21 @@ export class WorkerTracker implements Disposable {
   async live(): Promise<WorkerCapture[]> {
     const captures = await Promise.all(this.captures.values());
     return captures.filter((c): c is WorkerCapture => c !== undefined && !c.isClosed);
+  }
+
+  /**
+   * Starts or stops recording allocation stacks in every worker alive now and in those started later. A worker
+   * that exits meanwhile is skipped.
+   */
+  async setAllocationTracking(on: boolean): Promise<void> {
+    this.trackAllocations = on;
+    await Promise.all(
+      (await this.live()).map((worker) =>
+        worker.setAllocationTracking(on).catch((error: unknown) => {
+          if (!worker.isClosed) throw error;
+        }),
+      ),
+    );
   }
 
   /** Stops following workers (their sessions end with the main session). */

@@ -1,15 +1,14 @@
 /** Commands on the debugged process: Take Heap Snapshot, Collect Garbage, allocation tracking, Show Memory Graph. */
 import * as vscode from 'vscode';
-import type { SnapshotEntry } from '../snapshots/store';
 import { settings } from '../settings';
 import { formatBytes, signed } from '../ui/format';
-import { captureSnapshot, runCommand, snapshotSummary, type CommandOptions, type Outcome, type Services } from './common';
+import { captureSnapshot, runCommand, snapshotSummary, type CapturedSnapshot, type CommandOptions, type Outcome, type Services } from './common';
 
 export interface TakeSnapshotOptions extends CommandOptions {
   label?: string;
 }
 
-export function takeHeapSnapshot(s: Services, options: TakeSnapshotOptions = {}): Promise<Outcome<SnapshotEntry>> {
+export function takeHeapSnapshot(s: Services, options: TakeSnapshotOptions = {}): Promise<Outcome<CapturedSnapshot>> {
   const interactive = options.interactive ?? true;
   return runCommand('take a heap snapshot', async () => {
     const target = await s.registry.pick({ interactive, purpose: 'Taking a heap snapshot needs' });
@@ -18,7 +17,8 @@ export function takeHeapSnapshot(s: Services, options: TakeSnapshotOptions = {})
       { location: vscode.ProgressLocation.Notification, title: 'Leak Lens: taking a heap snapshot', cancellable: true },
       (progress, token) => captureSnapshot(s, target, label, progress, token),
     );
-    void vscode.window.showInformationMessage(`Heap snapshot "${entry.label}" saved (${snapshotSummary(entry)}).`, 'Open', 'Find Leaks').then((picked) => {
+    const workers = entry.workers.length === 0 ? '' : ` Each worker thread has a heap of its own: ${entry.workers.map((w) => w.name).join(', ')} ${entry.workers.length === 1 ? 'was' : 'were'} snapshotted beside it.`;
+    void vscode.window.showInformationMessage(`Heap snapshot "${entry.label}" saved (${snapshotSummary(entry)}).${workers}`, 'Open', 'Find Leaks').then((picked) => {
       if (picked === 'Open') void vscode.commands.executeCommand('leakLens.snapshots.open', entry);
       else if (picked === 'Find Leaks') void vscode.commands.executeCommand('leakLens.findLeaks');
     });

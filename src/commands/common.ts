@@ -6,9 +6,10 @@ import * as vscode from 'vscode';
 import type { LeakReport } from '../../engine/report';
 import type { EngineHost } from '../engineHost';
 import { isCancellation, reportError } from '../errors';
+import { log } from '../log';
 import type { SnapshotEntry, SnapshotStore } from '../snapshots/store';
 import type { TargetRegistry } from '../targets/registry';
-import type { MemoryTarget } from '../targets/target';
+import type { MemoryTarget, TakenWorkerSnapshot } from '../targets/target';
 import type { LeakLensDocuments } from '../ui/documents';
 import { formatBytes } from '../ui/format';
 import type { MemoryGraphs } from '../ui/memoryGraph';
@@ -50,11 +51,18 @@ export async function runCommand<T>(doing: string, body: () => Promise<T>): Prom
 /** The progress callback of `window.withProgress`. */
 export type Progress = vscode.Progress<{ message?: string; increment?: number }>;
 
+/** A snapshot of the main thread, with those of the worker threads taken beside it. */
+export interface CapturedSnapshot extends SnapshotEntry {
+  /** Every worker thread alive at the snapshot (each has a heap of its own); empty for a program without workers. */
+  workers: TakenWorkerSnapshot[];
+}
+
 /**
- * Captures one snapshot of `target` into the snapshot folder, reporting V8's progress, cancellable through `token`.
+ * Captures one snapshot of `target` into the snapshot folder, and one of each of its worker threads alive beside it
+ * (a worker that exits meanwhile is logged and left out), reporting V8's progress, cancellable through `token`.
  * Notes from the capture (no GC while paused, reset ids) are shown as warnings.
  */
-export async function captureSnapshot(s: Services, target: MemoryTarget, label: string, progress: Progress, token: vscode.CancellationToken): Promise<SnapshotEntry> {
+export async function captureSnapshot(s: Services, target: MemoryTarget, label: string, progress: Progress, token: vscode.CancellationToken): Promise<CapturedSnapshot> {
   await target.ready();
   const folder = await s.store.ensureWritable();
   const file = s.store.newSnapshotPath(folder, target.pid);
@@ -65,6 +73,7 @@ export async function captureSnapshot(s: Services, target: MemoryTarget, label: 
     progress.report({ message: `${label}: collecting garbage, then walking the heap` });
     const taken = await target.takeSnapshot(file, {
       label,
+      workers: true,
       signal: controller.signal,
       onProgress: (done, total) => {
         const pct = total > 0 ? Math.floor((100 * done) / total) : 0;
@@ -78,7 +87,9 @@ export async function captureSnapshot(s: Services, target: MemoryTarget, label: 
     s.store.changed();
     const entry = await s.store.describe(file);
     if (!entry) throw new Error(`the snapshot file ${file} disappeared right after it was written`);
-    return entry;
+    const workers = taken.workers ?? [];
+    if (workers.length > 0) log().info(`${label}: also snapshotted ${workers.map((w) => w.name).join(', ')} of ${target.label}`);
+    return { ...entry, workers };
   } finally {
     sub.dispose();
   }

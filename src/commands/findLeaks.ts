@@ -13,7 +13,7 @@ import { settings } from '../settings';
 import type { MemoryTarget } from '../targets/target';
 import { showReport } from '../ui/showReport';
 import { runWorkload } from '../workload';
-import { captureSnapshot, runCommand, type CommandOptions, type Outcome, type Progress, type Services } from './common';
+import { captureSnapshot, runCommand, type CapturedSnapshot, type CommandOptions, type Outcome, type Progress, type Services } from './common';
 
 export interface FindLeaksOptions extends CommandOptions {
   /** Rounds after the baseline (default: `leakLens.findLeaks.rounds`). */
@@ -31,7 +31,31 @@ export interface FindLeaksOptions extends CommandOptions {
 export interface FindLeaksResult {
   report: LeakReport;
   reportUri: vscode.Uri;
+  /** The main thread's snapshots. */
   snapshots: string[];
+  /** The snapshots of each worker thread seen, by snapshot number (a gap where it was not alive). */
+  workerSnapshots: { name: string; files: (string | undefined)[] }[];
+}
+
+/** The snapshots of one worker thread across Find Leaks, by snapshot index; a gap where it was not alive. */
+interface WorkerSeries {
+  name: string;
+  files: (string | undefined)[];
+}
+
+/**
+ * The worker threads to analyse beside the main thread: those alive at every one of `count` snapshots (a worker's
+ * object ids are its own, so a worker seen only in some has no baseline to compare); the others, in notes.
+ */
+function threadsToAnalyse(series: Map<string, WorkerSeries>, count: number): { threads: { name: string; files: string[] }[]; notes: string[] } {
+  const threads: { name: string; files: string[] }[] = [];
+  const notes: string[] = [];
+  for (const { name, files } of series.values()) {
+    const present = files.slice(0, count).filter((f): f is string => f !== undefined);
+    if (present.length === count) threads.push({ name, files: present });
+    else notes.push(`${name} was alive in ${present.length} of ${count} snapshots, so it was not compared (only workers alive at every snapshot are)`);
+  }
+  return { threads, notes };
 }
 
 type Step = 'continue' | 'analyze';
@@ -58,6 +82,17 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
     const cwd = options.workloadCwd ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     const track = options.trackAllocations ?? settings.trackAllocationsInFindLeaks();
     const files: string[] = [];
+    const series = new Map<string, WorkerSeries>();
+    // Each snapshot of the main thread comes with one of every worker alive; a worker is known by its capture's key.
+    const record = (taken: CapturedSnapshot): string => {
+      const index = files.length;
+      for (const w of taken.workers) {
+        const entry = series.get(w.key) ?? { name: w.name, files: [] };
+        entry.files[index] = w.file;
+        series.set(w.key, entry);
+      }
+      return taken.file;
+    };
 
     const report = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Leak Lens: finding leaks in ${target.label}`, cancellable: true },
@@ -74,12 +109,12 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
             progress.report({ message: `warming up: ${workload}` });
             await runWorkload(workload, { cwd, timeoutMs: settings.workloadTimeoutMs(), token });
           }
-          files.push((await captureSnapshot(s, target, 'baseline', progress, token)).file);
+          files.push(record(await captureSnapshot(s, target, 'baseline', progress, token)));
           let planned = rounds;
           for (let round = 1; round <= planned; round++) {
             const step = await runRound(target, round, planned, { workload, cwd, interactive, waitMs: options.waitMs, canAnalyze: files.length >= 2 }, progress, token);
             if (step === 'analyze') break;
-            files.push((await captureSnapshot(s, target, `after round ${round}`, progress, token)).file);
+            files.push(record(await captureSnapshot(s, target, `after round ${round}`, progress, token)));
             if (round === planned && interactive && !workload) {
               const more = await Promise.resolve(vscode.window.showInformationMessage(`Leak Lens took ${files.length} snapshots. Analyze them now, or run another round first (more rounds make slow leaks stand out)?`, 'Analyze', 'Another Round'));
               if (more === 'Another Round') planned++;
@@ -91,13 +126,17 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
         }
         if (files.length < 2) throw new UserError('Find Leaks needs a baseline and at least one more snapshot; run at least one round.');
         progress.report({ message: 'analysing the snapshots' });
-        return s.engine.request({ kind: 'analyze', files }, token, (message) => progress.report({ message: `analysing: ${message}` }));
+        // Every thread is analysed alone in the engine worker (its own heap, its own object ids), then merged.
+        const { threads, notes } = threadsToAnalyse(series, files.length);
+        for (const note of notes) log().info(`find leaks on ${target.label}: ${note}`);
+        const request = series.size > 0 ? { kind: 'analyze' as const, files, threads, threadNotes: notes } : { kind: 'analyze' as const, files };
+        return s.engine.request(request, token, (message) => progress.report({ message: `analysing: ${message}` }));
       },
     );
-    log().info(`find leaks on ${target.label}: ${report.verdict}, ${report.leaks.map((g) => `${g.className}@${g.owner.name}`).join(', ') || 'no leak groups'} (${files.map((f) => path.basename(f)).join(', ')})`);
+    log().info(`find leaks on ${target.label}: ${report.verdict}, ${report.leaks.map((g) => `${g.className}@${g.owner.name}${g.thread && g.thread !== 'main' ? ` in ${g.thread}` : ''}`).join(', ') || 'no leak groups'} (${files.map((f) => path.basename(f)).join(', ')})`);
     const reportUri = await showReport(report, { documents: s.documents, extension: s.context, engine: () => s.engine.engine }, { interactive, title: `Leak report - ${target.label}` });
     s.onReport?.(report);
-    return { report, reportUri, snapshots: files };
+    return { report, reportUri, snapshots: files, workerSnapshots: [...series.values()].map((w) => ({ name: w.name, files: Array.from({ length: files.length }, (_, i) => w.files[i]) })) };
   });
 }
 

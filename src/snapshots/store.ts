@@ -29,6 +29,8 @@ export interface SnapshotEntry {
   heapUsed?: number;
   heapTotal?: number;
   allocationTracking?: boolean;
+  /** A snapshot of a worker thread: `worker <id> <name>` (absent for the main thread). */
+  thread?: string;
   /** Opened from outside the snapshot folder. */
   external: boolean;
 }
@@ -41,6 +43,15 @@ interface Sidecar {
   label?: string;
   allocationTracking?: boolean;
   memoryUsage?: { heapUsed?: number; heapTotal?: number };
+  thread?: { id?: unknown; title?: unknown; url?: unknown };
+}
+
+/** `worker <id> <name>` from a sidecar's `thread` (untrusted: only strings are used, and briefly). */
+function threadName(thread: Sidecar['thread']): string | undefined {
+  if (!thread || typeof thread !== 'object' || typeof thread.id !== 'string') return undefined;
+  const title = typeof thread.title === 'string' ? thread.title.replace(/^\[worker \d+\]\s*/, '') : '';
+  const url = typeof thread.url === 'string' ? thread.url : '';
+  return `worker ${thread.id}${title || url ? ` ${title || url}` : ''}`.slice(0, 200);
 }
 
 const EXTERNAL_KEY = 'leakLens.externalSnapshots';
@@ -167,6 +178,7 @@ export class SnapshotStore implements vscode.Disposable {
       heapUsed: meta?.memoryUsage?.heapUsed,
       heapTotal: meta?.memoryUsage?.heapTotal,
       allocationTracking: meta?.allocationTracking,
+      ...(threadName(meta?.thread) ? { thread: threadName(meta?.thread) } : {}),
       external,
     };
   }

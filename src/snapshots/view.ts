@@ -1,6 +1,7 @@
 /**
  * The Snapshots view (in Run and Debug): snapshots grouped by the inspector session they came from, since only
- * snapshots of one session can be compared object by object. Each shows its label, time, file size and heap totals.
+ * snapshots of one session can be compared object by object (a worker thread's snapshots form a group of their own,
+ * named after the worker). Each shows its label, time, file size and heap totals.
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -58,6 +59,7 @@ export class SnapshotsView implements vscode.TreeDataProvider<SnapshotNode>, vsc
     md.appendMarkdown(`- taken ${time.toLocaleString()}${e.pid !== undefined ? ` from pid ${e.pid}` : ''}\n`);
     md.appendMarkdown(`- file ${formatBytes(e.size)}: \`${escapeMd(e.file)}\`\n`);
     if (e.heapUsed !== undefined) md.appendMarkdown(`- heap used ${formatBytes(e.heapUsed)}${e.heapTotal !== undefined ? ` of ${formatBytes(e.heapTotal)}` : ''}\n`);
+    if (e.thread) md.appendMarkdown(`- of the worker thread ${escapeMd(e.thread)}, whose heap is its own\n`);
     if (e.allocationTracking) md.appendMarkdown('- with allocation stacks\n');
     item.tooltip = md;
     item.iconPath = new vscode.ThemeIcon(e.allocationTracking ? 'record' : 'file-binary');
@@ -76,7 +78,8 @@ function groupTitle(key: string, list: SnapshotEntry[]): string {
   const first = list[0];
   const when = new Date(first.time).toLocaleString();
   if (key.startsWith('file:')) return path.basename(first.file);
-  return `${first.pid !== undefined ? `pid ${first.pid}` : 'process'} · ${when}${key.includes('#ids') ? ' (after an id reset)' : ''}`;
+  // A worker's snapshots are a group of their own: its heap and object ids are not the main thread's.
+  return `${first.pid !== undefined ? `pid ${first.pid}` : 'process'}${first.thread ? ` ${first.thread}` : ''} · ${when}${key.includes('#ids') ? ' (after an id reset)' : ''}`;
 }
 
 function escapeMd(text: string): string {

@@ -85,9 +85,11 @@ export class AdapterTarget implements MemoryTarget {
     const onAbort = (): void => void this.request('leakLens/cancelSnapshot', { file }).catch(() => undefined);
     request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const body = await this.request('leakLens/takeSnapshot', { file, label: request.label });
+      const body = await this.request('leakLens/takeSnapshot', { file, label: request.label, ...(request.workers ? { workers: true } : {}) });
       const notes = this.programFinished ? ['The program had already finished, so no garbage collection ran before this snapshot.'] : [];
-      return { file: body.file, fileSize: body.fileSize, durationMs: body.durationMs, pid: body.pid, memoryUsage: body.memoryUsage, notes };
+      // The adapter gives each worker a capture of its own for as long as the session lives: its id tells workers apart.
+      const workers = body.workers?.map((w) => ({ name: w.name, key: w.sessionId, file: w.file, fileSize: w.fileSize }));
+      return { file: body.file, fileSize: body.fileSize, durationMs: body.durationMs, pid: body.pid, memoryUsage: body.memoryUsage, notes, ...(workers ? { workers } : {}) };
     } catch (error) {
       if (request.signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
       if ((error as Error)?.message === 'cancelled') throw new Error('the target closed the inspector connection while taking a snapshot', { cause: error });

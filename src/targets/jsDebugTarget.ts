@@ -8,10 +8,10 @@
  */
 import { promises as fsp } from 'fs';
 import * as vscode from 'vscode';
-import { CaptureSession, type CdpClient, type Disposable } from '../capture';
+import { CaptureSession, ConnectionClosedError, type CdpClient, type Disposable, type ThreadInfo } from '../capture';
 import { UserError } from '../errors';
 import { log } from '../log';
-import { pushSample, type MemorySample, type MemoryTarget, type MemoryUsage, type SnapshotRequest, type TakenSnapshot } from './target';
+import { pushSample, workerTitle, type MemorySample, type MemoryTarget, type MemoryUsage, type SnapshotRequest, type TakenSnapshot, type TakenWorkerSnapshot } from './target';
 
 /** What `extension.js-debug.requestCDPProxy` answers. */
 interface CdpProxyAddress {
@@ -25,6 +25,48 @@ const OBJECT_GROUP = 'leak-lens';
 
 /** The events Leak Lens needs through js-debug's proxy. */
 const SUBSCRIBED_EVENTS = ['HeapProfiler.*', 'Runtime.executionContextCreated', 'Runtime.executionContextDestroyed', 'Debugger.scriptParsed', 'Debugger.paused', 'Debugger.resumed'];
+
+/** A js-debug session of one of the process's worker threads, and when js-debug has attached it. */
+export interface WorkerSession {
+  session: vscode.DebugSession;
+  attached: () => Promise<void>;
+}
+
+/** Leak Lens's connection to one worker thread, through js-debug's CDP proxy on the worker's own session. */
+interface WorkerConnection {
+  session: vscode.DebugSession;
+  capture: CaptureSession;
+  thread: ThreadInfo;
+  /** `worker <id> <name>`. */
+  name: string;
+}
+
+/**
+ * A CDP connection to a js-debug session through `extension.js-debug.requestCDPProxy`, after js-debug attached it.
+ * js-debug never answers for a session that is not a process's or a worker's own (child) session: never wait for ever.
+ */
+async function openProxy(session: vscode.DebugSession, attached: () => Promise<void>, onClient?: (client: CdpClient) => void): Promise<CaptureSession> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([attached(), new Promise<void>((resolve) => (timer = setTimeout(resolve, PROXY_TIMEOUT_MS)))]).finally(() => clearTimeout(timer));
+  const proxy = await Promise.race([
+    Promise.resolve(vscode.commands.executeCommand<CdpProxyAddress | undefined>('extension.js-debug.requestCDPProxy', session.id)),
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), PROXY_TIMEOUT_MS))),
+  ]).finally(() => clearTimeout(timer));
+  if (!proxy?.port) {
+    throw new UserError(`The JavaScript debugger did not give Leak Lens a connection to "${session.name}" within ${PROXY_TIMEOUT_MS / 1000} s. If the program is still starting, try again in a moment.`);
+  }
+  const host = proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host;
+  const url = `ws://${host}:${proxy.port}${proxy.path ?? ''}`;
+  log().info(`connecting to ${session.name} through js-debug's CDP proxy ${url}`);
+  return CaptureSession.open(url, {
+    sharedWithDebugger: true,
+    beforeEnable: async (client) => {
+      onClient?.(client);
+      // Without this the proxy forwards no events at all, snapshot chunks included.
+      await client.sendRaw('JsDebug.subscribe', { events: SUBSCRIBED_EVENTS });
+    },
+  });
+}
 
 export class JsDebugTarget implements MemoryTarget {
   readonly kind = 'js-debug';
@@ -49,10 +91,19 @@ export class JsDebugTarget implements MemoryTarget {
   readonly onDidEnd = this.endEmitter.event;
   ended = false;
 
-  /** `attached` resolves once js-debug has attached its child session to the process. */
+  /** Connections to worker threads, by the worker's session id; undefined where the worker could not be reached. */
+  private readonly workerConnections = new Map<string, Promise<WorkerConnection | undefined>>();
+  /** Allocation tracking was asked for: workers connected later start it too. */
+  private trackWorkers = false;
+
+  /**
+   * `attached` resolves once js-debug has attached its child session to the process; `workerSessions` lists
+   * js-debug's sessions of the process's worker threads alive now.
+   */
   constructor(
     readonly session: vscode.DebugSession,
     private readonly attached: () => Promise<void> = () => Promise.resolve(),
+    private readonly workerSessions: () => WorkerSession[] = () => [],
   ) {}
 
   get label(): string {
@@ -86,31 +137,13 @@ export class JsDebugTarget implements MemoryTarget {
   }
 
   private async connect(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.attached(), new Promise<void>((resolve) => (timer = setTimeout(resolve, PROXY_TIMEOUT_MS)))]).finally(() => clearTimeout(timer));
-    // js-debug never answers for a session that is not a process's own (child) session; do not wait for ever.
-    const proxy = await Promise.race([
-      Promise.resolve(vscode.commands.executeCommand<CdpProxyAddress | undefined>('extension.js-debug.requestCDPProxy', this.session.id)),
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), PROXY_TIMEOUT_MS))),
-    ]).finally(() => clearTimeout(timer));
-    if (!proxy?.port) {
-      throw new UserError(`The JavaScript debugger did not give Leak Lens a connection to "${this.session.name}" within ${PROXY_TIMEOUT_MS / 1000} s. If the program is still starting, try again in a moment.`);
-    }
-    const host = proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host;
-    const url = `ws://${host}:${proxy.port}${proxy.path ?? ''}`;
-    log().info(`connecting to ${this.session.name} through js-debug's CDP proxy ${url}`);
-    const capture = await CaptureSession.open(url, {
-      sharedWithDebugger: true,
-      beforeEnable: async (client) => {
-        this.control = client;
-        const on = client.on.bind(client) as unknown as (event: string, handler: (params: unknown) => void) => Disposable;
-        this.connectionScope.push(
-          on('Debugger.paused', () => (this.paused = true)),
-          on('Debugger.resumed', () => (this.paused = false)),
-        );
-        // Without this the proxy forwards no events at all, snapshot chunks included.
-        await client.sendRaw('JsDebug.subscribe', { events: SUBSCRIBED_EVENTS });
-      },
+    const capture = await openProxy(this.session, this.attached, (client) => {
+      this.control = client;
+      const on = client.on.bind(client) as unknown as (event: string, handler: (params: unknown) => void) => Disposable;
+      this.connectionScope.push(
+        on('Debugger.paused', () => (this.paused = true)),
+        on('Debugger.resumed', () => (this.paused = false)),
+      );
     });
     if (this.ended) {
       await capture.close();
@@ -177,7 +210,71 @@ export class JsDebugTarget implements MemoryTarget {
       const meta = { ...result.meta, sessionId: `${result.meta.sessionId}#ids${this.idGeneration}` };
       await fsp.writeFile(result.metaPath, `${JSON.stringify(meta, null, 1)}\n`);
     }
-    return { file: result.filePath, fileSize: result.meta.fileSize, durationMs: result.meta.durationMs, pid: result.meta.pid, memoryUsage: result.meta.memoryUsage, notes };
+    const workers = request.workers ? await this.snapshotWorkers(file, request) : undefined;
+    return { file: result.filePath, fileSize: result.meta.fileSize, durationMs: result.meta.durationMs, pid: result.meta.pid, memoryUsage: result.meta.memoryUsage, notes, ...(workers ? { workers } : {}) };
+  }
+
+  /**
+   * The connections to the worker threads alive now: js-debug's session of each worker hands out a CDP proxy of
+   * its own (the process's session cannot be used: js-debug holds its NodeWorker domain and relays the workers'
+   * messages itself). Connections of workers that have gone are closed; a worker that cannot be reached (it is
+   * exiting) is logged and left out.
+   */
+  private async liveWorkers(): Promise<WorkerConnection[]> {
+    const sessions = this.workerSessions();
+    const alive = new Set(sessions.map((w) => w.session.id));
+    for (const [id, connection] of this.workerConnections) {
+      if (alive.has(id)) continue;
+      this.workerConnections.delete(id);
+      void connection.then((c) => c?.capture.close()).catch(() => undefined);
+    }
+    for (const w of sessions) {
+      if (this.workerConnections.has(w.session.id)) continue;
+      this.workerConnections.set(w.session.id, this.connectWorker(w));
+    }
+    const connections = await Promise.all(sessions.map((w) => this.workerConnections.get(w.session.id)));
+    return connections.filter((c): c is WorkerConnection => c !== undefined && !c.capture.isClosed);
+  }
+
+  private async connectWorker(w: WorkerSession): Promise<WorkerConnection | undefined> {
+    const title = workerTitle(w.session.name);
+    const thread: ThreadInfo = { id: title?.id ?? '?', title: w.session.name, url: '' };
+    const name = `worker ${thread.id}${title?.name ? ` ${title.name}` : ''}`;
+    try {
+      const capture = await openProxy(w.session, w.attached);
+      if (this.ended) {
+        await capture.close();
+        return undefined;
+      }
+      capture.onClose(() => {
+        // The worker exited (js-debug ends its session and closes the proxy); forget it.
+        this.workerConnections.delete(w.session.id);
+      });
+      if (this.trackWorkers) await capture.startAllocationTracking();
+      log().info(`connected to ${name} of ${this.label}`);
+      return { session: w.session, capture, thread, name };
+    } catch (error) {
+      log().warn(`could not reach ${name} of ${this.label}, so it is left out: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Snapshots every worker alive beside `file`; a worker that exits meanwhile is logged and left out. */
+  private async snapshotWorkers(file: string, request: SnapshotRequest): Promise<TakenWorkerSnapshot[]> {
+    const taken: TakenWorkerSnapshot[] = [];
+    for (const worker of await this.liveWorkers()) {
+      const workerFile = `${file.replace(/\.heapsnapshot$/, '')}.worker${worker.thread.id}.heapsnapshot`;
+      try {
+        const result = await worker.capture.takeSnapshot(workerFile, { label: request.label, thread: worker.thread, signal: request.signal });
+        taken.push({ name: worker.name, key: worker.capture.id, file: result.filePath, fileSize: result.meta.fileSize });
+      } catch (error) {
+        if (request.signal?.aborted) throw error;
+        const gone = worker.capture.isClosed || error instanceof ConnectionClosedError || !this.workerSessions().some((w) => w.session.id === worker.session.id);
+        if (!gone) throw error;
+        log().info(`${worker.name} of ${this.label} exited during a snapshot, so it is left out: ${(error as Error).message}`);
+      }
+    }
+    return taken;
   }
 
   async collectGarbage(): Promise<{ before: MemoryUsage; after: MemoryUsage }> {
@@ -200,13 +297,29 @@ export class JsDebugTarget implements MemoryTarget {
   async startAllocationTracking(): Promise<void> {
     await this.ready();
     await this.connected().startAllocationTracking();
+    // Workers too (and those connected later), so that their snapshots say where their objects were allocated.
+    this.trackWorkers = true;
+    await this.eachWorker((capture) => (capture.isTrackingAllocations ? Promise.resolve() : capture.startAllocationTracking()));
     this.stateEmitter.fire();
   }
 
   async stopAllocationTracking(): Promise<void> {
     await this.ready();
     await this.connected().stopAllocationTracking();
+    this.trackWorkers = false;
+    await this.eachWorker((capture) => capture.stopAllocationTracking());
     this.stateEmitter.fire();
+  }
+
+  /** Runs `action` on every worker alive; a worker that exits meanwhile is skipped. */
+  private async eachWorker(action: (capture: CaptureSession) => Promise<void>): Promise<void> {
+    await Promise.all(
+      (await this.liveWorkers()).map((w) =>
+        action(w.capture).catch((error: unknown) => {
+          if (!w.capture.isClosed) throw error;
+        }),
+      ),
+    );
   }
 
   startSampling(intervalMs: number): void {
@@ -259,6 +372,8 @@ export class JsDebugTarget implements MemoryTarget {
     this.capture = undefined;
     // Closing the proxy connection leaves js-debug's own inspector session (and so the object ids) untouched.
     void capture?.close().catch(() => undefined);
+    for (const connection of this.workerConnections.values()) void connection.then((c) => c?.capture.close()).catch(() => undefined);
+    this.workerConnections.clear();
     this.sampleEmitter.dispose();
     this.stateEmitter.dispose();
     this.endEmitter.dispose();

@@ -10,10 +10,10 @@ import { UserError } from '../errors';
 import { log } from '../log';
 import { AdapterTarget } from './adapterTarget';
 import { JsDebugTarget } from './jsDebugTarget';
-import type { MemoryTarget } from './target';
+import { workerTitle, type MemoryTarget } from './target';
 
 /** What a debug session is to Leak Lens. */
-export type SessionKind = 'node' | 'launcher' | 'browser' | 'other';
+export type SessionKind = 'node' | 'worker' | 'launcher' | 'browser' | 'other';
 
 const NODE_CHILD_TYPES = new Set(['pwa-node', 'node']);
 const LAUNCHER_TYPES = new Set(['pwa-node', 'node', 'node-terminal']);
@@ -22,10 +22,17 @@ const BROWSER_TYPES = new Set(['pwa-chrome', 'pwa-msedge', 'chrome', 'msedge']);
 export function sessionKind(session: vscode.DebugSession): SessionKind {
   if (session.type === DEBUG_TYPE) return 'node';
   if (BROWSER_TYPES.has(session.type)) return 'browser';
+  if (isWorkerSession(session)) return 'worker';
   // A js-debug child session is the process; its parent only launched or attached it.
   if (session.parentSession && NODE_CHILD_TYPES.has(session.type)) return 'node';
   if (!session.parentSession && LAUNCHER_TYPES.has(session.type)) return 'launcher';
   return 'other';
+}
+
+/** A js-debug session of a worker thread: a child of a process's session, never a process of its own. */
+function isWorkerSession(session: vscode.DebugSession): boolean {
+  const parent = session.parentSession;
+  return NODE_CHILD_TYPES.has(session.type) && !!parent && !!parent.parentSession && NODE_CHILD_TYPES.has(parent.type) && workerTitle(session.name) !== undefined;
 }
 
 /** Options for {@link TargetRegistry.pick}. */
@@ -147,6 +154,11 @@ export class TargetRegistry implements vscode.Disposable {
     return this.nodeSessions().filter(under);
   }
 
+  /** The js-debug sessions of the worker threads of a process session, alive now. */
+  workersOf(session: vscode.DebugSession): vscode.DebugSession[] {
+    return [...this.sessions.values()].filter((s) => s.parentSession?.id === session.id && sessionKind(s) === 'worker' && !this.ended.has(s.id));
+  }
+
   /** The target of a process session, created on first use. */
   targetFor(session: vscode.DebugSession): MemoryTarget {
     let target = this.targets.get(session.id);
@@ -154,7 +166,14 @@ export class TargetRegistry implements vscode.Disposable {
       if (this.ended.has(session.id)) throw new UserError(`The debug session "${session.name}" has ended. Start the program again to keep working on its memory.`);
       this.add(session);
       log().debug(`new ${session.type === DEBUG_TYPE ? 'leak-lens' : 'js-debug'} target for ${session.name} (${session.id})`);
-      target = session.type === DEBUG_TYPE ? new AdapterTarget(session) : new JsDebugTarget(session, () => this.whenReady(session));
+      target =
+        session.type === DEBUG_TYPE
+          ? new AdapterTarget(session)
+          : new JsDebugTarget(
+              session,
+              () => this.whenReady(session),
+              () => this.workersOf(session).map((w) => ({ session: w, attached: () => this.whenReady(w) })),
+            );
       this.targets.set(session.id, target);
     }
     return target;
@@ -166,6 +185,8 @@ export class TargetRegistry implements vscode.Disposable {
     if (!active || this.ended.has(active.id)) return undefined;
     const kind = sessionKind(active);
     if (kind === 'node') return active;
+    // A worker's session (selected in the Call Stack view, or stopped at a breakpoint) stands for its process.
+    if (kind === 'worker') return active.parentSession;
     if (kind === 'launcher') {
       const children = this.childrenOf(active);
       return children.length === 1 ? children[0] : undefined;
@@ -189,6 +210,7 @@ export class TargetRegistry implements vscode.Disposable {
     let candidates: vscode.DebugSession[];
     const kind = active ? sessionKind(active) : 'other';
     if (active && kind === 'node') candidates = [active];
+    else if (active && kind === 'worker' && active.parentSession) candidates = [active.parentSession];
     else if (active && kind === 'launcher') candidates = this.childrenOf(active);
     else if (active && kind === 'browser' && this.nodeSessions().length === 0) {
       throw new UserError(`The debug session "${active.name}" debugs a browser page. Leak Lens works on Node.js programs: launch or attach to a Node program, or make a Node debug session the active one in the Call Stack view.`, [

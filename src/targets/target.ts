@@ -21,10 +21,27 @@ export interface TakenSnapshot {
   memoryUsage?: MemoryUsage;
   /** Notes for the user, such as "no GC: the program was paused at a breakpoint". */
   notes: string[];
+  /** With `workers: true`: the worker threads snapshotted beside it (a worker that exited meanwhile is left out). */
+  workers?: TakenWorkerSnapshot[];
+}
+
+/** The snapshot of one worker thread, taken beside a snapshot of the main thread. */
+export interface TakenWorkerSnapshot {
+  /** `worker <id> <name>`, the thread name leak groups carry. */
+  name: string;
+  /** Tells one worker from another across snapshots: the same key means comparable object ids. */
+  key: string;
+  file: string;
+  fileSize: number;
 }
 
 export interface SnapshotRequest {
   label?: string;
+  /**
+   * Also snapshot every worker thread alive (each has a heap of its own), beside `file` as
+   * `<file without .heapsnapshot>.worker<id>.heapsnapshot`, each with a sidecar whose `thread` names the worker.
+   */
+  workers?: boolean;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -60,6 +77,18 @@ export interface MemoryTarget extends vscode.Disposable {
   /** Starts (or restarts at a new interval) memory sampling into `samples`. */
   startSampling(intervalMs: number): void;
   stopSampling(): void;
+}
+
+/**
+ * js-debug shows each worker thread of a process as a child session of the process's session, named by Node's
+ * title for the worker (`[worker 1] jobs`); a process it forks is named `<script> [<pid>]` instead.
+ */
+const WORKER_TITLE = /^\[worker (\d+)\]\s*(.*)$/;
+
+/** The thread id and name of a worker from its js-debug session's name (`[worker 1] jobs`), if it is one. */
+export function workerTitle(sessionName: string): { id: string; name: string } | undefined {
+  const m = WORKER_TITLE.exec(sessionName);
+  return m ? { id: m[1], name: m[2].trim() } : undefined;
 }
 
 /** How many samples a target keeps: an hour at the default 2 s interval. */

@@ -11,6 +11,7 @@ import { DEFAULT_CAPACITY, TimelineBuffer } from '../../media/src/model/timeline
 import {
   checkFromWebview,
   LocationAllowList,
+  panelSnapshots,
   type LeakReport,
   type PanelState,
   type SnapshotRef,
@@ -89,7 +90,16 @@ export class PanelController {
   /** Replaces what the panel shows. */
   setInput(input: PanelInput): void {
     this.input = input;
-    this.files = input.snapshots ?? input.report?.snapshots.map((s) => ({ file: s.file, label: s.label, time: s.time, totalSize: s.totalSize, nodeCount: s.nodeCount })) ?? [];
+    // A report over worker threads lists each worker's snapshots after the main thread's, named after the worker.
+    this.files =
+      input.snapshots ??
+      (input.report ? panelSnapshots(input.report) : []).map(({ thread, snapshot: s }, i) => ({
+        file: s.file,
+        label: thread === 'main' ? s.label : `${s.label ?? `Snapshot ${i + 1}`} (${thread})`,
+        time: s.time,
+        totalSize: s.totalSize,
+        nodeCount: s.nodeCount,
+      }));
     this.classLists.clear();
     if (input.report) this.allow.addReport(input.report);
     this.timeline.clear();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { EngineClient } from '../../engine/client';
 import type { LeakReport } from '../../engine/report';
-import type { SourceLocation, ToWebview, WebviewAnswer } from '../../protocol/webview';
+import { lastSnapshotOfThread, type SourceLocation, type ToWebview, type WebviewAnswer } from '../../protocol/webview';
 import { PanelController, pageOf } from '../../src/webview/controller';
 import { fixture } from '../helpers/fixtures';
 
@@ -95,6 +95,44 @@ describe('panel controller on the real engine', () => {
     assert.deepEqual(missing, { ok: false, error: 'there is no snapshot 7 in this panel' });
     const same = await h.ask({ kind: 'compare', base: 1, target: 1, offset: 0, limit: 10 });
     assert.equal(same.ok, false);
+  });
+
+  test('a report over worker threads: the engine analyses each thread alone; the panel lists each worker\'s snapshots after the main thread\'s and explores a worker\'s group in them', async () => {
+    // chains-collections' snapshots stand in for a worker thread's: another heap, with object ids of its own.
+    const worker = fixture('chains-collections').files;
+    const note = 'worker 2 short was alive in 1 of 3 snapshots, so it was not compared (only workers alive at every snapshot are)';
+    const a = await engine.request({ kind: 'analyze', files, threads: [{ name: 'worker 1 jobs', files: worker }], threadNotes: [note] });
+    assert.ok(a.ok, !a.ok ? a.error : '');
+    const threaded = a.value;
+    assert.deepEqual(
+      threaded.threads?.map((t) => [t.name, t.snapshots.map((x) => x.file)]),
+      [
+        ['main', files],
+        ['worker 1 jobs', worker],
+      ],
+    );
+    assert.ok(threaded.warnings.includes(note));
+    assert.ok(threaded.leaks.some((l) => l.thread === 'main' && l.className === 'Connection'));
+    const group = threaded.leaks.find((l) => l.thread === 'worker 1 jobs');
+    assert.ok(group, `a group of the worker thread (got ${JSON.stringify(threaded.leaks.map((l) => [l.className, l.thread]))})`);
+
+    const h = harness(engine);
+    h.controller.setInput({ report: threaded });
+    await h.controller.handle({ type: 'ready' });
+    const state = h.posted[0].type === 'state' ? h.posted[0].state : undefined;
+    const labels = state?.snapshots.map((x) => x.label) ?? [];
+    assert.equal(labels.length, 6);
+    assert.ok(labels.slice(3).every((l) => l.endsWith(' (worker 1 jobs)')), labels.join(', '));
+    assert.ok(labels.slice(0, 3).every((l) => !l.includes('worker')), labels.join(', '));
+    assert.equal(lastSnapshotOfThread(threaded, 'main'), 2);
+    assert.equal(lastSnapshotOfThread(threaded, undefined), 2);
+    assert.equal(lastSnapshotOfThread(threaded, group.thread), 5);
+    // The worker's object is asked for in the worker's last snapshot, where it is.
+    const path = await h.ask({ kind: 'retainerPath', snapshot: lastSnapshotOfThread(threaded, group.thread), nodeId: group.sampleIds[0] });
+    assert.ok(path.ok, !path.ok ? path.error : '');
+    const summary = await h.ask({ kind: 'summary', snapshot: 5, offset: 0, limit: 500 });
+    assert.ok(summary.ok);
+    assert.ok((summary.value as { items: { className: string }[] }).items.some((r) => r.className === group.className));
   });
 
   test('it opens only locations it sent, with their generated position; other requests are logged and dropped', async () => {

@@ -163,6 +163,12 @@ function snapshotOptions(app: App): HTMLOptionElement[] {
   return app.state.snapshots.map((s, i) => h('option', { attrs: { value: i } }, s.label || `Snapshot ${i + 1}`));
 }
 
+/** The main thread's last snapshot: a report over worker threads lists the workers' snapshots after the main thread's. */
+function lastMainSnapshot(app: App): number {
+  const count = app.state.snapshots.length;
+  return Math.max(0, Math.min(count, app.state.report?.snapshots.length ?? count) - 1);
+}
+
 export class SummaryView extends ClassTableView<ClassSummary, SummarySortKey> {
   private readonly pick = h('select', { attrs: { 'aria-label': 'Snapshot' } });
   /** The snapshot's total size, for the percentage columns (shared with the column renderers). */
@@ -188,7 +194,7 @@ export class SummaryView extends ClassTableView<ClassSummary, SummarySortKey> {
 
   setSnapshots(): void {
     replace(this.pick, ...snapshotOptions(this.app));
-    this.pick.value = String(Math.max(0, this.app.state.snapshots.length - 1));
+    this.pick.value = String(lastMainSnapshot(this.app));
     this.reset();
   }
 
@@ -236,9 +242,8 @@ export class ComparisonView extends ClassTableView<ClassDelta, CompareSortKey> {
   setSnapshots(): void {
     replace(this.basePick, ...snapshotOptions(this.app));
     replace(this.targetPick, ...snapshotOptions(this.app));
-    const n = this.app.state.snapshots.length;
     this.basePick.value = '0';
-    this.targetPick.value = String(Math.max(0, n - 1));
+    this.targetPick.value = String(lastMainSnapshot(this.app));
     this.reset();
   }
 

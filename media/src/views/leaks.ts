@@ -2,7 +2,7 @@
  * Leak groups: the verdict, a sortable table of the report's groups (class, count, growth per round, retained size,
  * owner) and, for the selected group, where it is held and made, its retainer path and what it keeps alive.
  */
-import type { LeakGroup, LeakReport } from '../../../protocol/webview';
+import { lastSnapshotOfThread, type LeakGroup, type LeakReport } from '../../../protocol/webview';
 import type { App } from '../app';
 import { ADDED_AT, callerSentence, chainSentence, collectionGrowth, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin } from '../../../engine/words';
 import { formatBytes, formatCount, formatSigned, h, replace } from '../dom';
@@ -87,7 +87,8 @@ export class LeaksView {
 
   private showGroup(g: LeakGroup): void {
     const report = this.report!;
-    const lastSnapshot = report.snapshots.length - 1;
+    // A worker's objects are in that worker's snapshots (listed after the main thread's), never in the main heap.
+    const lastSnapshot = lastSnapshotOfThread(report, g.thread);
     const app = this.app;
     const facts = h('dl', { class: 'facts' });
     const fact = (term: string, ...value: (Node | string | null)[]) => facts.append(h('dt', null, term), h('dd', null, ...value));
