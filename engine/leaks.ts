@@ -367,9 +367,13 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
 
   const totals = digests.map((d) => d.classTotals);
   const result: LeakCluster[] = [...collectionClusters];
+  // Strings in one collection can fall into several clusters (flat, concatenated, sliced strings): one group still.
+  const primitiveCollections = new Set<number>();
   for (const c of clusters.values()) {
     // Keys of a map whose values are leaked objects are part of that objects' group, not a leak of their own.
     if (c.collection && PRIMITIVE_CLASSES.has(leakClassName(last, c.rep)) && !holdsObjects.has(c.collection.node)) {
+      if (primitiveCollections.has(c.collection.node)) continue;
+      primitiveCollections.add(c.collection.node);
       result.push(collectionCluster(last, [c.collection], c.path.slice(0, c.path.findIndex((st) => st.node === c.collection!.node) + 1), c.owner, minPerRound));
       continue;
     }

@@ -113,6 +113,13 @@ test('collections that grow with data: strings, small integers, references to on
     assert.equal(g.collection?.addedAt?.line, addLine);
     assert.equal(g.allocationSites[0]?.location?.line, addLine);
   }
+  // Strings of several kinds (concatenated, sliced) in one Set: one group, nothing "also held" beside it.
+  const tokens = byOwner.get('tokens');
+  assert.ok(tokens, `tokens: got ${JSON.stringify([...byOwner.keys()])}`);
+  assert.equal(tokens.kind, 'collection');
+  assert.equal(tokens.growthPerRound, 100);
+  assert.deepEqual(tokens.alsoHeld, []);
+  assert.equal(report.leaks.filter((l) => l.owner.name === 'tokens').length, 1);
   // Small integers are no heap objects: that Map grows in storage only.
   const map = byOwner.get('Counters.byId')!;
   assert.ok(map.collection!.bytes[2] > map.collection!.bytes[0]);
