@@ -47,4 +47,5 @@ export {
 } from './session';
 export { launchForCapture, type LaunchedCapture } from './launch';
 export { holdLifeline, signalExitCode, type LifelineOptions, type StopReason, type StopSignal } from './lifeline';
+export { guardAllocationTracking, trackingGuardNote, type TrackingGuard } from './trackingGuard';
 export { WorkerCapture, WorkerTracker, type WorkerSnapshotOptions } from './workers';

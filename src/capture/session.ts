@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'crypto';
 import { promises as fsp, type WriteStream } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import * as path from 'path';
+import { guardAllocationTracking, type TrackingGuard } from './trackingGuard';
 import {
   CdpClient,
   ConnectionClosedError,
@@ -224,6 +225,7 @@ export class CaptureSession {
   private heapQueue: Promise<void> = Promise.resolve();
   private heapOperations = 0;
   private tracking = false;
+  private guard: TrackingGuard | undefined;
   private sequence = 0;
   private readonly samplers = new Set<Disposable>();
   private defaultContextId: number | undefined;
@@ -333,6 +335,11 @@ export class CaptureSession {
   }
 
   /** pid, Node version, platform and architecture of the target, as far as it answered. */
+  /** What the guard against V8's tracking crash did when allocation tracking last started (trackingGuard.ts). */
+  get trackingGuard(): TrackingGuard | undefined {
+    return this.guard;
+  }
+
   get processInfo(): TargetProcessInfo {
     return this.info;
   }
@@ -501,6 +508,8 @@ export class CaptureSession {
       // Pretenured allocations (objects V8 puts straight into the old generation, as it learns to for long-lived
       // ones) lose their stacks in the allocation tracker; turning pretenuring off is not safe in a target (see
       // run.ts), so the engine falls back on the source for objects without a stack.
+      // Node < 22 can crash under tracking unless escape analysis is off (trackingGuard.ts).
+      this.guard = await guardAllocationTracking((method, params) => this.client.sendRaw(method, params));
       await this.client.send('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
       this.tracking = true;
     });

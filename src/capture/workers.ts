@@ -8,6 +8,7 @@ import { randomUUID } from 'crypto';
 import { promises as fsp, type WriteStream } from 'fs';
 import * as path from 'path';
 import { CdpError, CdpTimeoutError, ConnectionClosedError, type CdpClient, type Disposable, type MemoryUsage } from './cdp';
+import { guardAllocationTracking } from './trackingGuard';
 import { SnapshotJob, type ScriptRecord, type SnapshotMeta, type SnapshotResult, type ThreadInfo } from './session';
 
 /** A worker as `NodeWorker.attachedToWorker` describes it. */
@@ -143,6 +144,7 @@ export class WorkerCapture {
     const capture = new WorkerCapture(channel, info, pid);
     await channel.send('HeapProfiler.enable');
     if (trackAllocations) {
+      await guardAllocationTracking((method, params) => channel.send(method, params));
       await channel.send('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
       capture.tracking = true;
     }
@@ -161,7 +163,10 @@ export class WorkerCapture {
   setAllocationTracking(on: boolean): Promise<void> {
     const run = this.queue.then(async () => {
       if (on === this.tracking || this.isClosed) return;
-      if (on) await this.channel.send('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
+      if (on) {
+        await guardAllocationTracking((method, params) => this.channel.send(method, params));
+        await this.channel.send('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
+      }
       else await this.channel.send('HeapProfiler.stopTrackingHeapObjects', { reportProgress: false });
       this.tracking = on;
     });

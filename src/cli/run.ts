@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LeakReport } from '../../engine/report';
-import { launchForCapture, livingGroupMembers, WorkerTracker, type LaunchedCapture } from '../capture';
+import { launchForCapture, livingGroupMembers, trackingGuardNote, WorkerTracker, type LaunchedCapture } from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
 import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
 
@@ -349,7 +349,11 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
       opts.log(`action (${what})`);
       await guard(runAction(opts.action, env, opts.actionTimeoutMs, stop.signal));
     };
-    if (opts.trackAllocations) await guard(session.startAllocationTracking());
+    if (opts.trackAllocations) {
+      await guard(session.startAllocationTracking());
+      const note = trackingGuardNote(session.trackingGuard ?? 'unavailable', session.processInfo.nodeVersion);
+      if (note) opts.log(note);
+    }
     await act('warm-up');
     for (let i = 1; i <= opts.snapshots; i++) {
       for (let r = 0; r < opts.rounds; r++) await act(i === 1 ? 'before the baseline' : `round ${i - 1}`);
