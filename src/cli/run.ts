@@ -227,10 +227,10 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
     launched = await launchForCapture({
       runtimeExecutable: command.runtimeExecutable,
       // V8's allocation tracker loses the stacks of pretenured objects (leaking objects become such), and
-      // --no-allocation-site-pretenuring keeps them; but targets run with it and allocation tracking crashed (SIGSEGV)
-      // twice in about forty runs of one ES module app, so it is not used: a target must never be hurt. The engine
-      // takes a site from the source when V8 kept no stack.
-      runtimeArgs: command.runtimeArgs,
+      // --no-allocation-site-pretenuring keeps them. It changes where V8 first places long-lived objects, never which
+      // are reachable. (The SIGSEGVs once blamed on it were V8's tracking crash in the deoptimizer, which
+      // trackingGuard.ts prevents.) The engine still takes a site from the source when V8 kept no stack.
+      runtimeArgs: opts.trackAllocations ? ['--no-allocation-site-pretenuring', ...command.runtimeArgs] : command.runtimeArgs,
       args: [],
       onStdout: (d) => output.feed('stdout', d),
       onStderr: (d) => output.feed('stderr', d),
