@@ -13,6 +13,27 @@ export interface ThreadReport {
   report: LeakReport;
 }
 
+/** The snapshots of one worker thread over a run, by snapshot number (0-based); a gap where it was not alive. */
+export interface ThreadSeries {
+  name: string;
+  files: (string | undefined)[];
+}
+
+/**
+ * The worker threads to analyse beside the main thread: those alive at every one of `count` snapshots (a worker's
+ * object ids are its own, so a worker seen only in some has no baseline to compare); the others, in notes.
+ */
+export function comparableThreads(series: Iterable<ThreadSeries>, count: number): { threads: { name: string; files: string[] }[]; notes: string[] } {
+  const threads: { name: string; files: string[] }[] = [];
+  const notes: string[] = [];
+  for (const { name, files } of series) {
+    const present = files.slice(0, count).filter((f): f is string => f !== undefined);
+    if (present.length === count) threads.push({ name, files: present });
+    else notes.push(`${name} was alive in ${present.length} of ${count} snapshots, so it was not compared (only workers alive at every snapshot are)`);
+  }
+  return { threads, notes };
+}
+
 export function mergeThreadReports(main: LeakReport, workers: ThreadReport[], notes: string[] = []): LeakReport {
   const threads: ThreadReport[] = [{ name: 'main', report: main }, ...workers];
   const leaks = threads.flatMap((t) =>

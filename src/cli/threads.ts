@@ -4,14 +4,11 @@
  */
 import * as path from 'path';
 import { buildLeakReport, type LeakReport } from '../../engine/report';
-import { mergeThreadReports, type ThreadReport } from '../../engine/threads';
+import { comparableThreads, mergeThreadReports, type ThreadReport, type ThreadSeries } from '../../engine/threads';
 import { ConnectionClosedError, type WorkerTracker } from '../capture';
 
 /** The snapshots of one worker, by snapshot number (1-based); a gap where it was not alive. */
-export interface WorkerSeries {
-  name: string;
-  files: (string | undefined)[];
-}
+export type WorkerSeries = ThreadSeries;
 
 /**
  * Snapshots every worker alive now as snapshot `index` of the run. A worker that exits meanwhile is logged and left
@@ -50,16 +47,10 @@ export async function snapshotWorkers(
  */
 export function buildThreadsReport(mainFiles: string[], series: Map<string, WorkerSeries>, snapshots: number, log: (line: string) => void): LeakReport {
   const main = buildLeakReport(mainFiles);
-  const workers: ThreadReport[] = [];
-  const notes: string[] = [];
-  for (const { name, files } of series.values()) {
-    const complete = files.filter((f): f is string => f !== undefined);
-    if (complete.length !== snapshots) {
-      notes.push(`${name} was alive in ${complete.length} of ${snapshots} snapshots, so it was not compared (only workers alive at every snapshot are)`);
-      continue;
-    }
+  const { threads, notes } = comparableThreads(series.values(), snapshots);
+  const workers: ThreadReport[] = threads.map(({ name, files }) => {
     log(`analysing ${name}`);
-    workers.push({ name, report: buildLeakReport(complete) });
-  }
+    return { name, report: buildLeakReport(files) };
+  });
   return mergeThreadReports(main, workers, notes);
 }

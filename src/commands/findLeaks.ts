@@ -7,6 +7,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { LeakReport } from '../../engine/report';
+import { comparableThreads, type ThreadSeries } from '../../engine/threads';
 import { CancelledError, UserError } from '../errors';
 import { log } from '../log';
 import { settings } from '../settings';
@@ -37,27 +38,6 @@ export interface FindLeaksResult {
   workerSnapshots: { name: string; files: (string | undefined)[] }[];
 }
 
-/** The snapshots of one worker thread across Find Leaks, by snapshot index; a gap where it was not alive. */
-interface WorkerSeries {
-  name: string;
-  files: (string | undefined)[];
-}
-
-/**
- * The worker threads to analyse beside the main thread: those alive at every one of `count` snapshots (a worker's
- * object ids are its own, so a worker seen only in some has no baseline to compare); the others, in notes.
- */
-function threadsToAnalyse(series: Map<string, WorkerSeries>, count: number): { threads: { name: string; files: string[] }[]; notes: string[] } {
-  const threads: { name: string; files: string[] }[] = [];
-  const notes: string[] = [];
-  for (const { name, files } of series.values()) {
-    const present = files.slice(0, count).filter((f): f is string => f !== undefined);
-    if (present.length === count) threads.push({ name, files: present });
-    else notes.push(`${name} was alive in ${present.length} of ${count} snapshots, so it was not compared (only workers alive at every snapshot are)`);
-  }
-  return { threads, notes };
-}
-
 type Step = 'continue' | 'analyze';
 
 /** Asks the person to run their workload; resolves when they continue, rejects when they cancel. */
@@ -82,7 +62,7 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
     const cwd = options.workloadCwd ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     const track = options.trackAllocations ?? settings.trackAllocationsInFindLeaks();
     const files: string[] = [];
-    const series = new Map<string, WorkerSeries>();
+    const series = new Map<string, ThreadSeries>();
     // Each snapshot of the main thread comes with one of every worker alive; a worker is known by its capture's key.
     const record = (taken: CapturedSnapshot): string => {
       const index = files.length;
@@ -127,7 +107,7 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
         if (files.length < 2) throw new UserError('Find Leaks needs a baseline and at least one more snapshot; run at least one round.');
         progress.report({ message: 'analysing the snapshots' });
         // Every thread is analysed alone in the engine worker (its own heap, its own object ids), then merged.
-        const { threads, notes } = threadsToAnalyse(series, files.length);
+        const { threads, notes } = comparableThreads(series.values(), files.length);
         for (const note of notes) log().info(`find leaks on ${target.label}: ${note}`);
         const request = series.size > 0 ? { kind: 'analyze' as const, files, threads, threadNotes: notes } : { kind: 'analyze' as const, files };
         return s.engine.request(request, token, (message) => progress.report({ message: `analysing: ${message}` }));
