@@ -147,11 +147,58 @@ export class CdpTimeoutError extends Error {
   }
 }
 
-interface PendingCall {
-  method: string;
-  resolve(result: unknown): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout | undefined;
+/**
+ * The calls sent on one CDP channel and not answered yet, by message id: a call settles once, by its reply, its
+ * timeout, or the channel closing. Shared by the inspector connection and the worker channels relayed through it.
+ */
+export class PendingCalls {
+  private nextId = 1;
+  private readonly calls = new Map<number, { method: string; resolve(result: unknown): void; reject(error: Error): void; timer: NodeJS.Timeout | undefined }>();
+
+  /**
+   * Starts a call: `transmit` sends it with the id given; the promise settles with the reply, or rejects after
+   * `timeoutMs` (0: never), or when transmit throws or rejects.
+   */
+  start(method: string, timeoutMs: number, transmit: (id: number) => void | Promise<unknown>): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = timeoutMs > 0 ? setTimeout(() => this.settle(id, undefined, new CdpTimeoutError(method, timeoutMs)), timeoutMs) : undefined;
+      this.calls.set(id, { method, resolve, reject, timer });
+      try {
+        const sent = transmit(id);
+        if (sent) sent.catch((error: Error) => this.settle(id, undefined, error));
+      } catch (error) {
+        this.settle(id, undefined, error as Error);
+      }
+    });
+  }
+
+  /** The method of a pending call, if `id` is one. */
+  method(id: number): string | undefined {
+    return this.calls.get(id)?.method;
+  }
+
+  /** Settles a call (a reply, or an error); an unknown or settled id is ignored. */
+  settle(id: number, result: unknown, error?: Error): void {
+    const call = this.calls.get(id);
+    if (!call) return;
+    this.calls.delete(id);
+    if (call.timer) clearTimeout(call.timer);
+    if (error) call.reject(error);
+    else call.resolve(result);
+  }
+
+  /** A reply as CDP sends it: the result, or the error it carries. */
+  reply(message: { id: number; result?: unknown; error?: { code: number; message: string } }): void {
+    const method = this.method(message.id);
+    if (method === undefined) return;
+    this.settle(message.id, message.result, message.error ? new CdpError(method, message.error.code, message.error.message) : undefined);
+  }
+
+  /** Rejects every pending call with the error `why` makes for its method. */
+  rejectAll(why: (method: string) => Error): void {
+    for (const [id, call] of [...this.calls]) this.settle(id, undefined, why(call.method));
+  }
 }
 
 interface ProtocolMessage {
@@ -167,8 +214,7 @@ interface ProtocolMessage {
  * {@link ConnectionClosedError} as soon as the socket closes, so no caller waits for ever on a dead target.
  */
 export class CdpClient {
-  private nextId = 1;
-  private readonly pending = new Map<number, PendingCall>();
+  private readonly pending = new PendingCalls();
   private readonly handlers = new Map<string, Set<(params: unknown) => void>>();
   private readonly closeHandlers = new Set<(reason: string) => void>();
   private closeReason: string | undefined;
@@ -244,19 +290,10 @@ export class CdpClient {
         new ConnectionClosedError(`cannot send ${method}: the inspector connection is closed (${this.closeReason})`),
       );
     }
-    const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? this.defaultCallTimeoutMs;
-    return new Promise((resolve, reject) => {
-      const timer =
-        timeoutMs > 0
-          ? setTimeout(() => {
-              this.pending.delete(id);
-              reject(new CdpTimeoutError(method, timeoutMs));
-            }, timeoutMs)
-          : undefined;
-      this.pending.set(id, { method, resolve, reject, timer });
+    return this.pending.start(method, timeoutMs, (id) => {
       this.socket.send(JSON.stringify({ id, method, params }), (error) => {
-        if (error) this.settle(id, undefined, new ConnectionClosedError(`could not send ${method}: ${error.message}`));
+        if (error) this.pending.settle(id, undefined, new ConnectionClosedError(`could not send ${method}: ${error.message}`));
       });
     });
   }
@@ -318,10 +355,7 @@ export class CdpClient {
       return;
     }
     if (typeof message.id === 'number') {
-      const error = message.error;
-      const call = this.pending.get(message.id);
-      if (!call) return;
-      this.settle(message.id, message.result, error ? new CdpError(call.method, error.code, error.message) : undefined);
+      this.pending.reply({ id: message.id, result: message.result, error: message.error });
       return;
     }
     if (typeof message.method !== 'string') return;
@@ -336,24 +370,16 @@ export class CdpClient {
     }
   }
 
-  private settle(id: number, result: unknown, error: Error | undefined): void {
-    const call = this.pending.get(id);
-    if (!call) return;
-    this.pending.delete(id);
-    if (call.timer) clearTimeout(call.timer);
-    if (error) call.reject(error);
-    else call.resolve(result);
-  }
-
   private shutDown(reason: string): void {
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
-    for (const [id, call] of [...this.pending]) {
-      const message = this.closedByUs
-        ? `the inspector connection was closed by this side while waiting for ${call.method}`
-        : `the target closed the inspector connection while waiting for ${call.method}`;
-      this.settle(id, undefined, new ConnectionClosedError(message, this.closedByUs));
-    }
+    this.pending.rejectAll(
+      (method) =>
+        new ConnectionClosedError(
+          this.closedByUs ? `the inspector connection was closed by this side while waiting for ${method}` : `the target closed the inspector connection while waiting for ${method}`,
+          this.closedByUs,
+        ),
+    );
     for (const handler of [...this.closeHandlers]) {
       try {
         handler(reason);

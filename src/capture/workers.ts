@@ -7,7 +7,7 @@
 import { randomUUID } from 'crypto';
 import { promises as fsp, type WriteStream } from 'fs';
 import * as path from 'path';
-import { CdpError, CdpTimeoutError, ConnectionClosedError, type CdpClient, type Disposable, type MemoryUsage } from './cdp';
+import { ConnectionClosedError, PendingCalls, type CdpClient, type Disposable, type MemoryUsage } from './cdp';
 import { guardAllocationTracking } from './trackingGuard';
 import { SnapshotJob, type ScriptRecord, type SnapshotMeta, type SnapshotResult, type ThreadInfo } from './session';
 
@@ -19,20 +19,12 @@ interface WorkerInfo {
   url: string;
 }
 
-interface Pending {
-  method: string;
-  resolve(result: unknown): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout | undefined;
-}
-
 /** How long a garbage collection in a worker may take: a worker whose thread is blocked never runs it. */
 const gcTimeoutMs = 60_000;
 
 /** The CDP of one worker, carried inside the main session's NodeWorker messages. */
 class WorkerChannel {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingCalls();
   private readonly handlers = new Map<string, (params: unknown) => void>();
   private closeReason: string | undefined;
 
@@ -50,23 +42,9 @@ class WorkerChannel {
     if (this.closeReason !== undefined) {
       return Promise.reject(new ConnectionClosedError(`cannot send ${method} to the worker: ${this.closeReason}`));
     }
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer =
-        timeoutMs > 0
-          ? setTimeout(() => {
-              this.pending.delete(id);
-              reject(new CdpTimeoutError(method, timeoutMs));
-            }, timeoutMs)
-          : undefined;
-      this.pending.set(id, { method, resolve, reject, timer });
-      const message = JSON.stringify({ id, method, params });
-      this.parent.sendRaw('NodeWorker.sendMessageToWorker', { sessionId: this.sessionId, message }, { timeoutMs: 0 }).catch((error: Error) => {
-        this.pending.delete(id);
-        if (timer) clearTimeout(timer);
-        reject(error);
-      });
-    });
+    return this.pending.start(method, timeoutMs, (id) =>
+      this.parent.sendRaw('NodeWorker.sendMessageToWorker', { sessionId: this.sessionId, message: JSON.stringify({ id, method, params }) }, { timeoutMs: 0 }),
+    );
   }
 
   /** One handler per event is enough for capture; setting another replaces it. */
@@ -84,12 +62,7 @@ class WorkerChannel {
       return;
     }
     if (typeof message.id === 'number') {
-      const call = this.pending.get(message.id);
-      if (!call) return;
-      this.pending.delete(message.id);
-      if (call.timer) clearTimeout(call.timer);
-      if (message.error) call.reject(new CdpError(call.method, message.error.code, message.error.message));
-      else call.resolve(message.result);
+      this.pending.reply({ id: message.id, result: message.result, error: message.error });
     } else if (typeof message.method === 'string') {
       this.handlers.get(message.method)?.(message.params);
     }
@@ -98,11 +71,7 @@ class WorkerChannel {
   close(reason: string): void {
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
-    for (const call of this.pending.values()) {
-      if (call.timer) clearTimeout(call.timer);
-      call.reject(new ConnectionClosedError(`${reason} while waiting for ${call.method}`));
-    }
-    this.pending.clear();
+    this.pending.rejectAll((method) => new ConnectionClosedError(`${reason} while waiting for ${method}`));
     this.handlers.clear();
   }
 }
