@@ -71,7 +71,7 @@ export async function run(): Promise<void> {
 
   if (process.env.LEAK_LENS_CLOSE_VARIANT !== 'deactivate') return new Promise<void>(() => undefined);
   // Once the tests are done the workbench stops this extension host as a window that closes cleanly does: the
-  // extension is deactivated, then the process exits. (workbench.action.restartExtensionHost never settled in a test
-  // window of code-server.)
+  // extension is deactivated, then the process exits. (workbench.action.restartExtensionHost, tried first, left this
+  // extension host running for 30 s in a test window of code-server.)
   await until(() => fs.existsSync(path.join(dir, 'go')), 120_000, 'the driver to record the processes');
 }
