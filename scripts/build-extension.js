@@ -4,6 +4,7 @@
 //                      next to extension.js
 //   dist/adapter.js    the `leak-lens` debug adapter (DAP over stdio), also runnable by other editors
 //   dist/server.js     the language server, for the packaged extension
+//   dist/sweeper.js    stops workloads and removes partial snapshots when the extension host is killed
 // `tsc` still type-checks and emits out/ for the tests; these bundles are what the .vsix ships. Runs in `npm run build`.
 'use strict';
 const esbuild = require('esbuild');
@@ -11,7 +12,7 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
-const entryPoints = { extension: 'src/extension.ts', worker: 'engine/worker.ts', adapter: 'src/adapter/main.ts' };
+const entryPoints = { extension: 'src/extension.ts', worker: 'engine/worker.ts', adapter: 'src/adapter/main.ts', sweeper: 'src/sweeper/main.ts' };
 if (fs.existsSync(path.join(root, 'server/main.ts'))) entryPoints.server = 'server/main.ts';
 
 const t0 = Date.now();

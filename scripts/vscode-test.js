@@ -4,12 +4,14 @@
 //   node scripts/vscode-test.js            code-server's VS Code server + headless Chromium (this machine's way):
 //                                          1. the mocha suite in out/test/vscode (standard extensionTestsPath contract),
 //                                             then its no-folder part (out/test/vscode/nofolder) in an empty window,
+//                                          1b. closing a window mid-work (out/test/vscode/close/driver.js): its extension
+//                                             host is deactivated, sent SIGTERM, or SIGKILLed; nothing of Leak Lens survives,
 //                                          2. the UI tests (out/test/vscode/ui/*.ui.js): playwright drives the workbench,
 //                                          3. the packaged .vsix, installed into code-server and driven through the palette.
 //   node scripts/vscode-test.js --electron @vscode/test-electron's runTests with the desktop VS Code named by
 //                                          $VSCODE_EXECUTABLE (same mocha suite; the UI tests need the web workbench).
 //
-// Options: --only integration|nofolder|ui|vsix, --no-integration, --no-nofolder, --no-ui, --no-vsix, --grep <text> (mocha grep; integration
+// Options: --only integration|nofolder|close|ui|vsix, --no-integration, --no-nofolder, --no-close, --no-ui, --no-vsix, --grep <text> (mocha grep; integration
 //          only), --keep (keep the temporary folders), --headed.
 // Env: LEAK_LENS_VSCODE_HOST (host cache), LEAK_LENS_TEST_OUT (screenshots, default .vscode-test/out),
 //      LEAK_LENS_TEST_TIMEOUT_MS (whole mocha run, default 10 min), VERBOSE=1 (browser console).
@@ -215,6 +217,37 @@ async function runIntegration(browser, port, tmp, suite) {
   return { passed: r.passes, failed: r.failures + (code === 0 || r.failures > 0 ? 0 : 1) };
 }
 
+/** Closes windows in the middle of memory work and checks by pid that nothing Leak Lens started survives. */
+async function runClose(browser, port, tmp) {
+  let passed = 0;
+  let failed = 0;
+  const check = async (name, fn) => {
+    const t = Date.now();
+    try {
+      await fn();
+      passed++;
+      console.log(`  ✔ ${name} (${Date.now() - t} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`  ✖ ${name}: ${String(e && e.message)}`);
+    }
+  };
+  console.log('close: a window closed in the middle of memory work');
+  const t0 = Date.now();
+  try {
+    await require(path.join(root, 'out', 'test', 'vscode', 'close', 'driver.js')).run({
+      browser, root, tmp, check, waitLimitMs, log: (...a) => say(...a),
+      url: (folder, payload) => workbenchUrl(port, folder, payload),
+      workspace: (name) => workspaceCopy(tmp, name),
+    });
+  } catch (e) {
+    failed++;
+    console.log(`  ✖ close stopped: ${e && e.message}`);
+  }
+  say(`close: ${Math.round((Date.now() - t0) / 1000)} s`);
+  return { passed, failed };
+}
+
 async function runUi(browser, port, tmp) {
   const files = fs.existsSync(uiDir) ? fs.readdirSync(uiDir).filter((f) => f.endsWith('.ui.js')).sort() : [];
   if (files.length === 0) return { passed: 0, failed: 1, note: `no UI tests in ${uiDir}` };
@@ -395,6 +428,7 @@ async function main() {
   const wanted = (phase) => (only ? only === phase : phase === 'integration' || !option('--grep')) && !flag(`--no-${phase}`);
   if (wanted('integration')) parts.push(['integration', await runIntegration(browser, port, tmp, 'main')]);
   if (wanted('nofolder')) parts.push(['nofolder', await runIntegration(browser, port, tmp, 'nofolder')]);
+  if (wanted('close')) parts.push(['close', await runClose(browser, port, tmp)]);
   if (wanted('ui')) parts.push(['ui', await runUi(browser, port, tmp)]);
   if (wanted('vsix')) parts.push(['vsix', await runVsix(host, browser, tmp)]);
   const passed = parts.reduce((n, [, r]) => n + r.passed, 0);

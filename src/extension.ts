@@ -23,6 +23,7 @@ import { startLanguageClient, type LeakLensLanguageClient } from './languageClie
 import { createLog, log, logChannel } from './log';
 import { SnapshotStore } from './snapshots/store';
 import { SnapshotsView } from './snapshots/view';
+import { Sweeper } from './sweeper/client';
 import { TargetRegistry } from './targets/registry';
 import type { MemoryTarget } from './targets/target';
 import { LeakLensDocuments, SCHEME } from './ui/documents';
@@ -57,6 +58,14 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   let languageClient: LeakLensLanguageClient | undefined;
   const lsp = (): LeakLensLanguageClient => (languageClient ??= startLanguageClient(context, logChannel() ?? fallbackChannel()));
   sub({ dispose: () => void languageClient?.dispose() });
+  // deactivate() waits for the language server to stop (VS Code disposes subscriptions without waiting).
+  stopLanguageServer = async () => {
+    const client = languageClient;
+    languageClient = undefined;
+    await client?.dispose();
+  };
+  // What survives a killed extension host (a closed window: deactivate does not run) is stopped by the sweeper process.
+  const sweeper = new Sweeper(sweeperScript(context), (message) => log().warn(`${message}; workloads and partial snapshots may outlive a closed window`));
   let lastReport: LeakReport | undefined;
   const s: Services = {
     context,
@@ -65,6 +74,7 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
     engine,
     documents,
     graphs,
+    sweeper,
     onReport: (report) => {
       lastReport = report;
       void lsp().setReport({ report, source: 'Find Leaks' });
@@ -133,12 +143,21 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
     { dispose: () => tracked?.dispose() },
   );
   updateContext(registry.activeTarget());
+  // Last, so that it is disposed last: by then the targets have been told to stop, and the sweeper removes the
+  // partial files of snapshots they were still writing.
+  sub(sweeper);
   log().info(`Leak Lens ${context.extension.packageJSON.version as string} activated (${vscode.env.appName} ${vscode.version}, node ${process.version})`);
 
   return {
     snapshotFolder: () => store.folder(),
     statusBarText: () => statusBar.visibleText,
   };
+}
+
+/** The sweeper's entry: the esbuild bundle of the packaged extension, or tsc's output in a development tree. */
+function sweeperScript(context: vscode.ExtensionContext): string {
+  const bundled = context.asAbsolutePath('dist/sweeper.js');
+  return fs.existsSync(bundled) ? bundled : context.asAbsolutePath('out/src/sweeper/main.js');
 }
 
 /** Whether a workspace folder holds a report the language server would show (the default report file). */
@@ -168,7 +187,19 @@ async function showLeakGroup(context: vscode.ExtensionContext, engine: EngineHos
   }
 }
 
-export function deactivate(): void {
-  // Subscriptions (targets, engine worker, status bar) are disposed by VS Code after this; workloads end now.
+/** Set by activate: stops the language server, if it runs. */
+let stopLanguageServer: (() => Promise<void>) | undefined;
+
+/**
+ * Runs when the window closes cleanly (VS Code gives it 5 s, then the extension host exits). Workloads end now and
+ * the language server is stopped and waited for; subscriptions (targets, engine worker, status bar, the sweeper) are
+ * disposed by VS Code right after. Debug adapters see their stdin close when the extension host exits and stop the
+ * programs they launched. When the extension host is killed instead, none of this runs: the sweeper stops the
+ * workloads and removes partial snapshots, and the language server and the adapters notice their parent is gone.
+ */
+export async function deactivate(): Promise<void> {
   stopAllWorkloads();
+  const stop = stopLanguageServer;
+  stopLanguageServer = undefined;
+  await stop?.();
 }

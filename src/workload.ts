@@ -6,8 +6,10 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as vscode from 'vscode';
 import { CancelledError, UserError } from './errors';
 import { log } from './log';
+import type { Sweeper } from './sweeper/client';
 
-const running = new Set<ChildProcess>();
+/** Workloads running now, with their registration at the sweeper. */
+const running = new Map<ChildProcess, { dispose(): void } | undefined>();
 
 function killGroup(child: ChildProcess): void {
   try {
@@ -17,12 +19,16 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-/** Runs `command` through the shell in `cwd`; resolves when it exits with 0. */
-export function runWorkload(command: string, options: { cwd?: string; timeoutMs: number; token?: vscode.CancellationToken; env?: Record<string, string> }): Promise<void> {
+/**
+ * Runs `command` through the shell in `cwd`; resolves when it exits with 0. With a `sweeper`, its process group is
+ * stopped also when the extension host is killed (a closed window), which no exit hook of this process would see.
+ */
+export function runWorkload(command: string, options: { cwd?: string; timeoutMs: number; token?: vscode.CancellationToken; env?: Record<string, string>; sweeper?: Sweeper }): Promise<void> {
   return new Promise((resolve, reject) => {
     log().info(`workload: ${command}${options.cwd ? ` (in ${options.cwd})` : ''}`);
     const child = spawn(command, { shell: true, cwd: options.cwd, env: { ...process.env, ...options.env }, detached: process.platform !== 'win32', stdio: ['ignore', 'pipe', 'pipe'] });
-    running.add(child);
+    const guard = child.pid !== undefined && process.platform !== 'win32' ? options.sweeper?.watchGroup(child.pid) : undefined;
+    running.set(child, guard);
     let tail = '';
     const keep = (d: Buffer): void => {
       const text = d.toString();
@@ -39,6 +45,7 @@ export function runWorkload(command: string, options: { cwd?: string; timeoutMs:
         killGroup(child);
         reject(error);
       } else resolve();
+      guard?.dispose();
     };
     const timer = setTimeout(() => done(new UserError(`The workload "${command}" did not finish within ${options.timeoutMs / 1000} s and was stopped. Make it end on its own, or raise "leakLens.findLeaks.workloadTimeoutSeconds".`)), options.timeoutMs);
     const sub = options.token?.onCancellationRequested(() => done(new CancelledError()));
@@ -56,6 +63,9 @@ export function runWorkload(command: string, options: { cwd?: string; timeoutMs:
 
 /** Ends every workload still running (on deactivation). */
 export function stopAllWorkloads(): void {
-  for (const child of running) killGroup(child);
+  for (const [child, guard] of running) {
+    killGroup(child);
+    guard?.dispose();
+  }
   running.clear();
 }

@@ -8,6 +8,7 @@ import type { EngineHost } from '../engineHost';
 import { isCancellation, reportError } from '../errors';
 import { log } from '../log';
 import type { SnapshotEntry, SnapshotStore } from '../snapshots/store';
+import type { Sweeper } from '../sweeper/client';
 import type { TargetRegistry } from '../targets/registry';
 import type { MemoryTarget, TakenWorkerSnapshot } from '../targets/target';
 import type { LeakLensDocuments } from '../ui/documents';
@@ -21,6 +22,8 @@ export interface Services {
   engine: EngineHost;
   documents: LeakLensDocuments;
   graphs: MemoryGraphs;
+  /** Stops workloads and removes partial snapshots should the extension host be killed (a closed window). */
+  sweeper?: Sweeper;
   /** Called with every report Find Leaks makes (the language server marks it in the editor). */
   onReport?: (report: LeakReport) => void;
 }
@@ -69,6 +72,8 @@ export async function captureSnapshot(s: Services, target: MemoryTarget, label: 
   const controller = new AbortController();
   const sub = token.onCancellationRequested(() => controller.abort());
   let reported = 0;
+  // The extension host writes the snapshot itself for js-debug sessions; killed meanwhile, it leaves the partial file.
+  const guard = s.sweeper?.watchSnapshot(file);
   try {
     progress.report({ message: `${label}: collecting garbage, then walking the heap` });
     const taken = await target.takeSnapshot(file, {
@@ -92,6 +97,7 @@ export async function captureSnapshot(s: Services, target: MemoryTarget, label: 
     return { ...entry, workers };
   } finally {
     sub.dispose();
+    guard?.dispose();
   }
 }
 

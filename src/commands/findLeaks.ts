@@ -11,6 +11,7 @@ import { comparableThreads, type ThreadSeries } from '../../engine/threads';
 import { CancelledError, UserError } from '../errors';
 import { log } from '../log';
 import { settings } from '../settings';
+import type { Sweeper } from '../sweeper/client';
 import type { MemoryTarget } from '../targets/target';
 import { showReport } from '../ui/showReport';
 import { runWorkload } from '../workload';
@@ -87,12 +88,12 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
           if (workload) {
             // A first run warms the program up, so caches filled once do not look like growth.
             progress.report({ message: `warming up: ${workload}` });
-            await runWorkload(workload, { cwd, timeoutMs: settings.workloadTimeoutMs(), token });
+            await runWorkload(workload, { cwd, timeoutMs: settings.workloadTimeoutMs(), token, sweeper: s.sweeper });
           }
           files.push(record(await captureSnapshot(s, target, 'baseline', progress, token)));
           let planned = rounds;
           for (let round = 1; round <= planned; round++) {
-            const step = await runRound(target, round, planned, { workload, cwd, interactive, waitMs: options.waitMs, canAnalyze: files.length >= 2 }, progress, token);
+            const step = await runRound(target, round, planned, { workload, cwd, interactive, waitMs: options.waitMs, canAnalyze: files.length >= 2, sweeper: s.sweeper }, progress, token);
             if (step === 'analyze') break;
             files.push(record(await captureSnapshot(s, target, `after round ${round}`, progress, token)));
             if (round === planned && interactive && !workload) {
@@ -124,7 +125,7 @@ async function runRound(
   target: MemoryTarget,
   round: number,
   rounds: number,
-  o: { workload: string; cwd?: string; interactive: boolean; waitMs?: number; canAnalyze: boolean },
+  o: { workload: string; cwd?: string; interactive: boolean; waitMs?: number; canAnalyze: boolean; sweeper?: Sweeper },
   progress: Progress,
   token: vscode.CancellationToken,
 ): Promise<Step> {
@@ -135,7 +136,7 @@ async function runRound(
   }
   if (o.workload) {
     progress.report({ message: `round ${round} of ${rounds}: ${o.workload}` });
-    await runWorkload(o.workload, { cwd: o.cwd, timeoutMs: settings.workloadTimeoutMs(), token });
+    await runWorkload(o.workload, { cwd: o.cwd, timeoutMs: settings.workloadTimeoutMs(), token, sweeper: o.sweeper });
     return 'continue';
   }
   if (o.interactive) {
