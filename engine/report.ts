@@ -242,7 +242,10 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
   if (duplicateModules.length > 0) {
     // Node's ES module loader caches an entry per URL it loads: when modules are loaded again under new URLs, those
     // caches grow with them. That is the duplicate module's cost, said with it, not a leak of its own to chase.
-    const loader = leaks.filter((g) => !g.owner.location && /^ModuleLoader\./.test(g.owner.name));
+    // Their owner has no declaration in the program: its location, if any, is the allocation line put in its place.
+    const site = (g: LeakGroup) => g.allocationSites[0]?.location;
+    const undeclared = (g: LeakGroup) => !g.owner.location || (g.owner.location.file === site(g)?.file && g.owner.location.line === site(g)?.line);
+    const loader = leaks.filter((g) => /^ModuleLoader\./.test(g.owner.name) && undeclared(g));
     if (loader.length > 0) {
       leaks = leaks.filter((g) => !loader.includes(g));
       const size = loader.reduce((sum, g) => sum + g.retainedSize, 0);
@@ -496,6 +499,8 @@ interface AllocationStacks {
   parent(traceNode: number): number;
   /** The frame of a trace node when its script is a file on disk, else undefined (Node's internals). */
   frameOf(traceNode: number): Frame | undefined;
+  /** True when a function of this name in this file allocated anything while tracking was on (it ran then). */
+  ran(file: string, fn: string): boolean;
 }
 
 /** Built once per report: frames depend on the resolver (path maps), which belongs to one report. */
@@ -522,7 +527,18 @@ function allocationStacks(a: HeapAnalysis, resolver: SourceResolver): Allocation
   const colOff = fields.indexOf('column');
   const byId = new Map<number, number>();
   for (let i = 0; i < tree.count; i++) byId.set(tree.id[i], i);
+  let ranSet: Set<string> | undefined;
   const stacks: AllocationStacks = {
+    ran: (file, fn) => {
+      if (!ranSet) {
+        ranSet = new Set();
+        for (let i = 0; i + stride <= s.traceFunctionInfos.length; i += stride) {
+          const path = resolver.toPath(s.strings.get(s.traceFunctionInfos[i + scriptOff]) ?? '');
+          if (path) ranSet.add(`${path}|${s.strings.get(s.traceFunctionInfos[i + nameOff]) ?? ''}`);
+        }
+      }
+      return ranSet.has(`${file}|${fn.replace(/^.*\./, '')}`);
+    },
     traceNode: (node) => byId.get(traceIds[node]),
     parent: (t) => tree.parent[t],
     frameOf: (t) => {
@@ -607,10 +623,27 @@ function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
   const files = scripts.files().filter((f) => !/[\\/]node_modules[\\/]/.test(f) || f === ownerFile);
   const classFile = scripts.nodeLocation(c.representative)?.file;
   const ordered = [...new Set([ownerFile, ...files, classFile].filter((f): f is string => !!f))];
-  const found = resolver.findAllocationsIn(ordered, c.className);
+  let found = resolver.findAllocationsIn(ordered, c.className);
+  // A class of a library that the program never makes itself: the library makes it. Look in the library's own
+  // loaded files (V8's tracker loses the stacks of many objects that optimized code makes).
+  const pkg = found.length === 0 && classFile ? packageRoot(classFile) : undefined;
+  if (pkg) found = resolver.findAllocationsIn(scripts.files().filter((f) => f.startsWith(pkg)), c.className);
   if (found.length === 0) return tracked.map(({ exact: _exact, ...site }) => site);
+  // Of several, those in functions that ran while allocations were tracked come first (a factory that ran only at
+  // start-up, or an error path never taken, made none of the objects that grew).
+  const stacks = allocationStacks(a, resolver);
+  if (stacks && found.length > 1) {
+    const ran = (f: (typeof found)[number]) => Number(stacks.ran(f.location.file, f.function));
+    found = [...found].sort((x, y) => ran(y) - ran(x));
+  }
   // Only a unique expression is an answer; several are listed, with the count unknown.
   return found.slice(0, 5).map((f) => ({ function: f.function, location: f.location, count: found.length === 1 ? c.members.length : 0, fromSource: true }));
+}
+
+/** The folder of the package a file in node_modules belongs to (`.../node_modules/fastify/`, `.../node_modules/@scope/name/`). */
+function packageRoot(file: string): string | undefined {
+  const m = /^(.*[\\/]node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/]+[\\/])/.exec(file);
+  return m?.[1];
 }
 
 function trackedSites(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster): (AllocationSite & { exact: boolean })[] {
