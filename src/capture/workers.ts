@@ -100,7 +100,10 @@ export class WorkerCapture {
     info: WorkerInfo,
     private readonly pid: number | undefined,
   ) {
-    this.thread = { id: info.workerId, title: info.title, url: info.url };
+    // The inspector numbers workers in the order they attach to it, which races when several start together; Node's
+    // title, `[worker <threadId>] <name>`, carries the thread id the program itself sees (worker.threadId).
+    const threadId = /^\[worker (\d+)\]/.exec(info.title)?.[1];
+    this.thread = { id: threadId ?? info.workerId, title: info.title, url: info.url };
     channel.on('Debugger.scriptParsed', (params) => {
       const script = params as { scriptId: string; url: string; hash?: string; sourceMapURL?: string };
       const record: ScriptRecord = { scriptId: script.scriptId, url: script.url, hash: script.hash };
