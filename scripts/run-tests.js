@@ -52,18 +52,64 @@ function collect(dir) {
 }
 
 /** Runs a command, passing its output through, and resolves with its exit code and output. */
+/**
+ * The process groups of a suite: its own, and those of every process below it that runs in a group of its own (a
+ * program a test launched under the inspector is put in a new group, so killing the suite's group alone would leave
+ * it running). Read from /proc; elsewhere only the suite's group.
+ */
+function suiteGroups(rootPid) {
+  const groups = new Set([rootPid]);
+  let entries = [];
+  try {
+    entries = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return groups;
+  }
+  const children = new Map();
+  const groupOf = new Map();
+  for (const name of entries) {
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so read after the last ')'.
+    const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(name);
+    groupOf.set(pid, Number(pgrp));
+    if (!children.has(Number(ppid))) children.set(Number(ppid), []);
+    children.get(Number(ppid)).push(pid);
+  }
+  const stack = [rootPid];
+  while (stack.length > 0) {
+    const pid = stack.pop();
+    for (const child of children.get(pid) ?? []) {
+      groups.add(groupOf.get(child));
+      stack.push(child);
+    }
+  }
+  return groups;
+}
+
+/** Stops a suite: every process group in it, with SIGKILL (it is being abandoned). */
+function killSuite(child) {
+  for (const group of suiteGroups(child.pid)) {
+    if (!(group > 1) || group === process.pid) continue;
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
 /** The process group of the suite running now, stopped with it when npm test is interrupted, and its TMPDIR. */
 let running;
 let currentTmp;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
-    if (running) {
-      try {
-        process.kill(-running.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    if (running) killSuite(running);
     // Temporary files of tests can hold heap snapshots: they never outlive an interrupted run.
     if (currentTmp) fs.rmSync(currentTmp, { recursive: true, force: true });
     process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 129);
@@ -85,11 +131,7 @@ function run(command, args, env = process.env) {
       const note = `\nrun-tests: this suite was still running after ${Math.round(SUITE_LIMIT_MS / 6000) / 10} minutes: stopped as hung (its whole process group)\n`;
       output += note;
       process.stderr.write(note);
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
+      killSuite(child);
     }, SUITE_LIMIT_MS);
     child.on('close', () => {
       clearTimeout(limit);
