@@ -217,21 +217,34 @@ async function runIntegration(browser, port, tmp, suite) {
   return { passed: r.passes, failed: r.failures + (code === 0 || r.failures > 0 ? 0 : 1) };
 }
 
-/** Closes windows in the middle of memory work and checks by pid that nothing Leak Lens started survives. */
-async function runClose(browser, port, tmp) {
-  let passed = 0;
-  let failed = 0;
+/**
+ * A tally of named checks: `check(name, fn)` runs one, prints ✔ or ✖ with its time, and counts it; `onFail(name)`
+ * (say, a screenshot) runs after a failure. `fail(line)` counts a failure outside any check.
+ */
+function tally(onFail = async () => {}) {
+  const counts = { passed: 0, failed: 0 };
   const check = async (name, fn) => {
     const t = Date.now();
     try {
       await fn();
-      passed++;
+      counts.passed++;
       console.log(`  ✔ ${name} (${Date.now() - t} ms)`);
     } catch (e) {
-      failed++;
-      console.log(`  ✖ ${name}: ${String(e && e.message)}`);
+      counts.failed++;
+      console.log(`  ✖ ${name}: ${String(e && e.message).split('\n')[0]}`);
+      await onFail(name).catch(() => {});
     }
   };
+  const fail = (line) => {
+    counts.failed++;
+    console.log(`  ✖ ${line}`);
+  };
+  return { counts, check, fail };
+}
+
+/** Closes windows in the middle of memory work and checks by pid that nothing Leak Lens started survives. */
+async function runClose(browser, port, tmp) {
+  const { counts, check, fail } = tally();
   console.log('close: a window closed in the middle of memory work');
   const t0 = Date.now();
   try {
@@ -241,49 +254,35 @@ async function runClose(browser, port, tmp) {
       workspace: (name) => workspaceCopy(tmp, name),
     });
   } catch (e) {
-    failed++;
-    console.log(`  ✖ close stopped: ${e && e.message}`);
+    fail(`close stopped: ${e && e.message}`);
   }
   say(`close: ${Math.round((Date.now() - t0) / 1000)} s`);
-  return { passed, failed };
+  return { ...counts };
 }
 
 async function runUi(browser, port, tmp) {
   const files = fs.existsSync(uiDir) ? fs.readdirSync(uiDir).filter((f) => f.endsWith('.ui.js')).sort() : [];
   if (files.length === 0) return { passed: 0, failed: 1, note: `no UI tests in ${uiDir}` };
   fs.mkdirSync(outDir, { recursive: true });
-  let passed = 0;
-  let failed = 0;
+  let page;
+  const { counts, check, fail } = tally((name) => page.screenshot({ path: path.join(outDir, `ui-fail-${name.replace(/\W+/g, '_').slice(0, 60)}.png`) }));
   for (const f of files) {
     const ws = workspaceCopy(tmp, `ws-ui-${path.basename(f, '.ui.js')}`);
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(waitLimitMs);
     page.on('pageerror', (e) => say('page error:', e.message));
     if (process.env.VERBOSE) page.on('console', (m) => say(`browser ${m.type()}:`, m.text().slice(0, 400)));
     const payload = [['extensionDevelopmentPath', `vscode-remote://remote${root}`]];
     await page.goto(workbenchUrl(port, ws, payload));
-    const check = async (name, fn) => {
-      const t = Date.now();
-      try {
-        await fn();
-        passed++;
-        console.log(`  ✔ ${name} (${Date.now() - t} ms)`);
-      } catch (e) {
-        failed++;
-        console.log(`  ✖ ${name}: ${String(e && e.message).split('\n')[0]}`);
-        await page.screenshot({ path: path.join(outDir, `ui-fail-${name.replace(/\W+/g, '_').slice(0, 60)}.png`) }).catch(() => {});
-      }
-    };
     console.log(`ui: ${f}`);
     try {
       await require(path.join(uiDir, f)).run({ page, check, outDir, workspace: ws, log: (...a) => say(...a), waitLimitMs });
     } catch (e) {
-      failed++;
-      console.log(`  ✖ ${f} stopped: ${e && e.message}`);
+      fail(`${f} stopped: ${e && e.message}`);
     }
     await page.close().catch(() => {});
   }
-  return { passed, failed };
+  return { ...counts };
 }
 
 /**
@@ -292,36 +291,25 @@ async function runUi(browser, port, tmp) {
  */
 async function runVsix(host, browser, tmp) {
   const t0 = Date.now();
-  let passed = 0;
-  let failed = 0;
-  const step = async (name, fn) => {
-    const t = Date.now();
-    try {
-      await fn();
-      passed++;
-      console.log(`  ✔ ${name} (${Date.now() - t} ms)`);
-    } catch (e) {
-      failed++;
-      console.log(`  ✖ ${name}: ${String(e && e.message).split('\n')[0]}`);
-      if (page) await page.screenshot({ path: path.join(outDir, `vsix-fail-${name.replace(/\W+/g, '_').slice(0, 60)}.png`) }).catch(() => {});
-    }
-  };
+  let page;
+  const { counts, check: step } = tally(async (name) => {
+    if (page) await page.screenshot({ path: path.join(outDir, `vsix-fail-${name.replace(/\W+/g, '_').slice(0, 60)}.png`) });
+  });
   const vsix = path.join(tmp, 'leak-lens.vsix');
   const ext = path.join(tmp, 'vsix-extensions');
   const user = path.join(tmp, 'vsix-user');
-  let page;
   console.log('vsix: the packaged extension in code-server');
   await step('vsce packages the built extension', async () => {
     const r = require('child_process').spawnSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--skip-license', '--no-rewrite-relative-links', '-o', vsix], { cwd: root, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`vsce failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' / ')}`);
     say(`vsix: ${(fs.statSync(vsix).size / 1048576).toFixed(1)} MB`);
   });
-  if (failed) return { passed, failed };
+  if (counts.failed) return { ...counts };
   await step('code-server installs the .vsix', async () => {
     const r = require('child_process').spawnSync(host.node, [host.entry, '--extensions-dir', ext, '--user-data-dir', user, '--install-extension', vsix], { encoding: 'utf8', env: { ...process.env, XDG_CONFIG_HOME: tmp, XDG_DATA_HOME: tmp } });
     if (r.status !== 0 || !/was successfully installed/.test(r.stdout + r.stderr)) throw new Error(`install failed: ${(r.stdout + r.stderr).trim().slice(-400)}`);
   });
-  if (failed) return { passed, failed };
+  if (counts.failed) return { ...counts };
   const port = await freePort();
   fs.mkdirSync(path.join(user, 'User'), { recursive: true });
   fs.writeFileSync(path.join(user, 'User', 'settings.json'), JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoUpdate': false, 'extensions.autoCheckUpdates': false, 'security.workspace.trust.enabled': false, 'chat.disableAIFeatures': true, 'workbench.tips.enabled': false }));
@@ -390,7 +378,7 @@ async function runVsix(host, browser, tmp) {
   });
   await page.close().catch(() => {});
   say(`vsix: ${Math.round((Date.now() - t0) / 1000)} s`);
-  return { passed, failed };
+  return { ...counts };
 }
 
 async function main() {
