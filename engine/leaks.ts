@@ -567,6 +567,9 @@ function findChains(a: HeapAnalysis, roots: number[], isNew: (node: number) => b
       if (!visible[node] || !isNew(node)) continue;
       const t = s.nodeType[node];
       if (t !== s.types.object && t !== s.types.closure) continue;
+      // A function with no source (a promise's resolve or reject function, a bound builtin) is plumbing of what
+      // links the elements, never an element: unnamed, it would pass for the program's anonymous closures.
+      if (t === s.types.closure && a.locations.find(node) < 0) continue;
       const r = round(ids[node]);
       if (r < rootRound) earlier = true;
       const key = classKey(a, node);
@@ -576,7 +579,8 @@ function findChains(a: HeapAnalysis, roots: number[], isNew: (node: number) => b
       e.rounds.add(r);
     }
     if (!earlier) continue;
-    const own = byKey.get(classKey(a, root));
+    const rootIsPlumbing = s.nodeType[root] === s.types.closure && a.locations.find(root) < 0;
+    const own = rootIsPlumbing ? undefined : byKey.get(classKey(a, root));
     let members: number[] | undefined;
     if (own && new Set([...own.rounds, rootRound]).size >= 2) members = [root, ...own.nodes];
     else {

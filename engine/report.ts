@@ -612,6 +612,15 @@ interface Frame {
 function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster): AllocationSite[] {
   const tracked = trackedSites(a, resolver, c);
   if (tracked.some((site) => site.exact)) return tracked.map(({ exact: _exact, ...site }) => site);
+  // A chain can alternate between elements the program makes and elements the runtime makes for it (a promise
+  // resolved with another promise gets a derived promise from a microtask, with no JavaScript on the stack). Which
+  // of the two the chain rule counts depends on how the dominator tree falls; the program's own elements are the
+  // other objects of the class that the chain keeps alive, and their stacks say where the program makes them.
+  if (c.kind === 'chain') {
+    const kin = retainedOfClass(a, c.members, c.className);
+    const viaKin = kin.length ? trackedSites(a, resolver, { ...c, members: kin }) : [];
+    if (viaKin.some((site) => site.exact)) return viaKin.map(({ exact: _exact, ...site }) => site);
+  }
   const s = a.snapshot;
   // (A group held through callbacks is named after what they hold: its representative is still the callback.)
   if (s.nodeType[c.representative] === s.types.closure && c.className.endsWith('()')) {
@@ -638,6 +647,25 @@ function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
   }
   // Only a unique expression is an answer; several are listed, with the count unknown.
   return found.slice(0, 5).map((f) => ({ function: f.function, location: f.location, count: found.length === 1 ? c.members.length : 0, fromSource: true }));
+}
+
+/** Objects of a class in the dominator subtrees of `members`, other than the members themselves (bounded walk). */
+function retainedOfClass(a: HeapAnalysis, members: number[], className: string): number[] {
+  const s = a.snapshot;
+  const { firstChild, children } = a.dominatorTree;
+  const own = new Set(members);
+  const seen = new Set<number>();
+  const out: number[] = [];
+  const stack = [...members];
+  for (let budget = 2_000_000; stack.length && budget > 0; budget--) {
+    const node = stack.pop()!;
+    // The elements of a chain dominate one another: each subtree is walked once.
+    if (seen.has(node)) continue;
+    seen.add(node);
+    if (!own.has(node) && s.nodeType[node] === s.types.object && a.className(node) === className) out.push(node);
+    for (let i = firstChild[node]; i < firstChild[node + 1]; i++) stack.push(children[i]);
+  }
+  return out;
 }
 
 /** The folder of the package a file in node_modules belongs to (`.../node_modules/fastify/`, `.../node_modules/@scope/name/`). */

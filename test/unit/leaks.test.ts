@@ -150,3 +150,18 @@ test('snapshots without capture sidecars: compared as one process, and the repor
   assert.equal(withSidecars.identityVerified, true);
   assert.ok(!withSidecars.warnings.some((w) => /could not be verified/.test(w)));
 });
+
+const relayApp = path.join(repoRoot, 'test', 'fixtures', 'apps', 'promise-relay.js');
+
+test('a promise chain that alternates with promises the runtime makes: the site is where the program makes its own', () => {
+  // Under a promise hook each step also gets a derived promise made in a microtask (no stack). Whichever promises
+  // the chain rule counts, the allocation is relay()'s `new Promise`.
+  const report = buildLeakReport(fixture('promise-relay', { track: true }).files);
+  const g = report.leaks.find((l) => l.className === 'Promise');
+  assert.ok(g, JSON.stringify(report.leaks.map((l) => [l.kind, l.className, l.owner.name])));
+  assert.equal(g.kind, 'chain');
+  assert.equal(g.owner.name, 'wake');
+  const site = g.allocationSites[0];
+  assert.deepEqual([site?.function, site?.location?.file, site?.location?.line, site?.fromSource], ['relay', relayApp, 22, undefined], JSON.stringify(g.allocationSites));
+  assert.ok((site?.count ?? 0) >= 100, `count ${site?.count}`);
+});
