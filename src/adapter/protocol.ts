@@ -67,7 +67,7 @@ export interface CustomRequests {
      * `workers: true` also snapshots every worker thread alive (each has a heap of its own), beside `file` as
      * `<file without .heapsnapshot>.worker<id>.heapsnapshot`, each with a sidecar whose `thread` names the worker.
      */
-    args: { file: string; label?: string; gc?: boolean; workers?: boolean };
+    args: { file: string; label?: string; gc?: boolean; workers?: boolean; force?: boolean };
     body: {
       file: string;
       metaFile: string;

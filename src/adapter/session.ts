@@ -247,6 +247,7 @@ export class LeakLensDebugSession extends DebugSession {
         const writing = capture.takeSnapshot(a.file, {
           label: a.label,
           gc: a.gc ?? true,
+          force: a.force === true,
           signal: controller.signal,
           onProgress: (done, total) => {
             const now = Date.now();

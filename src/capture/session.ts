@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'crypto';
 import { promises as fsp, type WriteStream } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import * as path from 'path';
+import { checkCapture, FACTS_EXPRESSION, PEAK_RSS_EXPRESSION, type CaptureCost, type CaptureFacts } from './budget';
 import { guardAllocationTracking, type TrackingGuard } from './trackingGuard';
 import {
   CdpClient,
@@ -97,6 +98,8 @@ export interface SnapshotMeta {
   maxJsObjectId?: number;
   /** True when allocation tracking was on, so `trace_function_infos` and `trace_tree` are filled in. */
   allocationTracking: boolean;
+  /** What the capture was estimated to need, the room it had, and the target's peak RSS after it (budget.ts). */
+  capture?: CaptureCost;
   /**
    * True when the program had already finished and Node was only waiting for the debugger to disconnect (see
    * {@link CaptureSession.hasProgramFinished}).
@@ -152,6 +155,11 @@ export interface SnapshotOptions {
   timeoutMs?: number;
   /** The worker thread this session is connected to (a debugger's session of a worker), written into the sidecar. */
   thread?: ThreadInfo;
+  /**
+   * Take the snapshot even when it would need more memory than the target has (see budget.ts). Without it, such a
+   * capture is refused with a {@link CaptureTooBigError} before the target spends anything on it.
+   */
+  force?: boolean;
 }
 
 /** What {@link CaptureSession.takeSnapshot} produced. */
@@ -222,6 +230,9 @@ export class CaptureSession {
   private info: TargetProcessInfo = {};
   private chunkSink: ((chunk: string) => void) | undefined;
   private progressSink: ((done: number, total: number) => void) | undefined;
+  /** Objects and heap bytes of this session's last snapshot: the density that sizes the next one's cost. */
+  private lastCapture: { objects: number; heapUsed: number } | undefined;
+  private lastObjectTotal = 0;
   private heapQueue: Promise<void> = Promise.resolve();
   private heapOperations = 0;
   private tracking = false;
@@ -265,7 +276,10 @@ export class CaptureSession {
       this.scriptsById.set(script.scriptId, record);
     });
     client.on('HeapProfiler.addHeapSnapshotChunk', ({ chunk }) => this.chunkSink?.(chunk));
-    client.on('HeapProfiler.reportHeapSnapshotProgress', ({ done, total }) => this.progressSink?.(done, total));
+    client.on('HeapProfiler.reportHeapSnapshotProgress', ({ done, total }) => {
+      this.lastObjectTotal = total;
+      this.progressSink?.(done, total);
+    });
     client.onClose(() => {
       for (const sampler of [...this.samplers]) sampler.dispose();
     });
@@ -633,14 +647,17 @@ export class CaptureSession {
     }
     if (job.aborted) return undefined;
     const memoryUsage = await this.memoryUsage().catch(() => undefined);
+    const capture = this.finished ? undefined : await this.checkCaptureCost(options.force === true);
     await this.refreshScripts();
     if (job.aborted) return undefined;
     const time = new Date().toISOString();
     const started = Date.now();
     const allocationTracking = this.tracking;
     const programFinished = this.finished;
+    this.lastObjectTotal = 0;
     if (stream) await this.streamSnapshot(job, stream, options);
     else await this.writeSnapshotInProcess(job, options);
+    if (capture) await this.recordCaptureCost(capture, memoryUsage?.heapUsed);
     if (options.stopAllocationTracking) this.tracking = false;
     if (job.aborted) return undefined;
     const durationMs = Date.now() - started;
@@ -663,6 +680,7 @@ export class CaptureSession {
       label: options.label,
       memoryUsage,
       allocationTracking,
+      ...(capture ? { capture } : {}),
       ...(programFinished ? { programFinished } : {}),
       forcedGc,
       method,
@@ -672,6 +690,27 @@ export class CaptureSession {
     };
     await job.commit(meta);
     return job.aborted ? undefined : { filePath: job.filePath, metaPath: job.metaPath, meta };
+  }
+
+  /** Refuses a snapshot that would not fit in the target's memory (budget.ts); returns the cost to record. */
+  private async checkCaptureCost(force: boolean): Promise<CaptureCost | undefined> {
+    const reply = await this.client
+      .send('Runtime.evaluate', { expression: FACTS_EXPRESSION, includeCommandLineAPI: true, returnByValue: true, silent: true })
+      .catch((error: unknown) => {
+        if (error instanceof ConnectionClosedError) throw error;
+        return undefined;
+      });
+    const facts = reply?.result.value as CaptureFacts | undefined;
+    if (reply?.exceptionDetails || typeof facts?.heapUsed !== 'number') return undefined;
+    return checkCapture(facts, this.lastCapture, force, 'take it with the memory check off (leak-lens: --force-capture; VS Code: Capture Anyway)');
+  }
+
+  /** Adds what the capture really cost, and remembers its density for the next estimate. */
+  private async recordCaptureCost(cost: CaptureCost, heapUsed: number | undefined): Promise<void> {
+    if (this.lastObjectTotal > 0 && heapUsed) this.lastCapture = { objects: this.lastObjectTotal, heapUsed };
+    const reply = await this.client.send('Runtime.evaluate', { expression: PEAK_RSS_EXPRESSION, returnByValue: true, silent: true }).catch(() => undefined);
+    const peak = reply?.result.value;
+    if (typeof peak === 'number' && peak > 0) cost.peakRssBytes = peak;
   }
 
   private async streamSnapshot(job: SnapshotJob, stream: WriteStream, options: SnapshotOptions): Promise<void> {
@@ -693,7 +732,8 @@ export class CaptureSession {
         }
       : undefined;
     try {
-      const params = { reportProgress: options.onProgress !== undefined };
+      // Progress is always asked for: its total is the object count that sizes the next capture's cost.
+      const params = { reportProgress: true };
       const sendOptions = { timeoutMs: options.timeoutMs ?? 0 };
       if (options.stopAllocationTracking) {
         await client.send('HeapProfiler.stopTrackingHeapObjects', params, sendOptions);

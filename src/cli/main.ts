@@ -22,6 +22,8 @@ Options:
   --rounds N                  actions between two snapshots (default 1)
   --snapshots K               snapshots to take, at least 2 (default 3)
   --track-allocations         record where leaked objects are allocated (slower)
+  --force-capture             take snapshots even when one would need more memory than the program has left
+                              (by default such a capture is refused: its container or the machine could kill it)
   --ready REGEX               the program's own output line that says it is ready
                               (default: listening|ready|started|running on; the inspector's lines never count)
   --action-timeout SECONDS    stop an action that runs longer (default 120)
@@ -59,7 +61,7 @@ Exit status: 0 no leak, 1 leaks found, 2 error.`;
 const USAGE = `Usage:
   leak-lens summary <file.heapsnapshot> [--top N] [--format text|json]
   leak-lens analyze <baseline.heapsnapshot> <next.heapsnapshot>... [--format text|json] [--path-map FROM=TO]
-  leak-lens run [--rounds N] [--snapshots K] [--action "<shell command>"] [--track-allocations]
+  leak-lens run [--rounds N] [--snapshots K] [--action "<shell command>"] [--track-allocations] [--force-capture]
                 [--format text|json] [--out DIR] [--ready REGEX] [--action-timeout SECONDS] -- <program> [args...]
   leak-lens <command> --help
 
@@ -74,7 +76,7 @@ export interface ParsedArgs {
   rest: string[];
 }
 
-const BOOLEAN_FLAGS = new Set(['track-allocations', 'help', 'keep']);
+const BOOLEAN_FLAGS = new Set(['track-allocations', 'force-capture', 'help', 'keep']);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
@@ -201,6 +203,7 @@ export async function main(argv: string[]): Promise<number> {
             rounds: flagInt(args, 'rounds', 1),
             snapshots: flagInt(args, 'snapshots', 3, 2),
             trackAllocations: args.flags.get('track-allocations') === true,
+            forceCapture: args.flags.get('force-capture') === true,
             outDir: flagString(args, 'out'),
             ready: flagString(args, 'ready'),
             actionTimeoutMs: flagInt(args, 'action-timeout', 120) * 1000,

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LeakReport } from '../../engine/report';
-import { launchForCapture, livingGroupMembers, trackingGuardNote, WorkerTracker, type LaunchedCapture } from '../capture';
+import { formatBytes, launchForCapture, livingGroupMembers, trackingGuardNote, WorkerTracker, type CaptureCost, type LaunchedCapture } from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
 import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
 
@@ -20,6 +20,8 @@ export interface RunOptions {
   rounds: number;
   snapshots: number;
   trackAllocations: boolean;
+  /** Take snapshots even when the memory check says the program could be killed by one. */
+  forceCapture?: boolean;
   /** Keep the snapshots here; without it they go to a temporary folder that is removed at the end. */
   outDir?: string;
   /** A regular expression for the output line that says the program is ready. */
@@ -359,11 +361,11 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
       for (let r = 0; r < opts.rounds; r++) await act(i === 1 ? 'before the baseline' : `round ${i - 1}`);
       const file = path.join(outDir, `s${i}.heapsnapshot`);
       const t = Date.now();
-      await guard(session.takeSnapshot(file, { label: i === 1 ? 'baseline' : `after round ${i - 1}`, signal: stop.signal })).catch((e: Error) => {
+      const taken = await guard(session.takeSnapshot(file, { label: i === 1 ? 'baseline' : `after round ${i - 1}`, signal: stop.signal, force: opts.forceCapture })).catch((e: Error) => {
         throw e instanceof RunError || e instanceof RunInterrupted ? e : new RunError(`snapshot ${i} failed: ${e.message}`);
       });
       files.push(file);
-      opts.log(`snapshot ${i}/${opts.snapshots}: ${(fs.statSync(file).size / 1048576).toFixed(1)} MB in ${Date.now() - t} ms`);
+      opts.log(`snapshot ${i}/${opts.snapshots}: ${(fs.statSync(file).size / 1048576).toFixed(1)} MB in ${Date.now() - t} ms${captureCostNote(taken.meta.capture)}`);
       if (workers) await guard(snapshotWorkers(workers, outDir, i, i === 1 ? 'baseline' : `after round ${i - 1}`, workerSeries, opts.log)).catch((e: Error) => {
         throw e instanceof RunError || e instanceof RunInterrupted ? e : new RunError(`snapshot ${i} of a worker thread failed: ${e.message}`);
       });
@@ -387,4 +389,12 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
     removeOutput();
     if (opts.outDir) opts.log(`snapshots kept in ${outDir}`);
   }
+}
+
+/** What a capture was estimated to need and what the program's peak memory was after it, for the log. */
+function captureCostNote(cost: CaptureCost | undefined): string {
+  if (!cost) return '';
+  const room = cost.roomBytes !== undefined ? ` of ${formatBytes(cost.roomBytes)} free` : '';
+  const peak = cost.peakRssBytes !== undefined ? `, program's peak RSS ${formatBytes(cost.peakRssBytes)}` : '';
+  return ` (estimated need ${formatBytes(cost.estimateBytes)}${room}${peak})`;
 }

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { LeakReport } from '../../engine/report';
 import type { EngineHost } from '../engineHost';
+import { isCaptureTooBig } from '../capture/budget';
 import { isCancellation, reportError } from '../errors';
 import { log } from '../log';
 import type { SnapshotEntry, SnapshotStore } from '../snapshots/store';
@@ -52,6 +53,9 @@ export async function runCommand<T>(doing: string, body: () => Promise<T>): Prom
 }
 
 /** The progress callback of `window.withProgress`. */
+/** The button of the question asked before a capture that could get the program killed. */
+const CAPTURE_ANYWAY = 'Capture Anyway';
+
 export type Progress = vscode.Progress<{ message?: string; increment?: number }>;
 
 /** A snapshot of the main thread, with those of the worker threads taken beside it. */
@@ -76,16 +80,26 @@ export async function captureSnapshot(s: Services, target: MemoryTarget, label: 
   const guard = s.sweeper?.watchSnapshot(file);
   try {
     progress.report({ message: `${label}: collecting garbage, then walking the heap` });
-    const taken = await target.takeSnapshot(file, {
-      label,
-      workers: true,
-      signal: controller.signal,
-      onProgress: (done, total) => {
-        const pct = total > 0 ? Math.floor((100 * done) / total) : 0;
-        if (pct <= reported) return;
-        progress.report({ message: `${label}: ${pct}% of the heap`, increment: 0 });
-        reported = pct;
-      },
+    const take = (force: boolean) =>
+      target.takeSnapshot(file, {
+        label,
+        workers: true,
+        signal: controller.signal,
+        force,
+        onProgress: (done, total) => {
+          const pct = total > 0 ? Math.floor((100 * done) / total) : 0;
+          if (pct <= reported) return;
+          progress.report({ message: `${label}: ${pct}% of the heap`, increment: 0 });
+          reported = pct;
+        },
+      });
+    // A snapshot that could get the program killed (its container's limit, the machine's memory) is asked about first.
+    const taken = await take(false).catch(async (error: unknown) => {
+      if (!isCaptureTooBig(error)) throw error;
+      log().warn(`${label}: ${(error as Error).message}`);
+      const choice = await vscode.window.showWarningMessage(`Leak Lens: ${(error as Error).message}`, { modal: true }, CAPTURE_ANYWAY);
+      if (choice !== CAPTURE_ANYWAY) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
+      return take(true);
     });
     for (const note of taken.notes) void vscode.window.showWarningMessage(`Leak Lens: ${note}`);
     s.graphs.mark(target, 'snapshot', label);

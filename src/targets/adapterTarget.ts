@@ -85,7 +85,7 @@ export class AdapterTarget implements MemoryTarget {
     const onAbort = (): void => void this.request('leakLens/cancelSnapshot', { file }).catch(() => undefined);
     request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const body = await this.request('leakLens/takeSnapshot', { file, label: request.label, ...(request.workers ? { workers: true } : {}) });
+      const body = await this.request('leakLens/takeSnapshot', { file, label: request.label, ...(request.workers ? { workers: true } : {}), ...(request.force ? { force: true } : {}) });
       const notes = this.programFinished ? ['The program had already finished, so no garbage collection ran before this snapshot.'] : [];
       // The adapter gives each worker a capture of its own for as long as the session lives: its id tells workers apart.
       const workers = body.workers?.map((w) => ({ name: w.name, key: w.sessionId, file: w.file, fileSize: w.fileSize }));

@@ -201,7 +201,7 @@ export class JsDebugTarget implements MemoryTarget {
     }
     const gc = !this.paused;
     if (!gc) notes.push('The program is paused at a breakpoint, so no garbage collection ran before this snapshot; it may include garbage. Continue the program for a cleaner snapshot.');
-    const result = await capture.takeSnapshot(file, { label: request.label, gc, signal: request.signal, onProgress: request.onProgress });
+    const result = await capture.takeSnapshot(file, { label: request.label, gc, signal: request.signal, onProgress: request.onProgress, force: request.force });
     // The snapshot gave every object an id; remember the global's to notice the next reset.
     const after = await this.heapIdOfGlobal();
     if (after && after !== '0') this.globalHeapId = after;

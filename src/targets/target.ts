@@ -44,6 +44,8 @@ export interface SnapshotRequest {
   workers?: boolean;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** Take it even when the memory check says it would not fit in the program's memory (the user said so). */
+  force?: boolean;
 }
 
 export type TargetKind = 'js-debug' | 'leak-lens';
