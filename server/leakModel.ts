@@ -238,8 +238,20 @@ export class LeakModel {
     const status = new Map<string, ReportStatusParams & { files: number; fileSet: Set<string>; notes: string[] }>();
     const specsByFile = new Map<string, MarkerSpec[]>();
     const runtimeReloads = new Map<string, string>();
+    // A group (or a reloaded module) that two reports hold, such as a report file and the same report sent with
+    // leakLens/setReport, or two runs of one program, gets its markers once: from the newest report.
+    const shownBy = new Map<string, string>();
+    const once = (key: string, loaded: LoadedReport, notes: string[], what: string): boolean => {
+      const other = shownBy.get(key);
+      if (other === undefined) {
+        shownBy.set(key, loaded.source);
+        return true;
+      }
+      if (other !== loaded.source) notes.push(`${what} is shown from report ${other}, newer, with the same place: not marked twice`);
+      return other === loaded.source;
+    };
     try {
-      for (const loaded of this.reports.values()) {
+      for (const loaded of [...this.reports.values()].sort(newestFirst)) {
         const st = { source: loaded.source, ok: true, groups: loaded.report.leaks.length, markers: 0, files: 0, reanchored: 0, skipped: [] as SkippedMarker[], durationMs: 0, fileSet: new Set<string>(), notes: [] as string[] };
         status.set(loaded.source, st);
         const add = (spec: MarkerSpec): void => {
@@ -249,6 +261,8 @@ export class LeakModel {
         };
         for (const g of loaded.report.leaks) {
           await tick();
+          const o = g.owner.location;
+          if (!once(`group\u0000${g.id}\u0000${o ? `${o.file}:${o.line}:${o.column}` : ''}\u0000${g.thread ?? ''}`, loaded, st.notes, g.id)) continue;
           if (!g.owner.location) st.skipped.push({ groupId: g.id, at: 'owner', reason: 'the report has no source location for its owner' });
           else {
             const p = this.place(g.owner.location, st.notes);
@@ -276,6 +290,7 @@ export class LeakModel {
           await tick();
           const mapped = this.paths.map(d.file);
           if (!mapped?.exists) continue;
+          if (!once(`module\u0000${mapped.file}`, loaded, st.notes, `module ${path.basename(mapped.file)}`)) continue;
           runtimeReloads.set(mapped.file, `the runtime report finds ${d.instances[d.instances.length - 1] ?? 0} live copies`);
           add({ report: loaded, at: 'module', instances: d.instances, file: mapped.file, line: 1, column: 1, targets: [], reported: `${d.file}:1` });
         }
@@ -697,6 +712,15 @@ function statusLog(st: ReportStatusParams, notes: string[]): string {
   for (const d of details.slice(0, MAX_LOGGED)) lines.push(`  ${d}`);
   if (details.length > MAX_LOGGED) lines.push(`  ... and ${details.length - MAX_LOGGED} more`);
   return lines.join('\n');
+}
+
+/** Reports by the time they were made (their `createdAt`), then by arrival: newest first. */
+function newestFirst(a: LoadedReport, b: LoadedReport): number {
+  const made = (r: LoadedReport): number => {
+    const t = Date.parse(r.report.createdAt);
+    return Number.isFinite(t) ? t : 0;
+  };
+  return made(b) - made(a) || b.arrivedAt - a.arrivedAt;
 }
 
 function keyOf(source: string, groupId: string): string {
