@@ -624,21 +624,41 @@ function computeDomOrder(a: HeapAnalysis): Uint32Array {
   return out.subarray(0, len);
 }
 
-/** Live CommonJS `Module` objects per `filename` in one snapshot. */
+/** The properties every CommonJS `Module` of node:module has, whatever the Node version. */
+const MODULE_PROPERTIES = ['id', 'exports', 'filename', 'loaded', 'children'];
+
+/**
+ * The file of a CommonJS module that was loaded from a file: an object of node:module's `Module` shape whose `filename`
+ * is a string. Other objects named `Module` are not modules, and a `Module` whose `filename` is still null was never
+ * loaded from a file: Node's parent of `--require` preloads (`internal/preload`, there under every debugger that
+ * preloads a bootloader, as VS Code's js-debug does) and `[eval]` are such, and their `filename` is the null oddball.
+ */
+function loadedModuleFile(s: HeapAnalysis['snapshot'], node: number): string | undefined {
+  let file: string | undefined;
+  let found = 0;
+  for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
+    if (s.edgeType[e] !== s.types.edgeProperty) continue;
+    const name = s.strings.get(s.edgeName[e]);
+    if (!MODULE_PROPERTIES.includes(name)) continue;
+    found++;
+    if (name !== 'filename') continue;
+    const to = s.edgeTo[e];
+    const type = s.nodeType[to];
+    if (type !== s.types.string && type !== s.types.consString && type !== s.types.slicedString) return undefined;
+    file = s.name(to);
+  }
+  return found === MODULE_PROPERTIES.length && file ? file : undefined;
+}
+
+/** Live CommonJS `Module` objects per `filename` in one snapshot (only modules loaded from a file). */
 function moduleInstances(a: HeapAnalysis): Map<string, { count: number; sample: number }> {
   const s = a.snapshot;
   const counts = new Map<string, { count: number; sample: number }>();
   for (let node = 0; node < s.nodeCount; node++) {
     if (s.nodeType[node] !== s.types.object || s.strings.rawLength(s.nodeName[node]) !== 6 || s.name(node) !== 'Module') continue;
     if (a.distance[node] === NO_DISTANCE) continue;
-    let file = '';
-    for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
-      if (s.edgeType[e] === s.types.edgeProperty && s.strings.get(s.edgeName[e]) === 'filename') {
-        file = s.name(s.edgeTo[e]);
-        break;
-      }
-    }
-    if (!file) continue;
+    const file = loadedModuleFile(s, node);
+    if (file === undefined) continue;
     const c = counts.get(file);
     if (c) c.count++;
     else counts.set(file, { count: 1, sample: node });
@@ -667,14 +687,17 @@ function moduleInstances(a: HeapAnalysis): Map<string, { count: number; sample: 
 }
 
 /**
- * CommonJS modules alive more than once: several live `Module` objects with one `filename`. That is what code that is
- * re-required on reload looks like when something (a timer, a listener, a connection) keeps each old copy alive.
+ * Modules alive more than once, more copies from snapshot to snapshot: several live `Module` objects with one
+ * `filename` (or ES module Scripts of one file under several URLs), their number growing. That is what code that is
+ * re-required on reload looks like when something (a timer, a listener, a connection) keeps each old copy alive. A
+ * number that does not grow (a file loaded twice at startup, by two copies of a package) is not a leak: not reported.
  */
 export function findDuplicateModules(digests: SnapshotDigest[]): DuplicateModule[] {
   const lastCounts = digests[digests.length - 1].modules;
+  const firstCounts = digests[0].modules;
   const out: DuplicateModule[] = [];
   for (const [file, c] of lastCounts) {
-    if (c.count < 2) continue;
+    if (c.count < 2 || c.count <= (firstCounts.get(file)?.count ?? 0)) continue;
     out.push({ file, instances: digests.map((d) => d.modules.get(file)?.count ?? 0), sample: c.sample });
   }
   return out.sort((x, y) => y.instances[y.instances.length - 1] - x.instances[x.instances.length - 1]);

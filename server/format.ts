@@ -7,6 +7,7 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import type { AllocationSite, LeakGroup, RetainerStep } from '../engine/report';
 import type { SourceLocation } from '../engine/source';
+import { stepLabel, stepWhere } from '../engine/steps';
 import { formatBytes } from '../engine/units';
 import { ADDED_AT, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, siteOrigin, threadText } from '../engine/words';
 
@@ -91,17 +92,30 @@ export function allocationLensTitle(g: LeakGroup, site: AllocationSite): string 
   return `${site.count || g.count} ${clip(g.className, 60)} allocated here leaked, show retainers`;
 }
 
-/** One retainer step as the CLI prints it: `.handler -> anonymous()`, `[3] -> Connection`. */
-export function stepText(s: RetainerStep): string {
-  const edge = s.edge ? `${s.edgeType === 'element' || s.edgeType === 'hidden' || /^\[/.test(s.edge) ? s.edge : '.' + s.edge} -> ` : '';
-  return clip(`${edge}${s.node || '(GC roots)'}`, 160);
+/** A file as the editor's texts show it: relative to the workspace root when it is inside it, else its base name. */
+export function shownPath(root: string | undefined): (file: string) => string {
+  return (file) => {
+    const rel = root ? path.relative(root, file) : '';
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.basename(file);
+  };
 }
 
 /** A link to a line of a file, `[store.ts:37](file:///.../store.ts#L37)`, which VS Code opens at that line. */
-export function lineLink(file: string, line: number, root: string | undefined): string {
-  const rel = root ? path.relative(root, file) : '';
-  const shown = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.basename(file);
-  return `[${escapeMarkdown(`${shown}:${line}`)}](${pathToFileURL(file).href}#L${line})`;
+export function lineLink(file: string, line: number, root: string | undefined, text?: string): string {
+  return `[${escapeMarkdown(text ?? `${shownPath(root)(file)}:${line}`)}](${pathToFileURL(file).href}#L${line})`;
+}
+
+/**
+ * A retainer step in a hover: its words as everywhere else (engine/steps.ts), then the report's location, a link to
+ * where the step is in the workspace when it was placed there (with the line it has now, if the file changed).
+ */
+function stepLine(step: RetainerStep, index: number, place: HoverPlace | undefined, root: string | undefined): string {
+  const label = code(stepLabel(step, index));
+  const owner = step.owner ? ' **← owner**' : '';
+  if (!step.location) return `- ${label}${owner}`;
+  const where = stepWhere(step.location, shownPath(root));
+  const moved = place && place.line !== step.location.line ? `, now line ${place.line}` : '';
+  return `- ${label} (${place ? lineLink(place.file, place.line, root, where) : escapeMarkdown(where)}${moved})${owner}`;
 }
 
 export interface HoverPlace {
@@ -154,10 +168,7 @@ export function hoverMarkdown(
     // Long paths start deep inside Node; show the last steps, which are the program's own.
     const from = steps.length > 12 ? Math.max(0, Math.min(ownerAt >= 0 ? ownerAt - 6 : steps.length - 12, steps.length - 12)) : 0;
     if (from > 0) out.push(`- … ${from} step${from === 1 ? '' : 's'} from the GC roots`);
-    for (let i = from; i < steps.length; i++) {
-      const p = places.steps[i];
-      out.push(`- ${code(stepText(steps[i]))}${p ? ' ' + lineLink(p.file, p.line, root) : ''}${steps[i].owner ? ' **← owner**' : ''}`);
-    }
+    for (let i = from; i < steps.length; i++) out.push(stepLine(steps[i], i, places.steps[i], root));
   }
   if (g.allocationSites.length && g.kind !== 'collection') {
     out.push('', '**Allocated**', '');

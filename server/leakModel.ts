@@ -20,15 +20,16 @@ import {
   MarkupKind,
   Position,
 } from 'vscode-languageserver';
-import type { LeakGroup, LeakReport } from '../engine/report';
+import type { LeakGroup, LeakReport, RetainerStep } from '../engine/report';
 import { SourceLocation, SourceResolver } from '../engine/source';
 import { LeakDiagnosticData, ReportStatusParams, SHOW_LEAK_GROUP_COMMAND, ShowLeakGroupArgs, SkippedMarker } from '../protocol/lsp';
 import { anchor, AnchorTarget, TextRange } from './anchor';
 import { ADDED_AT, callerSentence, heldViaSentence } from '../engine/words';
-import { allocationLensTitle, allocationMessage, clip, holderMessage, holderName, HoverPlace, hoverMarkdown, moduleMessage, ownerLensTitle, ownerMessage, stepText } from './format';
+import { allocationLensTitle, allocationMessage, clip, holderMessage, holderName, HoverPlace, hoverMarkdown, moduleMessage, ownerLensTitle, ownerMessage, shownPath } from './format';
+import { stepText } from '../engine/steps';
 import { reportSourceTime } from './reportInput';
 import { Reload, ReloadEvidence, StaticResult, staticSuspects, Suspect } from './staticChecks';
-import { TextSource } from './texts';
+import { FileText, TextSource } from './texts';
 import { WorkspacePaths } from './workspacePaths';
 
 /** A report the server holds, and where it came from. */
@@ -237,8 +238,20 @@ export class LeakModel {
     const status = new Map<string, ReportStatusParams & { files: number; fileSet: Set<string>; notes: string[] }>();
     const specsByFile = new Map<string, MarkerSpec[]>();
     const runtimeReloads = new Map<string, string>();
+    // A group (or a reloaded module) that two reports hold, such as a report file and the same report sent with
+    // leakLens/setReport, or two runs of one program, gets its markers once: from the newest report.
+    const shownBy = new Map<string, string>();
+    const once = (key: string, loaded: LoadedReport, notes: string[], what: string): boolean => {
+      const other = shownBy.get(key);
+      if (other === undefined) {
+        shownBy.set(key, loaded.source);
+        return true;
+      }
+      if (other !== loaded.source) notes.push(`${what} is shown from report ${other}, newer, with the same place: not marked twice`);
+      return other === loaded.source;
+    };
     try {
-      for (const loaded of this.reports.values()) {
+      for (const loaded of [...this.reports.values()].sort(newestFirst)) {
         const st = { source: loaded.source, ok: true, groups: loaded.report.leaks.length, markers: 0, files: 0, reanchored: 0, skipped: [] as SkippedMarker[], durationMs: 0, fileSet: new Set<string>(), notes: [] as string[] };
         status.set(loaded.source, st);
         const add = (spec: MarkerSpec): void => {
@@ -248,6 +261,8 @@ export class LeakModel {
         };
         for (const g of loaded.report.leaks) {
           await tick();
+          const o = g.owner.location;
+          if (!once(`group\u0000${g.id}\u0000${o ? `${o.file}:${o.line}:${o.column}` : ''}\u0000${g.thread ?? ''}`, loaded, st.notes, g.id)) continue;
           if (!g.owner.location) st.skipped.push({ groupId: g.id, at: 'owner', reason: 'the report has no source location for its owner' });
           else {
             const p = this.place(g.owner.location, st.notes);
@@ -275,6 +290,7 @@ export class LeakModel {
           await tick();
           const mapped = this.paths.map(d.file);
           if (!mapped?.exists) continue;
+          if (!once(`module\u0000${mapped.file}`, loaded, st.notes, `module ${path.basename(mapped.file)}`)) continue;
           runtimeReloads.set(mapped.file, `the runtime report finds ${d.instances[d.instances.length - 1] ?? 0} live copies`);
           add({ report: loaded, at: 'module', instances: d.instances, file: mapped.file, line: 1, column: 1, targets: [], reported: `${d.file}:1` });
         }
@@ -366,7 +382,7 @@ export class LeakModel {
         out.push({ spec, range, moved: false, subject: '' });
         continue;
       }
-      const trusted = !text.open && text.mtimeMs !== undefined && spec.report.sourceTime !== undefined && text.mtimeMs <= spec.report.sourceTime;
+      const trusted = asRan(text, spec.report);
       const r = anchor(text.at, spec.line, spec.column, spec.targets, trusted);
       if (!r.ok) {
         report?.(spec, { reason: r.reason });
@@ -515,10 +531,11 @@ export class LeakModel {
       if (g.kind === 'collection' && g.collection?.addedAt) relate(g.collection.addedAt, [{ kind: 'position' }], ADDED_AT.replace(/ at$/, ' here'));
       if (g.heldVia?.location) relate(g.heldVia.location, [{ kind: 'position' }], heldViaSentence(g));
       callers(g.allocationSites);
+      const shown = shownPath(this.rootOf(spec.file));
       g.retainerPath.forEach((step, i) => {
         if (!step.location || related.length >= MAX_RELATED) return;
-        const p = this.locate(step.location, stepTargets(step.node), spec.report);
-        if (p) related.push({ location: { uri: this.uriOf(p.file), range: p.range }, message: `retainer path step ${i + 1} of ${g.retainerPath.length}: ${stepText(step)}${step.owner ? ' (owner)' : ''}` });
+        const p = this.locateStep(step, spec.report);
+        if (p) related.push({ location: { uri: this.uriOf(p.file), range: p.range }, message: `retainer path step ${i + 1} of ${g.retainerPath.length}: ${clip(stepText(step, i, shown), 200)}${step.owner ? ' (owner)' : ''}` });
       });
       for (const site of this.siteMarkers(spec)) {
         if (related.length >= MAX_RELATED * 2) break;
@@ -543,13 +560,41 @@ export class LeakModel {
     return d;
   }
 
-  /** Places a secondary location (a retainer step) the same careful way as a marker, or not at all. */
+  /**
+   * Places a retainer step: in a file as the program ran it, on the reported line (a constructor's line, as the
+   * report, the CLI and the panel say, not its class's); in a changed file, at the nearest declaration of its name,
+   * or nowhere (an anonymous function). The step's text always says the report's location.
+   */
+  private locateStep(step: RetainerStep, report: LoadedReport): { file: string; range: TextRange } | undefined {
+    if (!step.location) return undefined;
+    const p = this.place(step.location, []);
+    if ('reason' in p) return undefined;
+    const text = this.texts.get(p.file);
+    if (!text) return undefined;
+    const targets = stepTargets(step.node);
+    if (asRan(text, report)) {
+      if (p.line > text.at.lineCount) return undefined;
+      // The token at the reported position (`constructor`), else the whole line (an anonymous function).
+      const r = targets.length ? anchor(text.at, p.line, p.column, [{ kind: 'position' }], true) : undefined;
+      return { file: p.file, range: r?.ok && r.range.start.line === p.line - 1 ? r.range : lineRange(text.at.line(p.line - 1), p.line - 1) };
+    }
+    if (targets.length === 0) return undefined;
+    const r = anchor(text.at, p.line, p.column, targets, false);
+    return r.ok ? { file: p.file, range: r.range } : undefined;
+  }
+
+  /** The workspace root a file is in (the first root when it is in none), which the texts show paths relative to. */
+  private rootOf(file: string | undefined): string | undefined {
+    return this.options.roots.find((r) => file && !path.relative(r, file).startsWith('..')) ?? this.options.roots[0];
+  }
+
+  /** Places a secondary location the same careful way as a marker, or not at all. */
   private locate(loc: SourceLocation, targets: AnchorTarget[], report: LoadedReport): { file: string; range: TextRange } | undefined {
     const p = this.place(loc, []);
     if ('reason' in p) return undefined;
     const text = this.texts.get(p.file);
     if (!text) return undefined;
-    const trusted = !text.open && text.mtimeMs !== undefined && report.sourceTime !== undefined && text.mtimeMs <= report.sourceTime;
+    const trusted = asRan(text, report);
     if (targets.length === 0) {
       // An anonymous function: its line, if the file is as the program ran it.
       if (!trusted || p.line > text.at.lineCount) return undefined;
@@ -612,7 +657,7 @@ export class LeakModel {
   groupMarkdown(report: LoadedReport, g: LeakGroup, at: 'owner' | 'allocation', from?: Marker): string {
     const markers = this.byGroup.get(keyOf(report.source, g.id)) ?? [];
     const anchorFile = from?.spec.file ?? markers[0]?.spec.file;
-    const root = this.options.roots.find((r) => anchorFile && !path.relative(r, anchorFile).startsWith('..')) ?? this.options.roots[0];
+    const root = this.rootOf(anchorFile);
     const place = (p: { file: string; range: TextRange } | undefined): HoverPlace | undefined => (p ? { file: p.file, line: p.range.start.line + 1 } : undefined);
     const sites = g.allocationSites.map((s, i) => {
       const marker = markers.find((x) => x.spec.at === 'allocation' && x.spec.siteIndex === i);
@@ -626,7 +671,7 @@ export class LeakModel {
     return hoverMarkdown(
       g,
       {
-        steps: g.retainerPath.map((s) => (s.location ? place(this.locate(s.location, stepTargets(s.node), report)) : undefined)),
+        steps: g.retainerPath.map((s) => place(this.locateStep(s, report))),
         sites,
         owner: owner && owner !== from ? place({ file: owner.spec.file, range: owner.range }) : undefined,
         placeOf,
@@ -669,6 +714,15 @@ function statusLog(st: ReportStatusParams, notes: string[]): string {
   return lines.join('\n');
 }
 
+/** Reports by the time they were made (their `createdAt`), then by arrival: newest first. */
+function newestFirst(a: LoadedReport, b: LoadedReport): number {
+  const made = (r: LoadedReport): number => {
+    const t = Date.parse(r.report.createdAt);
+    return Number.isFinite(t) ? t : 0;
+  };
+  return made(b) - made(a) || b.arrivedAt - a.arrivedAt;
+}
+
 function keyOf(source: string, groupId: string): string {
   return `${source}\u0000${groupId}`;
 }
@@ -678,6 +732,11 @@ function groupKey(spec: MarkerSpec): string {
 }
 
 /** The range of a line's code, without its indentation and trailing blanks. */
+/** Whether a file's text is as the program ran it: not changed on disk since the report's snapshots, nor edited. */
+function asRan(text: FileText, report: LoadedReport): boolean {
+  return text.mtimeMs !== undefined && report.sourceTime !== undefined && text.mtimeMs <= report.sourceTime;
+}
+
 function lineRange(text: string, line: number): TextRange {
   const start = text.length - text.trimStart().length;
   const end = text.trimEnd().length;

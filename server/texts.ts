@@ -10,7 +10,10 @@ export interface FileText {
   at: AnchorText;
   /** True when the text is an open editor buffer. */
   open: boolean;
-  /** Modification time on disk (epoch ms), for files read from disk. */
+  /**
+   * Modification time on disk (epoch ms), for files read from disk, and for an open buffer whose text is the file's
+   * on disk (nothing edited since it was opened or saved).
+   */
   mtimeMs?: number;
 }
 
@@ -56,12 +59,21 @@ export class TextSource {
     const doc = this.docs.get(file);
     if (doc) {
       const cached = this.opened.get(file);
-      if (cached && cached.version === doc.version && cached.at.text === doc.text) return { at: cached.at, open: true };
-      const at = new AnchorText(file, doc.text);
-      this.opened.set(file, { version: doc.version, at });
-      return { at, open: true };
+      let at: AnchorText;
+      if (cached && cached.version === doc.version && cached.at.text === doc.text) at = cached.at;
+      else {
+        at = new AnchorText(file, doc.text);
+        this.opened.set(file, { version: doc.version, at });
+      }
+      // An open buffer that holds the file's text as it is on disk is as trustworthy as the file.
+      const onDisk = this.fromDisk(file);
+      return onDisk && onDisk.at.text === doc.text ? { at, open: true, mtimeMs: onDisk.mtimeMs } : { at, open: true };
     }
     this.opened.delete(file);
+    return this.fromDisk(file);
+  }
+
+  private fromDisk(file: string): FileText | undefined {
     const st = this.stat(file);
     if (!st || !st.isFile() || st.size > MAX_SOURCE_BYTES) return undefined;
     const cached = this.disk.get(file);

@@ -3,17 +3,21 @@ import * as path from 'path';
 import type { ClassSummary } from '../../engine/summary';
 import type { LeakGroup, LeakReport } from '../../engine/report';
 import type { SourceLocation } from '../../engine/source';
+import { stepText, stepWhere } from '../../engine/steps';
 import { formatBytes } from '../../engine/units';
 import { ADDED_AT, chainSentence, collectionHeadline, containerSentence, heldViaSentence } from '../../engine/words';
 
 export { formatBytes };
 
 
+/** A file relative to `cwd` when it is below it, else as it is. */
+function shownPath(file: string, cwd: string): string {
+  const rel = path.relative(cwd, file);
+  return rel && !rel.startsWith('..') ? rel : file;
+}
+
 function where(loc: SourceLocation | undefined, cwd: string): string {
-  if (!loc) return '';
-  const rel = path.relative(cwd, loc.file);
-  const shown = rel && !rel.startsWith('..') ? rel : loc.file;
-  return `${shown}:${loc.line}`;
+  return loc ? stepWhere(loc, (file) => shownPath(file, cwd)) : '';
 }
 
 export function formatSummary(file: string, totalSize: number, rows: ClassSummary[], top: number): string {
@@ -57,11 +61,8 @@ function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean
   const from = Math.max(0, Math.min(ownerAt >= 0 ? ownerAt - 2 : steps.length - 6, steps.length - 6));
   if (from > 0) out.push(`     ... ${from} step${from > 1 ? 's' : ''} from the GC roots`);
   for (let i = from; i < steps.length; i++) {
-    const s = steps[i];
-    const indexed = s.edgeType === 'element' || s.edgeType === 'hidden' || /^\d+$/.test(s.edge);
-    const edge = s.edge ? `${indexed && !s.edge.startsWith('[') ? '[' + s.edge + ']' : indexed ? s.edge : '.' + s.edge} -> ` : '';
-    const mark = s.owner ? '   <- owner' : '';
-    out.push(`     ${edge}${s.node}${s.location ? ' (' + where(s.location, cwd) + ')' : ''}${mark}`);
+    const mark = steps[i].owner ? '   <- owner' : '';
+    out.push(`     ${stepText(steps[i], i, (file) => shownPath(file, cwd))}${mark}`);
   }
   return out;
 }

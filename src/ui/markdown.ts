@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { ClassDelta } from '../../engine/compare';
 import type { LeakReport } from '../../engine/report';
 import type { SourceLocation } from '../../engine/source';
+import { stepWhere } from '../../engine/steps';
 import type { ClassSummary } from '../../engine/summary';
 import { formatBytes, formatCount, signed } from './format';
 import { md, reportMarkdownWith } from './reportMarkdown';
@@ -15,7 +16,7 @@ export { md };
 function link(location: SourceLocation | undefined): string {
   if (!location) return '';
   const uri = vscode.Uri.file(location.file).with({ fragment: `L${location.line}` });
-  return `[${md(`${vscode.workspace.asRelativePath(location.file, false)}:${location.line}`)}](${uri.toString()})`;
+  return `[${md(stepWhere(location, (file) => vscode.workspace.asRelativePath(file, false)))}](${uri.toString()})`;
 }
 
 export function reportMarkdown(r: LeakReport): string {

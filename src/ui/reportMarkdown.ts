@@ -5,6 +5,7 @@
  */
 import type { LeakGroup, LeakReport } from '../../engine/report';
 import type { SourceLocation } from '../../engine/source';
+import { stepLabel } from '../../engine/steps';
 import { ADDED_AT, callerSentence, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin, threadText } from '../../engine/words';
 import { formatBytes, formatCount } from './format';
 
@@ -59,9 +60,10 @@ function group(g: LeakGroup, index: number, threaded: boolean, link: LinkOf): st
   const from = Math.max(0, Math.min(ownerAt >= 0 ? ownerAt - 3 : steps.length - 8, steps.length - 8));
   if (from > 0) out.push(`1. … ${from} steps from the GC roots`);
   for (let i = from; i < steps.length; i++) {
+    // The step as the CLI, the language server and the panel say it (engine/steps.ts); its location is a link.
     const s = steps[i];
-    const edge = s.edge ? `${s.edgeType === 'element' || s.edgeType === 'hidden' ? md(s.edge) : `.${md(s.edge)}`} → ` : '';
-    out.push(`1. ${edge}${s.owner ? '**' : ''}${md(s.node)}${s.owner ? '** ← owner' : ''}${s.location ? ` (${link(s.location)})` : ''}`);
+    const label = md(stepLabel(s, i));
+    out.push(`1. ${s.owner ? `**${label}** ← owner` : label}${s.location ? ` (${link(s.location)})` : ''}`);
   }
   out.push('');
   return out;

@@ -17,6 +17,8 @@ import {
   type MemorySample,
   type SnapshotMeta,
 } from '../../src/capture';
+import { loadAnalysis } from '../../engine/analysis';
+import { digestSnapshot } from '../../engine/leaks';
 import { buildLeakReport } from '../../engine/report';
 
 // A hung test fails instead of blocking the run; each normally takes about a second.
@@ -711,6 +713,58 @@ void test('a session shared with a debugger keeps Debugger on, and its sidecars 
     assert.ok(b.meta.scripts.some((s) => s.url === pathToFileURL(script).href));
     const report = buildLeakReport([a.filePath, b.filePath]);
     assert.ok(report.warnings.some((w) => w.startsWith('a debugger was attached while the snapshots were taken')), report.warnings.join('\n'));
+  } finally {
+    await finish(session, program);
+  }
+});
+
+// A program run as VS Code's js-debug runs one: a bootloader preloaded through NODE_OPTIONS, the Debugger domain on.
+// Node keeps the preloads' parent, a `Module` named `internal/preload` whose `filename` is null. The program also
+// loads one file twice at startup (two copies that never become more) and re-requires another on every tick, each
+// copy kept by its parent's `module.children`.
+const reloadingProgram = `
+const kept = [];
+function load(name) {
+  const file = require.resolve('./' + name);
+  delete require.cache[file];
+  kept.push(require(file));
+}
+load('plugin.js');
+load('plugin.js');
+let reloads = 0;
+setInterval(function tick() {
+  load('reloaded.js');
+  reloads++;
+  process.stdout.write('reload ' + reloads + '\\n');
+}, 20);
+`;
+
+void test('modules loaded more than once: only loaded modules count, and only a number that grows', { timeout: testTimeoutMs }, async (t) => {
+  const f = fixture(t);
+  const preload = f.write('bootloader.js', 'globalThis.__preloaded = true;\n');
+  f.write('plugin.js', 'module.exports = { plugin: true };\n');
+  const reloaded = f.write('reloaded.js', 'module.exports = { at: Date.now() };\n');
+  const script = f.write('app.js', reloadingProgram);
+  const output = new OutputWatcher();
+  const program = await launchProgram({ args: [script], cwd: f.dir, env: { NODE_OPTIONS: `--require ${preload}` }, onStdout: output.onData, onStderr: output.onData });
+  f.pids.push(program.pid);
+  const session = await CaptureSession.open(program.url, { sharedWithDebugger: true });
+  try {
+    const files: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const seen = [...output.text.matchAll(/reload (\d+)\n/g)].map((m) => Number(m[1]));
+      await output.waitFor(new RegExp(`reload ${(seen.length > 0 ? Math.max(...seen) : 0) + 2}\\n`));
+      files.push((await session.takeSnapshot(path.join(f.dir, `s${i}.heapsnapshot`))).filePath);
+    }
+    // Every module counted is a file that was loaded; the preloads' parent (filename null) is none.
+    const modules = digestSnapshot(loadAnalysis(files[2])).modules;
+    assert.deepEqual([...modules.keys()].filter((file) => !path.isAbsolute(file)), [], 'only modules loaded from files are counted');
+    assert.equal(modules.get(path.join(f.dir, 'plugin.js'))?.count, 2, 'both copies of plugin.js are seen');
+    const report = buildLeakReport(files);
+    // Reported: the file whose copies grow; not plugin.js (2 -> 2 -> 2), nor anything named after the null oddball.
+    assert.deepEqual(report.duplicateModules.map((d) => path.basename(d.file)), [path.basename(reloaded)], JSON.stringify(report.duplicateModules));
+    const counts = report.duplicateModules[0].instances;
+    assert.ok(counts[2] > counts[0], `the copies grow: ${counts.join(' -> ')}`);
   } finally {
     await finish(session, program);
   }

@@ -8,7 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LeakReport } from '../../engine/report';
+import type { Diagnostic } from 'vscode-languageserver';
+import { pathToFileURL } from 'node:url';
+import type { SourceLocation } from '../../engine/source';
+import { stepText } from '../../engine/steps';
 import { formatBytes } from '../../server/format';
+import { formatReport } from '../../src/cli/format';
+import { md, reportMarkdownWith } from '../../src/ui/reportMarkdown';
 import { LspClient, uri } from './lspClient';
 import { hoverMarkdown, mapReportFiles, repoRoot, runDemo, span, summary, tempDir, textAt, writeJson } from './helpers';
 
@@ -52,12 +58,12 @@ describe('language server on reports of real demo runs', () => {
     // Related information walks the retainer path: every step it shows is on a line that shows that step.
     const related = ds[0].relatedInformation ?? [];
     assert.ok(related.some((r) => r.location.uri === uri(leakyServer) && span(r.location.range) === '31:15-31:29' && r.message === `allocated here: ${g.allocationSites[0].count} in accept()`), JSON.stringify(related));
-    const handler = related.find((r) => r.message.includes('.handler -> anonymous()'));
+    const handler = related.find((r) => r.message.includes('handler -> anonymous() (demo/leaky-server.js:40)'));
     assert.ok(handler, JSON.stringify(related));
     assert.equal(span(handler.location.range), '39:0-39:21');
     assert.equal(textAt(leakyServer, handler.location.range), 'serve((req, res) => {');
     // A class's place in a heap snapshot is its constructor.
-    const connectionStep = related.find((r) => r.message.endsWith('-> Connection'));
+    const connectionStep = related.find((r) => r.message.endsWith('-> Connection (demo/leaky-server.js:8)'));
     assert.ok(connectionStep && textAt(leakyServer, connectionStep.location.range) === 'constructor' && connectionStep.location.range.start.line === 7, JSON.stringify(connectionStep));
     assert.deepEqual(ds[1].relatedInformation, [{ location: { uri: uri(leakyServer), range: ds[0].range }, message: 'held by _connections' }]);
   });
@@ -86,14 +92,77 @@ describe('language server on reports of real demo runs', () => {
     assert.equal(span(h!.range!), '27:6-27:18');
     const lines = md.split('\n');
     assert.equal(lines[0], `**Leak Lens**: ${g.count} \`Connection\` held by \`_connections\` (+${g.growthPerRound} per round, ${formatBytes(g.retainedSize)} retained)`);
-    assert.ok(lines.includes('- `._connections -> Array` **← owner**'), md);
-    assert.ok(lines.includes(`- \`.handler -> anonymous()\` [demo/leaky-server.js:40](${uri(leakyServer)}#L40)`), md);
+    assert.ok(lines.includes('- `_connections -> Array` **← owner**'), md);
+    assert.ok(lines.includes(`- \`handler -> anonymous()\` ([demo/leaky-server.js:40](${uri(leakyServer)}#L40))`), md);
     assert.ok(lines.includes(`- ${g.allocationSites[0].count} in \`accept()\` at [demo/leaky-server.js:32](${uri(leakyServer)}#L32)`), md);
     const args = encodeURIComponent(JSON.stringify([{ groupId: g.id, reportFile: path.join(dir, 'leaky.json'), at: 'owner' }]));
     assert.equal(lines[lines.length - 1], `[Show retainers](command:leakLens.showLeakGroup?${args})`);
     // The allocation site hovers too, with the same group.
     const h2 = await client.hover(leakyServer, 31, 20);
     assert.ok(h2 && span(h2.range!) === '31:15-31:29');
+  });
+
+  test('leaky-server.js: each retainer step reads the same in the CLI, the markdown, the hover and the related information, the file open or not', async () => {
+    const g = jsReport.leaks.find((x) => x.id === 'Connection@_connections')!;
+    const steps = g.retainerPath;
+    const rel = (f: string): string => path.relative(repoRoot, f);
+    const serveJs = path.join(repoRoot, 'demo', 'lib', 'serve.js');
+    // The demo's path, as every view must say it: V8's `global / ` is the global object, a closure's variable has no
+    // dot, each function or constructor with its line (a class's place in a heap snapshot is its constructor, line 8).
+    const expected = new Map<number, string>();
+    steps.forEach((s, i) => {
+      if (s.edge === '2' && s.node === 'global / ') expected.set(i, '[2] -> global');
+      if (s.edge === 'handler') expected.set(i, 'handler -> anonymous() (demo/leaky-server.js:40)');
+      if (s.edge === 'listener' && s.location) expected.set(i, `.listener -> stop() (demo/lib/serve.js:${s.location.line})`);
+      if (s.node === 'Connection' && i === steps.length - 1) expected.set(i, `${s.edge} -> Connection (demo/leaky-server.js:8)`);
+    });
+    assert.equal(expected.size, 4, JSON.stringify(steps));
+    const texts = steps.map((s, i) => stepText(s, i, rel));
+    for (const [i, text] of expected) assert.equal(texts[i], text);
+
+    // The CLI: one line per step it shows.
+    const cli = formatReport(jsReport, repoRoot).split('\n');
+    const cliSteps = steps.map((s, i) => i).filter((i) => cli.includes(`     ${texts[i]}${steps[i].owner ? '   <- owner' : ''}`));
+    assert.ok(cliSteps.length >= 4 && cliSteps.includes(steps.length - 1), cli.join('\n'));
+    // The VS Code markdown (links undone): the same words, the same lines.
+    const link = (loc: SourceLocation | undefined): string => (loc ? `[${md(`${rel(loc.file)}:${loc.line}`)}](${pathToFileURL(loc.file).href}#L${loc.line})` : '');
+    const markdown = reportMarkdownWith(jsReport, link).replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/\*\*/g, '').replace(/\\(.)/g, '$1').split('\n');
+    for (const i of cliSteps) assert.ok(markdown.includes(`1. ${texts[i]}${steps[i].owner ? ' ← owner' : ''}`), `${texts[i]}\n${markdown.join('\n')}`);
+
+    // The language server, with the file closed and then open in the editor (as in VS Code): hover lines and related
+    // information say each step as the CLI does, and link it to the line the report gives.
+    const file = writeJson(path.join(dir, 'leaky.json'), jsReport);
+    await client.setReport({ file });
+    const check = async (state: string): Promise<void> => {
+      const hover = hoverMarkdown(await client.hover(leakyServer, 27, 10)).split('\n');
+      const related = diagnosticAtLine(client.diagnosticsOf(leakyServer), 27).relatedInformation ?? [];
+      for (const i of cliSteps) {
+        const s = steps[i];
+        const label = stepText(s, i, rel).replace(/ \([^)]*\)$/, '');
+        const owner = s.owner ? ' **← owner**' : '';
+        if (!s.location) {
+          assert.ok(hover.includes(`- \`${label}\`${owner}`), `${state}: ${label}\n${hover.join('\n')}`);
+          continue;
+        }
+        const where = `${rel(s.location.file)}:${s.location.line}`;
+        const hoverLine = `- \`${label}\` ([${where.replace(/[\\`*_[\]<>|~]/g, (c) => '\\' + c)}](${uri(s.location.file)}#L${s.location.line}))${owner}`;
+        assert.ok(hover.includes(hoverLine), `${state}: ${hoverLine}\n${hover.join('\n')}`);
+        const r = related.find((x) => x.message === `retainer path step ${i + 1} of ${steps.length}: ${texts[i]}${s.owner ? ' (owner)' : ''}`);
+        assert.ok(r, `${state}: no related information for ${texts[i]}: ${JSON.stringify(related.map((x) => x.message))}`);
+        assert.equal(r.location.uri, uri(s.location.file));
+        assert.equal(r.location.range.start.line + 1, s.location.line, `${state}: ${texts[i]}`);
+      }
+      assert.ok(!hover.some((l) => l.includes('global / ')), hover.join('\n'));
+    };
+    await check('closed');
+    await client.open(leakyServer);
+    await client.open(serveJs);
+    try {
+      await check('open');
+    } finally {
+      await client.close(leakyServer);
+      await client.close(serveJs);
+    }
   });
 
   test('leaky-server.js: go to definition leads from the owner to the allocation and back', async () => {
@@ -164,3 +233,10 @@ describe('language server on reports of real demo runs', () => {
     assert.ok(client.logs.some((l) => l.includes('/elsewhere/src/store.ts is not in the workspace; marking its generated file')), client.logs.join('\n'));
   });
 });
+
+/** The runtime diagnostic (owner or allocation) that starts on a zero-based line. */
+function diagnosticAtLine(ds: Diagnostic[], line: number): Diagnostic {
+  const d = ds.find((x) => x.range.start.line === line && String(x.code).startsWith('leak-'));
+  assert.ok(d, JSON.stringify(ds.map((x) => [x.range.start.line, x.code])));
+  return d;
+}

@@ -120,6 +120,32 @@ describe('language server: reports from the engine, paths and report files', () 
     assert.ok(c.logs.some((l) => l.includes(`report ${reportFile} was`) && l.includes('its markers are cleared')), c.logs.join('\n'));
   });
 
+  test('the same report as a file and through leakLens/setReport: each group is marked once, from the newer', async () => {
+    const ws = dir('twice');
+    const reportFile = writeJson(path.join(ws, '.leak-lens', 'report.json'), report);
+    const c = await start({ roots: [ws], initializationOptions: {} });
+    await c.waitFor(() => c.statuses.find((s) => s.source === reportFile), 'the report file found at start');
+    assert.deepEqual(summary(c.diagnosticsOf(basicLeak)), expected);
+    const status = await c.setReport({ report, source: 'vscode' });
+    assert.equal(status.markers, 4);
+    // One warning, one lens and one hover per place, and they are the newer report's (an inline one: no file).
+    const ds = c.diagnosticsOf(basicLeak);
+    assert.deepEqual(summary(ds), expected);
+    assert.deepEqual(ds.map((d) => (d.data as { reportFile?: string }).reportFile), [undefined, undefined, undefined, undefined]);
+    const lenses = (await c.codeLenses(basicLeak)) ?? [];
+    assert.equal(lenses.length, 4, JSON.stringify(lenses));
+    assert.equal(new Set(lenses.map((l) => `${l.range.start.line}:${l.range.start.character}`)).size, 4, JSON.stringify(lenses));
+    const md = hoverMarkdown(await c.hover(basicLeak, 12, 8));
+    assert.equal(md.split('**Leak Lens**').length - 1, 1, md);
+    // Without the newer report, the file's markers are back.
+    await c.conn.sendNotification('leakLens/clearReport', { source: 'vscode' });
+    await c.waitFor(() => {
+      const now = c.diagnosticsOf(basicLeak);
+      return now.length === 4 && now.every((d) => (d.data as { reportFile?: string }).reportFile === reportFile);
+    }, "the report file's markers again");
+    assert.deepEqual(summary(c.diagnosticsOf(basicLeak)), expected);
+  });
+
   test('a report folder that does not exist yet is waited for, then watched', async () => {
     const ws = dir('later');
     const c = await start({ roots: [ws], initializationOptions: {} });

@@ -123,6 +123,6 @@ suite('language server', () => {
     const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, new vscode.Position(27, 10));
     const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
     assert.match(text, /\*\*Retainer path\*\*/);
-    assert.ok(text.includes('- `._connections -> Array` **← owner**'), text);
+    assert.ok(text.includes('- `_connections -> Array` **← owner**'), text);
   });
 });
