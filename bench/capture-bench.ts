@@ -35,6 +35,8 @@ interface Row {
   peakRssMB: number;
   /** This process's own peak RSS during the capture, which matters when capture runs in the extension host. */
   capturerPeakRssMB: number;
+  /** What the session estimated the capture would add to the target before taking it (src/capture/budget.ts). */
+  estimateMB?: number;
 }
 
 function procStatusKB(pid: number, field: string): number | undefined {
@@ -91,6 +93,7 @@ async function measure(session: CaptureSession, pid: number, heapMB: number, met
     rssBeforeMB: rssBefore / 1024,
     peakRssMB: Math.max(hwm, polledPeak) / 1024,
     capturerPeakRssMB: capturerPeak / 1024 / 1024,
+    estimateMB: result.meta.capture ? result.meta.capture.estimateBytes / 1024 / 1024 : undefined,
   };
 }
 
@@ -235,6 +238,10 @@ async function main(): Promise<void> {
       'target RSS before MB': Math.round(row.rssBeforeMB),
       'target peak RSS MB': Math.round(row.peakRssMB),
       'capturer peak RSS MB': Math.round(row.capturerPeakRssMB),
+      // The first capture of a process shows the real cost: the allocator keeps the generator's memory afterwards,
+      // so later captures raise the peak little. The estimate is checked against the first.
+      'estimate MB': row.estimateMB === undefined ? '' : Math.round(row.estimateMB),
+      'rise MB': Math.round(row.peakRssMB - row.rssBeforeMB),
     })),
   );
 }

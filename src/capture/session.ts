@@ -702,7 +702,7 @@ export class CaptureSession {
       });
     const facts = reply?.result.value as CaptureFacts | undefined;
     if (reply?.exceptionDetails || typeof facts?.heapUsed !== 'number') return undefined;
-    return checkCapture(facts, this.lastCapture, force, 'take it with the memory check off (leak-lens: --force-capture; VS Code: Capture Anyway)');
+    return checkCapture(facts, this.lastCapture, force, 'capture anyway with --force-capture (leak-lens run) or Capture Anyway (VS Code)');
   }
 
   /** Adds what the capture really cost, and remembers its density for the next estimate. */
