@@ -9,6 +9,7 @@ import { digestSnapshot, findLeaks, LeakCluster, LeakKind, SnapshotDigest } from
 import { findOwner, isInternalNode, OwnerKind, PathStep } from './paths';
 import { oneLine } from './safeRead';
 import { RuntimeLocation, ScriptIndex } from './scripts';
+import { analyzeSampling, type SamplingFindings, type SamplingProfile } from './sampling';
 import { readSidecarFile, SnapshotSidecar } from './sidecar';
 import { SourceLocation, SourceResolver } from './source';
 
@@ -125,6 +126,30 @@ export interface LeakReport {
   timings: StageTimings;
   /** Every thread analysed, main first, with its own snapshots (set by `leak-lens run`). */
   threads?: { name: string; snapshots: SnapshotInfo[] }[];
+  /** The sampling mode's findings (no snapshots: allocation stacks whose live samples grow; see sampling.ts). */
+  sampling?: SamplingFindings;
+}
+
+/** A report from allocation samples taken at each round boundary, with no snapshot. */
+export function buildSamplingReport(profiles: SamplingProfile[], interval: number, pid: number | undefined, sourceMapURLs?: Map<string, string>): LeakReport {
+  const started = performance.now();
+  const resolver = new SourceResolver({ sourceMapURLs });
+  const sampling = analyzeSampling(profiles, interval, resolver);
+  return {
+    version: REPORT_VERSION,
+    tool: 'leak-lens',
+    verdict: sampling.growth.length > 0 ? 'leak' : 'clean',
+    createdAt: new Date().toISOString(),
+    ...(pid !== undefined ? { pid } : {}),
+    rounds: sampling.rounds,
+    snapshots: [],
+    leaks: [],
+    duplicateModules: [],
+    classGrowth: [],
+    warnings: [],
+    timings: { sampling: Math.round(performance.now() - started) },
+    sampling,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 // A small Chrome DevTools Protocol client over one WebSocket, enough to drive a Node inspector.
 // It knows the shapes of the commands and events that capture uses; anything else goes through sendRaw.
 import WebSocket from 'ws';
+import type { SamplingProfile } from '../../engine/sampling';
 
 /** Something that can be undone: an event subscription, a timer, a sampler. */
 export interface Disposable {
@@ -53,6 +54,9 @@ export interface CdpCommands {
   'HeapProfiler.enable': { params: Record<string, never>; result: Record<string, never> };
   'NodeWorker.enable': { params: { waitForDebuggerOnStart: boolean }; result: Record<string, never> };
   'HeapProfiler.collectGarbage': { params: Record<string, never>; result: Record<string, never> };
+  'HeapProfiler.startSampling': { params: { samplingInterval?: number }; result: Record<string, never> };
+  'HeapProfiler.getSamplingProfile': { params: Record<string, never>; result: { profile: SamplingProfile } };
+  'HeapProfiler.stopSampling': { params: Record<string, never>; result: { profile: SamplingProfile } };
   'HeapProfiler.takeHeapSnapshot': {
     params: { reportProgress?: boolean; captureNumericValue?: boolean; exposeInternals?: boolean };
     result: Record<string, never>;

@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'crypto';
 import { promises as fsp, type WriteStream } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import * as path from 'path';
+import type { SamplingProfile } from '../../engine/sampling';
 import { checkCapture, FACTS_EXPRESSION, PEAK_RSS_EXPRESSION, type CaptureCost, type CaptureFacts } from './budget';
 import { guardAllocationTracking, type TrackingGuard } from './trackingGuard';
 import {
@@ -449,6 +450,23 @@ export class CaptureSession {
    */
   async collectGarbage(): Promise<void> {
     await this.whileTasksRun(this.client.send('HeapProfiler.collectGarbage', {}), 'force a garbage collection');
+  }
+
+  /**
+   * Starts V8's sampling heap profiler: about one allocation per `intervalBytes` is sampled with its stack and kept
+   * while the object lives. It keeps no object alive and costs the program little (see engine/sampling.ts).
+   */
+  async startAllocationSampling(intervalBytes: number): Promise<void> {
+    await this.client.send('HeapProfiler.startSampling', { samplingInterval: intervalBytes });
+  }
+
+  /** The live samples now (call after {@link collectGarbage} for what is retained). */
+  async allocationSamples(): Promise<SamplingProfile> {
+    return (await this.client.send('HeapProfiler.getSamplingProfile', {})).profile;
+  }
+
+  async stopAllocationSampling(): Promise<void> {
+    await this.client.send('HeapProfiler.stopSampling', {});
   }
 
   /**

@@ -2,6 +2,7 @@
 import * as path from 'path';
 import type { ClassSummary } from '../../engine/summary';
 import type { LeakGroup, LeakReport } from '../../engine/report';
+import type { SamplingFindings } from '../../engine/sampling';
 import type { SourceLocation } from '../../engine/source';
 import { stepText, stepWhere } from '../../engine/steps';
 import { formatBytes } from '../../engine/units';
@@ -68,6 +69,7 @@ function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean
 }
 
 export function formatReport(r: LeakReport, cwd = process.cwd()): string {
+  if (r.sampling) return formatSampling(r, r.sampling, cwd);
   const lines: string[] = [];
   const growth = r.snapshots.length > 1 ? formatBytes(r.snapshots[r.snapshots.length - 1].totalSize - r.snapshots[0].totalSize) : '0 B';
   if (r.verdict === 'clean') {
@@ -93,4 +95,26 @@ export function formatReport(r: LeakReport, cwd = process.cwd()): string {
   if (r.threads && r.threads.length > 1) lines.push(`Threads analysed, each with its own heap: ${r.threads.map((t) => t.name).join(', ')}.`);
   for (const w of r.warnings) lines.push(`note: ${w}`);
   return lines.join('\n').trimEnd();
+}
+
+/** The sampling mode's report: allocation stacks whose live objects grow, and what this mode cannot tell. */
+function formatSampling(r: LeakReport, s: SamplingFindings, cwd: string): string {
+  const lines: string[] = [];
+  const about = `allocation samples at ${s.rounds + 1} round boundaries (one per ${formatBytes(s.interval)} allocated, no snapshot)`;
+  if (s.growth.length === 0) lines.push(`No growing allocation stack found in ${about}.`);
+  else {
+    lines.push(`${s.growth.length} allocation stack${s.growth.length > 1 ? 's' : ''} whose live objects grow every round, from ${about}${r.pid ? ` in pid ${r.pid}` : ''}:`);
+    lines.push('');
+    s.growth.forEach((g, i) => {
+      const site = g.site.location ? `  ${where(g.site.location, cwd)}` : '';
+      lines.push(`${i + 1}. allocated in ${g.site.function}()${site}${g.constructs ? ` (new ${g.constructs})` : ''}`);
+      lines.push(`   about ${formatBytes(g.estimatedBytes)} kept from the rounds; live samples ${g.liveSamples.join(' -> ')}, survivors per round ${g.survivorsPerRound.join(', ')}`);
+      lines.push('   stack:');
+      for (const f of g.stack) lines.push(`     ${f.function}()${f.location ? `  ${where(f.location, cwd)}` : ''}${f.library ? '  [library]' : f === g.site ? '  <- program' : ''}`);
+      lines.push('');
+    });
+  }
+  lines.push('The sampling mode cannot tell what holds these objects or their class, and can miss leaks smaller than a few');
+  lines.push('sampling intervals per round; run without --sampling (heap snapshots) to see retainers and owners.');
+  return lines.join('\n');
 }

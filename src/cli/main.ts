@@ -24,6 +24,11 @@ Options:
   --track-allocations         record where leaked objects are allocated (slower)
   --force-capture             take snapshots even when one would need more memory than the program has left
                               (by default such a capture is refused: its container or the machine could kill it)
+  --sampling                  no snapshot: V8's sampling heap profiler finds the allocation stacks whose live objects
+                              grow every round, with no snapshot's memory cost (no retainers, no class names);
+                              --snapshots K then counts the profiles taken (default 4: three rounds)
+  --sampling-interval BYTES   with --sampling, one allocation sampled per BYTES on average (default 1024); smaller
+                              sees smaller leaks
   --ready REGEX               the program's own output line that says it is ready
                               (default: listening|ready|started|running on; the inspector's lines never count)
   --action-timeout SECONDS    stop an action that runs longer (default 120)
@@ -62,6 +67,7 @@ const USAGE = `Usage:
   leak-lens summary <file.heapsnapshot> [--top N] [--format text|json]
   leak-lens analyze <baseline.heapsnapshot> <next.heapsnapshot>... [--format text|json] [--path-map FROM=TO]
   leak-lens run [--rounds N] [--snapshots K] [--action "<shell command>"] [--track-allocations] [--force-capture]
+                [--sampling [--sampling-interval BYTES]]
                 [--format text|json] [--out DIR] [--ready REGEX] [--action-timeout SECONDS] -- <program> [args...]
   leak-lens <command> --help
 
@@ -76,7 +82,7 @@ export interface ParsedArgs {
   rest: string[];
 }
 
-const BOOLEAN_FLAGS = new Set(['track-allocations', 'force-capture', 'help', 'keep']);
+const BOOLEAN_FLAGS = new Set(['track-allocations', 'force-capture', 'sampling', 'help', 'keep']);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
@@ -201,9 +207,11 @@ export async function main(argv: string[]): Promise<number> {
             signal: abort.signal,
             action: flagString(args, 'action'),
             rounds: flagInt(args, 'rounds', 1),
-            snapshots: flagInt(args, 'snapshots', 3, 2),
+            // Samples are evidence by chance: the sampling mode looks at one more round by default.
+            snapshots: flagInt(args, 'snapshots', args.flags.get('sampling') === true ? 4 : 3, 2),
             trackAllocations: args.flags.get('track-allocations') === true,
             forceCapture: args.flags.get('force-capture') === true,
+            ...(args.flags.get('sampling') === true ? { sampling: { interval: flagInt(args, 'sampling-interval', 1024, 64) } } : {}),
             outDir: flagString(args, 'out'),
             ready: flagString(args, 'ready'),
             actionTimeoutMs: flagInt(args, 'action-timeout', 120) * 1000,

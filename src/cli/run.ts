@@ -10,6 +10,8 @@ import { LeakReport } from '../../engine/report';
 import { formatBytes, launchForCapture, livingGroupMembers, trackingGuardNote, WorkerTracker, type CaptureCost, type LaunchedCapture } from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
 import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
+import { buildSamplingReport } from '../../engine/report';
+import type { SamplingProfile } from '../../engine/sampling';
 
 export interface RunOptions {
   /** The program and its arguments, e.g. ['node', 'server.js']. */
@@ -22,6 +24,8 @@ export interface RunOptions {
   trackAllocations: boolean;
   /** Take snapshots even when the memory check says the program could be killed by one. */
   forceCapture?: boolean;
+  /** No snapshot: V8's sampling heap profiler, one allocation sampled per `interval` bytes (engine/sampling.ts). */
+  sampling?: { interval: number };
   /** Keep the snapshots here; without it they go to a temporary folder that is removed at the end. */
   outDir?: string;
   /** A regular expression for the output line that says the program is ready. */
@@ -279,6 +283,8 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
     }, 2000);
   });
   const files: string[] = [];
+  const profiles: SamplingProfile[] = [];
+  const sourceMapURLs = new Map<string, string>();
   const died = (): RunError => {
     const last = output.lastWords;
     return new RunError(
@@ -357,7 +363,20 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
       if (note) opts.log(note);
     }
     await act('warm-up');
-    for (let i = 1; i <= opts.snapshots; i++) {
+    if (opts.sampling) {
+      // The same rounds, with a profile of the live samples after a forced GC where a snapshot would be.
+      await guard(session.startAllocationSampling(opts.sampling.interval));
+      for (let i = 1; i <= opts.snapshots; i++) {
+        for (let r = 0; r < opts.rounds; r++) await act(i === 1 ? 'before the baseline' : `round ${i - 1}`);
+        await guard(session.collectGarbage());
+        await guard(session.collectGarbage());
+        const profile = await guard(session.allocationSamples());
+        profiles.push(profile);
+        opts.log(`allocation samples ${i}/${opts.snapshots}: ${profile.samples.length} alive`);
+      }
+      for (const [, script] of session.scripts) if (script.sourceMapURL) sourceMapURLs.set(script.url, script.sourceMapURL);
+    }
+    for (let i = 1; i <= (opts.sampling ? 0 : opts.snapshots); i++) {
       for (let r = 0; r < opts.rounds; r++) await act(i === 1 ? 'before the baseline' : `round ${i - 1}`);
       const file = path.join(outDir, `s${i}.heapsnapshot`);
       const t = Date.now();
@@ -384,6 +403,7 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
   }
   try {
     opts.log('analysing');
+    if (opts.sampling) return buildSamplingReport(profiles, opts.sampling.interval, program.pid, sourceMapURLs);
     return buildThreadsReport(files, workerSeries, opts.snapshots, opts.log);
   } finally {
     removeOutput();
