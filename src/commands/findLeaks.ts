@@ -14,6 +14,7 @@ import { log } from '../log';
 import { settings } from '../settings';
 import type { Sweeper } from '../sweeper/client';
 import type { MemoryTarget } from '../targets/target';
+import { withProgress } from '../ui/progress';
 import { showReport } from '../ui/showReport';
 import { runWorkload } from '../workload';
 import { captureSnapshot, runCommand, type CapturedSnapshot, type CommandOptions, type Outcome, type Progress, type Services } from './common';
@@ -78,7 +79,7 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
       return taken.file;
     };
 
-    const report = await vscode.window.withProgress(
+    const report = await withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Leak Lens: finding leaks in ${target.label}`, cancellable: true },
       async (progress, token) => {
         await target.ready();
@@ -114,7 +115,7 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
         const { threads, notes } = comparableThreads(series.values(), files.length);
         for (const note of notes) log().info(`find leaks on ${target.label}: ${note}`);
         const request = series.size > 0 ? { kind: 'analyze' as const, files, threads, threadNotes: notes } : { kind: 'analyze' as const, files };
-        return s.engine.request(request, token, (message) => progress.report({ message: `analysing: ${message}` }));
+        return s.engine.request(request, token, (message) => progress.report({ message }));
       },
     );
     log().info(`find leaks on ${target.label}: ${report.verdict}, ${report.leaks.map((g) => `${g.className}@${g.owner.name}${g.thread && g.thread !== 'main' ? ` in ${g.thread}` : ''}`).join(', ') || 'no leak groups'} (${files.map((f) => path.basename(f)).join(', ')})`);

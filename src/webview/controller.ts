@@ -7,6 +7,7 @@
 import type { EngineClient } from '../../engine/client';
 import type { ClassSummary } from '../../engine/summary';
 import type { ClassDelta } from '../../engine/compare';
+import type { EngineProgress } from '../../protocol/engine';
 import { DEFAULT_CAPACITY, TimelineBuffer } from '../../media/src/model/timeline';
 import {
   checkFromWebview,
@@ -218,8 +219,8 @@ export class PanelController {
   }
 
   private async answer(id: number, q: WebviewQuery, signal: AbortSignal): Promise<WebviewAnswer<unknown>> {
-    const onProgress = (stage: string, done?: number, total?: number) => {
-      if (!signal.aborted) this.host.post({ type: 'progress', id, stage, done, total });
+    const onProgress = (progress: EngineProgress) => {
+      if (!signal.aborted) this.host.post({ type: 'progress', id, ...progress });
     };
     const opts = { signal, onProgress };
     const noSnapshot = (i: number): WebviewAnswer<unknown> => ({ ok: false, error: `there is no snapshot ${i} in this panel` });
