@@ -55,6 +55,8 @@ export const VIEW_IDS: readonly ViewId[] = ['timeline', 'growth', 'leaks', 'reta
 /** A snapshot the webview may query, named by its index in {@link PanelState.snapshots}. */
 export interface SnapshotRef {
   label: string;
+  /** The snapshot's file name, when the label is another name (one the user gave): pickers show it beside the label. */
+  detail?: string;
   time?: string;
   totalSize?: number;
   nodeCount?: number;

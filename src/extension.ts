@@ -90,7 +90,7 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new AdapterFactory(context.asAbsolutePath('dist/adapter.js'))),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new ConfigurationProvider()),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new ConfigurationProvider(), vscode.DebugConfigurationProviderTriggerKind.Dynamic),
-    SnapshotEditorProvider.register(context, () => engine.engine, logChannel()),
+    SnapshotEditorProvider.register(context, () => engine.engine, logChannel(), async (file) => (await store.describe(file))?.label),
   );
 
   const command = (id: string, handler: (...args: never[]) => unknown): void => sub(vscode.commands.registerCommand(id, handler as (...args: unknown[]) => unknown));
