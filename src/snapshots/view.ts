@@ -80,7 +80,7 @@ export class SnapshotsView implements vscode.TreeDataProvider<SnapshotNode>, vsc
   }
 }
 
-/** Newest first by their latest snapshot; ties (and a run's own snapshots) in the order taken. */
+/** Newest first, by the time of their latest snapshot. */
 function newestFirst(a: { latest: string }, b: { latest: string }): number {
   return b.latest.localeCompare(a.latest);
 }
