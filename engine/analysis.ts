@@ -8,6 +8,7 @@ import { computeDistances } from './distances';
 import { computeDominators } from './dominators';
 import { buildDominatorTree, DominatorTree } from './domtree';
 import { EphemeronNames, EssentialEdges, markPageOwned } from './essential';
+import type { AnalysisStage } from '../protocol/progress';
 import { parseSnapshotFile, ParseOptions } from './parse';
 import { transferShallowSizes } from './shallow';
 import { HeapSnapshot } from './snapshot';
@@ -19,7 +20,7 @@ export interface AnalyzeOptions extends ParseOptions {
   /** Plain-object interface definitions to classify with (to line up a baseline with a later snapshot). */
   interfaces?: string[][];
   /** Called when a stage starts, for progress reporting. */
-  onStage?: (stage: string) => void;
+  onStage?: (stage: AnalysisStage) => void;
   /**
    * Skip the dominator tree and retained sizes (for snapshots that are only counted, such as the earlier snapshots of
    * a leak search). `retainedSize` and `dominator` are then empty.
@@ -45,7 +46,7 @@ export class HeapAnalysis {
     readonly timings: StageTimings,
     options: AnalyzeOptions = {},
   ) {
-    const stage = <T>(name: string, fn: () => T): T => {
+    const stage = <T>(name: AnalysisStage, fn: () => T): T => {
       options.onStage?.(name);
       const t = performance.now();
       const r = fn();

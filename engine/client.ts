@@ -4,10 +4,10 @@
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import type { EngineAnswer, EngineRequest, EngineResults, FromWorker, ToWorker } from '../protocol/engine';
+import type { EngineAnswer, EngineProgress, EngineRequest, EngineResults, FromWorker, ToWorker } from '../protocol/engine';
 
 export interface RequestOptions {
-  onProgress?: (stage: string, done?: number, total?: number) => void;
+  onProgress?: (progress: EngineProgress) => void;
   signal?: AbortSignal;
 }
 
@@ -30,8 +30,10 @@ export class EngineClient {
     w.on('message', (msg: FromWorker) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
-      if (msg.type === 'progress') p.onProgress?.(msg.stage, msg.done, msg.total);
-      else {
+      if (msg.type === 'progress') {
+        const { type: _type, id: _id, ...progress } = msg;
+        p.onProgress?.(progress);
+      } else {
         this.pending.delete(msg.id);
         p.resolve(msg.answer);
       }

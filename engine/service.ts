@@ -3,7 +3,7 @@
  * so that paged queries (classes, objects, retainers) are cheap after the first load. Runs inside the engine worker,
  * or in-process where blocking is fine (the CLI, tests).
  */
-import type { EngineAnswer, EngineErrorCode, EngineRequest, EngineResults, ObjectInfo, Page, RetainerInfo } from '../protocol/engine';
+import type { EngineAnswer, EngineErrorCode, EngineProgress, EngineRequest, EngineResults, ObjectInfo, Page, RetainerInfo } from '../protocol/engine';
 import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
 import { compareSnapshots } from './compare';
 import { CancelledError, SnapshotParseError } from './parse';
@@ -15,9 +15,12 @@ import { summarizeClasses } from './summary';
 import { mergeThreadReports, type ThreadReport } from './threads';
 
 export interface ServiceHooks {
-  onProgress?: (stage: string, done?: number, total?: number) => void;
+  onProgress?: (progress: EngineProgress) => void;
   shouldCancel?: () => boolean;
 }
+
+/** Which snapshot of a request on several a load is for (progress names it, so figures never go backwards). */
+type Where = Pick<EngineProgress, 'snapshot' | 'snapshots' | 'thread'>;
 
 function page<T>(all: T[], offset = 0, limit = 100): Page<T> {
   return { total: all.length, offset, items: all.slice(offset, offset + limit) };
@@ -40,31 +43,44 @@ export class EngineService {
 
   constructor(private readonly maxCached = 3) {}
 
-  private options(hooks: ServiceHooks): AnalyzeOptions {
+  private options(hooks: ServiceHooks, where: Where = {}): AnalyzeOptions {
     let lastReport = 0;
     return {
       shouldCancel: hooks.shouldCancel,
-      onStage: (stage) => hooks.onProgress?.(stage),
+      onStage: (stage) => hooks.onProgress?.({ stage, ...where }),
       onProgress: (done, total) => {
         // Parsing reports after every chunk; pass on at most a few updates a second.
         const now = Date.now();
         if (now - lastReport > 200 || done === total) {
           lastReport = now;
-          hooks.onProgress?.('parse', done, total);
+          hooks.onProgress?.({ stage: 'parse', done, total, ...where });
         }
       },
     };
   }
 
+  /**
+   * The loader of a leak search over `files` (the main thread's, or a worker's): the last snapshot is analysed in
+   * full and kept for the queries that follow, the earlier ones only counted; cached analyses are reused.
+   */
+  private loader(files: string[], hooks: ServiceHooks, keepLast: boolean, thread?: string): (file: string, last: boolean) => HeapAnalysis {
+    let index = 0;
+    return (file, last) => {
+      const where: Where = { snapshot: ++index, snapshots: files.length, ...(thread ? { thread } : {}) };
+      if (last && keepLast) return this.analysis(file, hooks, where);
+      return this.cache.get(file) ?? loadAnalysis(file, { ...this.options(hooks, where), light: !last });
+    };
+  }
+
   /** The analysis of a file, from the cache or loaded now. */
-  analysis(file: string, hooks: ServiceHooks = {}): HeapAnalysis {
+  analysis(file: string, hooks: ServiceHooks = {}, where: Where = {}): HeapAnalysis {
     const cached = this.cache.get(file);
     if (cached) {
       this.cache.delete(file);
       this.cache.set(file, cached);
       return cached;
     }
-    const a = loadAnalysis(file, this.options(hooks));
+    const a = loadAnalysis(file, this.options(hooks, where));
     this.cache.set(file, a);
     while (this.cache.size > this.maxCached) this.cache.delete(this.cache.keys().next().value!);
     return a;
@@ -102,17 +118,14 @@ export class EngineService {
       case 'analyze': {
         const opts = this.options(hooks);
         // Reuse cached analyses and keep the last snapshot for the queries that follow (retainers, paths).
-        const main = buildLeakReport(r.files, { ...opts, pathMap: r.pathMap, load: (file, last) => (last ? this.analysis(file, hooks) : this.cache.get(file) ?? loadAnalysis(file, { ...opts, light: true })) });
+        const main = buildLeakReport(r.files, { ...opts, pathMap: r.pathMap, load: this.loader(r.files, hooks, true) });
         if (!r.threads?.length && !r.threadNotes?.length) return main;
         // Each worker alone, one after the other, so that only one thread's snapshots are in memory at a time.
-        const workers: ThreadReport[] = (r.threads ?? []).map((t) => {
-          hooks.onProgress?.(`analysing ${t.name}`);
-          return { name: t.name, report: buildLeakReport(t.files, { ...opts, pathMap: r.pathMap, load: (file, last) => this.cache.get(file) ?? loadAnalysis(file, { ...opts, light: !last }) }) };
-        });
+        const workers: ThreadReport[] = (r.threads ?? []).map((t) => ({ name: t.name, report: buildLeakReport(t.files, { ...opts, pathMap: r.pathMap, load: this.loader(t.files, hooks, false, t.name) }) }));
         return mergeThreadReports(main, workers, r.threadNotes ?? []);
       }
       case 'compare':
-        return page(compareSnapshots(this.analysis(r.base, hooks), this.analysis(r.target, hooks)), r.offset, r.limit);
+        return page(compareSnapshots(this.analysis(r.base, hooks, { snapshot: 1, snapshots: 2 }), this.analysis(r.target, hooks, { snapshot: 2, snapshots: 2 })), r.offset, r.limit);
       case 'retainers': {
         const a = this.analysis(r.file, hooks);
         const s = a.snapshot;

@@ -17,7 +17,7 @@ if (port) {
     const cancel = new Int32Array(msg.cancel);
     const answer = service.handle(msg.request as never, {
       shouldCancel: () => Atomics.load(cancel, 0) !== 0,
-      onProgress: (stage, done, total) => port.postMessage({ type: 'progress', id: msg.id, stage, done, total } satisfies FromWorker),
+      onProgress: (progress) => port.postMessage({ type: 'progress', id: msg.id, ...progress } satisfies FromWorker),
     });
     port.postMessage({ type: 'answer', id: msg.id, answer } satisfies FromWorker);
   });

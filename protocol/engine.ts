@@ -7,6 +7,9 @@ import type { ClassDelta } from '../engine/compare';
 import type { LeakReport, RetainerStep } from '../engine/report';
 import type { SourceLocation } from '../engine/source';
 import type { ClassSummary } from '../engine/summary';
+import type { EngineProgress } from './progress';
+
+export type { EngineProgress };
 
 /** A loaded snapshot as the worker describes it. */
 export interface SnapshotHandle {
@@ -102,4 +105,4 @@ export type ToWorker =
 /** Messages the worker posts back. */
 export type FromWorker =
   | { type: 'answer'; id: number; answer: EngineAnswer<unknown> }
-  | { type: 'progress'; id: number; stage: string; done?: number; total?: number };
+  | ({ type: 'progress'; id: number } & EngineProgress);

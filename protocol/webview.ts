@@ -12,6 +12,7 @@ import type { LeakGroup, LeakReport, RetainerStep } from '../engine/report';
 import type { SourceLocation } from '../engine/source';
 import type { ClassSummary } from '../engine/summary';
 import type { ObjectInfo, Page, RetainerInfo } from './engine';
+import type { EngineProgress } from './progress';
 
 export type { ClassDelta, ClassSummary, LeakGroup, LeakReport, ObjectInfo, Page, RetainerInfo, RetainerStep, SourceLocation };
 
@@ -54,6 +55,8 @@ export const VIEW_IDS: readonly ViewId[] = ['timeline', 'growth', 'leaks', 'reta
 /** A snapshot the webview may query, named by its index in {@link PanelState.snapshots}. */
 export interface SnapshotRef {
   label: string;
+  /** The snapshot's file name, when the label is another name (one the user gave): pickers show it beside the label. */
+  detail?: string;
   time?: string;
   totalSize?: number;
   nodeCount?: number;
@@ -113,7 +116,7 @@ export type ToWebview =
   /** The answer to query `id`. */
   | { type: 'answer'; id: number; answer: WebviewAnswer<unknown> }
   /** Progress of query `id` (parsing a large snapshot takes a while). */
-  | { type: 'progress'; id: number; stage: string; done?: number; total?: number }
+  | ({ type: 'progress'; id: number } & EngineProgress)
   /** Updated figures of the snapshots (sizes become known once a snapshot is loaded); views keep their state. */
   | { type: 'snapshots'; snapshots: SnapshotRef[] }
   /** Switch to a view; for `retainers`, of the given object. */

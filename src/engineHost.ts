@@ -6,17 +6,9 @@
 import * as vscode from 'vscode';
 import { EngineClient } from '../engine/client';
 import type { EngineRequest, EngineResults } from '../protocol/engine';
+import { progressText } from '../protocol/progress';
 import { CancelledError, UserError } from './errors';
 import { log } from './log';
-
-const STAGE_NAMES: Record<string, string> = {
-  parse: 'Reading',
-  retainers: 'Indexing retainers',
-  dominators: 'Computing dominators',
-  distances: 'Computing distances',
-  classes: 'Naming classes',
-  leaks: 'Grouping leaks',
-};
 
 export class EngineHost implements vscode.Disposable {
   private client: EngineClient | undefined;
@@ -27,11 +19,14 @@ export class EngineHost implements vscode.Disposable {
     return this.client;
   }
 
-  /** Sends one request; `progress` receives human-readable stages. Rejects with UserError or CancelledError. */
+  /**
+   * Sends one request; `progress` receives each stage in words (protocol/progress.ts: `Reading snapshot 2 of 3 —
+   * 40%`, `Computing retained sizes`). Rejects with UserError or CancelledError.
+   */
   async request<K extends EngineRequest['kind']>(
     request: Extract<EngineRequest, { kind: K }>,
     token?: vscode.CancellationToken,
-    progress?: (message: string, percent?: number) => void,
+    progress?: (message: string) => void,
   ): Promise<EngineResults[K]> {
     const controller = new AbortController();
     const sub = token?.onCancellationRequested(() => controller.abort());
@@ -39,7 +34,7 @@ export class EngineHost implements vscode.Disposable {
     try {
       const answer = await this.engine.request<K>(request, {
         signal: controller.signal,
-        onProgress: (stage, done, total) => progress?.(`${STAGE_NAMES[stage] ?? stage}${total ? ` ${Math.round((100 * (done ?? 0)) / total)}%` : ''}`, total ? (100 * (done ?? 0)) / total : undefined),
+        onProgress: (p) => progress?.(progressText(p)),
       });
       log().info(`engine ${request.kind}: ${answer.ok ? 'ok' : `${answer.code}: ${answer.error}`} in ${Date.now() - t0} ms`);
       if (answer.ok) return answer.value;

@@ -22,12 +22,13 @@ import { reportError, UserError } from './errors';
 import { startLanguageClient, type LeakLensLanguageClient } from './languageClient';
 import { createLog, log, logChannel } from './log';
 import { SnapshotStore } from './snapshots/store';
-import { SnapshotsView } from './snapshots/view';
+import { SnapshotsView, type SnapshotNode } from './snapshots/view';
 import { Sweeper } from './sweeper/client';
 import { TargetRegistry } from './targets/registry';
 import type { MemoryTarget } from './targets/target';
 import { LeakLensDocuments, SCHEME } from './ui/documents';
 import { MemoryGraphs } from './ui/memoryGraph';
+import { createProgressEvents, type ProgressReport } from './ui/progress';
 import { HeapStatusBar } from './ui/statusBar';
 import { MemoryPanel } from './webview/memoryPanel';
 import { SnapshotEditorProvider } from './webview/snapshotEditor';
@@ -39,6 +40,12 @@ export interface LeakLensApi {
   snapshotFolder(): string;
   /** The status bar item's text, or undefined while it is hidden. */
   statusBarText(): string | undefined;
+  /** The folder of the extension's log files: the "Leak Lens" channel is written to a file in it. */
+  logFolder(): vscode.Uri;
+  /** Every report of Leak Lens's progress notifications (what Find Leaks says it is doing). */
+  onDidReportProgress: vscode.Event<ProgressReport>;
+  /** The Heap Snapshots view's tree. */
+  snapshotsView: vscode.TreeDataProvider<SnapshotNode>;
 }
 
 /** Command arguments that are options objects (not URIs or view nodes passed by menus). */
@@ -49,6 +56,8 @@ function options<T extends object>(arg: unknown): T {
 export function activate(context: vscode.ExtensionContext): LeakLensApi {
   const sub = (...d: vscode.Disposable[]): void => void context.subscriptions.push(...d);
   sub(createLog());
+  const progressEvents = createProgressEvents();
+  sub(progressEvents);
   const registry = new TargetRegistry();
   const store = new SnapshotStore(context);
   const engine = new EngineHost();
@@ -90,7 +99,7 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new AdapterFactory(context.asAbsolutePath('dist/adapter.js'))),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new ConfigurationProvider()),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new ConfigurationProvider(), vscode.DebugConfigurationProviderTriggerKind.Dynamic),
-    SnapshotEditorProvider.register(context, () => engine.engine, logChannel()),
+    SnapshotEditorProvider.register(context, () => engine.engine, logChannel(), async (file) => (await store.describe(file))?.label),
   );
 
   const command = (id: string, handler: (...args: never[]) => unknown): void => sub(vscode.commands.registerCommand(id, handler as (...args: unknown[]) => unknown));
@@ -151,6 +160,9 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   return {
     snapshotFolder: () => store.folder(),
     statusBarText: () => statusBar.visibleText,
+    logFolder: () => context.logUri,
+    onDidReportProgress: progressEvents.event,
+    snapshotsView: view,
   };
 }
 

@@ -3,6 +3,7 @@
  * page, links that open source locations, and switching views.
  */
 import type { FromWebview, PanelState, SourceLocation, ToWebview, ViewId, WebviewAnswer, WebviewQuery, WebviewResults } from '../../protocol/webview';
+import { progressText } from '../../protocol/progress';
 import { h, onActivate } from './dom';
 
 interface VsCodeApi {
@@ -80,9 +81,8 @@ export class App {
       return true;
     }
     if (msg.type === 'progress') {
-      const p = this.pending.get(msg.id);
-      const pct = msg.total ? ` ${Math.round((100 * (msg.done ?? 0)) / msg.total)} %` : '';
-      p?.onProgress?.(`${stageWords[msg.stage] ?? msg.stage}${pct}`);
+      const { type: _type, id, ...progress } = msg;
+      this.pending.get(id)?.onProgress?.(progressText(progress));
       return true;
     }
     return false;
@@ -104,4 +104,3 @@ export class App {
   }
 }
 
-const stageWords: Record<string, string> = { parse: 'Reading the snapshot', dominators: 'Computing retained sizes', retainers: 'Indexing retainers' };

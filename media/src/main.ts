@@ -97,8 +97,7 @@ function setState(state: PanelState): void {
   const first = state.focus ? 'retainers' : saved && state.views.includes(saved) ? saved : state.initialView;
   // The first view is visible before it is filled, so its charts are drawn once, at their real width.
   for (const [v, panel] of panels) panel.hidden = v !== first;
-  const labels = state.snapshots.map((s, i) => s.label || `Snapshot ${i + 1}`);
-  views.retainers.setSnapshots(labels);
+  views.retainers.setSnapshots(state.snapshots);
   views.summary.setSnapshots();
   views.comparison.setSnapshots();
   views.leaks.setReport(state.report);

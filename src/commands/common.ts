@@ -67,9 +67,10 @@ export interface CapturedSnapshot extends SnapshotEntry {
 /**
  * Captures one snapshot of `target` into the snapshot folder, and one of each of its worker threads alive beside it
  * (a worker that exits meanwhile is logged and left out), reporting V8's progress, cancellable through `token`.
- * Notes from the capture (no GC while paused, reset ids) are shown as warnings.
+ * Notes from the capture (no GC while paused, reset ids) are shown as warnings. `run` marks the snapshots as taken by
+ * one Find Leaks run, so the Snapshots view shows them together.
  */
-export async function captureSnapshot(s: Services, target: MemoryTarget, label: string, progress: Progress, token: vscode.CancellationToken): Promise<CapturedSnapshot> {
+export async function captureSnapshot(s: Services, target: MemoryTarget, label: string, progress: Progress, token: vscode.CancellationToken, run?: string): Promise<CapturedSnapshot> {
   await target.ready();
   const folder = await s.store.ensureWritable();
   const file = s.store.newSnapshotPath(folder, target.pid);
@@ -103,10 +104,11 @@ export async function captureSnapshot(s: Services, target: MemoryTarget, label: 
     });
     for (const note of taken.notes) void vscode.window.showWarningMessage(`Leak Lens: ${note}`);
     s.graphs.mark(target, 'snapshot', label);
-    s.store.changed();
+    const workers = taken.workers ?? [];
+    if (run) await s.store.markRun([file, ...workers.map((w) => w.file)], run);
+    else s.store.changed();
     const entry = await s.store.describe(file);
     if (!entry) throw new Error(`the snapshot file ${file} disappeared right after it was written`);
-    const workers = taken.workers ?? [];
     if (workers.length > 0) log().info(`${label}: also snapshotted ${workers.map((w) => w.name).join(', ')} of ${target.label}`);
     return { ...entry, workers };
   } finally {

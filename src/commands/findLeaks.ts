@@ -4,6 +4,7 @@
  * the user (prompted), or a shell command (`leakLens.findLeaks.workloadCommand` or the `workload` option), as the
  * CLI's `--action`. With `interactive: false` nothing is asked: tests and automation drive it by options.
  */
+import { randomBytes } from 'crypto';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { LeakReport } from '../../engine/report';
@@ -13,6 +14,7 @@ import { log } from '../log';
 import { settings } from '../settings';
 import type { Sweeper } from '../sweeper/client';
 import type { MemoryTarget } from '../targets/target';
+import { withProgress } from '../ui/progress';
 import { showReport } from '../ui/showReport';
 import { runWorkload } from '../workload';
 import { captureSnapshot, runCommand, type CapturedSnapshot, type CommandOptions, type Outcome, type Progress, type Services } from './common';
@@ -63,6 +65,8 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
     const cwd = options.workloadCwd ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     const track = options.trackAllocations ?? settings.trackAllocationsInFindLeaks();
     const files: string[] = [];
+    // One id for this run's snapshots, written into their sidecars: the Snapshots view shows each run as a group.
+    const run = randomBytes(6).toString('hex');
     const series = new Map<string, ThreadSeries>();
     // Each snapshot of the main thread comes with one of every worker alive; a worker is known by its capture's key.
     const record = (taken: CapturedSnapshot): string => {
@@ -75,7 +79,7 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
       return taken.file;
     };
 
-    const report = await vscode.window.withProgress(
+    const report = await withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Leak Lens: finding leaks in ${target.label}`, cancellable: true },
       async (progress, token) => {
         await target.ready();
@@ -90,12 +94,12 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
             progress.report({ message: `warming up: ${workload}` });
             await runWorkload(workload, { cwd, timeoutMs: settings.workloadTimeoutMs(), token, sweeper: s.sweeper });
           }
-          files.push(record(await captureSnapshot(s, target, 'baseline', progress, token)));
+          files.push(record(await captureSnapshot(s, target, 'baseline', progress, token, run)));
           let planned = rounds;
           for (let round = 1; round <= planned; round++) {
             const step = await runRound(target, round, planned, { workload, cwd, interactive, waitMs: options.waitMs, canAnalyze: files.length >= 2, sweeper: s.sweeper }, progress, token);
             if (step === 'analyze') break;
-            files.push(record(await captureSnapshot(s, target, `after round ${round}`, progress, token)));
+            files.push(record(await captureSnapshot(s, target, `after round ${round}`, progress, token, run)));
             if (round === planned && interactive && !workload) {
               const more = await Promise.resolve(vscode.window.showInformationMessage(`Leak Lens took ${files.length} snapshots. Analyze them now, or run another round first (more rounds make slow leaks stand out)?`, 'Analyze', 'Another Round'));
               if (more === 'Another Round') planned++;
@@ -111,7 +115,7 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
         const { threads, notes } = comparableThreads(series.values(), files.length);
         for (const note of notes) log().info(`find leaks on ${target.label}: ${note}`);
         const request = series.size > 0 ? { kind: 'analyze' as const, files, threads, threadNotes: notes } : { kind: 'analyze' as const, files };
-        return s.engine.request(request, token, (message) => progress.report({ message: `analysing: ${message}` }));
+        return s.engine.request(request, token, (message) => progress.report({ message }));
       },
     );
     log().info(`find leaks on ${target.label}: ${report.verdict}, ${report.leaks.map((g) => `${g.className}@${g.owner.name}${g.thread && g.thread !== 'main' ? ` in ${g.thread}` : ''}`).join(', ') || 'no leak groups'} (${files.map((f) => path.basename(f)).join(', ')})`);

@@ -40,7 +40,8 @@ async function pickSnapshot(s: Services, title: string, exclude?: string): Promi
   const entries = (await s.store.list()).filter((e) => e.file !== exclude).reverse();
   if (entries.length === 0) throw new UserError('There are no snapshots yet. Take one with "Leak Lens: Take Heap Snapshot", or open a file with "Leak Lens: Open Heap Snapshot File...".');
   const picked = await vscode.window.showQuickPick(
-    entries.map((e) => ({ label: e.label, description: `${new Date(e.time).toLocaleString()} · ${formatBytes(e.size)}${e.pid !== undefined ? ` · pid ${e.pid}` : ''}`, entry: e })),
+    // The label the user gave, with the file's name below it (labels such as "baseline" recur from run to run).
+    entries.map((e) => ({ label: e.label, description: `${new Date(e.time).toLocaleString()} · ${formatBytes(e.size)}${e.pid !== undefined ? ` · pid ${e.pid}` : ''}`, detail: path.basename(e.file), entry: e })),
     { title, placeHolder: 'Pick a snapshot' },
   );
   return picked?.entry;

@@ -31,6 +31,8 @@ export interface SnapshotEntry {
   allocationTracking?: boolean;
   /** A snapshot of a worker thread: `worker <id> <name>` (absent for the main thread). */
   thread?: string;
+  /** The Find Leaks run that took it (one id for its baseline and rounds); absent for a snapshot taken alone. */
+  run?: string;
   /** Opened from outside the snapshot folder. */
   external: boolean;
 }
@@ -44,6 +46,8 @@ interface Sidecar {
   allocationTracking?: boolean;
   memoryUsage?: { heapUsed?: number; heapTotal?: number };
   thread?: { id?: unknown; title?: unknown; url?: unknown };
+  /** Written by the extension, not by capture: see {@link SnapshotEntry.run}. */
+  run?: string;
 }
 
 /** `worker <id> <name>` from a sidecar's `thread` (untrusted: only strings are used, and briefly). */
@@ -179,6 +183,7 @@ export class SnapshotStore implements vscode.Disposable {
       heapTotal: meta?.memoryUsage?.heapTotal,
       allocationTracking: meta?.allocationTracking,
       ...(threadName(meta?.thread) ? { thread: threadName(meta?.thread) } : {}),
+      ...(meta?.run ? { run: meta.run } : {}),
       external,
     };
   }
@@ -207,18 +212,21 @@ export class SnapshotStore implements vscode.Disposable {
 
   /** Sets a snapshot's label: in its sidecar when Leak Lens wrote it, else in workspace state. */
   async rename(entry: SnapshotEntry, label: string): Promise<void> {
-    const metaFile = `${entry.file}.meta.json`;
-    const meta = entry.external ? undefined : readSidecar(entry.file);
-    if (meta) {
-      meta.label = label;
-      const temp = `${metaFile}.${randomBytes(4).toString('hex')}.tmp`;
-      await fs.promises.writeFile(temp, `${JSON.stringify(meta, null, 1)}\n`);
-      await fs.promises.rename(temp, metaFile);
+    const written = entry.external ? false : await updateSidecar(entry.file, (meta) => (meta.label = label));
+    if (written) {
       const labels = { ...this.context.workspaceState.get<Record<string, string>>(LABELS_KEY, {}) };
       delete labels[entry.file];
       await this.context.workspaceState.update(LABELS_KEY, labels);
     } else {
       await this.context.workspaceState.update(LABELS_KEY, { ...this.context.workspaceState.get<Record<string, string>>(LABELS_KEY, {}), [entry.file]: label });
+    }
+    this.changed();
+  }
+
+  /** Marks snapshots as taken by one Find Leaks run (in their sidecars), so the view shows them together. */
+  async markRun(files: string[], run: string): Promise<void> {
+    for (const file of files) {
+      if (!(await updateSidecar(file, (meta) => (meta.run = run)))) log().warn(`cannot mark ${file} as part of a Find Leaks run: it has no readable sidecar`);
     }
     this.changed();
   }
@@ -263,6 +271,18 @@ export class SnapshotStore implements vscode.Disposable {
   }
 }
 
+/** Rewrites the sidecar beside `file` with `change` applied (atomically); false if there is no readable sidecar. */
+async function updateSidecar(file: string, change: (meta: Sidecar) => void): Promise<boolean> {
+  const meta = readSidecar(file);
+  if (!meta) return false;
+  change(meta);
+  const metaFile = `${file}.meta.json`;
+  const temp = `${metaFile}.${randomBytes(4).toString('hex')}.tmp`;
+  await fs.promises.writeFile(temp, `${JSON.stringify(meta, null, 1)}\n`);
+  await fs.promises.rename(temp, metaFile);
+  return true;
+}
+
 /**
  * The sidecar beside a snapshot, read only if it is a small regular file (a FIFO there would block the extension
  * host forever); labels and times of another shape are left out, so the view falls back to the file's own.
@@ -275,6 +295,7 @@ export function readSidecar(file: string): Sidecar | undefined {
     if (!meta || typeof meta !== 'object') return undefined;
     if (typeof meta.label !== 'string') delete meta.label;
     if (typeof meta.time !== 'string') delete meta.time;
+    if (typeof meta.run !== 'string' || meta.run.length > 100) delete meta.run;
     return meta;
   } catch {
     return undefined;

@@ -164,7 +164,6 @@ export class TargetRegistry implements vscode.Disposable {
     let target = this.targets.get(session.id);
     if (!target) {
       if (this.ended.has(session.id)) throw new UserError(`The debug session "${session.name}" has ended. Start the program again to keep working on its memory.`);
-      this.add(session);
       log().debug(`new ${session.type === DEBUG_TYPE ? 'leak-lens' : 'js-debug'} target for ${session.name} (${session.id})`);
       target =
         session.type === DEBUG_TYPE
@@ -174,7 +173,10 @@ export class TargetRegistry implements vscode.Disposable {
               () => this.whenReady(session),
               () => this.workersOf(session).map((w) => ({ session: w, attached: () => this.whenReady(w) })),
             );
+      // In the map before the session is added: adding fires the change events, whose listeners (the status bar)
+      // ask for this same target; created a second time, it connected twice and one copy was never disposed.
       this.targets.set(session.id, target);
+      this.add(session);
     }
     return target;
   }

@@ -4,9 +4,11 @@
  * The webview names snapshots by index; the files behind them never leave this class. MemoryPanel and the snapshot
  * editor wrap it with a real webview; tests drive it with the real engine and a browser.
  */
+import * as path from 'path';
 import type { EngineClient } from '../../engine/client';
 import type { ClassSummary } from '../../engine/summary';
 import type { ClassDelta } from '../../engine/compare';
+import type { EngineProgress } from '../../protocol/engine';
 import { DEFAULT_CAPACITY, TimelineBuffer } from '../../media/src/model/timeline';
 import {
   checkFromWebview,
@@ -136,7 +138,12 @@ export class PanelController {
   state(): PanelState {
     const input = this.input;
     const report = input.report;
-    const snapshots: SnapshotRef[] = this.files.map((f, i) => ({ label: f.label ?? `Snapshot ${i + 1}`, time: f.time, totalSize: f.totalSize, nodeCount: f.nodeCount }));
+    const snapshots: SnapshotRef[] = this.files.map((f, i) => {
+      const label = f.label ?? `Snapshot ${i + 1}`;
+      // The file's name only: the webview is never told where files are.
+      const name = path.basename(f.file);
+      return { label, ...(name !== label ? { detail: name } : {}), time: f.time, totalSize: f.totalSize, nodeCount: f.nodeCount };
+    });
     let timeline: PanelState['timeline'];
     if (input.live) timeline = { live: true, samples: this.timeline.toColumns(), markers: [...this.timeline.markers] };
     else if (report && report.snapshots.some((s) => s.memoryUsage && s.time)) {
@@ -218,8 +225,8 @@ export class PanelController {
   }
 
   private async answer(id: number, q: WebviewQuery, signal: AbortSignal): Promise<WebviewAnswer<unknown>> {
-    const onProgress = (stage: string, done?: number, total?: number) => {
-      if (!signal.aborted) this.host.post({ type: 'progress', id, stage, done, total });
+    const onProgress = (progress: EngineProgress) => {
+      if (!signal.aborted) this.host.post({ type: 'progress', id, ...progress });
     };
     const opts = { signal, onProgress };
     const noSnapshot = (i: number): WebviewAnswer<unknown> => ({ ok: false, error: `there is no snapshot ${i} in this panel` });

@@ -1,7 +1,8 @@
 /**
  * Opening a `.heapsnapshot` file in VS Code shows it in the memory webview: the Summary (classes, objects) and the
  * Retainers of any object, each page asked from the engine. The engine loads the file on the first page; closing the
- * last editor of the file unloads it.
+ * last editor of the file unloads it. The snapshot goes by the label it was given (its sidecar's, or a rename's), with
+ * the file name beside it.
  * Registered for viewType `leakLens.snapshotEditor` (package.json `customEditors`, filename pattern `*.heapsnapshot`).
  */
 import * as vscode from 'vscode';
@@ -20,12 +21,15 @@ class SnapshotDocument implements vscode.CustomDocument {
   }
 }
 
+/** The label a snapshot file goes by (the Snapshots view's), if it has one. */
+export type LabelOf = (file: string) => Promise<string | undefined>;
+
 export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvider<SnapshotDocument> {
   static readonly viewType = 'leakLens.snapshotEditor';
 
   /** Registers the provider; dispose the result to unregister. */
-  static register(context: vscode.ExtensionContext, engine: () => EngineClient, log?: vscode.LogOutputChannel): vscode.Disposable {
-    return vscode.window.registerCustomEditorProvider(SnapshotEditorProvider.viewType, new SnapshotEditorProvider(context, engine, log), {
+  static register(context: vscode.ExtensionContext, engine: () => EngineClient, log?: vscode.LogOutputChannel, labelOf?: LabelOf): vscode.Disposable {
+    return vscode.window.registerCustomEditorProvider(SnapshotEditorProvider.viewType, new SnapshotEditorProvider(context, engine, log, labelOf), {
       // A hidden editor's webview is rebuilt when shown again; the controller replays its state.
       webviewOptions: { retainContextWhenHidden: false },
       supportsMultipleEditorsPerDocument: true,
@@ -37,6 +41,7 @@ export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvid
     private readonly context: vscode.ExtensionContext,
     private readonly engine: () => EngineClient,
     private readonly log?: vscode.LogOutputChannel,
+    private readonly labelOf?: LabelOf,
   ) {}
 
   openCustomDocument(uri: vscode.Uri): SnapshotDocument {
@@ -44,9 +49,13 @@ export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvid
     return new SnapshotDocument(uri, () => void this.engine().request({ kind: 'unload', file: uri.fsPath }));
   }
 
-  resolveCustomEditor(document: SnapshotDocument, panel: vscode.WebviewPanel): void {
+  async resolveCustomEditor(document: SnapshotDocument, panel: vscode.WebviewPanel): Promise<void> {
     const file = document.uri.fsPath;
-    const title = snapshotLabel(file);
+    let closed = false;
+    const closing = panel.onDidDispose(() => (closed = true));
+    const title = (await this.labelOf?.(file).catch(() => undefined)) ?? snapshotLabel(file);
+    closing.dispose();
+    if (closed) return;
     panel.webview.options = webviewOptions(this.context.extensionUri);
     const controller = new PanelController(this.engine(), panelHost(panel, this.log));
     controller.setInput({ title, snapshots: [{ file, label: title }], views: ['summary', 'retainers'], initialView: 'summary', root: vscode.workspace.getWorkspaceFolder(document.uri)?.uri.fsPath });

@@ -8,7 +8,7 @@ test('the engine worker answers paged queries off the caller thread, with progre
   try {
     const files = fixture('basic-leak').files;
     const stages: string[] = [];
-    const report = await client.request({ kind: 'analyze', files }, { onProgress: (stage) => stages.push(stage) });
+    const report = await client.request({ kind: 'analyze', files }, { onProgress: (p) => stages.push(p.stage) });
     assert.ok(report.ok, !report.ok ? report.error : '');
     assert.equal(report.value.verdict, 'leak');
     assert.ok(stages.includes('parse') && stages.includes('dominators'), `progress stages: ${stages.join(',')}`);

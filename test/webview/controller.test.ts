@@ -48,7 +48,9 @@ describe('panel controller on the real engine', () => {
     assert.deepEqual(s?.views, ['leaks', 'growth', 'retainers', 'summary', 'comparison', 'timeline']);
     assert.equal(s?.initialView, 'leaks');
     assert.equal(s?.snapshots.length, 3);
-    assert.deepEqual(Object.keys(s!.snapshots[0]).sort(), ['label', 'nodeCount', 'time', 'totalSize']);
+    assert.deepEqual(Object.keys(s!.snapshots[0]).sort(), ['detail', 'label', 'nodeCount', 'time', 'totalSize']);
+    // Beside its label, a snapshot's file name (for pickers), never where the file is.
+    assert.deepEqual(s!.snapshots.map((x) => x.detail), ['s1.heapsnapshot', 's2.heapsnapshot', 's3.heapsnapshot']);
     assert.equal(s?.timeline?.samples.time.length, 3, 'the memory figures of each snapshot make a timeline');
     assert.deepEqual(s?.timeline?.samples.heapUsed, report.snapshots.map((x) => x.memoryUsage!.heapUsed));
   });

@@ -7,6 +7,7 @@ import type { ClassDelta, ClassSummary, CompareSortKey, ObjectInfo, SummarySortK
 import type { App } from '../app';
 import { formatBytes, formatCount, formatPercent, formatSigned, formatSignedBytes, h, replace } from '../dom';
 import { Column, DataTable, Pager, SortDir } from '../table';
+import { snapshotOption } from './snapshotOption';
 
 export const CLASS_PAGE = 100;
 export const OBJECT_PAGE = 50;
@@ -160,7 +161,7 @@ abstract class ClassTableView<R extends { className: string }, K extends string>
 }
 
 function snapshotOptions(app: App): HTMLOptionElement[] {
-  return app.state.snapshots.map((s, i) => h('option', { attrs: { value: i } }, s.label || `Snapshot ${i + 1}`));
+  return app.state.snapshots.map(snapshotOption);
 }
 
 /** The main thread's last snapshot: a report over worker threads lists the workers' snapshots after the main thread's. */

@@ -4,10 +4,11 @@
  * pattern (arrows, Home, End, Enter or Right to expand, Left to collapse or go to the parent); P shows the path of the
  * selected object.
  */
-import type { RetainerInfo } from '../../../protocol/webview';
+import type { RetainerInfo, SnapshotRef } from '../../../protocol/webview';
 import type { App } from '../app';
 import { formatBytes, formatCount, h, replace, rovingIndex } from '../dom';
 import { edgeText, renderPath } from './path';
+import { snapshotOption } from './snapshotOption';
 
 export const RETAINERS_PAGE = 50;
 
@@ -65,8 +66,8 @@ export class RetainersView {
     for (const c of Array.from(this.el.children)) (c as HTMLElement).hidden = c === this.empty ? has : !has;
   }
 
-  setSnapshots(labels: string[]): void {
-    replace(this.snapshotPick, ...labels.map((l, i) => h('option', { attrs: { value: i } }, l)));
+  setSnapshots(snapshots: SnapshotRef[]): void {
+    replace(this.snapshotPick, ...snapshots.map(snapshotOption));
   }
 
   /** Opens the retainers of one object: its path and the first page of the tree. */

@@ -109,7 +109,16 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
     const row = pane.locator('.monaco-list-row', { hasText: /leaky-array/ }).first();
     await row.waitFor();
     log(`snapshot row: ${(await row.innerText()).replace(/\s+/g, ' ')}`);
+    // Its tooltip names the file as it is on disk (markdown escapes once showed as \-7b66d951/leak\-lens...).
+    await row.hover();
+    const hover = page.locator('.monaco-hover', { hasText: /\.heapsnapshot/ }).first();
+    await hover.waitFor();
+    const tip = (await hover.innerText()).replace(/\s+/g, ' ');
+    log(`snapshot tooltip: ${tip}`);
+    assert(/\/\d{8}-\d{6}-pid\d+\.heapsnapshot/.test(tip), `the tooltip names the snapshot file by its path: ${tip}`);
+    assert(!tip.includes('\\'), `the tooltip's path has no markdown escapes: ${tip}`);
     await page.screenshot({ path: path.join(outDir, 'ui-snapshot-taken.png') });
+    await page.mouse.move(0, 0);
     await clearNotifications(page);
   });
 
@@ -140,5 +149,21 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
     await clearNotifications(page);
     await page.keyboard.press('Escape');
     await page.screenshot({ path: path.join(outDir, 'ui-find-leaks.png') });
+  });
+
+  await check('the Heap Snapshots view shows the Find Leaks run as a group, above the snapshot taken before it', async () => {
+    await runCommand(page, 'View: Show Run and Debug');
+    const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Heap Snapshots/i }) });
+    const rows = pane.locator('.monaco-list-row');
+    await pane.locator('.monaco-list-row', { hasText: /^Find Leaks at / }).first().waitFor();
+    const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+    log(`snapshot rows: ${texts.join(' | ')}`);
+    const run = texts.findIndex((t) => t.startsWith('Find Leaks at'));
+    assert(run === 0, `the newest (the run) comes first: ${texts.join(' | ')}`);
+    assert(/^Find Leaks at .*3 snapshots$/.test(texts[0]), `the run group counts its 3 snapshots: ${texts[0]}`);
+    // A row's text is its label, then its description (a time) with no space between.
+    assert(/^baseline\d/.test(texts[1]) && /^after round 1\d/.test(texts[2]) && /^after round 2\d/.test(texts[3]), `the run's snapshots follow it in the order taken: ${texts.join(' | ')}`);
+    assert(texts.length === 5, `and then the snapshot taken before the run: ${texts.join(' | ')}`);
+    await page.screenshot({ path: path.join(outDir, 'ui-snapshots-view.png') });
   });
 }

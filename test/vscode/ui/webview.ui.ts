@@ -3,7 +3,8 @@
  * workbench with playwright). Snapshots of the workspace's leaky server, taken by `leak-lens run`, open in the Leak
  * Lens custom editor (through Explorer > Open With..., since js-debug's heap snapshot viewer is the default for these
  * files); in its webview a person goes Summary -> Session -> an object -> its retainer path, and a click on
- * a step of the path that names a source line opens the editor at that file and line.
+ * a step of the path that names a source line opens the editor at that file and line. Its snapshot pickers name the
+ * snapshot by the label in its sidecar, with the file name as the tooltip.
  *
  * Needs from the extension: the `customEditors` contribution for `leakLens.snapshotEditor` on `*.heapsnapshot`, and
  * `SnapshotEditorProvider.register` in `activate`.
@@ -64,6 +65,19 @@ export async function run({ page, check, outDir, workspace, log }: UiContext): P
     await view.locator('#panel-summary tbody tr[data-index]').first().waitFor();
     assert((await view.locator('#tab-summary').getAttribute('aria-selected')) === 'true', 'the summary is the first view');
     await page.screenshot({ path: path.join(outDir, 'webview-vscode-summary.png') });
+  });
+
+  await check('the editor names the snapshot by the label it was given, with the file name beside it', async () => {
+    // leak-lens run labels its second snapshot "after round 1" in the sidecar; the file is s2.heapsnapshot.
+    const view = webview(page);
+    for (const panel of ['summary', 'retainers']) {
+      const option = view.locator(`#panel-${panel} select[aria-label="Snapshot"] option`).first();
+      await option.waitFor({ state: 'attached' });
+      const text = (await option.innerText()).trim();
+      assert(text === 'after round 1', `the ${panel} view's snapshot picker shows "${text}", not the label "after round 1" from the sidecar`);
+      const title = await option.getAttribute('title');
+      assert(title === 's2.heapsnapshot', `the ${panel} view's snapshot picker gives the file name as "${title}", not s2.heapsnapshot`);
+    }
   });
 
   await check('a click on a retainer step opens the editor at that file and line', async () => {
