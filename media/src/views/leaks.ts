@@ -81,12 +81,29 @@ export class LeaksView {
     } else replace(this.detail);
   }
 
+  /**
+   * Selects the group with this id (a code lens or hover asked for it) and shows its details, retainer path
+   * included, scrolled into view. Returns false when the report has no such group.
+   */
+  selectGroup(id: string): boolean {
+    for (let i = 0; i < this.table.length; i++) {
+      const g = this.table.rowAt(i)!;
+      if (g.id !== id) continue;
+      this.table.select(i, false);
+      this.showGroup(g);
+      requestAnimationFrame(() => this.detail.scrollIntoView({ block: 'start' }));
+      return true;
+    }
+    return false;
+  }
+
   private site(s: Site): HTMLElement {
     return siteItem(this.app, s);
   }
 
   private showGroup(g: LeakGroup): void {
     const report = this.report!;
+    this.detail.dataset.group = g.id;
     // A worker's objects are in that worker's snapshots (listed after the main thread's), never in the main heap.
     const lastSnapshot = lastSnapshotOfThread(report, g.thread);
     const app = this.app;
