@@ -190,8 +190,8 @@ async function showLeakGroup(context: vscode.ExtensionContext, engine: EngineHos
     if (!report || (groupId && !report.leaks.some((g) => g.id === groupId))) {
       throw new UserError('That leak group is not in a report Leak Lens has; run Find Leaks again (or `leak-lens run`) to refresh the report.');
     }
-    // The same report: from the same file (with that group still in it), or the very report Find Leaks showed.
-    const same = open && (file ? open.reportFile === file && !!groupId && open.report?.leaks.some((g) => g.id === groupId) : open.report === report);
+    // The same report: the very report Find Leaks showed, or the one read from that file and not written again since.
+    const same = open && (file ? open.reportFile === file && open.report?.createdAt === report.createdAt : open.report === report);
     if (open && same) open.reveal('leaks', undefined, groupId);
     else if (open) {
       open.showReport(report, title ?? 'Leak report', file);
