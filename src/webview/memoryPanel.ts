@@ -114,6 +114,11 @@ export class MemoryPanel implements vscode.Disposable {
     return MemoryPanel.open.get(kind);
   }
 
+  /** The open report panel, else the live memory panel, if any (`of` says which kind is wanted). */
+  static get active(): MemoryPanel | undefined {
+    return MemoryPanel.open.get('report') ?? MemoryPanel.open.get('memory');
+  }
+
   /** The report the panel shows, if any. */
   get report(): LeakReport | undefined {
     return this.controller.currentInput.report;

@@ -178,6 +178,21 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
     assert(tabs.includes(REPORT_TITLE) && !tabs.includes('Leak Lens'), `the panel keeps its title: ${tabs.join(' | ')}`);
   });
 
+  await check('with the panel hidden behind another editor (its webview gone), the code lens brings it back on that group', async () => {
+    const frame = await panelFrame(page, /^Leak report - /, '#tab-summary');
+    await frame.locator('#tab-summary').click();
+    await frame.locator('#tab-summary[aria-selected=true]').waitFor();
+    // Another file opened in the panel's editor group hides the panel; VS Code drops a hidden panel's webview.
+    await page.locator('.tabs-container .tab', { hasText: REPORT_TITLE }).click();
+    await openFile(page, 'load.js');
+    await page.locator('.tabs-container .tab.active', { hasText: 'leaky-server.js' }).first().waitFor();
+    const source = page.locator('.editor-group-container', { has: page.locator('.tab', { hasText: 'leaky-server.js' }) }).first();
+    await source.locator('.codelens-decoration a', { hasText: /Session leaked, .*show retainers/ }).first().click();
+    const back = await panelFrame(page, /^Leak report - /, `section.detail[data-group="${group!.id}"]`);
+    assert((await back.locator('#tab-leaks').getAttribute('aria-selected')) === 'true', 'the leaks view is shown, not the Summary the panel was left on');
+    await page.locator('.tabs-container .tab.active', { hasText: REPORT_TITLE }).waitFor();
+  });
+
   await check('the heap in the status bar opens the live memory timeline in its own panel; the report stays open', async () => {
     await runCommand(page, 'Leak Lens: Launch Program for Memory Work...');
     const input = page.locator('.quick-input-widget input');
