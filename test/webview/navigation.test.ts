@@ -72,6 +72,13 @@ describe('memory webview navigation in Chromium', () => {
     assert.equal(await page.locator('section.detail h3', { hasText: 'Retainer path' }).count(), 1);
     assert.equal(await page.locator('section.detail ol.path > li').count(), target.retainerPath.length);
     assert.equal(await page.locator('#panel-leaks').isVisible(), true);
+    // The group's heading is in view, below the sticky header with the tabs.
+    await page.waitForFunction(() => {
+      const d = globalThis as unknown as { document: { querySelector(s: string): { getBoundingClientRect(): { top: number; bottom: number } } | null }; innerHeight: number };
+      const heading = d.document.querySelector('section.detail h2');
+      const header = d.document.querySelector('header.top');
+      return !!heading && !!header && heading.getBoundingClientRect().top >= header.getBoundingClientRect().bottom && heading.getBoundingClientRect().bottom <= d.innerHeight;
+    });
     assert.equal(await page.title(), 'Leak report - audit-log');
     assert.deepEqual(w.errors.filter((e) => !/favicon|404/.test(e)), []);
   });

@@ -91,7 +91,12 @@ export class LeaksView {
       if (g.id !== id) continue;
       this.table.select(i, false);
       this.showGroup(g);
-      requestAnimationFrame(() => this.detail.scrollIntoView({ block: 'start' }));
+      // Scrolled to just below the sticky header with the tabs, so that the group's heading shows.
+      requestAnimationFrame(() => {
+        const header = document.querySelector('header.top');
+        const top = this.detail.getBoundingClientRect().top + window.scrollY - (header?.getBoundingClientRect().height ?? 0) - 8;
+        window.scrollTo({ top: Math.max(0, top) });
+      });
       return true;
     }
     return false;
