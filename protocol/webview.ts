@@ -76,6 +76,8 @@ export interface PanelState {
   root?: string;
   /** An object to open in the retainers view first: snapshot index and heap object id. */
   focus?: { snapshot: number; nodeId: number };
+  /** A leak group (`LeakGroup.id`) to open first: the leaks view with that group selected and its details shown. */
+  group?: string;
 }
 
 export type SortDirection = 'asc' | 'desc';
@@ -119,8 +121,8 @@ export type ToWebview =
   | ({ type: 'progress'; id: number } & EngineProgress)
   /** Updated figures of the snapshots (sizes become known once a snapshot is loaded); views keep their state. */
   | { type: 'snapshots'; snapshots: SnapshotRef[] }
-  /** Switch to a view; for `retainers`, of the given object. */
-  | { type: 'show'; view: ViewId; focus?: { snapshot: number; nodeId: number } };
+  /** Switch to a view; for `retainers`, of the given object; for `leaks`, with the given group selected. */
+  | { type: 'show'; view: ViewId; focus?: { snapshot: number; nodeId: number }; group?: string };
 
 /** Messages the webview posts to the extension. */
 export type FromWebview =

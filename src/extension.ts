@@ -30,7 +30,7 @@ import { LeakLensDocuments, SCHEME } from './ui/documents';
 import { MemoryGraphs } from './ui/memoryGraph';
 import { createProgressEvents, type ProgressReport } from './ui/progress';
 import { HeapStatusBar } from './ui/statusBar';
-import { MemoryPanel } from './webview/memoryPanel';
+import { MemoryPanel, reportTitle } from './webview/memoryPanel';
 import { SnapshotEditorProvider } from './webview/snapshotEditor';
 import { stopAllWorkloads } from './workload';
 
@@ -182,18 +182,36 @@ function fallbackChannel(): vscode.LogOutputChannel {
   return vscode.window.createOutputChannel('Leak Lens Language Server', { log: true });
 }
 
-/** Opens the memory panel at the leaks of the report a code lens or hover came from. */
+/**
+ * Opens the report panel at the leak group a code lens or hover came from: the leaks view with that group selected
+ * and its details (retainer path included) shown. The open report panel is revealed when it shows that report (its
+ * title kept); otherwise the report is shown there, or in a new panel, under the title it was shown under before.
+ */
 async function showLeakGroup(context: vscode.ExtensionContext, engine: EngineHost, args: ShowLeakGroupArgs | undefined, lastReport: LeakReport | undefined): Promise<void> {
   try {
+    const open = MemoryPanel.of('report');
     let report = lastReport;
+    let file: string | undefined;
+    let title = lastReport && reportTitle(lastReport);
     if (args?.reportFile) {
-      const file = args.reportFile.startsWith('file:') ? vscode.Uri.parse(args.reportFile).fsPath : args.reportFile;
+      file = args.reportFile.startsWith('file:') ? vscode.Uri.parse(args.reportFile).fsPath : args.reportFile;
       report = JSON.parse(await fs.promises.readFile(file, 'utf8')) as LeakReport;
+      title = `Leak report - ${vscode.workspace.asRelativePath(file, false)}`;
     }
-    if (!report || (args?.groupId && !report.leaks.some((g) => g.id === args.groupId))) {
+    const groupId = args?.groupId;
+    if (!report || (groupId && !report.leaks.some((g) => g.id === groupId))) {
       throw new UserError('That leak group is not in a report Leak Lens has; run Find Leaks again (or `leak-lens run`) to refresh the report.');
     }
-    MemoryPanel.show(context, engine.engine, { title: 'Leak Lens', report, initialView: 'leaks' }, logChannel());
+    // The same report: the very report Find Leaks showed, or the one read from that file and not written again since.
+    const same = open && (file ? open.reportFile === file && open.report?.createdAt === report.createdAt : open.report === report);
+    if (open && same) open.reveal('leaks', undefined, groupId);
+    else if (open) {
+      open.showReport(report, title ?? 'Leak report', file);
+      open.reveal('leaks', undefined, groupId);
+    } else {
+      const panel = MemoryPanel.show(context, engine.engine, { title: title ?? 'Leak report', report, initialView: 'leaks' }, logChannel(), { reportFile: file });
+      panel.reveal('leaks', undefined, groupId);
+    }
   } catch (error) {
     reportError(error, 'show the leak group');
   }

@@ -61,7 +61,7 @@ function renderTabs(state: PanelState): void {
   }
 }
 
-function show(id: ViewId, focus?: Focus): void {
+function show(id: ViewId, focus?: Focus, group?: string): void {
   if (!app.state.views.includes(id)) return;
   current = id;
   for (const [v, tab] of tabs) {
@@ -75,6 +75,7 @@ function show(id: ViewId, focus?: Focus): void {
   if (id === 'growth') views.growth.activate();
   if (id === 'summary') views.summary.activate();
   if (id === 'comparison') views.comparison.activate();
+  if (id === 'leaks' && group) views.leaks.selectGroup(group);
   if (id === 'retainers' && focus) {
     views.retainers.open(focus, focus.name);
     panels.get(id)?.focus();
@@ -94,7 +95,8 @@ function setState(state: PanelState): void {
   document.title = state.title;
   renderTabs(state);
   const saved = app.saved().view;
-  const first = state.focus ? 'retainers' : saved && state.views.includes(saved) ? saved : state.initialView;
+  // A group or an object asked for wins over the view the panel was on.
+  const first = state.focus ? 'retainers' : state.group && state.views.includes('leaks') ? 'leaks' : saved && state.views.includes(saved) ? saved : state.initialView;
   // The first view is visible before it is filled, so its charts are drawn once, at their real width.
   for (const [v, panel] of panels) panel.hidden = v !== first;
   views.retainers.setSnapshots(state.snapshots);
@@ -103,7 +105,7 @@ function setState(state: PanelState): void {
   views.leaks.setReport(state.report);
   views.growth.setReport(state.report);
   if (state.timeline) views.timeline.reset(state.timeline.samples, state.timeline.markers, state.timeline.live);
-  show(first, state.focus);
+  show(first, state.focus, state.group);
   performance.mark('leak-lens:state-shown');
 }
 
@@ -122,7 +124,7 @@ window.addEventListener('message', (e: MessageEvent) => {
       views.timeline.add(msg.samples, msg.markers);
       break;
     case 'show':
-      show(msg.view, msg.focus);
+      show(msg.view, msg.focus, msg.group);
       break;
   }
 });

@@ -9,7 +9,7 @@ import type { EngineClient } from '../../engine/client';
 import type { LeakGroup, LeakReport } from '../../engine/report';
 import { reportError } from '../errors';
 import { log, logChannel } from '../log';
-import { MemoryPanel } from '../webview/memoryPanel';
+import { MemoryPanel, rememberReportTitle } from '../webview/memoryPanel';
 import { LeakLensDocuments, showMarkdown } from './documents';
 import { formatBytes, formatCount } from './format';
 import { openLocation, shortLocation } from './locations';
@@ -33,12 +33,15 @@ export async function showReport(report: LeakReport, context: ReportContext, opt
   const title = options.title ?? `Leak report ${new Date().toLocaleTimeString()}`;
   const uri = context.documents.newUri(title);
   context.documents.set(uri, reportMarkdown(report));
+  // A code lens of this report opens the report panel under this title again.
+  rememberReportTitle(report, title);
   if (!options.interactive) {
     await showMarkdown(uri, { preview: false });
     return uri;
   }
   try {
-    const open = MemoryPanel.active;
+    // The report panel: a live memory timeline open beside it stays as it is.
+    const open = MemoryPanel.of('report');
     if (open) {
       open.showReport(report, title);
       open.reveal('leaks');

@@ -60,6 +60,8 @@ export interface PanelInput {
   initialView?: ViewId;
   /** An object to open in the retainers view: snapshot index and heap object id. */
   focus?: { snapshot: number; nodeId: number };
+  /** A leak group (`LeakGroup.id`) to open in the leaks view, selected with its details. */
+  group?: string;
   /** The workspace folder, for shorter paths. */
   root?: string;
 }
@@ -74,6 +76,8 @@ export class PanelController {
   private input: PanelInput = {};
   private files: SnapshotFile[] = [];
   private ready = false;
+  /** A view asked for while no webview listened (hidden panels lose theirs); shown right after the next state. */
+  private pendingShow: Extract<ToWebview, { type: 'show' }> | undefined;
   private disposed = false;
   private readonly allow = new LocationAllowList();
   private readonly timeline: TimelineBuffer;
@@ -128,10 +132,20 @@ export class PanelController {
     if (this.ready) this.host.post({ type: 'samples', samples, markers });
   }
 
-  /** Switches the webview to a view, e.g. the retainers of an object the editor asked about. */
-  reveal(view: ViewId, focus?: { snapshot: number; nodeId: number }): void {
-    if (this.ready) this.host.post({ type: 'show', view, focus });
-    else this.input = { ...this.input, initialView: view, focus };
+  /**
+   * Switches the webview to a view, e.g. the retainers of an object the editor asked about, or the leaks view with a
+   * group selected. Asked while no webview listens (a hidden panel's webview is gone), it is shown right after the
+   * state the next webview gets, over the view that webview would restore.
+   */
+  reveal(view: ViewId, focus?: { snapshot: number; nodeId: number }, group?: string): void {
+    const show = { type: 'show' as const, view, ...(focus ? { focus } : {}), ...(group ? { group } : {}) };
+    if (this.ready) this.host.post(show);
+    else this.pendingShow = show;
+  }
+
+  /** The webview went away (its panel was hidden); the next one says `ready` again and gets the state then. */
+  detach(): void {
+    this.ready = false;
   }
 
   /** The webview's state message for the current input. */
@@ -160,7 +174,7 @@ export class PanelController {
       ...(!input.live && timeline ? (['timeline'] as const) : []),
     ];
     const initialView = input.initialView && views.includes(input.initialView) ? input.initialView : views[0] ?? 'timeline';
-    return { title: input.title ?? (report ? 'Leak Lens report' : 'Leak Lens'), views, initialView, report, snapshots, timeline, focus: input.focus, root: input.root };
+    return { title: input.title ?? (report ? 'Leak Lens report' : 'Leak Lens'), views, initialView, report, snapshots, timeline, focus: input.focus, group: input.group, root: input.root };
   }
 
   /** Handles one message from the webview; malformed ones are logged and dropped. */
@@ -173,10 +187,14 @@ export class PanelController {
     }
     const msg = checked.value;
     switch (msg.type) {
-      case 'ready':
+      case 'ready': {
         this.ready = true;
         this.host.post({ type: 'state', state: this.state() });
+        const show = this.pendingShow;
+        this.pendingShow = undefined;
+        if (show) this.host.post(show);
         return;
+      }
       case 'cancel':
         this.running.get(msg.id)?.abort();
         this.running.delete(msg.id);

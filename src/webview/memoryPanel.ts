@@ -1,7 +1,9 @@
 /**
- * The memory panel: one webview that shows a leak report, a live session's memory timeline, or both, with every page
- * of data fetched from the engine on demand. `MemoryPanel.show` opens it (or reuses the open one); the returned panel
- * takes live samples and markers, new reports, and requests to reveal a view.
+ * The memory panels: webviews that show a leak report or a live session's memory timeline, with every page of data
+ * fetched from the engine on demand. There are two kinds, each with at most one panel open, so that a report and the
+ * live timeline stay open side by side: `report` (a leak report or a comparison) and `memory` (the live timeline).
+ * `MemoryPanel.show` opens the panel of the input's kind (or reuses the open one); the returned panel takes live
+ * samples and markers, new reports, and requests to reveal a view or a leak group.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -55,9 +57,27 @@ export function panelHost(panel: vscode.WebviewPanel, log: vscode.LogOutputChann
   };
 }
 
+/** A panel of reports (and comparisons), or the live memory timeline of a session. */
+export type PanelKind = 'report' | 'memory';
+
+/** The title each report was shown under, so that a panel opened again for it (from a code lens) keeps it. */
+const reportTitles = new WeakMap<LeakReport, string>();
+
+/** Remembers the title a report is shown under. */
+export function rememberReportTitle(report: LeakReport, title: string): void {
+  reportTitles.set(report, title);
+}
+
+/** The title a report was shown under, if it was. */
+export function reportTitle(report: LeakReport): string | undefined {
+  return reportTitles.get(report);
+}
+
 export class MemoryPanel implements vscode.Disposable {
   static readonly viewType = 'leakLens.memory';
-  private static current: MemoryPanel | undefined;
+  private static readonly open = new Map<PanelKind, MemoryPanel>();
+  /** The report file the shown report was read from, if it came from a file. */
+  private reportFileShown: string | undefined;
 
   private readonly controller: PanelController;
   private readonly disposables: vscode.Disposable[] = [];
@@ -66,31 +86,52 @@ export class MemoryPanel implements vscode.Disposable {
   readonly onDidDispose = this.disposeEmitter.event;
 
   /**
-   * Shows the memory panel with `input`, reusing the open panel (its input is replaced). The panel lives until the
-   * user closes it or `dispose` is called; it is also disposed with the extension.
+   * Shows `input` in the panel of its kind (`memory` for a live timeline, `report` otherwise), reusing the open panel
+   * of that kind (its input is replaced); a panel of the other kind stays as it is. The panel lives until the user
+   * closes it or `dispose` is called; it is also disposed with the extension.
    */
-  static show(context: vscode.ExtensionContext, engine: EngineClient, input: PanelInput, log?: vscode.LogOutputChannel): MemoryPanel {
-    const existing = MemoryPanel.current;
+  static show(context: vscode.ExtensionContext, engine: EngineClient, input: PanelInput, log?: vscode.LogOutputChannel, options: { reportFile?: string } = {}): MemoryPanel {
+    const kind: PanelKind = input.live ? 'memory' : 'report';
+    if (input.report && input.title) rememberReportTitle(input.report, input.title);
+    const existing = MemoryPanel.open.get(kind);
     if (existing) {
       existing.controller.setInput(withRoot(input));
+      existing.reportFileShown = options.reportFile;
       existing.panel.title = input.title ?? existing.panel.title;
       existing.panel.reveal(undefined, true);
       return existing;
     }
     const panel = vscode.window.createWebviewPanel(MemoryPanel.viewType, input.title ?? 'Leak Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { ...webviewOptions(context.extensionUri), retainContextWhenHidden: false });
-    const p = new MemoryPanel(panel, context, engine, input, log);
-    MemoryPanel.current = p;
+    const p = new MemoryPanel(panel, kind, context, engine, input, log);
+    p.reportFileShown = options.reportFile;
+    MemoryPanel.open.set(kind, p);
     context.subscriptions.push(p);
     return p;
   }
 
-  /** The open panel, if any. */
+  /** The open panel of a kind, if any. */
+  static of(kind: PanelKind): MemoryPanel | undefined {
+    return MemoryPanel.open.get(kind);
+  }
+
+  /** The open report panel, else the live memory panel, if any (`of` says which kind is wanted). */
   static get active(): MemoryPanel | undefined {
-    return MemoryPanel.current;
+    return MemoryPanel.open.get('report') ?? MemoryPanel.open.get('memory');
+  }
+
+  /** The report the panel shows, if any. */
+  get report(): LeakReport | undefined {
+    return this.controller.currentInput.report;
+  }
+
+  /** The report file the shown report was read from (a code lens of a `leak-lens run` report), if any. */
+  get reportFile(): string | undefined {
+    return this.reportFileShown;
   }
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
+    readonly kind: PanelKind,
     context: vscode.ExtensionContext,
     engine: EngineClient,
     input: PanelInput,
@@ -103,13 +144,23 @@ export class MemoryPanel implements vscode.Disposable {
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => void this.controller.handle(m)),
       panel.onDidDispose(() => this.dispose()),
+      // A hidden panel's webview is gone: what is asked meanwhile waits for the next one's `ready`.
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.controller.detach();
+      }),
     );
     setWebviewHtml(panel.webview, context.extensionUri, input.title ?? 'Leak Lens');
   }
 
-  /** Shows a new report, keeping a live timeline if there is one. */
-  showReport(report: LeakReport, title?: string): void {
-    this.controller.update({ report, snapshots: undefined, title: title ?? this.controller.currentInput.title, initialView: 'leaks', focus: undefined });
+  /** Shows a new report under `title` (the panel's title when omitted); `reportFile` says which file it was read from. */
+  showReport(report: LeakReport, title?: string, reportFile?: string): void {
+    const t = title ?? this.controller.currentInput.title;
+    if (t) {
+      rememberReportTitle(report, t);
+      this.panel.title = t;
+    }
+    this.reportFileShown = reportFile;
+    this.controller.update({ report, snapshots: undefined, title: t, initialView: 'leaks', focus: undefined, group: undefined });
   }
 
   /** Appends samples (and markers) of the live session. */
@@ -121,14 +172,18 @@ export class MemoryPanel implements vscode.Disposable {
     this.controller.addSamples([], [marker]);
   }
 
-  /** Switches to a view, e.g. the retainers of one object (`snapshot` indexes the panel's snapshots). */
-  reveal(view: ViewId, focus?: { snapshot: number; nodeId: number }): void {
+  /**
+   * Brings the panel to the front and switches to a view: the retainers of one object (`snapshot` indexes the panel's
+   * snapshots), or the leaks view with `group` selected and its details (retainer path included) shown.
+   */
+  reveal(view: ViewId, focus?: { snapshot: number; nodeId: number }, group?: string): void {
+    // Asked before the panel comes to the front: a hidden panel's webview restarts on reveal and must get it.
+    this.controller.reveal(view, focus, group);
     this.panel.reveal(undefined, true);
-    this.controller.reveal(view, focus);
   }
 
   dispose(): void {
-    if (MemoryPanel.current === this) MemoryPanel.current = undefined;
+    if (MemoryPanel.open.get(this.kind) === this) MemoryPanel.open.delete(this.kind);
     this.controller.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();

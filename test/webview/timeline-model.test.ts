@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TimelineSample } from '../../protocol/webview';
-import { estimateLeak, fitLine, TimelineBuffer } from '../../media/src/model/timeline';
+import { estimateLeak, fitLine, layoutMarkerLabels, TimelineBuffer } from '../../media/src/model/timeline';
 
 const MB = 1024 * 1024;
 
@@ -109,6 +109,71 @@ test('with too few seconds of samples the estimate says it is still collecting',
   const buf = new TimelineBuffer();
   buf.pushAll(sampled(5, { heapRate: MB }));
   assert.equal(estimateLeak(buf).verdict, 'collecting');
+});
+
+test("a report's few points over minutes give an estimate: the span counts, not the number of points", () => {
+  // A report's timeline: one point per snapshot (baseline and two rounds), six minutes apart, a snapshot marker at each.
+  const t0 = Date.UTC(2026, 0, 1);
+  const points = [0, 360, 720].map((s, i) => ({ time: t0 + s * 1000, heapUsed: 20 * MB + i * 6 * MB, heapTotal: 40 * MB }));
+  const buf = new TimelineBuffer(8);
+  buf.pushAll(points);
+  for (const p of points) buf.addMarker({ time: p.time, kind: 'snapshot' });
+  const e = estimateLeak(buf);
+  assert.notEqual(e.verdict, 'collecting', e.diagnosis);
+  assert.equal(e.spanSeconds, 720);
+  assert.equal(e.verdict, 'growing');
+  assert.equal(e.source, 'gc');
+  assert.match(e.headline, /^Leak rate \+1(\.0)? MB\/min$/);
+  // Two points are a line too; one is not, and neither is a span under 20 s.
+  const two = new TimelineBuffer(8);
+  two.pushAll([points[0], points[2]]);
+  assert.equal(estimateLeak(two).verdict, 'growing');
+  const one = new TimelineBuffer(8);
+  one.push(points[0]);
+  assert.equal(estimateLeak(one).verdict, 'collecting');
+  const short = new TimelineBuffer(8);
+  short.pushAll(points.map((p, i) => ({ ...p, time: t0 + i * 5000 })));
+  assert.match(estimateLeak(short).diagnosis, /needs at least 20 s of samples \(10 s so far\)/);
+});
+
+test('marker labels are laid out so that no two overlap: rows first, then cut with an ellipsis', () => {
+  const overlaps = (places: ReturnType<typeof layoutMarkerLabels>) => {
+    for (let i = 0; i < places.length; i++)
+      for (let j = i + 1; j < places.length; j++) {
+        const a = places[i];
+        const b = places[j];
+        if (a.row === b.row && a.width > 0 && b.width > 0 && a.left < b.left + b.width && b.left < a.left + a.width) return `${i} and ${j}: ${JSON.stringify([a, b])}`;
+      }
+    return undefined;
+  };
+  // "after round 1" and "after round 2" a few pixels apart: the second goes to the next row, whole.
+  const two = layoutMarkerLabels([{ x: 100, width: 80 }, { x: 104, width: 80 }], { right: 1000, rows: 3, gap: 8 });
+  assert.deepEqual(two.map((p) => [p.row, p.left, p.width, p.elided, p.covers]), [[0, 100, 80, false, []], [1, 104, 80, false, []]]);
+  // Far apart: one row.
+  assert.deepEqual(layoutMarkerLabels([{ x: 0, width: 50 }, { x: 200, width: 50 }], { right: 1000, rows: 3, gap: 8 }).map((p) => p.row), [0, 0]);
+  // The last label ends inside the plot.
+  const edge = layoutMarkerLabels([{ x: 990, width: 60 }], { right: 1000, rows: 3, gap: 8 });
+  assert.deepEqual([edge[0].left, edge[0].width], [940, 60]);
+  // Many crowded lines: every row used, earlier labels cut, none overlapping, none wider than its text.
+  for (const n of [5, 20, 200]) {
+    const requests = Array.from({ length: n }, (_, i) => ({ x: 50 + i * 2, width: 70 + (i % 3) * 10 }));
+    const places = layoutMarkerLabels(requests, { right: 600, rows: 3, gap: 8 });
+    assert.equal(places.length, n);
+    assert.equal(overlaps(places), undefined);
+    assert.ok(places.every((p, i) => p.width <= requests[i].width && p.left >= 0 && p.left + p.width <= 600 && p.row >= 0 && p.row < 3));
+    assert.ok(places.some((p) => p.elided), 'crowded labels are cut');
+    // The last label is always whole: nothing comes after it.
+    assert.equal(places[n - 1].width, requests[n - 1].width);
+  }
+  // With a minimum width, a label cut below it is dropped and the label that took its place covers it (and what it covered).
+  const dropped = layoutMarkerLabels([0, 2, 4, 6].map((x) => ({ x, width: 80 })), { right: 1000, rows: 2, gap: 8, minWidth: 28 });
+  assert.deepEqual(dropped.map((p) => [p.row, p.width, p.covers]), [[0, 0, []], [1, 0, []], [0, 80, [0]], [1, 80, [1]]]);
+  const chain = layoutMarkerLabels([0, 2, 4].map((x) => ({ x, width: 80 })), { right: 1000, rows: 1, gap: 8, minWidth: 28 });
+  assert.deepEqual(chain.map((p) => [p.width, p.covers]), [[0, []], [0, []], [80, [0, 1]]]);
+  // Crowded at the right edge too.
+  const right = layoutMarkerLabels(Array.from({ length: 30 }, (_, i) => ({ x: 560 + i, width: 90 })), { right: 600, rows: 3, gap: 8 });
+  assert.equal(overlaps(right), undefined);
+  assert.ok(right.every((p) => p.left + p.width <= 600));
 });
 
 test('a timeline travels as columns and comes back the same', () => {

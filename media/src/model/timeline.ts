@@ -256,8 +256,11 @@ export function estimateLeak(buf: TimelineBuffer): LeakEstimate {
   const n = buf.length;
   const time = buf.column('time');
   const span = n > 1 ? time[n - 1] - time[0] : 0;
-  if (n < 4 || span < MIN_SPAN_SECONDS) {
-    return { source: 'none', spanSeconds: span, verdict: 'collecting', headline: '', diagnosis: `Collecting samples: a leak-rate estimate needs at least ${MIN_SPAN_SECONDS} s of samples.` };
+  // What counts is the time the points span, not how many there are: a report's timeline has one point per snapshot
+  // (three for two rounds) over minutes, and a line through them is as good as the snapshots.
+  if (n < 2 || span < MIN_SPAN_SECONDS) {
+    const sofar = n > 1 ? ` (${formatDuration(span)} so far)` : '';
+    return { source: 'none', spanSeconds: span, verdict: 'collecting', headline: '', diagnosis: `Collecting samples: a leak-rate estimate needs at least ${MIN_SPAN_SECONDS} s of samples${sofar}.` };
   }
   const t0 = time[0];
   // Post-GC points: the first sample at or after each GC or snapshot marker (snapshots force a GC first).
@@ -326,4 +329,70 @@ export function formatDuration(seconds: number): string {
   if (seconds < 90) return `${Math.round(seconds)} s`;
   if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+/** A marker label to place: its line's x and its text's width, in CSS pixels. */
+export interface LabelRequest {
+  x: number;
+  width: number;
+}
+
+/**
+ * Where a label goes: its row (0 nearest the plot), left edge and width; `elided` when its text was cut to fit.
+ * `covers` lists the earlier labels (by index) cut to nothing to make room for this one, which speaks for them.
+ */
+export interface LabelPlace {
+  row: number;
+  left: number;
+  width: number;
+  elided: boolean;
+  covers: number[];
+}
+
+/**
+ * Lays out marker labels so that no two overlap: left to right, each label starts at its line (or ends inside the
+ * plot at its right edge) in the first of `rows` rows where the row's previous label ends `gap` before it. When no row
+ * has room, it goes in the row that frees up first, and that row's previous label is cut to end `gap` before it
+ * (to nothing when less than `minWidth` would be left: the new label then covers it, and the ones it covered);
+ * cut labels are `elided`, and the view gives them a tooltip. `requests` must be sorted by x. Linear in the number
+ * of labels times rows.
+ */
+export function layoutMarkerLabels(requests: readonly LabelRequest[], o: { right: number; rows: number; gap: number; minWidth?: number }): LabelPlace[] {
+  const rows = Math.max(1, o.rows);
+  const out: LabelPlace[] = [];
+  // The index of the last label placed in each row.
+  const last: number[] = new Array(rows).fill(-1);
+  const end = (row: number) => (last[row] < 0 ? -Infinity : out[last[row]].left + out[last[row]].width);
+  for (const r of requests) {
+    const width = Math.max(0, r.width);
+    let left = Math.max(0, Math.min(r.x, o.right - width));
+    let row = last.findIndex((_, i) => end(i) + o.gap <= left);
+    let elided = false;
+    const covers: number[] = [];
+    if (row < 0) {
+      row = 0;
+      for (let i = 1; i < rows; i++) if (end(i) < end(row)) row = i;
+      const prevIndex = last[row];
+      const prev = out[prevIndex];
+      // Never start left of the label it cuts, so that the labels before that one stay clear too.
+      left = Math.max(left, prev.left);
+      const room = Math.max(0, left - o.gap - prev.left);
+      if (room < prev.width) {
+        prev.width = room < (o.minWidth ?? 0) ? 0 : room;
+        prev.elided = true;
+        if (prev.width === 0) {
+          covers.push(...prev.covers, prevIndex);
+          prev.covers = [];
+        }
+      }
+    }
+    let w = width;
+    if (left + w > o.right) {
+      w = Math.max(0, o.right - left);
+      elided = true;
+    }
+    last[row] = out.length;
+    out.push({ row, left, width: w, elided, covers });
+  }
+  return out;
 }

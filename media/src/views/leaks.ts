@@ -81,12 +81,34 @@ export class LeaksView {
     } else replace(this.detail);
   }
 
+  /**
+   * Selects the group with this id (a code lens or hover asked for it) and shows its details, retainer path
+   * included, scrolled into view. Returns false when the report has no such group.
+   */
+  selectGroup(id: string): boolean {
+    for (let i = 0; i < this.table.length; i++) {
+      const g = this.table.rowAt(i)!;
+      if (g.id !== id) continue;
+      this.table.select(i, false);
+      this.showGroup(g);
+      // Scrolled to just below the sticky header with the tabs, so that the group's heading shows.
+      requestAnimationFrame(() => {
+        const header = document.querySelector('header.top');
+        const top = this.detail.getBoundingClientRect().top + window.scrollY - (header?.getBoundingClientRect().height ?? 0) - 8;
+        window.scrollTo({ top: Math.max(0, top) });
+      });
+      return true;
+    }
+    return false;
+  }
+
   private site(s: Site): HTMLElement {
     return siteItem(this.app, s);
   }
 
   private showGroup(g: LeakGroup): void {
     const report = this.report!;
+    this.detail.dataset.group = g.id;
     // A worker's objects are in that worker's snapshots (listed after the main thread's), never in the main heap.
     const lastSnapshot = lastSnapshotOfThread(report, g.thread);
     const app = this.app;

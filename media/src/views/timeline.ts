@@ -8,9 +8,15 @@ import type { TimelineColumns, TimelineMarker, TimelineSample } from '../../../p
 import type { App } from '../app';
 import { byteAxis, chartTheme, ChartTheme, followWidth, onThemeChange, timeAxis, uPlot } from '../chart';
 import { formatBytes, h, replace } from '../dom';
-import { estimateLeak, SERIES_KEYS, SeriesKey, TimelineBuffer } from '../model/timeline';
+import { estimateLeak, formatDuration, layoutMarkerLabels, MIN_SPAN_SECONDS, SERIES_KEYS, SeriesKey, TimelineBuffer } from '../model/timeline';
 
 const HEIGHT = 280;
+/** Rows of snapshot labels above the chart, their height and the space kept between two labels of a row (CSS px). */
+const LABEL_ROWS = 3;
+const LABEL_LINE = 16;
+const LABEL_GAP = 8;
+/** A label cut narrower than this is dropped; the label that took its place names it in its tooltip. */
+const LABEL_MIN_WIDTH = 28;
 
 const seriesNames: Record<SeriesKey, string> = { heapUsed: 'Heap used', heapTotal: 'Heap total', rss: 'RSS', external: 'External', arrayBuffers: 'Array buffers' };
 const seriesHelp: Record<SeriesKey, string> = {
@@ -31,6 +37,9 @@ export class TimelineView {
   readonly el: HTMLElement;
   readonly buffer = new TimelineBuffer();
   private readonly chartBox = h('div', { class: 'chart', attrs: { role: 'img', 'aria-label': 'Memory over time' } });
+  /** The snapshot labels above the plot, as text (the marker list below says the same for screen readers). */
+  private readonly labelsBox = h('div', { class: 'marker-labels', attrs: { 'aria-hidden': 'true' } });
+  private labelsKey = '';
   private readonly legend = h('div', { class: 'legend', attrs: { role: 'group', 'aria-label': 'Series' } });
   private readonly estimate = h('div', { class: 'estimate', attrs: { role: 'status', 'aria-live': 'polite' } });
   private readonly markerList = h('ul', { class: 'plain markers', attrs: { 'aria-label': 'Snapshots and garbage collections' } });
@@ -44,7 +53,7 @@ export class TimelineView {
   private zoomed = false;
   private live = false;
   private drawnOnce = false;
-  private lastEstimate = 0;
+  private lastEstimate = -Infinity;
 
   constructor(private readonly app: App) {
     this.rangePick.addEventListener('change', () => {
@@ -61,6 +70,7 @@ export class TimelineView {
       h('h3', null, 'Snapshots and forced GCs'),
       this.markerList,
     );
+    this.chartBox.append(this.labelsBox);
     followWidth(this.chartBox, () => this.chart, HEIGHT);
     onThemeChange(() => this.rebuild());
   }
@@ -125,8 +135,8 @@ export class TimelineView {
       width,
       height: HEIGHT,
       legend: { show: false },
-      // Room above the plot for the snapshot labels.
-      padding: [22, 36, 0, 0],
+      // The snapshot labels sit in their own rows above the chart (labelsBox).
+      padding: [8, 36, 0, 0],
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: true } },
       axes: [timeAxis(t), byteAxis(t)],
@@ -185,6 +195,8 @@ export class TimelineView {
 
   private renderEstimate(): void {
     const e = estimateLeak(this.buffer);
+    // A report's points are its snapshots: nothing more will come, so say what they span.
+    if (e.verdict === 'collecting' && !this.live && this.buffer.length > 1) e.diagnosis = `The snapshots span ${formatDuration(e.spanSeconds)}: a leak-rate estimate needs at least ${MIN_SPAN_SECONDS} s between the first and the last.`;
     this.estimate.className = `estimate ${e.verdict}`;
     const basis = e.verdict === 'outside-heap' ? ' (the JS heap is flat)' : e.source === 'gc' ? ' (post-GC heap, after each forced GC or snapshot)' : e.source === 'troughs' ? ' (heap low points)' : '';
     replace(this.estimate, e.headline ? h('strong', { class: 'rate' }, e.headline) : null, e.headline ? h('span', { class: 'muted' }, basis) : null, e.headline ? h('br') : null, h('span', { class: 'diagnosis' }, e.diagnosis));
@@ -201,15 +213,14 @@ export class TimelineView {
     );
   }
 
-  /** Vertical lines for snapshots (solid) and forced GCs (dashed), labelled at the top. */
+  /** Vertical lines for snapshots (solid) and forced GCs (dashed); snapshot labels go in rows above (placeLabels). */
   private drawMarkers(u: uPlot): void {
     const t = this.theme!;
     const ctx = u.ctx;
     const { left, top, width, height } = u.bbox;
     ctx.save();
-    ctx.font = t.font.replace(/^\d+px/, (px) => `${Math.round(parseInt(px, 10) * devicePixelRatio)}px`);
-    ctx.textBaseline = 'bottom';
     let count = 0;
+    const labels: { x: number; text: string }[] = [];
     for (const m of this.buffer.markers) {
       const x = Math.round(u.valToPos(m.time / 1000, 'x', true));
       if (x < left || x > left + width) continue;
@@ -221,15 +232,10 @@ export class TimelineView {
       ctx.moveTo(x + 0.5, top);
       ctx.lineTo(x + 0.5, top + height);
       ctx.stroke();
-      if (m.kind === 'snapshot') {
-        // Labels sit above the plot; the last one is right-aligned so it stays inside the canvas.
-        const label = m.label ? m.label.slice(0, 24) : 'snapshot';
-        ctx.fillStyle = t.foreground;
-        ctx.textAlign = x > left + width - ctx.measureText(label).width ? 'right' : 'left';
-        ctx.fillText(label, x, top - 4 * devicePixelRatio);
-      }
+      if (m.kind === 'snapshot') labels.push({ x: x / devicePixelRatio, text: m.label || 'snapshot' });
     }
     ctx.restore();
+    this.placeLabels(u, labels.sort((a, b) => a.x - b.x));
     this.chartBox.dataset.markers = String(count);
     this.chartBox.dataset.points = String(this.buffer.length);
     if (!this.drawnOnce && this.buffer.length > 0) {
@@ -238,6 +244,43 @@ export class TimelineView {
       performance.mark('leak-lens:timeline-drawn');
       requestAnimationFrame(() => performance.mark('leak-lens:timeline-painted'));
     }
+  }
+
+  /**
+   * Snapshot labels as text above the plot, each starting at its line, in up to LABEL_ROWS rows so that none overlaps
+   * another; a label cut to fit (lines too close) ends in an ellipsis and shows its whole text as a tooltip.
+   */
+  private placeLabels(u: uPlot, labels: { x: number; text: string }[]): void {
+    const t = this.theme!;
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.font = t.font;
+    // One pixel more than measured: the DOM may round text widths up.
+    const places = layoutMarkerLabels(
+      labels.map((l) => ({ x: l.x, width: Math.ceil(ctx.measureText(l.text).width) + 1 })),
+      { right: (u.bbox.left + u.bbox.width) / devicePixelRatio, rows: LABEL_ROWS, gap: LABEL_GAP, minWidth: LABEL_MIN_WIDTH },
+    );
+    ctx.restore();
+    const key = JSON.stringify([t.font, labels.map((l) => l.text), places]);
+    if (key === this.labelsKey) return;
+    this.labelsKey = key;
+    const rows = places.reduce((n, p) => Math.max(n, p.row + 1), 0);
+    this.labelsBox.style.height = `${rows * LABEL_LINE}px`;
+    replace(
+      this.labelsBox,
+      ...places.map((p, i) => {
+        // A label that took the place of crowded ones names them all, in order.
+        const title = [...p.covers.map((c) => labels[c].text), labels[i].text].join(', ');
+        const span = h('span', { class: `marker-label${p.elided ? ' elided' : ''}`, attrs: { title, 'data-row': p.row, 'data-covers': p.covers.length || undefined } }, labels[i].text);
+        if (p.width === 0) span.hidden = true;
+        span.style.font = t.font;
+        span.style.left = `${p.left}px`;
+        span.style.width = `${p.width}px`;
+        span.style.bottom = `${p.row * LABEL_LINE}px`;
+        span.style.lineHeight = `${LABEL_LINE}px`;
+        return span;
+      }),
+    );
   }
 
   /** Called when the view becomes visible (a hidden container has no width). */

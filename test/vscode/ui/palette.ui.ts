@@ -143,9 +143,19 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
     await more.locator('.monaco-button', { hasText: /^Analyze$/ }).click();
     const found = await notification(page, /Leak Lens found a leak: Leaky ×[\d,]+ \(\+[\d,]+ per round\) held by leakyItems/);
     log(`notification: ${(await found.innerText()).replace(/\s+/g, ' ')}`);
-    // The report opens in the memory panel: its leaks view names the owner.
-    const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
-    await panel.getByText('leakyItems').first().waitFor();
+    // The report opens in a panel of its own, beside the live timeline still open: its leaks view names the owner.
+    const frames = page.locator('iframe.webview.ready');
+    const deadline = Date.now() + waitLimitMs;
+    for (let found = false; !found; ) {
+      for (let i = 0; i < (await frames.count()) && !found; i++) {
+        const panel = frames.nth(i).contentFrame().frameLocator('#active-frame');
+        found = (await panel.locator('#panel-leaks').getByText('leakyItems').count()) > 0;
+      }
+      if (!found && Date.now() > deadline) throw new Error('no webview shows the report naming leakyItems');
+      if (!found) await page.waitForEvent('framenavigated', { timeout: 1_000 }).catch(() => undefined);
+    }
+    const tabs = (await page.locator('.tabs-container .tab .label-name').allInnerTexts()).map((t) => t.trim());
+    assert(tabs.some((t) => t.startsWith('Leak report - ')) && tabs.some((t) => t.startsWith('Memory - ')), `the report and the memory timeline are both open: ${tabs.join(' | ')}`);
     await clearNotifications(page);
     await page.keyboard.press('Escape');
     await page.screenshot({ path: path.join(outDir, 'ui-find-leaks.png') });
