@@ -2,6 +2,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import { builtinModules } from 'node:module';
+
+// Node's own modules, with and without `node:`, for the rule that keeps them out of the webview.
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+// Only the VS Code extension (src/ outside the products below) may import the editor API.
+const noEditorApi = { patterns: [{ group: ['vscode', 'vscode/*'], message: 'Only the VS Code extension imports vscode; this folder also runs outside the editor.' }] };
 
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', 'media/dist/**', '.vscode-test/**', '.leak-lens/**', 'demo/**', 'test/fixtures/apps/**', 'bin/**', 'scripts/**', 'eslint.config.mjs'] },
@@ -36,6 +42,21 @@ export default tseslint.config(
     files: ['engine/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['vscode', 'vscode-*', '../src/*', '../server/*'] }],
+    },
+  },
+  {
+    // Products that run outside the editor: the language server, the capture library, the CLI, the debug adapter, the
+    // sweeper and the contracts. None may reach for the editor API (only src/ outside these folders is the extension).
+    files: ['server/**/*.ts', 'src/capture/**/*.ts', 'src/cli/**/*.ts', 'src/adapter/**/*.ts', 'src/sweeper/**/*.ts', 'protocol/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', noEditorApi] },
+  },
+  {
+    // The webview runs in a browser: neither the editor API nor Node's modules, and no Node globals (typescript-eslint
+    // turns no-undef off, so globals.browser alone checks nothing).
+    files: ['media/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: nodeBuiltins.map((name) => ({ name, message: 'The webview runs in a browser: no Node modules.' })), ...noEditorApi }],
+      'no-restricted-globals': ['error', ...['process', 'require', 'Buffer', '__dirname', '__filename', 'global', 'module'].map((name) => ({ name, message: 'The webview runs in a browser: no Node globals.' }))],
     },
   },
 );
