@@ -135,7 +135,7 @@ export function checkCapture(facts: CaptureFacts, previous: { objects: number; h
     throw new CaptureTooBigError(
       `a heap snapshot of this process would need about ${formatBytes(estimate.estimateBytes)} more memory in it (heap ${formatBytes(facts.heapUsed)}, ` +
         `estimated from the ${estimate.objectsFrom}), but ${room.from} leaves ${formatBytes(Math.max(0, room.bytes))}: ${TOO_BIG_MARK}; ` +
-        `give it more memory, or ${forceHint}`,
+        `give it more memory, find leaks without snapshots (leak-lens run --sampling), or ${forceHint}`,
       cost,
     );
   }

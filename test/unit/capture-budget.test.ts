@@ -15,7 +15,7 @@ test('a capture larger than the tighter of the container headroom and the machin
   const facts = { heapUsed: 150 * MB, limit: { bytes: 1024 * MB, usage: 400 * MB, source: '/sys/fs/cgroup/memory.max' }, available: 20_000 * MB };
   assert.throws(
     () => checkCapture(facts, undefined, false, 'capture anyway with --force-capture'),
-    (e: Error) => isCaptureTooBig(e) && /would need about 2\.1 GB more memory in it \(heap 150 MB, estimated from the heap size\), but its container's limit 1\.0 GB with 400 MB in use \(\/sys\/fs\/cgroup\/memory\.max\) leaves 624 MB: the process could be killed; give it more memory, or capture anyway with --force-capture$/.test(e.message),
+    (e: Error) => isCaptureTooBig(e) && /would need about 2\.1 GB more memory in it \(heap 150 MB, estimated from the heap size\), but its container's limit 1\.0 GB with 400 MB in use \(\/sys\/fs\/cgroup\/memory\.max\) leaves 624 MB: the process could be killed; give it more memory, find leaks without snapshots \(leak-lens run --sampling\), or capture anyway with --force-capture$/.test(e.message),
   );
   const forced = checkCapture(facts, undefined, true, 'x');
   assert.equal(forced.roomBytes, 624 * MB);
