@@ -25,6 +25,8 @@ const SAFETY = 1.1;
 /** What the target says about its memory and its limits (bytes; a limit is absent when there is none). */
 export interface CaptureFacts {
   rss?: number;
+  /** The target's peak RSS so far (process.resourceUsage().maxRSS). */
+  peakRss?: number;
   heapUsed: number;
   /** The tightest cgroup memory limit over the target's cgroup and its parents, and that cgroup's usage. */
   limit?: { bytes: number; usage: number; source: string };
@@ -51,6 +53,9 @@ export const FACTS_EXPRESSION = `(() => {
   try {
     const m = process.memoryUsage();
     out.rss = m.rss; out.heapUsed = m.heapUsed;
+    // Called here too, before the first snapshot, so that what Node compiles on its first call is in the baseline,
+    // not new in the next snapshot (PEAK_RSS_EXPRESSION calls it after each snapshot).
+    out.peakRss = process.resourceUsage().maxRSS * 1024;
   } catch { return out; }
   let fs;
   try { fs = process.getBuiltinModule ? process.getBuiltinModule('fs') : require('fs'); } catch { return out; }
