@@ -32,7 +32,11 @@ export function formatSummary(file: string, totalSize: number, rows: ClassSummar
   return lines.join('\n');
 }
 
-function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean): string[] {
+/**
+ * One leak group as lines: what leaks, its owner and allocation sites, what it keeps alive, and its retainer path (the
+ * steps around the owner, or with `fullPath` every step from the GC root).
+ */
+export function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean, fullPath = false): string[] {
   const out: string[] = [];
   const native = g.nativeSize > 0 ? ` (${formatBytes(g.nativeSize)} of it outside the JS heap)` : '';
   // A closure is known by where its function is written.
@@ -59,7 +63,7 @@ function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean
   out.push('   retainer path:');
   const steps = g.retainerPath;
   const ownerAt = steps.findIndex((s) => s.owner);
-  const from = Math.max(0, Math.min(ownerAt >= 0 ? ownerAt - 2 : steps.length - 6, steps.length - 6));
+  const from = fullPath ? 0 : Math.max(0, Math.min(ownerAt >= 0 ? ownerAt - 2 : steps.length - 6, steps.length - 6));
   if (from > 0) out.push(`     ... ${from} step${from > 1 ? 's' : ''} from the GC roots`);
   for (let i = from; i < steps.length; i++) {
     const mark = steps[i].owner ? '   <- owner' : '';

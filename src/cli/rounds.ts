@@ -206,6 +206,17 @@ export function readyPattern(given: string | undefined): RegExp {
   }
 }
 
+/**
+ * The runtime flags to launch a program with. With allocation tracking: V8's allocation tracker loses the stacks of
+ * pretenured objects (leaking objects become such), and --no-allocation-site-pretenuring keeps them. It changes where
+ * V8 first places long-lived objects, never which are reachable. (The SIGSEGVs once blamed on it were V8's tracking
+ * crash in the deoptimizer, which trackingGuard.ts prevents.) The engine still takes a site from the source when V8
+ * kept no stack.
+ */
+export function launchRuntimeArgs(runtimeArgs: string[], trackAllocations: boolean): string[] {
+  return trackAllocations ? ['--no-allocation-site-pretenuring', ...runtimeArgs] : runtimeArgs;
+}
+
 /** What {@link captureRounds} needs: a live session, the workload and the rounds. */
 export interface RoundsOptions {
   session: CaptureSession;

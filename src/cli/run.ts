@@ -8,7 +8,7 @@ import * as path from 'path';
 import { LeakReport } from '../../engine/report';
 import { launchForCapture, type LaunchedCapture } from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
-import { captureRounds, ProgramOutput, readyPattern, reportOfRounds, RunError, RunInterrupted, untilReady, waitAtMost, type RoundsResult } from './rounds';
+import { captureRounds, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, RunError, RunInterrupted, untilReady, waitAtMost, type RoundsResult } from './rounds';
 
 export { RunError, RunInterrupted } from './rounds';
 
@@ -75,11 +75,7 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
   try {
     launched = await launchForCapture({
       runtimeExecutable: command.runtimeExecutable,
-      // V8's allocation tracker loses the stacks of pretenured objects (leaking objects become such), and
-      // --no-allocation-site-pretenuring keeps them. It changes where V8 first places long-lived objects, never which
-      // are reachable. (The SIGSEGVs once blamed on it were V8's tracking crash in the deoptimizer, which
-      // trackingGuard.ts prevents.) The engine still takes a site from the source when V8 kept no stack.
-      runtimeArgs: opts.trackAllocations ? ['--no-allocation-site-pretenuring', ...command.runtimeArgs] : command.runtimeArgs,
+      runtimeArgs: launchRuntimeArgs(command.runtimeArgs, opts.trackAllocations),
       args: [],
       onStdout: (d) => output.feed('stdout', d),
       onStderr: (d) => output.feed('stderr', d),
