@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { repoRoot } from '../helpers/fixtures';
-import { groupMembers, isRunning } from '../helpers/processes';
+import { groupMembers, isRunning, watch } from '../helpers/processes';
 import { tempDir } from '../helpers/temp';
 
 const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
@@ -154,4 +154,35 @@ test('SIGTERM stops the server and every program it launched, and removes its fo
   assert.deepEqual(groupMembers(programPid), [], `the launched program's group is gone\n${stderr()}`);
   assert.deepEqual(everythingIn(tmp), [], 'the snapshot folder is removed');
   assert.match(stderr(), /got SIGTERM; stopping what it started/);
+});
+
+test('attach by port to a program started with --inspect: its leak is found, and closing only detaches', async (t) => {
+  const tmp = tempDir(t, 'mcp-attach');
+  // The program is the test's own, started as a person would, in a process group of its own.
+  const program = watch(process.execPath, ['--inspect=127.0.0.1:0', 'demo/leaky-server.js'], { cwd: repoRoot, detached: true });
+  const pgid = program.child.pid!;
+  t.after(async () => {
+    if (groupMembers(pgid).length) process.kill(-pgid, 'SIGKILL');
+    await program.exited;
+  });
+  const port = Number((await program.waitFor(/Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//))[1]);
+  const url = (await program.waitFor(/^listening on (http:\/\/\S+)/m))[1];
+  const { client, closed, stderr } = await connect(tmp);
+  try {
+    const listed = await call(client, 'list_node_processes', {});
+    assert.match(listed.text, new RegExp(`pid ${pgid}  port ${port}  `), listed.text);
+    const attached = await call(client, 'attach', { port, targetUrl: url });
+    assert.equal(attached.isError, false, attached.text);
+    assert.match(attached.text, new RegExp(`^Target t1: attached to 127\\.0\\.0\\.1:${port} \\(pid ${pgid}, Node v\\d+`));
+    const found = await call(client, 'find_leaks', { target: 't1', workload: 'node demo/load.js', snapshots: 2 }, 300_000);
+    assert.equal(found.isError, false, `${found.text}\n${stderr()}`);
+    assert.match(found.text, new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}$`, 'm'), found.text);
+  } finally {
+    await client.close();
+    await closed;
+  }
+  assert.ok(isRunning(pgid), 'a program the server attached to keeps running after the client disconnects');
+  assert.deepEqual(everythingIn(tmp), [], 'the server removed its snapshot folder');
+  process.kill(-pgid, 'SIGTERM');
+  await program.exited;
 });
