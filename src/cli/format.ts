@@ -1,7 +1,7 @@
 /** Text rendering of engine results for people at a terminal. */
 import * as path from 'path';
 import type { ClassSummary } from '../../engine/summary';
-import type { LeakGroup, LeakReport } from '../../engine/report';
+import type { LeakGroup, LeakReport, ObjectRetainers } from '../../engine/report';
 import type { SamplingFindings } from '../../engine/sampling';
 import type { SourceLocation } from '../../engine/source';
 import { stepText, stepWhere } from '../../engine/steps';
@@ -70,6 +70,16 @@ export function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: 
     out.push(`     ${stepText(steps[i], i, (file) => shownPath(file, cwd))}${mark}`);
   }
   return out;
+}
+
+/** One object's retainer path from the GC roots and its owner, as lines; `what` names the object (`@123 in s3`). */
+export function formatObjectRetainers(o: ObjectRetainers, what: string, cwd = process.cwd()): string {
+  const lines = [`Object ${what}: ${o.className}, ${formatBytes(o.retainedSize)} retained`];
+  if (o.owner) lines.push(`   held by ${o.owner.name} [${o.owner.kind}]${o.owner.location ? '  ' + where(o.owner.location, cwd) : ''}`);
+  else lines.push('   no variable or named property on its path holds it');
+  lines.push('   retainer path:');
+  o.retainerPath.forEach((step, i) => lines.push(`     ${stepText(step, i, (file) => shownPath(file, cwd))}${step.owner ? '   <- owner' : ''}`));
+  return lines.join('\n');
 }
 
 export function formatReport(r: LeakReport, cwd = process.cwd()): string {

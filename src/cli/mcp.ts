@@ -18,7 +18,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { loadAnalysis } from '../../engine/analysis';
 import { SnapshotParseError } from '../../engine/parse';
-import { buildLeakReport, InputError, type LeakGroup, type LeakReport } from '../../engine/report';
+import { buildLeakReport, describeObject, InputError, type LeakGroup, type LeakReport } from '../../engine/report';
 import { oneLine } from '../../engine/safeRead';
 import { summarizeClasses } from '../../engine/summary';
 import {
@@ -31,7 +31,7 @@ import {
   type LaunchedProgram,
   type TargetSpec,
 } from '../capture';
-import { formatGroup, formatReport, formatSummary } from './format';
+import { formatGroup, formatObjectRetainers, formatReport, formatSummary } from './format';
 import { ProgramFormError, resolveProgram } from './program';
 import { captureRounds, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, RunError, RunInterrupted, untilReady, waitAtMost } from './rounds';
 
@@ -161,6 +161,12 @@ class McpState {
     const dir = path.join(this.folder, `find-leaks-${this.nextRun++}`);
     fs.mkdirSync(dir);
     return dir;
+  }
+
+  /** The id of a snapshot file this server holds. */
+  snapshotIdOf(file: string): string | undefined {
+    for (const entry of this.snapshots.values()) if (entry.file === file) return entry.id;
+    return undefined;
   }
 
   addSnapshot(entry: SnapshotEntry): void {
@@ -591,12 +597,24 @@ function registerTools(server: McpServer, state: McpState): void {
 
   tool(
     'retainer_path',
-    'The retainer path (every step from a GC root to a leaked object), owner at file:line and allocation site of the leak group of a class, from the current report or from a comparison of the snapshots given.',
+    'The retainer path (every step from a GC root to a leaked object), owner at file:line and allocation site of the leak group of a class, from the current report or from a comparison of the snapshots given. Or, with objectId, the path and owner of one object (ids are in the report as @123).',
     {
-      className: z.string().min(1).describe('The leaked class, as the report names it (e.g. Connection)'),
+      className: z.string().min(1).optional().describe('The leaked class, as the report names it (e.g. Connection)'),
       snapshots: z.array(z.string()).min(2).max(10).optional().describe('Compare these snapshots (ids or paths, oldest first) instead of using the current report'),
+      objectId: z.number().int().min(0).optional().describe('A heap object id (the number after @): the path of that one object instead of a class\'s group'),
+      snapshot: z.string().optional().describe('With objectId: the snapshot (id or path) to look in; default: the last one of the current report'),
     },
-    async ({ className, snapshots }) => {
+    async ({ className, snapshots, objectId, snapshot }) => {
+      if (objectId !== undefined) {
+        if (className !== undefined || snapshots !== undefined) throw new ToolError('give objectId (with snapshot), or className (with snapshots), not both');
+        const file = snapshot !== undefined ? state.snapshotFile(snapshot) : state.current?.files[state.current.files.length - 1];
+        if (!file) throw new ToolError('objectId needs a snapshot: pass snapshot, or run find_leaks or compare_snapshots first');
+        const found = describeObject(file, objectId);
+        const name = snapshot ?? state.snapshotIdOf(file) ?? file;
+        if (!found) throw new ToolError(`snapshot ${name} has no object @${objectId}; ids change from one inspector session to another, so take them from a report of this snapshot`);
+        return formatObjectRetainers(found, `@${objectId} in ${name}`);
+      }
+      if (className === undefined) throw new ToolError('give className (a leaked class of the report), or objectId');
       let current = state.current;
       if (snapshots) {
         const files = snapshots.map((s) => state.snapshotFile(s));

@@ -99,6 +99,18 @@ test('an MCP client finds the demo leak and its owner line through the tools, an
     assert.match(retainers.text, /^ {3}retainer path:\n {5}\(GC roots\)$/m, 'the whole path is shown, from the GC roots');
     assert.doesNotMatch(retainers.text, /steps from the GC roots/, 'no step is left out');
 
+    // One object of the group, by the id the report gives: its own path and owner, in the last snapshot.
+    const objectId = Number(/object ids in the last snapshot: @(\d+)/.exec(retainers.text)?.[1]);
+    assert.ok(objectId > 0, retainers.text);
+    const one = await call(client, 'retainer_path', { objectId });
+    assert.equal(one.isError, false, one.text);
+    assert.match(one.text, new RegExp(`^Object @${objectId} in ${ids![2]}: ${demo.leakClass}, `));
+    assert.match(one.text, new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}$`, 'm'), one.text);
+    assert.match(one.text, new RegExp(`${demo.ownerName} -> Array   <- owner\\n {5}\\[\\d+\\] -> ${demo.leakClass} `), one.text);
+    const noObject = await call(client, 'retainer_path', { objectId: 999_999_999, snapshot: ids![0] });
+    assert.equal(noObject.isError, true, noObject.text);
+    assert.match(noObject.text, new RegExp(`^retainer_path: snapshot ${ids![0]} has no object @999999999;`));
+
     const summary = await call(client, 'summarize_snapshot', { snapshot: ids![2], top: 5 });
     assert.equal(summary.isError, false, summary.text);
     assert.equal(summary.text.split('\n').length, 2 + 1 + 5, `a header, the column names and 5 classes:\n${summary.text}`);
