@@ -6,7 +6,7 @@
  */
 import { AnalyzeOptions, HeapAnalysis, loadAnalysis, StageTimings } from './analysis';
 import { digestSnapshot, findLeaks, LeakCluster, LeakKind, SnapshotDigest } from './leaks';
-import { findOwner, isInternalNode, OwnerKind, PathStep } from './paths';
+import { findOwner, isInternalNode, OwnerKind, PathStep, retainerPath } from './paths';
 import { oneLine } from './safeRead';
 import { RuntimeLocation, ScriptIndex } from './scripts';
 import { analyzeSampling, type SamplingFindings, type SamplingProfile } from './sampling';
@@ -397,6 +397,43 @@ export function describePath(a: HeapAnalysis, path: PathStep[]): RetainerStep[] 
   return path.map((step) => describeStep(a, scripts, resolver, step, false));
 }
 
+/** One object of a snapshot: its class, its shortest retainer path from a GC root, and the owner found on that path. */
+export interface ObjectRetainers {
+  className: string;
+  retainedSize: number;
+  retainerPath: RetainerStep[];
+  /** Undefined when the path shows no variable or named property that holds the object. */
+  owner?: LeakOwner;
+}
+
+/**
+ * The retainer path and owner (with the line that declares it) of the object with heap id `nodeId` in snapshot
+ * `file`, found and named as a leak group's are; undefined when the snapshot has no object with that id. Time: one
+ * analysis of the snapshot, then O(path length x retainers per step).
+ */
+export function describeObject(file: string, nodeId: number, options: AnalyzeOptions = {}): ObjectRetainers | undefined {
+  const a = loadAnalysis(file, options);
+  const s = a.snapshot;
+  let node = -1;
+  for (let i = 0; i < s.nodeCount && node < 0; i++) if (s.nodeId[i] === nodeId) node = i;
+  if (node < 0) return undefined;
+  const scripts = new ScriptIndex(a, readSidecar(file)?.scripts ?? []);
+  const resolver = new SourceResolver({ sourceMapURLs: scripts.sourceMapURLs });
+  const path = retainerPath(a, node);
+  const info = findOwner(a, path);
+  const result: ObjectRetainers = {
+    className: a.className(node),
+    retainedSize: a.retainedSize[node] ?? 0,
+    retainerPath: path.map((step, i) => describeStep(a, scripts, resolver, step, i === info?.stepIndex)),
+  };
+  if (info) {
+    result.owner = { name: info.name, kind: info.kind };
+    const location = ownerLocation(a, scripts, resolver, { owner: info, path });
+    if (location) result.owner.location = location;
+  }
+  return result;
+}
+
 function describeStep(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, step: PathStep, isOwner: boolean): RetainerStep {
   const s = a.snapshot;
   const node = step.node;
@@ -414,7 +451,7 @@ function describeStep(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRes
   return out;
 }
 
-function ownerLocation(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster): SourceLocation | undefined {
+function ownerLocation(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: Pick<LeakCluster, 'owner' | 'path'>): SourceLocation | undefined {
   const owner = c.owner!;
   const { file, near } = ownerRuntimeFile(a, scripts, c);
   if (!file) return undefined;
@@ -474,7 +511,7 @@ function applicationHolder(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
 }
 
 /** The script (as the runtime named it) where the owner lives, and a position in the holding scope when known. */
-function ownerRuntimeFile(a: HeapAnalysis, scripts: ScriptIndex, c: LeakCluster): { file?: string; near?: RuntimeLocation } {
+function ownerRuntimeFile(a: HeapAnalysis, scripts: ScriptIndex, c: Pick<LeakCluster, 'owner' | 'path'>): { file?: string; near?: RuntimeLocation } {
   const owner = c.owner!;
   let near: RuntimeLocation | undefined;
   let file: string | undefined;

@@ -50,3 +50,4 @@ export { holdLifeline, signalExitCode, type LifelineOptions, type StopReason, ty
 export { CaptureTooBigError, estimateCapture, formatBytes, isCaptureTooBig, type CaptureCost, type CaptureFacts } from './budget';
 export { guardAllocationTracking, trackingGuardNote, type TrackingGuard } from './trackingGuard';
 export { WorkerCapture, WorkerTracker, type WorkerSnapshotOptions } from './workers';
+export { listInspectableProcesses, listNodeProcesses, listeningPortsOf, type InspectableListing, type InspectableProcess, type NodeProcess } from './processes';

@@ -1,7 +1,7 @@
 /** Text rendering of engine results for people at a terminal. */
 import * as path from 'path';
 import type { ClassSummary } from '../../engine/summary';
-import type { LeakGroup, LeakReport } from '../../engine/report';
+import type { LeakGroup, LeakReport, ObjectRetainers } from '../../engine/report';
 import type { SamplingFindings } from '../../engine/sampling';
 import type { SourceLocation } from '../../engine/source';
 import { stepText, stepWhere } from '../../engine/steps';
@@ -32,7 +32,11 @@ export function formatSummary(file: string, totalSize: number, rows: ClassSummar
   return lines.join('\n');
 }
 
-function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean): string[] {
+/**
+ * One leak group as lines: what leaks, its owner and allocation sites, what it keeps alive, and its retainer path (the
+ * steps around the owner, or with `fullPath` every step from the GC root).
+ */
+export function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean, fullPath = false): string[] {
   const out: string[] = [];
   const native = g.nativeSize > 0 ? ` (${formatBytes(g.nativeSize)} of it outside the JS heap)` : '';
   // A closure is known by where its function is written.
@@ -59,13 +63,23 @@ function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: boolean
   out.push('   retainer path:');
   const steps = g.retainerPath;
   const ownerAt = steps.findIndex((s) => s.owner);
-  const from = Math.max(0, Math.min(ownerAt >= 0 ? ownerAt - 2 : steps.length - 6, steps.length - 6));
+  const from = fullPath ? 0 : Math.max(0, Math.min(ownerAt >= 0 ? ownerAt - 2 : steps.length - 6, steps.length - 6));
   if (from > 0) out.push(`     ... ${from} step${from > 1 ? 's' : ''} from the GC roots`);
   for (let i = from; i < steps.length; i++) {
     const mark = steps[i].owner ? '   <- owner' : '';
     out.push(`     ${stepText(steps[i], i, (file) => shownPath(file, cwd))}${mark}`);
   }
   return out;
+}
+
+/** One object's retainer path from the GC roots and its owner, as lines; `what` names the object (`@123 in s3`). */
+export function formatObjectRetainers(o: ObjectRetainers, what: string, cwd = process.cwd()): string {
+  const lines = [`Object ${what}: ${o.className}, ${formatBytes(o.retainedSize)} retained`];
+  if (o.owner) lines.push(`   held by ${o.owner.name} [${o.owner.kind}]${o.owner.location ? '  ' + where(o.owner.location, cwd) : ''}`);
+  else lines.push('   no variable or named property on its path holds it');
+  lines.push('   retainer path:');
+  o.retainerPath.forEach((step, i) => lines.push(`     ${stepText(step, i, (file) => shownPath(file, cwd))}${step.owner ? '   <- owner' : ''}`));
+  return lines.join('\n');
 }
 
 export function formatReport(r: LeakReport, cwd = process.cwd()): string {

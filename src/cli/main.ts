@@ -63,17 +63,31 @@ Options:
 
 Exit status: 0 no leak, 1 leaks found, 2 error.`;
 
+const MCP_USAGE = `Usage: leak-lens mcp
+
+Serves Leak Lens's tools to a coding agent as a Model Context Protocol server on stdin and stdout: list the Node
+processes that can be inspected, launch a program or attach to one, take snapshots, find leaks with rounds of a
+workload command, summarize or compare snapshots, and show a leak group's retainer path and owner. Answers are plain
+text sized for a model's context. Snapshots stay in a temporary folder the server removes when it ends; programs it
+launched are stopped when the client disconnects, on SIGINT, SIGTERM or SIGHUP, or when its parent goes away.
+
+Options:
+  -h, --help  show this help
+
+Exit status: 0 after the client disconnects, 128+N stopped by signal N.`;
+
 const USAGE = `Usage:
   leak-lens summary <file.heapsnapshot> [--top N] [--format text|json]
   leak-lens analyze <baseline.heapsnapshot> <next.heapsnapshot>... [--format text|json] [--path-map FROM=TO]
   leak-lens run [--rounds N] [--snapshots K] [--action "<shell command>"] [--track-allocations] [--force-capture]
                 [--sampling [--sampling-interval BYTES]]
                 [--format text|json] [--out DIR] [--ready REGEX] [--action-timeout SECONDS] -- <program> [args...]
+  leak-lens mcp
   leak-lens <command> --help
 
 Exit status: 0 no leak, 1 leaks found, 2 error, 128+N stopped by signal N (run).`;
 
-const COMMAND_USAGE: Record<string, string> = { run: RUN_USAGE, summary: SUMMARY_USAGE, analyze: ANALYZE_USAGE };
+const COMMAND_USAGE: Record<string, string> = { run: RUN_USAGE, summary: SUMMARY_USAGE, analyze: ANALYZE_USAGE, mcp: MCP_USAGE };
 
 /** Parsed command-line flags: `--name value`, `--flag`, and positional arguments. */
 export interface ParsedArgs {
@@ -231,8 +245,14 @@ export async function main(argv: string[]): Promise<number> {
           lifeline.dispose();
         }
       }
+      case 'mcp': {
+        if (args.positional.length > 0 || args.flags.size > 0 || args.rest.length > 0) throw new InputError('mcp takes no arguments; an MCP client starts it as `leak-lens mcp` and talks to it on stdin and stdout');
+        // Loaded only here: the MCP SDK is needed by this command alone.
+        const { serveMcp } = await import('./mcp');
+        return await serveMcp();
+      }
       default:
-        throw new InputError(`unknown command ${JSON.stringify(command)}; the commands are summary, analyze and run (leak-lens help shows how to use them)`);
+        throw new InputError(`unknown command ${JSON.stringify(command)}; the commands are summary, analyze, run and mcp (leak-lens help shows how to use them)`);
     }
   } catch (e) {
     // Every error is one line of bounded length: messages quote file names and values that may hold anything.

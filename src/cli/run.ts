@@ -2,16 +2,15 @@
  * `leak-lens run`: start a program under the inspector, warm it up with the action, take K snapshots with the action
  * run N times before each, stop the program (and everything it started), and analyse the snapshots.
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LeakReport } from '../../engine/report';
-import { formatBytes, launchForCapture, livingGroupMembers, trackingGuardNote, WorkerTracker, type CaptureCost, type LaunchedCapture } from '../capture';
+import { launchForCapture, type LaunchedCapture } from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
-import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
-import { buildSamplingReport } from '../../engine/report';
-import type { SamplingProfile } from '../../engine/sampling';
+import { captureRounds, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, RunError, RunInterrupted, untilReady, waitAtMost, type RoundsResult } from './rounds';
+
+export { RunError, RunInterrupted } from './rounds';
 
 export interface RunOptions {
   /** The program and its arguments, e.g. ['node', 'server.js']. */
@@ -39,29 +38,6 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-/** A failure of the run a user can act on (printed as one line, exit status 2). */
-export class RunError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunError';
-  }
-}
-
-/** The run was stopped from outside (its abort signal); everything it started is gone when this is thrown. */
-export class RunInterrupted extends Error {
-  constructor(readonly reason: unknown) {
-    super('the run was stopped');
-    this.name = 'RunInterrupted';
-  }
-}
-
-const DEFAULT_READY = /listening|ready|started|running on/i;
-const READY_TIMEOUT_MS = 15_000;
-/** Lines Node's inspector prints on the program's stderr: never the program's own, so never its "ready" line. */
-const inspectorLine = /^(Debugger listening on |For help, see: |Debugger attached\.|Debugger ending on |Waiting for the debugger to disconnect)/;
-/** Lines that say nothing about why a program ended: stack frames, Node's version footer, source excerpts. */
-const uninformativeLine = /^\s*(at\s|\^+\s*$|Node\.js v\d|$)/;
-
 /** Splits `node server.js` into the runtime and its arguments; a bare script runs under `node`. */
 export function splitProgram(program: string[], commandLine: string[] = []): ProgramCommand {
   try {
@@ -69,139 +45,6 @@ export function splitProgram(program: string[], commandLine: string[] = []): Pro
   } catch (e) {
     if (e instanceof ProgramFormError) throw new RunError(e.message);
     throw e;
-  }
-}
-
-/**
- * The program's output, passed on to stderr and read line by line (separately per stream, since a chunk can end
- * anywhere) for its "ready" line, its first URL and its last words. The inspector's own lines are skipped.
- */
-class ProgramOutput {
-  readyLine: string | undefined;
-  firstUrl: string | undefined;
-  private readonly partial = { stdout: '', stderr: '' };
-  private readonly lastLine: { stdout?: string; stderr?: string } = {};
-  private readonly readyHandlers = new Set<() => void>();
-
-  constructor(private readonly ready: RegExp) {}
-
-  feed(stream: 'stdout' | 'stderr', data: Buffer): void {
-    process.stderr.write(data);
-    const lines = (this.partial[stream] + data.toString()).split('\n');
-    this.partial[stream] = (lines.pop() ?? '').slice(-8192);
-    for (const raw of lines) this.line(stream, raw.replace(/\r$/, ''));
-  }
-
-  private line(stream: 'stdout' | 'stderr', line: string): void {
-    if (inspectorLine.test(line)) return;
-    if (!uninformativeLine.test(line)) this.lastLine[stream] = line;
-    if (this.readyLine !== undefined) return;
-    this.firstUrl ??= /https?:\/\/[^\s'"]+/.exec(line)?.[0];
-    if (this.ready.test(line)) {
-      this.readyLine = line;
-      for (const handler of this.readyHandlers) handler();
-      this.readyHandlers.clear();
-    }
-  }
-
-  /** Calls `handler` once the program has printed a line matching the ready pattern (at once if it has). */
-  onReady(handler: () => void): () => void {
-    if (this.readyLine !== undefined) handler();
-    else this.readyHandlers.add(handler);
-    return () => this.readyHandlers.delete(handler);
-  }
-
-  /**
-   * The last line the program printed that may say why it ended, shortened: from stderr, where errors go, else
-   * stdout (the two streams arrive in no fixed order relative to each other).
-   */
-  get lastWords(): string | undefined {
-    const last = (this.lastLine.stderr ?? this.lastLine.stdout)?.trim();
-    return last && last.length > 200 ? `${last.slice(0, 197)}...` : last;
-  }
-}
-
-/** Resolves after `ms` or once `until` settles, whichever is first, leaving no timer behind. */
-function waitAtMost(until: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([until.then(() => undefined, () => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: nobody is left in the group.
-  }
-}
-
-/**
- * Runs a shell command in a process group of its own, with a time limit; its output goes to stderr so that stdout
- * stays the report. It settles only once no process of its group is left, so nothing it started outlives it: on
- * `signal` the group gets SIGTERM, then SIGKILL.
- */
-function runAction(command: string, env: NodeJS.ProcessEnv, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new RunInterrupted(signal.reason));
-      return;
-    }
-    const child = spawn('sh', ['-c', command], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    child.stdout.on('data', (d: Buffer) => process.stderr.write(d));
-    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
-    const pgid = child.pid;
-    // Should this process exit first (a second Ctrl-C), the action's group goes with it.
-    const killOnExit = (): void => {
-      if (pgid) signalGroup(pgid, 'SIGKILL');
-    };
-    process.on('exit', killOnExit);
-    let timedOut = false;
-    let stopped = false;
-    let grace: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (pgid) signalGroup(pgid, 'SIGKILL');
-    }, timeoutMs);
-    const onAbort = (): void => {
-      stopped = true;
-      if (!pgid) return;
-      signalGroup(pgid, 'SIGTERM');
-      grace = setTimeout(() => signalGroup(pgid, 'SIGKILL'), 1000);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = (): void => {
-      clearTimeout(timer);
-      clearTimeout(grace);
-      signal.removeEventListener('abort', onAbort);
-      process.off('exit', killOnExit);
-    };
-    child.on('error', (e) => {
-      done();
-      reject(new RunError(`the action "${command}" could not start: ${e.message}`));
-    });
-    child.on('exit', (code, exitSignal) => {
-      // The shell is gone; whatever it left running in its group goes too, and the action ends only when it has.
-      if (pgid) signalGroup(pgid, 'SIGKILL');
-      void (async () => {
-        const deadline = Date.now() + 2000;
-        while (pgid && livingGroupMembers(pgid) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-        done();
-        if (stopped) reject(new RunInterrupted(signal.reason));
-        else if (timedOut) reject(new RunError(`the action "${command}" did not finish within ${timeoutMs / 1000} s and was stopped; raise --action-timeout or make it end`));
-        else if (code === 0) resolve();
-        else reject(new RunError(`the action "${command}" failed (${exitSignal ? 'killed by ' + exitSignal : 'exit code ' + code}); fix it so it succeeds against the running program`));
-      })();
-    });
-  });
-}
-
-/** The ready pattern: `--ready REGEX` or the default. */
-function readyPattern(given: string | undefined): RegExp {
-  if (given === undefined) return DEFAULT_READY;
-  try {
-    return new RegExp(given);
-  } catch (e) {
-    throw new RunError(`--ready takes a regular expression, and "${given}" is not one (${(e as Error).message}); put a \\ before characters such as ( [ + *`);
   }
 }
 
@@ -232,11 +75,7 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
   try {
     launched = await launchForCapture({
       runtimeExecutable: command.runtimeExecutable,
-      // V8's allocation tracker loses the stacks of pretenured objects (leaking objects become such), and
-      // --no-allocation-site-pretenuring keeps them. It changes where V8 first places long-lived objects, never which
-      // are reachable. (The SIGSEGVs once blamed on it were V8's tracking crash in the deoptimizer, which
-      // trackingGuard.ts prevents.) The engine still takes a site from the source when V8 kept no stack.
-      runtimeArgs: opts.trackAllocations ? ['--no-allocation-site-pretenuring', ...command.runtimeArgs] : command.runtimeArgs,
+      runtimeArgs: launchRuntimeArgs(command.runtimeArgs, opts.trackAllocations),
       args: [],
       onStdout: (d) => output.feed('stdout', d),
       onStderr: (d) => output.feed('stderr', d),
@@ -282,9 +121,6 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
       onGone!();
     }, 2000);
   });
-  const files: string[] = [];
-  const profiles: SamplingProfile[] = [];
-  const sourceMapURLs = new Map<string, string>();
   const died = (): RunError => {
     const last = output.lastWords;
     return new RunError(
@@ -321,100 +157,43 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
     // An action being stopped, or a snapshot being removed, finishes before the run says it is over.
     await waitAtMost(Promise.allSettled([...inFlight]), 5000);
   };
-  // Worker threads have heaps of their own: each is snapshotted beside the main thread and analysed alone.
-  const workerSeries = new Map<string, WorkerSeries>();
-  let workers: WorkerTracker | undefined;
+  let result: RoundsResult;
   try {
     opts.log(`started ${opts.program.join(' ')} (pid ${program.pid})`);
     // Wait until the program says it is ready (or has been quiet long enough), so the action finds it listening.
-    let forget: (() => void) | undefined;
-    let readyTimer: NodeJS.Timeout | undefined;
-    await guard(
-      new Promise<void>((resolve) => {
-        if (!opts.action) return resolve();
-        // Settles when the run stops, too, so that stopping never waits on a ready line that will not come.
-        stop.signal.addEventListener('abort', () => resolve(), { once: true });
-        readyTimer = setTimeout(() => {
-          opts.log(`no "ready" line seen within ${READY_TIMEOUT_MS / 1000} s; going on (use --ready REGEX to name it)`);
-          resolve();
-        }, READY_TIMEOUT_MS);
-        forget = output.onReady(resolve);
-      }),
-    ).finally(() => {
-      clearTimeout(readyTimer);
-      forget?.();
-    });
+    if (opts.action) await guard(untilReady(output, stop.signal, opts.log));
     const targetUrl = output.firstUrl;
-    workers = await guard(WorkerTracker.start(session.connection, session.processInfo.pid ?? program.pid, { trackAllocations: opts.trackAllocations })).catch((e: Error) => {
-      if (exitNote || e instanceof RunInterrupted) throw e;
-      opts.log(`worker threads will not be snapshotted: ${e.message}`);
-      return undefined;
+    result = await captureRounds({
+      session,
+      pid: program.pid,
+      action: opts.action,
+      env: { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) },
+      actionTimeoutMs: opts.actionTimeoutMs,
+      rounds: opts.rounds,
+      snapshots: opts.snapshots,
+      trackAllocations: opts.trackAllocations,
+      forceCapture: opts.forceCapture,
+      sampling: opts.sampling,
+      outDir,
+      log: opts.log,
+      signal: opts.signal,
+      stop: stop.signal,
+      guard,
     });
-    const env = { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) };
-    const act = async (what: string): Promise<void> => {
-      if (!opts.action) return;
-      if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
-      opts.log(`action (${what})`);
-      await guard(runAction(opts.action, env, opts.actionTimeoutMs, stop.signal));
-    };
-    if (opts.trackAllocations) {
-      await guard(session.startAllocationTracking());
-      const note = trackingGuardNote(session.trackingGuard ?? 'unavailable', session.processInfo.nodeVersion);
-      if (note) opts.log(note);
-    }
-    await act('warm-up');
-    if (opts.sampling) {
-      // The same rounds, with a profile of the live samples after a forced GC where a snapshot would be.
-      await guard(session.startAllocationSampling(opts.sampling.interval));
-      for (let i = 1; i <= opts.snapshots; i++) {
-        for (let r = 0; r < opts.rounds; r++) await act(i === 1 ? 'before the baseline' : `round ${i - 1}`);
-        await guard(session.collectGarbage());
-        await guard(session.collectGarbage());
-        const profile = await guard(session.allocationSamples());
-        profiles.push(profile);
-        opts.log(`allocation samples ${i}/${opts.snapshots}: ${profile.samples.length} alive`);
-      }
-      for (const [, script] of session.scripts) if (script.sourceMapURL) sourceMapURLs.set(script.url, script.sourceMapURL);
-    }
-    for (let i = 1; i <= (opts.sampling ? 0 : opts.snapshots); i++) {
-      for (let r = 0; r < opts.rounds; r++) await act(i === 1 ? 'before the baseline' : `round ${i - 1}`);
-      const file = path.join(outDir, `s${i}.heapsnapshot`);
-      const t = Date.now();
-      const taken = await guard(session.takeSnapshot(file, { label: i === 1 ? 'baseline' : `after round ${i - 1}`, signal: stop.signal, force: opts.forceCapture })).catch((e: Error) => {
-        throw e instanceof RunError || e instanceof RunInterrupted ? e : new RunError(`snapshot ${i} failed: ${e.message}`);
-      });
-      files.push(file);
-      opts.log(`snapshot ${i}/${opts.snapshots}: ${(fs.statSync(file).size / 1048576).toFixed(1)} MB in ${Date.now() - t} ms${captureCostNote(taken.meta.capture)}`);
-      if (workers) await guard(snapshotWorkers(workers, outDir, i, i === 1 ? 'baseline' : `after round ${i - 1}`, workerSeries, opts.log)).catch((e: Error) => {
-        throw e instanceof RunError || e instanceof RunInterrupted ? e : new RunError(`snapshot ${i} of a worker thread failed: ${e.message}`);
-      });
-    }
   } catch (e) {
-    workers?.dispose();
     await shutDown();
     removeOutput();
     throw e;
   }
-  workers?.dispose();
   await shutDown();
   if (opts.signal?.aborted) {
     removeOutput();
     throw new RunInterrupted(opts.signal.reason);
   }
   try {
-    opts.log('analysing');
-    if (opts.sampling) return buildSamplingReport(profiles, opts.sampling.interval, program.pid, sourceMapURLs);
-    return buildThreadsReport(files, workerSeries, opts.snapshots, opts.log);
+    return reportOfRounds(result, { snapshots: opts.snapshots, sampling: opts.sampling, pid: program.pid, log: opts.log });
   } finally {
     removeOutput();
     if (opts.outDir) opts.log(`snapshots kept in ${outDir}`);
   }
-}
-
-/** What a capture was estimated to need and what the program's peak memory was after it, for the log. */
-function captureCostNote(cost: CaptureCost | undefined): string {
-  if (!cost) return '';
-  const room = cost.roomBytes !== undefined ? ` of ${formatBytes(cost.roomBytes)} free` : '';
-  const peak = cost.peakRssBytes !== undefined ? `, program's peak RSS ${formatBytes(cost.peakRssBytes)}` : '';
-  return ` (estimated need ${formatBytes(cost.estimateBytes)}${room}${peak})`;
 }

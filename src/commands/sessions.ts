@@ -4,11 +4,10 @@
  * answers. Also the process picker behind `${command:PickProcess}` in leak-lens launch configurations.
  */
 import { randomUUID } from 'crypto';
-import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { DEBUG_TYPE, type AttachArguments } from '../adapter/protocol';
-import { parseTargetSpec } from '../capture';
+import { listNodeProcesses, parseTargetSpec } from '../capture';
 import { UserError } from '../errors';
 import type { MemoryTarget } from '../targets/target';
 import { runCommand, type CommandOptions, type Outcome, type Services } from './common';
@@ -45,29 +44,6 @@ export interface AttachOptions extends CommandOptions, AttachArguments {}
 interface ProcessItem extends vscode.QuickPickItem {
   pid?: number;
   manual?: boolean;
-}
-
-/** Node processes of this machine (Linux: from procfs), newest first; not the extension host itself. */
-export function listNodeProcesses(): { pid: number; command: string }[] {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  const out: { pid: number; command: string }[] = [];
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    const pid = Number(e);
-    if (pid === process.pid) continue;
-    try {
-      const argv = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (argv.length && /^(node|nodejs)(\.exe)?$/.test(path.basename(argv[0]))) out.push({ pid, command: argv.join(' ') });
-    } catch {
-      // Gone, or not ours to read.
-    }
-  }
-  return out.sort((a, b) => b.pid - a.pid);
 }
 
 async function askForTarget(): Promise<AttachArguments | undefined> {
