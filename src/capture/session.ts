@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'crypto';
 import { promises as fsp, type WriteStream } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import * as path from 'path';
+import { listeningAddresses, type ListeningAddress } from './address';
 import { guardAllocationTracking, type TrackingGuard } from './trackingGuard';
 import {
   CdpClient,
@@ -461,6 +462,14 @@ export class CaptureSession {
     }
     const heap = await this.client.send('Runtime.getHeapUsage', {});
     return { heapUsed: heap.usedSize, heapTotal: heap.totalSize };
+  }
+
+  /**
+   * The servers the program listens on (`net.Server`s and the HTTP servers built on them), asked inside the program
+   * with nothing left behind; empty when it cannot answer (finished, or not Node).
+   */
+  listeningAddresses(): Promise<ListeningAddress[]> {
+    return listeningAddresses(this.client);
   }
 
   /**

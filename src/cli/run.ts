@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LeakReport } from '../../engine/report';
-import { launchForCapture, livingGroupMembers, trackingGuardNote, WorkerTracker, type LaunchedCapture } from '../capture';
+import { chooseTargetUrl, launchForCapture, livingGroupMembers, trackingGuardNote, urlInLine, workloadEnvironment, WorkerTracker, type LaunchedCapture } from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
 import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
 
@@ -90,7 +90,7 @@ class ProgramOutput {
     if (inspectorLine.test(line)) return;
     if (!uninformativeLine.test(line)) this.lastLine[stream] = line;
     if (this.readyLine !== undefined) return;
-    this.firstUrl ??= /https?:\/\/[^\s'"]+/.exec(line)?.[0];
+    this.firstUrl ??= urlInLine(line);
     if (this.ready.test(line)) {
       this.readyLine = line;
       for (const handler of this.readyHandlers) handler();
@@ -336,13 +336,15 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
       clearTimeout(readyTimer);
       forget?.();
     });
-    const targetUrl = output.firstUrl;
+    // The URL the program printed; one that printed none is asked which HTTP server it listens on.
+    const targetUrl = opts.action ? chooseTargetUrl(output.firstUrl, output.firstUrl ? [] : await guard(session.listeningAddresses())) : undefined;
+    if (opts.action && targetUrl && !output.firstUrl) opts.log(`the program printed no URL; TARGET_URL is ${targetUrl}, where it listens`);
     workers = await guard(WorkerTracker.start(session.connection, session.processInfo.pid ?? program.pid, { trackAllocations: opts.trackAllocations })).catch((e: Error) => {
       if (exitNote || e instanceof RunInterrupted) throw e;
       opts.log(`worker threads will not be snapshotted: ${e.message}`);
       return undefined;
     });
-    const env = { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) };
+    const env = workloadEnvironment(targetUrl);
     const act = async (what: string): Promise<void> => {
       if (!opts.action) return;
       if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
