@@ -54,8 +54,12 @@ export function runWorkload(command: string, options: { cwd?: string; timeoutMs:
       if (!running.has(child)) return;
       if (code === 0) done();
       else {
-        const out = tail.trim() ? ` Its last output: ${tail.trim().split('\n').slice(-3).join(' / ')}` : '';
-        done(new UserError(`The workload "${command}" failed (${signal ? `killed by ${signal}` : `exit code ${code}`}). Fix it so that it succeeds against the running program.${out}`));
+        // The toast names the last line of output; the log (its "Show Log" button) has the last lines.
+        const lines = tail.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+        const last = lines.length > 0 ? lines[lines.length - 1] : undefined;
+        const said = last ? `: "${last.length > 160 ? `${last.slice(0, 157)}...` : last}"` : '';
+        const detail = lines.length > 0 ? `its last output:\n${lines.slice(-10).join('\n')}` : undefined;
+        done(new UserError(`The workload "${command}" failed (${signal ? `killed by ${signal}` : `exit code ${code}`})${said}. Fix it so that it succeeds against the running program.`, [], { detail }));
       }
     });
   });
