@@ -14,6 +14,7 @@ import { DEBUG_TYPE } from './adapter/protocol';
 import { collectGarbage, showMemoryGraph, startAllocationTracking, stopAllocationTracking, takeHeapSnapshot } from './commands/capture';
 import type { Services } from './commands/common';
 import { findLeaks } from './commands/findLeaks';
+import { answerPrompt, CONTINUE_COMMAND, waitingPrompt } from './commands/findLeaksPrompt';
 import { attachToProcess, launchProgram, pickProcess } from './commands/sessions';
 import { compareSnapshots, deleteSnapshots, openSnapshot, openSnapshotFile, renameSnapshot, revealSnapshot } from './commands/snapshots';
 import { AdapterFactory, ConfigurationProvider } from './debug/provider';
@@ -39,6 +40,8 @@ export interface LeakLensApi {
   snapshotFolder(): string;
   /** The status bar item's text, or undefined while it is hidden. */
   statusBarText(): string | undefined;
+  /** The question Find Leaks waits on between rounds (its status bar text and answers), if any. */
+  findLeaksPrompt(): { status: string; answers: string[] } | undefined;
 }
 
 /** Command arguments that are options objects (not URIs or view nodes passed by menus). */
@@ -96,6 +99,7 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   const command = (id: string, handler: (...args: never[]) => unknown): void => sub(vscode.commands.registerCommand(id, handler as (...args: unknown[]) => unknown));
   command('leakLens.takeHeapSnapshot', (o?: unknown) => takeHeapSnapshot(s, options(o)));
   command('leakLens.findLeaks', (o?: unknown) => findLeaks(s, options(o)));
+  command(CONTINUE_COMMAND, (o?: unknown) => answerPrompt(options(o)));
   command('leakLens.compareSnapshots', (a?: never, b?: never, o?: unknown) => compareSnapshots(s, a, b, options(o)));
   command('leakLens.openSnapshotFile', (uri?: vscode.Uri | string, o?: unknown) => openSnapshotFile(s, uri, options(o)));
   command('leakLens.collectGarbage', (o?: unknown) => collectGarbage(s, options(o)));
@@ -151,6 +155,7 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   return {
     snapshotFolder: () => store.folder(),
     statusBarText: () => statusBar.visibleText,
+    findLeaksPrompt: () => waitingPrompt(),
   };
 }
 

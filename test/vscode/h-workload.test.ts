@@ -1,0 +1,47 @@
+/// <reference types="mocha" />
+/**
+ * The workload between Find Leaks' rounds, on the demo server started with VS Code's JavaScript debugger and its
+ * DEFAULT `node` launch configuration (no `outputCapture`: the program's `process.stdout.write`, and so its URL, is
+ * not shown anywhere). Leak Lens finds where the program listens through the inspector, and the workload command of
+ * the setting's own example (`node demo/load.js 100`) gets it as TARGET_URL, as the CLI's `--action` does.
+ */
+import * as assert from 'assert';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { FindLeaksResult } from '../../src/commands/findLeaks';
+import { api, nextEvent, ok, setSetting, stopAllSessions } from './helpers';
+
+/** The repository (out/test/vscode -> the root), where demo/ lives. */
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+suite('workload between rounds (default node launch configuration)', () => {
+  suiteSetup(async () => {
+    await api();
+    const name = 'demo leaky-server (default node launch)';
+    // What VS Code writes into a new launch.json for Node.js: no console, no outputCapture.
+    const config = { type: 'node', request: 'launch', name, skipFiles: ['<node_internals>/**'], program: path.join(repoRoot, 'demo', 'leaky-server.js') };
+    const child = nextEvent(vscode.debug.onDidStartDebugSession, (s) => !!s.parentSession && s.parentSession.name === name, 45_000, `js-debug child session of ${name}`);
+    assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], config), 'startDebugging returned false');
+    await child;
+  });
+
+  suiteTeardown(async () => {
+    await setSetting('findLeaks.workloadCommand', undefined);
+    await stopAllSessions();
+  });
+
+  test('the workload command of the setting\'s example gets TARGET_URL where the program listens, and Find Leaks finds the Connection leak', async () => {
+    // The example in the setting's description (package.json), word for word.
+    const manifest = vscode.extensions.getExtension('leak-lens.leak-lens')!.packageJSON as { contributes: { configuration: { properties: Record<string, { markdownDescription: string }> } } };
+    const description = manifest.contributes.configuration.properties['leakLens.findLeaks.workloadCommand'].markdownDescription;
+    const example = /for the bundled demo: `([^`]+)`/.exec(description)?.[1];
+    assert.ok(example, `the setting's description gives an example for the demo: ${description}`);
+    await setSetting('findLeaks.workloadCommand', example);
+    const result = await ok<FindLeaksResult>('leakLens.findLeaks', { interactive: false, rounds: 2, workloadCwd: repoRoot });
+    assert.match(result.targetUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+$/, 'Find Leaks found where the program listens');
+    const g = result.report.leaks.find((l) => l.className === 'Connection');
+    assert.ok(g, `a Connection group (got ${result.report.leaks.map((l) => `${l.className}@${l.owner.name}`).join(', ')})`);
+    assert.strictEqual(g.owner.name, '_connections');
+    assert.strictEqual(g.growthPerRound, 100);
+  });
+});
