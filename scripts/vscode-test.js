@@ -11,8 +11,8 @@
 //   node scripts/vscode-test.js --electron @vscode/test-electron's runTests with the desktop VS Code named by
 //                                          $VSCODE_EXECUTABLE (same mocha suite; the UI tests need the web workbench).
 //
-// Options: --only integration|nofolder|close|ui|vsix, --no-integration, --no-nofolder, --no-close, --no-ui, --no-vsix, --grep <text> (mocha grep; integration
-//          only), --keep (keep the temporary folders), --headed.
+// Options: --only integration|nofolder|close|ui|vsix, --no-integration, --no-nofolder, --no-close, --no-ui, --no-vsix, --grep <text> (mocha grep for
+//          integration; with --only ui, the UI files whose name holds it), --keep (keep the temporary folders), --headed.
 // Env: LEAK_LENS_VSCODE_HOST (host cache), LEAK_LENS_TEST_OUT (screenshots, default .vscode-test/out),
 //      LEAK_LENS_TEST_TIMEOUT_MS (whole mocha run, default 10 min), VERBOSE=1 (browser console).
 // The last line printed is `vscode: N passed, N failed`; the exit code is 0 only if nothing failed. The VS Code host
@@ -261,7 +261,9 @@ async function runClose(browser, port, tmp) {
 }
 
 async function runUi(browser, port, tmp) {
-  const files = fs.existsSync(uiDir) ? fs.readdirSync(uiDir).filter((f) => f.endsWith('.ui.js')).sort() : [];
+  // With --grep, only the UI files whose name holds the text (e.g. `--only ui --grep flow`).
+  const grep = option('--grep');
+  const files = fs.existsSync(uiDir) ? fs.readdirSync(uiDir).filter((f) => f.endsWith('.ui.js') && (!grep || f.includes(grep))).sort() : [];
   if (files.length === 0) return { passed: 0, failed: 1, note: `no UI tests in ${uiDir}` };
   fs.mkdirSync(outDir, { recursive: true });
   let page;
