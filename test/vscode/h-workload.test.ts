@@ -9,7 +9,7 @@ import * as assert from 'assert';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { FindLeaksResult } from '../../src/commands/findLeaks';
-import { api, nextEvent, ok, setSetting, stopAllSessions } from './helpers';
+import { api, nextEvent, ok, run, setSetting, stopAllSessions, until } from './helpers';
 
 /** The repository (out/test/vscode -> the root), where demo/ lives. */
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -28,6 +28,22 @@ suite('workload between rounds (default node launch configuration)', () => {
   suiteTeardown(async () => {
     await setSetting('findLeaks.workloadCommand', undefined);
     await stopAllSessions();
+  });
+
+  test('the round questions wait in "Leak Lens: Continue Find Leaks" (the status bar item\'s command) until answered', async () => {
+    const a = await api();
+    const idle = await run('leakLens.findLeaks.continue', { answer: 'Continue' });
+    assert.strictEqual(idle.ok, false, 'nothing to continue before Find Leaks asks');
+    const finding = run<FindLeaksResult>('leakLens.findLeaks', { rounds: 2, workloadCwd: repoRoot });
+    for (const [status, answer] of [['Leak Lens: Continue round 1', 'Continue'], ['Leak Lens: Continue round 2', 'Continue'], ['Leak Lens: Analyze 3 snapshots', 'Analyze']]) {
+      const prompt = await until(() => (a.findLeaksPrompt()?.status === status ? a.findLeaksPrompt() : undefined), 60_000, `the question "${status}"`);
+      assert.ok(prompt.answers.includes(answer), `${status} offers ${answer} (${prompt.answers.join(', ')})`);
+      await ok('leakLens.findLeaks.continue', { answer });
+    }
+    const outcome = await finding;
+    assert.ok(outcome.ok, `Find Leaks finished: ${outcome.ok ? '' : outcome.error}`);
+    assert.strictEqual(outcome.value.snapshots.length, 3);
+    assert.strictEqual(a.findLeaksPrompt(), undefined, 'no question is left once answered');
   });
 
   test('the workload command of the setting\'s example gets TARGET_URL where the program listens, and Find Leaks finds the Connection leak', async () => {
