@@ -102,6 +102,8 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
       address = listening[0];
       if (address) log().info(`find leaks on ${target.label}: the program listens on ${listening.map(describeAddress).join(', ')}`);
     };
+    // Said when a workload fails without TARGET_URL, which it may have needed.
+    const noAddress = (): string | undefined => (address?.url ? undefined : `The program listens on no HTTP port Leak Lens could find${address ? ` (only ${describeAddress(address)})` : ''}, so the workload got no TARGET_URL.`);
     const env = (): Record<string, string> => {
       const url = chooseTargetUrl(undefined, address ? [address] : []);
       return url ? (workloadEnvironment(url, {}) as Record<string, string>) : {};
@@ -121,13 +123,13 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
           if (workload) {
             // A first run warms the program up, so caches filled once do not look like growth.
             progress.report({ message: `warming up: ${workload}` });
-            await runWorkload(workload, { cwd, timeoutMs: settings.workloadTimeoutMs(), token, env: env(), sweeper: s.sweeper });
+            await runWorkload(workload, { cwd, timeoutMs: settings.workloadTimeoutMs(), token, env: env(), sweeper: s.sweeper, failureNote: noAddress() });
           }
           files.push(record(await captureSnapshot(s, target, 'baseline', progress, token)));
           let planned = rounds;
           for (let round = 1; round <= planned; round++) {
             await lookUp();
-            const step = await runRound(target, round, planned, { workload, cwd, env: env(), address, interactive, waitMs: options.waitMs, canAnalyze: files.length >= 2, sweeper: s.sweeper }, progress, token);
+            const step = await runRound(target, round, planned, { workload, cwd, env: env(), failureNote: noAddress(), address, interactive, waitMs: options.waitMs, canAnalyze: files.length >= 2, sweeper: s.sweeper }, progress, token);
             if (step === 'analyze') break;
             files.push(record(await captureSnapshot(s, target, `after round ${round}`, progress, token)));
             if (round === planned && interactive && !workload) {
@@ -168,7 +170,7 @@ async function runRound(
   target: MemoryTarget,
   round: number,
   rounds: number,
-  o: { workload: string; cwd?: string; env: Record<string, string>; address?: ListeningAddress; interactive: boolean; waitMs?: number; canAnalyze: boolean; sweeper?: Sweeper },
+  o: { workload: string; cwd?: string; env: Record<string, string>; failureNote?: string; address?: ListeningAddress; interactive: boolean; waitMs?: number; canAnalyze: boolean; sweeper?: Sweeper },
   progress: Progress,
   token: vscode.CancellationToken,
 ): Promise<Step> {
@@ -179,7 +181,7 @@ async function runRound(
   }
   if (o.workload) {
     progress.report({ message: `round ${round} of ${rounds}: ${o.workload}` });
-    await runWorkload(o.workload, { cwd: o.cwd, timeoutMs: settings.workloadTimeoutMs(), token, env: o.env, sweeper: o.sweeper });
+    await runWorkload(o.workload, { cwd: o.cwd, timeoutMs: settings.workloadTimeoutMs(), token, env: o.env, sweeper: o.sweeper, failureNote: o.failureNote });
     return 'continue';
   }
   if (o.interactive) {
