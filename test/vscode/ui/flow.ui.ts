@@ -199,6 +199,13 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
     delete settings['leakLens.findLeaks.workloadCommand'];
     await applySettings(page, settingsFile, settings);
     await runCommand(page, 'Notifications: Clear All Notifications');
+  });
+
+  // A closed window's terminals outlive it in the VS Code server for a while: end what this test started here.
+  await check('Stop ends the demo and Kill All Terminals the terminal', async () => {
     await runCommand(page, 'Debug: Stop');
+    await page.locator('.statusbar-item', { hasText: /heap \d/ }).waitFor({ state: 'hidden' });
+    await runCommand(page, 'Terminal: Kill All Terminals');
+    await page.locator('.part.panel .xterm').first().waitFor({ state: 'detached' });
   });
 }
