@@ -8,13 +8,13 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { LeakReport } from '../../engine/report';
 import { comparableThreads, type ThreadSeries } from '../../engine/threads';
+import { chooseTargetUrl, workloadEnvironment } from '../capture/address';
 import { CancelledError, UserError } from '../errors';
 import { log } from '../log';
 import { settings } from '../settings';
 import type { Sweeper } from '../sweeper/client';
-import { showReport } from '../ui/showReport';
-import { chooseTargetUrl, workloadEnvironment } from '../capture/address';
 import type { ListeningAddress, MemoryTarget } from '../targets/target';
+import { showReport } from '../ui/showReport';
 import { runWorkload } from '../workload';
 import { ask } from './findLeaksPrompt';
 import { captureSnapshot, runCommand, type CapturedSnapshot, type CommandOptions, type Outcome, type Progress, type Services } from './common';
@@ -91,16 +91,17 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
     };
 
     // Where the program listens: shown in the round prompts and passed to the workload as TARGET_URL, as the CLI
-    // does. Looked up again before each round until found, since a server may start listening late.
+    // does. Looked up again before each round until an HTTP server is found, since a server may start listening late.
     let address: ListeningAddress | undefined;
     const lookUp = async (): Promise<void> => {
-      if (address) return;
+      if (address?.url) return;
       const listening = await target.listeningAddresses().catch((e: unknown) => {
         log().debug(`find leaks on ${target.label}: could not ask where it listens: ${String(e)}`);
         return [];
       });
+      if (listening.length === 0 || (address && !listening[0].url)) return;
       address = listening[0];
-      if (address) log().info(`find leaks on ${target.label}: the program listens on ${listening.map(describeAddress).join(', ')}`);
+      log().info(`find leaks on ${target.label}: the program listens on ${listening.map(describeAddress).join(', ')}`);
     };
     // Said when a workload fails without TARGET_URL, which it may have needed.
     const noAddress = (): string | undefined => (address?.url ? undefined : `The program listens on no HTTP port Leak Lens could find${address ? ` (only ${describeAddress(address)})` : ''}, so the workload got no TARGET_URL.`);
