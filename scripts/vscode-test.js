@@ -261,7 +261,7 @@ async function runClose(browser, port, tmp) {
 }
 
 async function runUi(browser, port, tmp) {
-  // With --grep, only the UI files whose name holds the text (e.g. `--only ui --grep flow`).
+  // With --grep, only the UI files whose name holds the text (e.g. `--only ui --grep workload`).
   const grep = option('--grep');
   const files = fs.existsSync(uiDir) ? fs.readdirSync(uiDir).filter((f) => f.endsWith('.ui.js') && (!grep || f.includes(grep))).sort() : [];
   if (files.length === 0) return { passed: 0, failed: 1, note: `no UI tests in ${uiDir}` };

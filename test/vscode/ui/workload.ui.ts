@@ -141,7 +141,7 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
     const m = /your program listens on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
     assert(m, `the round prompt names the program's address: ${text}`);
     url = m[1];
-    await page.screenshot({ path: path.join(outDir, 'flow-round-prompt.png') });
+    await page.screenshot({ path: path.join(outDir, 'workload-round-prompt.png') });
   });
 
   // Leak Lens's own item (the window's progress item beside it repeats the step in words).
@@ -159,7 +159,7 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
       await terminalShows(page, `load: 100 requests to ${url}/`, round);
       const item = prompt.filter({ hasText: `Leak Lens: Continue round ${round}` });
       await item.waitFor();
-      if (round === 1) await page.screenshot({ path: path.join(outDir, 'flow-continue-status.png') });
+      if (round === 1) await page.screenshot({ path: path.join(outDir, 'workload-continue-status.png') });
       await item.click();
       if (round === 1) {
         // The next round's prompt, with the address again.
@@ -176,7 +176,7 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
     await panel.getByText('_connections').first().waitFor();
     assert((await prompt.count()) === 0, 'the prompt is gone from the status bar once answered');
     await runCommand(page, 'Notifications: Clear All Notifications');
-    await page.screenshot({ path: path.join(outDir, 'flow-report.png') });
+    await page.screenshot({ path: path.join(outDir, 'workload-report.png') });
   });
 
   await check('a failing workload command shows its whole message with a Show Log button, which opens the log at it', async () => {
@@ -191,11 +191,11 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
     const cut = await message.evaluate((el) => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1);
     assert(!cut, `the whole message is shown, not cut with "...": ${text}`);
     assert(/Fix it so that it succeeds against the running program\./.test(text), `the message says what to do: ${text}`);
-    await page.screenshot({ path: path.join(outDir, 'flow-workload-error.png') });
+    await page.screenshot({ path: path.join(outDir, 'workload-error.png') });
     await error.locator('.monaco-button', { hasText: /^Show Log$/ }).click();
     const output = page.locator('.part.panel .monaco-editor .view-lines');
     await output.filter({ hasText: 'ECONNREFUSED' }).first().waitFor();
-    await page.screenshot({ path: path.join(outDir, 'flow-log.png') });
+    await page.screenshot({ path: path.join(outDir, 'workload-log.png') });
     delete settings['leakLens.findLeaks.workloadCommand'];
     await applySettings(page, settingsFile, settings);
     await runCommand(page, 'Notifications: Clear All Notifications');
