@@ -5,15 +5,20 @@
 import * as vscode from 'vscode';
 import { log } from './log';
 
-/** A failure whose message is ready to show; `actions` are buttons that help with it. */
+/**
+ * A failure whose message is ready to show; `actions` are buttons that help with it. `detail` (a program's last
+ * output, say) goes to the log only, where "Show Log" leads.
+ */
 export class UserError extends Error {
+  readonly detail: string | undefined;
   constructor(
     message: string,
     readonly actions: ErrorAction[] = [],
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; detail?: string },
   ) {
     super(message, options);
     this.name = 'UserError';
+    this.detail = options?.detail;
   }
 }
 
@@ -72,15 +77,23 @@ export function reportError(error: unknown, doing: string): UserError | undefine
     return undefined;
   }
   const u = describeError(error, doing);
-  log().error(`${u.message}${u.cause ? `\n  cause: ${(u.cause as Error)?.stack ?? String(u.cause)}` : ''}`);
+  log().error(`${u.message}${u.detail ? `\n  ${u.detail.replace(/\n/g, '\n  ')}` : ''}${u.cause ? `\n  cause: ${(u.cause as Error)?.stack ?? String(u.cause)}` : ''}`);
   showError(u);
   return u;
 }
 
-/** Shows a user error with its buttons; resolves at once, the buttons act when clicked. */
+/** The button every error message has: the log holds the message again, with the details it leaves out. */
+const SHOW_LOG: ErrorAction = { title: 'Show Log', run: () => log().show() };
+
+/**
+ * Shows a user error with its buttons, and "Show Log" last; resolves at once, the buttons act when clicked. An error
+ * message with a button stays until dismissed and shows its whole text (VS Code collapses one without buttons to its
+ * first line, cut with "...").
+ */
 export function showError(u: UserError): void {
-  void vscode.window.showErrorMessage(u.message, ...u.actions.map((a) => a.title)).then((picked) => {
-    const action = u.actions.find((a) => a.title === picked);
+  const actions = [...u.actions, SHOW_LOG];
+  void vscode.window.showErrorMessage(u.message, ...actions.map((a) => a.title)).then((picked) => {
+    const action = actions.find((a) => a.title === picked);
     if (action) void Promise.resolve(action.run()).catch((e: unknown) => log().error(`${action.title} failed: ${String(e)}`));
   });
 }

@@ -14,6 +14,7 @@ import { DEBUG_TYPE } from './adapter/protocol';
 import { collectGarbage, showMemoryGraph, startAllocationTracking, stopAllocationTracking, takeHeapSnapshot } from './commands/capture';
 import type { Services } from './commands/common';
 import { findLeaks } from './commands/findLeaks';
+import { answerPrompt, CONTINUE_COMMAND, waitingPrompt } from './commands/findLeaksPrompt';
 import { attachToProcess, launchProgram, pickProcess } from './commands/sessions';
 import { compareSnapshots, deleteSnapshots, openSnapshot, openSnapshotFile, renameSnapshot, revealSnapshot } from './commands/snapshots';
 import { AdapterFactory, ConfigurationProvider } from './debug/provider';
@@ -46,6 +47,8 @@ export interface LeakLensApi {
   onDidReportProgress: vscode.Event<ProgressReport>;
   /** The Heap Snapshots view's tree. */
   snapshotsView: vscode.TreeDataProvider<SnapshotNode>;
+  /** The question Find Leaks waits on between rounds (its status bar text and answers), if any. */
+  findLeaksPrompt(): { status: string; answers: string[] } | undefined;
 }
 
 /** Command arguments that are options objects (not URIs or view nodes passed by menus). */
@@ -105,6 +108,7 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   const command = (id: string, handler: (...args: never[]) => unknown): void => sub(vscode.commands.registerCommand(id, handler as (...args: unknown[]) => unknown));
   command('leakLens.takeHeapSnapshot', (o?: unknown) => takeHeapSnapshot(s, options(o)));
   command('leakLens.findLeaks', (o?: unknown) => findLeaks(s, options(o)));
+  command(CONTINUE_COMMAND, (o?: unknown) => answerPrompt(options(o)));
   command('leakLens.compareSnapshots', (a?: never, b?: never, o?: unknown) => compareSnapshots(s, a, b, options(o)));
   command('leakLens.openSnapshotFile', (uri?: vscode.Uri | string, o?: unknown) => openSnapshotFile(s, uri, options(o)));
   command('leakLens.collectGarbage', (o?: unknown) => collectGarbage(s, options(o)));
@@ -163,6 +167,7 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
     logFolder: () => context.logUri,
     onDidReportProgress: progressEvents.event,
     snapshotsView: view,
+    findLeaksPrompt: () => waitingPrompt(),
   };
 }
 

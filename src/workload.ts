@@ -23,7 +23,10 @@ function killGroup(child: ChildProcess): void {
  * Runs `command` through the shell in `cwd`; resolves when it exits with 0. With a `sweeper`, its process group is
  * stopped also when the extension host is killed (a closed window), which no exit hook of this process would see.
  */
-export function runWorkload(command: string, options: { cwd?: string; timeoutMs: number; token?: vscode.CancellationToken; env?: Record<string, string>; sweeper?: Sweeper }): Promise<void> {
+export function runWorkload(
+  command: string,
+  options: { cwd?: string; timeoutMs: number; token?: vscode.CancellationToken; env?: Record<string, string>; sweeper?: Sweeper; failureNote?: string },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     log().info(`workload: ${command}${options.cwd ? ` (in ${options.cwd})` : ''}`);
     const child = spawn(command, { shell: true, cwd: options.cwd, env: { ...process.env, ...options.env }, detached: process.platform !== 'win32', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -54,8 +57,12 @@ export function runWorkload(command: string, options: { cwd?: string; timeoutMs:
       if (!running.has(child)) return;
       if (code === 0) done();
       else {
-        const out = tail.trim() ? ` Its last output: ${tail.trim().split('\n').slice(-3).join(' / ')}` : '';
-        done(new UserError(`The workload "${command}" failed (${signal ? `killed by ${signal}` : `exit code ${code}`}). Fix it so that it succeeds against the running program.${out}`));
+        // The toast names the last line of output; the log (its "Show Log" button) has the last lines.
+        const lines = tail.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+        const last = lines.length > 0 ? lines[lines.length - 1] : undefined;
+        const said = last ? `: "${last.length > 160 ? `${last.slice(0, 157)}...` : last}"` : '';
+        const detail = lines.length > 0 ? `its last output:\n${lines.slice(-10).join('\n')}` : undefined;
+        done(new UserError(`The workload "${command}" failed (${signal ? `killed by ${signal}` : `exit code ${code}`})${said}. Fix it so that it succeeds against the running program.${options.failureNote ? ` ${options.failureNote}` : ''}`, [], { detail }));
       }
     });
   });

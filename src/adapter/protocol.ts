@@ -51,6 +51,14 @@ export interface MemoryUsageBody {
   arrayBuffers?: number;
 }
 
+/** A server socket the program listens on: `url` (`http://127.0.0.1:3000`) for an HTTP(S) server. */
+export interface ListeningAddressBody {
+  protocol: 'http' | 'https' | 'tls' | 'tcp';
+  host: string;
+  port: number;
+  url?: string;
+}
+
 /** The custom requests, by command name, with their arguments and response bodies. */
 export interface CustomRequests {
   /** What is known about the target process. */
@@ -86,6 +94,8 @@ export interface CustomRequests {
   'leakLens/cancelSnapshot': { args: { file: string }; body: { cancelled: boolean } };
   'leakLens/collectGarbage': { args: Record<string, never>; body: { before: MemoryUsageBody; after: MemoryUsageBody } };
   'leakLens/memoryUsage': { args: Record<string, never>; body: MemoryUsageBody };
+  /** The servers the program listens on (HTTP servers first), asked inside the program through the inspector. */
+  'leakLens/listeningAddresses': { args: Record<string, never>; body: { addresses: ListeningAddressBody[] } };
   /** Sends a `leakLens/memorySample` event every `intervalMs` until `leakLens/stopSampling`. */
   'leakLens/startSampling': { args: { intervalMs: number }; body: Record<string, never> };
   'leakLens/stopSampling': { args: Record<string, never>; body: Record<string, never> };

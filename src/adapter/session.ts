@@ -289,6 +289,8 @@ export class LeakLensDebugSession extends DebugSession {
       }
       case 'leakLens/memoryUsage':
         return (await capture.memoryUsage()) as Body;
+      case 'leakLens/listeningAddresses':
+        return { addresses: await capture.listeningAddresses() } as Body;
       case 'leakLens/startSampling': {
         const interval = Number((args as CustomRequests['leakLens/startSampling']['args']).intervalMs);
         if (!Number.isFinite(interval) || interval < 100) throw new UserError('leakLens/startSampling needs "intervalMs" of at least 100.');

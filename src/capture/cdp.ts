@@ -42,9 +42,12 @@ export interface CdpCommands {
       silent?: boolean;
       includeCommandLineAPI?: boolean;
       timeout?: number;
+      /** Remote objects the evaluation makes belong to this group, until `Runtime.releaseObjectGroup`. */
+      objectGroup?: string;
     };
     result: { result: RemoteObject; exceptionDetails?: ExceptionDetails };
   };
+  'Runtime.releaseObjectGroup': { params: { objectGroup: string }; result: Record<string, never> };
   'Runtime.runIfWaitingForDebugger': { params: Record<string, never>; result: Record<string, never> };
   'Runtime.discardConsoleEntries': { params: Record<string, never>; result: Record<string, never> };
   'Runtime.getHeapUsage': { params: Record<string, never>; result: { usedSize: number; totalSize: number } };

@@ -45,6 +45,7 @@ export {
   type TargetProcessInfo,
   type ThreadInfo,
 } from './session';
+export { chooseTargetUrl, listeningAddresses, listeningFromValue, urlInLine, workloadEnvironment, type ListeningAddress } from './address';
 export { launchForCapture, type LaunchedCapture } from './launch';
 export { holdLifeline, signalExitCode, type LifelineOptions, type StopReason, type StopSignal } from './lifeline';
 export { CaptureTooBigError, estimateCapture, formatBytes, isCaptureTooBig, type CaptureCost, type CaptureFacts } from './budget';

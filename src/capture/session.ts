@@ -6,6 +6,7 @@ import type { FileHandle } from 'fs/promises';
 import * as path from 'path';
 import type { SamplingProfile } from '../../engine/sampling';
 import { checkCapture, FACTS_EXPRESSION, PEAK_RSS_EXPRESSION, type CaptureCost, type CaptureFacts } from './budget';
+import { listeningAddresses, type ListeningAddress } from './address';
 import { guardAllocationTracking, type TrackingGuard } from './trackingGuard';
 import {
   CdpClient,
@@ -493,6 +494,14 @@ export class CaptureSession {
     }
     const heap = await this.client.send('Runtime.getHeapUsage', {});
     return { heapUsed: heap.usedSize, heapTotal: heap.totalSize };
+  }
+
+  /**
+   * The servers the program listens on (`net.Server`s and the HTTP servers built on them), asked inside the program
+   * with nothing left behind; empty when it cannot answer (finished, or not Node).
+   */
+  listeningAddresses(): Promise<ListeningAddress[]> {
+    return listeningAddresses(this.client);
   }
 
   /**

@@ -19,6 +19,7 @@ keep their meaning. Launchers (npm start, npx, tsx, ts-node) are refused with th
 
 Options:
   --action "<shell command>"  run before each snapshot (and once to warm up); TARGET_URL is the program's first URL
+                              (or, if it prints none, the address its first HTTP server listens on)
   --rounds N                  actions between two snapshots (default 1)
   --snapshots K               snapshots to take, at least 2 (default 3)
   --track-allocations         record where leaked objects are allocated (slower)

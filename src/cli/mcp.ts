@@ -28,6 +28,7 @@ import {
   launchForCapture,
   listInspectableProcesses,
   resolveTarget,
+  workloadEnvironment,
   type LaunchedProgram,
   type TargetSpec,
 } from '../capture';
@@ -523,7 +524,7 @@ function registerTools(server: McpServer, state: McpState): void {
           session: t.session,
           pid: t.pid,
           action: args.workload,
-          env: { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) },
+          env: workloadEnvironment(targetUrl),
           actionOptions: { cwd, onOutput: (d) => (tail = (tail + d.toString()).slice(-2000)) },
           actionTimeoutMs: args.timeoutSeconds * 1000,
           rounds: args.rounds,

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { buildSamplingReport, type LeakReport } from '../../engine/report';
 import type { SamplingProfile } from '../../engine/sampling';
-import { formatBytes, livingGroupMembers, trackingGuardNote, WorkerTracker, type CaptureCost, type CaptureSession } from '../capture';
+import { formatBytes, livingGroupMembers, urlInLine, trackingGuardNote, WorkerTracker, type CaptureCost, type CaptureSession } from '../capture';
 import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
 
 /** A failure of the run a user can act on (printed as one line, exit status 2). */
@@ -65,7 +65,7 @@ export class ProgramOutput {
     if (inspectorLine.test(line)) return;
     if (!uninformativeLine.test(line)) this.lastLine[stream] = line;
     if (this.readyLine !== undefined) return;
-    this.firstUrl ??= /https?:\/\/[^\s'"]+/.exec(line)?.[0];
+    this.firstUrl ??= urlInLine(line);
     if (this.ready.test(line)) {
       this.readyLine = line;
       for (const handler of this.readyHandlers) handler();

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LeakReport } from '../../engine/report';
-import { launchForCapture, type LaunchedCapture } from '../capture';
+import { chooseTargetUrl, launchForCapture, workloadEnvironment, type LaunchedCapture } from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
 import { captureRounds, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, RunError, RunInterrupted, untilReady, waitAtMost, type RoundsResult } from './rounds';
 
@@ -162,12 +162,14 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
     opts.log(`started ${opts.program.join(' ')} (pid ${program.pid})`);
     // Wait until the program says it is ready (or has been quiet long enough), so the action finds it listening.
     if (opts.action) await guard(untilReady(output, stop.signal, opts.log));
-    const targetUrl = output.firstUrl;
+    // The URL the program printed; one that printed none is asked which HTTP server it listens on.
+    const targetUrl = opts.action ? chooseTargetUrl(output.firstUrl, output.firstUrl ? [] : await guard(session.listeningAddresses())) : undefined;
+    if (opts.action && targetUrl && !output.firstUrl) opts.log(`the program printed no URL; TARGET_URL is ${targetUrl}, where it listens`);
     result = await captureRounds({
       session,
       pid: program.pid,
       action: opts.action,
-      env: { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) },
+      env: workloadEnvironment(targetUrl),
       actionTimeoutMs: opts.actionTimeoutMs,
       rounds: opts.rounds,
       snapshots: opts.snapshots,

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { CustomEvents, CustomRequests } from '../adapter/protocol';
 import { UserError } from '../errors';
 import { log } from '../log';
-import { pushSample, type MemorySample, type MemoryTarget, type MemoryUsage, type SnapshotRequest, type TakenSnapshot } from './target';
+import { pushSample, type ListeningAddress, type MemorySample, type MemoryTarget, type MemoryUsage, type SnapshotRequest, type TakenSnapshot } from './target';
 
 export class AdapterTarget implements MemoryTarget {
   readonly kind = 'leak-lens';
@@ -110,6 +110,11 @@ export class AdapterTarget implements MemoryTarget {
   async memoryUsage(): Promise<MemoryUsage> {
     await this.ready();
     return this.request('leakLens/memoryUsage', {});
+  }
+
+  async listeningAddresses(): Promise<ListeningAddress[]> {
+    await this.ready();
+    return (await this.request('leakLens/listeningAddresses', {})).addresses;
   }
 
   async startAllocationTracking(): Promise<void> {

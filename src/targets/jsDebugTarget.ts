@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import { CaptureSession, ConnectionClosedError, type CdpClient, type Disposable, type ThreadInfo } from '../capture';
 import { UserError } from '../errors';
 import { log } from '../log';
-import { pushSample, workerTitle, type MemorySample, type MemoryTarget, type MemoryUsage, type SnapshotRequest, type TakenSnapshot, type TakenWorkerSnapshot } from './target';
+import { pushSample, workerTitle, type ListeningAddress, type MemorySample, type MemoryTarget, type MemoryUsage, type SnapshotRequest, type TakenSnapshot, type TakenWorkerSnapshot } from './target';
 
 /** What `extension.js-debug.requestCDPProxy` answers. */
 interface CdpProxyAddress {
@@ -292,6 +292,11 @@ export class JsDebugTarget implements MemoryTarget {
   async memoryUsage(): Promise<MemoryUsage> {
     await this.ready();
     return this.connected().memoryUsage();
+  }
+
+  async listeningAddresses(): Promise<ListeningAddress[]> {
+    await this.ready();
+    return this.connected().listeningAddresses();
   }
 
   async startAllocationTracking(): Promise<void> {

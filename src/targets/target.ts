@@ -4,9 +4,12 @@
  * requests to Leak Lens's own adapter process).
  */
 import type * as vscode from 'vscode';
-import type { MemoryUsageBody } from '../adapter/protocol';
+import type { ListeningAddressBody, MemoryUsageBody } from '../adapter/protocol';
 
 export type MemoryUsage = MemoryUsageBody;
+
+/** A server socket the program listens on (found through the inspector). */
+export type ListeningAddress = ListeningAddressBody;
 
 export interface MemorySample extends MemoryUsage {
   time: number;
@@ -74,6 +77,8 @@ export interface MemoryTarget extends vscode.Disposable {
   takeSnapshot(file: string, request: SnapshotRequest): Promise<TakenSnapshot>;
   collectGarbage(): Promise<{ before: MemoryUsage; after: MemoryUsage }>;
   memoryUsage(): Promise<MemoryUsage>;
+  /** The servers the program listens on, HTTP servers first; empty when it cannot tell (or listens on nothing). */
+  listeningAddresses(): Promise<ListeningAddress[]>;
   startAllocationTracking(): Promise<void>;
   stopAllocationTracking(): Promise<void>;
   /** Starts (or restarts at a new interval) memory sampling into `samples`. */

@@ -89,6 +89,17 @@ describe('leak-lens debug adapter over DAP', () => {
     assert.equal(response.body?.supportsConfigurationDoneRequest, true);
   });
 
+  test('leakLens/listeningAddresses names the HTTP server the launched program listens on', async () => {
+    // The program says it listens (an output event); the adapter finds the same address in the program itself.
+    const listening = dc.assertOutput('stdout', 'leaky-server listening on http://127.0.0.1:', 30_000);
+    await Promise.all([dc.configurationSequence(), dc.launch({ program: path.join(fixtures, 'leaky-server.js') }), dc.waitForEvent('initialized')]);
+    const said = (await listening).body.output;
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(said)?.[1]);
+    const { addresses } = await request(dc, 'leakLens/listeningAddresses', {});
+    assert.deepEqual(addresses, [{ protocol: 'http', host: '127.0.0.1', port, url: `http://127.0.0.1:${port}` }]);
+    await Promise.all([dc.waitForEvent('terminated'), dc.terminateRequest()]);
+  });
+
   test('launch, take three snapshots with custom requests, and the report finds the Leaky group', async () => {
     const samples: CustomEvents['leakLens/memorySample'][] = [];
     dc.on('leakLens/memorySample', (e: DebugProtocol.Event) => samples.push(e.body as CustomEvents['leakLens/memorySample']));
