@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LeakReport } from '../../engine/report';
-import { formatBytes, launchForCapture, livingGroupMembers, trackingGuardNote, WorkerTracker, type CaptureCost, type LaunchedCapture } from '../capture';
+import { formatBytes, launchForCapture, livingGroupMembers, trackingGuardNote, WorkerTracker, type CaptureCost, type CaptureSession, type LaunchedCapture, type LaunchedProgram } from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
 import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
 import { buildSamplingReport } from '../../engine/report';
@@ -76,7 +76,7 @@ export function splitProgram(program: string[], commandLine: string[] = []): Pro
  * The program's output, passed on to stderr and read line by line (separately per stream, since a chunk can end
  * anywhere) for its "ready" line, its first URL and its last words. The inspector's own lines are skipped.
  */
-class ProgramOutput {
+export class ProgramOutput {
   readyLine: string | undefined;
   firstUrl: string | undefined;
   private readonly partial = { stdout: '', stderr: '' };
@@ -196,7 +196,7 @@ function runAction(command: string, env: NodeJS.ProcessEnv, timeoutMs: number, s
 }
 
 /** The ready pattern: `--ready REGEX` or the default. */
-function readyPattern(given: string | undefined): RegExp {
+export function readyPattern(given: string | undefined): RegExp {
   if (given === undefined) return DEFAULT_READY;
   try {
     return new RegExp(given);
@@ -206,8 +206,47 @@ function readyPattern(given: string | undefined): RegExp {
 }
 
 export async function runCommand(opts: RunOptions): Promise<LeakReport> {
-  const { runtimeExecutable, runtimeArgs } = splitProgram(opts.program, opts.commandLine);
+  const command = splitProgram(opts.program, opts.commandLine);
   const ready = readyPattern(opts.ready);
+  return measureProgram(opts, command, shellActionWorkload(opts), ready);
+}
+
+/** The options of {@link measureProgram}: how many rounds and snapshots, and where they go. */
+export type MeasureOptions = Pick<RunOptions, 'program' | 'rounds' | 'snapshots' | 'trackAllocations' | 'forceCapture' | 'sampling' | 'outDir' | 'log' | 'signal'>;
+
+/** What a step of the measurement has at hand: the program, its session and output, and the step guard. */
+export interface WorkloadContext {
+  program: LaunchedProgram;
+  session: CaptureSession;
+  output: ProgramOutput;
+  /** Runs one step, stopping it when the program ends or the run is stopped, and naming the real cause. */
+  guard: <T>(step: Promise<T>) => Promise<T>;
+  /** Aborted when the run stops or fails. */
+  stop: AbortSignal;
+}
+
+/**
+ * What the measured program is made to do between snapshots: `run`'s shell action, or `test`'s scenario
+ * (scenario.ts). The program is launched, the workload started, then warmed up with one round; after that
+ * `rounds` rounds come before each of the `snapshots` snapshots, and `finish` runs after the last one.
+ */
+export interface Workload {
+  /** After the session opens, before allocation tracking and the warm-up (wait for the program to be ready). */
+  start(ctx: WorkloadContext): Promise<void>;
+  /** One round of work; `what` names it for the log (`warm-up`, `round 2`). */
+  round(ctx: WorkloadContext, what: string): Promise<void>;
+  /** After the last snapshot, while the program still runs. */
+  finish?(ctx: WorkloadContext): Promise<void>;
+  /** Said when the program ends during the run: why it has to keep running. */
+  keepRunning: string;
+}
+
+/**
+ * Starts `command` under the inspector, drives it with `workload`, takes the snapshots (or sampling profiles), stops
+ * the program with everything it started, and analyses what was taken. Snapshots go to a temporary folder removed at
+ * the end, unless `outDir` keeps them.
+ */
+export async function measureProgram(opts: MeasureOptions, command: ProgramCommand, workload: Workload, ready: RegExp = DEFAULT_READY): Promise<LeakReport> {
   if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
   const outDir = opts.outDir ? path.resolve(opts.outDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-'));
   fs.mkdirSync(outDir, { recursive: true });
@@ -219,13 +258,49 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
   // Even if this process is made to exit in the middle (a second Ctrl-C), nothing is left behind.
   process.on('exit', removeOutput);
   try {
-    return await measure(opts, { runtimeExecutable, runtimeArgs }, ready, outDir, removeOutput);
+    return await measure(opts, command, ready, outDir, removeOutput, workload);
   } finally {
     process.off('exit', removeOutput);
   }
 }
 
-async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp, outDir: string, removeOutput: () => void): Promise<LeakReport> {
+/** `run`'s workload: wait for the program's ready line, then run the shell action once per round. */
+function shellActionWorkload(opts: RunOptions): Workload {
+  let env: NodeJS.ProcessEnv = process.env;
+  return {
+    keepRunning: 'it must keep running while it is measured (a server, or a program that waits for work)',
+    async start({ output, guard, stop }) {
+      // Wait until the program says it is ready (or has been quiet long enough), so the action finds it listening.
+      let forget: (() => void) | undefined;
+      let readyTimer: NodeJS.Timeout | undefined;
+      await guard(
+        new Promise<void>((resolve) => {
+          if (!opts.action) return resolve();
+          // Settles when the run stops, too, so that stopping never waits on a ready line that will not come.
+          stop.addEventListener('abort', () => resolve(), { once: true });
+          readyTimer = setTimeout(() => {
+            opts.log(`no "ready" line seen within ${READY_TIMEOUT_MS / 1000} s; going on (use --ready REGEX to name it)`);
+            resolve();
+          }, READY_TIMEOUT_MS);
+          forget = output.onReady(resolve);
+        }),
+      ).finally(() => {
+        clearTimeout(readyTimer);
+        forget?.();
+      });
+      const targetUrl = output.firstUrl;
+      env = { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) };
+    },
+    async round({ guard, stop }, what) {
+      if (!opts.action) return;
+      if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
+      opts.log(`action (${what})`);
+      await guard(runAction(opts.action, env, opts.actionTimeoutMs, stop));
+    },
+  };
+}
+
+async function measure(opts: MeasureOptions, command: ProgramCommand, ready: RegExp, outDir: string, removeOutput: () => void, workload: Workload): Promise<LeakReport> {
   const output = new ProgramOutput(ready);
   const shown = [command.runtimeExecutable, ...command.runtimeArgs].join(' ');
   let launched: LaunchedCapture;
@@ -289,7 +364,7 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
     const last = output.lastWords;
     return new RunError(
       `the program ${exitNote ?? 'ended'} during the run${last ? ` (last output: "${last}")` : ''}, so the snapshots are incomplete; ` +
-        `it must keep running while it is measured (a server, or a program that waits for work)`,
+        workload.keepRunning,
     );
   };
   const inFlight = new Set<Promise<unknown>>();
@@ -326,37 +401,14 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
   let workers: WorkerTracker | undefined;
   try {
     opts.log(`started ${opts.program.join(' ')} (pid ${program.pid})`);
-    // Wait until the program says it is ready (or has been quiet long enough), so the action finds it listening.
-    let forget: (() => void) | undefined;
-    let readyTimer: NodeJS.Timeout | undefined;
-    await guard(
-      new Promise<void>((resolve) => {
-        if (!opts.action) return resolve();
-        // Settles when the run stops, too, so that stopping never waits on a ready line that will not come.
-        stop.signal.addEventListener('abort', () => resolve(), { once: true });
-        readyTimer = setTimeout(() => {
-          opts.log(`no "ready" line seen within ${READY_TIMEOUT_MS / 1000} s; going on (use --ready REGEX to name it)`);
-          resolve();
-        }, READY_TIMEOUT_MS);
-        forget = output.onReady(resolve);
-      }),
-    ).finally(() => {
-      clearTimeout(readyTimer);
-      forget?.();
-    });
-    const targetUrl = output.firstUrl;
+    const ctx: WorkloadContext = { program, session, output, guard, stop: stop.signal };
+    await workload.start(ctx);
     workers = await guard(WorkerTracker.start(session.connection, session.processInfo.pid ?? program.pid, { trackAllocations: opts.trackAllocations })).catch((e: Error) => {
       if (exitNote || e instanceof RunInterrupted) throw e;
       opts.log(`worker threads will not be snapshotted: ${e.message}`);
       return undefined;
     });
-    const env = { ...process.env, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) };
-    const act = async (what: string): Promise<void> => {
-      if (!opts.action) return;
-      if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
-      opts.log(`action (${what})`);
-      await guard(runAction(opts.action, env, opts.actionTimeoutMs, stop.signal));
-    };
+    const act = (what: string): Promise<void> => workload.round(ctx, what);
     if (opts.trackAllocations) {
       await guard(session.startAllocationTracking());
       const note = trackingGuardNote(session.trackingGuard ?? 'unavailable', session.processInfo.nodeVersion);
@@ -389,6 +441,7 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
         throw e instanceof RunError || e instanceof RunInterrupted ? e : new RunError(`snapshot ${i} of a worker thread failed: ${e.message}`);
       });
     }
+    await workload.finish?.(ctx);
   } catch (e) {
     workers?.dispose();
     await shutDown();
