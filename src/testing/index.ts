@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as inspector from 'inspector';
 import * as os from 'os';
 import * as path from 'path';
+import { fileURLToPath } from 'url';
 import * as v8 from 'v8';
 import { buildLeakReport, type LeakReport } from '../../engine/report';
 import { formatReport } from '../cli/format';
@@ -62,19 +63,81 @@ class InProcessCapture {
   private readonly id = randomUUID();
   private sequence = 0;
   private chunkFd: number | undefined;
+  /** Scripts with an inline source map not looked at yet (see {@link redirectTransformed}). */
+  private readonly inlineMapped: string[] = [];
   tracking = false;
 
-  constructor() {
+  constructor(private readonly dir: string) {
     this.session.connect();
     this.session.on('Debugger.scriptParsed', ({ params }) => {
       if (params.url && !this.scripts.has(params.scriptId)) {
         this.scripts.set(params.scriptId, { scriptId: params.scriptId, url: params.url, ...(params.sourceMapURL ? { sourceMapURL: params.sourceMapURL } : {}) });
+        if (params.sourceMapURL?.startsWith('data:') && !params.url.startsWith('node:')) this.inlineMapped.push(params.scriptId);
       }
     });
     // The in-process session hands over the chunks while V8 builds the snapshot: each goes to the file at once.
     this.session.on('HeapProfiler.addHeapSnapshotChunk', ({ params }) => {
       if (this.chunkFd !== undefined) fs.writeSync(this.chunkFd, params.chunk);
     });
+  }
+
+  /** A command answered before `post` returns, as the in-process session does: no other code runs in between. */
+  private postNow(method: string, params: object = {}): unknown {
+    let answer: { error: Error | null; result: unknown } | undefined;
+    this.session.post(method, params, (error, result) => (answer = { error, result }));
+    if (!answer) throw new Error(`${method} was not answered at once`);
+    if (answer.error) throw new Error(`${method} failed: ${answer.error.message}`);
+    return answer.result;
+  }
+
+  /**
+   * Learns every live script: V8 reports each when the Debugger domain is turned on, and it is off again before any
+   * other code runs (while it is on, V8 links promises to their awaiters). The source of each new script with an
+   * inline source map is read meanwhile, for {@link redirectTransformed}.
+   */
+  private learnScripts(): void {
+    const sources = new Map<string, string>();
+    this.postNow('Debugger.enable');
+    try {
+      for (const scriptId of this.inlineMapped.splice(0)) {
+        try {
+          sources.set(scriptId, (this.postNow('Debugger.getScriptSource', { scriptId }) as { scriptSource: string }).scriptSource);
+        } catch {
+          // Gone since: nothing of it can be in the snapshot.
+        }
+      }
+    } finally {
+      this.postNow('Debugger.disable');
+    }
+    for (const [scriptId, source] of sources) this.redirectTransformed(this.scripts.get(scriptId)!, source);
+  }
+
+  /**
+   * A test runner that transforms files in memory (jest with babel-jest) runs code that is not the file on disk,
+   * under the file's name and with an inline source map: the engine, which reads the file at the script's name,
+   * would find the wrong lines. Such a script's code and map are written to the temporary folder and the sidecar
+   * names them instead, with the map's sources made absolute, so its positions map back to the file on disk.
+   */
+  private redirectTransformed(script: ScriptRecord, source: string): void {
+    try {
+      const file = script.url.startsWith('file://') ? fileURLToPath(script.url) : script.url;
+      if (!path.isAbsolute(file) || fs.readFileSync(file, 'utf8') === source) return;
+      const url = script.sourceMapURL!;
+      const comma = url.indexOf(',');
+      const body = url.slice(comma + 1);
+      const map = JSON.parse(url.slice(0, comma).endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body)) as { sources?: string[]; sourceRoot?: string };
+      const root = path.resolve(path.dirname(file), map.sourceRoot ?? '');
+      map.sources = (map.sources ?? []).map((s) => (s.startsWith('file://') ? fileURLToPath(s) : path.resolve(root, s)));
+      delete map.sourceRoot;
+      const generated = path.join(this.dir, 'transformed', `${script.scriptId}-${path.basename(file)}`);
+      fs.mkdirSync(path.dirname(generated), { recursive: true });
+      fs.writeFileSync(generated, source);
+      fs.writeFileSync(`${generated}.map`, JSON.stringify(map));
+      script.url = generated;
+      script.sourceMapURL = `${generated}.map`;
+    } catch {
+      // Unreadable file or map: the script keeps its own name, and its lines may be off.
+    }
   }
 
   post(method: string, params: object = {}): Promise<unknown> {
@@ -89,8 +152,7 @@ class InProcessCapture {
     await this.post('HeapProfiler.collectGarbage');
     // Console messages kept for a debugger to replay would look leaked; there is none to show them here.
     await this.post('Runtime.discardConsoleEntries').catch(() => undefined);
-    // V8 reports every live script when the Debugger domain is turned on; it is off again before any code runs.
-    await Promise.all([this.post('Debugger.enable'), this.post('Debugger.disable')]);
+    this.learnScripts();
     const memoryUsage = process.memoryUsage();
     const time = new Date().toISOString();
     const partial = `${file}.partial`;
@@ -148,7 +210,7 @@ export async function assertNoLeak(fn: () => unknown, options: AssertNoLeakOptio
   const dir = fs.mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), 'leak-lens-assert-'));
   try {
     const files: string[] = [];
-    const capture = new InProcessCapture();
+    const capture = new InProcessCapture(dir);
     // V8's allocation tracker loses the stacks of pretenured objects, which leaking objects become; it is off only
     // while the rounds run, and changes where V8 first places long-lived objects, never which are reachable.
     let pretenuringOff = false;
