@@ -14,6 +14,15 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The assertNoLeak examples run under mocha and jest, which provide their test functions as globals.
+    files: ['test/fixtures/runners/mocha.spec.js'],
+    languageOptions: { globals: globals.mocha },
+  },
+  {
+    files: ['test/fixtures/runners/jest.test.js'],
+    languageOptions: { globals: globals.jest },
+  },
+  {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
