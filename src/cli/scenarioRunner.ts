@@ -46,7 +46,9 @@ function describe(e: unknown): string {
     .slice(1)
     .map((l) => l.trim())
     .find((l) => l.startsWith('at ') && !l.includes('node:') && !l.includes(__filename));
-  const where = frame ? ` (${frame.replace(/^at /, '')})` : '';
+  // `at fn (file:line:column)` or `at file:line:column`, shown as `(file:line:column in fn)`.
+  const parts = frame ? /^at (?:(.+) \((.+)\)|(.+))$/.exec(frame) : null;
+  const where = parts ? ` (${parts[2] ?? parts[3]}${parts[1] ? ` in ${parts[1]}` : ''})` : '';
   return `${e.name}: ${e.message.split('\n')[0]}${where}`;
 }
 
