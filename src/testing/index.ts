@@ -207,7 +207,20 @@ export async function assertNoLeak(fn: () => unknown, options: AssertNoLeakOptio
   const iterations = wholeNumber(options.iterations, 'iterations', 20, 1);
   const rounds = wholeNumber(options.rounds, 'rounds', 2, 1);
   const track = options.trackAllocations ?? true;
-  const dir = fs.mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), 'leak-lens-assert-'));
+  // Two measurements at once (tests run concurrently) would see each other's rounds: they take turns.
+  const turn = queue.then(() => measure(fn, iterations, rounds, track, options.tmpDir));
+  queue = turn.then(
+    () => undefined,
+    () => undefined,
+  );
+  return turn;
+}
+
+/** The measurement running now, if any; the next one starts when it has settled. */
+let queue: Promise<void> = Promise.resolve();
+
+async function measure(fn: () => unknown, iterations: number, rounds: number, track: boolean, tmpDir: string | undefined): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(tmpDir ?? os.tmpdir(), 'leak-lens-assert-'));
   try {
     const files: string[] = [];
     const capture = new InProcessCapture(dir);

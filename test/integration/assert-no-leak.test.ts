@@ -2,13 +2,15 @@
  * `assertNoLeak` from `leak-lens/test` in the three runners it supports, each run for real as a child process on its
  * example file (test/fixtures/runners): node:test, mocha and jest. In each, the leaking test must fail with the leak
  * group's text (class, owner file:line, allocation file:line) and the clean test must pass; the snapshots taken in
- * the test process must be gone from its TMPDIR afterwards.
+ * the test process must be gone from its TMPDIR afterwards. Then, in this process: two calls at once take turns, and
+ * a function that throws rejects with its own error.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { assertNoLeak, LeakError } from '../../src/testing';
 import { repoRoot } from '../helpers/fixtures';
 import { tempDir } from '../helpers/temp';
 
@@ -85,4 +87,46 @@ test('jest (babel-jest transform): the leaking test fails with the leak text at 
   // babel-jest re-prints the file: these lines are right only through the code that ran and its source map.
   assertLeakText(r.output, 'jest.test.js', 12, 14);
   assert.deepEqual(fs.readdirSync(tmp), [], 'snapshots left in TMPDIR');
+});
+
+class Ticket {
+  constructor(readonly n: number) {}
+}
+const issued: Ticket[] = [];
+let lastTicket: Ticket | undefined;
+
+test('in this process: two calls at once take turns (the clean one passes, the leaking one names its class and owner)', async (t) => {
+  const tmp = tempDir(t, 'assert-inprocess');
+  const clean = assertNoLeak(() => {
+    lastTicket = new Ticket(issued.length);
+  }, { iterations: 5, trackAllocations: false, tmpDir: tmp });
+  const leaking = assertNoLeak(() => {
+    issued.push(new Ticket(issued.length));
+  }, { iterations: 5, trackAllocations: false, tmpDir: tmp });
+  const [a, b] = await Promise.allSettled([clean, leaking]);
+  assert.equal(a.status, 'fulfilled', a.status === 'rejected' ? String(a.reason) : '');
+  assert.equal(b.status, 'rejected');
+  const error = (b as PromiseRejectedResult).reason as LeakError;
+  assert.ok(error instanceof LeakError);
+  assert.equal(error.report.leaks[0]?.className, 'Ticket');
+  assert.match(error.message, /^1\. Ticket x10 \(\+5 per round\)/m);
+  // Through this test's source map, the owner is the TypeScript line of `const issued`.
+  assert.match(error.message, /held by issued \[variable\] {2}.*assert-no-leak\.test\.ts:\d+$/m);
+  assert.ok(lastTicket);
+  assert.deepEqual(fs.readdirSync(tmp), [], 'snapshots left behind');
+});
+
+test('in this process: an error of the function rejects as it is, and bad options are refused', async (t) => {
+  const tmp = tempDir(t, 'assert-throws');
+  const boom = new RangeError('no more tickets');
+  await assert.rejects(
+    assertNoLeak(() => {
+      throw boom;
+    }, { tmpDir: tmp }),
+    (e) => e === boom,
+  );
+  assert.deepEqual(fs.readdirSync(tmp), [], 'snapshots left behind');
+  await assert.rejects(assertNoLeak(() => undefined, { iterations: 0 }), /^TypeError: assertNoLeak: options\.iterations must be a whole number of at least 1, not 0$/);
+  // The session of the failed call is closed: the next call measures normally.
+  await assertNoLeak(() => undefined, { iterations: 2, rounds: 1, trackAllocations: false, tmpDir: tmp });
 });
