@@ -52,10 +52,10 @@ function describe(e: unknown): string {
   return `${e.name}: ${e.message.split('\n')[0]}${where}`;
 }
 
-let loaded: Scenario | undefined;
+let scenarioExports: Scenario | undefined;
 
 async function scenario(): Promise<Scenario> {
-  if (loaded) return loaded;
+  if (scenarioExports) return scenarioExports;
   let mod: Record<string, unknown>;
   try {
     mod = await loadModule();
@@ -74,8 +74,8 @@ async function scenario(): Promise<Scenario> {
   if (iterations !== undefined && !(typeof iterations === 'number' && Number.isInteger(iterations) && iterations >= 1)) {
     throw new Error(`it exports iterations = ${String(iterations)}, which is not a whole number of at least 1; export one (e.g. 20) or leave it out`);
   }
-  loaded = exported as unknown as Scenario;
-  return loaded;
+  scenarioExports = exported as unknown as Scenario;
+  return scenarioExports;
 }
 
 /** Runs `work`, turning anything it throws into the answer's one line. */
