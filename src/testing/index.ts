@@ -1,9 +1,9 @@
 /**
  * `leak-lens/test`: `await assertNoLeak(fn, options)` inside a test of node:test, mocha, jest or any runner. It calls
  * `fn` in rounds in this very process, takes heap snapshots through the in-process inspector session (`node:inspector`)
- * into a temporary folder, analyses them with the engine exactly as `leak-lens run` does, removes them, and throws a
- * {@link LeakError} whose message is the report's text (class, owner file:line, allocation file:line, retainer path)
- * when something stays behind from every round.
+ * into a temporary folder, analyses them with the engine as `leak-lens run` does (in the engine's worker thread),
+ * removes them, and throws a {@link LeakError} whose message is the report's text (class, owner file:line, allocation
+ * file:line, retainer path) when something stays behind from every round.
  *
  * Nothing of the rounds is kept here: `fn`'s results are awaited and dropped. The session keeps the Debugger domain
  * off except for a moment before each snapshot (to learn the scripts, as capture does), so no promise is linked to
@@ -16,7 +16,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { fileURLToPath } from 'url';
 import * as v8 from 'v8';
-import { buildLeakReport, type LeakReport } from '../../engine/report';
+import { EngineClient } from '../../engine/client';
+import type { LeakReport } from '../../engine/report';
+import type { EngineAnswer } from '../../protocol/engine';
 import { formatReport } from '../cli/format';
 import { guardAllocationTracking } from '../capture/trackingGuard';
 
@@ -251,7 +253,17 @@ async function measure(fn: () => unknown, iterations: number, rounds: number, tr
       await capture.close();
       if (pretenuringOff) v8.setFlagsFromString('--allocation-site-pretenuring');
     }
-    const report = buildLeakReport(files);
+    // The analysis runs in the engine's worker thread: a heap of its own, so what it loads (the TypeScript parser,
+    // tens of MB) never joins the heap of this process, which later calls would snapshot again.
+    const engine = new EngineClient();
+    let answer: EngineAnswer<LeakReport>;
+    try {
+      answer = await engine.request({ kind: 'analyze', files });
+    } finally {
+      await engine.dispose();
+    }
+    if (!answer.ok) throw new Error(`assertNoLeak: the analysis of the snapshots failed: ${answer.error}`);
+    const report = answer.value;
     if (report.verdict === 'leak') throw new LeakError(formatReport(report), report);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
