@@ -179,7 +179,7 @@ function printReport(report: LeakReport, fmt: 'text' | 'json'): number {
  * Runs a measurement (`run`, `test`) and prints its report. Ctrl-C, a CI timeout or a closed terminal stop the
  * program and everything it started and remove the snapshots; the exit status is then 128+N.
  */
-async function measured(args: ParsedArgs, fmt: 'text' | 'json', start: (signal: AbortSignal, log: (line: string) => void) => Promise<LeakReport>): Promise<number> {
+async function measured(args: ParsedArgs, fmt: 'text' | 'json', stopped: string, start: (signal: AbortSignal, log: (line: string) => void) => Promise<LeakReport>): Promise<number> {
   const abort = new AbortController();
   let finished: Promise<LeakReport> | undefined;
   const log = (line: string) => process.stderr.write(`leak-lens: ${line}\n`);
@@ -198,7 +198,7 @@ async function measured(args: ParsedArgs, fmt: 'text' | 'json', start: (signal: 
       const reason = e.reason as StopReason;
       const out = flagString(args, 'out');
       const kept = out ? `half-written snapshots removed, finished ones kept in ${out}` : 'the snapshots removed';
-      log(`stopped (${reason.parentGone ? 'its parent went away' : reason.signal}): the program and the action were stopped and ${kept}`);
+      log(`stopped (${reason.parentGone ? 'its parent went away' : reason.signal}): ${stopped} and ${kept}`);
       return reason.exitCode;
     }
     throw e;
@@ -242,7 +242,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': {
         const fmt = format(args);
         if (args.rest.length === 0) throw new InputError('run needs the program after --, for example: leak-lens run --action "node load.js" -- node server.js');
-        return await measured(args, fmt, (signal, log) =>
+        return await measured(args, fmt, 'the program and the action were stopped', (signal, log) =>
           runCommand({
             program: args.rest,
             commandLine: runOptionsAsTyped(argv),
@@ -274,7 +274,7 @@ export async function main(argv: string[]): Promise<number> {
           outDir: flagString(args, 'out'),
           callTimeoutMs: flagInt(args, 'timeout', 120) * 1000,
         };
-        return await measured(args, fmt, (signal, log) => testCommand({ ...options, signal, log }));
+        return await measured(args, fmt, "the scenario's process was stopped with everything it started", (signal, log) => testCommand({ ...options, signal, log }));
       }
       default:
         throw new InputError(`unknown command ${JSON.stringify(command)}; the commands are summary, analyze, run and test (leak-lens help shows how to use them)`);

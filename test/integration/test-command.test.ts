@@ -2,7 +2,7 @@
  * `leak-lens test <scenario>` on real scenario modules (test/fixtures/scenarios): a module-level cache that grows per
  * call is reported with its class, owner line and allocation line (exit 1); a bounded cache is clean (exit 0); a
  * scenario without an action or with a throwing one gets one line and exit 2. The scenario's process is gone and its
- * snapshots removed when the command ends.
+ * snapshots removed when the command ends, also when it is stopped by a signal in the middle of a round.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../helpers/fixtures';
+import { groupMembers, isRunning, watch } from '../helpers/processes';
 import { tempDir } from '../helpers/temp';
 
 const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
@@ -97,4 +98,39 @@ test('a scenario without an action, or whose action throws, gets one line and ex
   assert.equal(c.status, 2);
   assert.match(c.stderr, /^leak-lens: the scenario .*missing\.js does not exist; name a \.js or \.mjs file that exports an action function\n$/);
   assert.deepEqual(fs.readdirSync(tmp), [], 'snapshots left in TMPDIR');
+});
+
+test('SIGTERM while a round runs: exit 143, the scenario\'s process and the child it started stopped, the snapshot taken removed', async (t) => {
+  const tmp = tempDir(t, 'test-sigterm');
+  const dir = tempDir(t, 'test-sigterm-scenario');
+  const scenario = path.join(dir, 'hangs.js');
+  // Two calls to warm up and two before the baseline are quick; the fifth starts a child and never settles.
+  fs.writeFileSync(scenario, `let calls = 0;
+exports.iterations = 2;
+exports.action = async () => {
+  if (++calls < 5) return;
+  const child = require('child_process').spawn('sleep', ['60'], { stdio: 'ignore' });
+  console.log('scenario-child ' + child.pid);
+  await new Promise(() => undefined);
+};
+`);
+  const run = watch(process.execPath, [cli, 'test', scenario], { cwd: dir, env: { ...process.env, TMPDIR: tmp } });
+  const program = Number((await run.waitFor(/started node .* \(pid (\d+)\)/))[1]);
+  t.after(() => {
+    try {
+      process.kill(-program, 'SIGKILL');
+    } catch {
+      // Gone, as it should be.
+    }
+  });
+  await run.waitFor(/snapshot 1\/3: /);
+  const child = Number((await run.waitFor(/scenario-child (\d+)/))[1]);
+  assert.ok(isRunning(child), 'the scenario\'s child runs when the signal is sent');
+  run.child.kill('SIGTERM');
+  const { code } = await run.exited;
+  assert.equal(code, 143, run.stderr());
+  assert.match(run.stderr(), /leak-lens: stopped \(SIGTERM\): the scenario's process was stopped with everything it started and the snapshots removed\n$/);
+  assert.deepEqual(groupMembers(program), [], 'the scenario\'s process group is empty');
+  assert.equal(isRunning(child), false, 'the child the scenario started is gone');
+  assert.deepEqual(fs.readdirSync(tmp), [], 'the snapshot taken is removed with the folder');
 });
