@@ -20,6 +20,15 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The assertNoLeak examples run under mocha and jest, which provide their test functions as globals.
+    files: ['test/fixtures/runners/mocha.spec.js'],
+    languageOptions: { globals: globals.mocha },
+  },
+  {
+    files: ['test/fixtures/runners/jest.test.js'],
+    languageOptions: { globals: globals.jest },
+  },
+  {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
@@ -47,7 +56,7 @@ export default tseslint.config(
   {
     // Products that run outside the editor: the language server, the capture library, the CLI, the debug adapter, the
     // sweeper and the contracts. None may reach for the editor API (only src/ outside these folders is the extension).
-    files: ['server/**/*.ts', 'src/capture/**/*.ts', 'src/cli/**/*.ts', 'src/adapter/**/*.ts', 'src/sweeper/**/*.ts', 'protocol/**/*.ts'],
+    files: ['server/**/*.ts', 'src/capture/**/*.ts', 'src/cli/**/*.ts', 'src/adapter/**/*.ts', 'src/sweeper/**/*.ts', 'src/testing/**/*.ts', 'protocol/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', noEditorApi] },
   },
   {

@@ -10,6 +10,7 @@ import { summarizeClasses } from '../../engine/summary';
 import { formatReport, formatSummary } from './format';
 import { holdLifeline, type StopReason } from '../capture/lifeline';
 import { runCommand, RunError, RunInterrupted } from './run';
+import { testCommand } from './scenario';
 
 const RUN_USAGE = `Usage: leak-lens run [options] -- <program> [args...]
 
@@ -41,6 +42,25 @@ On SIGINT, SIGTERM or SIGHUP, or when its parent process goes away, run stops th
 everything they started), removes its snapshots, and exits with 130, 143 or 129.
 
 Exit status: 0 no leak, 1 leaks found, 2 error, 128+N stopped by signal N.`;
+
+const TEST_USAGE = `Usage: leak-lens test <scenario.js|.mjs> [options]
+
+Runs a scenario module in a fresh Node.js process under the inspector: setup() once, then action() repeated in
+rounds (a warm-up round, then one round before each snapshot), then teardown(); reports what the rounds leave behind.
+The module exports action (required, may be async), and optionally setup, teardown and iterations (calls per round).
+
+Options:
+  --iterations N              calls of action per round (default: the scenario's iterations, else 20)
+  --snapshots K               snapshots to take, at least 2 (default 3: a baseline and two rounds)
+  --no-track-allocations      do not record where leaked objects are allocated (faster)
+  --force-capture             take snapshots even when one would need more memory than the process has left
+  --timeout SECONDS           longest a round, setup or teardown may take (default 120)
+  --out DIR                   keep the snapshots in DIR (default: a temporary folder, removed at the end)
+  --format text|json          the report's format on stdout (default text)
+  -h, --help                  show this help
+
+Exit status: 0 no leak, 1 leaks found, 2 error (a missing export, a throwing action: one line on stderr),
+128+N stopped by signal N.`;
 
 const SUMMARY_USAGE = `Usage: leak-lens summary <file.heapsnapshot> [--top N] [--format text|json]
 
@@ -83,12 +103,13 @@ const USAGE = `Usage:
   leak-lens run [--rounds N] [--snapshots K] [--action "<shell command>"] [--track-allocations] [--force-capture]
                 [--sampling [--sampling-interval BYTES]]
                 [--format text|json] [--out DIR] [--ready REGEX] [--action-timeout SECONDS] -- <program> [args...]
+  leak-lens test <scenario.js|.mjs> [--iterations N] [--snapshots K] [--no-track-allocations] [--format text|json]
   leak-lens mcp
   leak-lens <command> --help
 
-Exit status: 0 no leak, 1 leaks found, 2 error, 128+N stopped by signal N (run).`;
+Exit status: 0 no leak, 1 leaks found, 2 error, 128+N stopped by signal N (run, test).`;
 
-const COMMAND_USAGE: Record<string, string> = { run: RUN_USAGE, summary: SUMMARY_USAGE, analyze: ANALYZE_USAGE, mcp: MCP_USAGE };
+const COMMAND_USAGE: Record<string, string> = { run: RUN_USAGE, test: TEST_USAGE, summary: SUMMARY_USAGE, analyze: ANALYZE_USAGE, mcp: MCP_USAGE };
 
 /** Parsed command-line flags: `--name value`, `--flag`, and positional arguments. */
 export interface ParsedArgs {
@@ -97,7 +118,7 @@ export interface ParsedArgs {
   rest: string[];
 }
 
-const BOOLEAN_FLAGS = new Set(['track-allocations', 'force-capture', 'sampling', 'help', 'keep']);
+const BOOLEAN_FLAGS = new Set(['track-allocations', 'no-track-allocations', 'force-capture', 'sampling', 'help', 'keep']);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
@@ -169,6 +190,38 @@ function printReport(report: LeakReport, fmt: 'text' | 'json'): number {
   return report.verdict === 'leak' ? 1 : 0;
 }
 
+/**
+ * Runs a measurement (`run`, `test`) and prints its report. Ctrl-C, a CI timeout or a closed terminal stop the
+ * program and everything it started and remove the snapshots; the exit status is then 128+N.
+ */
+async function measured(args: ParsedArgs, fmt: 'text' | 'json', stopped: string, start: (signal: AbortSignal, log: (line: string) => void) => Promise<LeakReport>): Promise<number> {
+  const abort = new AbortController();
+  let finished: Promise<LeakReport> | undefined;
+  const log = (line: string) => process.stderr.write(`leak-lens: ${line}\n`);
+  const lifeline = holdLifeline({
+    log,
+    cleanup: async (reason) => {
+      abort.abort(reason);
+      await finished?.catch(() => undefined);
+    },
+  });
+  try {
+    finished = start(abort.signal, log);
+    return printReport(await finished, fmt);
+  } catch (e) {
+    if (e instanceof RunInterrupted) {
+      const reason = e.reason as StopReason;
+      const out = flagString(args, 'out');
+      const kept = out ? `half-written snapshots removed, finished ones kept in ${out}` : 'the snapshots removed';
+      log(`stopped (${reason.parentGone ? 'its parent went away' : reason.signal}): ${stopped} and ${kept}`);
+      return reason.exitCode;
+    }
+    throw e;
+  } finally {
+    lifeline.dispose();
+  }
+}
+
 /** Runs the command line; resolves to the exit status. Errors are printed here as one line. */
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -204,22 +257,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': {
         const fmt = format(args);
         if (args.rest.length === 0) throw new InputError('run needs the program after --, for example: leak-lens run --action "node load.js" -- node server.js');
-        const abort = new AbortController();
-        let finished: Promise<LeakReport> | undefined;
-        const log = (line: string) => process.stderr.write(`leak-lens: ${line}\n`);
-        // Ctrl-C, a CI timeout or a closed terminal: stop the program and the action, remove the snapshots, exit 128+N.
-        const lifeline = holdLifeline({
-          log,
-          cleanup: async (reason) => {
-            abort.abort(reason);
-            await finished?.catch(() => undefined);
-          },
-        });
-        try {
-          finished = runCommand({
+        return await measured(args, fmt, 'the program and the action were stopped', (signal, log) =>
+          runCommand({
             program: args.rest,
             commandLine: runOptionsAsTyped(argv),
-            signal: abort.signal,
+            signal,
             action: flagString(args, 'action'),
             rounds: flagInt(args, 'rounds', 1),
             // Samples are evidence by chance: the sampling mode looks at one more round by default.
@@ -231,20 +273,23 @@ export async function main(argv: string[]): Promise<number> {
             ready: flagString(args, 'ready'),
             actionTimeoutMs: flagInt(args, 'action-timeout', 120) * 1000,
             log,
-          });
-          return printReport(await finished, fmt);
-        } catch (e) {
-          if (e instanceof RunInterrupted) {
-            const reason = e.reason as StopReason;
-            const out = flagString(args, 'out');
-            const kept = out ? `half-written snapshots removed, finished ones kept in ${out}` : 'the snapshots removed';
-            log(`stopped (${reason.parentGone ? 'its parent went away' : reason.signal}): the program and the action were stopped and ${kept}`);
-            return reason.exitCode;
-          }
-          throw e;
-        } finally {
-          lifeline.dispose();
-        }
+          }),
+        );
+      }
+      case 'test': {
+        const fmt = format(args);
+        if (args.positional.length !== 1 || args.rest.length) throw new InputError('test takes one scenario file, for example: leak-lens test leak-scenario.js');
+        const iterations = args.flags.has('iterations') ? flagInt(args, 'iterations', 1) : undefined;
+        const options = {
+          scenario: args.positional[0],
+          iterations,
+          snapshots: flagInt(args, 'snapshots', 3, 2),
+          trackAllocations: args.flags.get('no-track-allocations') !== true,
+          forceCapture: args.flags.get('force-capture') === true,
+          outDir: flagString(args, 'out'),
+          callTimeoutMs: flagInt(args, 'timeout', 120) * 1000,
+        };
+        return await measured(args, fmt, "the scenario's process was stopped with everything it started", (signal, log) => testCommand({ ...options, signal, log }));
       }
       case 'mcp': {
         if (args.positional.length > 0 || args.flags.size > 0 || args.rest.length > 0) throw new InputError('mcp takes no arguments; an MCP client starts it as `leak-lens mcp` and talks to it on stdin and stdout');
@@ -253,7 +298,7 @@ export async function main(argv: string[]): Promise<number> {
         return await serveMcp();
       }
       default:
-        throw new InputError(`unknown command ${JSON.stringify(command)}; the commands are summary, analyze, run and mcp (leak-lens help shows how to use them)`);
+        throw new InputError(`unknown command ${JSON.stringify(command)}; the commands are summary, analyze, run, test and mcp (leak-lens help shows how to use them)`);
     }
   } catch (e) {
     // Every error is one line of bounded length: messages quote file names and values that may hold anything.

@@ -222,12 +222,14 @@ export interface RoundsOptions {
   session: CaptureSession;
   /** The program's process id, when known (worker threads are told apart by it). */
   pid?: number;
-  /** The workload's shell command; without it, snapshots are taken back to back. */
+  /** One round of the workload (the caller's own: `test` calls its scenario); when set, `action` is not used. */
+  act?: (what: string) => Promise<void>;
+  /** The workload's shell command; without it (and without `act`), snapshots are taken back to back. */
   action?: string;
   /** The action's environment (with TARGET_URL where known). */
-  env: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv;
   actionOptions?: ActionOptions;
-  actionTimeoutMs: number;
+  actionTimeoutMs?: number;
   rounds: number;
   snapshots: number;
   trackAllocations: boolean;
@@ -272,10 +274,11 @@ export async function captureRounds(opts: RoundsOptions): Promise<RoundsResult> 
   });
   try {
     const act = async (what: string): Promise<void> => {
+      if (opts.act) return opts.act(what);
       if (!opts.action) return;
       if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
       opts.log(`action (${what})`);
-      await guard(runAction(opts.action, opts.env, opts.actionTimeoutMs, opts.stop, opts.actionOptions));
+      await guard(runAction(opts.action, opts.env ?? process.env, opts.actionTimeoutMs ?? 120_000, opts.stop, opts.actionOptions));
     };
     if (opts.trackAllocations && !session.isTrackingAllocations) {
       await guard(session.startAllocationTracking());

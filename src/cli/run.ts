@@ -6,9 +6,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LeakReport } from '../../engine/report';
-import { chooseTargetUrl, launchForCapture, workloadEnvironment, type LaunchedCapture } from '../capture';
+import { chooseTargetUrl, launchForCapture, workloadEnvironment, type CaptureSession, type LaunchedCapture, type LaunchedProgram } from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
-import { captureRounds, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, RunError, RunInterrupted, untilReady, waitAtMost, type RoundsResult } from './rounds';
+import { captureRounds, DEFAULT_READY, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, runAction, RunError, RunInterrupted, untilReady, waitAtMost, type RoundsResult } from './rounds';
 
 export { RunError, RunInterrupted } from './rounds';
 
@@ -49,8 +49,71 @@ export function splitProgram(program: string[], commandLine: string[] = []): Pro
 }
 
 export async function runCommand(opts: RunOptions): Promise<LeakReport> {
-  const { runtimeExecutable, runtimeArgs } = splitProgram(opts.program, opts.commandLine);
+  const command = splitProgram(opts.program, opts.commandLine);
   const ready = readyPattern(opts.ready);
+  return measureProgram(opts, command, shellActionWorkload(opts), ready);
+}
+
+/** The options of {@link measureProgram}: how many rounds and snapshots, and where they go. */
+export type MeasureOptions = Pick<RunOptions, 'program' | 'rounds' | 'snapshots' | 'trackAllocations' | 'forceCapture' | 'sampling' | 'outDir' | 'log' | 'signal'>;
+
+/** What a step of the measurement has at hand: the program, its session and output, and the step guard. */
+export interface WorkloadContext {
+  program: LaunchedProgram;
+  session: CaptureSession;
+  output: ProgramOutput;
+  /** Runs one step, stopping it when the program ends or the run is stopped, and naming the real cause. */
+  guard: <T>(step: Promise<T>) => Promise<T>;
+  /** Aborted when the run stops or fails. */
+  stop: AbortSignal;
+}
+
+/**
+ * What the measured program is made to do between snapshots: `run`'s shell action, or `test`'s scenario
+ * (scenario.ts). The program is launched, the workload started, then warmed up with one round; after that `rounds`
+ * rounds come before each of the `snapshots` snapshots, and `finish` runs after the last one.
+ */
+export interface Workload {
+  /** After the session opens, before allocation tracking and the warm-up (wait for the program to be ready). */
+  start(ctx: WorkloadContext): Promise<void>;
+  /** One round of work; `what` names it for the log (`warm-up`, `round 2`). */
+  round(ctx: WorkloadContext, what: string): Promise<void>;
+  /** After the last snapshot, while the program still runs. */
+  finish?(ctx: WorkloadContext): Promise<void>;
+  /** Said when the program ends during the run: why it has to keep running. */
+  keepRunning: string;
+}
+
+/** `run`'s workload: wait for the program's ready line, then run the shell action once per round with TARGET_URL. */
+function shellActionWorkload(opts: RunOptions): Workload {
+  let env: NodeJS.ProcessEnv = process.env;
+  return {
+    keepRunning: 'it must keep running while it is measured (a server, or a program that waits for work)',
+    async start({ output, session, guard, stop }) {
+      if (!opts.action) return;
+      // Wait until the program says it is ready (or has been quiet long enough), so the action finds it listening.
+      await guard(untilReady(output, stop, opts.log));
+      // The URL the program printed; one that printed none is asked which HTTP server it listens on.
+      const targetUrl = chooseTargetUrl(output.firstUrl, output.firstUrl ? [] : await guard(session.listeningAddresses()));
+      if (targetUrl && !output.firstUrl) opts.log(`the program printed no URL; TARGET_URL is ${targetUrl}, where it listens`);
+      env = workloadEnvironment(targetUrl);
+    },
+    async round({ guard, stop }, what) {
+      if (!opts.action) return;
+      if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
+      opts.log(`action (${what})`);
+      await guard(runAction(opts.action, env, opts.actionTimeoutMs, stop));
+    },
+  };
+}
+
+/**
+ * Starts `command` under the inspector, drives it with `workload`, takes the snapshots (or sampling profiles), stops
+ * the program with everything it started, and analyses what was taken. Snapshots go to a temporary folder removed at
+ * the end, unless `outDir` keeps them.
+ */
+export async function measureProgram(opts: MeasureOptions, command: ProgramCommand, workload: Workload, ready: RegExp = DEFAULT_READY): Promise<LeakReport> {
+  const { runtimeExecutable, runtimeArgs } = command;
   if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
   const outDir = opts.outDir ? path.resolve(opts.outDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-'));
   fs.mkdirSync(outDir, { recursive: true });
@@ -62,13 +125,13 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
   // Even if this process is made to exit in the middle (a second Ctrl-C), nothing is left behind.
   process.on('exit', removeOutput);
   try {
-    return await measure(opts, { runtimeExecutable, runtimeArgs }, ready, outDir, removeOutput);
+    return await measure(opts, { runtimeExecutable, runtimeArgs }, ready, outDir, removeOutput, workload);
   } finally {
     process.off('exit', removeOutput);
   }
 }
 
-async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp, outDir: string, removeOutput: () => void): Promise<LeakReport> {
+async function measure(opts: MeasureOptions, command: ProgramCommand, ready: RegExp, outDir: string, removeOutput: () => void, workload: Workload): Promise<LeakReport> {
   const output = new ProgramOutput(ready);
   const shown = [command.runtimeExecutable, ...command.runtimeArgs].join(' ');
   let launched: LaunchedCapture;
@@ -125,7 +188,7 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
     const last = output.lastWords;
     return new RunError(
       `the program ${exitNote ?? 'ended'} during the run${last ? ` (last output: "${last}")` : ''}, so the snapshots are incomplete; ` +
-        `it must keep running while it is measured (a server, or a program that waits for work)`,
+        workload.keepRunning,
     );
   };
   const inFlight = new Set<Promise<unknown>>();
@@ -160,17 +223,12 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
   let result: RoundsResult;
   try {
     opts.log(`started ${opts.program.join(' ')} (pid ${program.pid})`);
-    // Wait until the program says it is ready (or has been quiet long enough), so the action finds it listening.
-    if (opts.action) await guard(untilReady(output, stop.signal, opts.log));
-    // The URL the program printed; one that printed none is asked which HTTP server it listens on.
-    const targetUrl = opts.action ? chooseTargetUrl(output.firstUrl, output.firstUrl ? [] : await guard(session.listeningAddresses())) : undefined;
-    if (opts.action && targetUrl && !output.firstUrl) opts.log(`the program printed no URL; TARGET_URL is ${targetUrl}, where it listens`);
+    const ctx: WorkloadContext = { program, session, output, guard, stop: stop.signal };
+    await workload.start(ctx);
     result = await captureRounds({
       session,
       pid: program.pid,
-      action: opts.action,
-      env: workloadEnvironment(targetUrl),
-      actionTimeoutMs: opts.actionTimeoutMs,
+      act: (what) => workload.round(ctx, what),
       rounds: opts.rounds,
       snapshots: opts.snapshots,
       trackAllocations: opts.trackAllocations,
@@ -182,6 +240,7 @@ async function measure(opts: RunOptions, command: ProgramCommand, ready: RegExp,
       stop: stop.signal,
       guard,
     });
+    await workload.finish?.(ctx);
   } catch (e) {
     await shutDown();
     removeOutput();

@@ -75,11 +75,11 @@ test('run: a program that exits at once, and a failing action, are clear errors 
 });
 
 test('--help and -h print usage on stdout and exit 0, for leak-lens and each command; no command is an error', () => {
-  for (const args of [['--help'], ['-h'], ['help'], ['run', '--help'], ['run', '-h'], ['help', 'run'], ['summary', '--help'], ['summary', '-h'], ['analyze', '--help'], ['analyze', '-h']]) {
+  for (const args of [['--help'], ['-h'], ['help'], ['run', '--help'], ['run', '-h'], ['help', 'run'], ['summary', '--help'], ['summary', '-h'], ['analyze', '--help'], ['analyze', '-h'], ['test', '--help'], ['help', 'test']]) {
     const r = run(...args);
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr, '', `${args.join(' ')} writes nothing on stderr`);
-    const command = args.find((a) => a === 'run' || a === 'summary' || a === 'analyze');
+    const command = args.find((a) => a === 'run' || a === 'summary' || a === 'analyze' || a === 'test');
     assert.match(r.stdout, command ? new RegExp(`^Usage: leak-lens ${command} `) : /^Usage:\n {2}leak-lens summary/, args.join(' '));
     assert.match(r.stdout, /Exit status: 0 /);
   }
@@ -91,4 +91,10 @@ test('--help and -h print usage on stdout and exit 0, for leak-lens and each com
   assert.equal(none.status, 2);
   assert.match(none.stderr.split('\n')[0], /^leak-lens: no command given; name one \(leak-lens --help lists them\)$/);
   assert.match(run('run', '--help').stdout, /SIGINT, SIGTERM or SIGHUP/);
+  assert.match(run('--help').stdout, /^ {2}leak-lens test <scenario\.js\|\.mjs>/m);
+  // `test` takes exactly one scenario; a bad number is refused before anything starts.
+  const twoScenarios = run('test', 'a.js', 'b.js');
+  assert.equal(twoScenarios.status, 2);
+  assert.equal(twoScenarios.stderr, 'leak-lens: test takes one scenario file, for example: leak-lens test leak-scenario.js\n');
+  assert.match(run('test', 'a.js', '--iterations', '0').stderr, /^leak-lens: --iterations takes a whole number of at least 1, not "0"\n$/);
 });
