@@ -15,6 +15,7 @@ import { collectGarbage, showMemoryGraph, startAllocationTracking, stopAllocatio
 import type { Services } from './commands/common';
 import { findLeaks } from './commands/findLeaks';
 import { answerPrompt, CONTINUE_COMMAND, waitingPrompt } from './commands/findLeaksPrompt';
+import { registerLanguageModelTools, type ToolConfirmation } from './commands/lmTools';
 import { attachToProcess, launchProgram, pickProcess } from './commands/sessions';
 import { compareSnapshots, deleteSnapshots, openSnapshot, openSnapshotFile, renameSnapshot, revealSnapshot } from './commands/snapshots';
 import { AdapterFactory, ConfigurationProvider } from './debug/provider';
@@ -49,6 +50,8 @@ export interface LeakLensApi {
   snapshotsView: vscode.TreeDataProvider<SnapshotNode>;
   /** The question Find Leaks waits on between rounds (its status bar text and answers), if any. */
   findLeaksPrompt(): { status: string; answers: string[] } | undefined;
+  /** The confirmation the last language model tool asked for before it ran (VS Code's test host answers it by itself). */
+  lastToolConfirmation(): ToolConfirmation | undefined;
 }
 
 /** Command arguments that are options objects (not URIs or view nodes passed by menus). */
@@ -127,6 +130,9 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   command('leakLens.snapshots.refresh', () => store.changed());
   // Code lenses and hovers of the language server open a leak group here.
   command(SHOW_LEAK_GROUP_COMMAND, (args?: ShowLeakGroupArgs) => showLeakGroup(context, engine, args, lastReport));
+  // The same work for agents: language model tools on the live debug session, confirmed before they run.
+  let lastToolConfirmation: ToolConfirmation | undefined;
+  sub(...registerLanguageModelTools(s, () => lastReport, (c) => (lastToolConfirmation = c)));
 
   // Reports written by `leak-lens run` (or a JavaScript file opened during memory work) bring the language server up.
   const wantsLanguageServer = (doc: vscode.TextDocument): boolean => doc.uri.scheme === 'file' && /^(java|type)script(react)?$/.test(doc.languageId);
@@ -168,6 +174,7 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
     onDidReportProgress: progressEvents.event,
     snapshotsView: view,
     findLeaksPrompt: () => waitingPrompt(),
+    lastToolConfirmation: () => lastToolConfirmation,
   };
 }
 
