@@ -51,6 +51,11 @@ function cwdOf(input: { cwd?: string }): string | undefined {
   return input.cwd?.trim() || vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
 }
 
+/** Where file paths in answers are relative to (when below it): the first workspace folder, where an agent works. */
+function shownFrom(): string | undefined {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
+
 function roundsOf(input: { rounds?: number }): number {
   return Math.max(1, Math.min(20, Math.round(input.rounds ?? settings.findLeaksRounds())));
 }
@@ -93,7 +98,7 @@ export function registerLanguageModelTools(s: Services, lastReport: () => LeakRe
       const outcome = await findLeaks(s, { interactive: false, rounds: roundsOf(input), workload: input.workloadCommand, workloadCwd: cwd });
       if (!outcome.ok) return text(outcome.cancelled ? 'Find Leaks was cancelled before it finished.' : `Find Leaks failed: ${outcome.error}`);
       const { report, snapshots } = outcome.value;
-      return text(`${reportAnswer(report, input.top ?? DEFAULT_TOP, cwd)}\n\nSnapshots on disk: ${snapshots.join(', ')}`);
+      return text(`${reportAnswer(report, input.top ?? DEFAULT_TOP, shownFrom())}\n\nSnapshots on disk: ${snapshots.join(', ')}`);
     },
   };
 
@@ -119,7 +124,7 @@ export function registerLanguageModelTools(s: Services, lastReport: () => LeakRe
     invoke({ input }) {
       const report = lastReport();
       if (!report) return text(`No leak report yet in this window: run ${FIND_LEAKS_TOOL} (or Leak Lens: Find Leaks) on the program being debugged first.`);
-      return text(reportAnswer(report, input.top ?? DEFAULT_TOP, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath));
+      return text(reportAnswer(report, input.top ?? DEFAULT_TOP, shownFrom()));
     },
   };
 
