@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { settings } from '../settings';
 import { formatBytes, signed } from '../ui/format';
-import { captureSnapshot, runCommand, snapshotSummary, type CapturedSnapshot, type CommandOptions, type Outcome, type Services } from './common';
+import { captureSnapshot, runCommand, snapshotSummary, withEitherToken, type CapturedSnapshot, type CommandOptions, type Outcome, type Services } from './common';
 
 export interface TakeSnapshotOptions extends CommandOptions {
   label?: string;
@@ -15,7 +15,7 @@ export function takeHeapSnapshot(s: Services, options: TakeSnapshotOptions = {})
     const label = options.label ?? `${target.session.name} ${new Date().toLocaleTimeString()}`;
     const entry = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Leak Lens: taking a heap snapshot', cancellable: true },
-      (progress, token) => captureSnapshot(s, target, label, progress, token),
+      (progress, shown) => withEitherToken(shown, options.token, (token) => captureSnapshot(s, target, label, progress, token)),
     );
     const workers = entry.workers.length === 0 ? '' : ` Each worker thread has a heap of its own: ${entry.workers.map((w) => w.name).join(', ')} ${entry.workers.length === 1 ? 'was' : 'were'} snapshotted beside it.`;
     void vscode.window.showInformationMessage(`Heap snapshot "${entry.label}" saved (${snapshotSummary(entry)}).${workers}`, 'Open', 'Find Leaks').then((picked) => {

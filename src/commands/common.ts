@@ -36,6 +36,25 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string; ca
 export interface CommandOptions {
   /** False: never ask (pickers, prompts); fail with a message instead. Defaults to true. */
   interactive?: boolean;
+  /** Cancels the command as its progress notification's Cancel does (a language model tool call cancelled by its caller). */
+  token?: vscode.CancellationToken;
+}
+
+/**
+ * Runs `body` with a token cancelled by either `shown` (the progress notification's) or `extra` (the caller's), and
+ * drops the link when it ends.
+ */
+export async function withEitherToken<T>(shown: vscode.CancellationToken, extra: vscode.CancellationToken | undefined, body: (token: vscode.CancellationToken) => Promise<T>): Promise<T> {
+  if (!extra) return body(shown);
+  const source = new vscode.CancellationTokenSource();
+  const links = [shown.onCancellationRequested(() => source.cancel()), extra.onCancellationRequested(() => source.cancel())];
+  if (shown.isCancellationRequested || extra.isCancellationRequested) source.cancel();
+  try {
+    return await body(source.token);
+  } finally {
+    for (const l of links) l.dispose();
+    source.dispose();
+  }
 }
 
 /** Runs a command body; failures are shown (with what to do) and logged, and come back as an outcome. */

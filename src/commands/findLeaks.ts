@@ -19,7 +19,7 @@ import { withProgress } from '../ui/progress';
 import { showReport } from '../ui/showReport';
 import { runWorkload } from '../workload';
 import { ask } from './findLeaksPrompt';
-import { captureSnapshot, runCommand, type CapturedSnapshot, type CommandOptions, type Outcome, type Progress, type Services } from './common';
+import { captureSnapshot, runCommand, withEitherToken, type CapturedSnapshot, type CommandOptions, type Outcome, type Progress, type Services } from './common';
 
 export interface FindLeaksOptions extends CommandOptions {
   /** Rounds after the baseline (default: `leakLens.findLeaks.rounds`). */
@@ -116,7 +116,7 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
 
     const report = await withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Leak Lens: finding leaks in ${target.label}`, cancellable: true },
-      async (progress, token) => {
+      (progress, shown) => withEitherToken(shown, options.token, async (token) => {
         await target.ready();
         await lookUp();
         let stopTracking = false;
@@ -161,7 +161,7 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
         for (const note of notes) log().info(`find leaks on ${target.label}: ${note}`);
         const request = series.size > 0 ? { kind: 'analyze' as const, files, threads, threadNotes: notes } : { kind: 'analyze' as const, files };
         return s.engine.request(request, token, (message) => progress.report({ message }));
-      },
+      }),
     );
     log().info(`find leaks on ${target.label}: ${report.verdict}, ${report.leaks.map((g) => `${g.className}@${g.owner.name}${g.thread && g.thread !== 'main' ? ` in ${g.thread}` : ''}`).join(', ') || 'no leak groups'} (${files.map((f) => path.basename(f)).join(', ')})`);
     const reportUri = await showReport(report, { documents: s.documents, extension: s.context, engine: () => s.engine.engine }, { interactive, title: `Leak report - ${target.label}` });

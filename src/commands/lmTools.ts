@@ -93,9 +93,8 @@ export function registerLanguageModelTools(s: Services, lastReport: () => LeakRe
         : `Leak Lens will take ${snapshots}, letting the program run on its own for a second between them (no workload command given).`;
       return confirm(FIND_LEAKS_TOOL, workload ? 'Run a shell command and find leaks?' : 'Find leaks?', message, `Finding leaks in ${target}`);
     },
-    async invoke({ input }) {
-      const cwd = cwdOf(input);
-      const outcome = await findLeaks(s, { interactive: false, rounds: roundsOf(input), workload: input.workloadCommand, workloadCwd: cwd });
+    async invoke({ input }, token) {
+      const outcome = await findLeaks(s, { interactive: false, rounds: roundsOf(input), workload: input.workloadCommand, workloadCwd: cwdOf(input), token });
       if (!outcome.ok) return text(outcome.cancelled ? 'Find Leaks was cancelled before it finished.' : `Find Leaks failed: ${outcome.error}`);
       const { report, snapshots } = outcome.value;
       return text(`${reportAnswer(report, input.top ?? DEFAULT_TOP, shownFrom())}\n\nSnapshots on disk: ${snapshots.join(', ')}`);
@@ -107,8 +106,8 @@ export function registerLanguageModelTools(s: Services, lastReport: () => LeakRe
       const target = targetWords(s);
       return confirm(TAKE_SNAPSHOT_TOOL, 'Take a heap snapshot?', `Leak Lens will take a heap snapshot of ${target}: it collects garbage and pauses the program while V8 writes its whole heap to a file in the snapshot folder (${s.store.folder()}).`, `Taking a heap snapshot of ${target}`);
     },
-    async invoke({ input }) {
-      const outcome = await takeHeapSnapshot(s, { interactive: false, ...(input.label?.trim() ? { label: input.label.trim() } : {}) });
+    async invoke({ input }, token) {
+      const outcome = await takeHeapSnapshot(s, { interactive: false, token, ...(input.label?.trim() ? { label: input.label.trim() } : {}) });
       if (!outcome.ok) return text(outcome.cancelled ? 'The heap snapshot was cancelled.' : `Taking a heap snapshot failed: ${outcome.error}`);
       const e = outcome.value;
       const heap = e.heapUsed !== undefined ? `, heap used ${formatBytes(e.heapUsed)}` : '';

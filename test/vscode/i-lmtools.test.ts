@@ -7,9 +7,10 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { api, nextEvent, stopAllSessions } from './helpers';
+import { api, nextEvent, stopAllSessions, until } from './helpers';
 
 /** The repository (out/test/vscode -> the root), where demo/ lives. */
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -62,7 +63,7 @@ suite('language model tools (vscode.lm.invokeTool)', () => {
     assert.ok(confirmation.message.includes('`node demo/load.js 100`'), confirmation.message);
 
     assert.match(answer, /^\d+ leaks? found across 3 snapshots/, answer);
-    const group = answer.split(/\n(?=\d+\. )/).find((g) => /^\d+\. Connection x\d+ \(\+100 per round\)/.test(g));
+    const group = answer.split(/\n(?=\d+\. )/).find((g) => /^\d+\. Connection x200 \(\+100 per round\)/.test(g));
     assert.ok(group, `a Connection group growing by 100 per round in:\n${answer}`);
     assert.match(group, /held by _connections \[[^\]]+\]\s+\S*demo\/leaky-server\.js:28\b/, group);
     assert.match(group, /allocated in \w+\(\)\s+\S*demo\/leaky-server\.js:\d+/, group);
@@ -82,6 +83,50 @@ suite('language model tools (vscode.lm.invokeTool)', () => {
       assert.ok(fs.statSync(file).size > 100_000, `${file} holds a heap`);
     } finally {
       fs.rmSync(file, { force: true });
+    }
+  });
+
+  test('cancelling the findLeaks call stops its workload command and ends the call', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-lmtools-'));
+    const source = new vscode.CancellationTokenSource();
+    let pid: number | undefined;
+    try {
+      // A workload that never ends on its own, and says its pid.
+      const pidFile = path.join(dir, 'pid');
+      const script = path.join(dir, 'forever.js');
+      fs.writeFileSync(script, `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000);\n`);
+      const warming = nextEvent((await api()).onDidReportProgress, (p) => /warming up/.test(p.message ?? ''), 30_000, 'the warm-up run of the workload');
+      const call = vscode.lm.invokeTool('leak-lens_findLeaks', { input: { workloadCommand: `node "${script}"`, rounds: 1, cwd: dir }, toolInvocationToken: undefined }, source.token);
+      const ended = Promise.resolve(call).then(
+        (r) => r.content.map((p) => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join(''),
+        (e: unknown) => `rejected: ${String(e)}`,
+      );
+      await warming;
+      pid = Number(await until(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8'), 20_000, 'the workload to write its pid'));
+      source.cancel();
+      const answer = await ended;
+      // The tool answers that it was cancelled, or VS Code's RPC rejects the cancelled call first.
+      assert.match(answer, /Find Leaks was cancelled before it finished|rejected: .*Cancel/i, answer);
+      await until(() => {
+        try {
+          process.kill(pid!, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 20_000, `the workload (pid ${pid}) to end`);
+      pid = undefined;
+    } finally {
+      source.dispose();
+      // A workload left running by a failed check is stopped here.
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
