@@ -49,13 +49,23 @@ suite('language model tools (vscode.lm.invokeTool)', () => {
     assert.match(answer, /debug session \(F5\)/);
   });
 
-  test('findLeaks on the demo server names Connection held by _connections at demo/leaky-server.js:28, after confirming the shell command', async () => {
+});
+
+suite('language model tools on the demo server (vscode.lm.invokeTool)', () => {
+  suiteSetup(async () => {
+    await api();
     const name = 'demo leaky-server (lm tools)';
     const config = { type: 'node', request: 'launch', name, skipFiles: ['<node_internals>/**'], program: path.join(repoRoot, 'demo', 'leaky-server.js') };
     const child = nextEvent(vscode.debug.onDidStartDebugSession, (s) => !!s.parentSession && s.parentSession.name === name, 45_000, `js-debug child session of ${name}`);
     assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], config), 'startDebugging returned false');
     await child;
+  });
 
+  suiteTeardown(async () => {
+    await stopAllSessions();
+  });
+
+  test('findLeaks names Connection held by _connections at demo/leaky-server.js:28, after confirming the shell command', async () => {
     const answer = await invoke('leak-lens_findLeaks', { workloadCommand: 'node demo/load.js 100', rounds: 2, cwd: repoRoot });
     const confirmation = (await api()).lastToolConfirmation();
     assert.strictEqual(confirmation?.tool, 'leak-lens_findLeaks');
