@@ -4,7 +4,9 @@
  *
  * Env: BENCH_DIR (default ~/.cache/leak-lens-bench) holds the generated snapshots and memlab;
  *      BENCH_SIZES (default "600") are target sizes in MB of the full-analysis files ("600,1500" for both);
- *      BENCH_OTHERS=0 skips the other tools; BENCH_RUNS (default 1) repeats each Leak Lens measurement.
+ *      BENCH_OTHERS=0 skips the other tools; BENCH_RUNS (default 1) repeats each Leak Lens measurement;
+ *      BENCH_TARGET=0 skips what capture and tracking cost the target (capture-bench.js at 50 MB: the memory estimate
+ *      against the measured rise; `leak-lens run` on the corpus's worst case for tracking, with and without it).
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -97,6 +99,47 @@ function main(): void {
   const sizesMB = series.map((f) => (fs.statSync(f).size / 1048576).toFixed(0)).join(' + ');
   lines.push(row(`Leak Lens: three-snapshot comparison (${sizesMB} MiB)`, best('leak-lens-compare', series)));
   console.log(lines.join('\n'));
+  if (process.env.BENCH_TARGET !== '0') {
+    captureCost();
+    trackingOverhead();
+  }
+}
+
+/** The capture's memory estimate against what the target's RSS really rose by in its first snapshot (capture-bench). */
+function captureCost(): void {
+  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', path.join(root, 'out', 'bench', 'capture-bench.js'), '50'], {
+    encoding: 'utf8',
+    env: { ...process.env, CAPTURE_BENCH_JSON: '1' },
+    maxBuffer: 1 << 24,
+  });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('ROWS '));
+  if (!line) {
+    console.log(`\ncapture cost: capture-bench failed: ${r.stderr.split('\n').slice(-3).join(' ')}`);
+    return;
+  }
+  const rows = JSON.parse(line.slice(5)) as { heapMB: number; method: string; peakRssMB: number; rssBeforeMB: number; estimateMB?: number; seconds: number }[];
+  const first = rows[0];
+  console.log('\n| target with a 50 MB heap of small objects | estimate | measured | |');
+  console.log('| --- | --- | --- | --- |');
+  console.log(`| first snapshot (${first.method}, ${first.seconds.toFixed(1)} s): the target's RSS rise | ${Math.round(first.estimateMB ?? NaN)} MB | ${Math.round(first.peakRssMB - first.rssBeforeMB)} MB | peak ${Math.round(first.peakRssMB)} MB |`);
+}
+
+/** `leak-lens run` on the corpus's worst case for allocation tracking, without and with it: wall time and ratio. */
+function trackingOverhead(): void {
+  const app = path.join(root, 'test', 'corpus', 'esm-cachebust-reimport');
+  const expected = JSON.parse(fs.readFileSync(path.join(app, 'expected.json'), 'utf8')) as { action: string; ready?: string; program: string[]; nodeArgs?: string[] };
+  const time = (track: boolean): number => {
+    const args = [path.join(root, 'bin', 'leak-lens.js'), 'run', ...(track ? ['--track-allocations'] : []), '--action', expected.action, ...(expected.ready ? ['--ready', expected.ready] : []), '--', 'node', ...(expected.nodeArgs ?? []), ...expected.program];
+    const t = performance.now();
+    const r = spawnSync(process.execPath, args, { cwd: app, encoding: 'utf8' });
+    if (r.status !== 1) console.log(`tracking overhead: leak-lens run exited ${r.status}: ${r.stderr.split('\n').slice(-2).join(' ')}`);
+    return (performance.now() - t) / 1000;
+  };
+  const plain = time(false);
+  const tracked = time(true);
+  console.log('\n| leak-lens run on test/corpus/esm-cachebust-reimport | untracked | --track-allocations | ratio |');
+  console.log('| --- | --- | --- | --- |');
+  console.log(`| wall time | ${plain.toFixed(1)} s | ${tracked.toFixed(1)} s | ${(tracked / plain).toFixed(2)}x |`);
 }
 
 main();

@@ -225,6 +225,8 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  // For bench.ts: the rows as one JSON line.
+  if (process.env.CAPTURE_BENCH_JSON === '1') console.log(`ROWS ${JSON.stringify(rows)}`);
   console.log(`\nnode ${process.version}, ${process.platform}/${process.arch}`);
   console.table(
     rows.map((row) => ({
