@@ -485,6 +485,8 @@ function registerTools(server: McpServer, state: McpState): void {
       cwd: z.string().optional().describe('Working folder of the workload; default: the launched program\'s, else the server\'s'),
       targetUrl: z.string().optional().describe('TARGET_URL for the workload, instead of the one the program printed'),
       force: z.boolean().default(false).describe('Take snapshots even when the memory check says the program could be killed by one'),
+      sampling: z.boolean().default(false).describe('No snapshot: sample allocations (V8 sampling heap profiler) and report the allocation stacks whose live objects grow every round; for a program whose heap is too big to snapshot. It tells no retainers or owners. `snapshots` then counts the sampling boundaries (at least 4 is best)'),
+      samplingInterval: z.number().int().min(64).max(1 << 20).default(1024).describe('With sampling: one allocation sampled per this many bytes on average; smaller sees smaller leaks'),
       top: top(5).describe('Leak groups to show'),
     },
     async (args, extra) => {
@@ -531,6 +533,7 @@ function registerTools(server: McpServer, state: McpState): void {
           snapshots: args.snapshots,
           trackAllocations: args.trackAllocations,
           forceCapture: args.force,
+          ...(args.sampling ? { sampling: { interval: args.samplingInterval } } : {}),
           outDir,
           log: progress,
           signal: stop.signal,
@@ -543,13 +546,15 @@ function registerTools(server: McpServer, state: McpState): void {
           throw e;
         });
         if (startedTracking) await guard(t.session.stopAllocationTracking()).catch((e: Error) => log(`allocation tracking of ${t.id} could not be stopped: ${e.message}`));
-        const report = reportOfRounds(result, { snapshots: args.snapshots, pid: t.pid, log: progress });
+        if (args.sampling) await guard(t.session.stopAllocationSampling()).catch((e: Error) => log(`allocation sampling of ${t.id} could not be stopped: ${e.message}`));
+        const report = reportOfRounds(result, { snapshots: args.snapshots, ...(args.sampling ? { sampling: { interval: args.samplingInterval } } : {}), pid: t.pid, log: progress });
         const ids = result.files.map((file, i) => {
           const { id } = state.newSnapshot();
           state.addSnapshot({ id, file, target: t.id, label: i === 0 ? 'baseline' : `after round ${i}` });
           return id;
         });
         state.current = { report, source: `find_leaks on ${t.id} (${t.what}) with "${args.workload}"`, files: result.files };
+        if (args.sampling) return reportText(report, args.top);
         return `${reportText(report, args.top)}\n\nSnapshots ${ids.join(', ')} (baseline first) stay on disk for summarize_snapshot and compare_snapshots.`;
       } catch (e) {
         // Snapshots of an unfinished run are of no use; the target itself stays as it was.
@@ -557,6 +562,7 @@ function registerTools(server: McpServer, state: McpState): void {
         await waitAtMost(Promise.allSettled([...inFlight]), 5000);
         fs.rmSync(outDir, { recursive: true, force: true });
         if (startedTracking && !t.ended) await t.session.stopAllocationTracking().catch(() => undefined);
+        if (args.sampling && !t.ended) await t.session.stopAllocationSampling().catch(() => undefined);
         throw e;
       } finally {
         extra.signal.removeEventListener('abort', stopOnCancel);

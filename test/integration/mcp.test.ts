@@ -132,6 +132,14 @@ test('an MCP client finds the demo leak and its owner line through the tools, an
     assert.equal(report.isError, false);
     assert.match(report.text, new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}`));
     assert.ok(isRunning(programPid), 'the target survives a failed workload');
+
+    // Without snapshots: the sampling mode finds the same leak by its allocation stack, and says what it cannot tell.
+    const before = everythingIn(tmp).filter((f) => f.endsWith('.heapsnapshot')).length;
+    const sampled = await call(client, 'find_leaks', { target, workload: 'node demo/load.js', snapshots: 4, sampling: true }, 300_000);
+    assert.equal(sampled.isError, false, `${sampled.text}\n${stderr()}`);
+    assert.match(sampled.text, /^1\. allocated in accept\(\) {2}demo\/leaky-server\.js:32 \(new Connection\)$/m, sampled.text);
+    assert.match(sampled.text, /cannot tell what holds these objects/);
+    assert.equal(everythingIn(tmp).filter((f) => f.endsWith('.heapsnapshot')).length, before, 'no snapshot was taken');
   } finally {
     await client.close();
     await closed;
