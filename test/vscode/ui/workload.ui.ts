@@ -76,11 +76,35 @@ async function hideNotifications(page: Page): Promise<void> {
   await center.waitFor({ state: 'hidden' });
 }
 
-/** Types a command line into the terminal panel, as a person would after reading the URL in the prompt. */
+/** How many times the terminal's rows show `text` now (white space left out: a long line wraps onto the next row). */
+async function terminalCount(page: Page, text: string): Promise<number> {
+  // No terminal yet shows nothing (innerText would wait for one).
+  const rows = page.locator('.part.panel .xterm-rows');
+  if ((await rows.count()) === 0) return 0;
+  const shown = ((await rows.first().innerText().catch(() => '')) || '').replace(/\s+/g, '');
+  return shown.split(text.replace(/\s+/g, '')).length - 1;
+}
+
+/**
+ * Types a command line into the terminal panel, as a person would after reading the URL in the prompt, and presses
+ * Enter only once the terminal echoes the whole line. Keys typed while the focus is still on its way to the terminal
+ * (the palette closing) can be lost: the line is then cleared (Ctrl+U) and typed again, as a person would.
+ */
+let typeLog: (line: string) => void = () => undefined;
 async function typeInTerminal(page: Page, line: string): Promise<void> {
-  await runCommand(page, 'Terminal: Focus Terminal');
-  await page.locator('.part.panel .xterm').first().waitFor();
-  await page.keyboard.type(line);
+  const t0 = Date.now();
+  const before = await terminalCount(page, line);
+  for (let attempt = 1; ; attempt++) {
+    await runCommand(page, 'Terminal: Focus Terminal');
+    await page.locator('.part.panel .xterm').first().waitFor();
+    await page.keyboard.press('Control+U');
+    await page.keyboard.type(line);
+    const echoed = Date.now() + 10_000;
+    while ((await terminalCount(page, line)) <= before && Date.now() < echoed) await page.waitForTimeout(100);
+    if ((await terminalCount(page, line)) > before) break;
+    if (attempt === 3) throw new Error(`the terminal did not echo "${line}" after 3 tries`);
+  }
+  if (Date.now() - t0 > 20_000) typeLog(`the terminal echoed the line after ${Date.now() - t0} ms`);
   await page.keyboard.press('Enter');
 }
 
@@ -111,6 +135,7 @@ async function applySettings(page: Page, file: string, settings: Record<string, 
 
 export async function run({ page, check, outDir, workspace, log, waitLimitMs: limit }: UiContext): Promise<void> {
   waitLimitMs = limit;
+  typeLog = (line) => log(line);
   // The demo as a person has it, with the launch configuration VS Code writes for a Node.js program (Run and
   // Debug > create a launch.json file > Node.js): no console, no outputCapture.
   fs.cpSync(path.join(repoRoot, 'demo'), path.join(workspace, 'demo'), { recursive: true });
