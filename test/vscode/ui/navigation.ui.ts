@@ -10,16 +10,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
-
-interface UiContext {
-  page: Page;
-  check(name: string, fn: () => Promise<void>): Promise<void>;
-  outDir: string;
-  workspace: string;
-  log(...args: unknown[]): void;
-  /** How long any one wait may take before it counts as a failure (the page's default timeout). */
-  waitLimitMs: number;
-}
+import { assert, repoRoot, runCommand, setWaitLimit, waitLimit, type UiContext } from './common';
 
 interface ReportGroup {
   id: string;
@@ -27,34 +18,7 @@ interface ReportGroup {
   owner: { location?: { file: string; line: number } };
 }
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
 const REPORT_TITLE = 'Leak report - .leak-lens/report.json';
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
-let waitLimitMs = 180_000;
-
-/** Runs a command from the palette, as typed by a person (the palette lists the commands known when it opens). */
-async function runCommand(page: Page, title: string): Promise<void> {
-  const input = page.locator('.quick-input-widget input');
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  const deadline = Date.now() + waitLimitMs;
-  for (;;) {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
-    try {
-      await row.waitFor({ timeout: 2_000 });
-      break;
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`no command "${title}" in the palette after ${waitLimitMs / 1000} s: ${String((e as Error).message).split('\n')[0]}`);
-    }
-  }
-  await page.keyboard.press('Enter');
-}
 
 /** Opens a workspace file through Quick Open, as a person would, and waits for its editor tab. */
 async function openFile(page: Page, name: string): Promise<void> {
@@ -74,7 +38,7 @@ async function openFile(page: Page, name: string): Promise<void> {
  * document in an iframe within the webview's iframe; with two panels open there are two, told apart by title.
  */
 async function panelFrame(page: Page, title: RegExp, selector: string): Promise<Frame> {
-  const deadline = Date.now() + waitLimitMs;
+  const deadline = Date.now() + waitLimit();
   let seen: string[] = [];
   for (;;) {
     seen = [];
@@ -97,7 +61,7 @@ async function tabTitles(page: Page): Promise<string[]> {
 }
 
 export async function run({ page, check, outDir, workspace, log, waitLimitMs: limit }: UiContext): Promise<void> {
-  waitLimitMs = limit;
+  setWaitLimit(limit);
   const reportFile = path.join(workspace, '.leak-lens', 'report.json');
   let group: ReportGroup | undefined;
 
@@ -127,7 +91,7 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
     await hints.first().waitFor({ state: 'attached' });
     const hover = page.locator('.monaco-hover:visible', { hasText: /leak-lens/ });
     // Hints of other extensions may be there too: hover each until one is Leak Lens's.
-    const deadline = Date.now() + waitLimitMs;
+    const deadline = Date.now() + waitLimit();
     let text = '';
     for (let i = 0; !text; i = (i + 1) % Math.max(1, await hints.count())) {
       const box = await hints.nth(i).boundingBox();

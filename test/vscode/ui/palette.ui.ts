@@ -5,69 +5,14 @@
  * Heap Snapshots view lists; Find Leaks then runs its guided rounds and reports the leak. Screenshots go to outDir.
  */
 import * as path from 'path';
-import type { Locator, Page } from 'playwright-core';
-
-interface UiContext {
-  page: Page;
-  check(name: string, fn: () => Promise<void>): Promise<void>;
-  outDir: string;
-  workspace: string;
-  log(...args: unknown[]): void;
-  /** How long any one wait may take before it counts as a failure (scripts/vscode-test.js; also the page's default). */
-  waitLimitMs: number;
-}
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
-/** Opens the command palette and runs a command by its title, as typed by a person. */
-async function runCommand(page: Page, title: string): Promise<void> {
-  const input = page.locator('.quick-input-widget input');
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  // The development extension's commands appear once the workbench has its manifest, however long that takes on a
-  // loaded machine. The palette lists the commands known when it opens, so each look reopens it (typing again into an
-  // open palette never shows a command registered since); 2 s per look, and the limit bounds failure.
-  const deadline = Date.now() + waitLimitMs;
-  for (;;) {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
-    try {
-      await row.waitFor({ timeout: 2_000 });
-      break;
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`no command "${title}" in the palette after ${waitLimitMs / 1000} s: ${String((e as Error).message).split('\n')[0]}`);
-    }
-  }
-  await page.keyboard.press('Enter');
-}
-
-/** The notification centre (under the smoke-test driver, notifications show only there). */
-async function notification(page: Page, text: RegExp): Promise<Locator> {
-  const item = page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
-  const deadline = Date.now() + waitLimitMs;
-  for (;;) {
-    if (!(await page.locator('.notifications-center').isVisible().catch(() => false))) await runCommand(page, 'Notifications: Show Notifications');
-    try {
-      await item.waitFor({ timeout: 2_000 });
-      return item;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-    }
-  }
-}
+import type { Page } from 'playwright-core';
+import { assert, notification, runCommand, setWaitLimit, waitLimit, type UiContext } from './common';
 
 async function clearNotifications(page: Page): Promise<void> {
   await runCommand(page, 'Notifications: Clear All Notifications');
 }
-
-/** Set by run() from the context. */
-let waitLimitMs = 180_000;
-
 export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiContext): Promise<void> {
-  waitLimitMs = limit;
+  setWaitLimit(limit);
   await check('the workbench loads with Leak Lens as a development extension', async () => {
     await page.locator('.monaco-workbench .part.statusbar').waitFor();
     const restored = await page.evaluate(() => (globalThis as unknown as { driver: { whenWorkbenchRestored(): Promise<void> } }).driver.whenWorkbenchRestored().then(() => true));
@@ -145,7 +90,7 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
     log(`notification: ${(await found.innerText()).replace(/\s+/g, ' ')}`);
     // The report opens in a panel of its own, beside the live timeline still open: its leaks view names the owner.
     const frames = page.locator('iframe.webview.ready');
-    const deadline = Date.now() + waitLimitMs;
+    const deadline = Date.now() + waitLimit();
     for (let found = false; !found; ) {
       for (let i = 0; i < (await frames.count()) && !found; i++) {
         const panel = frames.nth(i).contentFrame().frameLocator('#active-frame');

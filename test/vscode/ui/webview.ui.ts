@@ -13,22 +13,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { FrameLocator, Page } from 'playwright-core';
+import { assert, repoRoot, type UiContext } from './common';
 
-interface UiContext {
-  page: Page;
-  check(name: string, fn: () => Promise<void>): Promise<void>;
-  outDir: string;
-  workspace: string;
-  log(...args: unknown[]): void;
-  /** How long any one wait may take before it counts as a failure (the page's default timeout). */
-  waitLimitMs: number;
-}
-
-const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
 
 /** The document inside the webview: VS Code nests it in an iframe within the webview's iframe. */
 function webview(page: Page): FrameLocator {

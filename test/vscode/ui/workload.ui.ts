@@ -8,24 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Locator, Page } from 'playwright-core';
-
-interface UiContext {
-  page: Page;
-  check(name: string, fn: () => Promise<void>): Promise<void>;
-  outDir: string;
-  workspace: string;
-  log(...args: unknown[]): void;
-  waitLimitMs: number;
-}
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
-/** The repository (out/test/vscode/ui -> the root), where demo/ lives. */
-const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
-
-let waitLimitMs = 180_000;
+import { assert, notification as centreNotification, repoRoot, setWaitLimit, waitLimit, type UiContext } from './common';
 
 /**
  * Opens the command palette and runs a command by its title, as typed by a person (see palette.ui.ts); the row
@@ -35,7 +18,7 @@ async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
   const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
-  const deadline = Date.now() + waitLimitMs;
+  const deadline = Date.now() + waitLimit();
   for (;;) {
     // Each look is short and starts over: with focus in a webview or the terminal, the palette may open late or close.
     try {
@@ -46,26 +29,16 @@ async function runCommand(page: Page, title: string): Promise<void> {
       await row.waitFor({ timeout: 2_000 });
       break;
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`no command "${title}" in the palette after ${waitLimitMs / 1000} s: ${String((e as Error).message).split('\n')[0]}`);
+      if (Date.now() > deadline) throw new Error(`no command "${title}" in the palette after ${waitLimit() / 1000} s: ${String((e as Error).message).split('\n')[0]}`);
     }
   }
   // A click on that row: Enter would run the first row, which may be another command.
   await row.click();
 }
 
-/** A notification in the notification centre (under the smoke-test driver, notifications show only there). */
-async function notification(page: Page, text: RegExp): Promise<Locator> {
-  const item = page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
-  const deadline = Date.now() + waitLimitMs;
-  for (;;) {
-    if (!(await page.locator('.notifications-center').isVisible().catch(() => false))) await runCommand(page, 'Notifications: Show Notifications');
-    try {
-      await item.waitFor({ timeout: 2_000 });
-      return item;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-    }
-  }
+/** A notification in the notification centre, opened with this file's exact-title palette step. */
+function notification(page: Page, text: RegExp): Promise<Locator> {
+  return centreNotification(page, text, runCommand);
 }
 
 /** Hides the notification centre with a click on the bell in the status bar, which toggles it. */
@@ -111,7 +84,7 @@ async function typeInTerminal(page: Page, line: string): Promise<void> {
 /** Waits until the terminal shows `text` at least `times` times (the load prints one line per run). */
 async function terminalShows(page: Page, text: string, times: number): Promise<void> {
   const rows = page.locator('.part.panel .xterm-rows').first();
-  const deadline = Date.now() + waitLimitMs;
+  const deadline = Date.now() + waitLimit();
   for (;;) {
     const shown = ((await rows.innerText().catch(() => '')) || '').replace(/\u00a0/g, ' ');
     if (shown.split(text).length - 1 >= times) return;
@@ -130,11 +103,11 @@ let generation = 0;
 async function applySettings(page: Page, file: string, settings: Record<string, unknown>): Promise<void> {
   const title = `leak-lens-flow-settings-${++generation}`;
   fs.writeFileSync(file, JSON.stringify({ ...settings, 'window.title': title }, null, 2));
-  await page.waitForFunction((t) => (globalThis as unknown as { document: { title: string } }).document.title.includes(t), title, { timeout: waitLimitMs });
+  await page.waitForFunction((t) => (globalThis as unknown as { document: { title: string } }).document.title.includes(t), title, { timeout: waitLimit() });
 }
 
 export async function run({ page, check, outDir, workspace, log, waitLimitMs: limit }: UiContext): Promise<void> {
-  waitLimitMs = limit;
+  setWaitLimit(limit);
   typeLog = (line) => log(line);
   // The demo as a person has it, with the launch configuration VS Code writes for a Node.js program (Run and
   // Debug > create a launch.json file > Node.js): no console, no outputCapture.
