@@ -12,7 +12,8 @@
  * a few sampling intervals per round (they may draw no sample). It costs the program almost nothing, which is why
  * it is offered where a snapshot is too costly.
  */
-import type { SourceLocation, SourceResolver } from './source';
+import type { SourceResolver } from './source';
+import type { SamplingFindings, SamplingFrame, SamplingGrowth } from '../protocol/report';
 
 export interface SamplingCallFrame {
   functionName: string;
@@ -33,37 +34,6 @@ export interface SamplingProfileNode {
 export interface SamplingProfile {
   head: SamplingProfileNode;
   samples: { size: number; nodeId: number; ordinal: number }[];
-}
-
-export interface SamplingFrame {
-  function: string;
-  location?: SourceLocation;
-  /** A frame of a file in node_modules. */
-  library?: true;
-}
-
-export interface SamplingGrowth {
-  /** The allocating stack, innermost first (Node's own frames left out), at most 8 frames. */
-  stack: SamplingFrame[];
-  /**
-   * The innermost frame in the program's own files (else the innermost frame): the function to look at. When that
-   * frame is a constructor (a capitalized function its caller calls), the caller's line that constructs it.
-   */
-  site: SamplingFrame;
-  /** The constructor the site calls, when the allocation happened in one: the class, as far as samples can tell. */
-  constructs?: string;
-  /** Live samples of this stack at each boundary. */
-  liveSamples: number[];
-  /** Samples alive at the end, by the round that allocated them. */
-  survivorsPerRound: number[];
-  /** Estimated bytes alive at the end that the rounds allocated (samples x interval, or the sample's size if larger). */
-  estimatedBytes: number;
-}
-
-export interface SamplingFindings {
-  interval: number;
-  rounds: number;
-  growth: SamplingGrowth[];
 }
 
 const MAX_FRAMES = 8;

@@ -8,11 +8,13 @@ import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
 import { compareSnapshots } from './compare';
 import { CancelledError, SnapshotParseError } from './parse';
 import { retainerPath } from './paths';
-import { buildLeakReport, describePath, InputError, readSidecar } from './report';
+import { buildLeakReport, describePath, InputError } from './report';
+import { readSidecarFile } from './sidecar';
 import { ScriptIndex } from './scripts';
-import { SourceLocation, SourceResolver } from './source';
+import { SourceResolver } from './source';
 import { summarizeClasses } from './summary';
 import { mergeThreadReports, type ThreadReport } from './threads';
+import type { SourceLocation } from '../protocol/report';
 
 export interface ServiceHooks {
   onProgress?: (progress: EngineProgress) => void;
@@ -34,7 +36,7 @@ export class EngineService {
   private locate(a: HeapAnalysis, node: number): SourceLocation | undefined {
     let src = this.sources.get(a);
     if (!src) {
-      src = { scripts: new ScriptIndex(a, readSidecar(a.snapshot.file)?.scripts ?? []), resolver: new SourceResolver() };
+      src = { scripts: new ScriptIndex(a, readSidecarFile(a.snapshot.file)?.scripts ?? []), resolver: new SourceResolver() };
       this.sources.set(a, src);
     }
     const loc = src.scripts.nodeLocation(node);

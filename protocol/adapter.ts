@@ -3,6 +3,7 @@
  * and the custom events the adapter sends. Types only, so that the extension, the adapter and any other DAP client
  * can share them without loading the adapter.
  */
+import type { MemorySample, MemoryUsage } from './memory';
 
 /** The debug type the adapter registers. */
 export const DEBUG_TYPE = 'leak-lens';
@@ -42,15 +43,6 @@ export interface AttachArguments {
   samplingIntervalMs?: number;
 }
 
-/** `process.memoryUsage()` of the target, in bytes (fields a fallback cannot know are absent). */
-export interface MemoryUsageBody {
-  rss?: number;
-  heapTotal: number;
-  heapUsed: number;
-  external?: number;
-  arrayBuffers?: number;
-}
-
 /** A server socket the program listens on: `url` (`http://127.0.0.1:3000`) for an HTTP(S) server. */
 export interface ListeningAddressBody {
   protocol: 'http' | 'https' | 'tls' | 'tcp';
@@ -84,7 +76,7 @@ export interface CustomRequests {
       sessionId: string;
       sequence: number;
       pid?: number;
-      memoryUsage?: MemoryUsageBody;
+      memoryUsage?: MemoryUsage;
       allocationTracking: boolean;
       /** With `workers: true`: one entry per worker snapshotted (a worker that exited meanwhile is left out). */
       workers?: WorkerSnapshotBody[];
@@ -92,8 +84,8 @@ export interface CustomRequests {
   };
   /** Cancels the `leakLens/takeSnapshot` writing `file` (for clients that cannot send DAP `cancel`); nothing is left on disk. */
   'leakLens/cancelSnapshot': { args: { file: string }; body: { cancelled: boolean } };
-  'leakLens/collectGarbage': { args: Record<string, never>; body: { before: MemoryUsageBody; after: MemoryUsageBody } };
-  'leakLens/memoryUsage': { args: Record<string, never>; body: MemoryUsageBody };
+  'leakLens/collectGarbage': { args: Record<string, never>; body: { before: MemoryUsage; after: MemoryUsage } };
+  'leakLens/memoryUsage': { args: Record<string, never>; body: MemoryUsage };
   /** The servers the program listens on (HTTP servers first), asked inside the program through the inspector. */
   'leakLens/listeningAddresses': { args: Record<string, never>; body: { addresses: ListeningAddressBody[] } };
   /** Sends a `leakLens/memorySample` event every `intervalMs` until `leakLens/stopSampling`. */
@@ -121,7 +113,7 @@ export interface WorkerSnapshotBody {
 
 /** The custom events, by event name, with their bodies. */
 export interface CustomEvents {
-  'leakLens/memorySample': MemoryUsageBody & { time: number };
+  'leakLens/memorySample': MemorySample;
   /** V8's progress walking the heap during `leakLens/takeSnapshot`. */
   'leakLens/snapshotProgress': { file: string; done: number; total: number };
   /** The program's own code finished; Node only waits for the debugger to disconnect. */

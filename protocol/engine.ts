@@ -3,11 +3,9 @@
  * module is imported by the engine, the extension and the server alike, and must stay free of runtime imports.
  * Every answer is data: `{ ok: true, value }` or `{ ok: false, error }`, never a thrown error across the boundary.
  */
-import type { ClassDelta } from '../engine/compare';
-import type { LeakReport, RetainerStep } from '../engine/report';
-import type { SourceLocation } from '../engine/source';
-import type { ClassSummary } from '../engine/summary';
 import type { EngineProgress } from './progress';
+import type { ClassDelta, ClassSummary } from './heap';
+import type { LeakReport, RetainerStep, SourceLocation } from './report';
 
 export type { EngineProgress };
 

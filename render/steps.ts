@@ -6,8 +6,7 @@
  * view escapes it (markdown) or sets it as text (DOM), and links the location itself when it can. No imports but
  * types: no Node modules, so the webview bundle can use it too.
  */
-import type { RetainerStep } from '../engine/report';
-import type { SourceLocation } from '../engine/source';
+import type { RetainerStep, SourceLocation } from '../protocol/report';
 
 /** The arrow between an edge and the object it leads to. */
 export const STEP_ARROW = ' -> ';

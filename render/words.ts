@@ -5,8 +5,8 @@
  * sentences from here, so they never disagree. Plain text only: each view escapes it (markdown) or sets it as text
  * (DOM); locations are left to the views, which show them as paths or links. No imports but types and units.
  */
-import type { AllocationSite, LeakGroup } from '../engine/report';
 import { formatBytes } from './units';
+import type { AllocationSite, LeakGroup } from '../protocol/report';
 
 /** The arrow between figures of successive snapshots. */
 export const SERIES_ARROW = ' -> ';

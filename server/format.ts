@@ -5,11 +5,10 @@
  */
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import type { AllocationSite, LeakGroup, RetainerStep } from '../engine/report';
-import type { SourceLocation } from '../engine/source';
 import { stepLabel, stepWhere } from '../render/steps';
 import { formatBytes } from '../render/units';
 import { ADDED_AT, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, siteOrigin, threadText } from '../render/words';
+import type { AllocationSite, LeakGroup, RetainerStep, SourceLocation } from '../protocol/report';
 
 export { formatBytes };
 

@@ -20,8 +20,7 @@ import {
   MarkupKind,
   Position,
 } from 'vscode-languageserver';
-import type { LeakGroup, LeakReport, RetainerStep } from '../engine/report';
-import { SourceLocation, SourceResolver } from '../engine/source';
+import { SourceResolver } from '../engine/source';
 import { LeakDiagnosticData, ReportStatusParams, SHOW_LEAK_GROUP_COMMAND, ShowLeakGroupArgs, SkippedMarker } from '../protocol/lsp';
 import { anchor, AnchorTarget, TextRange } from './anchor';
 import { ADDED_AT, callerSentence, heldViaSentence } from '../render/words';
@@ -31,6 +30,7 @@ import { reportSourceTime } from './reportInput';
 import { Reload, ReloadEvidence, StaticResult, staticSuspects, Suspect } from './staticChecks';
 import { FileText, TextSource } from './texts';
 import { WorkspacePaths } from './workspacePaths';
+import type { LeakGroup, LeakReport, RetainerStep, SourceLocation } from '../protocol/report';
 
 /** A report the server holds, and where it came from. */
 export interface LoadedReport {

@@ -5,8 +5,7 @@
  * a report too large to parse without stalling the server is refused. Cost: one pass over the report.
  */
 import * as fs from 'fs';
-import type { AllocationSite, LeakGroup, LeakOwner, LeakReport, RetainerStep, SnapshotInfo } from '../engine/report';
-import type { SourceLocation } from '../engine/source';
+import type { AllocationSite, LeakGroup, LeakOwner, LeakReport, RetainerStep, SnapshotInfo, SourceLocation } from '../protocol/report';
 
 /** Larger report files are refused: JSON.parse would hold the server's only thread for seconds. */
 export const MAX_REPORT_BYTES = 256 * 1024 * 1024;

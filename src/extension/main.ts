@@ -8,7 +8,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { LeakReport } from '../../engine/report';
 import { DEFAULT_REPORT_FILES, SHOW_LEAK_GROUP_COMMAND, type ShowLeakGroupArgs } from '../../protocol/lsp';
 import { DEBUG_TYPE } from '../../protocol/adapter';
 import { collectGarbage, showMemoryGraph, startAllocationTracking, stopAllocationTracking, takeHeapSnapshot } from './commands/capture';
@@ -35,6 +34,7 @@ import { HeapStatusBar } from './ui/statusBar';
 import { MemoryPanel, reportTitle } from './webview/memoryPanel';
 import { SnapshotEditorProvider } from './webview/snapshotEditor';
 import { stopAllWorkloads } from './workload';
+import type { LeakReport } from '../../protocol/report';
 
 /** What the extension exports (for tests and other extensions). */
 export interface LeakLensApi {

@@ -7,16 +7,15 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { LeakReport } from '../../engine/report';
 import type { Diagnostic } from 'vscode-languageserver';
 import { pathToFileURL } from 'node:url';
-import type { SourceLocation } from '../../engine/source';
 import { stepText } from '../../render/steps';
 import { formatBytes } from '../../server/format';
 import { formatReport } from '../../src/cli/format';
 import { md, reportMarkdownWith } from '../../src/extension/ui/reportMarkdown';
 import { LspClient, uri } from './lspClient';
 import { hoverMarkdown, mapReportFiles, repoRoot, runDemo, span, summary, tempDir, textAt, writeJson } from './helpers';
+import type { LeakReport, SourceLocation } from '../../protocol/report';
 
 const leakyServer = path.join(repoRoot, 'demo', 'leaky-server.js');
 const storeTs = path.join(repoRoot, 'demo', 'ts-app', 'src', 'store.ts');

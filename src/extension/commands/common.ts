@@ -3,7 +3,6 @@
  * extensions can tell what happened), and capturing one snapshot with progress.
  */
 import * as vscode from 'vscode';
-import type { LeakReport } from '../../../engine/report';
 import type { EngineHost } from '../engineHost';
 import { isCaptureTooBig } from '../../capture/budget';
 import { isCancellation, reportError } from '../errors';
@@ -15,6 +14,7 @@ import type { MemoryTarget, TakenWorkerSnapshot } from '../targets/target';
 import type { LeakLensDocuments } from '../ui/documents';
 import { formatBytes } from '../ui/format';
 import type { MemoryGraphs } from '../ui/memoryGraph';
+import type { LeakReport } from '../../../protocol/report';
 
 export interface Services {
   context: vscode.ExtensionContext;

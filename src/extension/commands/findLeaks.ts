@@ -7,7 +7,6 @@
 import { randomBytes } from 'crypto';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { LeakReport } from '../../../engine/report';
 import { comparableThreads, type ThreadSeries } from '../../../engine/threads';
 import { chooseTargetUrl, workloadEnvironment } from '../../capture/address';
 import { CancelledError, UserError } from '../errors';
@@ -20,6 +19,7 @@ import { showReport } from '../ui/showReport';
 import { runWorkload } from '../workload';
 import { ask } from './findLeaksPrompt';
 import { captureSnapshot, runCommand, withEitherToken, type CapturedSnapshot, type CommandOptions, type Outcome, type Progress, type Services } from './common';
+import type { LeakReport } from '../../../protocol/report';
 
 export interface FindLeaksOptions extends CommandOptions {
   /** Rounds after the baseline (default: `leakLens.findLeaks.rounds`). */

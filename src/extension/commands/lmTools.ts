@@ -6,13 +6,13 @@
  * text sized for a model's context, rendered by the CLI's `formatReport`; snapshots stay on disk.
  */
 import * as vscode from 'vscode';
-import type { LeakReport } from '../../../engine/report';
 import { formatReport } from '../../cli/format';
 import { settings } from '../settings';
 import { formatBytes } from '../ui/format';
 import { takeHeapSnapshot } from './capture';
 import type { Services } from './common';
 import { findLeaks } from './findLeaks';
+import type { LeakReport } from '../../../protocol/report';
 
 export const FIND_LEAKS_TOOL = 'leak-lens_findLeaks';
 export const TAKE_SNAPSHOT_TOOL = 'leak-lens_takeSnapshot';

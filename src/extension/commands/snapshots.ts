@@ -2,8 +2,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { LeakReport } from '../../../engine/report';
-import type { ClassSummary } from '../../../engine/summary';
 import { UserError } from '../errors';
 import { logChannel } from '../log';
 import type { SnapshotEntry } from '../snapshots/store';
@@ -13,6 +11,8 @@ import { formatBytes, formatCount, signed } from '../ui/format';
 import { comparisonMarkdown, md, summaryMarkdown } from '../ui/markdown';
 import { MemoryPanel } from '../webview/memoryPanel';
 import { runCommand, type CommandOptions, type Outcome, type Services } from './common';
+import type { LeakReport } from '../../../protocol/report';
+import type { ClassSummary } from '../../../protocol/heap';
 
 /** Anything a snapshot command may be given: a view node, an entry, a URI, or a path. */
 export type SnapshotArg = SnapshotNode | SnapshotEntry | vscode.Uri | string | undefined;

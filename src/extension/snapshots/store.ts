@@ -10,7 +10,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { readRegularFile } from '../../../engine/safeRead';
-import { MAX_SIDECAR_BYTES } from '../../../engine/sidecar';
+import { MAX_SIDECAR_BYTES, readSidecarFile, type CheckedSidecar } from '../../../engine/sidecar';
+import { sidecarPath, type SnapshotSidecar } from '../../../protocol/sidecar';
+import { writeSidecar } from '../../capture/sidecarFile';
 import { openSettingAction, UserError } from '../errors';
 import { log } from '../log';
 import { settings } from '../settings';
@@ -37,21 +39,8 @@ export interface SnapshotEntry {
   external: boolean;
 }
 
-interface Sidecar {
-  sessionId?: string;
-  sequence?: number;
-  pid?: number;
-  time?: string;
-  label?: string;
-  allocationTracking?: boolean;
-  memoryUsage?: { heapUsed?: number; heapTotal?: number };
-  thread?: { id?: unknown; title?: unknown; url?: unknown };
-  /** Written by the extension, not by capture: see {@link SnapshotEntry.run}. */
-  run?: string;
-}
-
 /** `worker <id> <name>` from a sidecar's `thread` (untrusted: only strings are used, and briefly). */
-function threadName(thread: Sidecar['thread']): string | undefined {
+function threadName(thread: CheckedSidecar['thread']): string | undefined {
   if (!thread || typeof thread !== 'object' || typeof thread.id !== 'string') return undefined;
   const title = typeof thread.title === 'string' ? thread.title.replace(/^\[worker \d+\]\s*/, '') : '';
   const url = typeof thread.url === 'string' ? thread.url : '';
@@ -169,7 +158,7 @@ export class SnapshotStore implements vscode.Disposable {
     } catch {
       return undefined;
     }
-    const meta = readSidecar(file);
+    const meta = readSidecarFile(file);
     const labels = this.context.workspaceState.get<Record<string, string>>(LABELS_KEY, {});
     return {
       file,
@@ -240,7 +229,7 @@ export class SnapshotStore implements vscode.Disposable {
       );
     } else {
       await fs.promises.rm(entry.file, { force: true });
-      await fs.promises.rm(`${entry.file}.meta.json`, { force: true });
+      await fs.promises.rm(sidecarPath(entry.file), { force: true });
     }
     this.changed();
   }
@@ -271,33 +260,21 @@ export class SnapshotStore implements vscode.Disposable {
   }
 }
 
-/** Rewrites the sidecar beside `file` with `change` applied (atomically); false if there is no readable sidecar. */
-async function updateSidecar(file: string, change: (meta: Sidecar) => void): Promise<boolean> {
-  const meta = readSidecar(file);
-  if (!meta) return false;
-  change(meta);
-  const metaFile = `${file}.meta.json`;
-  const temp = `${metaFile}.${randomBytes(4).toString('hex')}.tmp`;
-  await fs.promises.writeFile(temp, `${JSON.stringify(meta, null, 1)}\n`);
-  await fs.promises.rename(temp, metaFile);
-  return true;
-}
-
 /**
- * The sidecar beside a snapshot, read only if it is a small regular file (a FIFO there would block the extension
- * host forever); labels and times of another shape are left out, so the view falls back to the file's own.
+ * Rewrites the sidecar beside `file` with `change` applied (atomically, through capture's writer); false if there is
+ * no readable sidecar. Every field capture wrote is kept, checked or not: only the changed one is new.
  */
-export function readSidecar(file: string): Sidecar | undefined {
-  const read = readRegularFile(`${file}.meta.json`, MAX_SIDECAR_BYTES);
-  if (!read.ok) return undefined;
+async function updateSidecar(file: string, change: (meta: SnapshotSidecar) => void): Promise<boolean> {
+  if (!readSidecarFile(file)) return false;
+  const read = readRegularFile(sidecarPath(file), MAX_SIDECAR_BYTES);
+  if (!read.ok) return false;
+  let meta: SnapshotSidecar;
   try {
-    const meta = JSON.parse(read.text) as Sidecar | null;
-    if (!meta || typeof meta !== 'object') return undefined;
-    if (typeof meta.label !== 'string') delete meta.label;
-    if (typeof meta.time !== 'string') delete meta.time;
-    if (typeof meta.run !== 'string' || meta.run.length > 100) delete meta.run;
-    return meta;
+    meta = JSON.parse(read.text) as SnapshotSidecar;
   } catch {
-    return undefined;
+    return false;
   }
+  change(meta);
+  await writeSidecar(file, meta);
+  return true;
 }

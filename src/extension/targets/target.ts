@@ -4,16 +4,13 @@
  * requests to Leak Lens's own adapter process).
  */
 import type * as vscode from 'vscode';
-import type { ListeningAddressBody, MemoryUsageBody } from '../../../protocol/adapter';
+import type { ListeningAddressBody } from '../../../protocol/adapter';
+import type { MemorySample, MemoryUsage } from '../../../protocol/memory';
 
-export type MemoryUsage = MemoryUsageBody;
+export type { MemorySample, MemoryUsage };
 
 /** A server socket the program listens on (found through the inspector). */
 export type ListeningAddress = ListeningAddressBody;
-
-export interface MemorySample extends MemoryUsage {
-  time: number;
-}
 
 /** What a finished snapshot left on disk. */
 export interface TakenSnapshot {

@@ -1,8 +1,8 @@
 /** Opening a source location from a report (owner declarations, allocation sites, class definitions). */
 import * as fs from 'fs';
 import * as vscode from 'vscode';
-import type { SourceLocation } from '../../../engine/source';
 import { UserError } from '../errors';
+import type { SourceLocation } from '../../../protocol/report';
 
 export async function openLocation(location: SourceLocation, viewColumn?: vscode.ViewColumn): Promise<vscode.TextEditor> {
   let { file, line, column } = location;

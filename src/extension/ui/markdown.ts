@@ -3,13 +3,11 @@
  * snapshots. Every name that came out of a heap snapshot is escaped: it is the program's data, not markup.
  */
 import * as vscode from 'vscode';
-import type { ClassDelta } from '../../../engine/compare';
-import type { LeakReport } from '../../../engine/report';
-import type { SourceLocation } from '../../../engine/source';
 import { stepWhere } from '../../../render/steps';
-import type { ClassSummary } from '../../../engine/summary';
 import { formatBytes, formatCount, signed } from './format';
 import { md, reportMarkdownWith } from './reportMarkdown';
+import type { ClassDelta, ClassSummary } from '../../../protocol/heap';
+import type { LeakReport, SourceLocation } from '../../../protocol/report';
 
 export { md };
 

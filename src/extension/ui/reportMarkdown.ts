@@ -3,11 +3,10 @@
  * VS Code at a line; tests give it plain file links. Every name that came out of a heap snapshot is escaped: it is
  * the program's data, not markup. Sentences come from render/words.ts, as in the CLI and the language server.
  */
-import type { LeakGroup, LeakReport } from '../../../engine/report';
-import type { SourceLocation } from '../../../engine/source';
 import { stepLabel } from '../../../render/steps';
 import { ADDED_AT, callerSentence, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin, threadText } from '../../../render/words';
 import { formatBytes, formatCount } from './format';
+import type { LeakGroup, LeakReport, SourceLocation } from '../../../protocol/report';
 
 /** A markdown link to a source location. */
 export type LinkOf = (location: SourceLocation | undefined) => string;

@@ -6,7 +6,6 @@
  */
 import * as vscode from 'vscode';
 import type { EngineClient } from '../../../engine/client';
-import type { LeakGroup, LeakReport } from '../../../engine/report';
 import { reportError } from '../errors';
 import { log, logChannel } from '../log';
 import { MemoryPanel, rememberReportTitle } from '../webview/memoryPanel';
@@ -14,6 +13,7 @@ import { LeakLensDocuments, showMarkdown } from './documents';
 import { formatBytes, formatCount } from './format';
 import { openLocation, shortLocation } from './locations';
 import { reportMarkdown } from './markdown';
+import type { LeakGroup, LeakReport } from '../../../protocol/report';
 
 /** What showing a report needs from the extension. */
 export interface ReportContext {

@@ -6,8 +6,6 @@
  */
 import * as path from 'path';
 import type { EngineClient } from '../../../engine/client';
-import type { ClassSummary } from '../../../engine/summary';
-import type { ClassDelta } from '../../../engine/compare';
 import type { EngineProgress } from '../../../protocol/engine';
 import { DEFAULT_CAPACITY, TimelineBuffer } from '../../../render/timeline';
 import {
@@ -25,6 +23,7 @@ import {
   type WebviewAnswer,
   type WebviewQuery,
 } from '../../../protocol/webview';
+import type { ClassSummary, ClassDelta } from '../../../protocol/heap';
 
 /** The part of the engine client the panel uses. */
 export type EngineLike = Pick<EngineClient, 'request'>;
