@@ -6,12 +6,14 @@
  *      BENCH_SIZES (default "600") are target sizes in MB of the full-analysis files ("600,1500" for both);
  *      BENCH_OTHERS=0 skips the other tools; BENCH_RUNS (default 1) repeats each Leak Lens measurement;
  *      BENCH_TARGET=0 skips what capture and tracking cost the target (capture-bench.js at 50 MB: the memory estimate
- *      against the measured rise; `leak-lens run` on the corpus's worst case for tracking, with and without it).
+ *      against the measured rise; `leak-lens run` on the corpus's worst case for tracking, with and without it);
+ *      BENCH_E2E=0 skips `leak-lens run` end to end on bench/e2e-service.js (BENCH_E2E_MB, default 300 MB of heap).
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { endToEnd } from './e2e';
 
 const root = path.resolve(__dirname, '..', '..');
 const dir = process.env.BENCH_DIR ?? path.join(os.homedir(), '.cache', 'leak-lens-bench');
@@ -78,7 +80,7 @@ function row(label: string, m: Measurement): string {
   return `| ${label} | ${(m.ms / 1000).toFixed(1)} s | ${(m.maxRssMB / 1024).toFixed(2)} GB |`;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   console.log(`Leak Lens benchmark on ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
   const { big, series } = ensureFiles();
   const memlabDir = others ? ensureMemlab() : undefined;
@@ -103,6 +105,7 @@ function main(): void {
     captureCost();
     trackingOverhead();
   }
+  if (process.env.BENCH_E2E !== '0') await endToEnd();
 }
 
 /** The capture's memory estimate against what the target's RSS really rose by in its first snapshot (capture-bench). */
@@ -142,4 +145,7 @@ function trackingOverhead(): void {
   console.log(`| wall time | ${plain.toFixed(1)} s | ${tracked.toFixed(1)} s | ${(tracked / plain).toFixed(2)}x |`);
 }
 
-main();
+main().catch((e: Error) => {
+  console.error(`bench: ${e.message}`);
+  process.exit(2);
+});
