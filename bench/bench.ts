@@ -9,13 +9,15 @@
  *      BENCH_SIZES (default "150,600") are target sizes in MB of the full-analysis files ("150,600,1500" for all three);
  *      BENCH_OTHERS=0 skips the other tools; BENCH_RUNS (default 1) repeats each Leak Lens measurement;
  *      BENCH_TARGET=0 skips what capture and tracking cost the target (capture-bench.js at 50 MB: the memory estimate
- *      against the measured rise; `leak-lens run` on the corpus's worst case for tracking, with and without it).
+ *      against the measured rise; `leak-lens run` on the corpus's worst case for tracking, with and without it);
+ *      BENCH_E2E=0 skips `leak-lens run` end to end on bench/e2e-service.js (BENCH_E2E_MB, default 300 MB of heap).
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { estimateAnalysisBytes } from '../engine/parse';
+import { endToEnd } from './e2e';
 
 const root = path.resolve(__dirname, '..', '..');
 const dir = process.env.BENCH_DIR ?? path.join(os.homedir(), '.cache', 'leak-lens-bench');
@@ -102,7 +104,7 @@ function ratio(ll: Measurement, peer: { name: string; m: Measurement } | undefin
   return `${(peer.m.ms / ll.ms).toFixed(1)}x faster, ${(ll.maxRssMB / peer.m.maxRssMB).toFixed(2)}x the memory of ${peer.name}`;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   console.log(`Leak Lens benchmark on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, ${new Date().toISOString()}`);
   const { big, series } = ensureFiles();
   const memlabDir = others ? ensurePeer('memlab', ['memlab', '@memlab/heap-analysis'], '@memlab/heap-analysis', { PUPPETEER_SKIP_DOWNLOAD: '1' }) : undefined;
@@ -142,6 +144,7 @@ function main(): void {
     captureCost();
     trackingOverhead();
   }
+  if (process.env.BENCH_E2E !== '0') await endToEnd();
 }
 
 /** The capture's memory estimate against what the target's RSS really rose by in its first snapshot (capture-bench). */
@@ -181,4 +184,7 @@ function trackingOverhead(): void {
   console.log(`| wall time | ${plain.toFixed(1)} s | ${tracked.toFixed(1)} s | ${(tracked / plain).toFixed(2)}x |`);
 }
 
-main();
+main().catch((e: Error) => {
+  console.error(`bench: ${e.message}`);
+  process.exit(2);
+});

@@ -34,7 +34,7 @@ import {
 } from '../capture';
 import { formatGroup, formatObjectRetainers, formatReport, formatSummary } from './format';
 import { ProgramFormError, resolveProgram } from './program';
-import { captureRounds, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, RunError, RunInterrupted, untilReady, waitAtMost } from './rounds';
+import { captureRounds, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, RunError, RunInterrupted, stepGuard, untilReady, waitAtMost } from './rounds';
 
 /** The longest answer a tool gives, in characters: a model's context is shared with everything else it reads. */
 const ANSWER_LIMIT = 12_000;
@@ -502,21 +502,8 @@ function registerTools(server: McpServer, state: McpState): void {
       extra.signal.addEventListener('abort', stopOnCancel, { once: true });
       const interrupted = new Promise<never>((_, reject) => stop.signal.addEventListener('abort', () => reject(new RunInterrupted(stop.signal.reason)), { once: true }));
       interrupted.catch(() => undefined);
-      const inFlight = new Set<Promise<unknown>>();
       const died = (): ToolError => new ToolError(`target ${t.id} ended during find_leaks: ${t.ended}${t.lastWords() ? ` (last output: "${t.lastWords()}")` : ''}; it must keep running while it is measured`);
-      const guard = async <T>(step: Promise<T>): Promise<T> => {
-        inFlight.add(step);
-        step.then(() => inFlight.delete(step), () => inFlight.delete(step));
-        try {
-          return await Promise.race([step, interrupted, t.gone.then((): never => { throw died(); })]);
-        } catch (e) {
-          if (stop.signal.aborted) throw new RunInterrupted(stop.signal.reason);
-          // A step usually fails because the program died under it: give its end a moment to be seen, and say so.
-          await waitAtMost(t.gone, 500);
-          if (t.ended) throw died();
-          throw e;
-        }
-      };
+      const { guard, inFlight } = stepGuard({ interrupted, signal: stop.signal, gone: t.gone, ended: () => Boolean(t.ended), died, settleMs: () => 500 });
       let tail = '';
       const targetUrl = args.targetUrl ?? t.targetUrl;
       const startedTracking = args.trackAllocations && !t.session.isTrackingAllocations;

@@ -115,6 +115,47 @@ export function untilReady(output: ProgramOutput, stop: AbortSignal, log: (line:
   });
 }
 
+/** What a step guard needs to know about the measurement it guards. */
+export interface StepGuardOptions {
+  /** Rejects when the user stops the measurement (with {@link RunInterrupted}). */
+  interrupted: Promise<never>;
+  /** The signal behind `interrupted`, to tell a stop from a failure. */
+  signal: AbortSignal | undefined;
+  /** Settles when the program ends. */
+  gone: Promise<unknown>;
+  /** Whether the program has ended. */
+  ended: () => boolean;
+  /** The error that names the program's end as the cause. */
+  died: () => Error;
+  /** How long to wait for the program's end to be seen after a step failed (longer while it is being shut down). */
+  settleMs: () => number;
+}
+
+/** A step guard: races each step against the stop and the program's end, names the real cause, and keeps the steps
+ * still in flight, so that shutting down can wait for them. */
+export function stepGuard(o: StepGuardOptions): { guard: <T>(step: Promise<T>) => Promise<T>; inFlight: Set<Promise<unknown>> } {
+  const inFlight = new Set<Promise<unknown>>();
+  const guard = async <T>(step: Promise<T>): Promise<T> => {
+    inFlight.add(step);
+    step.then(
+      () => inFlight.delete(step),
+      () => inFlight.delete(step),
+    );
+    try {
+      return await Promise.race([step, o.interrupted, o.gone.then((): never => { throw o.died(); })]);
+    } catch (e) {
+      if (o.signal?.aborted) throw new RunInterrupted(o.signal.reason);
+      if (o.ended()) throw o.died();
+      // A step usually fails because the program died under it (a refused send, a failed action): give its end a
+      // moment to be seen, and say so.
+      await waitAtMost(o.gone, o.settleMs());
+      if (o.ended()) throw o.died();
+      throw e;
+    }
+  };
+  return { guard, inFlight };
+}
+
 /** Resolves after `ms` or once `until` settles, whichever is first, leaving no timer behind. */
 export function waitAtMost(until: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

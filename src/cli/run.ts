@@ -8,7 +8,7 @@ import * as path from 'path';
 import { LeakReport } from '../../engine/report';
 import { chooseTargetUrl, launchForCapture, workloadEnvironment, type CaptureSession, type LaunchedCapture, type LaunchedProgram } from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
-import { captureRounds, DEFAULT_READY, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, runAction, RunError, RunInterrupted, untilReady, waitAtMost, type RoundsResult } from './rounds';
+import { captureRounds, DEFAULT_READY, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, runAction, RunError, RunInterrupted, stepGuard, untilReady, waitAtMost, type RoundsResult } from './rounds';
 
 export { RunError, RunInterrupted } from './rounds';
 
@@ -191,26 +191,8 @@ async function measure(opts: MeasureOptions, command: ProgramCommand, ready: Reg
         workload.keepRunning,
     );
   };
-  const inFlight = new Set<Promise<unknown>>();
   /** Runs one step, stopping it when the program ends or the run is stopped, and naming the real cause. */
-  const guard = async <T>(step: Promise<T>): Promise<T> => {
-    inFlight.add(step);
-    step.then(
-      () => inFlight.delete(step),
-      () => inFlight.delete(step),
-    );
-    try {
-      return await Promise.race([step, interrupted, gone.then((): never => { throw died(); })]);
-    } catch (e) {
-      if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
-      if (exitNote) throw died();
-      // A step usually fails because the program died under it (a refused send, a failed action): give its exit a
-      // moment to be seen, and say so.
-      await waitAtMost(gone, finishing ? 3000 : 500);
-      if (exitNote) throw died();
-      throw e;
-    }
-  };
+  const { guard, inFlight } = stepGuard({ interrupted, signal: opts.signal, gone, ended: () => exitNote !== undefined, died, settleMs: () => (finishing ? 3000 : 500) });
   const shutDown = async (): Promise<void> => {
     stop.abort();
     waiting.dispose();
