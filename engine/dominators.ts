@@ -137,7 +137,8 @@ export function computeDominators(s: HeapSnapshot, essential: EssentialEdges, se
     dom[i] = d;
   }
 
-  const dominator = new Uint32Array(n);
+  // DFS numbers are no longer needed: their array becomes the result (one array of 4 bytes per node less at the peak).
+  const dominator = num;
   const retainedSize = Float64Array.from(selfSize);
   for (let i = 1; i <= count; i++) dominator[vertex[i]] = vertex[dom[i]];
   // Children come after their dominator in DFS order, so one backwards pass sums every subtree.
