@@ -52,7 +52,7 @@ export class LocationIndex {
     }
     if (!sorted) {
       // V8 writes locations in node order; sort a copy if a producer did not.
-      const idx = Array.from({ length: count }, (_, i) => i).sort((a, b) => nodes[a] - nodes[b]);
+      const idx = sortedOrder(nodes);
       const loc = new Uint32Array(s.locations.length);
       idx.forEach((from, to) => loc.set(s.locations.subarray(from * this.stride, from * this.stride + this.stride), to * this.stride));
       (s as { locations: Uint32Array }).locations = loc;
@@ -85,6 +85,23 @@ export class LocationIndex {
   column(entry: number): number {
     return this.s.locations[entry * this.stride + this.colOff];
   }
+}
+
+/**
+ * Entry indices ordered by node, entries of one node in their original order (what a stable sort by node gives). A
+ * native sort of `node * count + entry` keys does it without a comparator call per step, while the keys stay exact.
+ */
+function sortedOrder(nodes: Uint32Array): number[] {
+  const count = nodes.length;
+  let max = 0;
+  for (let i = 0; i < count; i++) if (nodes[i] > max) max = nodes[i];
+  if ((max + 1) * count > Number.MAX_SAFE_INTEGER) return Array.from({ length: count }, (_, i) => i).sort((a, b) => nodes[a] - nodes[b]);
+  const keys = new Float64Array(count);
+  for (let i = 0; i < count; i++) keys[i] = nodes[i] * count + i;
+  keys.sort();
+  const order = new Array<number>(count);
+  for (let i = 0; i < count; i++) order[i] = keys[i] % count;
+  return order;
 }
 
 /** The DevTools class name of a node, without the plain-object shape naming. */

@@ -13,6 +13,11 @@ export interface DominatorResult {
   dominator: Uint32Array;
   /** Retained size of each node. */
   retainedSize: Float64Array;
+  /**
+   * The work arrays (nodes + 1 entries each) this pass no longer needs, for the next stages to reuse instead of
+   * allocating their own while these still wait for the garbage collector (contents undefined).
+   */
+  scratch: Uint32Array[];
 }
 
 export function computeDominators(s: HeapSnapshot, essential: EssentialEdges, selfSize: Float64Array): DominatorResult {
@@ -146,5 +151,5 @@ export function computeDominators(s: HeapSnapshot, essential: EssentialEdges, se
     const node = vertex[i];
     retainedSize[vertex[dom[i]]] += retainedSize[node];
   }
-  return { dominator, retainedSize };
+  return { dominator, retainedSize, scratch: [vertex, parent, ancestor, stackNode, stackEdge] };
 }
