@@ -9,10 +9,11 @@ import { digestSnapshot, findLeaks, LeakCluster, SnapshotDigest } from './leaks'
 import { findOwner, isInternalNode, PathStep, retainerPath } from './paths';
 import { oneLine } from './safeRead';
 import { RuntimeLocation, ScriptIndex } from './scripts';
-import { analyzeSampling, type SamplingProfile } from './sampling';
+import { analyzeSampling } from './sampling';
 import { readSidecarFile } from './sidecar';
 import { SourceResolver } from './source';
 import { REPORT_VERSION, type AllocationSite, type LeakGroup, type LeakOwner, type LeakReport, type RetainerStep, type SnapshotInfo, type SourceLocation, type StageTimings } from '../protocol/report';
+import type { SamplingProfile } from '../protocol/report';
 
 /** A report from allocation samples taken at each round boundary, with no snapshot. */
 export function buildSamplingReport(profiles: SamplingProfile[], interval: number, pid: number | undefined, sourceMapURLs?: Map<string, string>): LeakReport {

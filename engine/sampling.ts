@@ -13,28 +13,7 @@
  * it is offered where a snapshot is too costly.
  */
 import type { SourceResolver } from './source';
-import type { SamplingFindings, SamplingFrame, SamplingGrowth } from '../protocol/report';
-
-export interface SamplingCallFrame {
-  functionName: string;
-  scriptId: string;
-  url: string;
-  /** 0-based, of the function's start (V8 attributes samples to functions, not lines). */
-  lineNumber: number;
-  columnNumber: number;
-}
-
-export interface SamplingProfileNode {
-  callFrame: SamplingCallFrame;
-  selfSize: number;
-  id: number;
-  children: SamplingProfileNode[];
-}
-
-export interface SamplingProfile {
-  head: SamplingProfileNode;
-  samples: { size: number; nodeId: number; ordinal: number }[];
-}
+import type { SamplingCallFrame, SamplingFindings, SamplingFrame, SamplingGrowth, SamplingProfile, SamplingProfileNode } from '../protocol/report';
 
 const MAX_FRAMES = 8;
 

@@ -1,3 +1,4 @@
+import type { SamplingProfile } from './report';
 /**
  * The `leak-lens` debug adapter's own part of DAP: launch and attach arguments, the custom requests for memory work
  * and the custom events the adapter sends. Types only, so that the extension, the adapter and any other DAP client
@@ -94,6 +95,24 @@ export interface CustomRequests {
   /** Records allocation stacks from now on, in the main thread and in every worker thread (those started later too). */
   'leakLens/startAllocationTracking': { args: Record<string, never>; body: Record<string, never> };
   'leakLens/stopAllocationTracking': { args: Record<string, never>; body: Record<string, never> };
+  /**
+   * Starts V8's sampling heap profiler in the main thread (the sampling mode of Find Leaks: no snapshot): about one
+   * allocation per `interval` bytes is recorded with its stack for as long as the object lives. Keeps no object alive.
+   */
+  'leakLens/startAllocationSampling': { args: { interval: number }; body: Record<string, never> };
+  /**
+   * Forces a full GC (twice), then answers the samples still alive: read at each round boundary. With
+   * `sourceMaps: true` the scripts are learned first and their source map URLs come along (ask on the last read).
+   */
+  'leakLens/readAllocationSampling': { args: { sourceMaps?: boolean }; body: AllocationSamplingBody };
+  'leakLens/stopAllocationSampling': { args: Record<string, never>; body: Record<string, never> };
+}
+
+/** The live allocation samples at one round boundary (`leakLens/readAllocationSampling`). */
+export interface AllocationSamplingBody {
+  profile: SamplingProfile;
+  /** Source map URLs by script URL (with `sourceMaps: true`, else empty). */
+  sourceMapURLs: Record<string, string>;
 }
 
 export type CustomRequestName = keyof CustomRequests;

@@ -25,6 +25,28 @@ export type LeakKind = 'objects' | 'chain' | 'collection';
 /** Milliseconds per analysis stage. */
 export type StageTimings = Record<string, number>;
 
+/** V8's sampling heap profile (`HeapProfiler.getSamplingProfile`), as the sampling mode reads it. */
+export interface SamplingCallFrame {
+  functionName: string;
+  scriptId: string;
+  url: string;
+  /** 0-based, of the function's start (V8 attributes samples to functions, not lines). */
+  lineNumber: number;
+  columnNumber: number;
+}
+
+export interface SamplingProfileNode {
+  callFrame: SamplingCallFrame;
+  selfSize: number;
+  id: number;
+  children: SamplingProfileNode[];
+}
+
+export interface SamplingProfile {
+  head: SamplingProfileNode;
+  samples: { size: number; nodeId: number; ordinal: number }[];
+}
+
 export interface SamplingFrame {
   function: string;
   location?: SourceLocation;

@@ -7,8 +7,8 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { stepLabel, stepWhere } from '../render/steps';
 import { formatBytes } from '../render/units';
-import { ADDED_AT, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, siteOrigin, threadText } from '../render/words';
-import type { AllocationSite, LeakGroup, RetainerStep, SourceLocation } from '../protocol/report';
+import { ADDED_AT, SAMPLING_NOTICE, samplingBytesPerRound, samplingGrowthSentence, samplingLiveBytes, SERIES_ARROW, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, siteOrigin, threadText } from '../render/words';
+import type { AllocationSite, LeakGroup, RetainerStep, SamplingGrowth, SourceLocation } from '../protocol/report';
 
 export { formatBytes };
 
@@ -198,4 +198,32 @@ function cap(s: string): string {
 export function holderName(label: string): string | undefined {
   const m = /([A-Za-z_$][\w$]*)\s*$/.exec(label);
   return m ? m[1] : undefined;
+}
+
+/** The diagnostic of an allocating line of a growing sampled stack: the growth, and what sampling cannot tell. */
+export function sampledMessage(g: SamplingGrowth, interval: number): string {
+  return `Leak Lens: ${samplingGrowthSentence({ ...g, constructs: g.constructs ? clip(g.constructs, 60) : undefined }, interval)}; ${SAMPLING_NOTICE}.`;
+}
+
+/**
+ * A growing sampled stack in a hover: the growth per round, the live samples at each boundary, the allocating stack
+ * with links to the frames placed in the workspace, and what sampling cannot tell.
+ */
+export function sampledHoverMarkdown(g: SamplingGrowth, interval: number, frames: (HoverPlace | undefined)[], root: string | undefined): string {
+  const lines: string[] = [];
+  // The constructor's name came from the program: a code span; the rest are figures.
+  lines.push(`**Leak Lens** (allocation sampling): objects allocated here${g.constructs ? ` (new ${code(clip(g.constructs, 60))})` : ''} grow every round: about +${formatBytes(samplingBytesPerRound(g, interval))} live per round.`);
+  lines.push('');
+  lines.push(`Live bytes per round (estimated): ${samplingLiveBytes(g, interval).map((b) => formatBytes(b)).join(' → ')}; live samples ${g.liveSamples.join(SERIES_ARROW)} (one per ${formatBytes(interval)} allocated); about ${formatBytes(g.estimatedBytes)} kept from the rounds.`);
+  lines.push('');
+  lines.push('Allocating stack, innermost first:');
+  lines.push('');
+  g.stack.forEach((f, i) => {
+    const place = frames[i];
+    const where = place ? ` ${lineLink(place.file, place.line, root)}` : f.location ? ` ${escapeMarkdown(`${shownPath(root)(f.location.file)}:${f.location.line}`)}` : '';
+    lines.push(`${i + 1}. ${code(`${f.function}()`)}${where}${f.library ? ' (library)' : ''}`);
+  });
+  lines.push('');
+  lines.push(`_${escapeMarkdown(SAMPLING_NOTICE.charAt(0).toUpperCase() + SAMPLING_NOTICE.slice(1))}._`);
+  return lines.join('\n');
 }

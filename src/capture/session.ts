@@ -4,7 +4,6 @@ import { randomBytes, randomUUID } from 'crypto';
 import { promises as fsp, type WriteStream } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import * as path from 'path';
-import type { SamplingProfile } from '../../engine/sampling';
 import { checkCapture, FACTS_EXPRESSION, PEAK_RSS_EXPRESSION, type CaptureCost, type CaptureFacts } from './budget';
 import { listeningAddresses, type ListeningAddress } from './address';
 import { guardAllocationTracking, type TrackingGuard } from './trackingGuard';
@@ -18,6 +17,7 @@ import {
 import type { MemorySample } from '../../protocol/memory';
 import { sidecarPath, type ScriptRecord, type SnapshotMethod, type SnapshotSidecar, type ThreadInfo } from '../../protocol/sidecar';
 import { writeSidecar } from './sidecarFile';
+import type { SamplingProfile } from '../../protocol/report';
 
 export type { ScriptRecord, SnapshotMethod, SnapshotSidecar, ThreadInfo };
 

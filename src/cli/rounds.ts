@@ -8,10 +8,9 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildSamplingReport } from '../../engine/report';
-import type { SamplingProfile } from '../../engine/sampling';
 import { formatBytes, livingGroupMembers, urlInLine, trackingGuardNote, WorkerTracker, type CaptureCost, type CaptureSession } from '../capture';
 import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
-import type { LeakReport } from '../../protocol/report';
+import type { LeakReport, SamplingProfile } from '../../protocol/report';
 
 /** A failure of the run a user can act on (printed as one line, exit status 2). */
 export class RunError extends Error {

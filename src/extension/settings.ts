@@ -29,6 +29,18 @@ export const settings = {
   trackAllocationsInFindLeaks(): boolean {
     return cfg().get<boolean>('findLeaks.trackAllocations', false);
   },
+  /**
+   * How Find Leaks measures: heap snapshots (retainer paths, but a snapshot needs memory of the order of the heap),
+   * V8's sampling heap profiler (no snapshot, almost no memory, no retainers), or ask each time.
+   */
+  findLeaksMode(): 'snapshots' | 'sampling' | 'ask' {
+    const mode = cfg().get<string>('findLeaks.mode', 'snapshots');
+    return mode === 'sampling' || mode === 'ask' ? mode : 'snapshots';
+  },
+  /** In the sampling mode: one allocation sampled per this many bytes on average. */
+  samplingIntervalBytes(): number {
+    return Math.min(1 << 20, Math.max(64, Math.round(cfg().get<number>('findLeaks.samplingIntervalBytes', 1024))));
+  },
   statusBarEnabled(): boolean {
     return cfg().get<boolean>('statusBar.enabled', true);
   },

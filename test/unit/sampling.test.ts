@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { analyzeSampling, type SamplingProfile, type SamplingProfileNode } from '../../engine/sampling';
+import { analyzeSampling } from '../../engine/sampling';
+import type { SamplingProfile, SamplingProfileNode } from '../../protocol/report';
 
 const frame = (functionName: string, line: number) => ({ functionName, scriptId: '1', url: '/app/server.js', lineNumber: line - 1, columnNumber: 0 });
 const node = (id: number, fn: string, line: number, children: SamplingProfileNode[] = []): SamplingProfileNode => ({ id, callFrame: frame(fn, line), selfSize: 0, children });

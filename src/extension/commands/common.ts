@@ -71,10 +71,30 @@ export async function runCommand<T>(doing: string, body: () => Promise<T>): Prom
   }
 }
 
-/** The progress callback of `window.withProgress`. */
-/** The button of the question asked before a capture that could get the program killed. */
+/** The buttons of the question asked before a capture that could get the program killed. */
 const CAPTURE_ANYWAY = 'Capture Anyway';
+const USE_SAMPLING = 'Use Sampling';
 
+/**
+ * Thrown by {@link captureSnapshot} when a snapshot would not fit in the program's memory and the answer was to go
+ * on without snapshots (Find Leaks' sampling mode). No snapshot was written.
+ */
+export class UseSamplingInstead extends Error {
+  constructor(readonly refusal: string) {
+    super('going on with allocation sampling instead of snapshots');
+    this.name = 'UseSamplingInstead';
+  }
+}
+
+/** What to do when the capture check refuses a snapshot. */
+export interface TooBigChoice {
+  /** Offer "Use Sampling" beside "Capture Anyway" (Find Leaks can go on without snapshots). */
+  offerSampling?: boolean;
+  /** Answer without asking (automation, tests): capture anyway, go on with sampling, or fail with the refusal. */
+  answer?: 'capture' | 'sampling' | 'fail';
+}
+
+/** The progress callback of `window.withProgress`. */
 export type Progress = vscode.Progress<{ message?: string; increment?: number }>;
 
 /** A snapshot of the main thread, with those of the worker threads taken beside it. */
@@ -89,7 +109,7 @@ export interface CapturedSnapshot extends SnapshotEntry {
  * Notes from the capture (no GC while paused, reset ids) are shown as warnings. `run` marks the snapshots as taken by
  * one Find Leaks run, so the Snapshots view shows them together.
  */
-export async function captureSnapshot(s: Services, target: MemoryTarget, label: string, progress: Progress, token: vscode.CancellationToken, run?: string): Promise<CapturedSnapshot> {
+export async function captureSnapshot(s: Services, target: MemoryTarget, label: string, progress: Progress, token: vscode.CancellationToken, run?: string, tooBig: TooBigChoice = {}): Promise<CapturedSnapshot> {
   await target.ready();
   const folder = await s.store.ensureWritable();
   const file = s.store.newSnapshotPath(folder, target.pid);
@@ -116,8 +136,13 @@ export async function captureSnapshot(s: Services, target: MemoryTarget, label: 
     // A snapshot that could get the program killed (its container's limit, the machine's memory) is asked about first.
     const taken = await take(false).catch(async (error: unknown) => {
       if (!isCaptureTooBig(error)) throw error;
-      log().warn(`${label}: ${(error as Error).message}`);
-      const choice = await vscode.window.showWarningMessage(`Leak Lens: ${(error as Error).message}`, { modal: true }, CAPTURE_ANYWAY);
+      const refusal = (error as Error).message;
+      log().warn(`${label}: ${refusal}`);
+      if (tooBig.answer === 'fail') throw error;
+      const offers = tooBig.offerSampling ? [USE_SAMPLING, CAPTURE_ANYWAY] : [CAPTURE_ANYWAY];
+      const detail = tooBig.offerSampling ? 'Use Sampling goes on without snapshots: V8\'s sampling heap profiler finds where growing objects are allocated, at almost no memory cost, but cannot tell what holds them.' : undefined;
+      const choice = tooBig.answer === 'capture' ? CAPTURE_ANYWAY : tooBig.answer === 'sampling' && tooBig.offerSampling ? USE_SAMPLING : await vscode.window.showWarningMessage(`Leak Lens: ${refusal}`, { modal: true, ...(detail ? { detail } : {}) }, ...offers);
+      if (choice === USE_SAMPLING) throw new UseSamplingInstead(refusal);
       if (choice !== CAPTURE_ANYWAY) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
       return take(true);
     });

@@ -3,6 +3,11 @@
  * snapshot, more rounds if wanted, then the analysis (in the engine worker) and the report. The workload is either
  * the user (prompted), or a shell command (`leakLens.findLeaks.workloadCommand` or the `workload` option), as the
  * CLI's `--action`. With `interactive: false` nothing is asked: tests and automation drive it by options.
+ *
+ * The sampling mode takes no snapshot: V8's sampling heap profiler runs from the warm-up on, and at each round
+ * boundary the live samples are read after a forced GC (engine/sampling.ts). It costs the program almost no memory,
+ * so it is offered where a snapshot would not fit (the capture check's question has "Use Sampling"), and it cannot
+ * tell what holds the objects. Worker threads are not sampled.
  */
 import { randomBytes } from 'crypto';
 import * as path from 'path';
@@ -18,8 +23,11 @@ import { withProgress } from '../ui/progress';
 import { showReport } from '../ui/showReport';
 import { runWorkload } from '../workload';
 import { ask } from './findLeaksPrompt';
-import { captureSnapshot, runCommand, withEitherToken, type CapturedSnapshot, type CommandOptions, type Outcome, type Progress, type Services } from './common';
-import type { LeakReport } from '../../../protocol/report';
+import { captureSnapshot, runCommand, UseSamplingInstead, withEitherToken, type CapturedSnapshot, type CommandOptions, type Outcome, type Progress, type Services } from './common';
+import type { LeakReport, SamplingProfile } from '../../../protocol/report';
+
+/** How Find Leaks measures: heap snapshots, or V8's sampling heap profiler (no snapshot, no retainers). */
+export type FindLeaksMode = 'snapshots' | 'sampling';
 
 export interface FindLeaksOptions extends CommandOptions {
   /** Rounds after the baseline (default: `leakLens.findLeaks.rounds`). */
@@ -32,6 +40,15 @@ export interface FindLeaksOptions extends CommandOptions {
   waitMs?: number;
   /** Record allocation stacks during the run (default: `leakLens.findLeaks.trackAllocations`). */
   trackAllocations?: boolean;
+  /** Snapshots or sampling (default: `leakLens.findLeaks.mode`; `ask` asks a person, else means snapshots). */
+  mode?: FindLeaksMode;
+  /** In the sampling mode: one allocation sampled per this many bytes (default: `leakLens.findLeaks.samplingIntervalBytes`). */
+  samplingIntervalBytes?: number;
+  /**
+   * When a snapshot would not fit in the program's memory: ask (default), capture anyway, go on with sampling, or
+   * fail with the reason. Automation and tests answer here; a person gets the question with both buttons.
+   */
+  whenTooBig?: 'ask' | 'capture' | 'sampling' | 'fail';
 }
 
 export interface FindLeaksResult {
@@ -43,6 +60,10 @@ export interface FindLeaksResult {
   workerSnapshots: { name: string; files: (string | undefined)[] }[];
   /** Where the program listened (found through the inspector), passed to the workload command as TARGET_URL. */
   targetUrl?: string;
+  /** How the report was made; `sampling` also when a refused snapshot made the run go on with sampling. */
+  mode: FindLeaksMode;
+  /** Why a run asked for snapshots went on with sampling: the capture check's refusal. */
+  switchedToSampling?: string;
 }
 
 type Step = 'continue' | 'analyze';
@@ -114,14 +135,66 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
       return url ? (workloadEnvironment(url, {}) as Record<string, string>) : {};
     };
 
+    // The mode: asked for, else the setting; "ask" asks a person (and means snapshots in automation).
+    let mode: FindLeaksMode = options.mode ?? (await chooseMode(interactive));
+    let switchedToSampling: string | undefined;
+    const interval = Math.min(1 << 20, Math.max(64, Math.round(options.samplingIntervalBytes ?? settings.samplingIntervalBytes())));
+    // Samples are evidence by chance: without a number of rounds asked for, sampling looks at one more, as `run` does.
+    const samplingRounds = options.rounds === undefined ? Math.min(20, rounds + 1) : rounds;
+    const profiles: SamplingProfile[] = [];
+    let sourceMapURLs: Record<string, string> = {};
+    let sampling = false;
+    const tooBig = { offerSampling: true, ...(options.whenTooBig && options.whenTooBig !== 'ask' ? { answer: options.whenTooBig } : {}) };
+
     const report = await withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Leak Lens: finding leaks in ${target.label}`, cancellable: true },
       (progress, shown) => withEitherToken(shown, options.token, async (token) => {
         await target.ready();
         await lookUp();
         let stopTracking = false;
+        const startSampling = async (): Promise<void> => {
+          await target.startAllocationSampling(interval);
+          sampling = true;
+          log().info(`find leaks on ${target.label}: sampling allocations, one per ${interval} bytes (no snapshot)`);
+        };
+        // A round boundary: a snapshot, or the live allocation samples after a forced GC.
+        const boundaries = (): number => (mode === 'sampling' ? profiles.length : files.length);
+        const readSamples = async (label: string, last: boolean): Promise<void> => {
+          if (token.isCancellationRequested) throw new CancelledError();
+          progress.report({ message: `${label}: collecting garbage, then reading the live allocation samples` });
+          const read = await target.readAllocationSampling(last);
+          profiles.push(read.profile);
+          if (last) sourceMapURLs = read.sourceMapURLs;
+          s.graphs.mark(target, 'gc', `${label}: allocation samples`);
+          log().info(`find leaks on ${target.label}: ${label}: ${read.profile.samples.length} allocation samples alive`);
+        };
+        // Analysis was asked for before the last read knew it was the last: the scripts' source maps, alone.
+        const readSourceMaps = async (): Promise<void> => {
+          progress.report({ message: 'reading the scripts\' source maps' });
+          sourceMapURLs = (await target.readAllocationSampling(true)).sourceMapURLs;
+        };
+        const boundary = async (label: string, last: boolean): Promise<void> => {
+          if (mode === 'sampling') return readSamples(label, last);
+          try {
+            files.push(record(await captureSnapshot(s, target, label, progress, token, run, tooBig)));
+          } catch (error) {
+            if (!(error instanceof UseSamplingInstead)) throw error;
+            // Going on without snapshots: this boundary becomes the sampling baseline, and the rounds start again.
+            mode = 'sampling';
+            switchedToSampling = error.refusal;
+            void vscode.window.showInformationMessage('Leak Lens: going on without snapshots, with allocation sampling. The report will say where growing objects are allocated, not what holds them.');
+            if (stopTracking && !target.ended) {
+              await target.stopAllocationTracking().catch((e: unknown) => log().warn(`could not stop allocation tracking: ${String(e)}`));
+              stopTracking = false;
+            }
+            await startSampling();
+            await readSamples(`${label} (sampling baseline)`, false);
+            throw new RestartRounds();
+          }
+        };
         try {
-          if (track && !target.trackingAllocations) {
+          if (mode === 'sampling') await startSampling();
+          else if (track && !target.trackingAllocations) {
             await target.startAllocationTracking();
             stopTracking = true;
           }
@@ -130,29 +203,58 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
             progress.report({ message: `warming up: ${workload}` });
             await runWorkload(workload, { cwd, timeoutMs: settings.workloadTimeoutMs(), token, env: env(), sweeper: s.sweeper, failureNote: noAddress() });
           }
-          files.push(record(await captureSnapshot(s, target, 'baseline', progress, token, run)));
-          let planned = rounds;
-          for (let round = 1; round <= planned; round++) {
+          let planned = mode === 'sampling' ? samplingRounds : rounds;
+          let first = 1;
+          await boundary('baseline', false).catch((e: unknown) => {
+            if (!(e instanceof RestartRounds)) throw e;
+            planned = samplingRounds;
+          });
+          for (let round = 1; round - first < planned; round++) {
+            const done = round - first + 1;
             await lookUp();
-            const step = await runRound(target, round, planned, { workload, cwd, env: env(), failureNote: noAddress(), address, interactive, waitMs: options.waitMs, canAnalyze: files.length >= 2, sweeper: s.sweeper }, progress, token);
-            if (step === 'analyze') break;
-            files.push(record(await captureSnapshot(s, target, `after round ${round}`, progress, token, run)));
-            if (round === planned && interactive && !workload) {
-              progress.report({ message: `${files.length} snapshots taken: analyze them, or run another round` });
+            const step = await runRound(target, done, planned, { workload, cwd, env: env(), failureNote: noAddress(), address, interactive, waitMs: options.waitMs, canAnalyze: boundaries() >= 2, sweeper: s.sweeper }, progress, token);
+            if (step === 'analyze') {
+              if (mode === 'sampling') await readSourceMaps();
+              break;
+            }
+            const restarted = await boundary(`after round ${done}`, done === planned && (!interactive || !!workload)).then(
+              () => false,
+              (e: unknown) => {
+                if (e instanceof RestartRounds) return true;
+                throw e;
+              },
+            );
+            if (restarted) {
+              // The rounds so far were measured by snapshots; sampling counts its own from this boundary.
+              first = round + 1;
+              planned = samplingRounds;
+              continue;
+            }
+            if (done === planned && interactive && !workload) {
+              const n = boundaries();
+              const what = mode === 'sampling' ? `read the live allocation samples ${n} times` : `took ${n} snapshots`;
+              progress.report({ message: `${mode === 'sampling' ? `${n} sample readings` : `${n} snapshots`} taken: analyze them, or run another round` });
               const more = await ask(
                 {
-                  message: `Leak Lens took ${files.length} snapshots. Analyze them now, or run another round first (more rounds make slow leaks stand out)?`,
-                  status: `Leak Lens: Analyze ${files.length} snapshots`,
-                  tooltip: `Find Leaks took ${files.length} snapshots: click here to analyze them (or run "Leak Lens: Continue Find Leaks" for another round).`,
+                  message: `Leak Lens ${what}. Analyze now, or run another round first (more rounds make slow leaks stand out)?`,
+                  status: `Leak Lens: Analyze ${mode === 'sampling' ? `${n} sample readings` : `${n} snapshots`}`,
+                  tooltip: `Find Leaks ${what}: click here to analyze them (or run "Leak Lens: Continue Find Leaks" for another round).`,
                   answers: ['Analyze', 'Another Round'],
                 },
                 token,
               );
               if (more === 'Another Round') planned++;
+              else if (mode === 'sampling') await readSourceMaps();
             }
           }
         } finally {
           if (stopTracking && !target.ended) await target.stopAllocationTracking().catch((e: unknown) => log().warn(`could not stop allocation tracking: ${String(e)}`));
+          if (sampling && !target.ended) await target.stopAllocationSampling().catch((e: unknown) => log().warn(`could not stop allocation sampling: ${String(e)}`));
+        }
+        if (mode === 'sampling') {
+          if (profiles.length < 2) throw new UserError('Find Leaks in the sampling mode needs the samples of a baseline and of at least one round; run at least one round.');
+          progress.report({ message: 'analysing the allocation samples' });
+          return s.engine.request({ kind: 'analyzeSampling', profiles, interval, ...(target.pid !== undefined ? { pid: target.pid } : {}), sourceMapURLs }, token, (message) => progress.report({ message }));
         }
         if (files.length < 2) throw new UserError('Find Leaks needs a baseline and at least one more snapshot; run at least one round.');
         progress.report({ message: 'analysing the snapshots' });
@@ -163,12 +265,40 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
         return s.engine.request(request, token, (message) => progress.report({ message }));
       }),
     );
-    log().info(`find leaks on ${target.label}: ${report.verdict}, ${report.leaks.map((g) => `${g.className}@${g.owner.name}${g.thread && g.thread !== 'main' ? ` in ${g.thread}` : ''}`).join(', ') || 'no leak groups'} (${files.map((f) => path.basename(f)).join(', ')})`);
+    if (report.sampling) {
+      const top = report.sampling.growth.map((g) => `${g.constructs ?? g.site.function}${g.site.location ? ` ${path.basename(g.site.location.file)}:${g.site.location.line}` : ''}`);
+      log().info(`find leaks on ${target.label} (sampling): ${report.verdict}, ${top.join(', ') || 'no growing allocation stack'} (${profiles.length} sample readings)`);
+    } else log().info(`find leaks on ${target.label}: ${report.verdict}, ${report.leaks.map((g) => `${g.className}@${g.owner.name}${g.thread && g.thread !== 'main' ? ` in ${g.thread}` : ''}`).join(', ') || 'no leak groups'} (${files.map((f) => path.basename(f)).join(', ')})`);
     const reportUri = await showReport(report, { documents: s.documents, extension: s.context, engine: () => s.engine.engine }, { interactive, title: `Leak report - ${target.label}` });
     s.onReport?.(report);
     const targetUrl = env().TARGET_URL;
-    return { report, reportUri, snapshots: files, workerSnapshots: [...series.values()].map((w) => ({ name: w.name, files: Array.from({ length: files.length }, (_, i) => w.files[i]) })), ...(targetUrl ? { targetUrl } : {}) };
+    return {
+      report,
+      reportUri,
+      snapshots: files,
+      workerSnapshots: [...series.values()].map((w) => ({ name: w.name, files: Array.from({ length: files.length }, (_, i) => w.files[i]) })),
+      ...(targetUrl ? { targetUrl } : {}),
+      mode,
+      ...(switchedToSampling ? { switchedToSampling } : {}),
+    };
   });
+}
+
+/** Said by a boundary that switched to sampling: the rounds start again from it. */
+class RestartRounds extends Error {}
+
+/** The mode from the setting; `ask` asks a person which (automation, with nobody to ask, takes snapshots). */
+async function chooseMode(interactive: boolean): Promise<FindLeaksMode> {
+  const setting = settings.findLeaksMode();
+  if (setting !== 'ask') return setting;
+  if (!interactive) return 'snapshots';
+  const items: (vscode.QuickPickItem & { mode: FindLeaksMode })[] = [
+    { label: 'Heap snapshots', detail: 'Retainer paths: what holds the leaked objects. Each snapshot needs memory of the order of the program\'s heap.', mode: 'snapshots' },
+    { label: 'Allocation sampling', detail: 'No snapshot, almost no memory: where growing objects are allocated, but not what holds them.', mode: 'sampling' },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'Leak Lens: Find Leaks with', ignoreFocusOut: true });
+  if (!picked) throw new CancelledError();
+  return picked.mode;
 }
 
 async function runRound(

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { CustomEvents, CustomRequests } from '../../../protocol/adapter';
 import { UserError } from '../errors';
 import { log } from '../log';
-import { pushSample, type ListeningAddress, type MemorySample, type MemoryTarget, type MemoryUsage, type SnapshotRequest, type TakenSnapshot } from './target';
+import { pushSample, type AllocationSamples, type ListeningAddress, type MemorySample, type MemoryTarget, type MemoryUsage, type SnapshotRequest, type TakenSnapshot } from './target';
 
 export class AdapterTarget implements MemoryTarget {
   readonly kind = 'leak-lens';
@@ -129,6 +129,21 @@ export class AdapterTarget implements MemoryTarget {
     await this.request('leakLens/stopAllocationTracking', {});
     if (this.info) this.info.trackingAllocations = false;
     this.stateEmitter.fire();
+  }
+
+  async startAllocationSampling(intervalBytes: number): Promise<void> {
+    await this.ready();
+    await this.request('leakLens/startAllocationSampling', { interval: intervalBytes });
+  }
+
+  async readAllocationSampling(sourceMaps: boolean): Promise<AllocationSamples> {
+    await this.ready();
+    return this.request('leakLens/readAllocationSampling', sourceMaps ? { sourceMaps: true } : {});
+  }
+
+  async stopAllocationSampling(): Promise<void> {
+    if (this.ended) return;
+    await this.request('leakLens/stopAllocationSampling', {});
   }
 
   startSampling(intervalMs: number): void {

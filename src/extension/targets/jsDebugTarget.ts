@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import { CaptureSession, ConnectionClosedError, type CdpClient, type Disposable, type ThreadInfo } from '../../capture';
 import { UserError } from '../errors';
 import { log } from '../log';
-import { pushSample, workerTitle, type ListeningAddress, type MemorySample, type MemoryTarget, type MemoryUsage, type SnapshotRequest, type TakenSnapshot, type TakenWorkerSnapshot } from './target';
+import { pushSample, workerTitle, type AllocationSamples, type ListeningAddress, type MemorySample, type MemoryTarget, type MemoryUsage, type SnapshotRequest, type TakenSnapshot, type TakenWorkerSnapshot } from './target';
 
 /** What `extension.js-debug.requestCDPProxy` answers. */
 interface CdpProxyAddress {
@@ -314,6 +314,32 @@ export class JsDebugTarget implements MemoryTarget {
     this.trackWorkers = false;
     await this.eachWorker((capture) => capture.stopAllocationTracking());
     this.stateEmitter.fire();
+  }
+
+  async startAllocationSampling(intervalBytes: number): Promise<void> {
+    await this.ready();
+    await this.connected().startAllocationSampling(intervalBytes);
+  }
+
+  async readAllocationSampling(sourceMaps: boolean): Promise<AllocationSamples> {
+    await this.ready();
+    const capture = this.connected();
+    if (this.paused) {
+      throw new UserError('The program is paused at a breakpoint, and V8 collects garbage only while it runs, so the live samples cannot be told from garbage. Continue the program, then go on.');
+    }
+    // Twice: objects freed by the first collection's finalizers go in the second, as before a snapshot.
+    await capture.collectGarbage();
+    await capture.collectGarbage();
+    const profile = await capture.allocationSamples();
+    const sourceMapURLs: Record<string, string> = {};
+    // js-debug keeps the Debugger domain on, so every script parsed since Leak Lens connected is known already.
+    if (sourceMaps) for (const script of capture.scripts.values()) if (script.sourceMapURL) sourceMapURLs[script.url] = script.sourceMapURL;
+    return { profile, sourceMapURLs };
+  }
+
+  async stopAllocationSampling(): Promise<void> {
+    if (this.ended || !this.capture || this.capture.isClosed) return;
+    await this.capture.stopAllocationSampling();
   }
 
   /** Runs `action` on every worker alive; a worker that exits meanwhile is skipped. */

@@ -4,13 +4,16 @@
  * requests to Leak Lens's own adapter process).
  */
 import type * as vscode from 'vscode';
-import type { ListeningAddressBody } from '../../../protocol/adapter';
+import type { AllocationSamplingBody, ListeningAddressBody } from '../../../protocol/adapter';
 import type { MemorySample, MemoryUsage } from '../../../protocol/memory';
 
 export type { MemorySample, MemoryUsage };
 
 /** A server socket the program listens on (found through the inspector). */
 export type ListeningAddress = ListeningAddressBody;
+
+/** The live allocation samples at one round boundary, with the scripts' source map URLs when asked for. */
+export type AllocationSamples = AllocationSamplingBody;
 
 /** What a finished snapshot left on disk. */
 export interface TakenSnapshot {
@@ -78,6 +81,17 @@ export interface MemoryTarget extends vscode.Disposable {
   listeningAddresses(): Promise<ListeningAddress[]>;
   startAllocationTracking(): Promise<void>;
   stopAllocationTracking(): Promise<void>;
+  /**
+   * Starts V8's sampling heap profiler in the main thread (Find Leaks' sampling mode, no snapshot): about one
+   * allocation per `intervalBytes` is kept with its stack while the object lives.
+   */
+  startAllocationSampling(intervalBytes: number): Promise<void>;
+  /**
+   * Forces a full GC, then reads the samples still alive. `sourceMaps`: also learn the scripts' source map URLs
+   * (asked on the last read only: it turns the Debugger domain on for a moment in a session Leak Lens owns).
+   */
+  readAllocationSampling(sourceMaps: boolean): Promise<AllocationSamples>;
+  stopAllocationSampling(): Promise<void>;
   /** Starts (or restarts at a new interval) memory sampling into `samples`. */
   startSampling(intervalMs: number): void;
   stopSampling(): void;

@@ -4,9 +4,9 @@
  * the program's data, not markup. Sentences come from render/words.ts, as in the CLI and the language server.
  */
 import { stepLabel } from '../../../render/steps';
-import { ADDED_AT, callerSentence, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin, threadText } from '../../../render/words';
+import { ADDED_AT, SAMPLING_NOTICE, samplingBytesPerRound, samplingLiveBytes, samplingSiteText, callerSentence, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin, threadText } from '../../../render/words';
 import { formatBytes, formatCount } from './format';
-import type { LeakGroup, LeakReport, SourceLocation } from '../../../protocol/report';
+import type { LeakGroup, LeakReport, SourceLocation, SamplingFindings } from '../../../protocol/report';
 
 /** A markdown link to a source location. */
 export type LinkOf = (location: SourceLocation | undefined) => string;
@@ -68,8 +68,29 @@ function group(g: LeakGroup, index: number, threaded: boolean, link: LinkOf): st
   return out;
 }
 
+/** A report of the sampling mode: the growing allocation stacks, and what the mode cannot tell. */
+function samplingMarkdown(r: LeakReport, s: SamplingFindings, link: LinkOf): string {
+  const lines: string[] = [];
+  const n = s.growth.length;
+  lines.push(n === 0 ? '# Leak Lens: no growing allocation stack found' : `# Leak Lens: ${n} growing allocation stack${n === 1 ? '' : 's'} found`, '');
+  lines.push(`Allocation samples at ${s.rounds + 1} round boundaries${r.pid !== undefined ? ` of pid ${r.pid}` : ''}, one sampled per ${formatBytes(s.interval)} allocated; no snapshot.`, '');
+  lines.push(`> ${sentence(SAMPLING_NOTICE)}.`, '');
+  if (n === 0) lines.push('No allocation stack kept objects from every round while its live samples grew. A leak smaller than a few sampling intervals per round may draw no sample: run more rounds, a heavier workload, or a smaller sampling interval.', '');
+  s.growth.forEach((g, i) => {
+    lines.push(`## ${i + 1}. Allocated in ${md(samplingSiteText(g))}${g.site.location ? ` at ${link(g.site.location)}` : ''}`, '');
+    lines.push(`- **Live bytes per round (estimated):** ${samplingLiveBytes(g, s.interval).map((b) => formatBytes(b)).join(' → ')} (+${formatBytes(samplingBytesPerRound(g, s.interval))} per round)`);
+    lines.push(`- **Live samples per round:** ${g.liveSamples.map(formatCount).join(' → ')}; survivors from each round: ${g.survivorsPerRound.map(formatCount).join(', ')}; about ${formatBytes(g.estimatedBytes)} kept from the rounds`);
+    lines.push('- Allocating stack, innermost first:');
+    for (const f of g.stack) lines.push(`  - \`${f.function.replace(/`/g, "'")}()\`${f.location ? ` at ${link(f.location)}` : ''}${f.library ? ' (library)' : ''}`);
+    lines.push('');
+  });
+  for (const w of r.warnings) lines.push(`> Note: ${md(w)}`, '');
+  return lines.join('\n');
+}
+
 /** The leak report as markdown; `link` makes a link to a source location (the extension's opens the editor). */
 export function reportMarkdownWith(r: LeakReport, link: LinkOf): string {
+  if (r.sampling) return samplingMarkdown(r, r.sampling, link);
   const lines: string[] = [];
   const first = r.snapshots[0];
   const last = r.snapshots[r.snapshots.length - 1];

@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { EngineClient } from '../../../engine/client';
+import { samplingBytesPerRound, samplingSiteText } from '../../../render/words';
 import { reportError } from '../errors';
 import { log, logChannel } from '../log';
 import { MemoryPanel, rememberReportTitle } from '../webview/memoryPanel';
@@ -13,7 +14,7 @@ import { LeakLensDocuments, showMarkdown } from './documents';
 import { formatBytes, formatCount } from './format';
 import { openLocation, shortLocation } from './locations';
 import { reportMarkdown } from './markdown';
-import type { LeakGroup, LeakReport } from '../../../protocol/report';
+import type { LeakGroup, LeakReport, SamplingFindings } from '../../../protocol/report';
 
 /** What showing a report needs from the extension. */
 export interface ReportContext {
@@ -60,6 +61,10 @@ function describeGroup(g: LeakGroup): string {
 
 /** A message with the headline and buttons; never awaited, so commands finish while it is up. */
 function offerNavigation(report: LeakReport): void {
+  if (report.sampling) {
+    offerSamplingNavigation(report.sampling);
+    return;
+  }
   if (report.verdict === 'clean') {
     void vscode.window.showInformationMessage(`Leak Lens found no leak across ${report.snapshots.length} snapshots. If memory still grows, try more rounds or a heavier workload.`);
     return;
@@ -72,6 +77,22 @@ function offerNavigation(report: LeakReport): void {
     else if (picked === 'Go to Allocation' && top.allocationSites[0]?.location) void openLocation(top.allocationSites[0].location).catch((e: unknown) => reportError(e, 'open the allocation site'));
     else if (picked === 'All Leaks...') void pickLeakGroup(report);
   });
+}
+
+/** The sampling mode's headline: the top growing stack, with a button to its allocation line. */
+function offerSamplingNavigation(s: SamplingFindings): void {
+  const top = s.growth[0];
+  if (!top) {
+    void vscode.window.showInformationMessage(`Leak Lens found no allocation stack that grows every round in ${s.rounds} rounds of allocation sampling. A small leak may draw no sample: try more rounds or a heavier workload.`);
+    return;
+  }
+  const more = s.growth.length > 1 ? ` and ${s.growth.length - 1} more` : '';
+  const where = top.site.location ? ` at ${shortLocation(top.site.location)}` : '';
+  void vscode.window
+    .showWarningMessage(`Leak Lens (allocation sampling): objects allocated in ${samplingSiteText(top)}${where} grow every round, about +${formatBytes(samplingBytesPerRound(top, s.interval))} live per round${more}. Sampling cannot tell what holds them.`, ...(top.site.location ? ['Go to Allocation'] : []))
+    .then((picked) => {
+      if (picked === 'Go to Allocation' && top.site.location) void openLocation(top.site.location).catch((e: unknown) => reportError(e, 'open the allocation site'));
+    });
 }
 
 interface GroupItem extends vscode.QuickPickItem {

@@ -167,7 +167,8 @@ export class PanelController {
     }
     const views: ViewId[] = input.views ?? [
       ...(input.live ? (['timeline'] as const) : []),
-      ...(report ? (['leaks', 'growth'] as const) : []),
+      // A report of the sampling mode has no class growth: its growing stacks are all it shows.
+      ...(report ? (report.sampling ? (['leaks'] as const) : (['leaks', 'growth'] as const)) : []),
       ...(snapshots.length > 0 ? (['retainers', 'summary'] as const) : []),
       ...(snapshots.length > 1 ? (['comparison'] as const) : []),
       ...(!input.live && timeline ? (['timeline'] as const) : []),
