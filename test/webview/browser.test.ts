@@ -14,6 +14,7 @@ import { launchBrowser, repoRoot, serveWebview, Server, WebviewPage } from './ha
 import { corpusReport, demoReport, DemoRun } from './reports';
 import type { ThemeName } from './themes';
 import type { LeakReport } from '../../protocol/report';
+import { STEP_ARROW, stepLabel, stepWhere } from '../../render/steps';
 
 type Query = Extract<FromWebview, { type: 'query' }>;
 
@@ -91,7 +92,7 @@ describe('memory webview in Chromium', () => {
     assert.equal(cells[2], '+100');
     assert.match(cells[3], /^1\.5 MB/);
     assert.equal(cells[4], '_connections demo/leaky-server.js:28');
-    assert.match(await page.locator('.banner').innerText(), /1 leak found across 3 snapshots \(2 rounds; heap grew [\d.]+ MB\) in pid \d+/);
+    assert.match(await page.locator('.banner', { hasText: 'leak found' }).innerText(), /1 leak found across 3 snapshots \(2 rounds; heap grew [\d.]+ MB\) in pid \d+/);
 
     // The details: owner, class, allocation site, and a retainer path whose located steps are links.
     const detail = page.locator('section.detail');
@@ -106,6 +107,15 @@ describe('memory webview in Chromium', () => {
     assert.equal(await steps.count(), group.retainerPath.length);
     assert.equal(await detail.locator('ol.path a.loc').count(), group.retainerPath.filter((s) => s.location).length);
     assert.equal(await detail.locator('ol.path li.owner .edge').innerText(), '_connections');
+    // Each step reads as in the CLI, the markdown, the hover and the related information (all made by render/steps.ts;
+    // test/server/demos.test.ts checks those four on a report of the same demo): the edge, the object, the file and line.
+    for (const [i, s] of group.retainerPath.entries()) {
+      const li = steps.nth(i);
+      const node = await li.locator('.node').innerText();
+      const shown = i === 0 && !s.edge ? node : `${await li.locator('.edge').innerText()}${STEP_ARROW}${node}`;
+      assert.equal(shown, stepLabel(s, i), `step ${i + 1} of the panel's path`);
+      if (s.location) assert.equal(await li.locator('a.loc').innerText(), stepWhere(s.location, (f) => path.relative(repoRoot, f)), `step ${i + 1}'s link`);
+    }
 
     // A click on the owner's link asks the extension to open demo/leaky-server.js:28; the controller opens it.
     const opened = w.waitForOpened();
