@@ -8,9 +8,9 @@ import { pathToFileURL } from 'url';
 import type { AllocationSite, LeakGroup, RetainerStep } from '../engine/report';
 import type { SamplingGrowth } from '../engine/sampling';
 import type { SourceLocation } from '../engine/source';
-import { stepLabel, stepWhere } from '../engine/steps';
-import { formatBytes } from '../engine/units';
-import { ADDED_AT, SAMPLING_NOTICE, samplingBytesPerRound, samplingGrowthSentence, samplingLiveBytes, SERIES_ARROW, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, siteOrigin, threadText } from '../engine/words';
+import { stepLabel, stepWhere } from '../render/steps';
+import { formatBytes } from '../render/units';
+import { ADDED_AT, SAMPLING_NOTICE, samplingBytesPerRound, samplingGrowthSentence, samplingLiveBytes, SERIES_ARROW, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, siteOrigin, threadText } from '../render/words';
 
 export { formatBytes };
 
@@ -107,7 +107,7 @@ export function lineLink(file: string, line: number, root: string | undefined, t
 }
 
 /**
- * A retainer step in a hover: its words as everywhere else (engine/steps.ts), then the report's location, a link to
+ * A retainer step in a hover: its words as everywhere else (render/steps.ts), then the report's location, a link to
  * where the step is in the workspace when it was placed there (with the line it has now, if the file changed).
  */
 function stepLine(step: RetainerStep, index: number, place: HoverPlace | undefined, root: string | undefined): string {

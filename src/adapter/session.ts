@@ -22,7 +22,7 @@ import {
   type LaunchedProgram,
   type MemoryUsage,
 } from '../capture';
-import type { AttachArguments, CustomEvents, CustomEventName, CustomRequestName, CustomRequests, LaunchArguments, WorkerSnapshotBody } from './protocol';
+import type { AttachArguments, CustomEvents, CustomEventName, CustomRequestName, CustomRequests, LaunchArguments, WorkerSnapshotBody } from '../../protocol/adapter';
 
 /** What a client may send: nothing is known to be present until checked. */
 type LaunchRequestArguments = DebugProtocol.LaunchRequestArguments & Partial<LaunchArguments>;

@@ -12,7 +12,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, before, beforeEach, describe, test } from 'node:test';
-import type { CustomEvents, CustomRequests } from '../../src/adapter/protocol';
+import type { CustomEvents, CustomRequests } from '../../protocol/adapter';
 import { buildLeakReport, buildSamplingReport } from '../../engine/report';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LeakReport } from '../../engine/report';
-import { SAMPLING_NOTICE, samplingBytesPerRound } from '../../engine/words';
+import { SAMPLING_NOTICE, samplingBytesPerRound } from '../../render/words';
 import { formatBytes } from '../../server/format';
 import { LspClient } from './lspClient';
 import { hoverMarkdown, repoRoot, span, tempDir, textAt, writeJson } from './helpers';

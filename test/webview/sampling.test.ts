@@ -11,8 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { EngineClient } from '../../engine/client';
 import type { LeakReport } from '../../engine/report';
-import { formatBytes } from '../../engine/units';
-import { samplingBytesPerRound } from '../../engine/words';
+import { formatBytes } from '../../render/units';
+import { samplingBytesPerRound } from '../../render/words';
 import { launchBrowser, repoRoot, serveWebview, Server, WebviewPage } from './harness';
 
 describe('sampling report in the memory webview (Chromium)', () => {

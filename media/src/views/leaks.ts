@@ -4,7 +4,7 @@
  */
 import { lastSnapshotOfThread, type LeakGroup, type LeakReport } from '../../../protocol/webview';
 import type { App } from '../app';
-import { ADDED_AT, callerSentence, chainSentence, collectionGrowth, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin } from '../../../engine/words';
+import { ADDED_AT, callerSentence, chainSentence, collectionGrowth, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin } from '../../../render/words';
 import { formatBytes, formatCount, formatSigned, h, replace } from '../dom';
 import { DataTable } from '../table';
 import { renderPath } from './path';

@@ -6,7 +6,7 @@
  */
 import type { LeakReport } from '../../../protocol/webview';
 import type { SamplingFindings, SamplingGrowth } from '../../../engine/sampling';
-import { SAMPLING_NOTICE, samplingBytesPerRound, samplingLiveBytes, samplingSiteText } from '../../../engine/words';
+import { SAMPLING_NOTICE, samplingBytesPerRound, samplingLiveBytes, samplingSiteText } from '../../../render/words';
 import type { App } from '../app';
 import { formatBytes, formatCount, h, replace } from '../dom';
 import { DataTable } from '../table';
@@ -59,7 +59,7 @@ export class SamplingView {
     const n = s.growth.length;
     this.banner.className = `banner ${n > 0 ? 'leak' : 'clean'}`;
     replace(this.banner, h('strong', null, n > 0 ? `${n} allocation ${n === 1 ? 'stack' : 'stacks'} whose live objects grow every round` : 'No allocation stack grows every round'), h('span', { class: 'muted' }, ` ${about}`), report.pid !== undefined ? h('span', { class: 'muted' }, ` in pid ${report.pid}`) : null);
-    // What this mode cannot tell, in the words every view uses (engine/words.ts).
+    // What this mode cannot tell, in the words every view uses (render/words.ts).
     this.notice.textContent = `${SAMPLING_NOTICE.charAt(0).toUpperCase()}${SAMPLING_NOTICE.slice(1)}.${n === 0 ? ' A leak smaller than a few sampling intervals per round may draw no sample: run more rounds or a heavier workload.' : ''}`;
     this.table.setRows(s.growth.map((g, i) => ({ rank: i + 1, g })));
     replace(this.extra);
