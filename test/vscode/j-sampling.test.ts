@@ -3,15 +3,15 @@
  * Find Leaks' sampling mode (no snapshot) on the demo server under VS Code's built-in JavaScript debugger, with the
  * demo's workload between rounds: by the setting `leakLens.findLeaks.mode`, and when the capture check refuses a
  * snapshot (the program is moved into a memory cgroup with little room left, as in a container) and the answer is
- * "Use Sampling". The report names `accept()` at demo/leaky-server.js:32, the language server marks that line, and
- * no snapshot file is written.
+ * "Use Sampling"; and in a `leak-lens` session, through the adapter's requests. The report names `accept()` at
+ * demo/leaky-server.js:32, the language server marks that line, and no snapshot file is written.
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { FindLeaksResult } from '../../src/extension/commands/findLeaks';
-import { api, folderFiles, nextEvent, ok, run, setSetting, stopAllSessions, until } from './helpers';
+import { api, folderFiles, nextEvent, ok, run, setSetting, startLeakLens, stopAllSessions, until } from './helpers';
 
 /** The repository (out/test/vscode -> the root), where demo/ lives. */
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -98,6 +98,19 @@ suite('Find Leaks in sampling mode (js-debug)', () => {
     const uri = vscode.Uri.file(demo);
     const d = await until(() => vscode.languages.getDiagnostics(uri).find((x) => x.source === 'leak-lens' && x.code === 'leak-sampled-allocation' && x.range.start.line === 31), 60_000, 'the sampled diagnostic on demo/leaky-server.js:32');
     assert.match(d.message, /^Leak Lens: objects allocated here \(new Connection\) grow every round: about \+[\d.]+ [KM]B live per round \(.*\), from allocation sampling; sampling mode: no retainer paths/);
+  });
+
+  test('a leak-lens session (Leak Lens\'s own adapter): sampling through its custom requests finds accept() at demo/leaky-server.js:32, and sampling is stopped after', async () => {
+    const a = await api();
+    const session = await startLeakLens({ request: 'launch', name: 'demo leaky-server (leak-lens, sampling)', program: demo });
+    const before = folderFiles(a.snapshotFolder());
+    const result = await ok<FindLeaksResult>('leakLens.findLeaks', { interactive: false, mode: 'sampling', rounds: 3, workload, workloadCwd: repoRoot });
+    assert.strictEqual(result.mode, 'sampling');
+    assert.deepStrictEqual(result.snapshots, []);
+    assert.deepStrictEqual(folderFiles(a.snapshotFolder()), before, 'no snapshot file was written');
+    assert.strictEqual(connectionStack(result).constructs, 'Connection');
+    // Find Leaks turned the profiler off at the end: the adapter says there is nothing to read.
+    await assert.rejects(Promise.resolve(session.customRequest('leakLens/readAllocationSampling', {})), /send leakLens\/startAllocationSampling first/);
   });
 
   test('a snapshot the capture check refuses: "fail" names the refusal; "Use Sampling" goes on without snapshots and finds the leak', async function () {
