@@ -11,8 +11,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { LeakGroup, LeakReport } from '../engine/report';
 import { LspClient } from '../test/server/lspClient';
+import type { LeakGroup, LeakReport } from '../protocol/report';
 
 const FILES = 1000;
 const runs = Math.max(1, Number(process.argv[2] ?? 5));

@@ -9,9 +9,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { loadAnalysis } from '../engine/analysis';
-import type { LeakReport } from '../engine/report';
 import { summarizeClasses } from '../engine/summary';
 import { CdpClient } from '../src/capture';
+import type { LeakReport } from '../protocol/report';
 
 const root = path.resolve(__dirname, '..', '..');
 const apps = path.join(root, 'test', 'fixtures', 'apps');

@@ -12,10 +12,9 @@ import type { AnalysisStage } from '../protocol/progress';
 import { parseSnapshotFile, ParseOptions } from './parse';
 import { transferShallowSizes } from './shallow';
 import { HeapSnapshot } from './snapshot';
+import type { StageTimings } from '../protocol/report';
 
 /** Time spent in each stage, in milliseconds (for the benchmark and the log). */
-export type StageTimings = Record<string, number>;
-
 export interface AnalyzeOptions extends ParseOptions {
   /** Plain-object interface definitions to classify with (to line up a baseline with a later snapshot). */
   interfaces?: string[][];

@@ -4,16 +4,7 @@
  * left out, as in DevTools. Time O(n log n) for the sorted id lists; memory 4 bytes per base node.
  */
 import { HeapAnalysis } from './analysis';
-
-export interface ClassDelta {
-  className: string;
-  newCount: number;
-  deletedCount: number;
-  countDelta: number;
-  allocatedSize: number;
-  freedSize: number;
-  sizeDelta: number;
-}
+import type { ClassDelta } from '../protocol/heap';
 
 export function compareSnapshots(base: HeapAnalysis, target: HeapAnalysis): ClassDelta[] {
   const bs = base.snapshot;

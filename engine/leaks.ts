@@ -13,6 +13,7 @@ import { fileURLToPath } from 'url';
 import { HeapAnalysis } from './analysis';
 import { NO_DISTANCE } from './distances';
 import { findOwner, hasDictionaryShape, isInternalNode, OwnerInfo, PathStep, retainerPath, stepSignature } from './paths';
+import type { LeakKind } from '../protocol/report';
 
 export interface LeakOptions {
   /** Objects that must survive from each round for a group to count (default 1). */
@@ -20,9 +21,6 @@ export interface LeakOptions {
   /** How many groups to report at most (default 50). */
   maxGroups?: number;
 }
-
-/** How a group leaks: separate objects, a chain of objects each holding the previous one, or a collection that grows. */
-export type LeakKind = 'objects' | 'chain' | 'collection';
 
 /** A cluster of leaked objects in the last snapshot, before source locations are resolved. */
 export interface LeakCluster {

@@ -10,6 +10,7 @@
  */
 import { HeapAnalysis } from './analysis';
 import { NO_DISTANCE } from './distances';
+import type { OwnerKind } from '../protocol/report';
 
 /** One step of a retainer path: the edge from the previous node into `node`. */
 export interface PathStep {
@@ -19,7 +20,6 @@ export interface PathStep {
 }
 
 /** How an owner holds what it owns. */
-export type OwnerKind = 'variable' | 'static-property' | 'property' | 'global' | 'listeners' | 'timer' | 'internal';
 
 /** The holder a person would recognise, found on a retainer path. */
 export interface OwnerInfo {

@@ -1,134 +1,19 @@
 /**
- * The leak report: plain data (JSON) that the CLI prints, the language server marks in the editor and the webview
- * shows. Built from the snapshots of one process: earlier snapshots are reduced to digests as they are read, so only
+ * Builds the leak report (its types are in protocol/report.ts): plain data (JSON) that the CLI prints, the language
+ * server marks in the editor and the webview shows. Built from the snapshots of one process: earlier snapshots are reduced to digests as they are read, so only
  * the last one is held whole. Locations are resolved to files on disk and through source maps where possible.
  * Schema: schema/leak-report.schema.json.
  */
-import { AnalyzeOptions, HeapAnalysis, loadAnalysis, StageTimings } from './analysis';
-import { digestSnapshot, findLeaks, LeakCluster, LeakKind, SnapshotDigest } from './leaks';
-import { findOwner, isInternalNode, OwnerKind, PathStep, retainerPath } from './paths';
+import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
+import { digestSnapshot, findLeaks, LeakCluster, SnapshotDigest } from './leaks';
+import { findOwner, isInternalNode, PathStep, retainerPath } from './paths';
 import { oneLine } from './safeRead';
 import { RuntimeLocation, ScriptIndex } from './scripts';
-import { analyzeSampling, type SamplingFindings, type SamplingProfile } from './sampling';
-import { readSidecarFile, SnapshotSidecar } from './sidecar';
-import { SourceLocation, SourceResolver } from './source';
-
-export type { SnapshotSidecar } from './sidecar';
-
-export const REPORT_VERSION = 1;
-
-/** One step of a retainer path, from a GC root towards the leaked object. */
-export interface RetainerStep {
-  /** Edge name into this node: property or variable name, or `[index]`. Empty for the first step. */
-  edge: string;
-  edgeType: string;
-  /** Class (or function) name of the node. */
-  node: string;
-  nodeType: string;
-  nodeId: number;
-  /** Where the node's constructor or function is, when known. */
-  location?: SourceLocation;
-  /** True for the step that is the owner's reference. */
-  owner?: boolean;
-}
-
-export interface LeakOwner {
-  name: string;
-  kind: OwnerKind;
-  /** The line a person edits: the declaration of the holding variable or property, or the call that adds listeners. */
-  location?: SourceLocation;
-  /** Other places that explain the owner, such as the emitter's declaration for listeners. */
-  related?: { label: string; location: SourceLocation }[];
-}
-
-export interface AllocationSite {
-  function: string;
-  /** The expression that makes the objects (the library's own line for objects made inside node_modules). */
-  location?: SourceLocation;
-  /** Objects of the group allocated here (0 when found in the source and more than one place could make them). */
-  count: number;
-  /** For objects made inside a library: the application's line that called into it. */
-  caller?: { function: string; location?: SourceLocation };
-  /** The creating stack from the allocation out to the application's frame (marked `app`), innermost first. */
-  stack?: { function: string; location?: SourceLocation; app?: true }[];
-  /** True when found in the source code rather than in allocation stacks recorded by V8. */
-  fromSource?: true;
-}
-
-/** One leak group. */
-export interface LeakGroup {
-  id: string;
-  /**
-   * objects: separate leaked objects; chain: objects each holding the previous one, only the newest held by the
-   * owner; collection: a collection that grows (its count and growth are entries, its class the collection's).
-   */
-  kind?: LeakKind;
-  className: string;
-  /** Objects (or, for a collection, entries) alive in the last snapshot. */
-  count: number;
-  growthPerRound: number;
-  /** Objects of this group allocated in each round that are still alive. */
-  newPerRound: number[];
-  /** Object count of the class in each snapshot. */
-  countSeries: number[];
-  retainedSize: number;
-  shallowSize: number;
-  /** Bytes outside the JS heap (ArrayBuffer backing stores) among what this group retains. */
-  nativeSize: number;
-  owner: LeakOwner;
-  retainerPath: RetainerStep[];
-  /** What these objects keep alive, largest first. */
-  retains: { className: string; count: number; size: number }[];
-  /** Other classes leaking through the same owner. */
-  alsoHeld: { className: string; count: number; growthPerRound: number; retainedSize: number }[];
-  allocationSites: AllocationSite[];
-  /** Why `allocationSites` is empty, when it is. */
-  allocationNote?: string;
-  /** Where the leaked class is defined, when known. */
-  classLocation?: SourceLocation;
-  /** Object ids (in the last snapshot) of a few members, the first being the one the path leads to. */
-  sampleIds: number[];
-  /** For objects kept by callbacks (an emitter's listeners, timers): the callback that holds each of them. */
-  heldVia?: { className: string; location?: SourceLocation };
-  /** For chains: the edges from one element to the previous one, such as ["prev"] or ["someMethod", "context", "originalThing"]. */
-  chain?: { link: string[] };
-  /** The collection that grows: the group itself (kind collection) or the container of the group's objects. */
-  collection?: { className: string; entries: number[]; bytes: number[]; addedAt?: SourceLocation };
-  /** The thread whose heap holds the group: `main`, or `worker <id> <name>` (set by `leak-lens run`). */
-  thread?: string;
-}
-
-export interface SnapshotInfo {
-  file: string;
-  label?: string;
-  time?: string;
-  nodeCount: number;
-  edgeCount: number;
-  totalSize: number;
-  maxJsObjectId: number;
-  memoryUsage?: SnapshotSidecar['memoryUsage'];
-}
-
-export interface LeakReport {
-  version: number;
-  tool: 'leak-lens';
-  verdict: 'leak' | 'clean';
-  createdAt: string;
-  pid?: number;
-  rounds: number;
-  snapshots: SnapshotInfo[];
-  leaks: LeakGroup[];
-  duplicateModules: { file: string; instances: number[]; location?: SourceLocation }[];
-  classGrowth: { className: string; counts: number[]; sizes: number[] }[];
-  warnings: string[];
-  /** True when the capture sidecars show that every snapshot comes from one process and one inspector session. */
-  identityVerified?: boolean;
-  timings: StageTimings;
-  /** Every thread analysed, main first, with its own snapshots (set by `leak-lens run`). */
-  threads?: { name: string; snapshots: SnapshotInfo[] }[];
-  /** The sampling mode's findings (no snapshots: allocation stacks whose live samples grow; see sampling.ts). */
-  sampling?: SamplingFindings;
-}
+import { analyzeSampling } from './sampling';
+import { readSidecarFile } from './sidecar';
+import { SourceResolver } from './source';
+import { REPORT_VERSION, type AllocationSite, type LeakGroup, type LeakOwner, type LeakReport, type RetainerStep, type SnapshotInfo, type SourceLocation, type StageTimings } from '../protocol/report';
+import type { SamplingProfile } from '../protocol/report';
 
 /** A report from allocation samples taken at each round boundary, with no snapshot. */
 export function buildSamplingReport(profiles: SamplingProfile[], interval: number, pid: number | undefined, sourceMapURLs?: Map<string, string>): LeakReport {
@@ -150,14 +35,6 @@ export function buildSamplingReport(profiles: SamplingProfile[], interval: numbe
     timings: { sampling: Math.round(performance.now() - started) },
     sampling,
   };
-}
-
-/**
- * Reads the capture sidecar beside a snapshot, if there is one: only a small regular file, checked field by field
- * (see sidecar.ts); `warn` receives one line per problem, and fields of the wrong shape are left out.
- */
-export function readSidecar(file: string, warn?: (message: string) => void): SnapshotSidecar | undefined {
-  return readSidecarFile(file, warn);
 }
 
 /** An input problem the user can fix, reported as one line with exit status 2. */
@@ -204,7 +81,7 @@ function identityMatch(prev: { sample: Map<number, number>; names: (i: number) =
 export function buildLeakReport(files: string[], options: ReportOptions = {}): LeakReport {
   if (files.length < 2) throw new InputError('analyze needs at least two snapshots of the same process: a baseline and one or more taken after repeating the workload');
   const warnings: string[] = [];
-  const sidecars = files.map((f) => readSidecar(f, (m) => warnings.push(m)));
+  const sidecars = files.map((f) => readSidecarFile(f, (m) => warnings.push(m)));
   const sessions = new Set(sidecars.map((m) => m?.sessionId).filter(Boolean));
   const pids = new Set(sidecars.map((m) => m?.pid).filter((p) => p !== undefined));
   if (pids.size > 1) {
@@ -417,7 +294,7 @@ export function describeObject(file: string, nodeId: number, options: AnalyzeOpt
   let node = -1;
   for (let i = 0; i < s.nodeCount && node < 0; i++) if (s.nodeId[i] === nodeId) node = i;
   if (node < 0) return undefined;
-  const scripts = new ScriptIndex(a, readSidecar(file)?.scripts ?? []);
+  const scripts = new ScriptIndex(a, readSidecarFile(file)?.scripts ?? []);
   const resolver = new SourceResolver({ sourceMapURLs: scripts.sourceMapURLs });
   const path = retainerPath(a, node);
   const info = findOwner(a, path);

@@ -12,59 +12,8 @@
  * a few sampling intervals per round (they may draw no sample). It costs the program almost nothing, which is why
  * it is offered where a snapshot is too costly.
  */
-import type { SourceLocation, SourceResolver } from './source';
-
-export interface SamplingCallFrame {
-  functionName: string;
-  scriptId: string;
-  url: string;
-  /** 0-based, of the function's start (V8 attributes samples to functions, not lines). */
-  lineNumber: number;
-  columnNumber: number;
-}
-
-export interface SamplingProfileNode {
-  callFrame: SamplingCallFrame;
-  selfSize: number;
-  id: number;
-  children: SamplingProfileNode[];
-}
-
-export interface SamplingProfile {
-  head: SamplingProfileNode;
-  samples: { size: number; nodeId: number; ordinal: number }[];
-}
-
-export interface SamplingFrame {
-  function: string;
-  location?: SourceLocation;
-  /** A frame of a file in node_modules. */
-  library?: true;
-}
-
-export interface SamplingGrowth {
-  /** The allocating stack, innermost first (Node's own frames left out), at most 8 frames. */
-  stack: SamplingFrame[];
-  /**
-   * The innermost frame in the program's own files (else the innermost frame): the function to look at. When that
-   * frame is a constructor (a capitalized function its caller calls), the caller's line that constructs it.
-   */
-  site: SamplingFrame;
-  /** The constructor the site calls, when the allocation happened in one: the class, as far as samples can tell. */
-  constructs?: string;
-  /** Live samples of this stack at each boundary. */
-  liveSamples: number[];
-  /** Samples alive at the end, by the round that allocated them. */
-  survivorsPerRound: number[];
-  /** Estimated bytes alive at the end that the rounds allocated (samples x interval, or the sample's size if larger). */
-  estimatedBytes: number;
-}
-
-export interface SamplingFindings {
-  interval: number;
-  rounds: number;
-  growth: SamplingGrowth[];
-}
+import type { SourceResolver } from './source';
+import type { SamplingCallFrame, SamplingFindings, SamplingFrame, SamplingGrowth, SamplingProfile, SamplingProfileNode } from '../protocol/report';
 
 const MAX_FRAMES = 8;
 

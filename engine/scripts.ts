@@ -5,6 +5,7 @@
  * Time O(closures).
  */
 import { HeapAnalysis } from './analysis';
+import type { ScriptRecord } from '../protocol/sidecar';
 
 /** A position in a script: 1-based line and column, file as the runtime named it (path or URL). */
 export interface RuntimeLocation {
@@ -14,12 +15,8 @@ export interface RuntimeLocation {
   scriptId?: number;
 }
 
-/** A script as the debugger reported it (from the capture sidecar). */
-export interface SidecarScript {
-  scriptId: string;
-  url: string;
-  sourceMapURL?: string;
-}
+/** A script as the debugger reported it (from the capture sidecar): the fields the engine reads. */
+export type SidecarScript = Pick<ScriptRecord, 'scriptId' | 'url' | 'sourceMapURL'>;
 
 export class ScriptIndex {
   private readonly byId = new Map<number, string>();

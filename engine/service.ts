@@ -8,11 +8,13 @@ import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
 import { compareSnapshots } from './compare';
 import { CancelledError, SnapshotParseError } from './parse';
 import { retainerPath } from './paths';
-import { buildLeakReport, describePath, InputError, readSidecar } from './report';
+import { buildLeakReport, buildSamplingReport, describePath, InputError } from './report';
+import { readSidecarFile } from './sidecar';
 import { ScriptIndex } from './scripts';
-import { SourceLocation, SourceResolver } from './source';
+import { SourceResolver } from './source';
 import { summarizeClasses } from './summary';
 import { mergeThreadReports, type ThreadReport } from './threads';
+import type { SourceLocation } from '../protocol/report';
 
 export interface ServiceHooks {
   onProgress?: (progress: EngineProgress) => void;
@@ -34,7 +36,7 @@ export class EngineService {
   private locate(a: HeapAnalysis, node: number): SourceLocation | undefined {
     let src = this.sources.get(a);
     if (!src) {
-      src = { scripts: new ScriptIndex(a, readSidecar(a.snapshot.file)?.scripts ?? []), resolver: new SourceResolver() };
+      src = { scripts: new ScriptIndex(a, readSidecarFile(a.snapshot.file)?.scripts ?? []), resolver: new SourceResolver() };
       this.sources.set(a, src);
     }
     const loc = src.scripts.nodeLocation(node);
@@ -124,6 +126,9 @@ export class EngineService {
         const workers: ThreadReport[] = (r.threads ?? []).map((t) => ({ name: t.name, report: buildLeakReport(t.files, { ...opts, pathMap: r.pathMap, load: this.loader(t.files, hooks, false, t.name) }) }));
         return mergeThreadReports(main, workers, r.threadNotes ?? []);
       }
+      case 'analyzeSampling':
+        if (r.profiles.length < 2) throw new InputError('the sampling mode needs allocation samples from two round boundaries at least; run at least one round');
+        return buildSamplingReport(r.profiles, r.interval, r.pid, new Map(Object.entries(r.sourceMapURLs ?? {})));
       case 'compare':
         return page(compareSnapshots(this.analysis(r.base, hooks, { snapshot: 1, snapshots: 2 }), this.analysis(r.target, hooks, { snapshot: 2, snapshots: 2 })), r.offset, r.limit);
       case 'retainers': {

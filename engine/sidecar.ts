@@ -4,21 +4,19 @@
  * field: a field of the wrong shape is dropped with one warning that names the sidecar and the field, and the rest is
  * kept, so a damaged sidecar never stops an analysis (the snapshot alone suffices). Time O(sidecar size).
  */
+import type { MemoryUsage } from '../protocol/memory';
+import { sidecarPath, type SnapshotSidecar } from '../protocol/sidecar';
 import type { SidecarScript } from './scripts';
 import { oneLine, quoteValue, readRegularFile } from './safeRead';
 
-/** What the capture wrote beside a snapshot (the fields the engine reads). */
-export interface SnapshotSidecar {
-  pid?: number;
-  sessionId?: string;
-  time?: string;
-  label?: string;
-  allocationTracking?: boolean;
-  memoryUsage?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
+/**
+ * The fields of the sidecar (protocol/sidecar.ts) that survived the checks: what the engine and the extension's
+ * snapshot list read. Every field may be absent.
+ */
+export type CheckedSidecar = Partial<Pick<SnapshotSidecar, 'pid' | 'sessionId' | 'sequence' | 'time' | 'label' | 'allocationTracking' | 'debuggerAttached' | 'thread' | 'run'>> & {
+  memoryUsage?: Required<MemoryUsage>;
   scripts?: SidecarScript[];
-  /** A debugger shared the inspector session and kept the Debugger domain on (see the capture's SnapshotMeta). */
-  debuggerAttached?: boolean;
-}
+};
 
 /** The largest sidecar read: a capture of a program with tens of thousands of scripts stays far below it. */
 export const MAX_SIDECAR_BYTES = 32 << 20;
@@ -43,19 +41,23 @@ function isShortText(v: unknown): v is string {
 /**
  * Validates a parsed sidecar. `where` names the sidecar file in warnings; `warn` receives one line per dropped field.
  */
-export function validateSidecar(value: unknown, where: string, warn: (message: string) => void): SnapshotSidecar | undefined {
+export function validateSidecar(value: unknown, where: string, warn: (message: string) => void): CheckedSidecar | undefined {
   const drop = (field: string, v: unknown, what: string) => warn(`${where}: ignored "${field}" (${quoteValue(v, 40)} is not ${what}); the analysis goes on without it`);
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     warn(`${where}: ignored (it holds ${quoteValue(value, 40)}, not an object); the analysis goes on without it`);
     return undefined;
   }
   const raw = value as Record<string, unknown>;
-  const out: SnapshotSidecar = {};
+  const out: CheckedSidecar = {};
   if (raw.pid !== undefined) {
     if (typeof raw.pid === 'number' && Number.isInteger(raw.pid) && raw.pid > 0 && raw.pid < 2 ** 32) out.pid = raw.pid;
     else drop('pid', raw.pid, 'a process id');
   }
-  for (const field of ['sessionId', 'time', 'label'] as const) {
+  if (raw.sequence !== undefined) {
+    if (typeof raw.sequence === 'number' && Number.isInteger(raw.sequence) && raw.sequence > 0 && raw.sequence < 2 ** 32) out.sequence = raw.sequence;
+    else drop('sequence', raw.sequence, 'a snapshot number');
+  }
+  for (const field of ['sessionId', 'time', 'label', 'run'] as const) {
     const v = raw[field];
     if (v === undefined) continue;
     if (isShortText(v)) out[field] = v;
@@ -69,10 +71,16 @@ export function validateSidecar(value: unknown, where: string, warn: (message: s
     if (typeof raw.debuggerAttached === 'boolean') out.debuggerAttached = raw.debuggerAttached;
     else drop('debuggerAttached', raw.debuggerAttached, 'true or false');
   }
+  if (raw.thread !== undefined) {
+    const th = raw.thread as Record<string, unknown> | null;
+    if (th && typeof th === 'object' && typeof th.id === 'string' && /^\d{1,10}$/.test(th.id) && isShortText(th.title) && typeof th.url === 'string' && th.url.length <= MAX_URL_LENGTH) {
+      out.thread = { id: th.id, title: th.title, url: th.url };
+    } else drop('thread', th, 'a worker thread (id, title and url)');
+  }
   if (raw.memoryUsage !== undefined) {
     const m = raw.memoryUsage as Record<string, unknown> | null;
     const bad = !m || typeof m !== 'object' || Array.isArray(m) ? 'memoryUsage' : MEMORY_FIELDS.find((f) => !isByteCount(m[f]));
-    if (bad === undefined) out.memoryUsage = Object.fromEntries(MEMORY_FIELDS.map((f) => [f, m![f] as number])) as SnapshotSidecar['memoryUsage'];
+    if (bad === undefined) out.memoryUsage = Object.fromEntries(MEMORY_FIELDS.map((f) => [f, m![f] as number])) as CheckedSidecar['memoryUsage'];
     else if (bad === 'memoryUsage') drop('memoryUsage', m, 'an object of byte counts');
     else drop(`memoryUsage.${bad}`, m![bad], 'a byte count');
   }
@@ -106,8 +114,8 @@ export function validateSidecar(value: unknown, where: string, warn: (message: s
  * Reads and validates the sidecar beside `snapshotFile`. No sidecar is normal (undefined, no warning); one that
  * cannot be read or parsed gives one warning and undefined.
  */
-export function readSidecarFile(snapshotFile: string, warn: (message: string) => void = () => {}): SnapshotSidecar | undefined {
-  const file = snapshotFile + '.meta.json';
+export function readSidecarFile(snapshotFile: string, warn: (message: string) => void = () => {}): CheckedSidecar | undefined {
+  const file = sidecarPath(snapshotFile);
   const where = `sidecar ${oneLine(file, 160)}`;
   const read = readRegularFile(file, MAX_SIDECAR_BYTES);
   if (!read.ok) {

@@ -12,9 +12,10 @@ import * as path from 'path';
 import { fileURLToPath, pathToFileURL } from 'url';
 import type * as TS from 'typescript';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
-import type { OwnerKind } from './paths';
 import { formatBytes, oneLine, readRegularFile } from './safeRead';
 import type { RuntimeLocation } from './scripts';
+import type { OwnerKind } from '../protocol/report';
+import type { SourceLocation } from '../protocol/report';
 
 // The compiler is large: load it on the first source lookup, not with the engine.
 let tsModule: typeof TS | undefined;
@@ -31,15 +32,6 @@ function tsApi(): typeof TS {
  */
 export const MAX_SOURCE_BYTES = 4 << 20;
 export const MAX_SOURCE_MAP_BYTES = 8 << 20;
-
-/** A location in a file on disk: absolute path, 1-based line and column. */
-export interface SourceLocation {
-  file: string;
-  line: number;
-  column: number;
-  /** Where the runtime ran it, when a source map moved the location to the original source. */
-  generated?: { file: string; line: number; column: number };
-}
 
 export interface SourceResolverOptions {
   /** Prefix rewrites for paths from another machine or container: { '/app': '/home/me/project' }. */

@@ -5,20 +5,7 @@
  * out. Time O(nodes) over the dominator tree.
  */
 import { HeapAnalysis } from './analysis';
-
-/** One row of the summary. */
-export interface ClassSummary {
-  className: string;
-  count: number;
-  shallowSize: number;
-  retainedSize: number;
-  /** Constructor location from the snapshot (CDP script id, 0-based line and column), when known. */
-  scriptId?: number;
-  line?: number;
-  column?: number;
-  /** Minimum distance from the roots of the class's objects. */
-  distance: number;
-}
+import type { ClassSummary } from '../protocol/heap';
 
 export function summarizeClasses(a: HeapAnalysis): ClassSummary[] {
   const s = a.snapshot;

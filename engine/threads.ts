@@ -1,10 +1,10 @@
+import type { LeakReport } from '../protocol/report';
 /**
  * One report for a process with worker threads. Each thread has a heap (an isolate) of its own, with object ids of
  * its own, so each is analysed alone (buildLeakReport over that thread's snapshots); this merges those reports:
  * every leak group says its thread, the verdict is a leak if any thread leaks, and the main thread's report gives
  * the process-wide fields. Time O(groups).
  */
-import { LeakReport } from './report';
 
 /** The report of one thread's snapshots. */
 export interface ThreadReport {

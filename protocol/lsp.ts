@@ -7,7 +7,7 @@
  * Everything else the server does is standard LSP: publishDiagnostics, codeLens, hover, definition,
  * didChangeWatchedFiles (registered dynamically for the report files) and executeCommand.
  */
-import type { LeakReport, LeakGroup } from '../engine/report';
+import type { LeakReport, LeakGroup } from './report';
 
 /** Settings section read from `workspace/didChangeConfiguration` (`{ settings: { leakLens: ... } }`). */
 export const SETTINGS_SECTION = 'leakLens';

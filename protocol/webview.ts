@@ -7,25 +7,16 @@
  * Runtime code here is limited to plain validation helpers with no imports, so that both the Node side and the DOM
  * bundle can include this module.
  */
-import type { ClassDelta } from '../engine/compare';
-import type { LeakGroup, LeakReport, RetainerStep } from '../engine/report';
-import type { SourceLocation } from '../engine/source';
-import type { ClassSummary } from '../engine/summary';
 import type { ObjectInfo, Page, RetainerInfo } from './engine';
+import type { MemorySample } from './memory';
 import type { EngineProgress } from './progress';
+import type { ClassDelta, ClassSummary } from './heap';
+import type { LeakGroup, LeakReport, RetainerStep, SourceLocation } from './report';
 
 export type { ClassDelta, ClassSummary, LeakGroup, LeakReport, ObjectInfo, Page, RetainerInfo, RetainerStep, SourceLocation };
 
-/** One sample of a live session's memory: `process.memoryUsage()` of the program, in bytes. */
-export interface TimelineSample {
-  /** Milliseconds since the epoch. */
-  time: number;
-  heapUsed: number;
-  heapTotal: number;
-  rss?: number;
-  external?: number;
-  arrayBuffers?: number;
-}
+/** One sample of a live session's memory: `process.memoryUsage()` of the program, in bytes, and when. */
+export type TimelineSample = MemorySample;
 
 /**
  * Samples as columns, one array per series, oldest first: how a whole timeline travels (smaller to post and faster
@@ -282,9 +273,14 @@ export class LocationAllowList {
   /**
    * Every location a report names: owners and their related places, retainer paths, allocation sites with their
    * callers and creating stacks, class definitions, the callbacks objects are held through, the lines that add a
-   * collection's entries, duplicate modules.
+   * collection's entries, duplicate modules, and the sampling mode's allocating stacks.
    */
   addReport(report: LeakReport): void {
+    // The sampling mode's growing stacks: every frame, and the allocating line.
+    for (const g of report.sampling?.growth ?? []) {
+      this.add(g.site.location);
+      for (const f of g.stack) this.add(f.location);
+    }
     for (const g of report.leaks) {
       this.add(g.owner.location);
       for (const r of g.owner.related ?? []) this.add(r.location);

@@ -11,6 +11,9 @@
  * `memory.limit_in_bytes`), and the machine's available memory. Read from inside, they are right also for a target in
  * a container that Leak Lens attached to from outside.
  */
+import type { CaptureCost } from '../../protocol/sidecar';
+
+export type { CaptureCost };
 
 /** Bytes of target memory the snapshot generator needs per heap object (measured; see the module comment). */
 export const BYTES_PER_OBJECT = 640;
@@ -34,18 +37,6 @@ export interface CaptureFacts {
   available?: number;
 }
 
-/** The estimate and the room for it, as recorded in the snapshot's sidecar. */
-export interface CaptureCost {
-  /** Estimated extra bytes the target needs while the snapshot is taken. */
-  estimateBytes: number;
-  /** How the object count was obtained: from the previous snapshot's object count, or the worst-case density. */
-  objectsFrom: 'previous snapshot' | 'heap size';
-  /** The room the target had: the smaller of the container's headroom and the machine's available memory. */
-  roomBytes?: number;
-  roomFrom?: string;
-  /** The target's peak RSS over its life after the capture, when the capture raised it (process.resourceUsage). */
-  peakRssBytes?: number;
-}
 
 /** Runs in the target: plain numbers only, no globals written, nothing retained. Linux only; elsewhere limits are absent. */
 export const FACTS_EXPRESSION = `(() => {

@@ -1,20 +1,15 @@
 // A small Chrome DevTools Protocol client over one WebSocket, enough to drive a Node inspector.
 // It knows the shapes of the commands and events that capture uses; anything else goes through sendRaw.
 import WebSocket from 'ws';
-import type { SamplingProfile } from '../../engine/sampling';
+import type { MemoryUsage } from '../../protocol/memory';
+import type { SamplingProfile } from '../../protocol/report';
+
+/** `process.memoryUsage()` of the target: the one shape in protocol/memory.ts. */
+export type { MemoryUsage };
 
 /** Something that can be undone: an event subscription, a timer, a sampler. */
 export interface Disposable {
   dispose(): void;
-}
-
-/** `process.memoryUsage()` of the target, in bytes. Fields a fallback cannot know are absent. */
-export interface MemoryUsage {
-  rss?: number;
-  heapTotal: number;
-  heapUsed: number;
-  external?: number;
-  arrayBuffers?: number;
 }
 
 /** A value as `Runtime.evaluate` returns it (only the parts capture reads). */

@@ -38,7 +38,7 @@ export {
   type CaptureSessionOptions,
   type MemorySample,
   type ScriptRecord,
-  type SnapshotMeta,
+  type SnapshotSidecar,
   type SnapshotMethod,
   type SnapshotOptions,
   type SnapshotResult,

@@ -4,7 +4,6 @@ import { randomBytes, randomUUID } from 'crypto';
 import { promises as fsp, type WriteStream } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import * as path from 'path';
-import type { SamplingProfile } from '../../engine/sampling';
 import { checkCapture, FACTS_EXPRESSION, PEAK_RSS_EXPRESSION, type CaptureCost, type CaptureFacts } from './budget';
 import { listeningAddresses, type ListeningAddress } from './address';
 import { guardAllocationTracking, type TrackingGuard } from './trackingGuard';
@@ -15,28 +14,14 @@ import {
   type Disposable,
   type MemoryUsage,
 } from './cdp';
+import type { MemorySample } from '../../protocol/memory';
+import { sidecarPath, type ScriptRecord, type SnapshotMethod, type SnapshotSidecar, type ThreadInfo } from '../../protocol/sidecar';
+import { writeSidecar } from './sidecarFile';
+import type { SamplingProfile } from '../../protocol/report';
 
-/** A script the target has parsed, as `Debugger.scriptParsed` reported it. */
-export interface ScriptRecord {
-  /** The CDP script id; heap snapshot `locations` and `trace_function_infos` refer to scripts by this id. */
-  scriptId: string;
-  /** An absolute path for CommonJS, a `file://` URL for ESM, `node:internal/...` for Node's own code, or empty. */
-  url: string;
-  /** The `//# sourceMappingURL` of the script, when it has one. */
-  sourceMapURL?: string;
-  /** V8's hash of the script source; it tells apart two versions of a script that have the same URL. */
-  hash?: string;
-}
+export type { ScriptRecord, SnapshotMethod, SnapshotSidecar, ThreadInfo };
 
-/** A worker thread, as the inspector's NodeWorker domain describes it. */
-export interface ThreadInfo {
-  /** The worker's id (its `threadId`), as a string. */
-  id: string;
-  /** Node's title for it, such as `[worker 1] jobs` (the name given to `new Worker`). */
-  title: string;
-  /** The worker's script, as a file URL. */
-  url: string;
-}
+
 
 /** What the session learned about the target process when it attached. Fields are absent for non-Node targets. */
 export interface TargetProcessInfo {
@@ -49,89 +34,10 @@ export interface TargetProcessInfo {
   arch?: string;
 }
 
-/** One point of a memory time series. */
-export interface MemorySample extends MemoryUsage {
-  /** When the reply arrived, in milliseconds since the epoch. */
-  time: number;
-}
+/** One point of a memory time series (protocol/memory.ts). */
+export type { MemorySample };
 
-/**
- * The sidecar written beside every snapshot as `<snapshot file>.meta.json`. It carries what the snapshot file
- * itself cannot: which process and session it came from, and the scriptId -> URL map its source positions need.
- */
-export interface SnapshotMeta {
-  /** The version of this sidecar format; it changes only when a field changes meaning. */
-  formatVersion: 1;
-  /** The snapshot file's name (no directory), so a moved pair can be checked to belong together. */
-  snapshotFile: string;
-  /** The snapshot file's size in bytes. */
-  fileSize: number;
-  /**
-   * A random id per {@link CaptureSession}. Heap object ids are comparable only between snapshots with the same
-   * sessionId: V8 keeps ids in one map per isolate and clears that map whenever any inspector session detaches or
-   * sends `HeapProfiler.disable`.
-   */
-  sessionId: string;
-  /** 1 for the session's first snapshot, then 2, 3, ...: the order in which the snapshots were taken. */
-  sequence: number;
-  /** The inspector's target id (the last segment of its WebSocket URL). */
-  targetId?: string;
-  /** The WebSocket URL the session was connected to. */
-  inspectorUrl: string;
-  pid?: number;
-  /** `process.version` of the target. */
-  nodeVersion?: string;
-  /** `process.platform` of the target. */
-  platform?: string;
-  /** `process.arch` of the target. */
-  arch?: string;
-  /** When the capture started (after the forced GC), as an ISO 8601 time. */
-  time: string;
-  /** How long writing the snapshot took, in milliseconds, GC excluded. */
-  durationMs: number;
-  /** A caller-chosen name such as `baseline` or `after 100 requests`. */
-  label?: string;
-  /** `process.memoryUsage()` of the target just before the snapshot, after the forced GC. */
-  memoryUsage?: MemoryUsage;
-  /**
-   * The largest JS object id (odd) in the snapshot. Capture leaves it out because it would cost a pass over the
-   * nodes; the engine computes it from the file when absent.
-   */
-  maxJsObjectId?: number;
-  /** True when allocation tracking was on, so `trace_function_infos` and `trace_tree` are filled in. */
-  allocationTracking: boolean;
-  /** What the capture was estimated to need, the room it had, and the target's peak RSS after it (budget.ts). */
-  capture?: CaptureCost;
-  /**
-   * True when the program had already finished and Node was only waiting for the debugger to disconnect (see
-   * {@link CaptureSession.hasProgramFinished}).
-   */
-  programFinished?: boolean;
-  /**
-   * Whether the forced GC ran first. It is skipped when asked (`gc: false`) and when the program has finished or is
-   * paused in a debugger, since V8 runs it as a task then never answers. V8 collects garbage while it builds any
-   * snapshot anyway; the forced passes add only what finalizers and weak callbacks free.
-   */
-  forcedGc: boolean;
-  /** How the file was written: streamed over CDP, or by `v8.writeHeapSnapshot` inside the target. */
-  method: SnapshotMethod;
-  /**
-   * True when a debugger shared the inspector session and kept the Debugger domain on: V8 then links promises to
-   * what awaits them (async stack traces), so objects the program itself dropped can still be retained.
-   */
-  debuggerAttached?: boolean;
-  /** Every script the target had parsed when the snapshot was taken. */
-  scripts: ScriptRecord[];
-  /** Set for a snapshot of a worker thread (`worker_threads`); absent for the main thread. */
-  thread?: ThreadInfo;
-}
 
-/**
- * `cdp` streams `HeapProfiler.addHeapSnapshotChunk` events to a file this process writes. `inprocess` makes the
- * target call `v8.writeHeapSnapshot(path)` itself: faster, but the path is in the target's file system, so it works
- * only for a target on this machine, offers no progress, and cannot stop writing early.
- */
-export type SnapshotMethod = 'cdp' | 'inprocess';
 
 /** Options for {@link CaptureSession.takeSnapshot}. */
 export interface SnapshotOptions {
@@ -168,7 +74,7 @@ export interface SnapshotOptions {
 export interface SnapshotResult {
   filePath: string;
   metaPath: string;
-  meta: SnapshotMeta;
+  meta: SnapshotSidecar;
 }
 
 /** Options for {@link CaptureSession.open}. */
@@ -226,7 +132,7 @@ const writeHighWaterMark = 16 * 1024 * 1024;
  * the id map when an inspector session detaches, so keep one session open for a whole investigation.
  */
 export class CaptureSession {
-  /** A random id, written into every sidecar; see {@link SnapshotMeta.sessionId}. */
+  /** A random id, written into every sidecar; see {@link SnapshotSidecar.sessionId}. */
   readonly id = randomUUID();
   private readonly scriptsById = new Map<string, ScriptRecord>();
   private info: TargetProcessInfo = {};
@@ -690,7 +596,7 @@ export class CaptureSession {
     const durationMs = Date.now() - started;
     const fileSize = (await fsp.stat(job.tempPath)).size;
     this.sequence++;
-    const meta: SnapshotMeta = {
+    const meta: SnapshotSidecar = {
       formatVersion: 1,
       snapshotFile: path.basename(job.filePath),
       fileSize,
@@ -895,7 +801,7 @@ export class SnapshotJob {
     // A dot-file in the same directory: the final rename stays on one file system, so it is atomic.
     const suffix = randomBytes(4).toString('hex');
     this.tempPath = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${suffix}.partial`);
-    this.metaPath = `${filePath}.meta.json`;
+    this.metaPath = sidecarPath(filePath);
   }
 
   async openStream(): Promise<WriteStream> {
@@ -927,12 +833,10 @@ export class SnapshotJob {
   }
 
   /** Renames the finished snapshot into place, then writes the sidecar the same way. */
-  async commit(meta: SnapshotMeta): Promise<void> {
+  async commit(meta: SnapshotSidecar): Promise<void> {
     await fsp.rename(this.tempPath, this.filePath);
     this.committed = true;
-    const metaTemp = `${this.tempPath}.meta`;
-    await fsp.writeFile(metaTemp, `${JSON.stringify(meta, null, 1)}\n`, { flag: 'wx' });
-    await fsp.rename(metaTemp, this.metaPath);
+    await writeSidecar(this.filePath, meta, `${this.tempPath}.meta`);
   }
 
   /** Stops writing and removes every file this job made. Safe to call more than once. */

@@ -9,7 +9,7 @@ import { promises as fsp, type WriteStream } from 'fs';
 import * as path from 'path';
 import { ConnectionClosedError, PendingCalls, type CdpClient, type Disposable, type MemoryUsage } from './cdp';
 import { guardAllocationTracking } from './trackingGuard';
-import { SnapshotJob, type ScriptRecord, type SnapshotMeta, type SnapshotResult, type ThreadInfo } from './session';
+import { SnapshotJob, type ScriptRecord, type SnapshotSidecar, type SnapshotResult, type ThreadInfo } from './session';
 
 /** A worker as `NodeWorker.attachedToWorker` describes it. */
 interface WorkerInfo {
@@ -195,7 +195,7 @@ export class WorkerCapture {
       await job.closeStream();
       const fileSize = (await fsp.stat(job.tempPath)).size;
       this.sequence++;
-      const meta: SnapshotMeta = {
+      const meta: SnapshotSidecar = {
         formatVersion: 1,
         snapshotFile: path.basename(job.filePath),
         fileSize,

@@ -1,12 +1,11 @@
 /** Text rendering of engine results for people at a terminal. */
 import * as path from 'path';
-import type { ClassSummary } from '../../engine/summary';
-import type { LeakGroup, LeakReport, ObjectRetainers } from '../../engine/report';
-import type { SamplingFindings } from '../../engine/sampling';
-import type { SourceLocation } from '../../engine/source';
-import { stepText, stepWhere } from '../../engine/steps';
-import { formatBytes } from '../../engine/units';
-import { ADDED_AT, chainSentence, collectionHeadline, containerSentence, heldViaSentence } from '../../engine/words';
+import type { ObjectRetainers } from '../../engine/report';
+import { stepText, stepWhere } from '../../render/steps';
+import { formatBytes } from '../../render/units';
+import { ADDED_AT, chainSentence, collectionHeadline, containerSentence, heldViaSentence } from '../../render/words';
+import type { ClassSummary } from '../../protocol/heap';
+import type { LeakGroup, LeakReport, SamplingFindings, SourceLocation } from '../../protocol/report';
 
 export { formatBytes };
 

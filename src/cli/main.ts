@@ -4,13 +4,14 @@
  */
 import { loadAnalysis } from '../../engine/analysis';
 import { CancelledError, SnapshotParseError } from '../../engine/parse';
-import { buildLeakReport, InputError, LeakReport } from '../../engine/report';
+import { buildLeakReport, InputError } from '../../engine/report';
 import { oneLine } from '../../engine/safeRead';
 import { summarizeClasses } from '../../engine/summary';
 import { formatReport, formatSummary } from './format';
 import { holdLifeline, type StopReason } from '../capture/lifeline';
 import { runCommand, RunError, RunInterrupted } from './run';
 import { testCommand } from './scenario';
+import type { LeakReport } from '../../protocol/report';
 
 const RUN_USAGE = `Usage: leak-lens run [options] -- <program> [args...]
 

@@ -18,7 +18,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { loadAnalysis } from '../../engine/analysis';
 import { SnapshotParseError } from '../../engine/parse';
-import { buildLeakReport, describeObject, InputError, type LeakGroup, type LeakReport } from '../../engine/report';
+import { buildLeakReport, describeObject, InputError } from '../../engine/report';
 import { oneLine } from '../../engine/safeRead';
 import { summarizeClasses } from '../../engine/summary';
 import {
@@ -35,6 +35,7 @@ import {
 import { formatGroup, formatObjectRetainers, formatReport, formatSummary } from './format';
 import { ProgramFormError, resolveProgram } from './program';
 import { captureRounds, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, RunError, RunInterrupted, stepGuard, untilReady, waitAtMost } from './rounds';
+import type { LeakGroup, LeakReport } from '../../protocol/report';
 
 /** The longest answer a tool gives, in characters: a model's context is shared with everything else it reads. */
 const ANSWER_LIMIT = 12_000;

@@ -7,10 +7,10 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { buildSamplingReport, type LeakReport } from '../../engine/report';
-import type { SamplingProfile } from '../../engine/sampling';
+import { buildSamplingReport } from '../../engine/report';
 import { formatBytes, livingGroupMembers, urlInLine, trackingGuardNote, WorkerTracker, type CaptureCost, type CaptureSession } from '../capture';
 import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
+import type { LeakReport, SamplingProfile } from '../../protocol/report';
 
 /** A failure of the run a user can act on (printed as one line, exit status 2). */
 export class RunError extends Error {

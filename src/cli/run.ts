@@ -5,10 +5,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { LeakReport } from '../../engine/report';
 import { chooseTargetUrl, launchForCapture, workloadEnvironment, type CaptureSession, type LaunchedCapture, type LaunchedProgram } from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
 import { captureRounds, DEFAULT_READY, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, runAction, RunError, RunInterrupted, stepGuard, untilReady, waitAtMost, type RoundsResult } from './rounds';
+import type { LeakReport } from '../../protocol/report';
 
 export { RunError, RunInterrupted } from './rounds';
 

@@ -6,10 +6,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { LeakReport } from '../../engine/report';
 import { CdpTimeoutError } from '../capture';
 import { measureProgram, RunError, type MeasureOptions, type Workload, type WorkloadContext } from './run';
 import type { RunnerAnswer } from './scenarioRunner';
+import type { LeakReport } from '../../protocol/report';
 
 /** Calls of the action per round when neither the scenario nor `--iterations` says. */
 export const DEFAULT_ITERATIONS = 20;

@@ -3,9 +3,10 @@
  * report over all threads, each analysed alone (a worker's heap and object ids are its own).
  */
 import * as path from 'path';
-import { buildLeakReport, type LeakReport } from '../../engine/report';
+import { buildLeakReport } from '../../engine/report';
 import { comparableThreads, mergeThreadReports, type ThreadReport, type ThreadSeries } from '../../engine/threads';
 import { ConnectionClosedError, type WorkerTracker } from '../capture';
+import type { LeakReport } from '../../protocol/report';
 
 /** The snapshots of one worker, by snapshot number (1-based); a gap where it was not alive. */
 export type WorkerSeries = ThreadSeries;

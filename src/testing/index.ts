@@ -17,10 +17,10 @@ import * as path from 'path';
 import { fileURLToPath } from 'url';
 import * as v8 from 'v8';
 import { EngineClient } from '../../engine/client';
-import type { LeakReport } from '../../engine/report';
 import type { EngineAnswer } from '../../protocol/engine';
 import { formatReport } from '../cli/format';
 import { guardAllocationTracking } from '../capture/trackingGuard';
+import type { LeakReport } from '../../protocol/report';
 
 export interface AssertNoLeakOptions {
   /** Calls of `fn` per round (default 20). */

@@ -15,7 +15,7 @@ import {
   resolveTarget,
   type LaunchedProgram,
   type MemorySample,
-  type SnapshotMeta,
+  type SnapshotSidecar,
 } from '../../src/capture';
 import { loadAnalysis } from '../../engine/analysis';
 import { digestSnapshot } from '../../engine/leaks';
@@ -217,7 +217,7 @@ void test('a snapshot streamed to disk is valid, complete and has a sidecar', { 
     assert.ok(snapshot.strings.includes('Leaky'), 'the class name is among the strings');
     assert.ok(progress.length > 0, 'progress was reported');
 
-    const meta = JSON.parse(readFileSync(`${file}.meta.json`, 'utf8')) as SnapshotMeta;
+    const meta = JSON.parse(readFileSync(`${file}.meta.json`, 'utf8')) as SnapshotSidecar;
     assert.deepEqual(meta, result.meta);
     assert.equal(meta.formatVersion, 1);
     assert.equal(meta.snapshotFile, 'one.heapsnapshot');

@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { LeakGroup, LeakReport } from '../../engine/report';
 import { repoRoot } from '../helpers/fixtures';
+import type { LeakGroup, LeakReport } from '../../protocol/report';
 
 interface Expected {
   app: string;

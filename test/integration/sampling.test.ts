@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { LeakReport } from '../../engine/report';
 import { repoRoot } from '../helpers/fixtures';
+import type { LeakReport } from '../../protocol/report';
 
 const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
 

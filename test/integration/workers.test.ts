@@ -10,8 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import Ajv from 'ajv';
-import type { LeakReport } from '../../engine/report';
 import { repoRoot } from '../helpers/fixtures';
+import type { LeakReport } from '../../protocol/report';
 
 const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
 const apps = path.join(repoRoot, 'test', 'fixtures', 'apps');

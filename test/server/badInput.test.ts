@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { LeakGroup, LeakReport } from '../../engine/report';
 import { MAX_REPORT_BYTES, sanitizeReport } from '../../server/reportInput';
 import { basicLeak, fixtureReport, mapReportFiles, repoRoot, span, summary, tempDir, textAt } from './helpers';
 import { LspClient } from './lspClient';
+import type { LeakGroup, LeakReport } from '../../protocol/report';
 
 const expected = ['12:6-12:18 2 leak-owner', '14:15-14:29 3 leak-allocation', '26:9-26:16 2 leak-owner', '28:35-28:55 3 leak-allocation'];
 

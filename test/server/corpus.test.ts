@@ -11,13 +11,12 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Diagnostic } from 'vscode-languageserver';
-import type { LeakGroup, LeakReport } from '../../engine/report';
-import type { SourceLocation } from '../../engine/source';
 import { formatBytes } from '../../server/format';
 import { formatReport } from '../../src/cli/format';
-import { md, reportMarkdownWith } from '../../src/ui/reportMarkdown';
+import { md, reportMarkdownWith } from '../../src/extension/ui/reportMarkdown';
 import { LspClient, uri } from './lspClient';
 import { corpusDir, hoverMarkdown, repoRoot, runCorpus, span, textAt } from './helpers';
+import type { LeakGroup, LeakReport, SourceLocation } from '../../protocol/report';
 
 const APPS = ['undo-history-chain', 'dedupe-set', 'bus-listeners', 'dataloader-cache', 'winston-container', 'worker-jobs'] as const;
 type App = (typeof APPS)[number];

@@ -8,8 +8,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Diagnostic, Hover, Range } from 'vscode-languageserver';
-import { buildLeakReport, LeakReport } from '../../engine/report';
+import { buildLeakReport } from '../../engine/report';
 import { fixture, repoRoot } from '../helpers/fixtures';
+import type { LeakReport } from '../../protocol/report';
 
 export { repoRoot };
 

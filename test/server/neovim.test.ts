@@ -10,10 +10,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { LeakReport } from '../../engine/report';
 import { formatBytes } from '../../server/format';
 import { isRunning } from '../helpers/processes';
 import { mapReportFiles, repoRoot, runDemo, tempDir, writeJson } from './helpers';
+import type { LeakReport } from '../../protocol/report';
 
 const nvim = process.env.NVIM_BIN || '/usr/bin/nvim';
 const leakyServer = path.join(repoRoot, 'demo', 'leaky-server.js');

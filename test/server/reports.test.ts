@@ -9,10 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import type { LeakReport } from '../../engine/report';
 import type { ShowGroupParams } from '../../protocol/lsp';
 import { basicLeak, fixtureReport, hoverMarkdown, mapReportFiles, repoRoot, summary, tempDir, writeJson } from './helpers';
 import { LspClient, uri } from './lspClient';
+import type { LeakReport } from '../../protocol/report';
 
 /** Both groups of the fixture, owner then allocation site, as `span severity code`. */
 const expected = ['12:6-12:18 2 leak-owner', '14:15-14:29 3 leak-allocation', '26:9-26:16 2 leak-owner', '28:35-28:55 3 leak-allocation'];

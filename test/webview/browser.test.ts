@@ -8,12 +8,12 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator } from 'playwright-core';
 import { EngineClient } from '../../engine/client';
-import type { LeakReport } from '../../engine/report';
 import type { FromWebview } from '../../protocol/webview';
 import { fixture } from '../helpers/fixtures';
 import { launchBrowser, repoRoot, serveWebview, Server, WebviewPage } from './harness';
 import { corpusReport, demoReport, DemoRun } from './reports';
 import type { ThemeName } from './themes';
+import type { LeakReport } from '../../protocol/report';
 
 type Query = Extract<FromWebview, { type: 'query' }>;
 

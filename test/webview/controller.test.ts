@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { EngineClient } from '../../engine/client';
-import type { LeakReport } from '../../engine/report';
 import { lastSnapshotOfThread, type SourceLocation, type ToWebview, type WebviewAnswer } from '../../protocol/webview';
-import { PanelController, pageOf } from '../../src/webview/controller';
+import { PanelController, pageOf } from '../../src/extension/webview/controller';
 import { fixture } from '../helpers/fixtures';
+import type { LeakReport } from '../../protocol/report';
 
 /** A controller on the real engine, recording what it posts, opens and logs. */
 function harness(engine: EngineClient) {

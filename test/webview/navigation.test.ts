@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { EngineClient } from '../../engine/client';
-import type { LeakReport } from '../../engine/report';
 import type { TimelineMarker, TimelineSample } from '../../protocol/webview';
 import { launchBrowser, repoRoot, serveWebview, Server, WebviewPage } from './harness';
 import { corpusReport } from './reports';
+import type { LeakReport } from '../../protocol/report';
 
 describe('memory webview navigation in Chromium', () => {
   let browser: Browser;

@@ -7,8 +7,8 @@ import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { LeakReport } from '../../engine/report';
 import { repoRoot } from './harness';
+import type { LeakReport } from '../../protocol/report';
 
 export interface DemoRun {
   dir: string;

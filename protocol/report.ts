@@ -1,0 +1,194 @@
+/**
+ * The leak report: plain data (JSON) that the CLI prints, the language server marks in the editor and the webview
+ * shows (schema: schema/leak-report.schema.json). The engine builds it (engine/report.ts); every view reads it from
+ * here. It imports only other contracts: protocol/ is the ground floor, included by the engine, the editor hosts and
+ * the webview.
+ */
+
+import type { MemoryUsage } from './memory';
+
+/** A location in a file on disk: absolute path, 1-based line and column. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+  /** Where the runtime ran it, when a source map moved the location to the original source. */
+  generated?: { file: string; line: number; column: number };
+}
+
+/** What holds a leak, in the words of the code. */
+export type OwnerKind = 'variable' | 'static-property' | 'property' | 'global' | 'listeners' | 'timer' | 'internal';
+
+/** How a group leaks: separate objects, a chain of objects each holding the previous one, or a collection that grows. */
+export type LeakKind = 'objects' | 'chain' | 'collection';
+
+/** Milliseconds per analysis stage. */
+export type StageTimings = Record<string, number>;
+
+/** V8's sampling heap profile (`HeapProfiler.getSamplingProfile`), as the sampling mode reads it. */
+export interface SamplingCallFrame {
+  functionName: string;
+  scriptId: string;
+  url: string;
+  /** 0-based, of the function's start (V8 attributes samples to functions, not lines). */
+  lineNumber: number;
+  columnNumber: number;
+}
+
+export interface SamplingProfileNode {
+  callFrame: SamplingCallFrame;
+  selfSize: number;
+  id: number;
+  children: SamplingProfileNode[];
+}
+
+export interface SamplingProfile {
+  head: SamplingProfileNode;
+  samples: { size: number; nodeId: number; ordinal: number }[];
+}
+
+export interface SamplingFrame {
+  function: string;
+  location?: SourceLocation;
+  /** A frame of a file in node_modules. */
+  library?: true;
+}
+
+export interface SamplingGrowth {
+  /** The allocating stack, innermost first (Node's own frames left out), at most 8 frames. */
+  stack: SamplingFrame[];
+  /**
+   * The innermost frame in the program's own files (else the innermost frame): the function to look at. When that
+   * frame is a constructor (a capitalized function its caller calls), the caller's line that constructs it.
+   */
+  site: SamplingFrame;
+  /** The constructor the site calls, when the allocation happened in one: the class, as far as samples can tell. */
+  constructs?: string;
+  /** Live samples of this stack at each boundary. */
+  liveSamples: number[];
+  /** Samples alive at the end, by the round that allocated them. */
+  survivorsPerRound: number[];
+  /** Estimated bytes alive at the end that the rounds allocated (samples x interval, or the sample's size if larger). */
+  estimatedBytes: number;
+}
+
+export interface SamplingFindings {
+  interval: number;
+  rounds: number;
+  growth: SamplingGrowth[];
+}
+
+export const REPORT_VERSION = 1;
+
+/** One step of a retainer path, from a GC root towards the leaked object. */
+export interface RetainerStep {
+  /** Edge name into this node: property or variable name, or `[index]`. Empty for the first step. */
+  edge: string;
+  edgeType: string;
+  /** Class (or function) name of the node. */
+  node: string;
+  nodeType: string;
+  nodeId: number;
+  /** Where the node's constructor or function is, when known. */
+  location?: SourceLocation;
+  /** True for the step that is the owner's reference. */
+  owner?: boolean;
+}
+
+export interface LeakOwner {
+  name: string;
+  kind: OwnerKind;
+  /** The line a person edits: the declaration of the holding variable or property, or the call that adds listeners. */
+  location?: SourceLocation;
+  /** Other places that explain the owner, such as the emitter's declaration for listeners. */
+  related?: { label: string; location: SourceLocation }[];
+}
+
+export interface AllocationSite {
+  function: string;
+  /** The expression that makes the objects (the library's own line for objects made inside node_modules). */
+  location?: SourceLocation;
+  /** Objects of the group allocated here (0 when found in the source and more than one place could make them). */
+  count: number;
+  /** For objects made inside a library: the application's line that called into it. */
+  caller?: { function: string; location?: SourceLocation };
+  /** The creating stack from the allocation out to the application's frame (marked `app`), innermost first. */
+  stack?: { function: string; location?: SourceLocation; app?: true }[];
+  /** True when found in the source code rather than in allocation stacks recorded by V8. */
+  fromSource?: true;
+}
+
+/** One leak group. */
+export interface LeakGroup {
+  id: string;
+  /**
+   * objects: separate leaked objects; chain: objects each holding the previous one, only the newest held by the
+   * owner; collection: a collection that grows (its count and growth are entries, its class the collection's).
+   */
+  kind?: LeakKind;
+  className: string;
+  /** Objects (or, for a collection, entries) alive in the last snapshot. */
+  count: number;
+  growthPerRound: number;
+  /** Objects of this group allocated in each round that are still alive. */
+  newPerRound: number[];
+  /** Object count of the class in each snapshot. */
+  countSeries: number[];
+  retainedSize: number;
+  shallowSize: number;
+  /** Bytes outside the JS heap (ArrayBuffer backing stores) among what this group retains. */
+  nativeSize: number;
+  owner: LeakOwner;
+  retainerPath: RetainerStep[];
+  /** What these objects keep alive, largest first. */
+  retains: { className: string; count: number; size: number }[];
+  /** Other classes leaking through the same owner. */
+  alsoHeld: { className: string; count: number; growthPerRound: number; retainedSize: number }[];
+  allocationSites: AllocationSite[];
+  /** Why `allocationSites` is empty, when it is. */
+  allocationNote?: string;
+  /** Where the leaked class is defined, when known. */
+  classLocation?: SourceLocation;
+  /** Object ids (in the last snapshot) of a few members, the first being the one the path leads to. */
+  sampleIds: number[];
+  /** For objects kept by callbacks (an emitter's listeners, timers): the callback that holds each of them. */
+  heldVia?: { className: string; location?: SourceLocation };
+  /** For chains: the edges from one element to the previous one, such as ["prev"] or ["someMethod", "context", "originalThing"]. */
+  chain?: { link: string[] };
+  /** The collection that grows: the group itself (kind collection) or the container of the group's objects. */
+  collection?: { className: string; entries: number[]; bytes: number[]; addedAt?: SourceLocation };
+  /** The thread whose heap holds the group: `main`, or `worker <id> <name>` (set by `leak-lens run`). */
+  thread?: string;
+}
+
+export interface SnapshotInfo {
+  file: string;
+  label?: string;
+  time?: string;
+  nodeCount: number;
+  edgeCount: number;
+  totalSize: number;
+  maxJsObjectId: number;
+  memoryUsage?: Required<MemoryUsage>;
+}
+
+export interface LeakReport {
+  version: number;
+  tool: 'leak-lens';
+  verdict: 'leak' | 'clean';
+  createdAt: string;
+  pid?: number;
+  rounds: number;
+  snapshots: SnapshotInfo[];
+  leaks: LeakGroup[];
+  duplicateModules: { file: string; instances: number[]; location?: SourceLocation }[];
+  classGrowth: { className: string; counts: number[]; sizes: number[] }[];
+  warnings: string[];
+  /** True when the capture sidecars show that every snapshot comes from one process and one inspector session. */
+  identityVerified?: boolean;
+  timings: StageTimings;
+  /** Every thread analysed, main first, with its own snapshots (set by `leak-lens run`). */
+  threads?: { name: string; snapshots: SnapshotInfo[] }[];
+  /** The sampling mode's findings (no snapshots: allocation stacks whose live samples grow; see sampling.ts). */
+  sampling?: SamplingFindings;
+}
