@@ -54,8 +54,13 @@ async function main(): Promise<void> {
     // retained sizes, as its viewer shows them.
     const req = createRequire(path.join(process.env.V8HP_DIR!, 'package.json'));
     const parser = req('@vscode/v8-heap-parser') as { decode_bytes: (b: Uint8Array) => { get_class_groups: (start: number, end: number, noRetained: boolean) => unknown[] } };
-    const graph = parser.decode_bytes(fs.readFileSync(files[0]));
-    detail = { classes: graph.get_class_groups(0, 1e9, false).length };
+    try {
+      const graph = parser.decode_bytes(fs.readFileSync(files[0]));
+      detail = { classes: graph.get_class_groups(0, 1e9, false).length };
+    } catch (e) {
+      // A Rust panic surfaces as a bare WebAssembly trap; a wasm32 module cannot address more than 4 GiB.
+      throw new Error(`@vscode/v8-heap-parser stopped with a WebAssembly trap (${(e as Error).message}); its memory is limited to 4 GiB`);
+    }
   } else {
     throw new Error(`unknown mode ${mode}`);
   }

@@ -78,4 +78,33 @@ describe('language server on a report of the sampling mode', () => {
     assert.match(text, /`accept\(\)` \[demo\/leaky-server\.js:32\]\(file:\/\/.*leaky-server\.js#L32\)/);
     assert.ok(text.endsWith('_Sampling mode: no retainer paths; take a snapshot to see what holds these objects._'), text);
   });
+
+  test('sampling findings of the wrong shape are dropped with a reason; a hostile constructor name stays text', async () => {
+    const site = { function: 'accept', location: { file: app, line: 32, column: 16 } };
+    const status = await client.setReport(
+      {
+        // Made after the workspace's copy of the demo: its lines are as the report has them.
+        report: {
+          createdAt: new Date().toISOString(),
+          leaks: [],
+          sampling: {
+            interval: 1024,
+            rounds: 3,
+            growth: [{ site: 5 }, { stack: [site], site, constructs: '<img src=x onerror=alert(1)>`x`', liveSamples: [1, 2, 3, 4], survivorsPerRound: [1, 1, 1], estimatedBytes: 3072 }],
+          },
+        } as unknown as LeakReport,
+        source: 'hostile-sampling',
+      },
+      'hostile-sampling',
+    );
+    assert.equal(status.ok, true);
+    assert.ok(client.logs.some((l) => l.includes('growing stack #1 has no allocating frame; left out')), client.logs.join('\n'));
+    // The report file's marker and this one are on the same line (one per report); the hover shows both.
+    const text = hoverMarkdown(await client.hover(app, 31, 15));
+    assert.ok(text.includes('objects allocated here (new `` <img src=x onerror=alert(1)>`x` ``) grow every round: about +1.0 KB live per round.'), text);
+    assert.ok(!/<img/.test(text.replace(/`` [^]*? ``/g, '')), 'the name appears only inside its code span');
+    const bad = await client.setReport({ report: { leaks: [], sampling: { growth: 'no' } } as unknown as LeakReport, source: 'bad-sampling' }, 'bad-sampling');
+    assert.equal(bad.ok, true);
+    assert.ok(client.logs.some((l) => l.includes('the sampling findings have no growth list or no sampling interval; left out')), client.logs.join('\n'));
+  });
 });

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { EngineClient } from '../../engine/client';
 import { analyzeSampling } from '../../engine/sampling';
 import type { SamplingProfile, SamplingProfileNode } from '../../protocol/report';
 
@@ -42,4 +43,21 @@ test('a round that left no survivor of a stack means no leak there, and an empty
   const profiles = [profile([[3, 1]]), profile([[3, 1], [3, 4]]), profile([[3, 1], [3, 4]]), profile([[3, 1], [3, 4], [3, 12]])];
   assert.deepEqual(analyzeSampling(profiles, 1024).growth, []);
   assert.throws(() => analyzeSampling([profile([])], 1024), /two boundaries/);
+});
+
+test('the engine worker answers analyzeSampling with a report of the sampling mode, and refuses one boundary in one line', async () => {
+  const client = new EngineClient(256);
+  try {
+    const profiles = [profile([[3, 1]]), profile([[3, 1], [3, 5]]), profile([[3, 1], [3, 5], [3, 9]])];
+    const answer = await client.request({ kind: 'analyzeSampling', profiles, interval: 512, pid: 42 });
+    assert.ok(answer.ok, answer.ok ? '' : answer.error);
+    assert.equal(answer.value.verdict, 'leak');
+    assert.equal(answer.value.pid, 42);
+    assert.deepEqual(answer.value.snapshots, []);
+    assert.deepEqual(answer.value.sampling?.growth.map((g) => [g.site.function, g.liveSamples]), [['accept', [1, 2, 3]]]);
+    const one = await client.request({ kind: 'analyzeSampling', profiles: profiles.slice(0, 1), interval: 512 });
+    assert.deepEqual(one, { ok: false, code: 'input', error: 'the sampling mode needs allocation samples from two round boundaries at least; run at least one round' });
+  } finally {
+    await client.dispose();
+  }
 });

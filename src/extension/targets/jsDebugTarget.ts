@@ -93,6 +93,8 @@ export class JsDebugTarget implements MemoryTarget {
 
   /** Connections to worker threads, by the worker's session id; undefined where the worker could not be reached. */
   private readonly workerConnections = new Map<string, Promise<WorkerConnection | undefined>>();
+  /** V8's sampling heap profiler was started (Find Leaks' sampling mode) and not stopped yet. */
+  private allocationSampling = false;
   /** Allocation tracking was asked for: workers connected later start it too. */
   private trackWorkers = false;
 
@@ -319,6 +321,7 @@ export class JsDebugTarget implements MemoryTarget {
   async startAllocationSampling(intervalBytes: number): Promise<void> {
     await this.ready();
     await this.connected().startAllocationSampling(intervalBytes);
+    this.allocationSampling = true;
   }
 
   async readAllocationSampling(sourceMaps: boolean): Promise<AllocationSamples> {
@@ -340,6 +343,7 @@ export class JsDebugTarget implements MemoryTarget {
   async stopAllocationSampling(): Promise<void> {
     if (this.ended || !this.capture || this.capture.isClosed) return;
     await this.capture.stopAllocationSampling();
+    this.allocationSampling = false;
   }
 
   /** Runs `action` on every worker alive; a worker that exits meanwhile is skipped. */
@@ -401,8 +405,11 @@ export class JsDebugTarget implements MemoryTarget {
     for (const d of this.connectionScope.splice(0)) d.dispose();
     const capture = this.capture;
     this.capture = undefined;
+    // The profiler belongs to js-debug's inspector session, which outlives this connection: stop it first.
+    const stopping = this.allocationSampling && capture && !capture.isClosed ? capture.stopAllocationSampling().catch(() => undefined) : Promise.resolve();
+    this.allocationSampling = false;
     // Closing the proxy connection leaves js-debug's own inspector session (and so the object ids) untouched.
-    void capture?.close().catch(() => undefined);
+    void stopping.then(() => capture?.close()).catch(() => undefined);
     for (const connection of this.workerConnections.values()) void connection.then((c) => c?.capture.close()).catch(() => undefined);
     this.workerConnections.clear();
     this.sampleEmitter.dispose();
