@@ -186,7 +186,7 @@ export class SourceResolver {
   }
 
   /** Like findAllocation, but undefined when the function holds no expression that allocates `className`. */
-  findAllocationExpression(frame: RuntimeLocation, className: string): SourceLocation | undefined {
+  findAllocationExpression(frame: RuntimeLocation, className: string, inlined = true): SourceLocation | undefined {
     const file = this.toPath(frame.file);
     if (!file) return undefined;
     const parsed = this.parse(file);
@@ -196,7 +196,7 @@ export class SourceResolver {
     let found = findAllocatingNode(fn ?? parsed.sf, className, !!fn);
     // V8 records the optimised frame: when the allocating function was inlined into its caller, the recorded function
     // holds no allocation of the class but calls one (in this file) that does. That callee is where it happens.
-    if (!found && fn) found = allocationInCallee(parsed.sf, fn, className);
+    if (!found && fn && inlined) found = allocationInCallee(parsed.sf, fn, className);
     if (!found) return undefined;
     return this.resolve(this.runtimeLocationOf(frame.file, parsed.sf, found));
   }
