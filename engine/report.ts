@@ -859,8 +859,20 @@ const CREATING_CALLS: Record<ResourceKind, string[]> = {
   timer: ['setInterval', 'setTimeout'],
   'file-handle': ['open'],
   'child-process': ['spawn', 'fork', 'exec', 'execFile'],
-  handle: ['watch', 'watchFile', 'on'],
+  handle: ['watch', 'watchFile'],
   'vm-context': ['createContext', 'runInNewContext', 'Context'],
+};
+
+/** Calls that surely make each kind, looked for in the program's files when no allocation stack names one. */
+const SOURCE_CALLS: Record<ResourceKind, string[]> = {
+  'pending-promise': [],
+  socket: ['connect', 'createConnection'],
+  server: ['createServer'],
+  timer: [],
+  'file-handle': ['open'],
+  'child-process': ['spawn', 'fork', 'execFile'],
+  handle: ['watch', 'watchFile'],
+  'vm-context': ['createContext'],
 };
 
 /** Members whose retainer paths are computed to group them by holder; beyond that a kind stays one group. */
@@ -1006,7 +1018,7 @@ function creatingSite(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRes
   };
   if (stacks) {
     const sites = new Map<string, AllocationSite & { exact: boolean }>();
-    let sampled = 0;
+    const sampled = Math.min(members.length, 200);
     for (const m of members.slice(0, 200)) {
       const candidates = kind === 'pending-promise' || kind === 'timer' ? [m.node] : [m.owner, m.node];
       for (const n of candidates) {
@@ -1025,7 +1037,6 @@ function creatingSite(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRes
         const site = sites.get(key);
         if (site) site.count++;
         else sites.set(key, { function: frame.fn, location, count: 1, exact: !!exact });
-        sampled++;
         break;
       }
     }
@@ -1052,6 +1063,12 @@ function creatingSite(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRes
       const call = resolver.findOwnerDeclaration(loc.file, 'timer', s.name(callback), undefined, loc);
       return { site: { function: s.name(callback) || '(anonymous)', location: call ?? resolver.resolve(loc), count: 0, fromSource: true } };
     }
+  }
+  // The one call in the program's files that makes this kind (`spawn(`, `net.connect(`), when there is only one.
+  const calls = SOURCE_CALLS[kind];
+  if (calls.length) {
+    const found = resolver.findCallsIn(scripts.files().filter((f) => !LIBRARY_PATH.test(f)), calls, 2);
+    if (found.length === 1) return { site: { function: found[0].function, location: found[0].location, count: 0, fromSource: true } };
   }
   return { note: stacks ? 'V8 recorded no allocation stack in the program\'s files for them' : 'allocation tracking was off: run again with --track-allocations to record the line that creates them' };
 }

@@ -254,6 +254,34 @@ export class SourceResolver {
   }
 
   /**
+   * Every call in these files whose callee is named one of `callees` (`net.connect(`, `spawn(`), with the name of the
+   * function it is in, up to `limit`. A cheap text test skips files that cannot contain one.
+   */
+  findCallsIn(runtimeFiles: string[], callees: string[], limit = 8): { function: string; location: SourceLocation }[] {
+    const out: { function: string; location: SourceLocation }[] = [];
+    const names = new Set(callees);
+    const quick = new RegExp(`\\b(?:${callees.map(escapeRegExp).join('|')})\\s*\\(`);
+    const ts = tsApi();
+    for (const runtimeFile of runtimeFiles) {
+      const file = this.toPath(runtimeFile);
+      if (!file) continue;
+      const parsed = this.parse(file);
+      if (!parsed || !quick.test(parsed.text)) continue;
+      const visit = (n: TS.Node): void => {
+        if (out.length >= limit) return;
+        if (ts.isCallExpression(n) && names.has(lastName(n.expression) ?? '')) {
+          const location = this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, n));
+          const fn = functionAt(parsed.sf, n.getStart(parsed.sf));
+          if (location) out.push({ function: fn ? functionLabel(fn) || '(anonymous)' : '(top level)', location });
+        }
+        ts.forEachChild(n, visit);
+      };
+      visit(parsed.sf);
+    }
+    return out;
+  }
+
+  /**
    * Finds the line that adds to a collection named `identifier` (`x.add(`, `x.set(`, `x.push(`, `x.unshift(`,
    * `x[k] = v`, also through `this.x` or `obj.x`). `within`, a runtime position inside a function (an allocation
    * frame), picks the candidate in that function when there are several; otherwise the first in the file wins.

@@ -5,11 +5,11 @@
  */
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import type { AllocationSite, LeakGroup, RetainerStep } from '../engine/report';
+import type { AllocationSite, LeakGroup, ResourceGroup, RetainerStep } from '../engine/report';
 import type { SourceLocation } from '../engine/source';
 import { stepLabel, stepWhere } from '../engine/steps';
 import { formatBytes } from '../engine/units';
-import { ADDED_AT, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, siteOrigin, threadText } from '../engine/words';
+import { ADDED_AT, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, resourceAwaited, resourceCreated, resourceHeadline, siteOrigin, threadText } from '../engine/words';
 
 export { formatBytes };
 
@@ -76,6 +76,14 @@ export function allocationMessage(g: LeakGroup, site: AllocationSite): string {
   const fn = site.function && site.function !== '(anonymous)' ? ` in ${clip(site.function, 60)}()` : '';
   const per = g.growthPerRound > 0 ? ` (+${g.growthPerRound} per round)` : '';
   return `${site.count || g.count} ${clip(g.className, 80)} allocated here${fn} leak through ${clip(g.owner.name)}${per}`;
+}
+
+/** A resource group's marker text: what grows, per round, what creates and holds it. */
+export function resourceMessage(r: ResourceGroup): string {
+  const held = `held by ${clip(r.owner.name)}`;
+  const created = r.createdAt ? `${resourceCreated(r)} here` : 'held here';
+  const awaited = r.awaitedBy ? `; ${resourceAwaited(r)}` : '';
+  return `${clip(resourceHeadline(r), 300)}: ${created}, ${held}${awaited}.`;
 }
 
 export function moduleMessage(instances: number[]): string {

@@ -20,12 +20,12 @@ import {
   MarkupKind,
   Position,
 } from 'vscode-languageserver';
-import type { LeakGroup, LeakReport, RetainerStep } from '../engine/report';
+import type { LeakGroup, LeakReport, ResourceGroup, RetainerStep } from '../engine/report';
 import { SourceLocation, SourceResolver } from '../engine/source';
 import { LeakDiagnosticData, ReportStatusParams, SHOW_LEAK_GROUP_COMMAND, ShowLeakGroupArgs, SkippedMarker } from '../protocol/lsp';
 import { anchor, AnchorTarget, TextRange } from './anchor';
 import { ADDED_AT, callerSentence, heldViaSentence } from '../engine/words';
-import { allocationLensTitle, allocationMessage, clip, holderMessage, holderName, HoverPlace, hoverMarkdown, moduleMessage, ownerLensTitle, ownerMessage, shownPath } from './format';
+import { allocationLensTitle, allocationMessage, clip, holderMessage, holderName, HoverPlace, hoverMarkdown, moduleMessage, ownerLensTitle, ownerMessage, resourceMessage, shownPath } from './format';
 import { stepText } from '../engine/steps';
 import { reportSourceTime } from './reportInput';
 import { Reload, ReloadEvidence, StaticResult, staticSuspects, Suspect } from './staticChecks';
@@ -48,7 +48,7 @@ export interface LoadedReport {
  * owner: the owner's line; allocation: an allocation site; module: a module loaded again and again; holder: for an
  * owner inside node_modules, the application's line that holds the library object (where the user edits).
  */
-type MarkerKind = 'owner' | 'allocation' | 'module' | 'holder';
+type MarkerKind = 'owner' | 'allocation' | 'module' | 'holder' | 'resource';
 
 /** Where a marker should go, before it is anchored in the current text. */
 interface MarkerSpec {
@@ -59,6 +59,8 @@ interface MarkerSpec {
   /** For a holder marker: the index in `owner.related`. */
   relatedIndex?: number;
   instances?: number[];
+  /** For a resource marker: the growing resource group, marked at the line that creates it. */
+  resource?: ResourceGroup;
   file: string;
   line: number;
   column: number;
@@ -295,12 +297,33 @@ export class LeakModel {
           add({ report: loaded, at: 'module', instances: d.instances, file: mapped.file, line: 1, column: 1, targets: [], reported: `${d.file}:1` });
         }
       }
+      // Resources that grow (pending promises, handles, contexts): marked where they are created, else where held.
+      for (const loaded of [...this.reports.values()].sort(newestFirst)) {
+        const st = status.get(loaded.source)!;
+        for (const r of loaded.report.resources ?? []) {
+          await tick();
+          const loc = r.createdAt?.location ?? r.owner.location;
+          if (!loc) {
+            st.skipped.push({ groupId: r.id, at: 'allocation', reason: 'the report has no source location for the resource' });
+            continue;
+          }
+          if (!once(`resource\u0000${r.id}\u0000${loc.file}:${loc.line}:${loc.column}\u0000${r.thread ?? ''}`, loaded, st.notes, r.id)) continue;
+          const p = this.place(loc, st.notes);
+          if ('reason' in p) st.skipped.push({ groupId: r.id, at: 'allocation', reason: p.reason });
+          else {
+            const spec: MarkerSpec = { report: loaded, at: 'resource', resource: r, ...p, targets: [{ kind: 'position' }], reported: `${loc.file}:${loc.line}` };
+            const list = specsByFile.get(spec.file);
+            if (list) list.push(spec);
+            else specsByFile.set(spec.file, [spec]);
+          }
+        }
+      }
       const markers = new Map<string, Marker[]>();
       for (const [file, specs] of specsByFile) {
         await tick();
         const placed = this.anchorFile(file, specs, (spec, result) => {
           const st = status.get(spec.report.source)!;
-          const id = spec.group?.id ?? `module ${path.basename(file)}`;
+          const id = spec.group?.id ?? spec.resource?.id ?? `module ${path.basename(file)}`;
           if ('reason' in result) st.skipped.push({ groupId: id, at: spec.at === 'allocation' ? 'allocation' : 'owner', reason: `${spec.reported}: ${result.reason}` });
           else if (result.moved) {
             st.reanchored++;
@@ -475,7 +498,7 @@ export class LeakModel {
       out.push(d);
     }
     for (const s of this.statics.get(file)?.suspects ?? []) {
-      const same = markers.find((m) => m.spec.at !== 'module' && sameRange(m.range, s.range));
+      const same = markers.find((m) => m.spec.group && sameRange(m.range, s.range));
       if (same) {
         const d = runtime.get(same)!;
         d.message += `\nStatic check agrees: ${s.message}`;
@@ -508,6 +531,15 @@ export class LeakModel {
     const data: LeakDiagnosticData = { groupId: spec.group?.id, reportFile: spec.report.file };
     if (spec.at === 'module') {
       return { range: m.range, severity: DiagnosticSeverity.Warning, source: 'leak-lens', code: 'module-loaded-repeatedly', message: moduleMessage(spec.instances ?? []), data };
+    }
+    if (spec.at === 'resource') {
+      const r = spec.resource!;
+      const d: Diagnostic = { range: m.range, severity: DiagnosticSeverity.Warning, source: 'leak-lens', code: 'resource-growth', message: resourceMessage(r), data: { groupId: r.id, reportFile: spec.report.file } };
+      if (r.owner.location && r.createdAt?.location) {
+        const p = this.locate(r.owner.location, [{ kind: 'position' }], spec.report);
+        if (p && !(p.file === spec.file && sameRange(p.range, m.range))) d.relatedInformation = [{ location: { uri: this.uriOf(p.file), range: p.range }, message: `held by ${clip(r.owner.name)}` }];
+      }
+      return d;
     }
     const g = spec.group!;
     const related: DiagnosticRelatedInformation[] = [];
@@ -640,6 +672,10 @@ export class LeakModel {
     for (const m of at) {
       if (m.spec.at === 'module') {
         parts.push(`**Leak Lens**: ${moduleMessage(m.spec.instances ?? [])}`);
+        continue;
+      }
+      if (m.spec.at === 'resource') {
+        parts.push(`**Leak Lens**: ${resourceMessage(m.spec.resource!)}`);
         continue;
       }
       const key = groupKey(m.spec);
