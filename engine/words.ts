@@ -77,8 +77,8 @@ export function kindWords(g: Pick<LeakGroup, 'kind'>): string {
   return g.kind === 'chain' ? 'chain' : g.kind === 'collection' ? 'growing collection' : 'objects';
 }
 
-/** What a resource kind is, in a person's words. */
-const RESOURCE_WORDS: Record<ResourceGroup['kind'], string> = {
+/** What a resource kind is, in a person's words (`never-settled promises`). */
+export const RESOURCE_WORDS: Record<ResourceGroup['kind'], string> = {
   'pending-promise': 'never-settled promises',
   socket: 'open sockets',
   server: 'listening servers',

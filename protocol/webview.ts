@@ -8,13 +8,13 @@
  * bundle can include this module.
  */
 import type { ClassDelta } from '../engine/compare';
-import type { LeakGroup, LeakReport, RetainerStep } from '../engine/report';
+import type { LeakGroup, LeakReport, ResourceGroup, RetainerStep } from '../engine/report';
 import type { SourceLocation } from '../engine/source';
 import type { ClassSummary } from '../engine/summary';
 import type { ObjectInfo, Page, RetainerInfo } from './engine';
 import type { EngineProgress } from './progress';
 
-export type { ClassDelta, ClassSummary, LeakGroup, LeakReport, ObjectInfo, Page, RetainerInfo, RetainerStep, SourceLocation };
+export type { ClassDelta, ClassSummary, LeakGroup, LeakReport, ObjectInfo, Page, ResourceGroup, RetainerInfo, RetainerStep, SourceLocation };
 
 /** One sample of a live session's memory: `process.memoryUsage()` of the program, in bytes. */
 export interface TimelineSample {
@@ -282,7 +282,7 @@ export class LocationAllowList {
   /**
    * Every location a report names: owners and their related places, retainer paths, allocation sites with their
    * callers and creating stacks, class definitions, the callbacks objects are held through, the lines that add a
-   * collection's entries, duplicate modules.
+   * collection's entries, duplicate modules, and growing resources (holder, creating line, awaiting function, path).
    */
   addReport(report: LeakReport): void {
     for (const g of report.leaks) {
@@ -299,6 +299,12 @@ export class LocationAllowList {
       this.add(g.collection?.addedAt);
     }
     for (const d of report.duplicateModules) this.add(d.location);
+    for (const r of report.resources ?? []) {
+      this.add(r.owner.location);
+      this.add(r.createdAt?.location);
+      this.add(r.awaitedBy?.location);
+      this.addSteps(r.retainerPath);
+    }
   }
 
   has(file: string): boolean {
