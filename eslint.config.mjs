@@ -56,7 +56,7 @@ export default tseslint.config(
   {
     // Products that run outside the editor: the language server, the capture library, the CLI, the debug adapter, the
     // sweeper and the contracts. None may reach for the editor API (only src/ outside these folders is the extension).
-    files: ['server/**/*.ts', 'src/capture/**/*.ts', 'src/cli/**/*.ts', 'src/adapter/**/*.ts', 'src/sweeper/**/*.ts', 'src/testing/**/*.ts', 'protocol/**/*.ts'],
+    files: ['server/**/*.ts', 'render/**/*.ts', 'src/capture/**/*.ts', 'src/cli/**/*.ts', 'src/adapter/**/*.ts', 'src/sweeper/**/*.ts', 'src/testing/**/*.ts', 'protocol/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', noEditorApi] },
   },
   {

@@ -8,7 +8,7 @@
  */
 import { EngineClient } from '../engine/client';
 import type { TimelineSample } from '../protocol/webview';
-import type { EngineLike } from '../src/webview/controller';
+import type { EngineLike } from '../src/extension/webview/controller';
 import { launchBrowser, serveWebview, WebviewPage } from '../test/webview/harness';
 import { demoReport } from '../test/webview/reports';
 

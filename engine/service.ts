@@ -8,7 +8,7 @@ import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
 import { compareSnapshots } from './compare';
 import { CancelledError, SnapshotParseError } from './parse';
 import { retainerPath } from './paths';
-import { buildLeakReport, describePath, InputError, readSidecar } from './report';
+import { buildLeakReport, buildSamplingReport, describePath, InputError, readSidecar } from './report';
 import { ScriptIndex } from './scripts';
 import { SourceLocation, SourceResolver } from './source';
 import { summarizeClasses } from './summary';
@@ -124,6 +124,9 @@ export class EngineService {
         const workers: ThreadReport[] = (r.threads ?? []).map((t) => ({ name: t.name, report: buildLeakReport(t.files, { ...opts, pathMap: r.pathMap, load: this.loader(t.files, hooks, false, t.name) }) }));
         return mergeThreadReports(main, workers, r.threadNotes ?? []);
       }
+      case 'analyzeSampling':
+        if (r.profiles.length < 2) throw new InputError('the sampling mode needs allocation samples from two round boundaries at least; run at least one round');
+        return buildSamplingReport(r.profiles, r.interval, r.pid, new Map(Object.entries(r.sourceMapURLs ?? {})));
       case 'compare':
         return page(compareSnapshots(this.analysis(r.base, hooks, { snapshot: 1, snapshots: 2 }), this.analysis(r.target, hooks, { snapshot: 2, snapshots: 2 })), r.offset, r.limit);
       case 'retainers': {

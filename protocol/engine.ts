@@ -5,6 +5,7 @@
  */
 import type { ClassDelta } from '../engine/compare';
 import type { LeakReport, RetainerStep } from '../engine/report';
+import type { SamplingProfile } from '../engine/sampling';
 import type { SourceLocation } from '../engine/source';
 import type { ClassSummary } from '../engine/summary';
 import type { EngineProgress } from './progress';
@@ -75,6 +76,18 @@ export type EngineRequest =
       /** Notes added to the merged report's warnings, such as workers that were not alive at every snapshot. */
       threadNotes?: string[];
     }
+  | {
+      /**
+       * The sampling mode's report (engine/sampling.ts): V8 sampling heap profiles read after a forced GC at each
+       * round boundary, oldest first (at least two), sampled one allocation per `interval` bytes. No snapshot.
+       */
+      kind: 'analyzeSampling';
+      profiles: SamplingProfile[];
+      interval: number;
+      pid?: number;
+      /** Source map URLs of the program's scripts, by script URL, to map frames to the original source. */
+      sourceMapURLs?: Record<string, string>;
+    }
   | { kind: 'compare'; base: string; target: string; offset?: number; limit?: number }
   | { kind: 'retainers'; file: string; nodeId: number; offset?: number; limit?: number }
   | { kind: 'retainerPath'; file: string; nodeId: number }
@@ -86,6 +99,7 @@ export interface EngineResults {
   load: SnapshotHandle;
   summary: Page<ClassSummary>;
   analyze: LeakReport;
+  analyzeSampling: LeakReport;
   compare: Page<ClassDelta>;
   retainers: Page<RetainerInfo>;
   retainerPath: RetainerStep[];

@@ -282,9 +282,15 @@ export class LocationAllowList {
   /**
    * Every location a report names: owners and their related places, retainer paths, allocation sites with their
    * callers and creating stacks, class definitions, the callbacks objects are held through, the lines that add a
-   * collection's entries, duplicate modules, and growing resources (holder, creating line, awaiting function, path).
+   * collection's entries, duplicate modules, the sampling mode's allocating stacks, and growing resources (holder,
+   * creating line, awaiting function, path).
    */
   addReport(report: LeakReport): void {
+    // The sampling mode's growing stacks: every frame, and the allocating line.
+    for (const g of report.sampling?.growth ?? []) {
+      this.add(g.site.location);
+      for (const f of g.stack) this.add(f.location);
+    }
     for (const g of report.leaks) {
       this.add(g.owner.location);
       for (const r of g.owner.related ?? []) this.add(r.location);

@@ -1,5 +1,5 @@
 // Bundles what the extension runs into dist/ with esbuild, one file per process or thread:
-//   dist/extension.js  the extension host side (src/extension.ts; `vscode` stays external)
+//   dist/extension.js  the extension host side (src/extension/main.ts; `vscode` stays external)
 //   dist/worker.js     the engine worker; EngineClient finds it beside itself (__dirname/worker.js), so it must sit
 //                      next to extension.js
 //   dist/adapter.js    the `leak-lens` debug adapter (DAP over stdio), also runnable by other editors
@@ -12,7 +12,7 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
-const entryPoints = { extension: 'src/extension.ts', worker: 'engine/worker.ts', adapter: 'src/adapter/main.ts', sweeper: 'src/sweeper/main.ts' };
+const entryPoints = { extension: 'src/extension/main.ts', worker: 'engine/worker.ts', adapter: 'src/adapter/main.ts', sweeper: 'src/sweeper/main.ts' };
 if (fs.existsSync(path.join(root, 'server/main.ts'))) entryPoints.server = 'server/main.ts';
 
 const t0 = Date.now();

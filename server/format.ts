@@ -5,11 +5,12 @@
  */
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import type { AllocationSite, LeakGroup, ResourceGroup, RetainerStep } from '../engine/report';
+import type { AllocationSite, LeakGroup, RetainerStep, ResourceGroup } from '../engine/report';
+import type { SamplingGrowth } from '../engine/sampling';
 import type { SourceLocation } from '../engine/source';
-import { stepLabel, stepWhere } from '../engine/steps';
-import { formatBytes } from '../engine/units';
-import { ADDED_AT, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, resourceAwaited, resourceCreated, resourceHeadline, siteOrigin, threadText } from '../engine/words';
+import { stepLabel, stepWhere } from '../render/steps';
+import { formatBytes } from '../render/units';
+import { ADDED_AT, SAMPLING_NOTICE, samplingBytesPerRound, samplingGrowthSentence, samplingLiveBytes, SERIES_ARROW, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, siteOrigin, threadText, resourceAwaited, resourceCreated, resourceHeadline } from '../render/words';
 
 export { formatBytes };
 
@@ -114,7 +115,7 @@ export function lineLink(file: string, line: number, root: string | undefined, t
 }
 
 /**
- * A retainer step in a hover: its words as everywhere else (engine/steps.ts), then the report's location, a link to
+ * A retainer step in a hover: its words as everywhere else (render/steps.ts), then the report's location, a link to
  * where the step is in the workspace when it was placed there (with the line it has now, if the file changed).
  */
 function stepLine(step: RetainerStep, index: number, place: HoverPlace | undefined, root: string | undefined): string {
@@ -207,4 +208,32 @@ function cap(s: string): string {
 export function holderName(label: string): string | undefined {
   const m = /([A-Za-z_$][\w$]*)\s*$/.exec(label);
   return m ? m[1] : undefined;
+}
+
+/** The diagnostic of an allocating line of a growing sampled stack: the growth, and what sampling cannot tell. */
+export function sampledMessage(g: SamplingGrowth, interval: number): string {
+  return `Leak Lens: ${samplingGrowthSentence({ ...g, constructs: g.constructs ? clip(g.constructs, 60) : undefined }, interval)}; ${SAMPLING_NOTICE}.`;
+}
+
+/**
+ * A growing sampled stack in a hover: the growth per round, the live samples at each boundary, the allocating stack
+ * with links to the frames placed in the workspace, and what sampling cannot tell.
+ */
+export function sampledHoverMarkdown(g: SamplingGrowth, interval: number, frames: (HoverPlace | undefined)[], root: string | undefined): string {
+  const lines: string[] = [];
+  // The constructor's name came from the program: a code span; the rest are figures.
+  lines.push(`**Leak Lens** (allocation sampling): objects allocated here${g.constructs ? ` (new ${code(clip(g.constructs, 60))})` : ''} grow every round: about +${formatBytes(samplingBytesPerRound(g, interval))} live per round.`);
+  lines.push('');
+  lines.push(`Live bytes per round (estimated): ${samplingLiveBytes(g, interval).map((b) => formatBytes(b)).join(' → ')}; live samples ${g.liveSamples.join(SERIES_ARROW)} (one per ${formatBytes(interval)} allocated); about ${formatBytes(g.estimatedBytes)} kept from the rounds.`);
+  lines.push('');
+  lines.push('Allocating stack, innermost first:');
+  lines.push('');
+  g.stack.forEach((f, i) => {
+    const place = frames[i];
+    const where = place ? ` ${lineLink(place.file, place.line, root)}` : f.location ? ` ${escapeMarkdown(`${shownPath(root)(f.location.file)}:${f.location.line}`)}` : '';
+    lines.push(`${i + 1}. ${code(`${f.function}()`)}${where}${f.library ? ' (library)' : ''}`);
+  });
+  lines.push('');
+  lines.push(`_${escapeMarkdown(SAMPLING_NOTICE.charAt(0).toUpperCase() + SAMPLING_NOTICE.slice(1))}._`);
+  return lines.join('\n');
 }

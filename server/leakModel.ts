@@ -20,13 +20,14 @@ import {
   MarkupKind,
   Position,
 } from 'vscode-languageserver';
-import type { LeakGroup, LeakReport, ResourceGroup, RetainerStep } from '../engine/report';
+import type { LeakGroup, LeakReport, RetainerStep, ResourceGroup } from '../engine/report';
+import type { SamplingGrowth } from '../engine/sampling';
 import { SourceLocation, SourceResolver } from '../engine/source';
 import { LeakDiagnosticData, ReportStatusParams, SHOW_LEAK_GROUP_COMMAND, ShowLeakGroupArgs, SkippedMarker } from '../protocol/lsp';
 import { anchor, AnchorTarget, TextRange } from './anchor';
-import { ADDED_AT, callerSentence, heldViaSentence } from '../engine/words';
-import { allocationLensTitle, allocationMessage, clip, holderMessage, holderName, HoverPlace, hoverMarkdown, moduleMessage, ownerLensTitle, ownerMessage, resourceMessage, shownPath } from './format';
-import { stepText } from '../engine/steps';
+import { ADDED_AT, callerSentence, heldViaSentence } from '../render/words';
+import { allocationLensTitle, allocationMessage, clip, holderMessage, holderName, HoverPlace, hoverMarkdown, moduleMessage, ownerLensTitle, ownerMessage, sampledHoverMarkdown, sampledMessage, shownPath, resourceMessage } from './format';
+import { stepText } from '../render/steps';
 import { reportSourceTime } from './reportInput';
 import { Reload, ReloadEvidence, StaticResult, staticSuspects, Suspect } from './staticChecks';
 import { FileText, TextSource } from './texts';
@@ -46,9 +47,10 @@ export interface LoadedReport {
 
 /**
  * owner: the owner's line; allocation: an allocation site; module: a module loaded again and again; holder: for an
- * owner inside node_modules, the application's line that holds the library object (where the user edits).
+ * owner inside node_modules, the application's line that holds the library object (where the user edits); sampled:
+ * the allocating line of a stack whose live samples grow (a report of the sampling mode: no owner, no retainers).
  */
-type MarkerKind = 'owner' | 'allocation' | 'module' | 'holder' | 'resource';
+type MarkerKind = 'owner' | 'allocation' | 'module' | 'holder' | 'sampled' | 'resource';
 
 /** Where a marker should go, before it is anchored in the current text. */
 interface MarkerSpec {
@@ -61,6 +63,8 @@ interface MarkerSpec {
   instances?: number[];
   /** For a resource marker: the growing resource group, marked at the line that creates it. */
   resource?: ResourceGroup;
+  /** For a sampled marker: the growing stack, and the report's sampling interval. */
+  sampled?: { growth: SamplingGrowth; interval: number };
   file: string;
   line: number;
   column: number;
@@ -142,6 +146,18 @@ function allocationTargets(g: LeakGroup, fn: string): AnchorTarget[] {
   if (IDENT.test(fn)) out.push({ kind: 'declaration', name: fn });
   return out;
 }
+
+/** Where a sampled stack allocates: the `new` of the constructor it calls, else the function's declaration. */
+function sampledTargets(g: SamplingGrowth): AnchorTarget[] {
+  const out: AnchorTarget[] = [];
+  if (g.constructs && IDENT.test(g.constructs)) out.push({ kind: 'new', name: g.constructs });
+  else if (IDENT.test(g.site.function)) out.push({ kind: 'declaration', name: g.site.function });
+  out.push({ kind: 'position' });
+  return out;
+}
+
+/** A caller's frame: the token at its line in a file as it ran, else nothing (V8 names no call to look for). */
+const FRAME_TARGETS: AnchorTarget[] = [{ kind: 'position' }];
 
 /**
  * Targets for a retainer step's node: a named function or class by its name on the line, else (in an unchanged
@@ -254,7 +270,7 @@ export class LeakModel {
     };
     try {
       for (const loaded of [...this.reports.values()].sort(newestFirst)) {
-        const st = { source: loaded.source, ok: true, groups: loaded.report.leaks.length, markers: 0, files: 0, reanchored: 0, skipped: [] as SkippedMarker[], durationMs: 0, fileSet: new Set<string>(), notes: [] as string[] };
+        const st = { source: loaded.source, ok: true, groups: loaded.report.leaks.length + (loaded.report.sampling?.growth.length ?? 0), markers: 0, files: 0, reanchored: 0, skipped: [] as SkippedMarker[], durationMs: 0, fileSet: new Set<string>(), notes: [] as string[] };
         status.set(loaded.source, st);
         const add = (spec: MarkerSpec): void => {
           const list = specsByFile.get(spec.file);
@@ -287,6 +303,21 @@ export class LeakModel {
             if ('reason' in p) st.skipped.push({ groupId: g.id, at: 'allocation', reason: p.reason });
             else add({ report: loaded, group: g, at: 'allocation', siteIndex: i, ...p, targets: allocationTargets(g, site.function), reported: `${loc.file}:${loc.line}` });
           });
+        }
+        // The sampling mode's growing stacks: the allocating line of each (there is no owner to mark).
+        const sampling = loaded.report.sampling;
+        for (const [i, growth] of (sampling?.growth ?? []).entries()) {
+          await tick();
+          const loc = growth.site.location;
+          const id = `sampled stack ${i + 1} (${clip(growth.site.function, 60)}())`;
+          if (!loc) {
+            st.skipped.push({ groupId: id, at: 'allocation', reason: 'the report has no source location for its allocating frame' });
+            continue;
+          }
+          if (!once(`sampled\u0000${loc.file}:${loc.line}:${loc.column}\u0000${growth.constructs ?? ''}`, loaded, st.notes, id)) continue;
+          const p = this.place(loc, st.notes);
+          if ('reason' in p) st.skipped.push({ groupId: id, at: 'allocation', reason: p.reason });
+          else add({ report: loaded, at: 'sampled', sampled: { growth, interval: sampling!.interval }, ...p, targets: sampledTargets(growth), reported: `${loc.file}:${loc.line}` });
         }
         for (const d of loaded.report.duplicateModules) {
           await tick();
@@ -323,8 +354,8 @@ export class LeakModel {
         await tick();
         const placed = this.anchorFile(file, specs, (spec, result) => {
           const st = status.get(spec.report.source)!;
-          const id = spec.group?.id ?? spec.resource?.id ?? `module ${path.basename(file)}`;
-          if ('reason' in result) st.skipped.push({ groupId: id, at: spec.at === 'allocation' ? 'allocation' : 'owner', reason: `${spec.reported}: ${result.reason}` });
+          const id = spec.group?.id ?? spec.resource?.id ?? (spec.sampled ? `sampled stack ${spec.sampled.growth.site.function}()` : `module ${path.basename(file)}`);
+          if ('reason' in result) st.skipped.push({ groupId: id, at: spec.at === 'allocation' || spec.at === 'sampled' ? 'allocation' : 'owner', reason: `${spec.reported}: ${result.reason}` });
           else if (result.moved) {
             st.reanchored++;
             st.notes.push(`re-anchored ${id} (${spec.at}) from ${spec.reported} to line ${result.range.start.line + 1}: the file changed since the snapshot`);
@@ -541,6 +572,7 @@ export class LeakModel {
       }
       return d;
     }
+    if (spec.sampled) return this.sampledDiagnostic(m, spec.sampled.growth, spec.sampled.interval, data);
     const g = spec.group!;
     const related: DiagnosticRelatedInformation[] = [];
     const relate = (loc: SourceLocation | undefined, targets: AnchorTarget[], message: string): void => {
@@ -588,6 +620,20 @@ export class LeakModel {
       message: spec.at === 'owner' ? ownerMessage(g, many) : spec.at === 'holder' ? holderMessage(g, g.owner.related![spec.relatedIndex!].label, many) : allocationMessage(g, g.allocationSites[spec.siteIndex!]),
       data,
     };
+    if (related.length) d.relatedInformation = related;
+    return d;
+  }
+
+  /** A growing sampled stack's allocating line: the growth per round, from sampling; the callers as related places. */
+  private sampledDiagnostic(m: Marker, g: SamplingGrowth, interval: number, data: LeakDiagnosticData): Diagnostic {
+    const related: DiagnosticRelatedInformation[] = [];
+    const at = g.stack.findIndex((f) => f.location && f.location.file === g.site.location?.file && f.location.line === g.site.location?.line);
+    g.stack.forEach((f, i) => {
+      if (i <= at || !f.location || f.library || related.length >= MAX_RELATED) return;
+      const p = this.locate(f.location, FRAME_TARGETS, m.spec.report);
+      if (p) related.push({ location: { uri: this.uriOf(p.file), range: p.range }, message: `called from ${clip(f.function)}() (frame ${i + 1} of the allocating stack)` });
+    });
+    const d: Diagnostic = { range: m.range, severity: DiagnosticSeverity.Warning, source: 'leak-lens', code: 'leak-sampled-allocation', message: sampledMessage(g, interval), data };
     if (related.length) d.relatedInformation = related;
     return d;
   }
@@ -676,6 +722,18 @@ export class LeakModel {
       }
       if (m.spec.at === 'resource') {
         parts.push(`**Leak Lens**: ${resourceMessage(m.spec.resource!)}`);
+        continue;
+      }
+      if (m.spec.sampled) {
+        const { growth, interval } = m.spec.sampled;
+        const site = growth.site.location;
+        const frames = growth.stack.map((f) => {
+          // The allocating frame is where the marker is (found by parsing a changed file); the others, if as they ran.
+          if (site && f.location?.file === site.file && f.location.line === site.line) return { file: m.spec.file, line: m.range.start.line + 1 };
+          const p = f.location ? this.locate(f.location, FRAME_TARGETS, m.spec.report) : undefined;
+          return p ? { file: p.file, line: p.range.start.line + 1 } : undefined;
+        });
+        parts.push(sampledHoverMarkdown(growth, interval, frames, this.rootOf(file)));
         continue;
       }
       const key = groupKey(m.spec);

@@ -5,7 +5,8 @@
  * a report too large to parse without stalling the server is refused. Cost: one pass over the report.
  */
 import * as fs from 'fs';
-import type { AllocationSite, LeakGroup, LeakOwner, LeakReport, ResourceGroup, RetainerStep, SnapshotInfo } from '../engine/report';
+import type { AllocationSite, LeakGroup, LeakOwner, LeakReport, RetainerStep, SnapshotInfo, ResourceGroup } from '../engine/report';
+import type { SamplingFindings, SamplingFrame, SamplingGrowth } from '../engine/sampling';
 import type { SourceLocation } from '../engine/source';
 
 /** Larger report files are refused: JSON.parse would hold the server's only thread for seconds. */
@@ -171,6 +172,41 @@ function group(v: unknown, index: number, problems: string[]): LeakGroup | undef
   return g;
 }
 
+function samplingFrame(v: unknown): SamplingFrame | undefined {
+  if (!isRecord(v) || typeof v.function !== 'string') return undefined;
+  const out: SamplingFrame = { function: v.function.slice(0, MAX_NAME) || '(anonymous)' };
+  const loc = location(v.location);
+  if (loc) out.location = loc;
+  if (v.library === true) out.library = true;
+  return out;
+}
+
+/**
+ * The sampling mode's findings (`leak-lens run --sampling`, Find Leaks in sampling mode): growing allocation stacks,
+ * each kept only with its allocating frame and its live samples; undefined when absent or not well formed.
+ */
+function samplingFindings(v: unknown, problems: string[]): SamplingFindings | undefined {
+  if (v === undefined) return undefined;
+  if (!isRecord(v) || !Array.isArray(v.growth) || !(typeof v.interval === 'number' && v.interval > 0 && Number.isFinite(v.interval))) {
+    problems.push('the sampling findings have no growth list or no sampling interval; left out');
+    return undefined;
+  }
+  const growth: SamplingGrowth[] = [];
+  v.growth.slice(0, MAX_LIST).forEach((x, i) => {
+    const site = isRecord(x) ? samplingFrame(x.site) : undefined;
+    if (!isRecord(x) || !site) {
+      problems.push(`growing stack #${i + 1} has no allocating frame; left out`);
+      return;
+    }
+    const stack = (Array.isArray(x.stack) ? x.stack : []).slice(0, MAX_LIST).map(samplingFrame).filter((f): f is SamplingFrame => !!f);
+    const g: SamplingGrowth = { stack: stack.length ? stack : [site], site, liveSamples: nums(x.liveSamples).slice(0, MAX_LIST), survivorsPerRound: nums(x.survivorsPerRound).slice(0, MAX_LIST), estimatedBytes: num(x.estimatedBytes) };
+    const constructs = name(x.constructs);
+    if (constructs) g.constructs = constructs;
+    growth.push(g);
+  });
+  return { interval: v.interval, rounds: positiveInt(v.rounds) ? v.rounds : Math.max(1, growth[0]?.liveSamples.length ? growth[0].liveSamples.length - 1 : 1), growth };
+}
+
 /** Checks an untrusted value and rebuilds it as a report, or says in one line why it is not one. */
 export function sanitizeReport(raw: unknown): ReportInput {
   if (!isRecord(raw)) return { ok: false, error: 'not a leak report (expected a JSON object)' };
@@ -239,10 +275,11 @@ export function sanitizeReport(raw: unknown): ReportInput {
     const n = name(t.name);
     return n ? [{ name: n, snapshots: snapshotList(t.snapshots) }] : [];
   });
+  const sampling = samplingFindings(raw.sampling, problems);
   const report: LeakReport = {
     version: num(raw.version, 1),
     tool: 'leak-lens',
-    verdict: leaks.length > 0 || resources.length > 0 ? 'leak' : 'clean',
+    verdict: leaks.length > 0 || resources.length > 0 || (sampling?.growth.length ?? 0) > 0 ? 'leak' : 'clean',
     createdAt: str(raw.createdAt),
     pid: typeof raw.pid === 'number' ? raw.pid : undefined,
     rounds: num(raw.rounds),
@@ -255,6 +292,7 @@ export function sanitizeReport(raw: unknown): ReportInput {
     timings: {},
   };
   if (threads.length) report.threads = threads;
+  if (sampling) report.sampling = sampling;
   return { ok: true, report, problems };
 }
 

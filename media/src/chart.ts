@@ -3,7 +3,7 @@
  * `--vscode-charts-*` palette), and charts are rebuilt when the theme changes. Width follows the container.
  */
 import uPlot from 'uplot';
-import { formatBytes } from './model/timeline';
+import { formatBytes } from '../../render/timeline';
 import { themeColor } from './dom';
 
 export interface ChartTheme {

@@ -3,7 +3,7 @@
  * heap snapshot (class names, property names, string contents) is shown as characters and never parsed as markup.
  * Nothing in the webview assigns innerHTML or outerHTML (eslint forbids it under media/).
  */
-import { formatBytes } from './model/timeline';
+import { formatBytes } from '../../render/timeline';
 
 export { formatBytes };
 

@@ -44,7 +44,9 @@ function renderTabs(state: PanelState): void {
   tabs.clear();
   replace(tablist);
   for (const id of state.views) {
-    const tab = h('button', { id: `tab-${id}`, class: 'tab', attrs: { role: 'tab', type: 'button', 'aria-controls': `panel-${id}`, 'aria-selected': 'false', tabindex: -1, 'data-view': id } }, tabNames[id]);
+    // A report of the sampling mode lists growing allocation stacks, not leak groups.
+    const name = id === 'leaks' && state.report?.sampling ? 'Growing stacks' : tabNames[id];
+    const tab = h('button', { id: `tab-${id}`, class: 'tab', attrs: { role: 'tab', type: 'button', 'aria-controls': `panel-${id}`, 'aria-selected': 'false', tabindex: -1, 'data-view': id } }, name);
     tab.addEventListener('click', () => show(id));
     tab.addEventListener('keydown', (e) => {
       const ids = app.state.views;
@@ -103,7 +105,7 @@ function setState(state: PanelState): void {
   views.summary.setSnapshots();
   views.comparison.setSnapshots();
   views.leaks.setReport(state.report);
-  views.growth.setReport(state.report);
+  views.growth.setReport(state.report?.sampling ? undefined : state.report);
   if (state.timeline) views.timeline.reset(state.timeline.samples, state.timeline.markers, state.timeline.live);
   show(first, state.focus, state.group);
   performance.mark('leak-lens:state-shown');

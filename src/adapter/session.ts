@@ -22,7 +22,7 @@ import {
   type LaunchedProgram,
   type MemoryUsage,
 } from '../capture';
-import type { AttachArguments, CustomEvents, CustomEventName, CustomRequestName, CustomRequests, LaunchArguments, WorkerSnapshotBody } from './protocol';
+import type { AttachArguments, CustomEvents, CustomEventName, CustomRequestName, CustomRequests, LaunchArguments, WorkerSnapshotBody } from '../../protocol/adapter';
 
 /** What a client may send: nothing is known to be present until checked. */
 type LaunchRequestArguments = DebugProtocol.LaunchRequestArguments & Partial<LaunchArguments>;
@@ -41,6 +41,8 @@ export class LeakLensDebugSession extends DebugSession {
   private program: LaunchedProgram | undefined;
   private stopOnDisconnect = true;
   private sampler: Disposable | undefined;
+  /** V8's sampling heap profiler is on (leakLens/startAllocationSampling): stopped before the connection closes. */
+  private allocationSampling = false;
   private readonly sessionScope: Disposable[] = [];
   /** In-flight cancellable requests by request seq. */
   private readonly cancellers = new Map<number, AbortController>();
@@ -310,6 +312,30 @@ export class LeakLensDebugSession extends DebugSession {
         await capture.stopAllocationTracking();
         await this.workers?.setAllocationTracking(false);
         return {} as Body;
+      case 'leakLens/startAllocationSampling': {
+        const interval = Number((args as CustomRequests['leakLens/startAllocationSampling']['args']).interval);
+        if (!Number.isInteger(interval) || interval < 64) throw new UserError('leakLens/startAllocationSampling needs "interval" in bytes, a whole number of at least 64.');
+        await capture.startAllocationSampling(interval);
+        this.allocationSampling = true;
+        return {} as Body;
+      }
+      case 'leakLens/readAllocationSampling': {
+        if (!this.allocationSampling) throw new UserError('Allocation sampling is not on; send leakLens/startAllocationSampling first.');
+        // Twice: objects freed by the first collection's finalizers go in the second, as before a snapshot.
+        await capture.collectGarbage();
+        await capture.collectGarbage();
+        const profile = await capture.allocationSamples();
+        const sourceMapURLs: Record<string, string> = {};
+        if ((args as CustomRequests['leakLens/readAllocationSampling']['args']).sourceMaps === true) {
+          await capture.refreshScripts();
+          for (const script of capture.scripts.values()) if (script.sourceMapURL) sourceMapURLs[script.url] = script.sourceMapURL;
+        }
+        return { profile, sourceMapURLs } satisfies CustomRequests['leakLens/readAllocationSampling']['body'] as Body;
+      }
+      case 'leakLens/stopAllocationSampling':
+        if (this.allocationSampling) await capture.stopAllocationSampling();
+        this.allocationSampling = false;
+        return {} as Body;
       default:
         throw new UserError(`unknown request ${String(command)}`);
     }
@@ -367,6 +393,9 @@ export class LeakLensDebugSession extends DebugSession {
     this.workers = undefined;
     const capture = this.capture;
     this.capture = undefined;
+    // An attached program goes on running: leave it without the profiler's (small) cost.
+    if (this.allocationSampling && capture && !capture.isClosed) await capture.stopAllocationSampling().catch(() => undefined);
+    this.allocationSampling = false;
     await capture?.close().catch(() => undefined);
     if (stopProgram && this.program) await this.program.stop();
     // A cancelled snapshot removes its half-written file when it settles; wait for that, within reason.

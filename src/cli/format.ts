@@ -4,9 +4,9 @@ import type { ClassSummary } from '../../engine/summary';
 import type { LeakGroup, LeakReport, ObjectRetainers, ResourceGroup } from '../../engine/report';
 import type { SamplingFindings } from '../../engine/sampling';
 import type { SourceLocation } from '../../engine/source';
-import { stepText, stepWhere } from '../../engine/steps';
-import { formatBytes } from '../../engine/units';
-import { ADDED_AT, chainSentence, collectionHeadline, containerSentence, heldViaSentence, resourceAwaited, resourceCreated, resourceHeadline } from '../../engine/words';
+import { stepText, stepWhere } from '../../render/steps';
+import { formatBytes } from '../../render/units';
+import { ADDED_AT, chainSentence, collectionHeadline, containerSentence, heldViaSentence, resourceAwaited, resourceCreated, resourceHeadline } from '../../render/words';
 
 export { formatBytes };
 

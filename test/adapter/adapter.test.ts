@@ -12,8 +12,8 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, before, beforeEach, describe, test } from 'node:test';
-import type { CustomEvents, CustomRequests } from '../../src/adapter/protocol';
-import { buildLeakReport } from '../../engine/report';
+import type { CustomEvents, CustomRequests } from '../../protocol/adapter';
+import { buildLeakReport, buildSamplingReport } from '../../engine/report';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const adapter = path.join(repoRoot, 'out', 'src', 'adapter', 'main.js');
@@ -169,6 +169,41 @@ describe('leak-lens debug adapter over DAP', () => {
     }
     const report = buildLeakReport(workerFiles);
     assert.deepEqual(report.leaks.map((g) => [g.className, g.owner.name, g.growthPerRound]), [['Job', 'jobs', 50]]);
+    await Promise.all([dc.waitForEvent('terminated'), dc.terminateRequest()]);
+  });
+
+  test('allocation sampling: start, a read at each round boundary, stop; the growing stack is the leak, and no snapshot is written', async () => {
+    await Promise.all([
+      dc.configurationSequence(),
+      dc.launch({ program: path.join(fixtures, 'leaky-array.js'), samplingIntervalMs: 200, env: { TICK_MS: '20' } }),
+      dc.waitForEvent('initialized'),
+    ]);
+    // Reading before starting says what to send first.
+    await assert.rejects(dc.customRequest('leakLens/readAllocationSampling', {}), /send leakLens\/startAllocationSampling first/);
+    await assert.rejects(dc.customRequest('leakLens/startAllocationSampling', { interval: 8 }), /"interval" in bytes, a whole number of at least 64/);
+    await request(dc, 'leakLens/startAllocationSampling', { interval: 512 });
+    const profiles = [];
+    let sourceMapURLs: Record<string, string> = {};
+    for (let i = 1; i <= 4; i++) {
+      const read = await request(dc, 'leakLens/readAllocationSampling', i === 4 ? { sourceMaps: true } : {});
+      assert.ok(read.profile.head && Array.isArray(read.profile.samples), 'a sampling profile comes back');
+      profiles.push(read.profile);
+      if (i === 4) sourceMapURLs = read.sourceMapURLs;
+      else await samplesAfter(dc, 2);
+    }
+    assert.deepEqual(sourceMapURLs, {}, 'plain JavaScript has no source maps');
+    await request(dc, 'leakLens/stopAllocationSampling', {});
+    await assert.rejects(dc.customRequest('leakLens/readAllocationSampling', {}), /send leakLens\/startAllocationSampling first/, 'stopped: nothing more to read');
+
+    const report = buildSamplingReport(profiles, 512, undefined);
+    const growth = report.sampling?.growth ?? [];
+    // V8 records the function (grow, or Leaky's constructor when it was not inlined): the site is grow()'s line.
+    const leak = growth.find((g) => g.site.function === 'grow' && g.site.location?.file === path.join(fixtures, 'leaky-array.js') && [14, 15].includes(g.site.location.line));
+    assert.ok(leak, `the stack that allocates Leaky in grow() (leaky-array.js:14-15) grows; got ${growth.map((g) => `${g.site.function} ${g.site.location?.file}:${g.site.location?.line}`).join(', ')}`);
+    assert.ok(leak.liveSamples.every((n, i) => i === 0 || n > leak.liveSamples[i - 1]), `live samples grow at every boundary: ${leak.liveSamples.join(', ')}`);
+    // churn()'s scratch objects die within the tick: never reported.
+    assert.ok(!growth.some((g) => g.site.function === 'churn'), 'short-lived garbage is not reported');
+    assert.deepEqual(fs.readdirSync(dir), [], 'no snapshot file');
     await Promise.all([dc.waitForEvent('terminated'), dc.terminateRequest()]);
   });
 

@@ -15,7 +15,7 @@ import type { LeakGroup, LeakReport } from '../../engine/report';
 import type { SourceLocation } from '../../engine/source';
 import { formatBytes } from '../../server/format';
 import { formatReport } from '../../src/cli/format';
-import { md, reportMarkdownWith } from '../../src/ui/reportMarkdown';
+import { md, reportMarkdownWith } from '../../src/extension/ui/reportMarkdown';
 import { LspClient, uri } from './lspClient';
 import { corpusDir, hoverMarkdown, repoRoot, runCorpus, span, textAt } from './helpers';
 

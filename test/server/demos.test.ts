@@ -11,10 +11,10 @@ import type { LeakReport } from '../../engine/report';
 import type { Diagnostic } from 'vscode-languageserver';
 import { pathToFileURL } from 'node:url';
 import type { SourceLocation } from '../../engine/source';
-import { stepText } from '../../engine/steps';
+import { stepText } from '../../render/steps';
 import { formatBytes } from '../../server/format';
 import { formatReport } from '../../src/cli/format';
-import { md, reportMarkdownWith } from '../../src/ui/reportMarkdown';
+import { md, reportMarkdownWith } from '../../src/extension/ui/reportMarkdown';
 import { LspClient, uri } from './lspClient';
 import { hoverMarkdown, mapReportFiles, repoRoot, runDemo, span, summary, tempDir, textAt, writeJson } from './helpers';
 

@@ -7,8 +7,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as vscode from 'vscode';
 import WebSocket from 'ws';
-import type { FindLeaksResult } from '../../src/commands/findLeaks';
-import type { SnapshotEntry } from '../../src/snapshots/store';
+import type { FindLeaksResult } from '../../src/extension/commands/findLeaks';
+import type { SnapshotEntry } from '../../src/extension/snapshots/store';
 import { api, fixture, nextEvent, ok, run, startPwaNode, stopAllSessions, until } from './helpers';
 
 suite('pwa-node session (js-debug)', () => {

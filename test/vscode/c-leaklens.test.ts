@@ -6,9 +6,9 @@
 import * as assert from 'assert';
 import type { ChildProcess } from 'child_process';
 import * as vscode from 'vscode';
-import type { FindLeaksResult } from '../../src/commands/findLeaks';
-import type { SessionResult } from '../../src/commands/sessions';
-import type { SnapshotEntry } from '../../src/snapshots/store';
+import type { FindLeaksResult } from '../../src/extension/commands/findLeaks';
+import type { SessionResult } from '../../src/extension/commands/sessions';
+import type { SnapshotEntry } from '../../src/extension/snapshots/store';
 import { api, fixture, freePort, ok, run, startLeakLens, startNode, stopAllSessions, until, workspaceDir } from './helpers';
 
 suite('leak-lens launch configuration', () => {

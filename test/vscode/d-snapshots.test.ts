@@ -6,8 +6,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { CompareResult, OpenSnapshotResult } from '../../src/commands/snapshots';
-import type { SnapshotEntry } from '../../src/snapshots/store';
+import type { CompareResult, OpenSnapshotResult } from '../../src/extension/commands/snapshots';
+import type { SnapshotEntry } from '../../src/extension/snapshots/store';
 import { api, fixture, folderFiles, ok, run, setSetting, startPwaNode, stopAllSessions } from './helpers';
 
 /** Writes a heap snapshot of a short Node program that holds Leaky objects, the way `node --heapsnapshot-signal` users do. */

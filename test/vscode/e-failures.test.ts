@@ -8,8 +8,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { Outcome } from '../../src/commands/common';
-import type { SnapshotEntry } from '../../src/snapshots/store';
+import type { Outcome } from '../../src/extension/commands/common';
+import type { SnapshotEntry } from '../../src/extension/snapshots/store';
 import { api, fixture, folderFiles, nextEvent, ok, run, startLeakLens, startPwaNode, stopAllSessions, until } from './helpers';
 
 /** Starts a snapshot, waits until chunks are being written, then ends the program; returns the command's outcome. */
@@ -73,7 +73,7 @@ suite('failures', () => {
   test('a browser debug session: Leak Lens says it works on Node programs', async () => {
     // js-debug cannot start or attach a browser session from a server-side workspace here (it needs its companion
     // extension on the UI side), so a browser child session is handed to the target registry as VS Code would.
-    const { TargetRegistry } = await import('../../src/targets/registry');
+    const { TargetRegistry } = await import('../../src/extension/targets/registry');
     const parent = { id: 'browser-parent', type: 'pwa-chrome', name: 'Launch Chrome', configuration: { type: 'pwa-chrome' } };
     const page = { id: 'browser-page', type: 'pwa-chrome', name: 'localhost:3000', parentSession: parent, configuration: { type: 'pwa-chrome' } };
     const registry = new TargetRegistry();

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { SnapshotEntry } from '../../src/snapshots/store';
+import type { SnapshotEntry } from '../../src/extension/snapshots/store';
 import { api, fixture, folderFiles, ok, run, setSetting, startPwaNode, stopAllSessions } from './helpers';
 
 suite('choosing the process', () => {
@@ -20,7 +20,7 @@ suite('choosing the process', () => {
 
   test('one launch, two processes: ambiguous from the launch session, exact from a process session', async () => {
     await api();
-    const { TargetRegistry } = await import('../../src/targets/registry');
+    const { TargetRegistry } = await import('../../src/extension/targets/registry');
     const registry = new TargetRegistry();
     const processes: vscode.DebugSession[] = [];
     const seen = vscode.debug.onDidStartDebugSession((s) => {

@@ -10,8 +10,8 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as vscode from 'vscode';
-import type { FindLeaksResult } from '../../src/commands/findLeaks';
-import type { CapturedSnapshot } from '../../src/commands/common';
+import type { FindLeaksResult } from '../../src/extension/commands/findLeaks';
+import type { CapturedSnapshot } from '../../src/extension/commands/common';
 import { api, fixture, freePort, nextEvent, ok, startLeakLens, startPwaNode, stopAllSessions, workspaceDir } from './helpers';
 
 const ROUNDS = 2;

@@ -9,9 +9,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { FindLeaksResult } from '../../src/commands/findLeaks';
-import type { SnapshotEntry } from '../../src/snapshots/store';
-import type { SnapshotNode } from '../../src/snapshots/view';
+import type { FindLeaksResult } from '../../src/extension/commands/findLeaks';
+import type { SnapshotEntry } from '../../src/extension/snapshots/store';
+import type { SnapshotNode } from '../../src/extension/snapshots/view';
 import { STAGE_WORDS } from '../../protocol/progress';
 import { api, fixture, nextEvent, ok, setSetting, startPwaNode, stopAllSessions, until } from './helpers';
 

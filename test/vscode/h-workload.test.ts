@@ -8,7 +8,7 @@
 import * as assert from 'assert';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { FindLeaksResult } from '../../src/commands/findLeaks';
+import type { FindLeaksResult } from '../../src/extension/commands/findLeaks';
 import { api, nextEvent, ok, run, setSetting, stopAllSessions, until } from './helpers';
 
 /** The repository (out/test/vscode -> the root), where demo/ lives. */

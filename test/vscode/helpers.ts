@@ -5,8 +5,8 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { Outcome } from '../../src/commands/common';
-import type { LeakLensApi } from '../../src/extension';
+import type { Outcome } from '../../src/extension/commands/common';
+import type { LeakLensApi } from '../../src/extension/main';
 
 export const EXTENSION_ID = 'leak-lens.leak-lens';
 

@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ReportStatusParams } from '../../protocol/lsp';
-import { LeakLensLanguageClient, startLanguageClient } from '../../src/languageClient';
+import { LeakLensLanguageClient, startLanguageClient } from '../../src/extension/languageClient';
 import { repoRoot } from '../helpers/fixtures';
 
 const leakyServer = path.join(repoRoot, 'demo', 'leaky-server.js');

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { EngineClient } from '../../engine/client';
 import type { LeakReport } from '../../engine/report';
 import { lastSnapshotOfThread, type SourceLocation, type ToWebview, type WebviewAnswer } from '../../protocol/webview';
-import { PanelController, pageOf } from '../../src/webview/controller';
+import { PanelController, pageOf } from '../../src/extension/webview/controller';
 import { fixture } from '../helpers/fixtures';
 
 /** A controller on the real engine, recording what it posts, opens and logs. */

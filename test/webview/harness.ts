@@ -1,6 +1,6 @@
 /**
  * A browser harness for the memory webview without VS Code: a tiny HTTP server serves the real bundle (media/dist)
- * in the page the extension builds (src/webview/html.ts, same content security policy and nonce), with a stub of
+ * in the page the extension builds (src/extension/webview/html.ts, same content security policy and nonce), with a stub of
  * `acquireVsCodeApi` loaded under the same nonce. Messages the page posts go to a real PanelController backed by the
  * real engine, and its answers are delivered back as VS Code would, as `message` events. Used by the webview tests
  * and by bench/webview-bench.ts.
@@ -13,8 +13,8 @@ import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import type { FromWebview, SourceLocation, ToWebview } from '../../protocol/webview';
-import { EngineLike, PanelController, PanelInput } from '../../src/webview/controller';
-import { makeNonce, webviewHtml } from '../../src/webview/html';
+import { EngineLike, PanelController, PanelInput } from '../../src/extension/webview/controller';
+import { makeNonce, webviewHtml } from '../../src/extension/webview/html';
 import { ThemeName, themes } from './themes';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');

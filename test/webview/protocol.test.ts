@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkFromWebview, LocationAllowList, MAX_PAGE } from '../../protocol/webview';
-import { contentSecurityPolicy, escapeHtml, webviewHtml } from '../../src/webview/html';
+import { contentSecurityPolicy, escapeHtml, webviewHtml } from '../../src/extension/webview/html';
 
 test('well-formed webview messages pass the check unchanged', () => {
   const good = [

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TimelineSample } from '../../protocol/webview';
-import { estimateLeak, fitLine, layoutMarkerLabels, TimelineBuffer } from '../../media/src/model/timeline';
+import { estimateLeak, fitLine, layoutMarkerLabels, TimelineBuffer } from '../../render/timeline';
 
 const MB = 1024 * 1024;
 

@@ -4,10 +4,11 @@
  */
 import { lastSnapshotOfThread, type LeakGroup, type LeakReport, type ResourceGroup } from '../../../protocol/webview';
 import type { App } from '../app';
-import { ADDED_AT, callerSentence, chainSentence, collectionGrowth, containerSentence, frameText, heldViaSentence, kindWords, RESOURCE_WORDS, resourceAwaited, resourceCreated, resourceHeadline, siteOrigin } from '../../../engine/words';
+import { ADDED_AT, callerSentence, chainSentence, collectionGrowth, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin, RESOURCE_WORDS, resourceAwaited, resourceCreated, resourceHeadline } from '../../../render/words';
 import { formatBytes, formatCount, formatSigned, h, replace } from '../dom';
 import { DataTable } from '../table';
 import { renderPath } from './path';
+import { SamplingView } from './sampling';
 
 export class LeaksView {
   readonly el: HTMLElement;
@@ -18,8 +19,12 @@ export class LeaksView {
   private readonly resources: DataTable<ResourceGroup>;
   private readonly resourceSection = h('section', { class: 'resources', attrs: { 'aria-label': 'Resources that grow' } });
   private report: LeakReport | undefined;
+  /** A report of the sampling mode has growing allocation stacks instead of leak groups. */
+  private readonly sampling: SamplingView;
+  private readonly groups: HTMLElement;
 
   constructor(private readonly app: App) {
+    this.sampling = new SamplingView(app);
     this.table = new DataTable<LeakGroup>({
       label: 'Leak groups',
       className: 'leaks',
@@ -70,11 +75,22 @@ export class LeaksView {
     });
     const wrap = h('div', { class: 'table-wrap' }, this.table.el);
     this.table.el.addEventListener('click', () => this.app.save({ sorts: { ...this.app.saved().sorts, leaks: this.table.sort! } }));
-    this.el = h('div', { class: 'view-body' }, this.banner, wrap, this.detail, this.resourceSection, this.extra);
+    this.groups = h('div', { class: 'view-body' }, this.banner, wrap, this.detail, this.resourceSection, this.extra);
+    this.sampling.el.hidden = true;
+    this.el = h('div', null, this.groups, this.sampling.el);
   }
 
   setReport(report: LeakReport | undefined): void {
     this.report = report;
+    this.groups.hidden = !!report?.sampling;
+    this.sampling.el.hidden = !report?.sampling;
+    if (report?.sampling) {
+      this.sampling.setReport(report, report.sampling);
+      this.table.setRows([]);
+      replace(this.detail);
+      replace(this.extra);
+      return;
+    }
     if (!report) {
       replace(this.banner, 'No report yet.');
       this.table.setRows([]);

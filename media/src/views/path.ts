@@ -1,8 +1,8 @@
 /**
  * A retainer path as a list: GC root first, leaked object last; every step with a source location is a link. A step's
- * words come from engine/steps.ts, as in the CLI, the VS Code markdown and the language server.
+ * words come from render/steps.ts, as in the CLI, the VS Code markdown and the language server.
  */
-import { edgeText as stepEdgeText, stepNodeText } from '../../../engine/steps';
+import { edgeText as stepEdgeText, stepNodeText } from '../../../render/steps';
 import type { RetainerStep } from '../../../protocol/webview';
 import type { App } from '../app';
 import { h } from '../dom';

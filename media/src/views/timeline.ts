@@ -1,14 +1,14 @@
 /**
  * The memory timeline: heap used and total, RSS, external memory and array buffers over time, with markers for
  * snapshots and forced GCs, a leak-rate estimate from the post-GC baseline and a plain-words diagnosis. Samples live
- * in a bounded buffer (model/timeline.ts) and are drawn at most once per frame, so hours of sampling neither grow the
+ * in a bounded buffer (render/timeline.ts) and are drawn at most once per frame, so hours of sampling neither grow the
  * webview's memory without bound nor redraw per sample.
  */
 import type { TimelineColumns, TimelineMarker, TimelineSample } from '../../../protocol/webview';
 import type { App } from '../app';
 import { byteAxis, chartTheme, ChartTheme, followWidth, onThemeChange, timeAxis, uPlot } from '../chart';
 import { formatBytes, h, replace } from '../dom';
-import { estimateLeak, formatDuration, layoutMarkerLabels, MIN_SPAN_SECONDS, SERIES_KEYS, SeriesKey, TimelineBuffer } from '../model/timeline';
+import { estimateLeak, formatDuration, layoutMarkerLabels, MIN_SPAN_SECONDS, SERIES_KEYS, SeriesKey, TimelineBuffer } from '../../../render/timeline';
 
 const HEIGHT = 280;
 /** Rows of snapshot labels above the chart, their height and the space kept between two labels of a row (CSS px). */

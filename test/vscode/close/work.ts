@@ -13,7 +13,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { SessionResult } from '../../../src/commands/sessions';
+import type { SessionResult } from '../../../src/extension/commands/sessions';
 import { api, fixture, folderFiles, ok, startPwaNode, until } from '../helpers';
 
 /** What the driver reads from `ready.json`. */

@@ -8,9 +8,9 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { FindLeaksResult } from '../../../src/commands/findLeaks';
-import type { SessionResult } from '../../../src/commands/sessions';
-import type { SnapshotEntry } from '../../../src/snapshots/store';
+import type { FindLeaksResult } from '../../../src/extension/commands/findLeaks';
+import type { SessionResult } from '../../../src/extension/commands/sessions';
+import type { SnapshotEntry } from '../../../src/extension/snapshots/store';
 import { api, ok, run, setSetting, stopAllSessions } from '../helpers';
 
 const program = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'vscode', 'fixtures', 'workspace', 'leaky-array.js');

@@ -34,7 +34,7 @@ export async function run({ page, check, outDir, workspace, log }: UiContext): P
 
   await check('a .heapsnapshot opens in the Leak Lens editor with its summary', async () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { contributes?: { customEditors?: { viewType: string }[] } };
-    assert(manifest.contributes?.customEditors?.some((e) => e.viewType === 'leakLens.snapshotEditor'), 'package.json contributes no custom editor leakLens.snapshotEditor for *.heapsnapshot (see src/webview/snapshotEditor.ts)');
+    assert(manifest.contributes?.customEditors?.some((e) => e.viewType === 'leakLens.snapshotEditor'), 'package.json contributes no custom editor leakLens.snapshotEditor for *.heapsnapshot (see src/extension/webview/snapshotEditor.ts)');
     await page.locator('.monaco-workbench').waitFor();
     const explorer = page.locator('.explorer-folders-view');
     await explorer.waitFor();
