@@ -995,6 +995,87 @@ function promiseWaiter(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
 }
 
 /**
+ * For derived promises: the `.then(`/`.catch(`/`.finally(` call that made them, found around the callback of the
+ * reaction that holds them (the most common among a sample), or undefined when they are not derived.
+ */
+function derivedCall(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, members: ResourceNode[]): AllocationSite | undefined {
+  const s = a.snapshot;
+  const calls = new Map<string, AllocationSite>();
+  let derived = 0;
+  const sample = members.slice(0, 100);
+  for (const m of sample) {
+    for (let r = s.firstRetainer[m.node]; r < s.firstRetainer[m.node + 1]; r++) {
+      const reaction = s.retainerNode[r];
+      if (s.name(reaction) !== 'system / PromiseReaction') continue;
+      derived++;
+      for (let e = s.firstEdge[reaction]; e < s.firstEdge[reaction + 1]; e++) {
+        const fn = s.edgeTo[e];
+        if (s.nodeType[fn] !== s.types.closure) continue;
+        const loc = scripts.nodeLocation(fn);
+        const call = loc ? resolver.findEnclosingCall(loc, /^(then|catch|finally)$/) : undefined;
+        if (!call) continue;
+        const key = `${call.file}:${call.line}:${call.column}`;
+        const site = calls.get(key);
+        if (site) site.count++;
+        else calls.set(key, { function: s.name(fn) || '(anonymous)', location: call, count: 1, fromSource: true });
+        break;
+      }
+      break;
+    }
+  }
+  if (derived < sample.length / 2) return undefined;
+  return [...calls.values()].sort((x, y) => y.count - x.count)[0];
+}
+
+/** True for a promise that `.then(`/`.catch(`/`.finally(` derived from another: a reaction of that one holds it. */
+function isDerivedPromise(a: HeapAnalysis, promise: number): boolean {
+  const s = a.snapshot;
+  for (let r = s.firstRetainer[promise]; r < s.firstRetainer[promise + 1]; r++) if (s.name(s.retainerNode[r]) === 'system / PromiseReaction') return true;
+  return false;
+}
+
+/**
+ * Where V8's allocation stack says one resource was made: the innermost application frame, and in it the line that
+ * makes the kind (`exact`), else that frame's function. A derived promise is made by the `.then(`/`.catch(`/`.finally(`
+ * of its frame; another promise by a `new Promise(` there or in a function inlined into it. Undefined without a stack.
+ */
+function memberSite(a: HeapAnalysis, resolver: SourceResolver, stacks: AllocationStacks, kind: ResourceKind, m: ResourceNode): { key: string; site: AllocationSite & { exact: boolean } } | undefined {
+  const refine = (runtime: RuntimeLocation): SourceLocation | undefined => {
+    if (kind === 'pending-promise') {
+      const derived = () => resolver.findCall(runtime, 'then') ?? resolver.findCall(runtime, 'catch') ?? resolver.findCall(runtime, 'finally');
+      return isDerivedPromise(a, m.node) ? derived() : resolver.findAllocationExpression(runtime, 'Promise');
+    }
+    for (const callee of CREATING_CALLS[kind]) {
+      const at = resolver.findCall(runtime, callee);
+      if (at) return at;
+    }
+    return undefined;
+  };
+  const candidates = kind === 'pending-promise' || kind === 'timer' ? [m.node] : [m.owner, m.node];
+  for (const n of candidates) {
+    const t = stacks.traceNode(n);
+    if (t === undefined) continue;
+    const frames: Frame[] = [];
+    for (let u = t; u >= 0 && frames.length < 12; u = stacks.parent(u)) {
+      const f = stacks.frameOf(u);
+      if (f) frames.push(f);
+    }
+    // The innermost of the first few frames that makes the kind (an inlined callee's caller is recorded), else the
+    // innermost application frame as V8 saw it.
+    let frame = frames.find((f) => !f.library) ?? frames[0];
+    if (!frame) continue;
+    let exact: SourceLocation | undefined;
+    for (let i = 0; i < Math.min(frames.length, 4) && !exact; i++) {
+      exact = refine(frames[i].runtime);
+      if (exact) frame = frames[i];
+    }
+    const location = exact ?? resolver.resolve(frame.runtime);
+    return { key: `${frame.fn}|${location?.file}:${location?.line}`, site: { function: frame.fn, location, count: 1, exact: !!exact } };
+  }
+  return undefined;
+}
+
+/**
  * The line that creates a group's resources. With allocation tracking, from their allocation stacks: the innermost
  * application frame, and in it the `new Promise(` or the call that makes the kind (`net.connect(`, `setInterval(`,
  * `vm.createContext(`); the most common answer wins. Without a stack: for promises, the `new Promise(` in the function
@@ -1007,38 +1088,15 @@ function creatingSite(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRes
   // An async function's own promise is made as it starts: its creating line is the function's.
   const waiters = kind === 'pending-promise' ? promiseWaiters(a, scripts, members) : undefined;
   if (waiters?.own) return { site: { function: waiters.own.function, location: resolver.resolve(waiters.own.runtime), count: 0, fromSource: true } };
-  const refine = (runtime: RuntimeLocation): SourceLocation | undefined => {
-    // A promise is made by a `new Promise(` in the function itself, or derived by its `.then(`/`.catch(`/`.finally(`.
-    if (kind === 'pending-promise') return resolver.findAllocationExpression(runtime, 'Promise', false) ?? resolver.findCall(runtime, 'then') ?? resolver.findCall(runtime, 'catch') ?? resolver.findCall(runtime, 'finally');
-    for (const callee of CREATING_CALLS[kind]) {
-      const at = resolver.findCall(runtime, callee);
-      if (at) return at;
-    }
-    return undefined;
-  };
   if (stacks) {
     const sites = new Map<string, AllocationSite & { exact: boolean }>();
     const sampled = Math.min(members.length, 200);
     for (const m of members.slice(0, 200)) {
-      const candidates = kind === 'pending-promise' || kind === 'timer' ? [m.node] : [m.owner, m.node];
-      for (const n of candidates) {
-        const t = stacks.traceNode(n);
-        if (t === undefined) continue;
-        const frames: Frame[] = [];
-        for (let u = t; u >= 0 && frames.length < 12; u = stacks.parent(u)) {
-          const f = stacks.frameOf(u);
-          if (f) frames.push(f);
-        }
-        const frame = frames.find((f) => !f.library) ?? frames[0];
-        if (!frame) continue;
-        const exact = refine(frame.runtime);
-        const location = exact ?? resolver.resolve(frame.runtime);
-        const key = `${frame.fn}|${location?.file}:${location?.line}`;
-        const site = sites.get(key);
-        if (site) site.count++;
-        else sites.set(key, { function: frame.fn, location, count: 1, exact: !!exact });
-        break;
-      }
+      const found = memberSite(a, resolver, stacks, kind, m);
+      if (!found) continue;
+      const site = sites.get(found.key);
+      if (site) site.count++;
+      else sites.set(found.key, { ...found.site, count: 1 });
     }
     // V8's tracker can leave a stale stack on objects made where no JavaScript ran (after an await, in Node's C++):
     // a frame with no call that makes the kind counts only when most of the group has it.
@@ -1050,11 +1108,16 @@ function creatingSite(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRes
     }
   }
   if (kind === 'pending-promise') {
+    // A derived promise is made by the `.then(`/`.catch(` whose callback its parent's reaction holds.
+    const derivedAt = derivedCall(a, scripts, resolver, members);
+    if (derivedAt) return { site: derivedAt };
     const w = waiters?.waiter;
-    if (w) {
-      const exact = resolver.findAllocationExpression(w.runtime, 'Promise');
-      return { site: { function: w.function, location: exact ?? resolver.resolve(w.runtime), count: 0, fromSource: true }, ...(exact ? {} : { note: 'the function that awaits them or whose promise they are; run with --track-allocations for the creating line' }) };
-    }
+    const exact = w ? resolver.findAllocationExpression(w.runtime, 'Promise') : undefined;
+    if (w && exact) return { site: { function: w.function, location: exact, count: 0, fromSource: true } };
+    // The one `new Promise(` of the program's files, when there is only one.
+    const found = resolver.findAllocationsIn(scripts.files().filter((f) => !LIBRARY_PATH.test(f)), 'Promise', 2);
+    if (found.length === 1) return { site: { function: found[0].function, location: found[0].location, count: 0, fromSource: true } };
+    if (w) return { site: { function: w.function, location: resolver.resolve(w.runtime), count: 0, fromSource: true }, note: 'the function that awaits them: no allocation stack or unique `new Promise(` names the line that creates them' };
   }
   if (kind === 'timer') {
     const callback = edgeTo(a, members[0].node, '_onTimeout');

