@@ -1,9 +1,12 @@
 /**
- * `npm run bench`: speed and peak memory of the engine on generated snapshots, beside Chrome DevTools' worker
- * (heap-snapshot-toolkit) and memlab on the same files. Each measurement runs in its own process.
+ * `npm run bench`: speed and peak memory of the engine on generated snapshots, from the CLI and through the
+ * extension's bundled engine worker, beside Chrome DevTools' worker (heap-snapshot-toolkit), memlab and VS Code's
+ * @vscode/v8-heap-parser on the same files, with the load average at each measurement (the machine may be shared).
+ * Each measurement runs in its own process.
  *
- * Env: BENCH_DIR (default ~/.cache/leak-lens-bench) holds the generated snapshots and memlab;
- *      BENCH_SIZES (default "600") are target sizes in MB of the full-analysis files ("600,1500" for both);
+ * Env: BENCH_DIR (default ~/.cache/leak-lens-bench) holds the generated snapshots and the peers (memlab and
+ *      @vscode/v8-heap-parser are installed there, each in its own folder, never into the project);
+ *      BENCH_SIZES (default "150,600") are target sizes in MB of the full-analysis files ("150,600,1500" for all three);
  *      BENCH_OTHERS=0 skips the other tools; BENCH_RUNS (default 1) repeats each Leak Lens measurement;
  *      BENCH_TARGET=0 skips what capture and tracking cost the target (capture-bench.js at 50 MB: the memory estimate
  *      against the measured rise; `leak-lens run` on the corpus's worst case for tracking, with and without it);
@@ -13,11 +16,12 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { estimateAnalysisBytes } from '../engine/parse';
 import { endToEnd } from './e2e';
 
 const root = path.resolve(__dirname, '..', '..');
 const dir = process.env.BENCH_DIR ?? path.join(os.homedir(), '.cache', 'leak-lens-bench');
-const sizes = (process.env.BENCH_SIZES ?? '600').split(',').map(Number);
+const sizes = (process.env.BENCH_SIZES ?? '150,600').split(',').map(Number);
 const others = process.env.BENCH_OTHERS !== '0';
 const runs = Number(process.env.BENCH_RUNS ?? 1);
 // Records per MB of snapshot for bench/make-big-snapshot.js (measured: 1 M records give about 600 MB).
@@ -40,14 +44,18 @@ function ensureFiles(): { big: { size: number; file: string }[]; series: string[
   return { big, series };
 }
 
-function ensureMemlab(): string | undefined {
-  const memlabDir = path.join(dir, 'memlab');
-  if (fs.existsSync(path.join(memlabDir, 'node_modules', '@memlab', 'heap-analysis'))) return memlabDir;
-  fs.mkdirSync(memlabDir, { recursive: true });
-  fs.writeFileSync(path.join(memlabDir, 'package.json'), '{"private":true}');
-  console.log('installing memlab for comparison (PUPPETEER_SKIP_DOWNLOAD=1) ...');
-  const r = spawnSync('npm', ['i', '--no-audit', '--no-fund', '--loglevel=error', 'memlab', '@memlab/heap-analysis'], { cwd: memlabDir, env: { ...process.env, PUPPETEER_SKIP_DOWNLOAD: '1' }, stdio: 'inherit' });
-  return r.status === 0 ? memlabDir : undefined;
+/**
+ * Installs a peer tool into its own folder under the bench cache (never into the project), once. Returns the folder, or
+ * undefined when it cannot be installed (the table then says so).
+ */
+function ensurePeer(folder: string, packages: string[], probe: string, env: NodeJS.ProcessEnv = {}): string | undefined {
+  const peerDir = path.join(dir, folder);
+  if (fs.existsSync(path.join(peerDir, 'node_modules', probe))) return peerDir;
+  fs.mkdirSync(peerDir, { recursive: true });
+  fs.writeFileSync(path.join(peerDir, 'package.json'), '{"private":true}');
+  console.log(`installing ${packages.join(', ')} into ${peerDir} for comparison ...`);
+  const r = spawnSync('npm', ['i', '--no-audit', '--no-fund', '--loglevel=error', ...packages], { cwd: peerDir, env: { ...process.env, ...env }, stdio: 'inherit' });
+  return r.status === 0 && fs.existsSync(path.join(peerDir, 'node_modules', probe)) ? peerDir : undefined;
 }
 
 interface Measurement {
@@ -55,9 +63,18 @@ interface Measurement {
   maxRssMB: number;
   detail?: unknown;
   error?: string;
+  /** The machine's 1-minute load average when the measurement started (the machine may be shared). */
+  load?: number;
 }
 
 function measure(mode: string, files: string[], env: NodeJS.ProcessEnv = {}, heapMB = 16000): Measurement {
+  const load = os.loadavg()[0];
+  const m = measureOnce(mode, files, env, heapMB);
+  m.load = load;
+  return m;
+}
+
+function measureOnce(mode: string, files: string[], env: NodeJS.ProcessEnv, heapMB: number): Measurement {
   const r = spawnSync(process.execPath, [`--max-old-space-size=${heapMB}`, path.join(root, 'out', 'bench', 'measure.js'), mode, ...files], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
   if (r.status !== 0) return { ms: NaN, maxRssMB: NaN, error: (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0] };
   // Other tools print progress on stdout too: take the measurement line.
@@ -75,27 +92,49 @@ function best(mode: string, files: string[]): Measurement {
   return result!;
 }
 
-function row(label: string, m: Measurement): string {
-  if (m.error) return `| ${label} | failed: ${m.error} | |`;
-  return `| ${label} | ${(m.ms / 1000).toFixed(1)} s | ${(m.maxRssMB / 1024).toFixed(2)} GB |`;
+function row(label: string, m: Measurement, note = ''): string {
+  const load = m.load === undefined ? '' : m.load.toFixed(1);
+  if (m.error) return `| ${label} | failed: ${m.error} | | ${load} | |`;
+  return `| ${label} | ${(m.ms / 1000).toFixed(1)} s | ${(m.maxRssMB / 1024).toFixed(2)} GB | ${load} | ${note} |`;
+}
+
+/** How Leak Lens compares with the fastest peer that finished: speed-up and share of its peak memory. */
+function ratio(ll: Measurement, peer: { name: string; m: Measurement } | undefined): string {
+  if (!peer || ll.error) return '';
+  return `${(peer.m.ms / ll.ms).toFixed(1)}x faster, ${(ll.maxRssMB / peer.m.maxRssMB).toFixed(2)}x the memory of ${peer.name}`;
 }
 
 async function main(): Promise<void> {
-  console.log(`Leak Lens benchmark on ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+  console.log(`Leak Lens benchmark on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, ${new Date().toISOString()}`);
   const { big, series } = ensureFiles();
-  const memlabDir = others ? ensureMemlab() : undefined;
-  const lines: string[] = ['', '| measurement | time | peak RSS |', '| --- | --- | --- |'];
+  const memlabDir = others ? ensurePeer('memlab', ['memlab', '@memlab/heap-analysis'], '@memlab/heap-analysis', { PUPPETEER_SKIP_DOWNLOAD: '1' }) : undefined;
+  const v8hpDir = others ? ensurePeer('v8-heap-parser', ['@vscode/v8-heap-parser'], '@vscode/v8-heap-parser') : undefined;
+  const lines: string[] = ['', '| measurement | time | peak RSS | load | against the fastest peer |', '| --- | --- | --- | --- | --- |'];
   for (const { file } of big) {
     const mb = (fs.statSync(file).size / 1048576).toFixed(0);
+    const peers: { name: string; m: Measurement }[] = [];
+    if (others) {
+      const peer = (name: string, m: Measurement) => {
+        lines.push(row(`${name}, ${mb} MiB`, m));
+        if (!m.error) peers.push({ name, m });
+      };
+      peer('Chrome DevTools worker (heap-snapshot-toolkit)', measure('toolkit', [file]));
+      if (memlabDir) peer('memlab getFullHeapFromFile', measure('memlab', [file], { MEMLAB_DIR: memlabDir }));
+      else lines.push(`| memlab, ${mb} MiB | not installed (npm i memlab failed) | | | |`);
+      if (v8hpDir) peer('@vscode/v8-heap-parser (decode + class groups)', measure('v8-heap-parser', [file], { V8HP_DIR: v8hpDir }));
+      else lines.push(`| @vscode/v8-heap-parser, ${mb} MiB | not installed (npm i @vscode/v8-heap-parser failed) | | | |`);
+    }
+    const fastest = peers.sort((a, b) => a.m.ms - b.m.ms)[0];
     const ll = best('leak-lens-full', [file]);
     const d = ll.detail as { nodes: number; edges: number; stages: Record<string, number> } | undefined;
     const shape = d ? `${(d.nodes / 1e6).toFixed(1)} M nodes / ${(d.edges / 1e6).toFixed(1)} M edges` : '';
-    lines.push(row(`Leak Lens: full analysis of ${mb} MiB (${shape})`, ll));
-    if (d) console.log(`stages for ${mb} MiB (ms): ${JSON.stringify(d.stages)}`);
-    if (others) {
-      lines.push(row(`Chrome DevTools worker (heap-snapshot-toolkit), ${mb} MiB`, measure('toolkit', [file])));
-      if (memlabDir) lines.push(row(`memlab getFullHeapFromFile, ${mb} MiB`, measure('memlab', [file], { MEMLAB_DIR: memlabDir })));
-      else lines.push(`| memlab, ${mb} MiB | not installed | |`);
+    lines.push(row(`**Leak Lens CLI engine: full analysis of ${mb} MiB** (${shape})`, ll, ratio(ll, fastest)));
+    const worker = best('leak-lens-worker', [file]);
+    lines.push(row(`**Leak Lens through the extension's engine worker (dist/worker.js), ${mb} MiB**`, worker, ratio(worker, fastest)));
+    if (d) {
+      const estimate = estimateAnalysisBytes(d.nodes, d.edges) / 2 ** 30;
+      lines.push(`| memory estimate before analysing ${mb} MiB (what the engine checks against free memory) | | ${estimate.toFixed(2)} GB | | actual peak ${(ll.maxRssMB / 1024).toFixed(2)} GB (CLI), ${(worker.maxRssMB / 1024).toFixed(2)} GB (worker) |`);
+      console.log(`stages for ${mb} MiB (ms): ${JSON.stringify(d.stages)}`);
     }
   }
   const sizesMB = series.map((f) => (fs.statSync(f).size / 1048576).toFixed(0)).join(' + ');

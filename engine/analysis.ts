@@ -57,6 +57,7 @@ export class HeapAnalysis {
     stage('detachedness', () => propagateDetachedness(s));
     this.ephemerons = new EphemeronNames(s);
     this.shallowSize = s.nodeSelfSize;
+    let queue: Uint32Array | undefined;
     if (options.light) {
       this.essential = new EssentialEdges(s, null, this.ephemerons);
       stage('shallowSizes', () => transferShallowSizes(s, this.shallowSize));
@@ -66,11 +67,18 @@ export class HeapAnalysis {
       const pageOwned = stage('flags', () => markPageOwned(s));
       this.essential = stage('essentialEdges', () => new EssentialEdges(s, pageOwned, this.ephemerons));
       stage('shallowSizes', () => transferShallowSizes(s, this.shallowSize));
-      const dom = stage('dominators', () => computeDominators(s, this.essential, this.shallowSize));
+      // The dominator pass's work arrays become the dominator tree (which the summary and the leak search walk) and
+      // the distance queue, rather than garbage beside new arrays of the same size at the peak.
+      const dom = stage('dominators', () => {
+        const d = computeDominators(s, this.essential, this.shallowSize);
+        this.tree = buildDominatorTree(d.dominator, s.rootIndex, d.scratch.slice(0, 3));
+        return d;
+      });
       this.dominator = dom.dominator;
       this.retainedSize = dom.retainedSize;
+      queue = dom.scratch[3];
     }
-    this.distance = stage('distances', () => computeDistances(s, this.ephemerons));
+    this.distance = stage('distances', () => computeDistances(s, this.ephemerons, queue));
     this.locations = new LocationIndex(s);
     this.interfaces = options.interfaces ?? stage('interfaces', () => inferInterfaces(s));
     this.classIndex = stage('classes', () => classifyNodes(s, this.locations, this.interfaces));

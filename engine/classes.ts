@@ -52,7 +52,7 @@ export class LocationIndex {
     }
     if (!sorted) {
       // V8 writes locations in node order; sort a copy if a producer did not.
-      const idx = Array.from({ length: count }, (_, i) => i).sort((a, b) => nodes[a] - nodes[b]);
+      const idx = sortedOrder(nodes);
       const loc = new Uint32Array(s.locations.length);
       idx.forEach((from, to) => loc.set(s.locations.subarray(from * this.stride, from * this.stride + this.stride), to * this.stride));
       (s as { locations: Uint32Array }).locations = loc;
@@ -85,6 +85,23 @@ export class LocationIndex {
   column(entry: number): number {
     return this.s.locations[entry * this.stride + this.colOff];
   }
+}
+
+/**
+ * Entry indices ordered by node, entries of one node in their original order (what a stable sort by node gives). A
+ * native sort of `node * count + entry` keys does it without a comparator call per step, while the keys stay exact.
+ */
+function sortedOrder(nodes: Uint32Array): number[] {
+  const count = nodes.length;
+  let max = 0;
+  for (let i = 0; i < count; i++) if (nodes[i] > max) max = nodes[i];
+  if ((max + 1) * count > Number.MAX_SAFE_INTEGER) return Array.from({ length: count }, (_, i) => i).sort((a, b) => nodes[a] - nodes[b]);
+  const keys = new Float64Array(count);
+  for (let i = 0; i < count; i++) keys[i] = nodes[i] * count + i;
+  keys.sort();
+  const order = new Array<number>(count);
+  for (let i = 0; i < count; i++) order[i] = keys[i] % count;
+  return order;
 }
 
 /** The DevTools class name of a node, without the plain-object shape naming. */
@@ -191,6 +208,11 @@ export function classifyNodes(s: HeapSnapshot, locations: LocationIndex, interfa
   // (string indices are unique per text). A hidden class would not do: dictionary-mode objects share theirs.
   const bySet = new Map<string, number>();
   const property = s.types.edgeProperty;
+  // The hash of the last setKey(), and a direct-mapped memo of bySet in front of the Map, so that the common case (a
+  // property set seen before) builds no key string. A hit holds exactly what bySet holds for that key.
+  let hash1 = 0;
+  let hash2 = 0;
+  let hashCount = 0;
   const setKey = (node: number) => {
     let h1 = 0;
     let h2 = 0;
@@ -202,8 +224,16 @@ export function classifyNodes(s: HeapSnapshot, locations: LocationIndex, interfa
       h2 = (h2 ^ Math.imul(x + 0x7f4a7c15, 0xc2b2ae35)) | 0;
       count++;
     }
-    return `${count}:${h1}:${h2}`;
+    hash1 = h1;
+    hash2 = h2;
+    hashCount = count;
   };
+  const MEMO = 1024;
+  const setMemo = { h1: new Int32Array(MEMO), h2: new Int32Array(MEMO), count: new Int32Array(MEMO).fill(-1), cls: new Uint32Array(MEMO) };
+  const setSlot = () => (hash1 ^ Math.imul(hash2, 0x27d4eb2d) ^ hashCount) & (MEMO - 1);
+  // Objects with a constructor location: their class follows from (name string, script, line, column), so the same
+  // kind of memo keyed by those numbers saves building the class key and the name for each one.
+  const locMemo = { name: new Float64Array(MEMO).fill(-1), script: new Float64Array(MEMO), line: new Float64Array(MEMO), column: new Float64Array(MEMO), cls: new Uint32Array(MEMO) };
   let objectName = -1;
   for (let i = 0; i < s.strings.length && objectName < 0; i++) if (s.strings.rawLength(i) === 6 && s.strings.startsWith(i, 'Object')) objectName = i;
   const locNodes = locations.nodesByEntry;
@@ -217,23 +247,52 @@ export function classifyNodes(s: HeapSnapshot, locations: LocationIndex, interfa
       let name: string | undefined;
       let c: number | undefined;
       if (s.nodeName[node] === objectName && interfaces.length) {
-        const key = loc < 0 ? setKey(node) : '';
-        const cached = loc < 0 ? bySet.get(key) : undefined;
-        if (cached !== undefined) {
-          nodeClass[node] = cached;
-          continue;
-        }
-        const def = matchInterface(new Set(propertyNames(s, node)), interfaces);
-        name = def ? interfaceNames[interfaces.indexOf(def)] : 'Object';
+        let key = '';
+        let slot = -1;
         if (loc < 0) {
-          c = classFor(name, -1, 0, 0);
-          bySet.set(key, c);
+          setKey(node);
+          slot = setSlot();
+          if (setMemo.count[slot] === hashCount && setMemo.h1[slot] === hash1 && setMemo.h2[slot] === hash2) {
+            nodeClass[node] = setMemo.cls[slot];
+            continue;
+          }
+          key = `${hashCount}:${hash1}:${hash2}`;
+        }
+        const cached = loc < 0 ? bySet.get(key) : undefined;
+        if (cached === undefined) {
+          const def = matchInterface(new Set(propertyNames(s, node)), interfaces);
+          name = def ? interfaceNames[interfaces.indexOf(def)] : 'Object';
+        }
+        if (loc < 0) {
+          c = cached ?? classFor(name!, -1, 0, 0);
+          if (cached === undefined) bySet.set(key, c);
+          setMemo.count[slot] = hashCount;
+          setMemo.h1[slot] = hash1;
+          setMemo.h2[slot] = hash2;
+          setMemo.cls[slot] = c;
           nodeClass[node] = c;
           continue;
         }
       }
       if (loc >= 0) {
-        nodeClass[node] = classFor(name ?? baseClassName(s, node), locations.scriptId(loc), locations.line(loc), locations.column(loc));
+        const script = locations.scriptId(loc), line = locations.line(loc), column = locations.column(loc);
+        if (name !== undefined) {
+          nodeClass[node] = classFor(name, script, line, column);
+          continue;
+        }
+        const nameIndex = s.nodeName[node];
+        const slot = (nameIndex ^ Math.imul(script, 0x9e3779b1) ^ Math.imul(line, 0x85ebca6b) ^ Math.imul(column, 0xc2b2ae35)) & (MEMO - 1);
+        if (locMemo.name[slot] === nameIndex && locMemo.script[slot] === script && locMemo.line[slot] === line && locMemo.column[slot] === column) {
+          nodeClass[node] = locMemo.cls[slot];
+          continue;
+        }
+        c = classFor(baseClassName(s, node), script, line, column);
+        locMemo.name[slot] = nameIndex;
+        locMemo.script[slot] = script;
+        locMemo.line[slot] = line;
+        locMemo.column[slot] = column;
+        locMemo.cls[slot] = c;
+        nodeClass[node] = c;
         continue;
       }
       if (name !== undefined) {

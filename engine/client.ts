@@ -21,12 +21,18 @@ export class EngineClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  /** `maxHeapMb` bounds the worker's JS heap (the snapshot's arrays live outside it). */
-  constructor(private readonly maxHeapMb = 4096) {}
+  /**
+   * `maxHeapMb` bounds the worker's JS heap (the snapshot's arrays live outside it). `workerFile` is the worker's
+   * script: the one beside this module, as in the extension's bundle (the benchmark passes dist/worker.js).
+   */
+  constructor(
+    private readonly maxHeapMb = 4096,
+    private readonly workerFile = path.join(__dirname, 'worker.js'),
+  ) {}
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(path.join(__dirname, 'worker.js'), { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb } });
+    const w = new Worker(this.workerFile, { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb } });
     w.on('message', (msg: FromWorker) => {
       const p = this.pending.get(msg.id);
       if (!p) return;

@@ -11,10 +11,11 @@ import { HeapSnapshot } from './snapshot';
 export const NO_DISTANCE = -5;
 export const BASE_SYSTEM_DISTANCE = 100000000;
 
-export function computeDistances(s: HeapSnapshot, names: EphemeronNames): Int32Array {
+/** `scratch` (at least nodes + 1 entries, any contents) is used for the queue instead of a new array when given. */
+export function computeDistances(s: HeapSnapshot, names: EphemeronNames, scratch?: Uint32Array): Int32Array {
   const n = s.nodeCount;
   const distance = new Int32Array(n).fill(NO_DISTANCE);
-  const queue = new Uint32Array(n);
+  const queue = scratch && scratch.length > n ? scratch : new Uint32Array(n + 1);
   const { firstEdge, edgeType, edgeTo, edgeName, nodeType } = s;
   const { synthetic, hidden, edgeWeak, edgeInternal } = s.types;
   const root = s.rootIndex;

@@ -13,6 +13,11 @@ export interface DominatorResult {
   dominator: Uint32Array;
   /** Retained size of each node. */
   retainedSize: Float64Array;
+  /**
+   * The work arrays (nodes + 1 entries each) this pass no longer needs, for the next stages to reuse instead of
+   * allocating their own while these still wait for the garbage collector (contents undefined).
+   */
+  scratch: Uint32Array[];
 }
 
 export function computeDominators(s: HeapSnapshot, essential: EssentialEdges, selfSize: Float64Array): DominatorResult {
@@ -137,7 +142,8 @@ export function computeDominators(s: HeapSnapshot, essential: EssentialEdges, se
     dom[i] = d;
   }
 
-  const dominator = new Uint32Array(n);
+  // DFS numbers are no longer needed: their array becomes the result (one array of 4 bytes per node less at the peak).
+  const dominator = num;
   const retainedSize = Float64Array.from(selfSize);
   for (let i = 1; i <= count; i++) dominator[vertex[i]] = vertex[dom[i]];
   // Children come after their dominator in DFS order, so one backwards pass sums every subtree.
@@ -145,5 +151,5 @@ export function computeDominators(s: HeapSnapshot, essential: EssentialEdges, se
     const node = vertex[i];
     retainedSize[vertex[dom[i]]] += retainedSize[node];
   }
-  return { dominator, retainedSize };
+  return { dominator, retainedSize, scratch: [vertex, parent, ancestor, stackNode, stackEdge] };
 }

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import { workerData } from 'worker_threads';
 import { SnapshotHeader, SnapshotParseError, SnapshotParser } from './parse';
-import { countRetainers, fillRetainers } from './retainers';
+import { claimRetainerBlocks, countRetainers, RETAINER_BLOCKS } from './retainers';
 
 /** Slots of the shared control array. */
 export const enum Ctl {
@@ -17,6 +17,11 @@ export const enum Ctl {
   NodesDone = 1,
   /** Set to 1 by the main thread to stop this worker. */
   Cancel = 2,
+  /** Set to 1 by this worker once the retainer fill may start (retainers counted, first-edge offsets final). */
+  FillReady = 3,
+  /** Next block of the retainer fill to claim, and blocks filled (retainers.ts: claimRetainerBlocks). */
+  NextBlock = 4,
+  BlocksDone = 5,
 }
 
 export interface ParseWorkerData {
@@ -88,7 +93,14 @@ function run(d: ParseWorkerData): void {
     if (Atomics.load(ctl, Ctl.Cancel)) return;
     Atomics.wait(ctl, Ctl.NodesDone, 0, 100);
   }
-  fillRetainers(firstEdge, edgeTo, first, new Uint32Array(d.retainerEdge), new Uint32Array(d.retainerNode));
+  // The main thread helps with the fill if it has finished its own sections: both claim blocks of targets.
+  Atomics.store(ctl, Ctl.FillReady, 1);
+  Atomics.notify(ctl, Ctl.State);
+  claimRetainerBlocks(ctl, Ctl.NextBlock, Ctl.BlocksDone, firstEdge, edgeTo, first, new Uint32Array(d.retainerEdge), new Uint32Array(d.retainerNode));
+  for (let filled; (filled = Atomics.load(ctl, Ctl.BlocksDone)) < RETAINER_BLOCKS; ) {
+    if (Atomics.load(ctl, Ctl.Cancel)) return;
+    Atomics.wait(ctl, Ctl.BlocksDone, filled, 100);
+  }
 }
 
 const data = workerData as ParseWorkerData | undefined;

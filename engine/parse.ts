@@ -11,6 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { ParseWorkerData } from './parse-worker';
+import { claimRetainerBlocks } from './retainers';
 import { oneLine, openRegularFile, quoteValue } from './safeRead';
 import { StringTable } from './strings';
 
@@ -162,6 +163,17 @@ class GrowableNumbers {
       this.data = d;
     }
     this.data[this.length++] = v;
+  }
+  /** Appends values from..to of `source` in one copy. */
+  pushAll(source: Float64Array, from: number, to: number): void {
+    const count = to - from;
+    if (this.length + count > this.data.length) {
+      const d = new Float64Array(Math.max(this.data.length * 2, this.length + count));
+      d.set(this.data.subarray(0, this.length));
+      this.data = d;
+    }
+    this.data.set(source.subarray(from, to), this.length);
+    this.length += count;
   }
   result(): Float64Array {
     return this.data.slice(0, this.length);
@@ -786,8 +798,8 @@ export class SnapshotParser {
       }
       this.edgeValues = edge * ef;
     } else {
-      const g = this.generic!;
-      for (; i < n; i++) g.push(s[i]);
+      this.generic!.pushAll(s, 0, n);
+      i = n;
     }
     const rest = n - i;
     if (rest > 0 && !last) s.copyWithin(0, i, n);
@@ -1165,7 +1177,7 @@ class ParallelEdges {
     const n = header.node_count;
     const m = header.edge_count;
     const sab = (bytes: number) => new SharedArrayBuffer(Math.max(4, bytes));
-    const b = { control: sab(16), error: sab(4096), firstEdge: sab(4 * (n + 1)), edgeType: sab(m), edgeName: sab(4 * m), edgeTo: sab(4 * m) };
+    const b = { control: sab(32), error: sab(4096), firstEdge: sab(4 * (n + 1)), edgeType: sab(m), edgeName: sab(4 * m), edgeTo: sab(4 * m) };
     this.retainerBuffers = { first: sab(4 * (n + 1)), edge: sab(4 * m), node: sab(4 * m) };
     this.ctl = new Int32Array(b.control);
     this.error = new Uint8Array(b.error);
@@ -1213,8 +1225,18 @@ class ParallelEdges {
   }
 
   wait(shouldCancel?: () => boolean): NonNullable<RawSnapshot['retainers']> {
+    let helped = false;
     while (Atomics.load(this.ctl, 0) === 0) {
       if (shouldCancel?.()) throw new CancelledError();
+      if (!helped && Atomics.load(this.ctl, 3) === 1) {
+        // Slots 3-5 (parse-worker.ts, Ctl): fill ready, next block, blocks done. This thread is free: take a share.
+        helped = true;
+        const c = this.columns;
+        const r = this.retainerBuffers;
+        claimRetainerBlocks(this.ctl, 4, 5, c.firstEdge, c.edgeTo, new Uint32Array(r.first), new Uint32Array(r.edge), new Uint32Array(r.node));
+        continue;
+      }
+      // The worker wakes this wait when the fill becomes ready, as well as when it is done.
       Atomics.wait(this.ctl, 0, 0, 50);
     }
     if (Atomics.load(this.ctl, 0) === -1) this.fail();

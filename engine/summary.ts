@@ -36,36 +36,41 @@ export function summarizeClasses(a: HeapAnalysis): ClassSummary[] {
     if (a.distance[node] >= 0 && a.distance[node] < distance[c]) distance[c] = a.distance[node];
   }
   // Walk the dominator tree depth-first, counting an object only when no dominating object of its class was counted.
+  // No stack: a node's parent is its dominator, and its next sibling follows it in the parent's child list (which is
+  // in ascending node order, so a binary search finds the position again on the way up). One bit per node remembers
+  // which nodes were counted.
   const { firstChild, children } = a.dominatorTree;
+  const dominator = a.dominator;
+  const root = s.rootIndex;
   const open = new Uint32Array(classes.length);
-  const stackNode = new Uint32Array(s.nodeCount);
-  const stackNext = new Uint32Array(s.nodeCount);
-  const stackCounted = new Uint8Array(s.nodeCount);
-  let top = 0;
-  stackNode[0] = s.rootIndex;
-  stackNext[0] = firstChild[s.rootIndex];
-  stackCounted[0] = 0;
-  while (top >= 0) {
-    const node = stackNode[top];
-    const next = stackNext[top];
-    if (next >= firstChild[node + 1]) {
-      if (stackCounted[top]) open[nodeClass[node]]--;
-      top--;
+  const counted = new Uint32Array((s.nodeCount >>> 5) + 1);
+  let node = root;
+  let next = firstChild[root];
+  for (;;) {
+    if (next < firstChild[node + 1]) {
+      const child = children[next];
+      const c = nodeClass[child];
+      if (size[child] > 0 && open[c] === 0) {
+        retained[c] += a.retainedSize[child];
+        open[c]++;
+        counted[child >>> 5] |= 1 << (child & 31);
+      }
+      node = child;
+      next = firstChild[child];
       continue;
     }
-    stackNext[top] = next + 1;
-    const child = children[next];
-    const c = nodeClass[child];
-    let counted = 0;
-    if (size[child] > 0 && open[c] === 0) {
-      retained[c] += a.retainedSize[child];
-      open[c]++;
-      counted = 1;
+    if (node === root) break;
+    if (counted[node >>> 5] & (1 << (node & 31))) open[nodeClass[node]]--;
+    const parent = dominator[node];
+    let lo = firstChild[parent];
+    let hi = firstChild[parent + 1] - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (children[mid] < node) lo = mid + 1;
+      else hi = mid;
     }
-    top++;
-    stackNode[top] = child;
-    stackNext[top] = firstChild[child];
-    stackCounted[top] = counted;
+    node = parent;
+    next = lo + 1;
   }
   const rows: ClassSummary[] = [];
   for (let c = 0; c < classes.length; c++) {

@@ -2,6 +2,8 @@
 //   dist/extension.js  the extension host side (src/extension/main.ts; `vscode` stays external)
 //   dist/worker.js     the engine worker; EngineClient finds it beside itself (__dirname/worker.js), so it must sit
 //                      next to extension.js
+//   dist/parse-worker.js  the second thread of a parse (edges and retainers); parse.ts looks for it beside the
+//                      engine worker, and parses on one thread without it
 //   dist/adapter.js    the `leak-lens` debug adapter (DAP over stdio), also runnable by other editors
 //   dist/server.js     the language server, for the packaged extension
 //   dist/sweeper.js    stops workloads and removes partial snapshots when the extension host is killed
@@ -12,7 +14,7 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
-const entryPoints = { extension: 'src/extension/main.ts', worker: 'engine/worker.ts', adapter: 'src/adapter/main.ts', sweeper: 'src/sweeper/main.ts' };
+const entryPoints = { extension: 'src/extension/main.ts', worker: 'engine/worker.ts', 'parse-worker': 'engine/parse-worker.ts', adapter: 'src/adapter/main.ts', sweeper: 'src/sweeper/main.ts' };
 if (fs.existsSync(path.join(root, 'server/main.ts'))) entryPoints.server = 'server/main.ts';
 
 const t0 = Date.now();

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { parseSnapshotFile, SnapshotParseError } from '../../engine/parse';
+import { HeapSnapshot } from '../../engine/snapshot';
 import { fixture } from '../helpers/fixtures';
 import { tempDir } from '../helpers/temp';
 
@@ -39,6 +40,19 @@ test('the streaming parser reads exactly what JSON.parse reads, across any chunk
     assert.equal(raw.locations.length, json.locations.length);
     assert.ok(raw.traceTree && raw.traceTree.count > 1, 'allocation trace tree parsed');
     assert.ok(raw.traceFunctionInfos.length > 0);
+  }
+});
+
+test('a parallel parse (edges and the retainer index on a second thread, the fill shared) equals a one-thread parse', () => {
+  const file = fixture('basic-leak', { track: true }).files[2];
+  const one = new HeapSnapshot(parseSnapshotFile(file, { parallel: false }));
+  for (const chunkSize of [4093, 1 << 20]) {
+    const raw = parseSnapshotFile(file, { parallel: true, chunkSize });
+    assert.ok(raw.retainers, 'the second thread built the retainer index');
+    const two = new HeapSnapshot(raw);
+    for (const column of ['nodeType', 'nodeName', 'nodeId', 'nodeSelfSize', 'firstEdge', 'edgeType', 'edgeName', 'edgeTo', 'firstRetainer', 'retainerEdge', 'retainerNode'] as const) {
+      assert.deepEqual(two[column], one[column], `${column} with chunk size ${chunkSize}`);
+    }
   }
 });
 
