@@ -14,6 +14,7 @@ import { HeapAnalysis } from './analysis';
 import { NO_DISTANCE } from './distances';
 import { findOwner, hasDictionaryShape, isInternalNode, OwnerInfo, PathStep, retainerPath, stepSignature } from './paths';
 import type { LeakKind } from '../protocol/report';
+import { countResources, findResources, growingResources, ResourceCluster, ResourceKind, ResourceNode } from './resources';
 
 export interface LeakOptions {
   /** Objects that must survive from each round for a group to count (default 1). */
@@ -72,6 +73,8 @@ export interface LeakFindings {
   clusters: LeakCluster[];
   classGrowth: ClassGrowth[];
   duplicateModules: DuplicateModule[];
+  /** Resource kinds (pending promises, handles, contexts) that grow every round. */
+  resources: ResourceCluster[];
 }
 
 /** Class name for reports: DevTools' name, but closures are named after their function. */
@@ -115,10 +118,12 @@ export interface SnapshotDigest {
   classTotals: Map<string, { count: number; size: number }>;
   modules: Map<string, { count: number; sample: number }>;
   collections: CollectionSizes;
+  /** Pending promises, open handles and contexts, by kind. */
+  resources: Record<ResourceKind, number>;
 }
 
-export function digestSnapshot(a: HeapAnalysis): SnapshotDigest {
-  return { maxJsObjectId: a.snapshot.maxJsObjectId(), classTotals: classTotals(a, (node) => leakClassName(a, node)), modules: moduleInstances(a), collections: collectionSizes(a) };
+export function digestSnapshot(a: HeapAnalysis, resources: ResourceNode[] = findResources(a)): SnapshotDigest {
+  return { maxJsObjectId: a.snapshot.maxJsObjectId(), classTotals: classTotals(a, (node) => leakClassName(a, node)), modules: moduleInstances(a), collections: collectionSizes(a), resources: countResources(resources) };
 }
 
 /**
@@ -252,7 +257,8 @@ const HOLDING_CLASSES = new Set(['Timeout', 'Promise']);
 const PRIMITIVE_CLASSES = new Set(['(string)', '(concatenated string)', '(sliced string)', '(number)', '(bigint)', '(symbol)', '(heap number)']);
 
 export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options: LeakOptions = {}): LeakFindings {
-  const lastDigest = digestSnapshot(last);
+  const lastResources = findResources(last);
+  const lastDigest = digestSnapshot(last, lastResources);
   const digests = [...earlier, lastDigest];
   const k = digests.length;
   if (k < 2) throw new Error('leak analysis needs at least two snapshots of one process');
@@ -417,7 +423,8 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
   }
   classGrowth.sort((x, y) => y.sizes[k - 1] - y.sizes[0] - (x.sizes[k - 1] - x.sizes[0]));
 
-  return { maxIds, clusters: result.slice(0, options.maxGroups ?? 50), classGrowth: classGrowth.slice(0, 50), duplicateModules: findDuplicateModules(digests) };
+  const resources = growingResources(digests.map((d) => d.resources), lastResources, last, baseMax, k - 1, round, minPerRound);
+  return { maxIds, clusters: result.slice(0, options.maxGroups ?? 50), classGrowth: classGrowth.slice(0, 50), duplicateModules: findDuplicateModules(digests), resources };
 }
 
 /** A leak group made of growing collections of one shape: its figures are entries, not objects. */

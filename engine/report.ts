@@ -6,14 +6,15 @@
  */
 import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
 import { digestSnapshot, findLeaks, LeakCluster, SnapshotDigest } from './leaks';
-import { findOwner, isInternalNode, PathStep, retainerPath } from './paths';
+import { findOwner, isInternalNode, OwnerInfo, PathStep, retainerPath, stepSignature } from './paths';
 import { oneLine } from './safeRead';
 import { RuntimeLocation, ScriptIndex } from './scripts';
 import { analyzeSampling } from './sampling';
 import { readSidecarFile } from './sidecar';
 import { SourceResolver } from './source';
-import { REPORT_VERSION, type AllocationSite, type LeakGroup, type LeakOwner, type LeakReport, type RetainerStep, type SnapshotInfo, type SourceLocation, type StageTimings } from '../protocol/report';
+import { REPORT_VERSION, type AllocationSite, type LeakGroup, type LeakOwner, type LeakReport, type ResourceGroup, type RetainerStep, type SnapshotInfo, type SourceLocation, type StageTimings } from '../protocol/report';
 import type { SamplingProfile } from '../protocol/report';
+import { edgeTo, ResourceCluster, ResourceKind, ResourceNode } from './resources';
 
 /** A report from allocation samples taken at each round boundary, with no snapshot. */
 export function buildSamplingReport(profiles: SamplingProfile[], interval: number, pid: number | undefined, sourceMapURLs?: Map<string, string>): LeakReport {
@@ -154,17 +155,19 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
       warnings.push(`Node's module loader caches grow with the modules loaded more than once (${loader.map((g) => `${g.owner.name} +${g.growthPerRound} per round`).join(', ')}; ${Math.round(size / 1024)} KB): they go away when the reloading does`);
     }
   }
+  const resources = findings.resources.flatMap((c) => describeResources(last!, scripts, resolver, c, options.minPerRound ?? (files.length === 2 ? 10 : 1)));
   timings.report = Math.round(performance.now() - t2);
   return {
     version: REPORT_VERSION,
     tool: 'leak-lens',
-    verdict: leaks.length > 0 ? 'leak' : 'clean',
+    verdict: leaks.length > 0 || resources.length > 0 ? 'leak' : 'clean',
     createdAt: new Date().toISOString(),
     pid: sidecars.find((m) => m?.pid !== undefined)?.pid,
     rounds: files.length - 1,
     snapshots: infos,
     leaks,
     duplicateModules,
+    resources,
     classGrowth: findings.classGrowth.slice(0, 20),
     warnings,
     identityVerified,
@@ -676,4 +679,301 @@ function trackedSites(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster)
   const top = list[0]?.count ?? 0;
   const isApp = (site: AllocationSite & { exact: boolean }) => site.exact && !site.caller && !!site.location && !LIBRARY_PATH.test(site.location.file);
   return list.sort((x, y) => Number(isApp(y) && y.count >= top / 4) - Number(isApp(x) && x.count >= top / 4) || y.count - x.count).slice(0, 5);
+}
+
+/** What the program sees of each kind of resource, for the report's words. */
+const RESOURCE_NAMES: Record<ResourceKind, string> = {
+  'pending-promise': 'Promise',
+  socket: 'Socket',
+  server: 'Server',
+  timer: 'Timeout',
+  'file-handle': 'FileHandle',
+  'child-process': 'ChildProcess',
+  handle: 'handle',
+  'vm-context': 'vm context',
+};
+
+/** The calls that make each kind of resource: the creating line inside the application function that ran one. */
+const CREATING_CALLS: Record<ResourceKind, string[]> = {
+  'pending-promise': [],
+  socket: ['connect', 'createConnection', 'Socket', 'request', 'get', 'createSocket'],
+  server: ['createServer', 'listen', 'Server'],
+  timer: ['setInterval', 'setTimeout'],
+  'file-handle': ['open'],
+  'child-process': ['spawn', 'fork', 'exec', 'execFile'],
+  handle: ['watch', 'watchFile'],
+  'vm-context': ['createContext', 'runInNewContext', 'Context'],
+};
+
+/** Calls that surely make each kind, looked for in the program's files when no allocation stack names one. */
+const SOURCE_CALLS: Record<ResourceKind, string[]> = {
+  'pending-promise': [],
+  socket: ['connect', 'createConnection'],
+  server: ['createServer'],
+  timer: [],
+  'file-handle': ['open'],
+  'child-process': ['spawn', 'fork', 'execFile'],
+  handle: ['watch', 'watchFile'],
+  'vm-context': ['createContext'],
+};
+
+/** Members whose retainer paths are computed to group them by holder; beyond that a kind stays one group. */
+const RESOURCE_PATHS = 1000;
+
+/**
+ * The groups of one growing resource kind: its members split by the shape of their retainer path from the owner (as
+ * leak groups are), each with its owner, creating line and, for promises, what waits on them. A group whose members
+ * did not survive from every round is left out (requests in flight at a snapshot).
+ */
+function describeResources(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: ResourceCluster, minPerRound: number): ResourceGroup[] {
+  const s = a.snapshot;
+  const rounds = c.newPerRound.length;
+  const target = (m: ResourceNode) => (c.kind === 'socket' || c.kind === 'server' || c.kind === 'child-process' || c.kind === 'file-handle' ? m.owner : m.node);
+  const byShape = new Map<string, { members: ResourceCluster['members']; path: PathStep[]; owner: OwnerInfo | null }>();
+  const split = c.members.length <= RESOURCE_PATHS;
+  for (const m of split ? c.members : c.members.slice(0, 1)) {
+    const path = retainerPath(a, target(m));
+    const owner = findOwner(a, path);
+    const from = owner ? owner.stepIndex : Math.max(0, path.length - 4);
+    const shape = split ? path.slice(from).map((st) => stepSignature(a, st)).join('/') : '*';
+    const g = byShape.get(shape);
+    if (g) g.members.push(m);
+    else byShape.set(shape, { members: [m], path, owner });
+  }
+  if (!split) byShape.get('*')!.members = c.members;
+  const out: ResourceGroup[] = [];
+  for (const g of byShape.values()) {
+    const newPerRound = new Array<number>(rounds).fill(0);
+    for (const m of g.members) newPerRound[m.round]++;
+    if (!newPerRound.every((x) => x >= minPerRound)) continue;
+    const lead = g.members[0];
+    const ownerStep = g.owner?.stepIndex ?? -1;
+    const owner: LeakOwner = g.owner
+      ? { name: g.owner.name, kind: g.owner.kind, location: ownerLocation(a, scripts, resolver, { owner: g.owner, path: g.path }) }
+      : c.kind === 'pending-promise'
+        ? { name: describeHolder(a, g.path), kind: 'internal' }
+        : { name: 'Node\'s list of open handles (until closed)', kind: 'internal' };
+    const awaitedBy = c.kind === 'pending-promise' ? promiseWaiter(a, scripts, resolver, g.members) : undefined;
+    const created = creatingSite(a, scripts, resolver, c.kind, g.members);
+    const name = c.kind === 'socket' || c.kind === 'server' || c.kind === 'child-process' || c.kind === 'file-handle' ? a.className(lead.owner) : RESOURCE_NAMES[c.kind];
+    out.push({
+      id: `${c.kind}@${owner.name}`,
+      kind: c.kind,
+      name: name && name !== 'Object' ? name : RESOURCE_NAMES[c.kind],
+      ...(lead.native ? { native: lead.native } : {}),
+      count: g.members.length,
+      growthPerRound: Math.round(newPerRound.reduce((x, y) => x + y, 0) / rounds),
+      newPerRound,
+      countSeries: c.countSeries,
+      owner,
+      retainerPath: g.path.map((step, i) => describeStep(a, scripts, resolver, step, i === ownerStep)),
+      ...(created.site ? { createdAt: created.site } : {}),
+      ...(created.note ? { createdNote: created.note } : {}),
+      ...(awaitedBy ? { awaitedBy } : {}),
+      sampleIds: g.members.slice(0, 10).map((m) => s.nodeId[target(m)]),
+    });
+  }
+  return out.sort((x, y) => y.count - x.count);
+}
+
+
+/** A function that waits on promises (or whose own promise they are), where it is written. */
+interface Waiter {
+  function: string;
+  runtime: RuntimeLocation;
+}
+
+/**
+ * What waits on a group's pending promises: the callback of their reaction (`.then(fn)`), or for an `await` the async
+ * function suspended there (the await's closures share a context whose extension is the async function's Generator).
+ * A promise with nothing waiting that a suspended Generator holds is that async function's own promise. The most
+ * common answer among a sample of the group.
+ */
+function promiseWaiters(a: HeapAnalysis, scripts: ScriptIndex, members: ResourceNode[]): { waiter?: Waiter; own?: Waiter } {
+  const s = a.snapshot;
+  const generatorFunction = (gen: number): Waiter | undefined => {
+    const fn = edgeTo(a, gen, 'function');
+    const loc = fn >= 0 ? scripts.nodeLocation(fn) : undefined;
+    return loc ? { function: s.name(fn) || '(anonymous)', runtime: loc } : undefined;
+  };
+  const waiters = new Map<string, { w: Waiter; n: number }>();
+  const owns = new Map<string, { w: Waiter; n: number }>();
+  const tally = (map: typeof waiters, w: Waiter | undefined) => {
+    if (!w) return;
+    const key = `${w.runtime.file}:${w.runtime.line}:${w.runtime.column}`;
+    const e = map.get(key);
+    if (e) e.n++;
+    else map.set(key, { w, n: 1 });
+  };
+  for (const m of members.slice(0, 200)) {
+    const reaction = edgeTo(a, m.node, 'reactions_or_result');
+    if (reaction >= 0) {
+      let found: Waiter | undefined;
+      for (let e = s.firstEdge[reaction]; e < s.firstEdge[reaction + 1] && !found; e++) {
+        const to = s.edgeTo[e];
+        if (s.nodeType[to] !== s.types.closure) continue;
+        const loc = scripts.nodeLocation(to);
+        if (loc) found = { function: s.name(to) || '(anonymous)', runtime: loc };
+        else {
+          const context = edgeTo(a, to, 'context');
+          const gen = context >= 0 ? edgeTo(a, context, 'extension') : -1;
+          if (gen >= 0) found = generatorFunction(gen);
+        }
+      }
+      tally(waiters, found);
+    }
+    for (let r = s.firstRetainer[m.node]; r < s.firstRetainer[m.node + 1]; r++) {
+      const from = s.retainerNode[r];
+      if (s.edgeType[s.retainerEdge[r]] === s.types.edgeHidden && s.name(from) === 'Generator') tally(owns, generatorFunction(from));
+    }
+  }
+  const best = (map: typeof waiters) => [...map.values()].sort((x, y) => y.n - x.n)[0]?.w;
+  return { waiter: best(waiters), own: best(owns) };
+}
+
+function promiseWaiter(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, members: ResourceNode[]): ResourceGroup['awaitedBy'] {
+  const w = promiseWaiters(a, scripts, members).waiter;
+  return w ? { function: w.function, location: resolver.resolve(w.runtime) } : undefined;
+}
+
+/**
+ * For derived promises: the `.then(`/`.catch(`/`.finally(` call that made them, found around the callback of the
+ * reaction that holds them (the most common among a sample), or undefined when they are not derived.
+ */
+function derivedCall(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, members: ResourceNode[]): AllocationSite | undefined {
+  const s = a.snapshot;
+  const calls = new Map<string, AllocationSite>();
+  let derived = 0;
+  const sample = members.slice(0, 100);
+  for (const m of sample) {
+    for (let r = s.firstRetainer[m.node]; r < s.firstRetainer[m.node + 1]; r++) {
+      const reaction = s.retainerNode[r];
+      if (s.name(reaction) !== 'system / PromiseReaction') continue;
+      derived++;
+      for (let e = s.firstEdge[reaction]; e < s.firstEdge[reaction + 1]; e++) {
+        const fn = s.edgeTo[e];
+        if (s.nodeType[fn] !== s.types.closure) continue;
+        const loc = scripts.nodeLocation(fn);
+        const call = loc ? resolver.findEnclosingCall(loc, /^(then|catch|finally)$/) : undefined;
+        if (!call) continue;
+        const key = `${call.file}:${call.line}:${call.column}`;
+        const site = calls.get(key);
+        if (site) site.count++;
+        else calls.set(key, { function: s.name(fn) || '(anonymous)', location: call, count: 1, fromSource: true });
+        break;
+      }
+      break;
+    }
+  }
+  if (derived < sample.length / 2) return undefined;
+  return [...calls.values()].sort((x, y) => y.count - x.count)[0];
+}
+
+/** True for a promise that `.then(`/`.catch(`/`.finally(` derived from another: a reaction of that one holds it. */
+function isDerivedPromise(a: HeapAnalysis, promise: number): boolean {
+  const s = a.snapshot;
+  for (let r = s.firstRetainer[promise]; r < s.firstRetainer[promise + 1]; r++) if (s.name(s.retainerNode[r]) === 'system / PromiseReaction') return true;
+  return false;
+}
+
+/**
+ * Where V8's allocation stack says one resource was made: the innermost application frame, and in it the line that
+ * makes the kind (`exact`), else that frame's function. A derived promise is made by the `.then(`/`.catch(`/`.finally(`
+ * of its frame; another promise by a `new Promise(` there or in a function inlined into it. Undefined without a stack.
+ */
+function memberSite(a: HeapAnalysis, resolver: SourceResolver, stacks: AllocationStacks, kind: ResourceKind, m: ResourceNode): { key: string; site: AllocationSite & { exact: boolean } } | undefined {
+  const refine = (runtime: RuntimeLocation): SourceLocation | undefined => {
+    if (kind === 'pending-promise') {
+      const derived = () => resolver.findCall(runtime, 'then') ?? resolver.findCall(runtime, 'catch') ?? resolver.findCall(runtime, 'finally');
+      return isDerivedPromise(a, m.node) ? derived() : resolver.findAllocationExpression(runtime, 'Promise');
+    }
+    for (const callee of CREATING_CALLS[kind]) {
+      const at = resolver.findCall(runtime, callee);
+      if (at) return at;
+    }
+    return undefined;
+  };
+  const candidates = kind === 'pending-promise' || kind === 'timer' ? [m.node] : [m.owner, m.node];
+  for (const n of candidates) {
+    const t = stacks.traceNode(n);
+    if (t === undefined) continue;
+    const frames: Frame[] = [];
+    for (let u = t; u >= 0 && frames.length < 12; u = stacks.parent(u)) {
+      const f = stacks.frameOf(u);
+      if (f) frames.push(f);
+    }
+    // The innermost of the first few frames that makes the kind (an inlined callee's caller is recorded), else the
+    // innermost application frame as V8 saw it.
+    let frame = frames.find((f) => !f.library) ?? frames[0];
+    if (!frame) continue;
+    let exact: SourceLocation | undefined;
+    for (let i = 0; i < Math.min(frames.length, 4) && !exact; i++) {
+      exact = refine(frames[i].runtime);
+      if (exact) frame = frames[i];
+    }
+    const location = exact ?? resolver.resolve(frame.runtime);
+    return { key: `${frame.fn}|${location?.file}:${location?.line}`, site: { function: frame.fn, location, count: 1, exact: !!exact } };
+  }
+  return undefined;
+}
+
+/**
+ * The line that creates a group's resources. With allocation tracking, from their allocation stacks: the innermost
+ * application frame, and in it the `new Promise(` or the call that makes the kind (`net.connect(`, `setInterval(`,
+ * `vm.createContext(`); the most common answer wins. Without a stack: for promises, the `new Promise(` in the function
+ * that awaits them or whose own promise they are (else that function); for timers, the `setInterval(`/`setTimeout(`
+ * around their callback.
+ */
+function creatingSite(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, kind: ResourceKind, members: ResourceNode[]): { site?: AllocationSite; note?: string } {
+  const s = a.snapshot;
+  const stacks = allocationStacks(a, resolver);
+  // An async function's own promise is made as it starts: its creating line is the function's.
+  const waiters = kind === 'pending-promise' ? promiseWaiters(a, scripts, members) : undefined;
+  if (waiters?.own) return { site: { function: waiters.own.function, location: resolver.resolve(waiters.own.runtime), count: 0, fromSource: true } };
+  if (stacks) {
+    const sites = new Map<string, AllocationSite & { exact: boolean }>();
+    const sampled = Math.min(members.length, 200);
+    for (const m of members.slice(0, 200)) {
+      const found = memberSite(a, resolver, stacks, kind, m);
+      if (!found) continue;
+      const site = sites.get(found.key);
+      if (site) site.count++;
+      else sites.set(found.key, { ...found.site, count: 1 });
+    }
+    // V8's tracker can leave a stale stack on objects made where no JavaScript ran (after an await, in Node's C++):
+    // a frame with no call that makes the kind counts only when most of the group has it.
+    const ranked = [...sites.values()].sort((x, y) => Number(y.exact) - Number(x.exact) || y.count - x.count);
+    const best = ranked.find((x) => x.exact || x.count >= sampled / 2);
+    if (best) {
+      const { exact: _exact, ...site } = best;
+      return { site };
+    }
+  }
+  if (kind === 'pending-promise') {
+    // A derived promise is made by the `.then(`/`.catch(` whose callback its parent's reaction holds.
+    const derivedAt = derivedCall(a, scripts, resolver, members);
+    if (derivedAt) return { site: derivedAt };
+    const w = waiters?.waiter;
+    const exact = w ? resolver.findAllocationExpression(w.runtime, 'Promise') : undefined;
+    if (w && exact) return { site: { function: w.function, location: exact, count: 0, fromSource: true } };
+    // The one `new Promise(` of the program's files, when there is only one.
+    const found = resolver.findAllocationsIn(scripts.files().filter((f) => !LIBRARY_PATH.test(f)), 'Promise', 2);
+    if (found.length === 1) return { site: { function: found[0].function, location: found[0].location, count: 0, fromSource: true } };
+    if (w) return { site: { function: w.function, location: resolver.resolve(w.runtime), count: 0, fromSource: true }, note: 'the function that awaits them: no allocation stack or unique `new Promise(` names the line that creates them' };
+  }
+  if (kind === 'timer') {
+    const callback = edgeTo(a, members[0].node, '_onTimeout');
+    const loc = callback >= 0 ? scripts.nodeLocation(callback) : undefined;
+    if (loc) {
+      const call = resolver.findOwnerDeclaration(loc.file, 'timer', s.name(callback), undefined, loc);
+      return { site: { function: s.name(callback) || '(anonymous)', location: call ?? resolver.resolve(loc), count: 0, fromSource: true } };
+    }
+  }
+  // The one call in the program's files that makes this kind (`spawn(`, `net.connect(`), when there is only one.
+  const calls = SOURCE_CALLS[kind];
+  if (calls.length) {
+    const found = resolver.findCallsIn(scripts.files().filter((f) => !LIBRARY_PATH.test(f)), calls, 2);
+    if (found.length === 1) return { site: { function: found[0].function, location: found[0].location, count: 0, fromSource: true } };
+  }
+  return { note: stacks ? 'V8 recorded no allocation stack in the program\'s files for them' : 'allocation tracking was off: run again with --track-allocations to record the line that creates them' };
 }

@@ -178,7 +178,7 @@ export class SourceResolver {
   }
 
   /** Like findAllocation, but undefined when the function holds no expression that allocates `className`. */
-  findAllocationExpression(frame: RuntimeLocation, className: string): SourceLocation | undefined {
+  findAllocationExpression(frame: RuntimeLocation, className: string, inlined = true): SourceLocation | undefined {
     const file = this.toPath(frame.file);
     if (!file) return undefined;
     const parsed = this.parse(file);
@@ -188,9 +188,19 @@ export class SourceResolver {
     let found = findAllocatingNode(fn ?? parsed.sf, className, !!fn);
     // V8 records the optimised frame: when the allocating function was inlined into its caller, the recorded function
     // holds no allocation of the class but calls one (in this file) that does. That callee is where it happens.
-    if (!found && fn) found = allocationInCallee(parsed.sf, fn, className);
+    if (!found && fn && inlined) found = allocationInCallee(parsed.sf, fn, className);
     if (!found) return undefined;
     return this.resolve(this.runtimeLocationOf(frame.file, parsed.sf, found));
+  }
+
+  /** The innermost call whose callee's name matches `callee` around a position (the `.then(` a callback is passed to). */
+  findEnclosingCall(at: RuntimeLocation, callee: RegExp): SourceLocation | undefined {
+    const file = this.toPath(at.file);
+    if (!file) return undefined;
+    const parsed = this.parse(file);
+    if (!parsed) return undefined;
+    const node = enclosingCall(parsed.sf, positionOf(parsed.sf, at.line, at.column), callee);
+    return node ? this.resolve(this.runtimeLocationOf(at.file, parsed.sf, node)) : undefined;
   }
 
   /** The call to `callee` inside the function that starts at `frame`: the line where the application calls into a library. */
@@ -234,6 +244,34 @@ export class SourceResolver {
           : (ts.isNewExpression(n) && lastName(n.expression) === bare) ||
             (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ts.isIdentifier(n.expression.expression) && n.expression.expression.text === bare);
         if (hit) {
+          const location = this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, n));
+          const fn = functionAt(parsed.sf, n.getStart(parsed.sf));
+          if (location) out.push({ function: fn ? functionLabel(fn) || '(anonymous)' : '(top level)', location });
+        }
+        ts.forEachChild(n, visit);
+      };
+      visit(parsed.sf);
+    }
+    return out;
+  }
+
+  /**
+   * Every call in these files whose callee is named one of `callees` (`net.connect(`, `spawn(`), with the name of the
+   * function it is in, up to `limit`. A cheap text test skips files that cannot contain one.
+   */
+  findCallsIn(runtimeFiles: string[], callees: string[], limit = 8): { function: string; location: SourceLocation }[] {
+    const out: { function: string; location: SourceLocation }[] = [];
+    const names = new Set(callees);
+    const quick = new RegExp(`\\b(?:${callees.map(escapeRegExp).join('|')})\\s*\\(`);
+    const ts = tsApi();
+    for (const runtimeFile of runtimeFiles) {
+      const file = this.toPath(runtimeFile);
+      if (!file) continue;
+      const parsed = this.parse(file);
+      if (!parsed || !quick.test(parsed.text)) continue;
+      const visit = (n: TS.Node): void => {
+        if (out.length >= limit) return;
+        if (ts.isCallExpression(n) && names.has(lastName(n.expression) ?? '')) {
           const location = this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, n));
           const fn = functionAt(parsed.sf, n.getStart(parsed.sf));
           if (location) out.push({ function: fn ? functionLabel(fn) || '(anonymous)' : '(top level)', location });

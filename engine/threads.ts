@@ -39,14 +39,16 @@ export function mergeThreadReports(main: LeakReport, workers: ThreadReport[], no
   const leaks = threads.flatMap((t) =>
     t.report.leaks.map((g) => ({ ...g, thread: t.name, id: t.name === 'main' ? g.id : `${g.id}#${t.name}` })),
   );
+  const resources = threads.flatMap((t) => (t.report.resources ?? []).map((g) => ({ ...g, thread: t.name, id: t.name === 'main' ? g.id : `${g.id}#${t.name}` })));
   // Largest first across threads; the sort is stable, so within a thread the report's order stays.
   leaks.sort((a, b) => b.retainedSize - a.retainedSize);
   const timings = { ...main.timings };
   for (const w of workers) for (const [k, v] of Object.entries(w.report.timings)) timings[k] = (timings[k] ?? 0) + v;
   return {
     ...main,
-    verdict: leaks.length > 0 ? 'leak' : 'clean',
+    verdict: leaks.length > 0 || resources.length > 0 ? 'leak' : 'clean',
     leaks,
+    resources,
     duplicateModules: threads.flatMap((t) => t.report.duplicateModules),
     warnings: [...main.warnings, ...workers.flatMap((w) => w.report.warnings.map((m) => `${w.name}: ${m}`)), ...notes],
     timings,

@@ -161,6 +161,42 @@ export interface LeakGroup {
   thread?: string;
 }
 
+/** The kinds of resources counted (see engine/resources.ts). */
+export type ResourceKind = 'pending-promise' | 'socket' | 'server' | 'timer' | 'file-handle' | 'child-process' | 'handle' | 'vm-context';
+
+/**
+ * A resource that grows without being a growing class of objects: promises that never settle, open handles
+ * (sockets, servers, timers, file handles, child processes) and native (vm) contexts. One group per kind and holder.
+ */
+export interface ResourceGroup {
+  id: string;
+  kind: ResourceKind;
+  /** What the program sees of it: `Promise`, `Socket`, `Server`, `Timeout`, `FileHandle`, `ChildProcess`, `vm context`. */
+  name: string;
+  /** Node's native handle class (`TCPSocketWrap`), for handles. */
+  native?: string;
+  /** Resources of this group made after the baseline and alive in the last snapshot. */
+  count: number;
+  growthPerRound: number;
+  /** Resources of this group made in each round that are still there. */
+  newPerRound: number[];
+  /** Resources of the kind in each snapshot (all of them, the baseline's included). */
+  countSeries: number[];
+  /** What holds them. */
+  owner: LeakOwner;
+  retainerPath: RetainerStep[];
+  /** The line that creates them (from allocation stacks when tracked, else from what they hold or what waits on them). */
+  createdAt?: AllocationSite;
+  /** Why `createdAt` is missing or only the enclosing function, when it is. */
+  createdNote?: string;
+  /** For promises: the function that waits on them (an `await` in it, or a `.then` callback). */
+  awaitedBy?: { function: string; location?: SourceLocation };
+  /** Object ids (in the last snapshot) of a few of them, the first being the one the path leads to. */
+  sampleIds: number[];
+  /** The thread whose heap holds them (set by `leak-lens run`). */
+  thread?: string;
+}
+
 export interface SnapshotInfo {
   file: string;
   label?: string;
@@ -182,6 +218,8 @@ export interface LeakReport {
   snapshots: SnapshotInfo[];
   leaks: LeakGroup[];
   duplicateModules: { file: string; instances: number[]; location?: SourceLocation }[];
+  /** Pending promises, open handles and contexts that grow every round (absent in reports of older versions). */
+  resources?: ResourceGroup[];
   classGrowth: { className: string; counts: number[]; sizes: number[] }[];
   warnings: string[];
   /** True when the capture sidecars show that every snapshot comes from one process and one inspector session. */

@@ -11,9 +11,9 @@ import type { ObjectInfo, Page, RetainerInfo } from './engine';
 import type { MemorySample } from './memory';
 import type { EngineProgress } from './progress';
 import type { ClassDelta, ClassSummary } from './heap';
-import type { LeakGroup, LeakReport, RetainerStep, SourceLocation } from './report';
+import type { LeakGroup, LeakReport, ResourceGroup, RetainerStep, SourceLocation } from './report';
 
-export type { ClassDelta, ClassSummary, LeakGroup, LeakReport, ObjectInfo, Page, RetainerInfo, RetainerStep, SourceLocation };
+export type { ClassDelta, ClassSummary, LeakGroup, LeakReport, ObjectInfo, Page, ResourceGroup, RetainerInfo, RetainerStep, SourceLocation };
 
 /** One sample of a live session's memory: `process.memoryUsage()` of the program, in bytes, and when. */
 export type TimelineSample = MemorySample;
@@ -273,7 +273,8 @@ export class LocationAllowList {
   /**
    * Every location a report names: owners and their related places, retainer paths, allocation sites with their
    * callers and creating stacks, class definitions, the callbacks objects are held through, the lines that add a
-   * collection's entries, duplicate modules, and the sampling mode's allocating stacks.
+   * collection's entries, duplicate modules, the sampling mode's allocating stacks, and growing resources (holder,
+   * creating line, awaiting function, path).
    */
   addReport(report: LeakReport): void {
     // The sampling mode's growing stacks: every frame, and the allocating line.
@@ -295,6 +296,12 @@ export class LocationAllowList {
       this.add(g.collection?.addedAt);
     }
     for (const d of report.duplicateModules) this.add(d.location);
+    for (const r of report.resources ?? []) {
+      this.add(r.owner.location);
+      this.add(r.createdAt?.location);
+      this.add(r.awaitedBy?.location);
+      this.addSteps(r.retainerPath);
+    }
   }
 
   has(file: string): boolean {

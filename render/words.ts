@@ -6,7 +6,7 @@
  * (DOM); locations are left to the views, which show them as paths or links. No imports but types and units.
  */
 import { formatBytes } from './units';
-import type { AllocationSite, LeakGroup, SamplingGrowth } from '../protocol/report';
+import type { AllocationSite, LeakGroup, ResourceGroup, SamplingGrowth } from '../protocol/report';
 
 /** The arrow between figures of successive snapshots. */
 export const SERIES_ARROW = ' -> ';
@@ -75,6 +75,37 @@ export function threadText(g: Pick<LeakGroup, 'thread'>, threaded = true): strin
 /** What kind of leak a group is, in words: objects, a chain, a growing collection. */
 export function kindWords(g: Pick<LeakGroup, 'kind'>): string {
   return g.kind === 'chain' ? 'chain' : g.kind === 'collection' ? 'growing collection' : 'objects';
+}
+
+/** What a resource kind is, in a person's words (`never-settled promises`). */
+export const RESOURCE_WORDS: Record<ResourceGroup['kind'], string> = {
+  'pending-promise': 'never-settled promises',
+  socket: 'open sockets',
+  server: 'listening servers',
+  timer: 'timers never cleared',
+  'file-handle': 'open file handles',
+  'child-process': 'running child processes',
+  handle: 'open handles',
+  'vm-context': 'vm contexts',
+};
+
+/**
+ * The headline of a resource group, without locations: `never-settled promises (Promise) x40, +20 per round (80 -> 120
+ * -> 160 of the kind in all)`.
+ */
+export function resourceHeadline(g: Pick<ResourceGroup, 'kind' | 'name' | 'native' | 'count' | 'growthPerRound' | 'countSeries'>): string {
+  const what = `${g.name}${g.native && g.native !== g.name ? `, ${g.native}` : ''}`;
+  return `${RESOURCE_WORDS[g.kind] ?? g.kind} (${what}) x${g.count}, +${g.growthPerRound} per round (${g.countSeries.join(SERIES_ARROW)} of the kind in all)`;
+}
+
+/** The words before a resource group's creating line: `created in askBackend()`. */
+export function resourceCreated(g: Pick<ResourceGroup, 'createdAt'>): string {
+  return g.createdAt ? `created in ${g.createdAt.function}()` : 'created at an unknown line';
+}
+
+/** The words before what waits on pending promises: `awaited in finishJob()`. */
+export function resourceAwaited(g: Pick<ResourceGroup, 'awaitedBy'>): string {
+  return g.awaitedBy ? `awaited by ${g.awaitedBy.function}()` : '';
 }
 
 /** What the sampling mode cannot tell, said wherever its findings are shown. */

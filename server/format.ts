@@ -7,8 +7,8 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { stepLabel, stepWhere } from '../render/steps';
 import { formatBytes } from '../render/units';
-import { ADDED_AT, SAMPLING_NOTICE, samplingBytesPerRound, samplingGrowthSentence, samplingLiveBytes, SERIES_ARROW, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, siteOrigin, threadText } from '../render/words';
-import type { AllocationSite, LeakGroup, RetainerStep, SamplingGrowth, SourceLocation } from '../protocol/report';
+import { ADDED_AT, SAMPLING_NOTICE, samplingBytesPerRound, samplingGrowthSentence, samplingLiveBytes, SERIES_ARROW, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, siteOrigin, threadText, resourceAwaited, resourceCreated, resourceHeadline } from '../render/words';
+import type { AllocationSite, LeakGroup, ResourceGroup, RetainerStep, SamplingGrowth, SourceLocation } from '../protocol/report';
 
 export { formatBytes };
 
@@ -75,6 +75,14 @@ export function allocationMessage(g: LeakGroup, site: AllocationSite): string {
   const fn = site.function && site.function !== '(anonymous)' ? ` in ${clip(site.function, 60)}()` : '';
   const per = g.growthPerRound > 0 ? ` (+${g.growthPerRound} per round)` : '';
   return `${site.count || g.count} ${clip(g.className, 80)} allocated here${fn} leak through ${clip(g.owner.name)}${per}`;
+}
+
+/** A resource group's marker text: what grows, per round, what creates and holds it. */
+export function resourceMessage(r: ResourceGroup): string {
+  const held = `held by ${clip(r.owner.name)}`;
+  const created = r.createdAt ? `${resourceCreated(r)} here` : 'held here';
+  const awaited = r.awaitedBy ? `; ${resourceAwaited(r)}` : '';
+  return `${clip(resourceHeadline(r), 300)}: ${created}, ${held}${awaited}.`;
 }
 
 export function moduleMessage(instances: number[]): string {

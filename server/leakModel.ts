@@ -24,13 +24,13 @@ import { SourceResolver } from '../engine/source';
 import { LeakDiagnosticData, ReportStatusParams, SHOW_LEAK_GROUP_COMMAND, ShowLeakGroupArgs, SkippedMarker } from '../protocol/lsp';
 import { anchor, AnchorTarget, TextRange } from './anchor';
 import { ADDED_AT, callerSentence, heldViaSentence } from '../render/words';
-import { allocationLensTitle, allocationMessage, clip, holderMessage, holderName, HoverPlace, hoverMarkdown, moduleMessage, ownerLensTitle, ownerMessage, sampledHoverMarkdown, sampledMessage, shownPath } from './format';
+import { allocationLensTitle, allocationMessage, clip, holderMessage, holderName, HoverPlace, hoverMarkdown, moduleMessage, ownerLensTitle, ownerMessage, sampledHoverMarkdown, sampledMessage, shownPath, resourceMessage } from './format';
 import { stepText } from '../render/steps';
 import { reportSourceTime } from './reportInput';
 import { Reload, ReloadEvidence, StaticResult, staticSuspects, Suspect } from './staticChecks';
 import { FileText, TextSource } from './texts';
 import { WorkspacePaths } from './workspacePaths';
-import type { LeakGroup, LeakReport, RetainerStep, SourceLocation, SamplingGrowth } from '../protocol/report';
+import type { LeakGroup, LeakReport, ResourceGroup, RetainerStep, SourceLocation, SamplingGrowth } from '../protocol/report';
 
 /** A report the server holds, and where it came from. */
 export interface LoadedReport {
@@ -49,7 +49,7 @@ export interface LoadedReport {
  * owner inside node_modules, the application's line that holds the library object (where the user edits); sampled:
  * the allocating line of a stack whose live samples grow (a report of the sampling mode: no owner, no retainers).
  */
-type MarkerKind = 'owner' | 'allocation' | 'module' | 'holder' | 'sampled';
+type MarkerKind = 'owner' | 'allocation' | 'module' | 'holder' | 'sampled' | 'resource';
 
 /** Where a marker should go, before it is anchored in the current text. */
 interface MarkerSpec {
@@ -60,6 +60,8 @@ interface MarkerSpec {
   /** For a holder marker: the index in `owner.related`. */
   relatedIndex?: number;
   instances?: number[];
+  /** For a resource marker: the growing resource group, marked at the line that creates it. */
+  resource?: ResourceGroup;
   /** For a sampled marker: the growing stack, and the report's sampling interval. */
   sampled?: { growth: SamplingGrowth; interval: number };
   file: string;
@@ -325,12 +327,33 @@ export class LeakModel {
           add({ report: loaded, at: 'module', instances: d.instances, file: mapped.file, line: 1, column: 1, targets: [], reported: `${d.file}:1` });
         }
       }
+      // Resources that grow (pending promises, handles, contexts): marked where they are created, else where held.
+      for (const loaded of [...this.reports.values()].sort(newestFirst)) {
+        const st = status.get(loaded.source)!;
+        for (const r of loaded.report.resources ?? []) {
+          await tick();
+          const loc = r.createdAt?.location ?? r.owner.location;
+          if (!loc) {
+            st.skipped.push({ groupId: r.id, at: 'allocation', reason: 'the report has no source location for the resource' });
+            continue;
+          }
+          if (!once(`resource\u0000${r.id}\u0000${loc.file}:${loc.line}:${loc.column}\u0000${r.thread ?? ''}`, loaded, st.notes, r.id)) continue;
+          const p = this.place(loc, st.notes);
+          if ('reason' in p) st.skipped.push({ groupId: r.id, at: 'allocation', reason: p.reason });
+          else {
+            const spec: MarkerSpec = { report: loaded, at: 'resource', resource: r, ...p, targets: [{ kind: 'position' }], reported: `${loc.file}:${loc.line}` };
+            const list = specsByFile.get(spec.file);
+            if (list) list.push(spec);
+            else specsByFile.set(spec.file, [spec]);
+          }
+        }
+      }
       const markers = new Map<string, Marker[]>();
       for (const [file, specs] of specsByFile) {
         await tick();
         const placed = this.anchorFile(file, specs, (spec, result) => {
           const st = status.get(spec.report.source)!;
-          const id = spec.group?.id ?? (spec.sampled ? `sampled stack ${spec.sampled.growth.site.function}()` : `module ${path.basename(file)}`);
+          const id = spec.group?.id ?? spec.resource?.id ?? (spec.sampled ? `sampled stack ${spec.sampled.growth.site.function}()` : `module ${path.basename(file)}`);
           if ('reason' in result) st.skipped.push({ groupId: id, at: spec.at === 'allocation' || spec.at === 'sampled' ? 'allocation' : 'owner', reason: `${spec.reported}: ${result.reason}` });
           else if (result.moved) {
             st.reanchored++;
@@ -505,7 +528,7 @@ export class LeakModel {
       out.push(d);
     }
     for (const s of this.statics.get(file)?.suspects ?? []) {
-      const same = markers.find((m) => m.spec.at !== 'module' && sameRange(m.range, s.range));
+      const same = markers.find((m) => m.spec.group && sameRange(m.range, s.range));
       if (same) {
         const d = runtime.get(same)!;
         d.message += `\nStatic check agrees: ${s.message}`;
@@ -538,6 +561,15 @@ export class LeakModel {
     const data: LeakDiagnosticData = { groupId: spec.group?.id, reportFile: spec.report.file };
     if (spec.at === 'module') {
       return { range: m.range, severity: DiagnosticSeverity.Warning, source: 'leak-lens', code: 'module-loaded-repeatedly', message: moduleMessage(spec.instances ?? []), data };
+    }
+    if (spec.at === 'resource') {
+      const r = spec.resource!;
+      const d: Diagnostic = { range: m.range, severity: DiagnosticSeverity.Warning, source: 'leak-lens', code: 'resource-growth', message: resourceMessage(r), data: { groupId: r.id, reportFile: spec.report.file } };
+      if (r.owner.location && r.createdAt?.location) {
+        const p = this.locate(r.owner.location, [{ kind: 'position' }], spec.report);
+        if (p && !(p.file === spec.file && sameRange(p.range, m.range))) d.relatedInformation = [{ location: { uri: this.uriOf(p.file), range: p.range }, message: `held by ${clip(r.owner.name)}` }];
+      }
+      return d;
     }
     if (spec.sampled) return this.sampledDiagnostic(m, spec.sampled.growth, spec.sampled.interval, data);
     const g = spec.group!;
@@ -685,6 +717,10 @@ export class LeakModel {
     for (const m of at) {
       if (m.spec.at === 'module') {
         parts.push(`**Leak Lens**: ${moduleMessage(m.spec.instances ?? [])}`);
+        continue;
+      }
+      if (m.spec.at === 'resource') {
+        parts.push(`**Leak Lens**: ${resourceMessage(m.spec.resource!)}`);
         continue;
       }
       if (m.spec.sampled) {

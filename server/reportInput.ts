@@ -5,7 +5,7 @@
  * a report too large to parse without stalling the server is refused. Cost: one pass over the report.
  */
 import * as fs from 'fs';
-import type { AllocationSite, LeakGroup, LeakOwner, LeakReport, RetainerStep, SnapshotInfo, SamplingFindings, SamplingFrame, SamplingGrowth, SourceLocation } from '../protocol/report';
+import type { AllocationSite, LeakGroup, LeakOwner, LeakReport, RetainerStep, SnapshotInfo, ResourceGroup, SamplingFindings, SamplingFrame, SamplingGrowth, SourceLocation } from '../protocol/report';
 
 /** Larger report files are refused: JSON.parse would hold the server's only thread for seconds. */
 export const MAX_REPORT_BYTES = 256 * 1024 * 1024;
@@ -230,6 +230,34 @@ export function sanitizeReport(raw: unknown): ReportInput {
       const loc = location(d.location);
       return { file: d.file as string, instances: nums(d.instances), ...(loc ? { location: loc } : {}) };
     });
+  // Growing resources: only their words and locations are used, each field checked like a group's.
+  const resourceKinds = new Set(['pending-promise', 'socket', 'server', 'timer', 'file-handle', 'child-process', 'handle', 'vm-context']);
+  const resources: ResourceGroup[] = (Array.isArray(raw.resources) ? raw.resources : []).filter(isRecord).slice(0, MAX_LIST).flatMap((r, i) => {
+    if (typeof r.kind !== 'string' || !resourceKinds.has(r.kind) || !isRecord(r.owner)) {
+      problems.push(`resources[${i}] skipped: it needs a known kind and an owner`);
+      return [];
+    }
+    const ownerLoc = location(r.owner.location);
+    const created = isRecord(r.createdAt) ? { function: str(r.createdAt.function, '(anonymous)'), location: location(r.createdAt.location), count: num(r.createdAt.count) } : undefined;
+    const awaited = isRecord(r.awaitedBy) ? { function: str(r.awaitedBy.function, '(anonymous)'), location: location(r.awaitedBy.location) } : undefined;
+    const g: ResourceGroup = {
+      id: str(r.id, `${r.kind}#${i}`).slice(0, 400),
+      kind: r.kind as ResourceGroup['kind'],
+      name: str(r.name, r.kind).slice(0, 200),
+      count: num(r.count),
+      growthPerRound: num(r.growthPerRound),
+      newPerRound: nums(r.newPerRound),
+      countSeries: nums(r.countSeries),
+      owner: { name: str(r.owner.name, '(unknown)').slice(0, 400), kind: 'internal', ...(ownerLoc ? { location: ownerLoc } : {}) },
+      retainerPath: [],
+      sampleIds: [],
+      ...(typeof r.native === 'string' ? { native: r.native.slice(0, 100) } : {}),
+      ...(created ? { createdAt: created } : {}),
+      ...(awaited ? { awaitedBy: awaited } : {}),
+      ...(typeof r.thread === 'string' ? { thread: r.thread.slice(0, 200) } : {}),
+    };
+    return [g];
+  });
   const snapshotList = (v: unknown): SnapshotInfo[] => (Array.isArray(v) ? v : []).filter(isRecord).map((s) => ({
     file: str(s.file),
     label: typeof s.label === 'string' ? s.label : undefined,
@@ -249,13 +277,14 @@ export function sanitizeReport(raw: unknown): ReportInput {
   const report: LeakReport = {
     version: num(raw.version, 1),
     tool: 'leak-lens',
-    verdict: leaks.length > 0 || (sampling?.growth.length ?? 0) > 0 ? 'leak' : 'clean',
+    verdict: leaks.length > 0 || resources.length > 0 || (sampling?.growth.length ?? 0) > 0 ? 'leak' : 'clean',
     createdAt: str(raw.createdAt),
     pid: typeof raw.pid === 'number' ? raw.pid : undefined,
     rounds: num(raw.rounds),
     snapshots,
     leaks,
     duplicateModules,
+    resources,
     classGrowth: [],
     warnings: (Array.isArray(raw.warnings) ? raw.warnings : []).filter((w): w is string => typeof w === 'string'),
     timings: {},

@@ -3,9 +3,9 @@ import * as path from 'path';
 import type { ObjectRetainers } from '../../engine/report';
 import { stepText, stepWhere } from '../../render/steps';
 import { formatBytes } from '../../render/units';
-import { ADDED_AT, chainSentence, collectionHeadline, containerSentence, heldViaSentence } from '../../render/words';
+import { ADDED_AT, chainSentence, collectionHeadline, containerSentence, heldViaSentence, resourceAwaited, resourceCreated, resourceHeadline } from '../../render/words';
 import type { ClassSummary } from '../../protocol/heap';
-import type { LeakGroup, LeakReport, SamplingFindings, SourceLocation } from '../../protocol/report';
+import type { LeakGroup, LeakReport, ResourceGroup, SamplingFindings, SourceLocation } from '../../protocol/report';
 
 export { formatBytes };
 
@@ -71,6 +71,22 @@ export function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: 
   return out;
 }
 
+/** One resource group as lines: what grows, what holds it, the line that creates it and its retainer path around the owner. */
+export function formatResource(g: ResourceGroup, index: number, cwd: string, threaded: boolean): string[] {
+  const out = [`${index}. ${resourceHeadline(g)}${threaded && g.thread ? ` (thread: ${g.thread})` : ''}`];
+  out.push(`   held by ${g.owner.name} [${g.owner.kind}]${g.owner.location ? '  ' + where(g.owner.location, cwd) : ''}`);
+  if (g.createdAt) out.push(`   ${resourceCreated(g)}  ${where(g.createdAt.location, cwd)}${g.createdNote ? `  (${g.createdNote})` : ''}`);
+  else if (g.createdNote) out.push(`   creating line unknown: ${g.createdNote}`);
+  if (g.awaitedBy) out.push(`   ${resourceAwaited(g)}  ${where(g.awaitedBy.location, cwd)}`);
+  out.push('   retainer path:');
+  const steps = g.retainerPath;
+  const ownerAt = steps.findIndex((s) => s.owner);
+  const from = Math.max(0, Math.min(ownerAt >= 0 ? ownerAt - 2 : steps.length - 6, steps.length - 6));
+  if (from > 0) out.push(`     ... ${from} step${from > 1 ? 's' : ''} from the GC roots`);
+  for (let i = from; i < steps.length; i++) out.push(`     ${stepText(steps[i], i, (file) => shownPath(file, cwd))}${steps[i].owner ? '   <- owner' : ''}`);
+  return out;
+}
+
 /** One object's retainer path from the GC roots and its owner, as lines; `what` names the object (`@123 in s3`). */
 export function formatObjectRetainers(o: ObjectRetainers, what: string, cwd = process.cwd()): string {
   const lines = [`Object ${what}: ${o.className}, ${formatBytes(o.retainedSize)} retained`];
@@ -85,14 +101,26 @@ export function formatReport(r: LeakReport, cwd = process.cwd()): string {
   if (r.sampling) return formatSampling(r, r.sampling, cwd);
   const lines: string[] = [];
   const growth = r.snapshots.length > 1 ? formatBytes(r.snapshots[r.snapshots.length - 1].totalSize - r.snapshots[0].totalSize) : '0 B';
+  const resources = r.resources ?? [];
   if (r.verdict === 'clean') {
     lines.push(`No leak found across ${r.snapshots.length} snapshots (${r.rounds} rounds; heap change ${growth}).`);
+  } else if (r.leaks.length === 0) {
+    lines.push(`No growing objects, but resources grow across ${r.snapshots.length} snapshots (${r.rounds} rounds; heap change ${growth})${r.pid ? ` in pid ${r.pid}` : ''}.`);
   } else {
     lines.push(`${r.leaks.length} leak${r.leaks.length > 1 ? 's' : ''} found across ${r.snapshots.length} snapshots (${r.rounds} rounds; heap grew ${growth})${r.pid ? ` in pid ${r.pid}` : ''}:`);
     lines.push('');
     const threaded = (r.threads?.length ?? 1) > 1;
     r.leaks.forEach((g, i) => {
       lines.push(...formatGroup(g, i + 1, cwd, threaded));
+      lines.push('');
+    });
+  }
+  if (resources.length) {
+    lines.push(`Resources that grow every round (promises that never settle, open handles, contexts):`);
+    lines.push('');
+    const threaded = (r.threads?.length ?? 1) > 1;
+    resources.forEach((g, i) => {
+      lines.push(...formatResource(g, i + 1, cwd, threaded));
       lines.push('');
     });
   }

@@ -2,9 +2,9 @@
  * Leak groups: the verdict, a sortable table of the report's groups (class, count, growth per round, retained size,
  * owner) and, for the selected group, where it is held and made, its retainer path and what it keeps alive.
  */
-import { lastSnapshotOfThread, type LeakGroup, type LeakReport } from '../../../protocol/webview';
+import { lastSnapshotOfThread, type LeakGroup, type LeakReport, type ResourceGroup } from '../../../protocol/webview';
 import type { App } from '../app';
-import { ADDED_AT, callerSentence, chainSentence, collectionGrowth, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin } from '../../../render/words';
+import { ADDED_AT, callerSentence, chainSentence, collectionGrowth, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin, RESOURCE_WORDS, resourceAwaited, resourceCreated, resourceHeadline } from '../../../render/words';
 import { formatBytes, formatCount, formatSigned, h, replace } from '../dom';
 import { DataTable } from '../table';
 import { renderPath } from './path';
@@ -16,6 +16,8 @@ export class LeaksView {
   private readonly table: DataTable<LeakGroup>;
   private readonly detail = h('section', { class: 'detail', attrs: { 'aria-label': 'Leak group details' } });
   private readonly extra = h('div');
+  private readonly resources: DataTable<ResourceGroup>;
+  private readonly resourceSection = h('section', { class: 'resources', attrs: { 'aria-label': 'Resources that grow' } });
   private report: LeakReport | undefined;
   /** A report of the sampling mode has growing allocation stacks instead of leak groups. */
   private readonly sampling: SamplingView;
@@ -50,9 +52,30 @@ export class LeaksView {
         { key: 'thread', label: 'Thread', value: (g) => g.thread ?? '', cell: (g) => g.thread ?? '', title: 'The thread whose heap holds the group (main, or a worker_threads worker)' },
       ],
     });
+    // Pending promises, open handles and contexts that grow: a table of their own, each row with its creating line.
+    this.resources = new DataTable<ResourceGroup>({
+      label: 'Resources that grow',
+      className: 'resources',
+      sort: { key: 'growthPerRound', dir: 'desc' },
+      empty: 'No growing resources.',
+      columns: [
+        { key: 'kind', label: 'Resource', value: (r) => r.kind, cell: (r) => [h('span', { class: 'cls', attrs: { title: resourceHeadline(r) } }, RESOURCE_WORDS[r.kind] ?? r.kind), h('span', { class: 'muted' }, ` ${r.name}${r.native && r.native !== r.name ? ` (${r.native})` : ''}`)] },
+        { key: 'count', label: 'Count', numeric: true, value: (r) => r.count, cell: (r) => formatCount(r.count), title: 'Made after the baseline and still there in the last snapshot' },
+        { key: 'growthPerRound', label: 'Growth / round', numeric: true, value: (r) => r.growthPerRound, cell: (r) => formatSigned(r.growthPerRound) },
+        { key: 'series', label: 'Per snapshot', value: (r) => r.countSeries[r.countSeries.length - 1] ?? 0, cell: (r) => r.countSeries.join(' → '), title: 'Resources of the kind in each snapshot' },
+        {
+          key: 'created',
+          label: 'Created at',
+          value: (r) => r.createdAt?.function ?? '',
+          cell: (r) => (r.createdAt ? [resourceCreated(r), r.createdAt.location ? ' ' : null, r.createdAt.location ? app.link(r.createdAt.location) : null] : h('span', { class: 'muted', attrs: { title: r.createdNote ?? '' } }, 'unknown')),
+        },
+        { key: 'owner', label: 'Held by', value: (r) => r.owner.name, cell: (r) => [h('span', { class: 'owner-name' }, r.owner.name), r.owner.location ? ' ' : null, r.owner.location ? app.link(r.owner.location) : null] },
+        { key: 'awaited', label: 'Awaited by', value: (r) => r.awaitedBy?.function ?? '', cell: (r) => (r.awaitedBy ? [resourceAwaited(r).replace(/^awaited by /, ''), r.awaitedBy.location ? ' ' : null, r.awaitedBy.location ? app.link(r.awaitedBy.location) : null] : '') },
+      ],
+    });
     const wrap = h('div', { class: 'table-wrap' }, this.table.el);
     this.table.el.addEventListener('click', () => this.app.save({ sorts: { ...this.app.saved().sorts, leaks: this.table.sort! } }));
-    this.groups = h('div', { class: 'view-body' }, this.banner, wrap, this.detail, this.extra);
+    this.groups = h('div', { class: 'view-body' }, this.banner, wrap, this.detail, this.resourceSection, this.extra);
     this.sampling.el.hidden = true;
     this.el = h('div', null, this.groups, this.sampling.el);
   }
@@ -78,11 +101,20 @@ export class LeaksView {
     const last = report.snapshots[report.snapshots.length - 1];
     const grew = last.totalSize - first.totalSize;
     const across = `across ${report.snapshots.length} snapshots (${report.rounds} ${report.rounds === 1 ? 'round' : 'rounds'}; heap ${grew >= 0 ? 'grew' : 'shrank'} ${formatBytes(Math.abs(grew))})`;
-    const headline = report.verdict === 'leak' ? `${report.leaks.length} ${report.leaks.length === 1 ? 'leak' : 'leaks'} found ${across}` : `No leak found ${across}`;
+    const grown = report.resources?.length ?? 0;
+    const headline =
+      report.verdict !== 'leak'
+        ? `No leak found ${across}`
+        : report.leaks.length === 0
+          ? `${grown} growing ${grown === 1 ? 'resource' : 'resources'} found ${across}`
+          : `${report.leaks.length} ${report.leaks.length === 1 ? 'leak' : 'leaks'} found ${across}`;
     this.banner.className = `banner ${report.verdict}`;
     const threads = report.threads && report.threads.length > 1 ? h('span', { class: 'muted threads' }, `; threads analysed, each with its own heap: ${report.threads.map((t) => t.name).join(', ')}`) : null;
     replace(this.banner, h('strong', null, headline), report.pid !== undefined ? h('span', { class: 'muted' }, ` in pid ${report.pid}`) : null, threads);
     this.table.setRows(report.leaks);
+    const resources = report.resources ?? [];
+    this.resources.setRows(resources);
+    replace(this.resourceSection, ...(resources.length ? [h('h3', null, 'Resources that grow every round'), h('div', { class: 'table-wrap' }, this.resources.el)] : []));
     replace(this.extra);
     if (report.warnings.length) this.extra.append(h('ul', { class: 'warnings', attrs: { 'aria-label': 'Warnings' } }, ...report.warnings.map((w) => h('li', null, w))));
     if (report.duplicateModules.length) {

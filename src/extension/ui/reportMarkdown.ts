@@ -4,7 +4,7 @@
  * the program's data, not markup. Sentences come from render/words.ts, as in the CLI and the language server.
  */
 import { stepLabel } from '../../../render/steps';
-import { ADDED_AT, SAMPLING_NOTICE, samplingBytesPerRound, samplingLiveBytes, samplingSiteText, callerSentence, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin, threadText } from '../../../render/words';
+import { ADDED_AT, SAMPLING_NOTICE, samplingBytesPerRound, samplingLiveBytes, samplingSiteText, callerSentence, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, kindWords, siteOrigin, threadText, resourceAwaited, resourceCreated, resourceHeadline } from '../../../render/words';
 import { formatBytes, formatCount } from './format';
 import type { LeakGroup, LeakReport, SourceLocation, SamplingFindings } from '../../../protocol/report';
 
@@ -95,7 +95,8 @@ export function reportMarkdownWith(r: LeakReport, link: LinkOf): string {
   const first = r.snapshots[0];
   const last = r.snapshots[r.snapshots.length - 1];
   const grew = first && last ? last.totalSize - first.totalSize : 0;
-  lines.push(r.verdict === 'clean' ? '# Leak Lens: no leak found' : `# Leak Lens: ${r.leaks.length} leak${r.leaks.length === 1 ? '' : 's'} found`, '');
+  const grown = (r.resources ?? []).length;
+  lines.push(r.verdict === 'clean' ? '# Leak Lens: no leak found' : r.leaks.length === 0 ? `# Leak Lens: ${grown} growing resource${grown === 1 ? '' : 's'} found` : `# Leak Lens: ${r.leaks.length} leak${r.leaks.length === 1 ? '' : 's'} found`, '');
   lines.push(`${r.snapshots.length} snapshots${r.pid !== undefined ? ` of pid ${r.pid}` : ''} (${r.rounds} round${r.rounds === 1 ? '' : 's'} after the baseline); the heap ${grew >= 0 ? 'grew' : 'shrank'} by ${formatBytes(Math.abs(grew))}.`, '');
   if (r.verdict === 'clean') {
     lines.push('Objects from every round did not survive and keep growing in any class, so nothing counts as leaked. If memory still grows, run more rounds or a heavier workload.', '');
@@ -103,6 +104,18 @@ export function reportMarkdownWith(r: LeakReport, link: LinkOf): string {
   const threaded = (r.threads?.length ?? 1) > 1;
   r.leaks.forEach((g, i) => lines.push(...group(g, i + 1, threaded, link)));
   if (threaded) lines.push(`Threads analysed, each with its own heap: ${r.threads!.map((t) => md(t.name)).join(', ')}.`, '');
+  const resources = r.resources ?? [];
+  if (resources.length) {
+    lines.push('## Resources that grow every round', '');
+    for (const g of resources) {
+      lines.push(`- **${md(resourceHeadline(g))}**${threaded && g.thread ? ` (thread: ${md(g.thread)})` : ''}`);
+      lines.push(`  - held by ${md(g.owner.name)}${g.owner.location ? ` (${link(g.owner.location)})` : ''}`);
+      if (g.createdAt) lines.push(`  - ${md(resourceCreated(g))}${g.createdAt.location ? ` at ${link(g.createdAt.location)}` : ''}`);
+      else if (g.createdNote) lines.push(`  - creating line unknown: ${md(g.createdNote)}`);
+      if (g.awaitedBy) lines.push(`  - ${md(resourceAwaited(g))}${g.awaitedBy.location ? ` at ${link(g.awaitedBy.location)}` : ''}`);
+    }
+    lines.push('');
+  }
   for (const d of r.duplicateModules) {
     lines.push(`**Module loaded more than once:** ${link({ file: d.file, line: 1, column: 1 })} has ${d.instances[d.instances.length - 1]} live copies (${d.instances.join(' → ')}); each reload keeps the old copy alive.`, '');
   }

@@ -1,0 +1,54 @@
+/**
+ * The engine's counting of resources that are not growing classes (engine/resources.ts), on snapshots a real Node
+ * process wrote (test/fixtures/apps/resource-counts.js): pending promises, active timers and native contexts per
+ * snapshot, and the report's groups for what grows every round; settled promises (kept or dropped), never-settled
+ * promises that nothing holds, cleared intervals and dropped contexts are never counted.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { loadAnalysis } from '../../engine/analysis';
+import { buildLeakReport } from '../../engine/report';
+import { countResources, findResources } from '../../engine/resources';
+import { fixture, repoRoot } from '../helpers/fixtures';
+
+void test('pending promises, active timers and contexts are counted per snapshot; settled, dropped and cleared ones are not', () => {
+  const { files } = fixture('resource-counts');
+  const counts = files.map((f) => countResources(findResources(loadAnalysis(f, { light: true }))));
+  for (let r = 1; r < counts.length; r++) {
+    // 20 kept pending per round; the 20 kept settled, 20 settled-and-dropped and 20 unheld never-settled add none.
+    assert.equal(counts[r]['pending-promise'] - counts[r - 1]['pending-promise'], 20, JSON.stringify(counts));
+    assert.equal(counts[r].timer - counts[r - 1].timer, 3, JSON.stringify(counts));
+    assert.equal(counts[r]['vm-context'] - counts[r - 1]['vm-context'], 5, JSON.stringify(counts));
+    assert.equal(counts[r].socket - counts[r - 1].socket, 0);
+  }
+  // The main context is always there.
+  assert.ok(counts[0]['vm-context'] >= 1);
+});
+
+void test('the report gives each growing kind with its growth, holder and creating line', () => {
+  const app = path.join(repoRoot, 'test', 'fixtures', 'apps', 'resource-counts.js');
+  const lines = fs.readFileSync(app, 'utf8').split('\n');
+  const lineOf = (text: string) => lines.findIndex((l) => l.includes(text)) + 1;
+  const tracked = buildLeakReport(fixture('resource-counts', { track: true }).files);
+  const byKind = new Map((tracked.resources ?? []).map((g) => [g.kind, g]));
+  assert.deepEqual([...byKind.keys()].sort(), ['pending-promise', 'timer', 'vm-context']);
+  const promises = byKind.get('pending-promise')!;
+  assert.deepEqual(promises.newPerRound, [20, 20]);
+  assert.equal(promises.owner.name, 'heldPending');
+  assert.deepEqual([promises.createdAt?.location?.file, promises.createdAt?.location?.line], [app, lineOf('heldPending.set(seq++, new Promise(')]);
+  const contexts = byKind.get('vm-context')!;
+  assert.equal(contexts.growthPerRound, 5);
+  assert.equal(contexts.owner.name, 'contexts');
+  assert.equal(contexts.createdAt?.location?.line, lineOf('contexts.push(vm.createContext('));
+  const timers = byKind.get('timer')!;
+  assert.equal(timers.growthPerRound, 3);
+  assert.equal(timers.createdAt?.location?.line, lineOf('intervals.push(setInterval('));
+  assert.equal(tracked.verdict, 'leak');
+  // Without allocation stacks, two createContext calls in the file leave the context's line unknown, and says why.
+  const untracked = buildLeakReport(fixture('resource-counts').files);
+  const c = (untracked.resources ?? []).find((g) => g.kind === 'vm-context');
+  assert.equal(c?.createdAt, undefined);
+  assert.match(c?.createdNote ?? '', /--track-allocations/);
+});
