@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: lint, then the suites from the cheapest to the dearest, each after what it needs is installed:
-//   lint        eslint over the repository (counts as one check),
+//   lint        eslint over the repository, then prettier --check (two checks),
 //   unit, server, adapter, integration   node's own test runner over the compiled tests in out/test/<suite>
 //               (server: after making sure Neovim is there, Debian's neovim installed with apt-get),
 //   webview     the same, after making sure headless Chromium is there (Debian's chromium, installed with apt-get),
@@ -170,7 +170,9 @@ async function runSuite(suite) {
     const counts = await runSuiteIn(suite, { ...process.env, TMPDIR: tmp });
     const left = fs.readdirSync(tmp);
     if (left.length > 0) {
-      console.log(`${suite}: the tests left ${left.length} entries in their temporary folder: ${left.slice(0, 10).join(', ')}${left.length > 10 ? ', ...' : ''}`);
+      console.log(
+        `${suite}: the tests left ${left.length} entries in their temporary folder: ${left.slice(0, 10).join(', ')}${left.length > 10 ? ', ...' : ''}`,
+      );
       counts.fail++;
     }
     return counts;
@@ -184,7 +186,15 @@ async function runSuiteIn(suite, env) {
   if (suite === 'lint') {
     const r = await run(process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.'], env);
     if (r.code !== 0) console.log('lint: eslint reported problems (above)');
-    return { pass: r.code === 0 ? 1 : 0, fail: r.code === 0 ? 0 : 1 };
+    // One formatter across the tree (.prettierrc.json; .prettierignore says what keeps its own layout).
+    const f = await run(
+      process.execPath,
+      [path.join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '--log-level', 'warn', '.'],
+      env,
+    );
+    if (f.code !== 0) console.log('lint: files not formatted as prettier would (above); run `npm run format`');
+    const ok = [r.code, f.code].filter((c) => c === 0).length;
+    return { pass: ok, fail: 2 - ok };
   }
   if (suite === 'vscode') {
     const r = await run(process.execPath, [path.join(__dirname, 'vscode-test.js')], env);
@@ -201,7 +211,8 @@ async function runSuiteIn(suite, env) {
   const r = await run(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=900000', ...files], env);
   const pass = Number(last(r.output, /^ℹ pass (\d+)$/gm)?.[1] ?? 0);
   // Cancelled tests (a hook or a whole file that failed) count as failed.
-  const fail = Number(last(r.output, /^ℹ fail (\d+)$/gm)?.[1] ?? 0) + Number(last(r.output, /^ℹ cancelled (\d+)$/gm)?.[1] ?? 0);
+  const fail =
+    Number(last(r.output, /^ℹ fail (\d+)$/gm)?.[1] ?? 0) + Number(last(r.output, /^ℹ cancelled (\d+)$/gm)?.[1] ?? 0);
   return { pass, fail: fail + (r.code !== 0 && fail === 0 ? 1 : 0) };
 }
 
