@@ -7,12 +7,36 @@ import { builtinModules } from 'node:module';
 // Node's own modules, with and without `node:`, for the rule that keeps them out of the webview.
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 // Only the VS Code extension (src/extension/) may import the editor API.
-const noEditorApi = { patterns: [{ group: ['vscode', 'vscode/*'], message: 'Only the VS Code extension (src/extension/) imports vscode; this folder also runs outside the editor.' }] };
+const noEditorApi = {
+  patterns: [
+    {
+      group: ['vscode', 'vscode/*'],
+      message: 'Only the VS Code extension (src/extension/) imports vscode; this folder also runs outside the editor.',
+    },
+  ],
+};
 // The products beside the extension (CLI, adapter, capture, sweeper, testing, language server) never import it.
-const noExtension = { regex: '^(\\.\\./)+(src/)?extension(/|$)', message: 'Only the extension imports src/extension/; it depends on this folder, not the other way round.' };
+const noExtension = {
+  regex: '^(\\.\\./)+(src/)?extension(/|$)',
+  message: 'Only the extension imports src/extension/; it depends on this folder, not the other way round.',
+};
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'media/dist/**', '.vscode-test/**', '.leak-lens/**', 'demo/**', 'test/fixtures/apps/**', 'bin/**', 'scripts/**', 'eslint.config.mjs'] },
+  {
+    ignores: [
+      'out/**',
+      'dist/**',
+      'node_modules/**',
+      'media/dist/**',
+      '.vscode-test/**',
+      '.leak-lens/**',
+      'demo/**',
+      'test/fixtures/apps/**',
+      'bin/**',
+      'scripts/**',
+      'eslint.config.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -35,7 +59,14 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       // node:test's test()/describe() return promises the runner itself awaits.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
@@ -44,8 +75,20 @@ export default tseslint.config(
     files: ['media/**/*.ts'],
     languageOptions: { globals: globals.browser },
     rules: {
-      'no-restricted-properties': ['error', ...['innerHTML', 'outerHTML', 'insertAdjacentHTML'].map((property) => ({ property, message: 'Render heap data with textContent or the h() helper, never as HTML.' }))],
-      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.property.name='write'][callee.object.name='document']", message: 'No document.write in the webview.' }],
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML', 'insertAdjacentHTML'].map((property) => ({
+          property,
+          message: 'Render heap data with textContent or the h() helper, never as HTML.',
+        })),
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='write'][callee.object.name='document']",
+          message: 'No document.write in the webview.',
+        },
+      ],
     },
   },
   // Boundaries (ARCHITECTURE.md, "Invariants"): editor hosts -> protocol <- engine/capture. Each block below gives the
@@ -60,21 +103,52 @@ export default tseslint.config(
   },
   {
     // The products beside the extension never import it: the extension depends on them, not the other way round.
-    files: ['server/**/*.ts', 'src/capture/**/*.ts', 'src/cli/**/*.ts', 'src/adapter/**/*.ts', 'src/sweeper/**/*.ts', 'src/testing/**/*.ts'],
+    files: [
+      'server/**/*.ts',
+      'src/capture/**/*.ts',
+      'src/cli/**/*.ts',
+      'src/adapter/**/*.ts',
+      'src/sweeper/**/*.ts',
+      'src/testing/**/*.ts',
+    ],
     rules: { 'no-restricted-imports': ['error', { patterns: [...noEditorApi.patterns, noExtension] }] },
   },
   {
     // The engine runs in plain Node, workers, the language server and the CLI: no editor API, no editor host.
     files: ['engine/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [...noEditorApi.patterns, { group: ['vscode-*'], message: 'The engine runs outside the editor.' }, { regex: '^(\\.\\./)+(src|server|media|render)(/|$)', message: 'The engine imports only protocol/ and its own modules.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...noEditorApi.patterns,
+            { group: ['vscode-*'], message: 'The engine runs outside the editor.' },
+            {
+              regex: '^(\\.\\./)+(src|server|media|render)(/|$)',
+              message: 'The engine imports only protocol/ and its own modules.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     // The contracts are the ground floor: types and import-free helpers that every side includes, the webview too.
     files: ['protocol/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: nodeBuiltins.map((name) => ({ name, message: 'protocol/ is included by the webview: no Node modules.' })), patterns: [...noEditorApi.patterns, { regex: '^\\.\\./', message: 'protocol/ imports nothing from the project but other contracts (./).' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'protocol/ is included by the webview: no Node modules.',
+          })),
+          patterns: [
+            ...noEditorApi.patterns,
+            { regex: '^\\.\\./', message: 'protocol/ imports nothing from the project but other contracts (./).' },
+          ],
+        },
+      ],
     },
   },
   {
@@ -82,7 +156,19 @@ export default tseslint.config(
     // no Node modules (the webview bundles them), and only contracts beneath them.
     files: ['render/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: nodeBuiltins.map((name) => ({ name, message: 'render/ is bundled into the webview: no Node modules.' })), patterns: [...noEditorApi.patterns, { regex: '^\\.\\./(?!protocol/)', message: 'render/ imports only protocol/ and its own modules.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'render/ is bundled into the webview: no Node modules.',
+          })),
+          patterns: [
+            ...noEditorApi.patterns,
+            { regex: '^\\.\\./(?!protocol/)', message: 'render/ imports only protocol/ and its own modules.' },
+          ],
+        },
+      ],
     },
   },
   {
@@ -90,8 +176,26 @@ export default tseslint.config(
     // turns no-undef off, so globals.browser alone checks nothing), and of the project only protocol/ and render/.
     files: ['media/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: nodeBuiltins.map((name) => ({ name, message: 'The webview runs in a browser: no Node modules.' })), patterns: [...noEditorApi.patterns, { regex: '^(\\.\\./)+(src|engine|server|bench|test)(/|$)', message: 'The webview imports only protocol/ and render/ from outside media/.' }] }],
-      'no-restricted-globals': ['error', ...['process', 'require', 'Buffer', '__dirname', '__filename', 'global', 'module'].map((name) => ({ name, message: 'The webview runs in a browser: no Node globals.' }))],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'The webview runs in a browser: no Node modules.' })),
+          patterns: [
+            ...noEditorApi.patterns,
+            {
+              regex: '^(\\.\\./)+(src|engine|server|bench|test)(/|$)',
+              message: 'The webview imports only protocol/ and render/ from outside media/.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['process', 'require', 'Buffer', '__dirname', '__filename', 'global', 'module'].map((name) => ({
+          name,
+          message: 'The webview runs in a browser: no Node globals.',
+        })),
+      ],
     },
   },
 );

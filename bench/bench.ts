@@ -28,7 +28,11 @@ const runs = Number(process.env.BENCH_RUNS ?? 1);
 const RECORDS_PER_MB = 1 / 600;
 
 function generate(args: string[], heapMB: number): void {
-  execFileSync(process.execPath, [`--max-old-space-size=${heapMB}`, path.join(root, 'bench', 'make-big-snapshot.js'), ...args], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [`--max-old-space-size=${heapMB}`, path.join(root, 'bench', 'make-big-snapshot.js'), ...args],
+    { stdio: 'inherit' },
+  );
 }
 
 function ensureFiles(): { big: { size: number; file: string }[]; series: string[] } {
@@ -48,13 +52,22 @@ function ensureFiles(): { big: { size: number; file: string }[]; series: string[
  * Installs a peer tool into its own folder under the bench cache (never into the project), once. Returns the folder, or
  * undefined when it cannot be installed (the table then says so).
  */
-function ensurePeer(folder: string, packages: string[], probe: string, env: NodeJS.ProcessEnv = {}): string | undefined {
+function ensurePeer(
+  folder: string,
+  packages: string[],
+  probe: string,
+  env: NodeJS.ProcessEnv = {},
+): string | undefined {
   const peerDir = path.join(dir, folder);
   if (fs.existsSync(path.join(peerDir, 'node_modules', probe))) return peerDir;
   fs.mkdirSync(peerDir, { recursive: true });
   fs.writeFileSync(path.join(peerDir, 'package.json'), '{"private":true}');
   console.log(`installing ${packages.join(', ')} into ${peerDir} for comparison ...`);
-  const r = spawnSync('npm', ['i', '--no-audit', '--no-fund', '--loglevel=error', ...packages], { cwd: peerDir, env: { ...process.env, ...env }, stdio: 'inherit' });
+  const r = spawnSync('npm', ['i', '--no-audit', '--no-fund', '--loglevel=error', ...packages], {
+    cwd: peerDir,
+    env: { ...process.env, ...env },
+    stdio: 'inherit',
+  });
   return r.status === 0 && fs.existsSync(path.join(peerDir, 'node_modules', probe)) ? peerDir : undefined;
 }
 
@@ -75,8 +88,13 @@ function measure(mode: string, files: string[], env: NodeJS.ProcessEnv = {}, hea
 }
 
 function measureOnce(mode: string, files: string[], env: NodeJS.ProcessEnv, heapMB: number): Measurement {
-  const r = spawnSync(process.execPath, [`--max-old-space-size=${heapMB}`, path.join(root, 'out', 'bench', 'measure.js'), mode, ...files], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
-  if (r.status !== 0) return { ms: NaN, maxRssMB: NaN, error: (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0] };
+  const r = spawnSync(
+    process.execPath,
+    [`--max-old-space-size=${heapMB}`, path.join(root, 'out', 'bench', 'measure.js'), mode, ...files],
+    { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 24 },
+  );
+  if (r.status !== 0)
+    return { ms: NaN, maxRssMB: NaN, error: (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0] };
   // Other tools print progress on stdout too: take the measurement line.
   const line = r.stdout.split('\n').find((l) => l.startsWith('{"ms"'));
   if (!line) return { ms: NaN, maxRssMB: NaN, error: 'no measurement printed' };
@@ -105,11 +123,23 @@ function ratio(ll: Measurement, peer: { name: string; m: Measurement } | undefin
 }
 
 async function main(): Promise<void> {
-  console.log(`Leak Lens benchmark on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, ${new Date().toISOString()}`);
+  console.log(
+    `Leak Lens benchmark on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, ${new Date().toISOString()}`,
+  );
   const { big, series } = ensureFiles();
-  const memlabDir = others ? ensurePeer('memlab', ['memlab', '@memlab/heap-analysis'], '@memlab/heap-analysis', { PUPPETEER_SKIP_DOWNLOAD: '1' }) : undefined;
-  const v8hpDir = others ? ensurePeer('v8-heap-parser', ['@vscode/v8-heap-parser'], '@vscode/v8-heap-parser') : undefined;
-  const lines: string[] = ['', '| measurement | time | peak RSS | load | against the fastest peer |', '| --- | --- | --- | --- | --- |'];
+  const memlabDir = others
+    ? ensurePeer('memlab', ['memlab', '@memlab/heap-analysis'], '@memlab/heap-analysis', {
+        PUPPETEER_SKIP_DOWNLOAD: '1',
+      })
+    : undefined;
+  const v8hpDir = others
+    ? ensurePeer('v8-heap-parser', ['@vscode/v8-heap-parser'], '@vscode/v8-heap-parser')
+    : undefined;
+  const lines: string[] = [
+    '',
+    '| measurement | time | peak RSS | load | against the fastest peer |',
+    '| --- | --- | --- | --- | --- |',
+  ];
   for (const { file } of big) {
     const mb = (fs.statSync(file).size / 1048576).toFixed(0);
     const peers: { name: string; m: Measurement }[] = [];
@@ -121,8 +151,13 @@ async function main(): Promise<void> {
       peer('Chrome DevTools worker (heap-snapshot-toolkit)', measure('toolkit', [file]));
       if (memlabDir) peer('memlab getFullHeapFromFile', measure('memlab', [file], { MEMLAB_DIR: memlabDir }));
       else lines.push(`| memlab, ${mb} MiB | not installed (npm i memlab failed) | | | |`);
-      if (v8hpDir) peer('@vscode/v8-heap-parser (decode + class groups)', measure('v8-heap-parser', [file], { V8HP_DIR: v8hpDir }));
-      else lines.push(`| @vscode/v8-heap-parser, ${mb} MiB | not installed (npm i @vscode/v8-heap-parser failed) | | | |`);
+      if (v8hpDir)
+        peer(
+          '@vscode/v8-heap-parser (decode + class groups)',
+          measure('v8-heap-parser', [file], { V8HP_DIR: v8hpDir }),
+        );
+      else
+        lines.push(`| @vscode/v8-heap-parser, ${mb} MiB | not installed (npm i @vscode/v8-heap-parser failed) | | | |`);
     }
     const fastest = peers.sort((a, b) => a.m.ms - b.m.ms)[0];
     const ll = best('leak-lens-full', [file]);
@@ -130,10 +165,18 @@ async function main(): Promise<void> {
     const shape = d ? `${(d.nodes / 1e6).toFixed(1)} M nodes / ${(d.edges / 1e6).toFixed(1)} M edges` : '';
     lines.push(row(`**Leak Lens CLI engine: full analysis of ${mb} MiB** (${shape})`, ll, ratio(ll, fastest)));
     const worker = best('leak-lens-worker', [file]);
-    lines.push(row(`**Leak Lens through the extension's engine worker (dist/worker.js), ${mb} MiB**`, worker, ratio(worker, fastest)));
+    lines.push(
+      row(
+        `**Leak Lens through the extension's engine worker (dist/worker.js), ${mb} MiB**`,
+        worker,
+        ratio(worker, fastest),
+      ),
+    );
     if (d) {
       const estimate = estimateAnalysisBytes(d.nodes, d.edges) / 2 ** 30;
-      lines.push(`| memory estimate before analysing ${mb} MiB (what the engine checks against free memory) | | ${estimate.toFixed(2)} GB | | actual peak ${(ll.maxRssMB / 1024).toFixed(2)} GB (CLI), ${(worker.maxRssMB / 1024).toFixed(2)} GB (worker) |`);
+      lines.push(
+        `| memory estimate before analysing ${mb} MiB (what the engine checks against free memory) | | ${estimate.toFixed(2)} GB | | actual peak ${(ll.maxRssMB / 1024).toFixed(2)} GB (CLI), ${(worker.maxRssMB / 1024).toFixed(2)} GB (worker) |`,
+      );
       console.log(`stages for ${mb} MiB (ms): ${JSON.stringify(d.stages)}`);
     }
   }
@@ -149,32 +192,62 @@ async function main(): Promise<void> {
 
 /** The capture's memory estimate against what the target's RSS really rose by in its first snapshot (capture-bench). */
 function captureCost(): void {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', path.join(root, 'out', 'bench', 'capture-bench.js'), '50'], {
-    encoding: 'utf8',
-    env: { ...process.env, CAPTURE_BENCH_JSON: '1' },
-    maxBuffer: 1 << 24,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--max-old-space-size=4096', path.join(root, 'out', 'bench', 'capture-bench.js'), '50'],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, CAPTURE_BENCH_JSON: '1' },
+      maxBuffer: 1 << 24,
+    },
+  );
   const line = r.stdout.split('\n').find((l) => l.startsWith('ROWS '));
   if (!line) {
     console.log(`\ncapture cost: capture-bench failed: ${r.stderr.split('\n').slice(-3).join(' ')}`);
     return;
   }
-  const rows = JSON.parse(line.slice(5)) as { heapMB: number; method: string; peakRssMB: number; rssBeforeMB: number; estimateMB?: number; seconds: number }[];
+  const rows = JSON.parse(line.slice(5)) as {
+    heapMB: number;
+    method: string;
+    peakRssMB: number;
+    rssBeforeMB: number;
+    estimateMB?: number;
+    seconds: number;
+  }[];
   const first = rows[0];
   console.log('\n| target with a 50 MB heap of small objects | estimate | measured | |');
   console.log('| --- | --- | --- | --- |');
-  console.log(`| first snapshot (${first.method}, ${first.seconds.toFixed(1)} s): the target's RSS rise | ${Math.round(first.estimateMB ?? NaN)} MB | ${Math.round(first.peakRssMB - first.rssBeforeMB)} MB | peak ${Math.round(first.peakRssMB)} MB |`);
+  console.log(
+    `| first snapshot (${first.method}, ${first.seconds.toFixed(1)} s): the target's RSS rise | ${Math.round(first.estimateMB ?? NaN)} MB | ${Math.round(first.peakRssMB - first.rssBeforeMB)} MB | peak ${Math.round(first.peakRssMB)} MB |`,
+  );
 }
 
 /** `leak-lens run` on the corpus's worst case for allocation tracking, without and with it: wall time and ratio. */
 function trackingOverhead(): void {
   const app = path.join(root, 'test', 'corpus', 'esm-cachebust-reimport');
-  const expected = JSON.parse(fs.readFileSync(path.join(app, 'expected.json'), 'utf8')) as { action: string; ready?: string; program: string[]; nodeArgs?: string[] };
+  const expected = JSON.parse(fs.readFileSync(path.join(app, 'expected.json'), 'utf8')) as {
+    action: string;
+    ready?: string;
+    program: string[];
+    nodeArgs?: string[];
+  };
   const time = (track: boolean): number => {
-    const args = [path.join(root, 'bin', 'leak-lens.js'), 'run', ...(track ? ['--track-allocations'] : []), '--action', expected.action, ...(expected.ready ? ['--ready', expected.ready] : []), '--', 'node', ...(expected.nodeArgs ?? []), ...expected.program];
+    const args = [
+      path.join(root, 'bin', 'leak-lens.js'),
+      'run',
+      ...(track ? ['--track-allocations'] : []),
+      '--action',
+      expected.action,
+      ...(expected.ready ? ['--ready', expected.ready] : []),
+      '--',
+      'node',
+      ...(expected.nodeArgs ?? []),
+      ...expected.program,
+    ];
     const t = performance.now();
     const r = spawnSync(process.execPath, args, { cwd: app, encoding: 'utf8' });
-    if (r.status !== 1) console.log(`tracking overhead: leak-lens run exited ${r.status}: ${r.stderr.split('\n').slice(-2).join(' ')}`);
+    if (r.status !== 1)
+      console.log(`tracking overhead: leak-lens run exited ${r.status}: ${r.stderr.split('\n').slice(-2).join(' ')}`);
     return (performance.now() - t) / 1000;
   };
   const plain = time(false);

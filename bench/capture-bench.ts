@@ -58,7 +58,13 @@ function resetPeakRss(pid: number): boolean {
   }
 }
 
-async function measure(session: CaptureSession, pid: number, heapMB: number, method: SnapshotMethod, file: string): Promise<Row> {
+async function measure(
+  session: CaptureSession,
+  pid: number,
+  heapMB: number,
+  method: SnapshotMethod,
+  file: string,
+): Promise<Row> {
   await session.collectGarbage();
   const rssBefore = procStatusKB(pid, 'VmRSS') ?? 0;
   const hwmReset = resetPeakRss(pid);
@@ -154,7 +160,7 @@ async function readNodeIds(file: string): Promise<Float64Array> {
 /** How many ids of `a` are also in `b`, both sorted. */
 function sharedCount(a: Float64Array, b: Float64Array): number {
   let shared = 0;
-  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
     if (a[i] === b[j]) {
       shared++;
       i++;
@@ -217,7 +223,10 @@ async function benchHeap(dir: string, heapMB: number): Promise<Row[]> {
 }
 
 async function main(): Promise<void> {
-  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   const dir = mkdtempSync(path.join(tmpdir(), 'leak-lens-capture-bench-'));
   const rows: Row[] = [];
   try {

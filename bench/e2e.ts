@@ -35,7 +35,20 @@ function runOnce(heapMB: number, extra: string[]): Promise<RunFigures> {
   const bin = path.join(root, 'bin', 'leak-lens.js');
   // The CLI runs in a process of its own that records its own peak RSS on the way out.
   const wrapper = `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS))); process.argv.splice(1, 0, ${JSON.stringify(bin)}); require(${JSON.stringify(bin)});`;
-  const args = ['-e', wrapper, 'run', '--format', 'json', ...extra, '--action', `node ${path.join(root, 'demo', 'load.js')} 200`, '--', 'node', path.join(root, 'bench', 'e2e-service.js'), String(heapMB)];
+  const args = [
+    '-e',
+    wrapper,
+    'run',
+    '--format',
+    'json',
+    ...extra,
+    '--action',
+    `node ${path.join(root, 'demo', 'load.js')} 200`,
+    '--',
+    'node',
+    path.join(root, 'bench', 'e2e-service.js'),
+    String(heapMB),
+  ];
   const t = performance.now();
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -49,8 +62,14 @@ function runOnce(heapMB: number, extra: string[]): Promise<RunFigures> {
       fs.rmSync(tmp, { recursive: true, force: true });
       const size = '([\\d.]+ [KMG]B)';
       const peaks = [...err.matchAll(new RegExp(`program's peak RSS ${size}`, 'g'))].map((m) => megabytes(m[1]));
-      const lines = [...err.matchAll(new RegExp(`snapshot \\d+/\\d+: ${size} in (\\d+) ms \\(estimated need ${size}`, 'g'))];
-      let report: { snapshots?: { memoryUsage?: { rss: number } }[]; leaks?: { className?: string; owner?: unknown; allocationSites?: unknown }[]; sampling?: { growth?: { site?: unknown }[] } } = {};
+      const lines = [
+        ...err.matchAll(new RegExp(`snapshot \\d+/\\d+: ${size} in (\\d+) ms \\(estimated need ${size}`, 'g')),
+      ];
+      let report: {
+        snapshots?: { memoryUsage?: { rss: number } }[];
+        leaks?: { className?: string; owner?: unknown; allocationSites?: unknown }[];
+        sampling?: { growth?: { site?: unknown }[] };
+      } = {};
       try {
         report = JSON.parse(out) as typeof report;
       } catch {
@@ -58,12 +77,31 @@ function runOnce(heapMB: number, extra: string[]): Promise<RunFigures> {
       }
       const snapshots = lines.map((m, i) => {
         const before = report.snapshots?.[i]?.memoryUsage?.rss;
-        return { sizeMB: megabytes(m[1]), ms: Number(m[2]), estimateMB: megabytes(m[3]), riseMB: i === 0 && before !== undefined && peaks[i] !== undefined ? peaks[i] - before / 1048576 : NaN };
+        return {
+          sizeMB: megabytes(m[1]),
+          ms: Number(m[2]),
+          estimateMB: megabytes(m[3]),
+          riseMB: i === 0 && before !== undefined && peaks[i] !== undefined ? peaks[i] - before / 1048576 : NaN,
+        };
       });
       const first = report.leaks?.[0];
-      const found = JSON.stringify(first ? { className: first.className, owner: first.owner, allocationSites: first.allocationSites } : (report.sampling?.growth?.[0]?.site ?? null)).slice(0, 160);
-      resolve({ seconds, cliPeakMB, targetPeakMB: peaks.length ? Math.max(...peaks) : NaN, exitCode: code, snapshots, found });
-      if (code !== 1) process.stdout.write(`e2e: leak-lens run ${extra.join(' ')} exited ${code}: ${err.trim().split('\n').slice(-2).join(' ')}\n`);
+      const found = JSON.stringify(
+        first
+          ? { className: first.className, owner: first.owner, allocationSites: first.allocationSites }
+          : (report.sampling?.growth?.[0]?.site ?? null),
+      ).slice(0, 160);
+      resolve({
+        seconds,
+        cliPeakMB,
+        targetPeakMB: peaks.length ? Math.max(...peaks) : NaN,
+        exitCode: code,
+        snapshots,
+        found,
+      });
+      if (code !== 1)
+        process.stdout.write(
+          `e2e: leak-lens run ${extra.join(' ')} exited ${code}: ${err.trim().split('\n').slice(-2).join(' ')}\n`,
+        );
     });
   });
 }
@@ -73,14 +111,26 @@ export async function endToEnd(): Promise<void> {
   const mb = (n: number): string => (Number.isFinite(n) ? `${Math.round(n)} MB` : 'n/a');
   const full = await runOnce(heapMB, []);
   const sampling = await runOnce(heapMB, ['--sampling']);
-  console.log(`\n| leak-lens run on bench/e2e-service.js (${heapMB} MB heap) | wall time | CLI peak RSS | target peak RSS | exit |`);
+  console.log(
+    `\n| leak-lens run on bench/e2e-service.js (${heapMB} MB heap) | wall time | CLI peak RSS | target peak RSS | exit |`,
+  );
   console.log('| --- | --- | --- | --- | --- |');
-  console.log(`| three snapshots (default) | ${full.seconds.toFixed(1)} s | ${mb(full.cliPeakMB)} | ${mb(full.targetPeakMB)} | ${full.exitCode} |`);
-  console.log(`| --sampling (no snapshot) | ${sampling.seconds.toFixed(1)} s | ${mb(sampling.cliPeakMB)} | ${mb(sampling.targetPeakMB)} | ${sampling.exitCode} |`);
+  console.log(
+    `| three snapshots (default) | ${full.seconds.toFixed(1)} s | ${mb(full.cliPeakMB)} | ${mb(full.targetPeakMB)} | ${full.exitCode} |`,
+  );
+  console.log(
+    `| --sampling (no snapshot) | ${sampling.seconds.toFixed(1)} s | ${mb(sampling.cliPeakMB)} | ${mb(sampling.targetPeakMB)} | ${sampling.exitCode} |`,
+  );
   if (full.snapshots.length) {
-    console.log('\n| snapshot | size | capture time | estimated need | target RSS rise (peak minus RSS before; the first only, as the peak is a high-water mark) |');
+    console.log(
+      '\n| snapshot | size | capture time | estimated need | target RSS rise (peak minus RSS before; the first only, as the peak is a high-water mark) |',
+    );
     console.log('| --- | --- | --- | --- | --- |');
-    full.snapshots.forEach((s, i) => console.log(`| ${i + 1} | ${mb(s.sizeMB)} | ${(s.ms / 1000).toFixed(1)} s | ${mb(s.estimateMB)} | ${mb(s.riseMB)} |`));
+    full.snapshots.forEach((s, i) =>
+      console.log(
+        `| ${i + 1} | ${mb(s.sizeMB)} | ${(s.ms / 1000).toFixed(1)} s | ${mb(s.estimateMB)} | ${mb(s.riseMB)} |`,
+      ),
+    );
   }
   console.log(`first group (three snapshots): ${full.found}`);
   console.log(`first group (--sampling): ${sampling.found}`);

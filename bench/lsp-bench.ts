@@ -60,10 +60,24 @@ function group(i: number, file: string): LeakGroup {
       { edge: 'process', edgeType: 'property', node: 'process', nodeType: 'object', nodeId: 5 },
       { edge: 'mainModule', edgeType: 'property', node: 'Module', nodeType: 'object', nodeId: 7 },
       { edge: 'exports', edgeType: 'property', node: 'Object', nodeType: 'object', nodeId: 9 },
-      { edge: `track${i}`, edgeType: 'property', node: `track${i}()`, nodeType: 'closure', nodeId: 11, location: { file, line: 12, column: 1 } },
+      {
+        edge: `track${i}`,
+        edgeType: 'property',
+        node: `track${i}()`,
+        nodeType: 'closure',
+        nodeId: 11,
+        location: { file, line: 12, column: 1 },
+      },
       { edge: 'context', edgeType: 'internal', node: 'system / Context', nodeType: 'object', nodeId: 13 },
       { edge: `items${i}`, edgeType: 'context', node: 'Array', nodeType: 'object', nodeId: 15, owner: true },
-      { edge: '[199]', edgeType: 'element', node: `Item${i}`, nodeType: 'object', nodeId: 17, location: { file, line: 4, column: 14 } },
+      {
+        edge: '[199]',
+        edgeType: 'element',
+        node: `Item${i}`,
+        nodeType: 'object',
+        nodeId: 17,
+        location: { file, line: 4, column: 14 },
+      },
     ],
     retains: [{ className: `Item${i}`, count: 200, size: 30_000 }],
     alsoHeld: [],
@@ -84,8 +98,24 @@ function report(files: string[], groupsPerFile: number): LeakReport {
     }
   });
   return {
-    version: 1, tool: 'leak-lens', verdict: 'leak', createdAt: now, rounds: 2, leaks, duplicateModules: [], classGrowth: [], warnings: [], timings: {},
-    snapshots: [0, 1, 2].map((k) => ({ file: `s${k}.heapsnapshot`, time: now, nodeCount: 0, edgeCount: 0, totalSize: 0, maxJsObjectId: 0 })),
+    version: 1,
+    tool: 'leak-lens',
+    verdict: 'leak',
+    createdAt: now,
+    rounds: 2,
+    leaks,
+    duplicateModules: [],
+    classGrowth: [],
+    warnings: [],
+    timings: {},
+    snapshots: [0, 1, 2].map((k) => ({
+      file: `s${k}.heapsnapshot`,
+      time: now,
+      nodeCount: 0,
+      edgeCount: 0,
+      totalSize: 0,
+      maxJsObjectId: 0,
+    })),
   };
 }
 
@@ -122,7 +152,10 @@ async function runCase(c: Case, ws: string, files: string[]): Promise<{ client: 
   const out = { client: [] as number[], server: [] as number[] };
   for (let run = 0; run < runs; run++) {
     fs.rmSync(path.join(reportDir, 'report.json'), { force: true });
-    const client = await LspClient.start({ roots: [ws], initializationOptions: c.how === 'watched' ? {} : { reportFiles: [] } });
+    const client = await LspClient.start({
+      roots: [ws],
+      initializationOptions: c.how === 'watched' ? {} : { reportFiles: [] },
+    });
     const seen = client.published.length;
     const want = new Set(files.map((f) => 'file://' + f));
     const allPublished = (): number | undefined => {
@@ -164,12 +197,22 @@ async function main(): Promise<void> {
       fs.writeFileSync(f, moduleText(i));
       files.push(f);
     }
-    console.log(`Language server: report arrival -> diagnostics published for ${FILES} files (${runs} runs each, node ${process.version}, ${os.cpus().length} CPUs)`);
-    console.log('client: measured by the LSP client, from sending the report (or renaming it into place) to the last file\'s publishDiagnostics');
-    console.log('server: the server\'s own figure (leakLens/reportStatus durationMs), from arrival to the last diagnostics sent\n');
+    console.log(
+      `Language server: report arrival -> diagnostics published for ${FILES} files (${runs} runs each, node ${process.version}, ${os.cpus().length} CPUs)`,
+    );
+    console.log(
+      "client: measured by the LSP client, from sending the report (or renaming it into place) to the last file's publishDiagnostics",
+    );
+    console.log(
+      "server: the server's own figure (leakLens/reportStatus durationMs), from arrival to the last diagnostics sent\n",
+    );
     for (const c of cases) {
       const r = await runCase(c, ws, files);
-      console.log(`${c.name.padEnd(58)} client median ${median(r.client).toFixed(0).padStart(5)} ms, max ${Math.max(...r.client).toFixed(0).padStart(5)} ms; server median ${median(r.server).toFixed(0).padStart(5)} ms`);
+      console.log(
+        `${c.name.padEnd(58)} client median ${median(r.client).toFixed(0).padStart(5)} ms, max ${Math.max(...r.client)
+          .toFixed(0)
+          .padStart(5)} ms; server median ${median(r.server).toFixed(0).padStart(5)} ms`,
+      );
     }
   } finally {
     fs.rmSync(ws, { recursive: true, force: true });

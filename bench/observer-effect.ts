@@ -46,10 +46,15 @@ export interface Measurement {
   alive: Record<string, number>;
 }
 
-const send = (method: string, params: object = {}) => (client: CdpClient) => client.sendRaw(method, params).then(() => undefined);
-const all = (...steps: ((client: CdpClient) => Promise<void>)[]) => async (client: CdpClient) => {
-  for (const step of steps) await step(client);
-};
+const send =
+  (method: string, params: object = {}) =>
+  (client: CdpClient) =>
+    client.sendRaw(method, params).then(() => undefined);
+const all =
+  (...steps: ((client: CdpClient) => Promise<void>)[]) =>
+  async (client: CdpClient) => {
+    for (const step of steps) await step(client);
+  };
 
 export const variants: Variant[] = [
   { name: 'no inspector (the program alone)', inspect: false },
@@ -65,7 +70,12 @@ export const variants: Variant[] = [
   {
     name: 'Runtime + Debugger + HeapProfiler (capture before the fix)',
     inspect: true,
-    setup: all(send('Runtime.enable'), send('Debugger.enable'), send('Debugger.setSkipAllPauses', { skip: true }), send('HeapProfiler.enable')),
+    setup: all(
+      send('Runtime.enable'),
+      send('Debugger.enable'),
+      send('Debugger.setSkipAllPauses', { skip: true }),
+      send('HeapProfiler.enable'),
+    ),
   },
   {
     name: 'Debugger on during the workload, disabled before the snapshot',
@@ -85,7 +95,11 @@ export const consoleVariants: Variant[] = [
   { name: 'no inspector (the program alone)', inspect: false },
   { name: '--inspect, no session', inspect: true, noSession: true },
   { name: 'session with Runtime.enable', inspect: true, setup: send('Runtime.enable') },
-  { name: 'Runtime.discardConsoleEntries before the snapshot', inspect: true, beforeSnapshot: send('Runtime.discardConsoleEntries') },
+  {
+    name: 'Runtime.discardConsoleEntries before the snapshot',
+    inspect: true,
+    beforeSnapshot: send('Runtime.discardConsoleEntries'),
+  },
 ];
 
 /** Resolves with the first match of `pattern` in the child's output (both streams); rejects if it exits first. */
@@ -127,14 +141,27 @@ export function measureSnapshot(name: string, file: string, className = promiseL
   const record = row(className);
   const alive: Record<string, number> = {};
   for (const cls of ['IncomingMessage', 'ServerResponse', 'Socket']) alive[cls] = row(cls)?.count ?? 0;
-  return { name, records: record?.count ?? 0, retainedPerRecord: record ? record.retainedSize / record.count : 0, alive };
+  return {
+    name,
+    records: record?.count ?? 0,
+    retainedPerRecord: record ? record.retainedSize / record.count : 0,
+    alive,
+  };
 }
 
 /** Runs the target under one variant, drives it, and measures the snapshot it writes of itself. */
-export async function measureVariant(variant: Variant, requests: number, dir: string, app: App = promiseLeak): Promise<Measurement> {
+export async function measureVariant(
+  variant: Variant,
+  requests: number,
+  dir: string,
+  app: App = promiseLeak,
+): Promise<Measurement> {
   const file = path.join(dir, `${variant.name.replace(/[^a-z]+/gi, '-')}.heapsnapshot`);
   const args = [...(variant.inspect ? ['--inspect=127.0.0.1:0'] : []), '-r', preload, app.file];
-  const child = spawn(process.execPath, args, { env: { ...process.env, SNAPSHOT_FILE: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, SNAPSHOT_FILE: file },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let client: CdpClient | undefined;
   try {
     const listening = waitForLine(child, /listening on (http:\/\/\S+)/, 'it listened');
@@ -198,23 +225,33 @@ async function main(): Promise<void> {
     console.log('variant'.padEnd(64) + 'records  retained/record  alive req/res/socket');
     for (const variant of variants) {
       const m = await measureVariant(variant, requests, dir);
-      console.log(`${m.name.padEnd(64)}${String(m.records).padStart(7)}  ${m.retainedPerRecord.toFixed(0).padStart(13)} B  ${m.alive.IncomingMessage}/${m.alive.ServerResponse}/${m.alive.Socket}`);
+      console.log(
+        `${m.name.padEnd(64)}${String(m.records).padStart(7)}  ${m.retainedPerRecord.toFixed(0).padStart(13)} B  ${m.alive.IncomingMessage}/${m.alive.ServerResponse}/${m.alive.Socket}`,
+      );
     }
     const run = measureLeakLens(requests, dir);
     const group = run.report.leaks.find((g) => g.className === 'RequestRecord')!;
-    console.log(`\nleak-lens run: RequestRecord x${group.count}, ${group.retainedSize} B retained = ${run.fromReport.toFixed(0)} B per record`);
+    console.log(
+      `\nleak-lens run: RequestRecord x${group.count}, ${group.retainedSize} B retained = ${run.fromReport.toFixed(0)} B per record`,
+    );
     console.log(`  retains: ${group.retains.map((x) => `${x.className} x${x.count} (${x.size} B)`).join(', ')}`);
     const m = run.lastSnapshot;
-    console.log(`  its last snapshot: ${m.records} records, ${m.retainedPerRecord.toFixed(0)} B per record, alive req/res/socket ${m.alive.IncomingMessage}/${m.alive.ServerResponse}/${m.alive.Socket}`);
+    console.log(
+      `  its last snapshot: ${m.records} records, ${m.retainedPerRecord.toFixed(0)} B per record, alive req/res/socket ${m.alive.IncomingMessage}/${m.alive.ServerResponse}/${m.alive.Socket}`,
+    );
     if (run.report.warnings.length) console.log(`  warnings: ${run.report.warnings.join(' | ')}`);
 
-    console.log(`\nconsole-log.js: logs a LoggedEvent per request and keeps none; LoggedEvent alive after ${requests} requests`);
+    console.log(
+      `\nconsole-log.js: logs a LoggedEvent per request and keeps none; LoggedEvent alive after ${requests} requests`,
+    );
     for (const variant of consoleVariants) {
       const c = await measureVariant(variant, requests, dir, consoleLog);
       console.log(`${c.name.padEnd(64)}${String(c.records).padStart(7)}`);
     }
     const logged = measureLeakLens(requests, dir, consoleLog);
-    console.log(`leak-lens run: verdict ${logged.report.verdict}, ${logged.lastSnapshot.records} LoggedEvent alive in its last snapshot`);
+    console.log(
+      `leak-lens run: verdict ${logged.report.verdict}, ${logged.lastSnapshot.records} LoggedEvent alive in its last snapshot`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -21,7 +21,14 @@ declare function requestAnimationFrame(callback: () => void): number;
 function samples(n: number, start = Date.now() - n * 1000): TimelineSample[] {
   return Array.from({ length: n }, (_, i) => {
     const heapUsed = 4e7 + i * 200 + (i % 30) * 4e5;
-    return { time: start + i * 1000, heapUsed, heapTotal: heapUsed + 2e7, rss: 1.5e8 + i * 500, external: 3e6, arrayBuffers: 2e5 };
+    return {
+      time: start + i * 1000,
+      heapUsed,
+      heapTotal: heapUsed + 2e7,
+      rss: 1.5e8 + i * 500,
+      external: 3e6,
+      arrayBuffers: 2e5,
+    };
   });
 }
 
@@ -32,8 +39,13 @@ function median(xs: number[]): number {
 
 /** The page's performance marks, in ms since navigation start. */
 async function marks(w: WebviewPage, names: string[]): Promise<Record<string, number>> {
-  await w.page.waitForFunction((last) => performance.getEntriesByName(last).length > 0, names[names.length - 1], { timeout: 30_000 });
-  return w.page.evaluate((ns) => Object.fromEntries(ns.map((n) => [n, performance.getEntriesByName(n)[0]?.startTime ?? NaN])), names);
+  await w.page.waitForFunction((last) => performance.getEntriesByName(last).length > 0, names[names.length - 1], {
+    timeout: 30_000,
+  });
+  return w.page.evaluate(
+    (ns) => Object.fromEntries(ns.map((n) => [n, performance.getEntriesByName(n)[0]?.startTime ?? NaN])),
+    names,
+  );
 }
 
 async function main(): Promise<void> {
@@ -43,18 +55,32 @@ async function main(): Promise<void> {
   const say = (s: string) => console.log(s);
   try {
     const ten = samples(10_000);
-    const names = ['leak-lens:script-start', 'leak-lens:state', 'leak-lens:timeline-drawn', 'leak-lens:timeline-painted'];
+    const names = [
+      'leak-lens:script-start',
+      'leak-lens:state',
+      'leak-lens:timeline-drawn',
+      'leak-lens:timeline-painted',
+    ];
     const rows: Record<string, number>[] = [];
     for (let i = 0; i < runs + 1; i++) {
-      const w = await WebviewPage.open(browser, server, { engine: noEngine, input: { title: 'bench', live: true, samples: ten } });
+      const w = await WebviewPage.open(browser, server, {
+        engine: noEngine,
+        input: { title: 'bench', live: true, samples: ten },
+      });
       const m = await marks(w, names);
       if (i > 0) rows.push(m); // the first run warms up the browser's caches
       await w.close();
     }
     const fig = (k: string) => median(rows.map((r) => r[k])).toFixed(0);
-    say(`timeline, 10,000 points: first paint ${fig('leak-lens:timeline-painted')} ms after navigation start (median of ${runs})`);
-    say(`  script start ${fig('leak-lens:script-start')} ms, state received ${fig('leak-lens:state')} ms, chart drawn ${fig('leak-lens:timeline-drawn')} ms, painted ${fig('leak-lens:timeline-painted')} ms`);
-    say(`  state received -> painted: ${median(rows.map((r) => r['leak-lens:timeline-painted'] - r['leak-lens:state'])).toFixed(0)} ms`);
+    say(
+      `timeline, 10,000 points: first paint ${fig('leak-lens:timeline-painted')} ms after navigation start (median of ${runs})`,
+    );
+    say(
+      `  script start ${fig('leak-lens:script-start')} ms, state received ${fig('leak-lens:state')} ms, chart drawn ${fig('leak-lens:timeline-drawn')} ms, painted ${fig('leak-lens:timeline-painted')} ms`,
+    );
+    say(
+      `  state received -> painted: ${median(rows.map((r) => r['leak-lens:timeline-painted'] - r['leak-lens:state'])).toFixed(0)} ms`,
+    );
 
     const engine = new EngineClient(1024);
     try {
@@ -63,11 +89,15 @@ async function main(): Promise<void> {
       for (let i = 0; i < runs + 1; i++) {
         const w = await WebviewPage.open(browser, server, { engine, input: { title: 'bench', report: run.report } });
         await w.page.locator('table.leaks tbody tr[data-index]').first().waitFor();
-        const t = await w.page.evaluate(() => new Promise<number>((resolve) => requestAnimationFrame(() => resolve(performance.now()))));
+        const t = await w.page.evaluate(
+          () => new Promise<number>((resolve) => requestAnimationFrame(() => resolve(performance.now()))),
+        );
         if (i > 0) times.push(t);
         await w.close();
       }
-      say(`leak groups of the demo server's report: first paint ${median(times).toFixed(0)} ms after navigation start (median of ${runs})`);
+      say(
+        `leak groups of the demo server's report: first paint ${median(times).toFixed(0)} ms after navigation start (median of ${runs})`,
+      );
     } finally {
       await engine.dispose();
     }
@@ -88,7 +118,9 @@ async function main(): Promise<void> {
       }
       await w.page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => resolve())));
       const points = await w.page.locator('#panel-timeline .chart').getAttribute('data-points');
-      say(`live timeline after ${target.toLocaleString('en-US')} samples: page JS heap ${(await heap()).toFixed(1)} MB, ${Number(points).toLocaleString('en-US')} points held`);
+      say(
+        `live timeline after ${target.toLocaleString('en-US')} samples: page JS heap ${(await heap()).toFixed(1)} MB, ${Number(points).toLocaleString('en-US')} points held`,
+      );
     }
     await w.close();
   } finally {

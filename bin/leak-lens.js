@@ -9,7 +9,14 @@ try {
   process.stderr.write('leak-lens: the project is not built yet; run `npm run build` (or `npm install`) first.\n');
   process.exit(2);
 }
-require(main).main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => {
-  process.stderr.write(`leak-lens: ${err && err.message ? err.message : err}\n`);
-  process.exitCode = 2;
-});
+require(main)
+  .main(process.argv.slice(2))
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`leak-lens: ${err && err.message ? err.message : err}\n`);
+      process.exitCode = 2;
+    },
+  );

@@ -91,7 +91,9 @@ export class HeapAnalysis {
   /** Total size: the root's retained size plus native bytes V8 attributes to no object. */
   get totalSize(): number {
     // The root retains everything; without a dominator pass, add up the shallow sizes instead (the same total).
-    const root = this.retainedSize.length ? this.retainedSize[this.snapshot.rootIndex] : this.shallowSize.reduce((x, y) => x + y, 0);
+    const root = this.retainedSize.length
+      ? this.retainedSize[this.snapshot.rootIndex]
+      : this.shallowSize.reduce((x, y) => x + y, 0);
     return root + (this.snapshot.header.extra_native_bytes ?? 0);
   }
 

@@ -54,7 +54,9 @@ export class LocationIndex {
       // V8 writes locations in node order; sort a copy if a producer did not.
       const idx = sortedOrder(nodes);
       const loc = new Uint32Array(s.locations.length);
-      idx.forEach((from, to) => loc.set(s.locations.subarray(from * this.stride, from * this.stride + this.stride), to * this.stride));
+      idx.forEach((from, to) =>
+        loc.set(s.locations.subarray(from * this.stride, from * this.stride + this.stride), to * this.stride),
+      );
       (s as { locations: Uint32Array }).locations = loc;
       idx.forEach((from, to) => (nodes[to] = loc[to * this.stride + this.objOff]));
     }
@@ -95,7 +97,8 @@ function sortedOrder(nodes: Uint32Array): number[] {
   const count = nodes.length;
   let max = 0;
   for (let i = 0; i < count; i++) if (nodes[i] > max) max = nodes[i];
-  if ((max + 1) * count > Number.MAX_SAFE_INTEGER) return Array.from({ length: count }, (_, i) => i).sort((a, b) => nodes[a] - nodes[b]);
+  if ((max + 1) * count > Number.MAX_SAFE_INTEGER)
+    return Array.from({ length: count }, (_, i) => i).sort((a, b) => nodes[a] - nodes[b]);
   const keys = new Float64Array(count);
   for (let i = 0; i < count; i++) keys[i] = nodes[i] * count + i;
   keys.sort();
@@ -145,7 +148,8 @@ export function inferInterfaces(s: HeapSnapshot): string[][] {
   const counts = new Map<string, { count: number; props: string[] }>();
   let plain = 0;
   for (let node = 0; node < s.nodeCount; node++) {
-    if (s.nodeType[node] !== objectName || s.strings.rawLength(s.nodeName[node]) !== 6 || s.name(node) !== 'Object') continue;
+    if (s.nodeType[node] !== objectName || s.strings.rawLength(s.nodeName[node]) !== 6 || s.name(node) !== 'Object')
+      continue;
     plain++;
     const props = propertyNames(s, node);
     if (props.length === 0) continue;
@@ -165,7 +169,10 @@ export function inferInterfaces(s: HeapSnapshot): string[][] {
     else counts.set(name, { count: 1, props: used });
   }
   const min = Math.max(2, plain / 1000);
-  return [...counts.values()].filter((c) => c.count >= min).sort((a, b) => b.count - a.count).map((c) => c.props);
+  return [...counts.values()]
+    .filter((c) => c.count >= min)
+    .sort((a, b) => b.count - a.count)
+    .map((c) => c.props);
 }
 
 /** Chooses, for one plain object, the largest definition whose properties it all has; null when none fits. */
@@ -229,13 +236,25 @@ export function classifyNodes(s: HeapSnapshot, locations: LocationIndex, interfa
     hashCount = count;
   };
   const MEMO = 1024;
-  const setMemo = { h1: new Int32Array(MEMO), h2: new Int32Array(MEMO), count: new Int32Array(MEMO).fill(-1), cls: new Uint32Array(MEMO) };
+  const setMemo = {
+    h1: new Int32Array(MEMO),
+    h2: new Int32Array(MEMO),
+    count: new Int32Array(MEMO).fill(-1),
+    cls: new Uint32Array(MEMO),
+  };
   const setSlot = () => (hash1 ^ Math.imul(hash2, 0x27d4eb2d) ^ hashCount) & (MEMO - 1);
   // Objects with a constructor location: their class follows from (name string, script, line, column), so the same
   // kind of memo keyed by those numbers saves building the class key and the name for each one.
-  const locMemo = { name: new Float64Array(MEMO).fill(-1), script: new Float64Array(MEMO), line: new Float64Array(MEMO), column: new Float64Array(MEMO), cls: new Uint32Array(MEMO) };
+  const locMemo = {
+    name: new Float64Array(MEMO).fill(-1),
+    script: new Float64Array(MEMO),
+    line: new Float64Array(MEMO),
+    column: new Float64Array(MEMO),
+    cls: new Uint32Array(MEMO),
+  };
   let objectName = -1;
-  for (let i = 0; i < s.strings.length && objectName < 0; i++) if (s.strings.rawLength(i) === 6 && s.strings.startsWith(i, 'Object')) objectName = i;
+  for (let i = 0; i < s.strings.length && objectName < 0; i++)
+    if (s.strings.rawLength(i) === 6 && s.strings.startsWith(i, 'Object')) objectName = i;
   const locNodes = locations.nodesByEntry;
   let cursor = 0;
   for (let node = 0; node < s.nodeCount; node++) {
@@ -275,14 +294,23 @@ export function classifyNodes(s: HeapSnapshot, locations: LocationIndex, interfa
         }
       }
       if (loc >= 0) {
-        const script = locations.scriptId(loc), line = locations.line(loc), column = locations.column(loc);
+        const script = locations.scriptId(loc),
+          line = locations.line(loc),
+          column = locations.column(loc);
         if (name !== undefined) {
           nodeClass[node] = classFor(name, script, line, column);
           continue;
         }
         const nameIndex = s.nodeName[node];
-        const slot = (nameIndex ^ Math.imul(script, 0x9e3779b1) ^ Math.imul(line, 0x85ebca6b) ^ Math.imul(column, 0xc2b2ae35)) & (MEMO - 1);
-        if (locMemo.name[slot] === nameIndex && locMemo.script[slot] === script && locMemo.line[slot] === line && locMemo.column[slot] === column) {
+        const slot =
+          (nameIndex ^ Math.imul(script, 0x9e3779b1) ^ Math.imul(line, 0x85ebca6b) ^ Math.imul(column, 0xc2b2ae35)) &
+          (MEMO - 1);
+        if (
+          locMemo.name[slot] === nameIndex &&
+          locMemo.script[slot] === script &&
+          locMemo.line[slot] === line &&
+          locMemo.column[slot] === column
+        ) {
           nodeClass[node] = locMemo.cls[slot];
           continue;
         }

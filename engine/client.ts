@@ -4,7 +4,14 @@
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import type { EngineAnswer, EngineProgress, EngineRequest, EngineResults, FromWorker, ToWorker } from '../protocol/engine';
+import type {
+  EngineAnswer,
+  EngineProgress,
+  EngineRequest,
+  EngineResults,
+  FromWorker,
+  ToWorker,
+} from '../protocol/engine';
 
 export interface RequestOptions {
   onProgress?: (progress: EngineProgress) => void;
@@ -51,7 +58,8 @@ export class EngineClient {
     };
     w.on('error', (e) => fail(`the analysis stopped: ${e.message}`));
     w.on('exit', (code) => {
-      if (this.pending.size) fail(`the analysis worker ended (exit code ${code}), most likely out of memory for this snapshot`);
+      if (this.pending.size)
+        fail(`the analysis worker ended (exit code ${code}), most likely out of memory for this snapshot`);
       this.worker = undefined;
     });
     this.worker = w;
@@ -59,7 +67,10 @@ export class EngineClient {
   }
 
   /** Sends one request; resolves to its answer (errors come back as `{ ok: false }`, never as a rejection). */
-  request<K extends EngineRequest['kind']>(request: Extract<EngineRequest, { kind: K }>, options: RequestOptions = {}): Promise<EngineAnswer<EngineResults[K]>> {
+  request<K extends EngineRequest['kind']>(
+    request: Extract<EngineRequest, { kind: K }>,
+    options: RequestOptions = {},
+  ): Promise<EngineAnswer<EngineResults[K]>> {
     const w = this.start();
     const id = this.nextId++;
     const cancel = new SharedArrayBuffer(4);

@@ -12,7 +12,8 @@ import { HeapSnapshot } from './snapshot';
 /** Per-string cache: -2 unknown, -1 not a WeakMap pair name, otherwise the table object id named in it. */
 export class EphemeronNames {
   private readonly cache: Float64Array;
-  private static readonly PATTERN = /^\d+( \/ part of key \(.*? @\d+\) -> value \(.*? @\d+\) pair in WeakMap \(table @(\d+)\))$/;
+  private static readonly PATTERN =
+    /^\d+( \/ part of key \(.*? @\d+\) -> value \(.*? @\d+\) pair in WeakMap \(table @(\d+)\))$/;
 
   constructor(private readonly snapshot: HeapSnapshot) {
     this.cache = new Float64Array(snapshot.strings.length).fill(-2);

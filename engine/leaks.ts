@@ -12,9 +12,24 @@
 import { fileURLToPath } from 'url';
 import { HeapAnalysis } from './analysis';
 import { NO_DISTANCE } from './distances';
-import { findOwner, hasDictionaryShape, isInternalNode, OwnerInfo, PathStep, retainerPath, stepSignature } from './paths';
+import {
+  findOwner,
+  hasDictionaryShape,
+  isInternalNode,
+  OwnerInfo,
+  PathStep,
+  retainerPath,
+  stepSignature,
+} from './paths';
 import type { LeakKind } from '../protocol/report';
-import { countResources, findResources, growingResources, ResourceCluster, ResourceKind, ResourceNode } from './resources';
+import {
+  countResources,
+  findResources,
+  growingResources,
+  ResourceCluster,
+  ResourceKind,
+  ResourceNode,
+} from './resources';
 
 export interface LeakOptions {
   /** Objects that must survive from each round for a group to count (default 1). */
@@ -123,7 +138,13 @@ export interface SnapshotDigest {
 }
 
 export function digestSnapshot(a: HeapAnalysis, resources: ResourceNode[] = findResources(a)): SnapshotDigest {
-  return { maxJsObjectId: a.snapshot.maxJsObjectId(), classTotals: classTotals(a, (node) => leakClassName(a, node)), modules: moduleInstances(a), collections: collectionSizes(a), resources: countResources(resources) };
+  return {
+    maxJsObjectId: a.snapshot.maxJsObjectId(),
+    classTotals: classTotals(a, (node) => leakClassName(a, node)),
+    modules: moduleInstances(a),
+    collections: collectionSizes(a),
+    resources: countResources(resources),
+  };
 }
 
 /**
@@ -244,7 +265,11 @@ function growingCollections(digests: SnapshotDigest[]): GrowingCollection[] {
       if (bytes[r] < bytes[r - 1]) byBytes = false;
     }
     const flatEntries = entries.every((e) => e === entries[0]);
-    byBytes = byBytes && flatEntries && bytes[bytes.length - 1] >= 1.5 * bytes[0] && bytes[bytes.length - 1] - bytes[0] >= COLLECTION_MIN_BYTES_GROWTH * (entries.length - 1);
+    byBytes =
+      byBytes &&
+      flatEntries &&
+      bytes[bytes.length - 1] >= 1.5 * bytes[0] &&
+      bytes[bytes.length - 1] - bytes[0] >= COLLECTION_MIN_BYTES_GROWTH * (entries.length - 1);
     if (byEntries || byBytes) out.push({ node: lastC.nodes[i], entries, bytes });
   }
   return out;
@@ -254,7 +279,15 @@ function growingCollections(digests: SnapshotDigest[]): GrowingCollection[] {
 const HOLDING_CLASSES = new Set(['Timeout', 'Promise']);
 
 /** Class names of values that are data, not objects: a leak of them is the collection that holds them. */
-const PRIMITIVE_CLASSES = new Set(['(string)', '(concatenated string)', '(sliced string)', '(number)', '(bigint)', '(symbol)', '(heap number)']);
+const PRIMITIVE_CLASSES = new Set([
+  '(string)',
+  '(concatenated string)',
+  '(sliced string)',
+  '(number)',
+  '(bigint)',
+  '(symbol)',
+  '(heap number)',
+]);
 
 export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options: LeakOptions = {}): LeakFindings {
   const lastResources = findResources(last);
@@ -303,7 +336,19 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
   const chains = findChains(last, roots, isNew, visible, round);
 
   // Cluster by class + the path shape from the owner down to the object.
-  const clusters = new Map<string, { kind: LeakKind; members: number[]; heads: number[]; owner: OwnerInfo | null; path: PathStep[]; rep: number; link?: string[]; collection?: GrowingCollection }>();
+  const clusters = new Map<
+    string,
+    {
+      kind: LeakKind;
+      members: number[];
+      heads: number[];
+      owner: OwnerInfo | null;
+      path: PathStep[];
+      rep: number;
+      link?: string[];
+      collection?: GrowingCollection;
+    }
+  >();
   for (const node of roots) {
     // Node's lists of pending timers (one per timeout duration) come and go with the timers in them; a timer that is
     // never cleared is reported as its Timeout, not as the list that happens to hold it.
@@ -315,7 +360,11 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
     // own class on the way are a linked list, such as a timer list, not an enclosing leak.)
     const ownClass = last.classIndex.nodeClass[node];
     let inside = false;
-    for (let i = owner ? Math.max(0, owner.stepIndex - 1) : Math.max(0, path.length - 4); i < path.length - 1 && !inside; i++) {
+    for (
+      let i = owner ? Math.max(0, owner.stepIndex - 1) : Math.max(0, path.length - 4);
+      i < path.length - 1 && !inside;
+      i++
+    ) {
       const p = path[i].node;
       inside = p !== s.rootIndex && visible[p] === 1 && isNew(p) && last.classIndex.nodeClass[p] !== ownClass;
     }
@@ -361,13 +410,17 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
     const path = retainerPath(last, g.node);
     const owner = findOwner(last, path);
     const from = owner ? owner.stepIndex : Math.max(0, path.length - 4);
-    const shape = path.slice(from).map((st) => stepSignature(last, st)).join('/');
+    const shape = path
+      .slice(from)
+      .map((st) => stepSignature(last, st))
+      .join('/');
     const key = `${last.className(g.node)}|${owner ? owner.kind + ':' + owner.name : '?'}|${shape}`;
     const e = byShape.get(key);
     if (!e) byShape.set(key, { nodes: [g], path, owner });
     else e.nodes.push(g);
   }
-  for (const e of byShape.values()) collectionClusters.push(collectionCluster(last, e.nodes, e.path, e.owner, minPerRound));
+  for (const e of byShape.values())
+    collectionClusters.push(collectionCluster(last, e.nodes, e.path, e.owner, minPerRound));
 
   const totals = digests.map((d) => d.classTotals);
   const result: LeakCluster[] = [...collectionClusters];
@@ -378,7 +431,15 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
     if (c.collection && PRIMITIVE_CLASSES.has(leakClassName(last, c.rep)) && !holdsObjects.has(c.collection.node)) {
       if (primitiveCollections.has(c.collection.node)) continue;
       primitiveCollections.add(c.collection.node);
-      result.push(collectionCluster(last, [c.collection], c.path.slice(0, c.path.findIndex((st) => st.node === c.collection!.node) + 1), c.owner, minPerRound));
+      result.push(
+        collectionCluster(
+          last,
+          [c.collection],
+          c.path.slice(0, c.path.findIndex((st) => st.node === c.collection!.node) + 1),
+          c.owner,
+          minPerRound,
+        ),
+      );
       continue;
     }
     // A chain is named after its elements, which need not be the class of its head.
@@ -387,7 +448,10 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
     // captures, one per callback, are what leaks (the callback is the way they are held). A settled promise in a
     // cache holds its value the same way.
     let via: { className: string; node: number } | undefined;
-    if (c.kind === 'objects' && (last.snapshot.nodeType[c.rep] === last.snapshot.types.closure || HOLDING_CLASSES.has(className))) {
+    if (
+      c.kind === 'objects' &&
+      (last.snapshot.nodeType[c.rep] === last.snapshot.types.closure || HOLDING_CLASSES.has(className))
+    ) {
       const captured = capturedObjects(last, c.heads, isNew);
       if (captured) {
         via = { className, node: c.rep };
@@ -411,7 +475,24 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
     const steady = Math.min(...newPerRound) >= 0.25 * Math.max(...newPerRound);
     const grew = countSeries[k - 1] - countSeries[0] >= 0.5 * newPerRound.reduce((x, y) => x + y, 0);
     const isLeak = survivedEveryRound && steady && grew;
-    result.push({ kind: c.kind, className, members: c.members, heads: c.heads, newPerRound, countSeries, sizeSeries, retainedSize, shallowSize, representative: c.rep, path: c.path, owner: c.owner, isLeak, chainLink: c.link, collection: c.collection, via });
+    result.push({
+      kind: c.kind,
+      className,
+      members: c.members,
+      heads: c.heads,
+      newPerRound,
+      countSeries,
+      sizeSeries,
+      retainedSize,
+      shallowSize,
+      representative: c.rep,
+      path: c.path,
+      owner: c.owner,
+      isLeak,
+      chainLink: c.link,
+      collection: c.collection,
+      via,
+    });
   }
   result.sort((x, y) => Number(y.isLeak) - Number(x.isLeak) || y.retainedSize - x.retainedSize);
 
@@ -423,12 +504,32 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
   }
   classGrowth.sort((x, y) => y.sizes[k - 1] - y.sizes[0] - (x.sizes[k - 1] - x.sizes[0]));
 
-  const resources = growingResources(digests.map((d) => d.resources), lastResources, last, baseMax, k - 1, round, minPerRound);
-  return { maxIds, clusters: result.slice(0, options.maxGroups ?? 50), classGrowth: classGrowth.slice(0, 50), duplicateModules: findDuplicateModules(digests), resources };
+  const resources = growingResources(
+    digests.map((d) => d.resources),
+    lastResources,
+    last,
+    baseMax,
+    k - 1,
+    round,
+    minPerRound,
+  );
+  return {
+    maxIds,
+    clusters: result.slice(0, options.maxGroups ?? 50),
+    classGrowth: classGrowth.slice(0, 50),
+    duplicateModules: findDuplicateModules(digests),
+    resources,
+  };
 }
 
 /** A leak group made of growing collections of one shape: its figures are entries, not objects. */
-function collectionCluster(a: HeapAnalysis, nodes: GrowingCollection[], path: PathStep[], owner: OwnerInfo | null, minPerRound: number): LeakCluster {
+function collectionCluster(
+  a: HeapAnalysis,
+  nodes: GrowingCollection[],
+  path: PathStep[],
+  owner: OwnerInfo | null,
+  minPerRound: number,
+): LeakCluster {
   const k = nodes[0].entries.length;
   const countSeries = new Array<number>(k).fill(0);
   const sizeSeries = new Array<number>(k).fill(0);
@@ -440,7 +541,9 @@ function collectionCluster(a: HeapAnalysis, nodes: GrowingCollection[], path: Pa
   }
   const newPerRound = countSeries.slice(1).map((c, i) => c - countSeries[i]);
   const byBytes = newPerRound.every((x) => x === 0);
-  const isLeak = byBytes ? sizeSeries[k - 1] > sizeSeries[0] : newPerRound.every((x) => x >= Math.max(minPerRound, COLLECTION_MIN_ENTRIES_PER_ROUND));
+  const isLeak = byBytes
+    ? sizeSeries[k - 1] > sizeSeries[0]
+    : newPerRound.every((x) => x >= Math.max(minPerRound, COLLECTION_MIN_ENTRIES_PER_ROUND));
   const rep = nodes[0].node;
   let retainedSize = 0;
   let shallowSize = 0;
@@ -516,7 +619,8 @@ function edgePath(a: HeapAnalysis, from: number, targets: Set<number>): PathStep
         prev.set(to, e);
         if (targets.has(to)) {
           const steps: PathStep[] = [];
-          for (let cur = to; cur !== from; cur = s.edgeOwner(prev.get(cur)!)) steps.push({ node: cur, edge: prev.get(cur)! });
+          for (let cur = to; cur !== from; cur = s.edgeOwner(prev.get(cur)!))
+            steps.push({ node: cur, edge: prev.get(cur)! });
           return steps.reverse();
         }
         if (next.length < 10_000) next.push(to);
@@ -548,7 +652,13 @@ const CHAIN_WALK_BUDGET = 5_000_000;
  * more of it from other rounds; otherwise (a new wrapper around the chain) the most common class of objects or
  * closures in the subtree that spans rounds. Time O(size of the roots' dominator subtrees), with a budget.
  */
-function findChains(a: HeapAnalysis, roots: number[], isNew: (node: number) => boolean, visible: Uint8Array, round: (id: number) => number): Map<number, Chain> {
+function findChains(
+  a: HeapAnalysis,
+  roots: number[],
+  isNew: (node: number) => boolean,
+  visible: Uint8Array,
+  round: (id: number) => number,
+): Map<number, Chain> {
   const s = a.snapshot;
   const { firstChild, children } = a.dominatorTree;
   const ids = s.nodeId;
@@ -609,7 +719,9 @@ function chainLink(a: HeapAnalysis, members: number[]): string[] {
   // Start from an element that has a previous one: the head of a chain of its own class, or the newest element.
   const start = members.find((m) => classKey(a, m) === key) ?? members[0];
   const others = new Set(members.filter((m) => m !== start && classKey(a, m) === key));
-  return edgePath(a, start, others).map((st) => (s.edgeHasStringName(st.edge) ? s.edgeNameText(st.edge) : `[${s.edgeName[st.edge]}]`));
+  return edgePath(a, start, others).map((st) =>
+    s.edgeHasStringName(st.edge) ? s.edgeNameText(st.edge) : `[${s.edgeName[st.edge]}]`,
+  );
 }
 
 /** Nodes in an order where every node comes after its dominator (DFS preorder of the dominator tree). */
@@ -660,7 +772,8 @@ function moduleInstances(a: HeapAnalysis): Map<string, { count: number; sample: 
   const s = a.snapshot;
   const counts = new Map<string, { count: number; sample: number }>();
   for (let node = 0; node < s.nodeCount; node++) {
-    if (s.nodeType[node] !== s.types.object || s.strings.rawLength(s.nodeName[node]) !== 6 || s.name(node) !== 'Module') continue;
+    if (s.nodeType[node] !== s.types.object || s.strings.rawLength(s.nodeName[node]) !== 6 || s.name(node) !== 'Module')
+      continue;
     if (a.distance[node] === NO_DISTANCE) continue;
     const file = loadedModuleFile(s, node);
     if (file === undefined) continue;

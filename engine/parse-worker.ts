@@ -47,7 +47,12 @@ function run(d: ParseWorkerData): void {
   const firstEdge = new Uint32Array(d.firstEdge);
   const edgeTo = new Uint32Array(d.edgeTo);
   const parser = new SnapshotParser(d.file);
-  parser.beginEdgesOnly(d.header, { firstEdge, edgeType: new Uint8Array(d.edgeType), edgeName: new Uint32Array(d.edgeName), edgeTo });
+  parser.beginEdgesOnly(d.header, {
+    firstEdge,
+    edgeType: new Uint8Array(d.edgeType),
+    edgeName: new Uint32Array(d.edgeName),
+    edgeTo,
+  });
   // The main thread checked that this is a regular file; never block on whatever may have replaced it since.
   const fd = fs.openSync(d.file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   try {
@@ -57,7 +62,12 @@ function run(d: ParseWorkerData): void {
     for (;;) {
       if (Atomics.load(ctl, Ctl.Cancel)) return;
       const n = fs.readSync(fd, buf, 0, buf.length, offset);
-      if (n === 0) throw new SnapshotParseError(d.file, offset, 'the file ends inside the "edges" section: the snapshot is truncated (was the capture interrupted?)');
+      if (n === 0)
+        throw new SnapshotParseError(
+          d.file,
+          offset,
+          'the file ends inside the "edges" section: the snapshot is truncated (was the capture interrupted?)',
+        );
       let chunk = n === buf.length ? buf : buf.subarray(0, n);
       let chunkOffset = offset;
       if (!found) {
@@ -81,7 +91,8 @@ function run(d: ParseWorkerData): void {
       offset += n;
       if (!parser.inEdges) break;
     }
-    if (!parser.edgesComplete()) throw new SnapshotParseError(d.file, offset, 'malformed snapshot: the "edges" section is incomplete');
+    if (!parser.edgesComplete())
+      throw new SnapshotParseError(d.file, offset, 'malformed snapshot: the "edges" section is incomplete');
   } finally {
     fs.closeSync(fd);
   }
@@ -96,8 +107,17 @@ function run(d: ParseWorkerData): void {
   // The main thread helps with the fill if it has finished its own sections: both claim blocks of targets.
   Atomics.store(ctl, Ctl.FillReady, 1);
   Atomics.notify(ctl, Ctl.State);
-  claimRetainerBlocks(ctl, Ctl.NextBlock, Ctl.BlocksDone, firstEdge, edgeTo, first, new Uint32Array(d.retainerEdge), new Uint32Array(d.retainerNode));
-  for (let filled; (filled = Atomics.load(ctl, Ctl.BlocksDone)) < RETAINER_BLOCKS; ) {
+  claimRetainerBlocks(
+    ctl,
+    Ctl.NextBlock,
+    Ctl.BlocksDone,
+    firstEdge,
+    edgeTo,
+    first,
+    new Uint32Array(d.retainerEdge),
+    new Uint32Array(d.retainerNode),
+  );
+  for (let filled; (filled = Atomics.load(ctl, Ctl.BlocksDone)) < RETAINER_BLOCKS;) {
     if (Atomics.load(ctl, Ctl.Cancel)) return;
     Atomics.wait(ctl, Ctl.BlocksDone, filled, 100);
   }

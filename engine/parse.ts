@@ -102,7 +102,8 @@ export class SnapshotParseError extends Error {
     if (/capture (it|the snapshot) again|pass |check |permission|memory|cancel/.test(reason)) return reason;
     if (/truncated/.test(reason)) return `${reason}; capture the snapshot again`;
     if (/^malformed|^unsupported/.test(reason)) return `${reason}; ${CORRUPT_ADVICE}`;
-    if (/^not a V8 heap snapshot/.test(reason)) return `${reason}; pass a .heapsnapshot file written by V8 (Node's inspector, DevTools or v8.writeHeapSnapshot)`;
+    if (/^not a V8 heap snapshot/.test(reason))
+      return `${reason}; pass a .heapsnapshot file written by V8 (Node's inspector, DevTools or v8.writeHeapSnapshot)`;
     return reason;
   }
 
@@ -345,7 +346,8 @@ export class SnapshotParser {
             pos++;
             break;
           }
-          if (c !== 0x3a) this.fail(pos, `malformed snapshot: expected ':' after the section name ${quoteKey(this.key)}`);
+          if (c !== 0x3a)
+            this.fail(pos, `malformed snapshot: expected ':' after the section name ${quoteKey(this.key)}`);
           pos++;
           this.beginValue(pos);
           break;
@@ -401,7 +403,8 @@ export class SnapshotParser {
         return;
       case 'edges':
         if (this.edgesExternal) {
-          if (this.nodeValues !== this.header!.node_count * this.nodeFieldCount) this.fail(pos, 'unsupported snapshot: the "edges" section comes before a complete "nodes" section');
+          if (this.nodeValues !== this.header!.node_count * this.nodeFieldCount)
+            this.fail(pos, 'unsupported snapshot: the "edges" section comes before a complete "nodes" section');
           this.mode = Mode.SkipToQuote;
           return;
         }
@@ -509,7 +512,10 @@ export class SnapshotParser {
       try {
         value = JSON.parse(text);
       } catch (e) {
-        this.fail(pos, `malformed snapshot: the "snapshot" header is not valid JSON (${oneLine((e as Error).message, 80)})`);
+        this.fail(
+          pos,
+          `malformed snapshot: the "snapshot" header is not valid JSON (${oneLine((e as Error).message, 80)})`,
+        );
       }
       this.setHeader(value, pos);
     }
@@ -555,13 +561,20 @@ export class SnapshotParser {
 
   private setHeader(value: unknown, pos: number): void {
     const h = value as SnapshotHeader;
-    if (!h || typeof h !== 'object' || !h.meta || !Array.isArray(h.meta.node_fields) || !Array.isArray(h.meta.edge_fields)) {
+    if (
+      !h ||
+      typeof h !== 'object' ||
+      !h.meta ||
+      !Array.isArray(h.meta.node_fields) ||
+      !Array.isArray(h.meta.edge_fields)
+    ) {
       this.fail(pos, 'not a V8 heap snapshot: the "snapshot" header has no meta.node_fields / meta.edge_fields');
     }
     if (!Number.isInteger(h.node_count) || !Number.isInteger(h.edge_count) || h.node_count < 1 || h.edge_count < 0) {
       this.fail(pos, 'not a V8 heap snapshot: the header has no valid node_count / edge_count');
     }
-    if (h.node_count >= 2 ** 32 || h.edge_count >= 2 ** 32) this.fail(pos, 'snapshot has more than 2^32 nodes or edges');
+    if (h.node_count >= 2 ** 32 || h.edge_count >= 2 ** 32)
+      this.fail(pos, 'snapshot has more than 2^32 nodes or edges');
     checkHeader(h, (reason) => this.fail(pos, reason));
     // Say so before allocating anything rather than fail halfway for lack of memory.
     const need = estimateAnalysisBytes(h.node_count, h.edge_count);
@@ -570,11 +583,17 @@ export class SnapshotParser {
     // is damaged (or the file cut short), and asking for a bigger machine would be the wrong advice.
     const minBytes = 2 * (h.node_count * h.meta.node_fields.length + h.edge_count * h.meta.edge_fields.length);
     if (need > have && this.fileSize !== undefined && minBytes > this.fileSize) {
-      this.fail(pos, `malformed snapshot: the header claims ${h.node_count} nodes and ${h.edge_count} edges, more than a file of ${this.fileSize} bytes can hold (is it cut short?)`);
+      this.fail(
+        pos,
+        `malformed snapshot: the header claims ${h.node_count} nodes and ${h.edge_count} edges, more than a file of ${this.fileSize} bytes can hold (is it cut short?)`,
+      );
     }
     if (need > have) {
       const gb = (b: number) => (b / 2 ** 30).toFixed(1);
-      this.fail(-1 - this.base, `this snapshot (${h.node_count} objects, ${h.edge_count} references) needs about ${gb(need)} GB of memory to analyse, and only ${gb(have)} GB is available; analyse it on a machine with more memory, or close other programs`);
+      this.fail(
+        -1 - this.base,
+        `this snapshot (${h.node_count} objects, ${h.edge_count} references) needs about ${gb(need)} GB of memory to analyse, and only ${gb(have)} GB is available; analyse it on a machine with more memory, or close other programs`,
+      );
     }
     this.setHeaderFields(h, pos, true);
   }
@@ -591,7 +610,13 @@ export class SnapshotParser {
     this.nodeEdgeCountOff = nf.indexOf('edge_count');
     this.nodeTraceOff = nf.indexOf('trace_node_id');
     this.nodeDetachOff = nf.indexOf('detachedness');
-    for (const [name, off] of [['type', this.nodeTypeOff], ['name', this.nodeNameOff], ['id', this.nodeIdOff], ['self_size', this.nodeSizeOff], ['edge_count', this.nodeEdgeCountOff]] as const) {
+    for (const [name, off] of [
+      ['type', this.nodeTypeOff],
+      ['name', this.nodeNameOff],
+      ['id', this.nodeIdOff],
+      ['self_size', this.nodeSizeOff],
+      ['edge_count', this.nodeEdgeCountOff],
+    ] as const) {
       if (off < 0) this.fail(pos, `unsupported snapshot: meta.node_fields has no "${name}" field`);
     }
     const ef = h.meta.edge_fields;
@@ -721,7 +746,8 @@ export class SnapshotParser {
     this.scratchLen = n;
     if (done) {
       this.scratchLen = this.flushNumbers(pos, true);
-      if (this.scratchLen !== 0) this.fail(pos, `malformed snapshot: the ${quoteKey(this.key)} section does not hold whole rows`);
+      if (this.scratchLen !== 0)
+        this.fail(pos, `malformed snapshot: the ${quoteKey(this.key)} section does not hold whole rows`);
       this.endNumbers(pos);
     }
     return pos;
@@ -738,20 +764,53 @@ export class SnapshotParser {
     if (this.sink === Sink.Nodes) {
       const nf = this.nodeFieldCount;
       let node = this.nodeValues / nf;
-      if (node + Math.floor(n / nf) > this.header!.node_count) this.fail(pos, `malformed snapshot: the "nodes" section has more values than node_count (${this.header!.node_count}) x ${nf} fields`);
-      const typeOff = this.nodeTypeOff, nameOff = this.nodeNameOff, idOff = this.nodeIdOff, sizeOff = this.nodeSizeOff, ecOff = this.nodeEdgeCountOff;
-      const nodeType = this.nodeType, nodeName = this.nodeName, nodeId = this.nodeId, nodeSize = this.nodeSelfSize, firstEdge = this.firstEdge;
-      const trace = this.nodeTraceId, trOff = this.nodeTraceOff, detach = this.nodeDetachedness, dtOff = this.nodeDetachOff;
+      if (node + Math.floor(n / nf) > this.header!.node_count)
+        this.fail(
+          pos,
+          `malformed snapshot: the "nodes" section has more values than node_count (${this.header!.node_count}) x ${nf} fields`,
+        );
+      const typeOff = this.nodeTypeOff,
+        nameOff = this.nodeNameOff,
+        idOff = this.nodeIdOff,
+        sizeOff = this.nodeSizeOff,
+        ecOff = this.nodeEdgeCountOff;
+      const nodeType = this.nodeType,
+        nodeName = this.nodeName,
+        nodeId = this.nodeId,
+        nodeSize = this.nodeSelfSize,
+        firstEdge = this.firstEdge;
+      const trace = this.nodeTraceId,
+        trOff = this.nodeTraceOff,
+        detach = this.nodeDetachedness,
+        dtOff = this.nodeDetachOff;
       const edgeLimit = this.header!.edge_count;
       let edgeSum = this.edgeSum;
       for (; i + nf <= n; i += nf, node++) {
-        const type = s[i + typeOff], name = s[i + nameOff], id = s[i + idOff], size = s[i + sizeOff], ec = s[i + ecOff];
+        const type = s[i + typeOff],
+          name = s[i + nameOff],
+          id = s[i + idOff],
+          size = s[i + sizeOff],
+          ec = s[i + ecOff];
         // Every value indexes something or is added up: one out of range would surface much later as garbage.
-        if (!(type >= 0 && type < 256 && name >= 0 && name < 4294967296 && id >= 0 && id < 4294967296 && size >= 0 && size <= Number.MAX_SAFE_INTEGER && ec >= 0)) {
+        if (!(
+          type >= 0 &&
+          type < 256 &&
+          name >= 0 &&
+          name < 4294967296 &&
+          id >= 0 &&
+          id < 4294967296 &&
+          size >= 0 &&
+          size <= Number.MAX_SAFE_INTEGER &&
+          ec >= 0
+        )) {
           this.failNodeRow(pos, node, { type, name, id, self_size: size, edge_count: ec });
         }
         edgeSum += ec;
-        if (edgeSum > edgeLimit) this.fail(pos, `malformed snapshot: the edge counts of the first ${node + 1} nodes add up to ${edgeSum}, more than edge_count (${edgeLimit}) in the "nodes" section`);
+        if (edgeSum > edgeLimit)
+          this.fail(
+            pos,
+            `malformed snapshot: the edge counts of the first ${node + 1} nodes add up to ${edgeSum}, more than edge_count (${edgeLimit}) in the "nodes" section`,
+          );
         nodeType[node] = type;
         nodeName[node] = name;
         nodeId[node] = id;
@@ -777,21 +836,38 @@ export class SnapshotParser {
     } else if (this.sink === Sink.Edges) {
       const ef = this.edgeFieldCount;
       let edge = this.edgeValues / ef;
-      if (edge + Math.floor(n / ef) > this.header!.edge_count) this.fail(pos, `malformed snapshot: the "edges" section has more values than edge_count (${this.header!.edge_count}) x ${ef} fields`);
+      if (edge + Math.floor(n / ef) > this.header!.edge_count)
+        this.fail(
+          pos,
+          `malformed snapshot: the "edges" section has more values than edge_count (${this.header!.edge_count}) x ${ef} fields`,
+        );
       const nf = this.nodeFieldCount;
       const nodeLimit = this.header!.node_count * nf;
-      const typeOff = this.edgeTypeOff, nameOff = this.edgeNameOff, toOff = this.edgeToOff;
-      const edgeType = this.edgeType, edgeName = this.edgeName, edgeTo = this.edgeTo;
+      const typeOff = this.edgeTypeOff,
+        nameOff = this.edgeNameOff,
+        toOff = this.edgeToOff;
+      const edgeType = this.edgeType,
+        edgeName = this.edgeName,
+        edgeTo = this.edgeTo;
       for (; i + ef <= n; i += ef, edge++) {
         const to = s[i + toOff];
         const node = to / nf;
         // A valid target is a whole row position inside the nodes array.
         if (!(to >= 0 && to < nodeLimit) || node !== Math.floor(node)) {
-          this.fail(pos, `malformed snapshot: edge ${edge} points at ${to}, which is not a node position (a multiple of ${nf} below ${nodeLimit}) in the "edges" section`);
+          this.fail(
+            pos,
+            `malformed snapshot: edge ${edge} points at ${to}, which is not a node position (a multiple of ${nf} below ${nodeLimit}) in the "edges" section`,
+          );
         }
-        const type = s[i + typeOff], name = s[i + nameOff];
-        if (!(type >= 0 && type < 256)) this.fail(pos, `malformed snapshot: edge ${edge} has type ${type}, out of range in the "edges" section`);
-        if (!(name >= 0 && name < 4294967296)) this.fail(pos, `malformed snapshot: edge ${edge} has name_or_index ${name}, out of range in the "edges" section`);
+        const type = s[i + typeOff],
+          name = s[i + nameOff];
+        if (!(type >= 0 && type < 256))
+          this.fail(pos, `malformed snapshot: edge ${edge} has type ${type}, out of range in the "edges" section`);
+        if (!(name >= 0 && name < 4294967296))
+          this.fail(
+            pos,
+            `malformed snapshot: edge ${edge} has name_or_index ${name}, out of range in the "edges" section`,
+          );
         edgeTo[edge] = node;
         edgeType[edge] = type;
         edgeName[edge] = name;
@@ -808,10 +884,23 @@ export class SnapshotParser {
   }
 
   private failNodeRow(pos: number, node: number, values: Record<string, number>): never {
-    const bad = Object.entries(values).find(([k, v]) => !(v >= 0) || (k === 'self_size' ? v > Number.MAX_SAFE_INTEGER : k === 'type' || k === 'detachedness' ? v >= 256 : k === 'edge_count' ? false : v >= 4294967296));
+    const bad = Object.entries(values).find(
+      ([k, v]) =>
+        !(v >= 0) ||
+        (k === 'self_size'
+          ? v > Number.MAX_SAFE_INTEGER
+          : k === 'type' || k === 'detachedness'
+            ? v >= 256
+            : k === 'edge_count'
+              ? false
+              : v >= 4294967296),
+    );
     const [field, value] = bad ?? Object.entries(values)[0];
     const shown = Number.isFinite(value) ? String(value) : 'a number too large to read';
-    this.fail(pos, `malformed snapshot: node ${node} has ${field} ${shown}, which is impossible, in the "nodes" section`);
+    this.fail(
+      pos,
+      `malformed snapshot: node ${node} has ${field} ${shown}, which is impossible, in the "nodes" section`,
+    );
   }
 
   private endNumbers(pos: number): void {
@@ -819,19 +908,28 @@ export class SnapshotParser {
     if (this.sink === Sink.Nodes) {
       const expected = h.node_count * this.nodeFieldCount;
       if (this.nodeValues !== expected) {
-        this.fail(pos, `malformed snapshot: the "nodes" section has ${this.nodeValues} values, expected ${expected} (node_count ${h.node_count} x ${this.nodeFieldCount} fields)`);
+        this.fail(
+          pos,
+          `malformed snapshot: the "nodes" section has ${this.nodeValues} values, expected ${expected} (node_count ${h.node_count} x ${this.nodeFieldCount} fields)`,
+        );
       }
       // Turn per-node edge counts into first-edge offsets.
       const fe = this.firstEdge;
       for (let i = 1; i < fe.length; i++) fe[i] += fe[i - 1];
       if (fe[fe.length - 1] !== h.edge_count) {
-        this.fail(pos, `malformed snapshot: the nodes' edge counts add up to ${fe[fe.length - 1]}, but edge_count is ${h.edge_count}`);
+        this.fail(
+          pos,
+          `malformed snapshot: the nodes' edge counts add up to ${fe[fe.length - 1]}, but edge_count is ${h.edge_count}`,
+        );
       }
       this.onNodesDone?.();
     } else if (this.sink === Sink.Edges) {
       const expected = h.edge_count * this.edgeFieldCount;
       if (this.edgeValues !== expected) {
-        this.fail(pos, `malformed snapshot: the "edges" section has ${this.edgeValues} values, expected ${expected} (edge_count ${h.edge_count} x ${this.edgeFieldCount} fields)`);
+        this.fail(
+          pos,
+          `malformed snapshot: the "edges" section has ${this.edgeValues} values, expected ${expected} (edge_count ${h.edge_count} x ${this.edgeFieldCount} fields)`,
+        );
       }
     } else {
       this.genericSections.set(this.key, this.generic!.result());
@@ -958,20 +1056,38 @@ export class SnapshotParser {
   /** Checks that the file ended where a snapshot may end, and assembles the result. */
   finish(fileSize: number): RawSnapshot {
     if (this.mode !== Mode.Done) {
-      const where = this.mode === Mode.TopOpen ? 'before any data' : this.key ? `inside the ${quoteKey(this.key)} section` : 'in the header';
-      throw new SnapshotParseError(this.file, fileSize, `the file ends ${where}: the snapshot is truncated (was the capture interrupted?)`);
+      const where =
+        this.mode === Mode.TopOpen
+          ? 'before any data'
+          : this.key
+            ? `inside the ${quoteKey(this.key)} section`
+            : 'in the header';
+      throw new SnapshotParseError(
+        this.file,
+        fileSize,
+        `the file ends ${where}: the snapshot is truncated (was the capture interrupted?)`,
+      );
     }
     const h = this.header;
     if (!h) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "snapshot" header');
-    if (!this.sections.includes('nodes')) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "nodes" section');
-    if (!this.sections.includes('edges')) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "edges" section');
-    if (!this.sections.includes('nodes')) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "nodes" section');
-    if (!this.sections.includes('strings')) throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "strings" section');
+    if (!this.sections.includes('nodes'))
+      throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "nodes" section');
+    if (!this.sections.includes('edges'))
+      throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "edges" section');
+    if (!this.sections.includes('nodes'))
+      throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "nodes" section');
+    if (!this.sections.includes('strings'))
+      throw new SnapshotParseError(this.file, -1, 'not a V8 heap snapshot: there is no "strings" section');
     this.strings.seal();
     const nameLimit = this.strings.length;
     // Names must point into the string table; a corrupt index would otherwise surface much later as garbage.
     for (let i = 0; i < this.nodeName.length; i++) {
-      if (this.nodeName[i] >= nameLimit) throw new SnapshotParseError(this.file, -1, `malformed snapshot: node ${i} names string ${this.nodeName[i]}, but there are only ${nameLimit} strings in the "strings" section`);
+      if (this.nodeName[i] >= nameLimit)
+        throw new SnapshotParseError(
+          this.file,
+          -1,
+          `malformed snapshot: node ${i} names string ${this.nodeName[i]}, but there are only ${nameLimit} strings in the "strings" section`,
+        );
     }
     // Edges read on this thread are checked here; a parallel parse checks its edges once they arrive.
     if (!this.edgesExternal) checkEdgeNames(this.file, h, this.edgeType, this.edgeName, nameLimit);
@@ -983,37 +1099,71 @@ export class SnapshotParser {
     const locations = new Uint32Array(rawLoc.length);
     const objOff = locFields.indexOf('object_index');
     const nf = this.nodeFieldCount;
-    if (rawLoc.length % locFields.length !== 0) corrupt(`the "locations" section has ${rawLoc.length} values, not a whole number of rows of ${locFields.length} fields`);
+    if (rawLoc.length % locFields.length !== 0)
+      corrupt(
+        `the "locations" section has ${rawLoc.length} values, not a whole number of rows of ${locFields.length} fields`,
+      );
     for (let i = 0; i < rawLoc.length; i++) {
       const f = i % locFields.length;
       const v = rawLoc[i];
       if (f === objOff) {
-        if (!(v >= 0 && v < h.node_count * nf && v % nf === 0)) corrupt(`location ${Math.floor(i / locFields.length)} points at ${v}, which is not a node position in the "locations" section`);
+        if (!(v >= 0 && v < h.node_count * nf && v % nf === 0))
+          corrupt(
+            `location ${Math.floor(i / locFields.length)} points at ${v}, which is not a node position in the "locations" section`,
+          );
         locations[i] = v / nf;
       } else {
-        if (!(v >= 0 && v < 4294967296)) corrupt(`location ${Math.floor(i / locFields.length)} has ${locFields[f]} ${v}, out of range in the "locations" section`);
+        if (!(v >= 0 && v < 4294967296))
+          corrupt(
+            `location ${Math.floor(i / locFields.length)} has ${locFields[f]} ${v}, out of range in the "locations" section`,
+          );
         locations[i] = v;
       }
     }
     const traceFunctionInfos = this.genericSections.get('trace_function_infos') ?? new Float64Array(0);
-    const tfFields = h.meta.trace_function_info_fields ?? ['function_id', 'name', 'script_name', 'script_id', 'line', 'column'];
+    const tfFields = h.meta.trace_function_info_fields ?? [
+      'function_id',
+      'name',
+      'script_name',
+      'script_id',
+      'line',
+      'column',
+    ];
     const tfStride = tfFields.length;
-    if (traceFunctionInfos.length % tfStride !== 0) corrupt(`the "trace_function_infos" section has ${traceFunctionInfos.length} values, not a whole number of rows of ${tfStride} fields`);
+    if (traceFunctionInfos.length % tfStride !== 0)
+      corrupt(
+        `the "trace_function_infos" section has ${traceFunctionInfos.length} values, not a whole number of rows of ${tfStride} fields`,
+      );
     for (const field of ['name', 'script_name']) {
       const off = tfFields.indexOf(field);
       for (let i = off; off >= 0 && i < traceFunctionInfos.length; i += tfStride) {
         const v = traceFunctionInfos[i];
-        if (!(v >= 0 && v < nameLimit)) corrupt(`function info ${(i - off) / tfStride} names string ${v}, but there are only ${nameLimit} strings in the "trace_function_infos" section`);
+        if (!(v >= 0 && v < nameLimit))
+          corrupt(
+            `function info ${(i - off) / tfStride} names string ${v}, but there are only ${nameLimit} strings in the "trace_function_infos" section`,
+          );
       }
     }
     const functionCount = traceFunctionInfos.length / tfStride;
     const ttFi = this.ttFi.result();
     for (let i = 0; i < ttFi.length; i++) {
-      if (!(ttFi[i] < functionCount)) corrupt(`trace node ${i} refers to function info ${ttFi[i]}, but there are only ${functionCount} in the "trace_tree" section`);
+      if (!(ttFi[i] < functionCount))
+        corrupt(
+          `trace node ${i} refers to function info ${ttFi[i]}, but there are only ${functionCount} in the "trace_tree" section`,
+        );
     }
     const ttId = this.ttId.result();
-    for (let i = 0; i < ttId.length; i++) if (!(ttId[i] < 4294967296)) corrupt(`trace node ${i} has id ${ttId[i]}, out of range in the "trace_tree" section`);
-    const traceTree: TraceTree | null = this.sawTraceTree ? { count: ttId.length, id: Uint32Array.from(ttId), functionInfoIndex: Uint32Array.from(ttFi), parent: Int32Array.from(this.ttParent.result()) } : null;
+    for (let i = 0; i < ttId.length; i++)
+      if (!(ttId[i] < 4294967296))
+        corrupt(`trace node ${i} has id ${ttId[i]}, out of range in the "trace_tree" section`);
+    const traceTree: TraceTree | null = this.sawTraceTree
+      ? {
+          count: ttId.length,
+          id: Uint32Array.from(ttId),
+          functionInfoIndex: Uint32Array.from(ttFi),
+          parent: Int32Array.from(this.ttParent.result()),
+        }
+      : null;
     return {
       file: this.file,
       fileSize,
@@ -1049,7 +1199,8 @@ function checkHeader(h: SnapshotHeader, fail: (reason: string) => never): void {
   const names = (field: string, required: string[], optional: boolean): void => {
     const v = meta[field];
     if (v === undefined && optional) return;
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(`malformed snapshot: meta.${field} is ${quoteValue(v, 40)}, not a list of field names ${where}`);
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+      fail(`malformed snapshot: meta.${field} is ${quoteValue(v, 40)}, not a list of field names ${where}`);
     const missing = required.find((r) => !(v as string[]).includes(r));
     if (missing) fail(`malformed snapshot: meta.${field} has no "${missing}" field ${where}`);
   };
@@ -1059,7 +1210,8 @@ function checkHeader(h: SnapshotHeader, fail: (reason: string) => never): void {
   names('trace_function_info_fields', ['name', 'script_name', 'line', 'column'], true);
   names('trace_node_fields', ['id', 'function_info_index', 'children'], true);
   const tf = h.meta.trace_node_fields;
-  if (tf && tf[tf.length - 1] !== 'children') fail(`malformed snapshot: meta.trace_node_fields does not end with "children" ${where}`);
+  if (tf && tf[tf.length - 1] !== 'children')
+    fail(`malformed snapshot: meta.trace_node_fields does not end with "children" ${where}`);
   for (const field of ['node_types', 'edge_types']) {
     const v = meta[field];
     if (!Array.isArray(v) || !Array.isArray(v[0]) || !(v[0] as unknown[]).every((x) => typeof x === 'string')) {
@@ -1069,21 +1221,32 @@ function checkHeader(h: SnapshotHeader, fail: (reason: string) => never): void {
   const count = (field: 'trace_function_count' | 'extra_native_bytes'): void => {
     const v = (h as unknown as Record<string, unknown>)[field];
     if (v === undefined) return;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER) fail(`malformed snapshot: ${field} is ${quoteValue(v, 40)}, not a count ${where}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER)
+      fail(`malformed snapshot: ${field} is ${quoteValue(v, 40)}, not a count ${where}`);
   };
   count('trace_function_count');
   count('extra_native_bytes');
 }
 
 /** Checks that every named edge (all but element and hidden edges) names a string inside the string table. */
-export function checkEdgeNames(file: string, h: SnapshotHeader, edgeType: Uint8Array, edgeName: Uint32Array, stringCount: number): void {
+export function checkEdgeNames(
+  file: string,
+  h: SnapshotHeader,
+  edgeType: Uint8Array,
+  edgeName: Uint32Array,
+  stringCount: number,
+): void {
   const types = Array.isArray(h.meta.edge_types[0]) ? (h.meta.edge_types[0] as string[]) : [];
   const element = types.indexOf('element');
   const hidden = types.indexOf('hidden');
   for (let e = 0; e < edgeName.length; e++) {
     const t = edgeType[e];
     if (t !== element && t !== hidden && edgeName[e] >= stringCount) {
-      throw new SnapshotParseError(file, -1, `malformed snapshot: edge ${e} names string ${edgeName[e]}, but there are only ${stringCount} strings in the "strings" section`);
+      throw new SnapshotParseError(
+        file,
+        -1,
+        `malformed snapshot: edge ${e} names string ${edgeName[e]}, but there are only ${stringCount} strings in the "strings" section`,
+      );
     }
   }
 }
@@ -1111,18 +1274,23 @@ export function parseSnapshotFile(file: string, options: ParseOptions = {}): Raw
   const opened = openRegularFile(file);
   if (!opened.ok) {
     const what =
-      opened.code === 'ENOENT' ? 'no such file; check the path'
-      : opened.code === 'EISDIR' ? 'is a folder, not a snapshot file; pass the .heapsnapshot file inside it'
-      : opened.code === 'EACCES' || opened.code === 'EPERM' ? 'cannot be read (permission denied); check its permissions'
-      : opened.code === 'ENOTREG' ? `${opened.reason}; save the snapshot to a file and pass that`
-      : `cannot be read (${opened.reason})`;
+      opened.code === 'ENOENT'
+        ? 'no such file; check the path'
+        : opened.code === 'EISDIR'
+          ? 'is a folder, not a snapshot file; pass the .heapsnapshot file inside it'
+          : opened.code === 'EACCES' || opened.code === 'EPERM'
+            ? 'cannot be read (permission denied); check its permissions'
+            : opened.code === 'ENOTREG'
+              ? `${opened.reason}; save the snapshot to a file and pass that`
+              : `cannot be read (${opened.reason})`;
     throw new SnapshotParseError(file, -1, what);
   }
   const fd = opened.fd;
   let helper: ParallelEdges | undefined;
   try {
     const size = opened.size;
-    if (size === 0) throw new SnapshotParseError(file, 0, 'the file is empty: the capture wrote nothing; capture the snapshot again');
+    if (size === 0)
+      throw new SnapshotParseError(file, 0, 'the file is empty: the capture wrote nothing; capture the snapshot again');
     const parser = new SnapshotParser(file);
     parser.fileSize = size;
     const chunkSize = options.chunkSize ?? 8 << 20;
@@ -1177,11 +1345,23 @@ class ParallelEdges {
     const n = header.node_count;
     const m = header.edge_count;
     const sab = (bytes: number) => new SharedArrayBuffer(Math.max(4, bytes));
-    const b = { control: sab(32), error: sab(4096), firstEdge: sab(4 * (n + 1)), edgeType: sab(m), edgeName: sab(4 * m), edgeTo: sab(4 * m) };
+    const b = {
+      control: sab(32),
+      error: sab(4096),
+      firstEdge: sab(4 * (n + 1)),
+      edgeType: sab(m),
+      edgeName: sab(4 * m),
+      edgeTo: sab(4 * m),
+    };
     this.retainerBuffers = { first: sab(4 * (n + 1)), edge: sab(4 * m), node: sab(4 * m) };
     this.ctl = new Int32Array(b.control);
     this.error = new Uint8Array(b.error);
-    this.columns = { firstEdge: new Uint32Array(b.firstEdge), edgeType: new Uint8Array(b.edgeType), edgeName: new Uint32Array(b.edgeName), edgeTo: new Uint32Array(b.edgeTo) };
+    this.columns = {
+      firstEdge: new Uint32Array(b.firstEdge),
+      edgeType: new Uint8Array(b.edgeType),
+      edgeName: new Uint32Array(b.edgeName),
+      edgeTo: new Uint32Array(b.edgeTo),
+    };
     const data: ParseWorkerData = {
       file,
       header,
@@ -1197,7 +1377,9 @@ class ParallelEdges {
     this.worker.on('error', (e) => {
       // A crash before the worker could report: record it so wait() fails with it.
       if (Atomics.load(this.ctl, 0) === 0) {
-        this.error.set(Buffer.from(JSON.stringify({ message: `the edges reader failed: ${e.message}`, offset: -1 }).slice(0, 4000)));
+        this.error.set(
+          Buffer.from(JSON.stringify({ message: `the edges reader failed: ${e.message}`, offset: -1 }).slice(0, 4000)),
+        );
         Atomics.store(this.ctl, 0, -1);
       }
     });
@@ -1233,7 +1415,16 @@ class ParallelEdges {
         helped = true;
         const c = this.columns;
         const r = this.retainerBuffers;
-        claimRetainerBlocks(this.ctl, 4, 5, c.firstEdge, c.edgeTo, new Uint32Array(r.first), new Uint32Array(r.edge), new Uint32Array(r.node));
+        claimRetainerBlocks(
+          this.ctl,
+          4,
+          5,
+          c.firstEdge,
+          c.edgeTo,
+          new Uint32Array(r.first),
+          new Uint32Array(r.edge),
+          new Uint32Array(r.node),
+        );
         continue;
       }
       // The worker wakes this wait when the fill becomes ready, as well as when it is done.

@@ -63,7 +63,8 @@ export function hasDictionaryShape(a: HeapAnalysis, node: number): boolean {
   const s = a.snapshot;
   if (s.nodeType[node] !== s.types.object) return false;
   let props = 0;
-  for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1] && props <= DICTIONARY_PROPERTIES; e++) if (s.edgeType[e] === s.types.edgeProperty) props++;
+  for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1] && props <= DICTIONARY_PROPERTIES; e++)
+    if (s.edgeType[e] === s.types.edgeProperty) props++;
   return props > DICTIONARY_PROPERTIES;
 }
 
@@ -120,13 +121,29 @@ export function isInternalNode(a: HeapAnalysis, node: number): boolean {
   const s = a.snapshot;
   const t = s.nodeType[node];
   const ty = s.types;
-  if (t === ty.hidden || t === ty.array || t === ty.code || t === ty.objectShape || t === ty.synthetic || t === ty.native) return true;
+  if (
+    t === ty.hidden ||
+    t === ty.array ||
+    t === ty.code ||
+    t === ty.objectShape ||
+    t === ty.synthetic ||
+    t === ty.native
+  )
+    return true;
   if (t === ty.object && s.strings.startsWith(s.nodeName[node], 'system / ')) return true;
   return false;
 }
 
 const COLLECTIONS = new Set(['Array', 'Map', 'Set', 'WeakMap', 'WeakSet', 'Object']);
-const INTERNAL_PROPERTY_NAMES = new Set(['__proto__', 'constructor', 'prototype', 'map', 'elements', 'properties', 'table']);
+const INTERNAL_PROPERTY_NAMES = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+  'map',
+  'elements',
+  'properties',
+  'table',
+]);
 const TIMER_LINKS = new Set(['_idleNext', '_idlePrev']);
 
 /**
@@ -144,17 +161,35 @@ export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
     const edgeName = s.edgeNameText(edge);
     const fromName = s.name(from);
     // A Timeout on a timer list is held by the list: the owner is the timer itself.
-    if (et === ty.edgeProperty && TIMER_LINKS.has(edgeName) && (s.name(to) === 'Timeout' || fromName === 'TimersList' || fromName === 'Timeout')) {
+    if (
+      et === ty.edgeProperty &&
+      TIMER_LINKS.has(edgeName) &&
+      (s.name(to) === 'Timeout' || fromName === 'TimersList' || fromName === 'Timeout')
+    ) {
       let timeout = to;
       for (let j = i; j < path.length; j++) if (s.name(path[j].node) === 'Timeout') timeout = path[j].node;
       const callback = findEdgeTarget(a, timeout, '_onTimeout');
       const fn = callback >= 0 ? s.name(callback) || '(anonymous)' : '(callback)';
-      return { name: `timer (${fn === '(anonymous)' ? 'anonymous callback' : fn + '()'}), never cleared`, kind: 'timer', identifier: fn, stepIndex: i, holderNode: timeout, scopeClosure: callback >= 0 ? callback : undefined };
+      return {
+        name: `timer (${fn === '(anonymous)' ? 'anonymous callback' : fn + '()'}), never cleared`,
+        kind: 'timer',
+        identifier: fn,
+        stepIndex: i,
+        holderNode: timeout,
+        scopeClosure: callback >= 0 ? callback : undefined,
+      };
     }
     if (et === ty.edgeContext) {
       if (s.nodeType[from] !== ty.object) continue;
       const closure = closureOfContext(a, from);
-      return { name: edgeName, kind: 'variable', identifier: edgeName, stepIndex: i, holderNode: from, scopeClosure: closure >= 0 ? closure : undefined };
+      return {
+        name: edgeName,
+        kind: 'variable',
+        identifier: edgeName,
+        stepIndex: i,
+        holderNode: from,
+        scopeClosure: closure >= 0 ? closure : undefined,
+      };
     }
     if (et !== ty.edgeProperty) continue;
     if (INTERNAL_PROPERTY_NAMES.has(edgeName) || edgeName.startsWith('<symbol')) continue;
@@ -164,12 +199,28 @@ export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
     if (i >= 2 && s.edgeNameText(path[i - 1].edge) === '_events' && path[i - 1].edge >= 0) {
       const emitterOwner = findOwner(a, path.slice(0, i - 1));
       const emitter = emitterOwner ? emitterOwner.name : a.className(path[i - 2].node);
-      return { name: `${emitter} listeners for '${edgeName}'`, kind: 'listeners', identifier: emitterOwner ? emitterOwner.identifier : edgeName, holder: emitter, stepIndex: i, holderNode: path[i - 2].node, scopeClosure: emitterOwner?.scopeClosure };
+      return {
+        name: `${emitter} listeners for '${edgeName}'`,
+        kind: 'listeners',
+        identifier: emitterOwner ? emitterOwner.identifier : edgeName,
+        holder: emitter,
+        stepIndex: i,
+        holderNode: path[i - 2].node,
+        scopeClosure: emitterOwner?.scopeClosure,
+      };
     }
     if (edgeName === '_events') continue;
     if (s.nodeType[from] === ty.closure) {
       const holder = s.name(from) || '(anonymous)';
-      return { name: `${holder}.${edgeName}`, kind: 'static-property', identifier: edgeName, holder, stepIndex: i, holderNode: from, scopeClosure: from };
+      return {
+        name: `${holder}.${edgeName}`,
+        kind: 'static-property',
+        identifier: edgeName,
+        holder,
+        stepIndex: i,
+        holderNode: from,
+        scopeClosure: from,
+      };
     }
     if (path[i - 1].edge >= 0 && s.edgeType[path[i - 1].edge] === ty.edgeShortcut) {
       return { name: `globalThis.${edgeName}`, kind: 'global', identifier: edgeName, stepIndex: i, holderNode: from };
@@ -179,7 +230,14 @@ export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
     }
     const holder = a.className(from);
     if (COLLECTIONS.has(holder) && holder !== 'Object') continue;
-    return { name: `${holder}.${edgeName}`, kind: 'property', identifier: edgeName, holder, stepIndex: i, holderNode: from };
+    return {
+      name: `${holder}.${edgeName}`,
+      kind: 'property',
+      identifier: edgeName,
+      holder,
+      stepIndex: i,
+      holderNode: from,
+    };
   }
   return null;
 }
@@ -221,7 +279,10 @@ export function stepSignature(a: HeapAnalysis, step: PathStep): string {
   const s = a.snapshot;
   if (step.edge < 0) return a.className(step.node);
   const et = s.edgeType[step.edge];
-  const keyed = et === s.types.edgeElement || et === s.types.edgeHidden || (et === s.types.edgeProperty && isDictionaryLike(a, s.edgeOwner(step.edge)));
+  const keyed =
+    et === s.types.edgeElement ||
+    et === s.types.edgeHidden ||
+    (et === s.types.edgeProperty && isDictionaryLike(a, s.edgeOwner(step.edge)));
   let name = keyed ? '[]' : normalizeEdgeName(s.edgeNameText(step.edge));
   // A timer list is walked from either end: both directions are the same list.
   if (TIMER_LINKS.has(name)) name = '_idle';

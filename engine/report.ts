@@ -12,12 +12,28 @@ import { RuntimeLocation, ScriptIndex } from './scripts';
 import { analyzeSampling } from './sampling';
 import { readSidecarFile } from './sidecar';
 import { SourceResolver } from './source';
-import { REPORT_VERSION, type AllocationSite, type LeakGroup, type LeakOwner, type LeakReport, type ResourceGroup, type RetainerStep, type SnapshotInfo, type SourceLocation, type StageTimings } from '../protocol/report';
+import {
+  REPORT_VERSION,
+  type AllocationSite,
+  type LeakGroup,
+  type LeakOwner,
+  type LeakReport,
+  type ResourceGroup,
+  type RetainerStep,
+  type SnapshotInfo,
+  type SourceLocation,
+  type StageTimings,
+} from '../protocol/report';
 import type { SamplingProfile } from '../protocol/report';
 import { edgeTo, ResourceCluster, ResourceKind, ResourceNode } from './resources';
 
 /** A report from allocation samples taken at each round boundary, with no snapshot. */
-export function buildSamplingReport(profiles: SamplingProfile[], interval: number, pid: number | undefined, sourceMapURLs?: Map<string, string>): LeakReport {
+export function buildSamplingReport(
+  profiles: SamplingProfile[],
+  interval: number,
+  pid: number | undefined,
+  sourceMapURLs?: Map<string, string>,
+): LeakReport {
   const started = performance.now();
   const resolver = new SourceResolver({ sourceMapURLs });
   const sampling = analyzeSampling(profiles, interval, resolver);
@@ -65,7 +81,10 @@ function identitySample(a: HeapAnalysis): Map<number, number> {
 }
 
 /** Fraction of sampled ids present in `b` that name the same kind of object (near 1 for one process). */
-function identityMatch(prev: { sample: Map<number, number>; names: (i: number) => string }, b: HeapAnalysis): { present: number; same: number } {
+function identityMatch(
+  prev: { sample: Map<number, number>; names: (i: number) => string },
+  b: HeapAnalysis,
+): { present: number; same: number } {
   const s = b.snapshot;
   let present = 0;
   let same = 0;
@@ -80,17 +99,27 @@ function identityMatch(prev: { sample: Map<number, number>; names: (i: number) =
 
 /** Parses the snapshots of one process in order and builds the leak report. */
 export function buildLeakReport(files: string[], options: ReportOptions = {}): LeakReport {
-  if (files.length < 2) throw new InputError('analyze needs at least two snapshots of the same process: a baseline and one or more taken after repeating the workload');
+  if (files.length < 2)
+    throw new InputError(
+      'analyze needs at least two snapshots of the same process: a baseline and one or more taken after repeating the workload',
+    );
   const warnings: string[] = [];
   const sidecars = files.map((f) => readSidecarFile(f, (m) => warnings.push(m)));
   const sessions = new Set(sidecars.map((m) => m?.sessionId).filter(Boolean));
   const pids = new Set(sidecars.map((m) => m?.pid).filter((p) => p !== undefined));
   if (pids.size > 1) {
     const which = files.map((f, i) => `${oneLine(f, 80)} (pid ${sidecars[i]?.pid ?? '?'})`).join(', ');
-    throw new InputError(oneLine(`the snapshots come from different processes: ${which}; object ids can only be compared within one process; capture all of them from one run`, 400));
+    throw new InputError(
+      oneLine(
+        `the snapshots come from different processes: ${which}; object ids can only be compared within one process; capture all of them from one run`,
+        400,
+      ),
+    );
   }
   if (sidecars.some((m) => m?.debuggerAttached)) {
-    warnings.push('a debugger was attached while the snapshots were taken: V8 then links promises to what awaits them (async stack traces), so retained sizes can include requests, responses and sockets the program itself no longer holds; for exact figures, capture without a debugger (leak-lens run, or the leak-lens debug type)');
+    warnings.push(
+      'a debugger was attached while the snapshots were taken: V8 then links promises to what awaits them (async stack traces), so retained sizes can include requests, responses and sockets the program itself no longer holds; for exact figures, capture without a debugger (leak-lens run, or the leak-lens debug type)',
+    );
   }
   // Object ids tell objects apart within one process only, and two runs of one program hand out the same ids to the
   // same start-up objects, so the snapshots themselves cannot prove they come from one process: the capture sidecar
@@ -102,7 +131,10 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
       'that these snapshots come from one process could not be verified (no capture sidecar with its pid and session beside each of them): they are compared as one process; snapshots of two runs of a program would show growth that is no leak',
     );
   }
-  if (sessions.size > 1) warnings.push('the snapshots were taken in different inspector sessions of one process; V8 may have reset object ids in between, so growth figures can be off');
+  if (sessions.size > 1)
+    warnings.push(
+      'the snapshots were taken in different inspector sessions of one process; V8 may have reset object ids in between, so growth figures can be off',
+    );
 
   const digests: SnapshotDigest[] = [];
   const infos: SnapshotInfo[] = [];
@@ -112,24 +144,39 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
   for (let i = 0; i < files.length; i++) {
     const isLast = i === files.length - 1;
     // Earlier snapshots are only counted: they need no dominator tree.
-    const a = options.load ? options.load(files[i], isLast) : loadAnalysis(files[i], isLast ? options : { ...options, light: true });
+    const a = options.load
+      ? options.load(files[i], isLast)
+      : loadAnalysis(files[i], isLast ? options : { ...options, light: true });
     for (const [k, v] of Object.entries(a.timings)) timings[k] = (timings[k] ?? 0) + v;
     if (prevIdentity) {
       const m = identityMatch(prevIdentity, a);
       if (m.present >= 50 && m.same / m.present < 0.9) {
-        throw new InputError(`${files[i]}: this snapshot is not of the same process as ${files[i - 1]} (object ids name different objects: ${Math.round((100 * m.same) / m.present)}% match); capture all snapshots from one run`);
+        throw new InputError(
+          `${files[i]}: this snapshot is not of the same process as ${files[i - 1]} (object ids name different objects: ${Math.round((100 * m.same) / m.present)}% match); capture all snapshots from one run`,
+        );
       }
     }
     const strings = a.snapshot.strings;
     prevIdentity = { sample: identitySample(a), names: (idx) => strings.get(idx) };
     const sc = sidecars[i];
-    infos.push({ file: files[i], label: sc?.label, time: sc?.time, nodeCount: a.snapshot.nodeCount, edgeCount: a.snapshot.edgeCount, totalSize: a.totalSize, maxJsObjectId: a.snapshot.maxJsObjectId(), memoryUsage: sc?.memoryUsage });
+    infos.push({
+      file: files[i],
+      label: sc?.label,
+      time: sc?.time,
+      nodeCount: a.snapshot.nodeCount,
+      edgeCount: a.snapshot.edgeCount,
+      totalSize: a.totalSize,
+      maxJsObjectId: a.snapshot.maxJsObjectId(),
+      memoryUsage: sc?.memoryUsage,
+    });
     if (i < files.length - 1) digests.push(digestSnapshot(a));
     else last = a;
   }
   for (let i = 1; i < infos.length; i++) {
     if (infos[i].maxJsObjectId < infos[i - 1].maxJsObjectId) {
-      throw new InputError(`${files[i]} was taken before ${files[i - 1]} (its object ids are lower): pass the snapshots in the order they were taken`);
+      throw new InputError(
+        `${files[i]} was taken before ${files[i - 1]} (its object ids are lower): pass the snapshots in the order they were taken`,
+      );
     }
   }
   const t = performance.now();
@@ -138,24 +185,37 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
 
   const t2 = performance.now();
   const scripts = new ScriptIndex(last!, sidecars[sidecars.length - 1]?.scripts ?? []);
-  const resolver = new SourceResolver({ pathMap: options.pathMap, sourceMapURLs: scripts.sourceMapURLs, warn: (m) => warnings.push(m) });
+  const resolver = new SourceResolver({
+    pathMap: options.pathMap,
+    sourceMapURLs: scripts.sourceMapURLs,
+    warn: (m) => warnings.push(m),
+  });
   const groups = groupByOwner(findings.clusters.filter((c) => c.isLeak));
   let leaks = groups.map((g) => describeGroup(last!, scripts, resolver, g));
-  const duplicateModules = findings.duplicateModules.map((d) => ({ file: resolver.toPath(d.file) ?? d.file, instances: d.instances, location: resolver.resolve({ file: d.file, line: 1, column: 1 }) }));
+  const duplicateModules = findings.duplicateModules.map((d) => ({
+    file: resolver.toPath(d.file) ?? d.file,
+    instances: d.instances,
+    location: resolver.resolve({ file: d.file, line: 1, column: 1 }),
+  }));
   if (duplicateModules.length > 0) {
     // Node's ES module loader caches an entry per URL it loads: when modules are loaded again under new URLs, those
     // caches grow with them. That is the duplicate module's cost, said with it, not a leak of its own to chase.
     // Their owner has no declaration in the program: its location, if any, is the allocation line put in its place.
     const site = (g: LeakGroup) => g.allocationSites[0]?.location;
-    const undeclared = (g: LeakGroup) => !g.owner.location || (g.owner.location.file === site(g)?.file && g.owner.location.line === site(g)?.line);
+    const undeclared = (g: LeakGroup) =>
+      !g.owner.location || (g.owner.location.file === site(g)?.file && g.owner.location.line === site(g)?.line);
     const loader = leaks.filter((g) => /^ModuleLoader\./.test(g.owner.name) && undeclared(g));
     if (loader.length > 0) {
       leaks = leaks.filter((g) => !loader.includes(g));
       const size = loader.reduce((sum, g) => sum + g.retainedSize, 0);
-      warnings.push(`Node's module loader caches grow with the modules loaded more than once (${loader.map((g) => `${g.owner.name} +${g.growthPerRound} per round`).join(', ')}; ${Math.round(size / 1024)} KB): they go away when the reloading does`);
+      warnings.push(
+        `Node's module loader caches grow with the modules loaded more than once (${loader.map((g) => `${g.owner.name} +${g.growthPerRound} per round`).join(', ')}; ${Math.round(size / 1024)} KB): they go away when the reloading does`,
+      );
     }
   }
-  const resources = findings.resources.flatMap((c) => describeResources(last!, scripts, resolver, c, options.minPerRound ?? (files.length === 2 ? 10 : 1)));
+  const resources = findings.resources.flatMap((c) =>
+    describeResources(last!, scripts, resolver, c, options.minPerRound ?? (files.length === 2 ? 10 : 1)),
+  );
   timings.report = Math.round(performance.now() - t2);
   return {
     version: REPORT_VERSION,
@@ -179,25 +239,39 @@ export function buildLeakReport(files: string[], options: ReportOptions = {}): L
 function groupByOwner(clusters: LeakCluster[]): LeakCluster[][] {
   const byOwner = new Map<string, LeakCluster[]>();
   for (const c of clusters) {
-    const key = c.owner ? `${c.owner.kind}|${c.owner.name}|${c.owner.holderNode}` : `?|${c.className}|${c.representative}`;
+    const key = c.owner
+      ? `${c.owner.kind}|${c.owner.name}|${c.owner.holderNode}`
+      : `?|${c.className}|${c.representative}`;
     const list = byOwner.get(key);
     if (list) list.push(c);
     else byOwner.set(key, [c]);
   }
-  return [...byOwner.values()].map((l) => l.sort((x, y) => y.retainedSize - x.retainedSize)).sort((x, y) => y[0].retainedSize - x[0].retainedSize);
+  return [...byOwner.values()]
+    .map((l) => l.sort((x, y) => y.retainedSize - x.retainedSize))
+    .sort((x, y) => y[0].retainedSize - x[0].retainedSize);
 }
 
-function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, group: LeakCluster[]): LeakGroup {
+function describeGroup(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  group: LeakCluster[],
+): LeakGroup {
   const lead = group[0];
   const s = a.snapshot;
   const rounds = lead.newPerRound.length;
   const growthPerRound = Math.round(lead.newPerRound.reduce((x, y) => x + y, 0) / rounds);
   const ownerStep = lead.owner?.stepIndex ?? -1;
-  const retainerPath: RetainerStep[] = lead.path.map((step, i) => describeStep(a, scripts, resolver, step, i === ownerStep));
-  const owner: LeakOwner = lead.owner ? { name: lead.owner.name, kind: lead.owner.kind } : { name: describeHolder(a, lead.path), kind: 'internal' };
+  const retainerPath: RetainerStep[] = lead.path.map((step, i) =>
+    describeStep(a, scripts, resolver, step, i === ownerStep),
+  );
+  const owner: LeakOwner = lead.owner
+    ? { name: lead.owner.name, kind: lead.owner.kind }
+    : { name: describeHolder(a, lead.path), kind: 'internal' };
   if (lead.owner) owner.location = ownerLocation(a, scripts, resolver, lead);
   if (lead.owner?.kind === 'listeners') describeListeners(a, scripts, resolver, lead, owner);
-  if (lead.owner && owner.location && LIBRARY_PATH.test(owner.location.file)) applicationHolder(a, scripts, resolver, lead, owner);
+  if (lead.owner && owner.location && LIBRARY_PATH.test(owner.location.file))
+    applicationHolder(a, scripts, resolver, lead, owner);
   if (lead.owner && lead.owner.kind === 'property' && lead.owner.holder === 'Module') {
     // Node's own module record holds it (module.children, require.cache): name the module a person knows.
     const file = moduleFilename(a, lead.owner.holderNode);
@@ -210,13 +284,30 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
     const holder = lead.collection.node;
     const ownerFile = lead.owner ? ownerRuntimeFile(a, scripts, lead).file : undefined;
     const frame = backingStoreFrame(a, resolver, holder);
-    const viaProperty = lead.owner?.kind === 'property' || lead.owner?.kind === 'static-property' || lead.owner?.kind === 'global';
-    const addedAt = ownerFile && lead.owner ? (resolver.findCollectionAddition(ownerFile, lead.owner.identifier, frame, viaProperty) ?? (frame ? resolver.findCollectionAddition(frame.file, lead.owner.identifier, frame, viaProperty) : undefined)) : undefined;
-    collection = { className: a.className(holder), entries: lead.collection.entries, bytes: lead.collection.bytes, addedAt };
+    const viaProperty =
+      lead.owner?.kind === 'property' || lead.owner?.kind === 'static-property' || lead.owner?.kind === 'global';
+    const addedAt =
+      ownerFile && lead.owner
+        ? (resolver.findCollectionAddition(ownerFile, lead.owner.identifier, frame, viaProperty) ??
+          (frame ? resolver.findCollectionAddition(frame.file, lead.owner.identifier, frame, viaProperty) : undefined))
+        : undefined;
+    collection = {
+      className: a.className(holder),
+      entries: lead.collection.entries,
+      bytes: lead.collection.bytes,
+      addedAt,
+    };
   }
   let allocationSites = lead.kind === 'collection' ? [] : allocationSitesOf(a, scripts, resolver, lead);
   // What leaks in a collection of data is an entry: the line that adds it is where it comes from.
-  if (lead.kind === 'collection' && collection?.addedAt) allocationSites = [{ function: collection.className + ' addition', location: collection.addedAt, count: lead.countSeries[lead.countSeries.length - 1] }];
+  if (lead.kind === 'collection' && collection?.addedAt)
+    allocationSites = [
+      {
+        function: collection.className + ' addition',
+        location: collection.addedAt,
+        count: lead.countSeries[lead.countSeries.length - 1],
+      },
+    ];
   // An owner inside Node or a library with no declaration in user code: point at where the objects are made.
   if (!owner.location && allocationSites[0]?.location) owner.location = allocationSites[0].location;
   return {
@@ -233,13 +324,22 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
     owner,
     retainerPath,
     retains: retains.classes,
-    alsoHeld: group.slice(1).map((c) => ({ className: c.className, count: c.members.length, growthPerRound: Math.round(c.newPerRound.reduce((x, y) => x + y, 0) / rounds), retainedSize: c.retainedSize })),
+    alsoHeld: group.slice(1).map((c) => ({
+      className: c.className,
+      count: c.members.length,
+      growthPerRound: Math.round(c.newPerRound.reduce((x, y) => x + y, 0) / rounds),
+      retainedSize: c.retainedSize,
+    })),
     allocationSites,
     ...(allocationSites.length === 0 ? { allocationNote: noSiteReason(a, lead) } : {}),
     classLocation: classLocation ? resolver.resolve(classLocation) : undefined,
-    sampleIds: [lead.representative, ...lead.members.filter((m) => m !== lead.representative).slice(0, 9)].map((m) => s.nodeId[m]),
+    sampleIds: [lead.representative, ...lead.members.filter((m) => m !== lead.representative).slice(0, 9)].map(
+      (m) => s.nodeId[m],
+    ),
     ...(lead.kind === 'chain' ? { chain: { link: lead.chainLink ?? [] } } : {}),
-    ...(lead.via ? { heldVia: { className: lead.via.className, location: locate(scripts, resolver, lead.via.node) } } : {}),
+    ...(lead.via
+      ? { heldVia: { className: lead.via.className, location: locate(scripts, resolver, lead.via.node) } }
+      : {}),
     ...(collection ? { collection } : {}),
   };
 }
@@ -247,9 +347,11 @@ function describeGroup(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
 /** Why no allocation site could be named for a group, in words a user can act on. */
 function noSiteReason(a: HeapAnalysis, c: LeakCluster): string {
   const tracked = !!a.snapshot.traceTree && a.snapshot.traceTree.count > 0;
-  if (c.kind === 'collection') return 'no line in the owner\'s file adds to this collection by its name (it may be filled through another name or a library call)';
-  if (!tracked) return 'allocation tracking was off and no expression in the program\'s files makes this class: run again with --track-allocations (or Start Allocation Tracking) to record allocation stacks';
-  return 'allocation tracking was on, but V8 recorded no stack in the program\'s files for these objects (made by Node or V8 internals, or before tracking started) and no expression in the program\'s files makes this class';
+  if (c.kind === 'collection')
+    return "no line in the owner's file adds to this collection by its name (it may be filled through another name or a library call)";
+  if (!tracked)
+    return "allocation tracking was off and no expression in the program's files makes this class: run again with --track-allocations (or Start Allocation Tracking) to record allocation stacks";
+  return "allocation tracking was on, but V8 recorded no stack in the program's files for these objects (made by Node or V8 internals, or before tracking started) and no expression in the program's files makes this class";
 }
 
 function locate(scripts: ScriptIndex, resolver: SourceResolver, node: number): SourceLocation | undefined {
@@ -260,7 +362,8 @@ function locate(scripts: ScriptIndex, resolver: SourceResolver, node: number): S
 function moduleFilename(a: HeapAnalysis, module: number): string | undefined {
   const s = a.snapshot;
   for (let e = s.firstEdge[module]; e < s.firstEdge[module + 1]; e++) {
-    if (s.edgeType[e] === s.types.edgeProperty && s.strings.get(s.edgeName[e]) === 'filename') return s.name(s.edgeTo[e]);
+    if (s.edgeType[e] === s.types.edgeProperty && s.strings.get(s.edgeName[e]) === 'filename')
+      return s.name(s.edgeTo[e]);
   }
   return undefined;
 }
@@ -291,7 +394,11 @@ export interface ObjectRetainers {
  * `file`, found and named as a leak group's are; undefined when the snapshot has no object with that id. Time: one
  * analysis of the snapshot, then O(path length x retainers per step).
  */
-export function describeObject(file: string, nodeId: number, options: AnalyzeOptions = {}): ObjectRetainers | undefined {
+export function describeObject(
+  file: string,
+  nodeId: number,
+  options: AnalyzeOptions = {},
+): ObjectRetainers | undefined {
   const a = loadAnalysis(file, options);
   const s = a.snapshot;
   let node = -1;
@@ -314,14 +421,25 @@ export function describeObject(file: string, nodeId: number, options: AnalyzeOpt
   return result;
 }
 
-function describeStep(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, step: PathStep, isOwner: boolean): RetainerStep {
+function describeStep(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  step: PathStep,
+  isOwner: boolean,
+): RetainerStep {
   const s = a.snapshot;
   const node = step.node;
   const isClosure = s.nodeType[node] === s.types.closure;
   const out: RetainerStep = {
-    edge: step.edge < 0 ? '' : s.edgeHasStringName(step.edge) ? s.edgeNameText(step.edge) : `[${s.edgeName[step.edge]}]`,
+    edge:
+      step.edge < 0 ? '' : s.edgeHasStringName(step.edge) ? s.edgeNameText(step.edge) : `[${s.edgeName[step.edge]}]`,
     edgeType: step.edge < 0 ? '' : s.edgeTypeName(step.edge),
-    node: isClosure ? `${s.name(node) || 'anonymous'}()` : s.nodeType[node] === s.types.synthetic ? s.name(node) : a.className(node),
+    node: isClosure
+      ? `${s.name(node) || 'anonymous'}()`
+      : s.nodeType[node] === s.types.synthetic
+        ? s.name(node)
+        : a.className(node),
     nodeType: s.typeName(node),
     nodeId: s.nodeId[node],
   };
@@ -331,7 +449,12 @@ function describeStep(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRes
   return out;
 }
 
-function ownerLocation(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: Pick<LeakCluster, 'owner' | 'path'>): SourceLocation | undefined {
+function ownerLocation(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  c: Pick<LeakCluster, 'owner' | 'path'>,
+): SourceLocation | undefined {
   const owner = c.owner!;
   const { file, near } = ownerRuntimeFile(a, scripts, c);
   if (!file) return undefined;
@@ -344,13 +467,20 @@ function ownerLocation(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
  * Listeners are named the way the code that adds them names the emitter (`bus listeners for 'config-changed'`, never
  * `Module.exports`), and located at the `.on(` call that adds them; the emitter's own declaration comes second.
  */
-function describeListeners(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster, owner: LeakOwner): void {
+function describeListeners(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  c: LeakCluster,
+  owner: LeakOwner,
+): void {
   const s = a.snapshot;
   const info = c.owner!;
   const event = /listeners for '(.*)'$/.exec(info.name)?.[1];
   // The listener: the first function on the path below the emitter's event entry.
   let listener = -1;
-  for (let i = info.stepIndex; i < c.path.length && listener < 0; i++) if (s.nodeType[c.path[i].node] === s.types.closure) listener = c.path[i].node;
+  for (let i = info.stepIndex; i < c.path.length && listener < 0; i++)
+    if (s.nodeType[c.path[i].node] === s.types.closure) listener = c.path[i].node;
   const start = listener >= 0 ? scripts.nodeLocation(listener) : undefined;
   const call = start ? resolver.findListenerCall(start) : undefined;
   if (!call) return;
@@ -367,7 +497,8 @@ function describeListeners(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
     }
   }
   declared ??= emitterDecl;
-  if (declared && (declared.file !== call.location.file || declared.line !== call.location.line)) owner.related = [{ label: 'emitter declared', location: declared }];
+  if (declared && (declared.file !== call.location.file || declared.line !== call.location.line))
+    owner.related = [{ label: 'emitter declared', location: declared }];
 }
 
 const LIBRARY_PATH = /[\\/]node_modules[\\/]/;
@@ -376,7 +507,13 @@ const LIBRARY_PATH = /[\\/]node_modules[\\/]/;
  * For an owner inside a library: the variable or property in the application's own code that holds the library's
  * object (`const profileLoader = new DataLoader(...)`), which is where a person changes how the library is used.
  */
-function applicationHolder(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster, owner: LeakOwner): void {
+function applicationHolder(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  c: LeakCluster,
+  owner: LeakOwner,
+): void {
   let end = c.owner!.stepIndex;
   for (let tries = 0; tries < 6 && end > 1; tries++) {
     const outer = findOwner(a, c.path.slice(0, end));
@@ -391,7 +528,11 @@ function applicationHolder(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
 }
 
 /** The script (as the runtime named it) where the owner lives, and a position in the holding scope when known. */
-function ownerRuntimeFile(a: HeapAnalysis, scripts: ScriptIndex, c: Pick<LeakCluster, 'owner' | 'path'>): { file?: string; near?: RuntimeLocation } {
+function ownerRuntimeFile(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  c: Pick<LeakCluster, 'owner' | 'path'>,
+): { file?: string; near?: RuntimeLocation } {
   const owner = c.owner!;
   let near: RuntimeLocation | undefined;
   let file: string | undefined;
@@ -461,7 +602,14 @@ function allocationStacks(a: HeapAnalysis, resolver: SourceResolver): Allocation
     cache.set(a, null);
     return undefined;
   }
-  const fields = s.header.meta.trace_function_info_fields ?? ['function_id', 'name', 'script_name', 'script_id', 'line', 'column'];
+  const fields = s.header.meta.trace_function_info_fields ?? [
+    'function_id',
+    'name',
+    'script_name',
+    'script_id',
+    'line',
+    'column',
+  ];
   const stride = fields.length;
   const nameOff = fields.indexOf('name');
   const scriptOff = fields.indexOf('script_name');
@@ -489,7 +637,11 @@ function allocationStacks(a: HeapAnalysis, resolver: SourceResolver): Allocation
       if (!script || !resolver.toPath(script)) return undefined;
       return {
         fn: s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) || '(anonymous)',
-        runtime: { file: script, line: s.traceFunctionInfos[fi * stride + lineOff], column: s.traceFunctionInfos[fi * stride + colOff] },
+        runtime: {
+          file: script,
+          line: s.traceFunctionInfos[fi * stride + lineOff],
+          column: s.traceFunctionInfos[fi * stride + colOff],
+        },
         library: LIBRARY_PATH.test(script),
       };
     },
@@ -502,7 +654,10 @@ function allocationStacks(a: HeapAnalysis, resolver: SourceResolver): Allocation
  * Classes kept alive by a group's objects (their dominator subtrees), and the native bytes among them. Classes the
  * application defines (a constructor location is known) come first: they say more than strings and arrays.
  */
-function retainedBreakdown(a: HeapAnalysis, members: number[]): { classes: { className: string; count: number; size: number }[]; nativeSize: number } {
+function retainedBreakdown(
+  a: HeapAnalysis,
+  members: number[],
+): { classes: { className: string; count: number; size: number }[]; nativeSize: number } {
   const s = a.snapshot;
   const { firstChild, children } = a.dominatorTree;
   const counts = new Map<string, { count: number; size: number; defined: boolean }>();
@@ -525,7 +680,8 @@ function retainedBreakdown(a: HeapAnalysis, members: number[]): { classes: { cla
         if (c) {
           c.count++;
           c.size += a.shallowSize[node];
-        } else counts.set(name, { count: 1, size: a.shallowSize[node], defined: !isClosure && a.locations.find(node) >= 0 });
+        } else
+          counts.set(name, { count: 1, size: a.shallowSize[node], defined: !isClosure && a.locations.find(node) >= 0 });
       }
       for (let i = firstChild[node]; i < firstChild[node + 1]; i++) stack.push(children[i]);
     }
@@ -551,7 +707,12 @@ interface Frame {
  * a usable stack (no tracking, or V8 kept none for these objects), from the source: the expressions in the
  * program's files that can make the class, the owner's file first; a closure is made where its function is written.
  */
-function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: LeakCluster): AllocationSite[] {
+function allocationSitesOf(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  c: LeakCluster,
+): AllocationSite[] {
   const tracked = trackedSites(a, resolver, c);
   if (tracked.some((site) => site.exact)) return tracked.map(({ exact: _exact, ...site }) => site);
   // A chain can alternate between elements the program makes and elements the runtime makes for it (a promise
@@ -568,7 +729,16 @@ function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
   if (s.nodeType[c.representative] === s.types.closure && c.className.endsWith('()')) {
     const loc = scripts.nodeLocation(c.representative);
     const location = loc ? resolver.resolve(loc) : undefined;
-    return location ? [{ function: c.className.replace(/\(\)$/, '') || '(anonymous)', location, count: c.members.length, fromSource: true }] : tracked;
+    return location
+      ? [
+          {
+            function: c.className.replace(/\(\)$/, '') || '(anonymous)',
+            location,
+            count: c.members.length,
+            fromSource: true,
+          },
+        ]
+      : tracked;
   }
   const ownerFile = c.owner ? ownerRuntimeFile(a, scripts, c).file : undefined;
   const files = scripts.files().filter((f) => !/[\\/]node_modules[\\/]/.test(f) || f === ownerFile);
@@ -578,7 +748,11 @@ function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
   // A class of a library that the program never makes itself: the library makes it. Look in the library's own
   // loaded files (V8's tracker loses the stacks of many objects that optimized code makes).
   const pkg = found.length === 0 && classFile ? packageRoot(classFile) : undefined;
-  if (pkg) found = resolver.findAllocationsIn(scripts.files().filter((f) => f.startsWith(pkg)), c.className);
+  if (pkg)
+    found = resolver.findAllocationsIn(
+      scripts.files().filter((f) => f.startsWith(pkg)),
+      c.className,
+    );
   if (found.length === 0) return tracked.map(({ exact: _exact, ...site }) => site);
   // Of several, those in functions that ran while allocations were tracked come first (a factory that ran only at
   // start-up, or an error path never taken, made none of the objects that grew).
@@ -588,7 +762,12 @@ function allocationSitesOf(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
     found = [...found].sort((x, y) => ran(y) - ran(x));
   }
   // Only a unique expression is an answer; several are listed, with the count unknown.
-  return found.slice(0, 5).map((f) => ({ function: f.function, location: f.location, count: found.length === 1 ? c.members.length : 0, fromSource: true }));
+  return found.slice(0, 5).map((f) => ({
+    function: f.function,
+    location: f.location,
+    count: found.length === 1 ? c.members.length : 0,
+    fromSource: true,
+  }));
 }
 
 /** Objects of a class in the dominator subtrees of `members`, other than the members themselves (bounded walk). */
@@ -616,7 +795,11 @@ function packageRoot(file: string): string | undefined {
   return m?.[1];
 }
 
-function trackedSites(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster): (AllocationSite & { exact: boolean })[] {
+function trackedSites(
+  a: HeapAnalysis,
+  resolver: SourceResolver,
+  c: LeakCluster,
+): (AllocationSite & { exact: boolean })[] {
   const stacks = allocationStacks(a, resolver);
   if (!stacks) return [];
   // Objects by their trace node; the stack is the same for all of them.
@@ -643,7 +826,10 @@ function trackedSites(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster)
     }
     if (!exact) {
       // No frame can make it: show the innermost application frame, as the allocation tracker saw it.
-      at = Math.max(0, frames.findIndex((f) => !f.library));
+      at = Math.max(
+        0,
+        frames.findIndex((f) => !f.library),
+      );
     }
     const frame = frames[at];
     // V8's allocation tracker can leave some objects with a stale stack after the GCs between rounds: a minority
@@ -662,11 +848,19 @@ function trackedSites(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster)
       const appAt = frames.findIndex((f, i) => i > at && !f.library);
       if (appAt > 0) {
         const callee = frames[appAt - 1].fn;
-        created.caller = { function: frames[appAt].fn, location: resolver.findCall(frames[appAt].runtime, callee) ?? resolver.resolve(frames[appAt].runtime) };
+        created.caller = {
+          function: frames[appAt].fn,
+          location: resolver.findCall(frames[appAt].runtime, callee) ?? resolver.resolve(frames[appAt].runtime),
+        };
       }
       created.stack = frames.slice(at, appAt > 0 ? appAt + 1 : Math.min(frames.length, at + 4)).map((f, i, all) => ({
         function: f.fn,
-        location: i === 0 ? location : i === all.length - 1 && created.caller ? created.caller.location : resolver.resolve(f.runtime),
+        location:
+          i === 0
+            ? location
+            : i === all.length - 1 && created.caller
+              ? created.caller.location
+              : resolver.resolve(f.runtime),
         ...(f.library ? {} : { app: true }),
       }));
     }
@@ -677,8 +871,13 @@ function trackedSites(a: HeapAnalysis, resolver: SourceResolver, c: LeakCluster)
   // the objects is the better answer; a library line leads only when the application has none.
   const list = [...sites.values()].sort((x, y) => y.count - x.count);
   const top = list[0]?.count ?? 0;
-  const isApp = (site: AllocationSite & { exact: boolean }) => site.exact && !site.caller && !!site.location && !LIBRARY_PATH.test(site.location.file);
-  return list.sort((x, y) => Number(isApp(y) && y.count >= top / 4) - Number(isApp(x) && x.count >= top / 4) || y.count - x.count).slice(0, 5);
+  const isApp = (site: AllocationSite & { exact: boolean }) =>
+    site.exact && !site.caller && !!site.location && !LIBRARY_PATH.test(site.location.file);
+  return list
+    .sort(
+      (x, y) => Number(isApp(y) && y.count >= top / 4) - Number(isApp(x) && x.count >= top / 4) || y.count - x.count,
+    )
+    .slice(0, 5);
 }
 
 /** What the program sees of each kind of resource, for the report's words. */
@@ -725,17 +924,31 @@ const RESOURCE_PATHS = 1000;
  * leak groups are), each with its owner, creating line and, for promises, what waits on them. A group whose members
  * did not survive from every round is left out (requests in flight at a snapshot).
  */
-function describeResources(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, c: ResourceCluster, minPerRound: number): ResourceGroup[] {
+function describeResources(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  c: ResourceCluster,
+  minPerRound: number,
+): ResourceGroup[] {
   const s = a.snapshot;
   const rounds = c.newPerRound.length;
-  const target = (m: ResourceNode) => (c.kind === 'socket' || c.kind === 'server' || c.kind === 'child-process' || c.kind === 'file-handle' ? m.owner : m.node);
+  const target = (m: ResourceNode) =>
+    c.kind === 'socket' || c.kind === 'server' || c.kind === 'child-process' || c.kind === 'file-handle'
+      ? m.owner
+      : m.node;
   const byShape = new Map<string, { members: ResourceCluster['members']; path: PathStep[]; owner: OwnerInfo | null }>();
   const split = c.members.length <= RESOURCE_PATHS;
   for (const m of split ? c.members : c.members.slice(0, 1)) {
     const path = retainerPath(a, target(m));
     const owner = findOwner(a, path);
     const from = owner ? owner.stepIndex : Math.max(0, path.length - 4);
-    const shape = split ? path.slice(from).map((st) => stepSignature(a, st)).join('/') : '*';
+    const shape = split
+      ? path
+          .slice(from)
+          .map((st) => stepSignature(a, st))
+          .join('/')
+      : '*';
     const g = byShape.get(shape);
     if (g) g.members.push(m);
     else byShape.set(shape, { members: [m], path, owner });
@@ -749,13 +962,20 @@ function describeResources(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
     const lead = g.members[0];
     const ownerStep = g.owner?.stepIndex ?? -1;
     const owner: LeakOwner = g.owner
-      ? { name: g.owner.name, kind: g.owner.kind, location: ownerLocation(a, scripts, resolver, { owner: g.owner, path: g.path }) }
+      ? {
+          name: g.owner.name,
+          kind: g.owner.kind,
+          location: ownerLocation(a, scripts, resolver, { owner: g.owner, path: g.path }),
+        }
       : c.kind === 'pending-promise'
         ? { name: describeHolder(a, g.path), kind: 'internal' }
-        : { name: 'Node\'s list of open handles (until closed)', kind: 'internal' };
+        : { name: "Node's list of open handles (until closed)", kind: 'internal' };
     const awaitedBy = c.kind === 'pending-promise' ? promiseWaiter(a, scripts, resolver, g.members) : undefined;
     const created = creatingSite(a, scripts, resolver, c.kind, g.members);
-    const name = c.kind === 'socket' || c.kind === 'server' || c.kind === 'child-process' || c.kind === 'file-handle' ? a.className(lead.owner) : RESOURCE_NAMES[c.kind];
+    const name =
+      c.kind === 'socket' || c.kind === 'server' || c.kind === 'child-process' || c.kind === 'file-handle'
+        ? a.className(lead.owner)
+        : RESOURCE_NAMES[c.kind];
     out.push({
       id: `${c.kind}@${owner.name}`,
       kind: c.kind,
@@ -776,7 +996,6 @@ function describeResources(a: HeapAnalysis, scripts: ScriptIndex, resolver: Sour
   return out.sort((x, y) => y.count - x.count);
 }
 
-
 /** A function that waits on promises (or whose own promise they are), where it is written. */
 interface Waiter {
   function: string;
@@ -789,7 +1008,11 @@ interface Waiter {
  * A promise with nothing waiting that a suspended Generator holds is that async function's own promise. The most
  * common answer among a sample of the group.
  */
-function promiseWaiters(a: HeapAnalysis, scripts: ScriptIndex, members: ResourceNode[]): { waiter?: Waiter; own?: Waiter } {
+function promiseWaiters(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  members: ResourceNode[],
+): { waiter?: Waiter; own?: Waiter } {
   const s = a.snapshot;
   const generatorFunction = (gen: number): Waiter | undefined => {
     const fn = edgeTo(a, gen, 'function');
@@ -824,14 +1047,20 @@ function promiseWaiters(a: HeapAnalysis, scripts: ScriptIndex, members: Resource
     }
     for (let r = s.firstRetainer[m.node]; r < s.firstRetainer[m.node + 1]; r++) {
       const from = s.retainerNode[r];
-      if (s.edgeType[s.retainerEdge[r]] === s.types.edgeHidden && s.name(from) === 'Generator') tally(owns, generatorFunction(from));
+      if (s.edgeType[s.retainerEdge[r]] === s.types.edgeHidden && s.name(from) === 'Generator')
+        tally(owns, generatorFunction(from));
     }
   }
   const best = (map: typeof waiters) => [...map.values()].sort((x, y) => y.n - x.n)[0]?.w;
   return { waiter: best(waiters), own: best(owns) };
 }
 
-function promiseWaiter(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, members: ResourceNode[]): ResourceGroup['awaitedBy'] {
+function promiseWaiter(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  members: ResourceNode[],
+): ResourceGroup['awaitedBy'] {
   const w = promiseWaiters(a, scripts, members).waiter;
   return w ? { function: w.function, location: resolver.resolve(w.runtime) } : undefined;
 }
@@ -840,7 +1069,12 @@ function promiseWaiter(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRe
  * For derived promises: the `.then(`/`.catch(`/`.finally(` call that made them, found around the callback of the
  * reaction that holds them (the most common among a sample), or undefined when they are not derived.
  */
-function derivedCall(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, members: ResourceNode[]): AllocationSite | undefined {
+function derivedCall(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  members: ResourceNode[],
+): AllocationSite | undefined {
   const s = a.snapshot;
   const calls = new Map<string, AllocationSite>();
   let derived = 0;
@@ -872,7 +1106,8 @@ function derivedCall(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceReso
 /** True for a promise that `.then(`/`.catch(`/`.finally(` derived from another: a reaction of that one holds it. */
 function isDerivedPromise(a: HeapAnalysis, promise: number): boolean {
   const s = a.snapshot;
-  for (let r = s.firstRetainer[promise]; r < s.firstRetainer[promise + 1]; r++) if (s.name(s.retainerNode[r]) === 'system / PromiseReaction') return true;
+  for (let r = s.firstRetainer[promise]; r < s.firstRetainer[promise + 1]; r++)
+    if (s.name(s.retainerNode[r]) === 'system / PromiseReaction') return true;
   return false;
 }
 
@@ -881,10 +1116,19 @@ function isDerivedPromise(a: HeapAnalysis, promise: number): boolean {
  * makes the kind (`exact`), else that frame's function. A derived promise is made by the `.then(`/`.catch(`/`.finally(`
  * of its frame; another promise by a `new Promise(` there or in a function inlined into it. Undefined without a stack.
  */
-function memberSite(a: HeapAnalysis, resolver: SourceResolver, stacks: AllocationStacks, kind: ResourceKind, m: ResourceNode): { key: string; site: AllocationSite & { exact: boolean } } | undefined {
+function memberSite(
+  a: HeapAnalysis,
+  resolver: SourceResolver,
+  stacks: AllocationStacks,
+  kind: ResourceKind,
+  m: ResourceNode,
+): { key: string; site: AllocationSite & { exact: boolean } } | undefined {
   const refine = (runtime: RuntimeLocation): SourceLocation | undefined => {
     if (kind === 'pending-promise') {
-      const derived = () => resolver.findCall(runtime, 'then') ?? resolver.findCall(runtime, 'catch') ?? resolver.findCall(runtime, 'finally');
+      const derived = () =>
+        resolver.findCall(runtime, 'then') ??
+        resolver.findCall(runtime, 'catch') ??
+        resolver.findCall(runtime, 'finally');
       return isDerivedPromise(a, m.node) ? derived() : resolver.findAllocationExpression(runtime, 'Promise');
     }
     for (const callee of CREATING_CALLS[kind]) {
@@ -912,7 +1156,10 @@ function memberSite(a: HeapAnalysis, resolver: SourceResolver, stacks: Allocatio
       if (exact) frame = frames[i];
     }
     const location = exact ?? resolver.resolve(frame.runtime);
-    return { key: `${frame.fn}|${location?.file}:${location?.line}`, site: { function: frame.fn, location, count: 1, exact: !!exact } };
+    return {
+      key: `${frame.fn}|${location?.file}:${location?.line}`,
+      site: { function: frame.fn, location, count: 1, exact: !!exact },
+    };
   }
   return undefined;
 }
@@ -924,12 +1171,26 @@ function memberSite(a: HeapAnalysis, resolver: SourceResolver, stacks: Allocatio
  * that awaits them or whose own promise they are (else that function); for timers, the `setInterval(`/`setTimeout(`
  * around their callback.
  */
-function creatingSite(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceResolver, kind: ResourceKind, members: ResourceNode[]): { site?: AllocationSite; note?: string } {
+function creatingSite(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  kind: ResourceKind,
+  members: ResourceNode[],
+): { site?: AllocationSite; note?: string } {
   const s = a.snapshot;
   const stacks = allocationStacks(a, resolver);
   // An async function's own promise is made as it starts: its creating line is the function's.
   const waiters = kind === 'pending-promise' ? promiseWaiters(a, scripts, members) : undefined;
-  if (waiters?.own) return { site: { function: waiters.own.function, location: resolver.resolve(waiters.own.runtime), count: 0, fromSource: true } };
+  if (waiters?.own)
+    return {
+      site: {
+        function: waiters.own.function,
+        location: resolver.resolve(waiters.own.runtime),
+        count: 0,
+        fromSource: true,
+      },
+    };
   if (stacks) {
     const sites = new Map<string, AllocationSite & { exact: boolean }>();
     const sampled = Math.min(members.length, 200);
@@ -957,23 +1218,48 @@ function creatingSite(a: HeapAnalysis, scripts: ScriptIndex, resolver: SourceRes
     const exact = w ? resolver.findAllocationExpression(w.runtime, 'Promise') : undefined;
     if (w && exact) return { site: { function: w.function, location: exact, count: 0, fromSource: true } };
     // The one `new Promise(` of the program's files, when there is only one.
-    const found = resolver.findAllocationsIn(scripts.files().filter((f) => !LIBRARY_PATH.test(f)), 'Promise', 2);
-    if (found.length === 1) return { site: { function: found[0].function, location: found[0].location, count: 0, fromSource: true } };
-    if (w) return { site: { function: w.function, location: resolver.resolve(w.runtime), count: 0, fromSource: true }, note: 'the function that awaits them: no allocation stack or unique `new Promise(` names the line that creates them' };
+    const found = resolver.findAllocationsIn(
+      scripts.files().filter((f) => !LIBRARY_PATH.test(f)),
+      'Promise',
+      2,
+    );
+    if (found.length === 1)
+      return { site: { function: found[0].function, location: found[0].location, count: 0, fromSource: true } };
+    if (w)
+      return {
+        site: { function: w.function, location: resolver.resolve(w.runtime), count: 0, fromSource: true },
+        note: 'the function that awaits them: no allocation stack or unique `new Promise(` names the line that creates them',
+      };
   }
   if (kind === 'timer') {
     const callback = edgeTo(a, members[0].node, '_onTimeout');
     const loc = callback >= 0 ? scripts.nodeLocation(callback) : undefined;
     if (loc) {
       const call = resolver.findOwnerDeclaration(loc.file, 'timer', s.name(callback), undefined, loc);
-      return { site: { function: s.name(callback) || '(anonymous)', location: call ?? resolver.resolve(loc), count: 0, fromSource: true } };
+      return {
+        site: {
+          function: s.name(callback) || '(anonymous)',
+          location: call ?? resolver.resolve(loc),
+          count: 0,
+          fromSource: true,
+        },
+      };
     }
   }
   // The one call in the program's files that makes this kind (`spawn(`, `net.connect(`), when there is only one.
   const calls = SOURCE_CALLS[kind];
   if (calls.length) {
-    const found = resolver.findCallsIn(scripts.files().filter((f) => !LIBRARY_PATH.test(f)), calls, 2);
-    if (found.length === 1) return { site: { function: found[0].function, location: found[0].location, count: 0, fromSource: true } };
+    const found = resolver.findCallsIn(
+      scripts.files().filter((f) => !LIBRARY_PATH.test(f)),
+      calls,
+      2,
+    );
+    if (found.length === 1)
+      return { site: { function: found[0].function, location: found[0].location, count: 0, fromSource: true } };
   }
-  return { note: stacks ? 'V8 recorded no allocation stack in the program\'s files for them' : 'allocation tracking was off: run again with --track-allocations to record the line that creates them' };
+  return {
+    note: stacks
+      ? "V8 recorded no allocation stack in the program's files for them"
+      : 'allocation tracking was off: run again with --track-allocations to record the line that creates them',
+  };
 }

@@ -26,7 +26,16 @@ import type { ResourceKind } from '../protocol/report';
 
 export type { ResourceKind } from '../protocol/report';
 
-export const RESOURCE_KINDS: ResourceKind[] = ['pending-promise', 'socket', 'server', 'timer', 'file-handle', 'child-process', 'handle', 'vm-context'];
+export const RESOURCE_KINDS: ResourceKind[] = [
+  'pending-promise',
+  'socket',
+  'server',
+  'timer',
+  'file-handle',
+  'child-process',
+  'handle',
+  'vm-context',
+];
 
 /** One resource found in a snapshot: its kind, the node that is it, and the object a program sees of it. */
 export interface ResourceNode {
@@ -73,7 +82,14 @@ export function findResources(a: HeapAnalysis): ResourceNode[] {
     let k = nameKind.get(nameIndex);
     if (k === undefined) {
       const name = s.strings.get(nameIndex);
-      k = name === 'Promise' ? PROMISE : name === 'Timeout' ? TIMEOUT : name === 'system / NativeContext' ? CONTEXT : OTHER;
+      k =
+        name === 'Promise'
+          ? PROMISE
+          : name === 'Timeout'
+            ? TIMEOUT
+            : name === 'system / NativeContext'
+              ? CONTEXT
+              : OTHER;
       nameKind.set(nameIndex, k);
     }
     if (t === ty.hidden) {

@@ -13,7 +13,13 @@ export function countRetainers(edgeTo: Uint32Array, first: Uint32Array): void {
 }
 
 /** Fill pass: records, for each edge, its index and owning node in the slot of its target. */
-export function fillRetainers(firstEdge: Uint32Array, edgeTo: Uint32Array, first: Uint32Array, retainerEdge: Uint32Array, retainerNode: Uint32Array): void {
+export function fillRetainers(
+  firstEdge: Uint32Array,
+  edgeTo: Uint32Array,
+  first: Uint32Array,
+  retainerEdge: Uint32Array,
+  retainerNode: Uint32Array,
+): void {
   const n = first.length - 1;
   const fill = first.slice(0, n);
   for (let node = 0; node < n; node++) {
@@ -33,7 +39,15 @@ export const RETAINER_BLOCKS = 4;
  * Fill pass for the targets in [lo, hi) only. Each target's retainers come out in the same order as from
  * fillRetainers (edge order), so the result does not depend on how the blocks were shared out.
  */
-export function fillRetainerBlock(firstEdge: Uint32Array, edgeTo: Uint32Array, first: Uint32Array, retainerEdge: Uint32Array, retainerNode: Uint32Array, lo: number, hi: number): void {
+export function fillRetainerBlock(
+  firstEdge: Uint32Array,
+  edgeTo: Uint32Array,
+  first: Uint32Array,
+  retainerEdge: Uint32Array,
+  retainerNode: Uint32Array,
+  lo: number,
+  hi: number,
+): void {
   const n = first.length - 1;
   const span = hi - lo;
   if (span <= 0) return;
@@ -54,7 +68,16 @@ export function fillRetainerBlock(firstEdge: Uint32Array, edgeTo: Uint32Array, f
  * Claims blocks from the shared counter `ctl[next]` and fills them until none is left, counting each one done in
  * `ctl[done]` (and waking whoever waits on it). Either thread of a parallel parse may call it, both at once.
  */
-export function claimRetainerBlocks(ctl: Int32Array, next: number, done: number, firstEdge: Uint32Array, edgeTo: Uint32Array, first: Uint32Array, retainerEdge: Uint32Array, retainerNode: Uint32Array): void {
+export function claimRetainerBlocks(
+  ctl: Int32Array,
+  next: number,
+  done: number,
+  firstEdge: Uint32Array,
+  edgeTo: Uint32Array,
+  first: Uint32Array,
+  retainerEdge: Uint32Array,
+  retainerNode: Uint32Array,
+): void {
   const n = first.length - 1;
   const size = Math.ceil(n / RETAINER_BLOCKS);
   for (;;) {

@@ -67,7 +67,11 @@ export function openRegularFile(file: string): ({ ok: true } & OpenedFile) | Ope
     const st = fs.fstatSync(fd);
     if (!st.isFile()) {
       fs.closeSync(fd);
-      return { ok: false, reason: `is ${kindOf(st)}, not a regular file`, code: st.isDirectory() ? 'EISDIR' : 'ENOTREG' };
+      return {
+        ok: false,
+        reason: `is ${kindOf(st)}, not a regular file`,
+        code: st.isDirectory() ? 'EISDIR' : 'ENOTREG',
+      };
     }
     return { ok: true, fd, size: st.size };
   } catch (e) {
@@ -87,7 +91,12 @@ export function readRegularFile(file: string, maxBytes: number): BoundedRead {
   const opened = openRegularFile(file);
   if (!opened.ok) return opened;
   try {
-    if (opened.size > maxBytes) return { ok: false, reason: `is ${formatBytes(opened.size)}, more than the ${formatBytes(maxBytes)} read at most`, code: 'EFBIG' };
+    if (opened.size > maxBytes)
+      return {
+        ok: false,
+        reason: `is ${formatBytes(opened.size)}, more than the ${formatBytes(maxBytes)} read at most`,
+        code: 'EFBIG',
+      };
     // Read up to the cap plus one byte, so a file that grew after fstat is noticed rather than read without end.
     const buf = Buffer.allocUnsafe(Math.min(maxBytes + 1, Math.max(opened.size, 0) + 1));
     let length = 0;
@@ -97,7 +106,8 @@ export function readRegularFile(file: string, maxBytes: number): BoundedRead {
       length += n;
       if (length === buf.length) break;
     }
-    if (length > maxBytes) return { ok: false, reason: `is more than the ${formatBytes(maxBytes)} read at most`, code: 'EFBIG' };
+    if (length > maxBytes)
+      return { ok: false, reason: `is more than the ${formatBytes(maxBytes)} read at most`, code: 'EFBIG' };
     return { ok: true, text: buf.toString('utf8', 0, length) };
   } catch (e) {
     return { ok: false, ...describeFsError(e) };
@@ -136,7 +146,8 @@ export function oneLine(text: string, max = 200): string {
 export function quoteValue(value: unknown, max = 60): string {
   let text: string;
   try {
-    text = typeof value === 'number' || typeof value === 'bigint' ? String(value) : JSON.stringify(value) ?? String(value);
+    text =
+      typeof value === 'number' || typeof value === 'bigint' ? String(value) : (JSON.stringify(value) ?? String(value));
   } catch {
     text = String(value);
   }

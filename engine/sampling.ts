@@ -13,7 +13,14 @@
  * it is offered where a snapshot is too costly.
  */
 import type { SourceResolver } from './source';
-import type { SamplingCallFrame, SamplingFindings, SamplingFrame, SamplingGrowth, SamplingProfile, SamplingProfileNode } from '../protocol/report';
+import type {
+  SamplingCallFrame,
+  SamplingFindings,
+  SamplingFrame,
+  SamplingGrowth,
+  SamplingProfile,
+  SamplingProfileNode,
+} from '../protocol/report';
 
 const MAX_FRAMES = 8;
 
@@ -27,7 +34,11 @@ function isInternal(frame: SamplingCallFrame): boolean {
  * Analyses profiles taken at K boundaries (K - 1 rounds between them). `interval` is the sampling interval in bytes.
  * Frames are resolved to source (and through source maps) with `resolver`.
  */
-export function analyzeSampling(profiles: SamplingProfile[], interval: number, resolver?: SourceResolver): SamplingFindings {
+export function analyzeSampling(
+  profiles: SamplingProfile[],
+  interval: number,
+  resolver?: SourceResolver,
+): SamplingFindings {
   const rounds = profiles.length - 1;
   if (rounds < 1) throw new Error('sampling needs profiles at two boundaries at least');
   // A stack's key is its frames from the allocation outwards; node ids are not kept across profiles.
@@ -47,7 +58,8 @@ export function analyzeSampling(profiles: SamplingProfile[], interval: number, r
     }
     if (round === 0) continue;
     let e = byKey.get(stack.key);
-    if (!e) byKey.set(stack.key, (e = { frames: stack.frames, survivors: new Array<number>(rounds).fill(0), bytes: 0 }));
+    if (!e)
+      byKey.set(stack.key, (e = { frames: stack.frames, survivors: new Array<number>(rounds).fill(0), bytes: 0 }));
     e.survivors[round - 1]++;
     e.bytes += Math.max(sample.size, interval);
   }
@@ -66,11 +78,24 @@ export function analyzeSampling(profiles: SamplingProfile[], interval: number, r
     if (e.survivors.some((n) => n === 0)) continue;
     const live = liveAt.map((counts) => counts.get(key) ?? 0);
     if (!live.every((n, i) => i === 0 || n > live[i - 1])) continue;
-    const stack = e.frames.slice(0, MAX_FRAMES).map((f, i, all) => frameOf(f, resolver, i > 0 ? all[i - 1].functionName : undefined));
-    const at = Math.max(0, stack.findIndex((f) => !f.library && f.location));
-    const inConstructor = /^[A-Z]/.test(stack[at].function) && at + 1 < stack.length && !stack[at + 1].library && stack[at + 1].location;
+    const stack = e.frames
+      .slice(0, MAX_FRAMES)
+      .map((f, i, all) => frameOf(f, resolver, i > 0 ? all[i - 1].functionName : undefined));
+    const at = Math.max(
+      0,
+      stack.findIndex((f) => !f.library && f.location),
+    );
+    const inConstructor =
+      /^[A-Z]/.test(stack[at].function) && at + 1 < stack.length && !stack[at + 1].library && stack[at + 1].location;
     const site = inConstructor ? stack[at + 1] : stack[at];
-    growth.push({ stack, site, ...(inConstructor ? { constructs: stack[at].function } : {}), liveSamples: live, survivorsPerRound: e.survivors, estimatedBytes: e.bytes });
+    growth.push({
+      stack,
+      site,
+      ...(inConstructor ? { constructs: stack[at].function } : {}),
+      liveSamples: live,
+      survivorsPerRound: e.survivors,
+      estimatedBytes: e.bytes,
+    });
   }
   growth.sort((a, b) => b.estimatedBytes - a.estimatedBytes);
   return { interval, rounds, growth };
@@ -80,8 +105,12 @@ export function analyzeSampling(profiles: SamplingProfile[], interval: number, r
 function stacksOf(profile: SamplingProfile): Map<number, { key: string; frames: SamplingCallFrame[] }> {
   const out = new Map<number, { key: string; frames: SamplingCallFrame[] }>();
   const walk = (node: SamplingProfileNode, outer: SamplingCallFrame[]): void => {
-    const frames = isInternal(node.callFrame) || node.callFrame.functionName === '(root)' ? outer : [node.callFrame, ...outer];
-    out.set(node.id, { key: frames.map((f) => `${f.functionName}|${f.url}|${f.lineNumber}|${f.columnNumber}`).join('\n'), frames });
+    const frames =
+      isInternal(node.callFrame) || node.callFrame.functionName === '(root)' ? outer : [node.callFrame, ...outer];
+    out.set(node.id, {
+      key: frames.map((f) => `${f.functionName}|${f.url}|${f.lineNumber}|${f.columnNumber}`).join('\n'),
+      frames,
+    });
     for (const child of node.children) walk(child, frames);
   };
   walk(profile.head, []);
@@ -94,7 +123,9 @@ function stacksOf(profile: SamplingProfile): Map<number, { key: string; frames: 
  */
 function frameOf(f: SamplingCallFrame, resolver?: SourceResolver, callee?: string): SamplingFrame {
   const runtime = { file: f.url, line: f.lineNumber + 1, column: f.columnNumber + 1 };
-  const location = resolver ? ((callee ? resolver.findCall(runtime, callee) : undefined) ?? resolver.resolve(runtime)) : undefined;
+  const location = resolver
+    ? ((callee ? resolver.findCall(runtime, callee) : undefined) ?? resolver.resolve(runtime))
+    : undefined;
   return {
     function: f.functionName || '(anonymous)',
     ...(location ? { location } : {}),

@@ -72,7 +72,9 @@ export class ScriptIndex {
     const entry = a.locations.find(node);
     if (entry < 0) return undefined;
     const scriptId = a.locations.scriptId(entry);
-    const file = this.byId.get(scriptId) ?? (a.snapshot.nodeType[node] === a.snapshot.types.closure ? this.closureScript(node) : undefined);
+    const file =
+      this.byId.get(scriptId) ??
+      (a.snapshot.nodeType[node] === a.snapshot.types.closure ? this.closureScript(node) : undefined);
     if (!file) return undefined;
     return { file, line: a.locations.line(entry) + 1, column: a.locations.column(entry) + 1, scriptId };
   }

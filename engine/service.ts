@@ -3,7 +3,16 @@
  * so that paged queries (classes, objects, retainers) are cheap after the first load. Runs inside the engine worker,
  * or in-process where blocking is fine (the CLI, tests).
  */
-import type { EngineAnswer, EngineErrorCode, EngineProgress, EngineRequest, EngineResults, ObjectInfo, Page, RetainerInfo } from '../protocol/engine';
+import type {
+  EngineAnswer,
+  EngineErrorCode,
+  EngineProgress,
+  EngineRequest,
+  EngineResults,
+  ObjectInfo,
+  Page,
+  RetainerInfo,
+} from '../protocol/engine';
 import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
 import { compareSnapshots } from './compare';
 import { CancelledError, SnapshotParseError } from './parse';
@@ -36,7 +45,10 @@ export class EngineService {
   private locate(a: HeapAnalysis, node: number): SourceLocation | undefined {
     let src = this.sources.get(a);
     if (!src) {
-      src = { scripts: new ScriptIndex(a, readSidecarFile(a.snapshot.file)?.scripts ?? []), resolver: new SourceResolver() };
+      src = {
+        scripts: new ScriptIndex(a, readSidecarFile(a.snapshot.file)?.scripts ?? []),
+        resolver: new SourceResolver(),
+      };
       this.sources.set(a, src);
     }
     const loc = src.scripts.nodeLocation(node);
@@ -65,7 +77,12 @@ export class EngineService {
    * The loader of a leak search over `files` (the main thread's, or a worker's): the last snapshot is analysed in
    * full and kept for the queries that follow, the earlier ones only counted; cached analyses are reused.
    */
-  private loader(files: string[], hooks: ServiceHooks, keepLast: boolean, thread?: string): (file: string, last: boolean) => HeapAnalysis {
+  private loader(
+    files: string[],
+    hooks: ServiceHooks,
+    keepLast: boolean,
+    thread?: string,
+  ): (file: string, last: boolean) => HeapAnalysis {
     let index = 0;
     return (file, last) => {
       const where: Where = { snapshot: ++index, snapshots: files.length, ...(thread ? { thread } : {}) };
@@ -95,7 +112,10 @@ export class EngineService {
   }
 
   /** Answers one request; never throws. */
-  handle<K extends EngineRequest['kind']>(request: Extract<EngineRequest, { kind: K }>, hooks: ServiceHooks = {}): EngineAnswer<EngineResults[K]> {
+  handle<K extends EngineRequest['kind']>(
+    request: Extract<EngineRequest, { kind: K }>,
+    hooks: ServiceHooks = {},
+  ): EngineAnswer<EngineResults[K]> {
     try {
       return { ok: true, value: this.run(request as EngineRequest, hooks) as EngineResults[K] };
     } catch (e) {
@@ -104,7 +124,10 @@ export class EngineService {
       else if (e instanceof SnapshotParseError) code = 'parse';
       else if (e instanceof InputError) code = 'input';
       else if (e instanceof RangeError) code = 'memory';
-      const message = code === 'memory' ? `not enough memory to analyse this snapshot (${(e as Error).message})` : (e as Error).message;
+      const message =
+        code === 'memory'
+          ? `not enough memory to analyse this snapshot (${(e as Error).message})`
+          : (e as Error).message;
       return { ok: false, error: message, code };
     }
   }
@@ -113,7 +136,14 @@ export class EngineService {
     switch (r.kind) {
       case 'load': {
         const a = this.analysis(r.file, hooks);
-        return { file: r.file, nodeCount: a.snapshot.nodeCount, edgeCount: a.snapshot.edgeCount, totalSize: a.totalSize, maxJsObjectId: a.snapshot.maxJsObjectId(), timings: a.timings };
+        return {
+          file: r.file,
+          nodeCount: a.snapshot.nodeCount,
+          edgeCount: a.snapshot.edgeCount,
+          totalSize: a.totalSize,
+          maxJsObjectId: a.snapshot.maxJsObjectId(),
+          timings: a.timings,
+        };
       }
       case 'summary':
         return page(summarizeClasses(this.analysis(r.file, hooks)), r.offset, r.limit);
@@ -123,14 +153,31 @@ export class EngineService {
         const main = buildLeakReport(r.files, { ...opts, pathMap: r.pathMap, load: this.loader(r.files, hooks, true) });
         if (!r.threads?.length && !r.threadNotes?.length) return main;
         // Each worker alone, one after the other, so that only one thread's snapshots are in memory at a time.
-        const workers: ThreadReport[] = (r.threads ?? []).map((t) => ({ name: t.name, report: buildLeakReport(t.files, { ...opts, pathMap: r.pathMap, load: this.loader(t.files, hooks, false, t.name) }) }));
+        const workers: ThreadReport[] = (r.threads ?? []).map((t) => ({
+          name: t.name,
+          report: buildLeakReport(t.files, {
+            ...opts,
+            pathMap: r.pathMap,
+            load: this.loader(t.files, hooks, false, t.name),
+          }),
+        }));
         return mergeThreadReports(main, workers, r.threadNotes ?? []);
       }
       case 'analyzeSampling':
-        if (r.profiles.length < 2) throw new InputError('the sampling mode needs allocation samples from two round boundaries at least; run at least one round');
+        if (r.profiles.length < 2)
+          throw new InputError(
+            'the sampling mode needs allocation samples from two round boundaries at least; run at least one round',
+          );
         return buildSamplingReport(r.profiles, r.interval, r.pid, new Map(Object.entries(r.sourceMapURLs ?? {})));
       case 'compare':
-        return page(compareSnapshots(this.analysis(r.base, hooks, { snapshot: 1, snapshots: 2 }), this.analysis(r.target, hooks, { snapshot: 2, snapshots: 2 })), r.offset, r.limit);
+        return page(
+          compareSnapshots(
+            this.analysis(r.base, hooks, { snapshot: 1, snapshots: 2 }),
+            this.analysis(r.target, hooks, { snapshot: 2, snapshots: 2 }),
+          ),
+          r.offset,
+          r.limit,
+        );
       case 'retainers': {
         const a = this.analysis(r.file, hooks);
         const s = a.snapshot;
@@ -140,7 +187,16 @@ export class EngineService {
           const e = s.retainerEdge[i];
           const from = s.retainerNode[i];
           if (s.edgeType[e] === s.types.edgeWeak || from === s.rootIndex) continue;
-          out.push({ edge: s.edgeHasStringName(e) ? s.edgeNameText(e) : `[${s.edgeName[e]}]`, edgeType: s.edgeTypeName(e), node: s.nodeType[from] === s.types.closure ? `${s.name(from) || 'anonymous'}()` : a.className(from), nodeType: s.typeName(from), nodeId: s.nodeId[from], distance: a.distance[from], retainedSize: a.retainedSize[from], location: this.locate(a, from) });
+          out.push({
+            edge: s.edgeHasStringName(e) ? s.edgeNameText(e) : `[${s.edgeName[e]}]`,
+            edgeType: s.edgeTypeName(e),
+            node: s.nodeType[from] === s.types.closure ? `${s.name(from) || 'anonymous'}()` : a.className(from),
+            nodeType: s.typeName(from),
+            nodeId: s.nodeId[from],
+            distance: a.distance[from],
+            retainedSize: a.retainedSize[from],
+            location: this.locate(a, from),
+          });
         }
         out.sort((x, y) => x.distance - y.distance || x.node.localeCompare(y.node));
         return page(out, r.offset, r.limit);
@@ -155,7 +211,14 @@ export class EngineService {
         const out: ObjectInfo[] = [];
         for (let node = 0; node < s.nodeCount; node++) {
           if (a.shallowSize[node] === 0 || a.className(node) !== r.className) continue;
-          out.push({ nodeId: s.nodeId[node], name: s.name(node), className: r.className, shallowSize: a.shallowSize[node], retainedSize: a.retainedSize[node], distance: a.distance[node] });
+          out.push({
+            nodeId: s.nodeId[node],
+            name: s.name(node),
+            className: r.className,
+            shallowSize: a.shallowSize[node],
+            retainedSize: a.retainedSize[node],
+            distance: a.distance[node],
+          });
         }
         out.sort((x, y) => y.retainedSize - x.retainedSize);
         return page(out, r.offset, r.limit);

@@ -13,7 +13,12 @@ import { oneLine, quoteValue, readRegularFile } from './safeRead';
  * The fields of the sidecar (protocol/sidecar.ts) that survived the checks: what the engine and the extension's
  * snapshot list read. Every field may be absent.
  */
-export type CheckedSidecar = Partial<Pick<SnapshotSidecar, 'pid' | 'sessionId' | 'sequence' | 'time' | 'label' | 'allocationTracking' | 'debuggerAttached' | 'thread' | 'run'>> & {
+export type CheckedSidecar = Partial<
+  Pick<
+    SnapshotSidecar,
+    'pid' | 'sessionId' | 'sequence' | 'time' | 'label' | 'allocationTracking' | 'debuggerAttached' | 'thread' | 'run'
+  >
+> & {
   memoryUsage?: Required<MemoryUsage>;
   scripts?: SidecarScript[];
 };
@@ -41,8 +46,13 @@ function isShortText(v: unknown): v is string {
 /**
  * Validates a parsed sidecar. `where` names the sidecar file in warnings; `warn` receives one line per dropped field.
  */
-export function validateSidecar(value: unknown, where: string, warn: (message: string) => void): CheckedSidecar | undefined {
-  const drop = (field: string, v: unknown, what: string) => warn(`${where}: ignored "${field}" (${quoteValue(v, 40)} is not ${what}); the analysis goes on without it`);
+export function validateSidecar(
+  value: unknown,
+  where: string,
+  warn: (message: string) => void,
+): CheckedSidecar | undefined {
+  const drop = (field: string, v: unknown, what: string) =>
+    warn(`${where}: ignored "${field}" (${quoteValue(v, 40)} is not ${what}); the analysis goes on without it`);
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     warn(`${where}: ignored (it holds ${quoteValue(value, 40)}, not an object); the analysis goes on without it`);
     return undefined;
@@ -54,7 +64,13 @@ export function validateSidecar(value: unknown, where: string, warn: (message: s
     else drop('pid', raw.pid, 'a process id');
   }
   if (raw.sequence !== undefined) {
-    if (typeof raw.sequence === 'number' && Number.isInteger(raw.sequence) && raw.sequence > 0 && raw.sequence < 2 ** 32) out.sequence = raw.sequence;
+    if (
+      typeof raw.sequence === 'number' &&
+      Number.isInteger(raw.sequence) &&
+      raw.sequence > 0 &&
+      raw.sequence < 2 ** 32
+    )
+      out.sequence = raw.sequence;
     else drop('sequence', raw.sequence, 'a snapshot number');
   }
   for (const field of ['sessionId', 'time', 'label', 'run'] as const) {
@@ -73,14 +89,26 @@ export function validateSidecar(value: unknown, where: string, warn: (message: s
   }
   if (raw.thread !== undefined) {
     const th = raw.thread as Record<string, unknown> | null;
-    if (th && typeof th === 'object' && typeof th.id === 'string' && /^\d{1,10}$/.test(th.id) && isShortText(th.title) && typeof th.url === 'string' && th.url.length <= MAX_URL_LENGTH) {
+    if (
+      th &&
+      typeof th === 'object' &&
+      typeof th.id === 'string' &&
+      /^\d{1,10}$/.test(th.id) &&
+      isShortText(th.title) &&
+      typeof th.url === 'string' &&
+      th.url.length <= MAX_URL_LENGTH
+    ) {
       out.thread = { id: th.id, title: th.title, url: th.url };
     } else drop('thread', th, 'a worker thread (id, title and url)');
   }
   if (raw.memoryUsage !== undefined) {
     const m = raw.memoryUsage as Record<string, unknown> | null;
-    const bad = !m || typeof m !== 'object' || Array.isArray(m) ? 'memoryUsage' : MEMORY_FIELDS.find((f) => !isByteCount(m[f]));
-    if (bad === undefined) out.memoryUsage = Object.fromEntries(MEMORY_FIELDS.map((f) => [f, m![f] as number])) as CheckedSidecar['memoryUsage'];
+    const bad =
+      !m || typeof m !== 'object' || Array.isArray(m) ? 'memoryUsage' : MEMORY_FIELDS.find((f) => !isByteCount(m[f]));
+    if (bad === undefined)
+      out.memoryUsage = Object.fromEntries(
+        MEMORY_FIELDS.map((f) => [f, m![f] as number]),
+      ) as CheckedSidecar['memoryUsage'];
     else if (bad === 'memoryUsage') drop('memoryUsage', m, 'an object of byte counts');
     else drop(`memoryUsage.${bad}`, m![bad], 'a byte count');
   }
@@ -93,17 +121,29 @@ export function validateSidecar(value: unknown, where: string, warn: (message: s
       for (const s of raw.scripts as unknown[]) {
         const sc = s as Record<string, unknown> | null;
         const ok =
-          sc && typeof sc === 'object' &&
-          (typeof sc.scriptId === 'string' || typeof sc.scriptId === 'number') && /^\d{1,10}$/.test(String(sc.scriptId)) &&
-          typeof sc.url === 'string' && sc.url.length <= MAX_URL_LENGTH &&
-          (sc.sourceMapURL === undefined || (typeof sc.sourceMapURL === 'string' && sc.sourceMapURL.length <= MAX_URL_LENGTH));
-        if (ok) scripts.push({ scriptId: String(sc.scriptId), url: sc.url as string, sourceMapURL: sc.sourceMapURL as string | undefined });
+          sc &&
+          typeof sc === 'object' &&
+          (typeof sc.scriptId === 'string' || typeof sc.scriptId === 'number') &&
+          /^\d{1,10}$/.test(String(sc.scriptId)) &&
+          typeof sc.url === 'string' &&
+          sc.url.length <= MAX_URL_LENGTH &&
+          (sc.sourceMapURL === undefined ||
+            (typeof sc.sourceMapURL === 'string' && sc.sourceMapURL.length <= MAX_URL_LENGTH));
+        if (ok)
+          scripts.push({
+            scriptId: String(sc.scriptId),
+            url: sc.url as string,
+            sourceMapURL: sc.sourceMapURL as string | undefined,
+          });
         else {
           if (bad === 0) example = s;
           bad++;
         }
       }
-      if (bad > 0) warn(`${where}: ignored ${bad} of ${raw.scripts.length} entries of "scripts" (such as ${quoteValue(example, 40)}): each needs a numeric scriptId and a url`);
+      if (bad > 0)
+        warn(
+          `${where}: ignored ${bad} of ${raw.scripts.length} entries of "scripts" (such as ${quoteValue(example, 40)}): each needs a numeric scriptId and a url`,
+        );
       out.scripts = scripts;
     }
   }
@@ -114,7 +154,10 @@ export function validateSidecar(value: unknown, where: string, warn: (message: s
  * Reads and validates the sidecar beside `snapshotFile`. No sidecar is normal (undefined, no warning); one that
  * cannot be read or parsed gives one warning and undefined.
  */
-export function readSidecarFile(snapshotFile: string, warn: (message: string) => void = () => {}): CheckedSidecar | undefined {
+export function readSidecarFile(
+  snapshotFile: string,
+  warn: (message: string) => void = () => {},
+): CheckedSidecar | undefined {
   const file = sidecarPath(snapshotFile);
   const where = `sidecar ${oneLine(file, 160)}`;
   const read = readRegularFile(file, MAX_SIDECAR_BYTES);

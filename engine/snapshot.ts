@@ -189,7 +189,21 @@ export class HeapSnapshot {
 
   /** Approximate bytes held by this model's arrays (for benchmarks and memory limits). */
   byteSize(): number {
-    const arrays = [this.nodeType, this.nodeName, this.nodeId, this.nodeSelfSize, this.nodeTraceId, this.nodeDetachedness, this.firstEdge, this.edgeType, this.edgeName, this.edgeTo, this.firstRetainer, this.retainerEdge, this.retainerNode];
+    const arrays = [
+      this.nodeType,
+      this.nodeName,
+      this.nodeId,
+      this.nodeSelfSize,
+      this.nodeTraceId,
+      this.nodeDetachedness,
+      this.firstEdge,
+      this.edgeType,
+      this.edgeName,
+      this.edgeTo,
+      this.firstRetainer,
+      this.retainerEdge,
+      this.retainerNode,
+    ];
     return arrays.reduce((s, a) => s + (a ? a.byteLength : 0), 0) + this.strings.byteSize;
   }
 }

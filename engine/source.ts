@@ -93,7 +93,9 @@ export class SourceResolver {
     } else if (read.code === 'ENOENT') {
       this.warnOnce(`source not found: ${file} (locations in it are shown as the snapshot recorded them)`);
     } else {
-      this.warnOnce(`source ${file} skipped: ${read.reason.startsWith('is ') ? 'it ' : ''}${read.reason} (locations in it are shown as the snapshot recorded them)`);
+      this.warnOnce(
+        `source ${file} skipped: ${read.reason.startsWith('is ') ? 'it ' : ''}${read.reason} (locations in it are shown as the snapshot recorded them)`,
+      );
     }
     this.files.set(file, result);
     return result;
@@ -115,10 +117,13 @@ export class SourceResolver {
       try {
         let raw: string;
         if (url.startsWith('data:')) {
-          if (url.length > (MAX_SOURCE_MAP_BYTES * 4) / 3 + 100) throw new Error(`the inline map is larger than ${formatBytes(MAX_SOURCE_MAP_BYTES)}`);
+          if (url.length > (MAX_SOURCE_MAP_BYTES * 4) / 3 + 100)
+            throw new Error(`the inline map is larger than ${formatBytes(MAX_SOURCE_MAP_BYTES)}`);
           const comma = url.indexOf(',');
           const body = url.slice(comma + 1);
-          raw = url.slice(0, comma).endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body);
+          raw = url.slice(0, comma).endsWith(';base64')
+            ? Buffer.from(body, 'base64').toString('utf8')
+            : decodeURIComponent(body);
           map = new TraceMap(raw, file);
         } else {
           const mapFile = url.startsWith('file://') ? fileURLToPath(url) : path.resolve(path.dirname(file), url);
@@ -127,7 +132,9 @@ export class SourceResolver {
           map = new TraceMap(read.text, mapFile);
         }
       } catch (e) {
-        this.warnOnce(`source map of ${file} could not be read (${oneLine((e as Error).message, 160)}); showing the generated file`);
+        this.warnOnce(
+          `source map of ${file} could not be read (${oneLine((e as Error).message, 160)}); showing the generated file`,
+        );
         map = null;
       }
     }
@@ -144,7 +151,12 @@ export class SourceResolver {
       const orig = originalPositionFor(map, { line: loc.line, column: Math.max(0, loc.column - 1) });
       if (orig.source && orig.line != null) {
         const source = orig.source.startsWith('file://') ? fileURLToPath(orig.source) : path.resolve(orig.source);
-        return { file: source, line: orig.line, column: (orig.column ?? 0) + 1, generated: { file, line: loc.line, column: loc.column } };
+        return {
+          file: source,
+          line: orig.line,
+          column: (orig.column ?? 0) + 1,
+          generated: { file, line: loc.line, column: loc.column },
+        };
       }
     }
     return { file, line: loc.line, column: loc.column };
@@ -154,17 +166,26 @@ export class SourceResolver {
    * Finds where an owner is declared, in the generated file the runtime ran, then maps it to the original source.
    * `near` is a runtime position inside the scope that holds the variable (a closure of that scope), if known.
    */
-  findOwnerDeclaration(runtimeFile: string, kind: OwnerKind, identifier: string, holder: string | undefined, near?: RuntimeLocation): SourceLocation | undefined {
+  findOwnerDeclaration(
+    runtimeFile: string,
+    kind: OwnerKind,
+    identifier: string,
+    holder: string | undefined,
+    near?: RuntimeLocation,
+  ): SourceLocation | undefined {
     const file = this.toPath(runtimeFile);
     if (!file) return undefined;
     const parsed = this.parse(file);
     if (!parsed) return undefined;
     let node: TS.Node | undefined;
     const nearPos = near ? positionOf(parsed.sf, near.line, near.column) : undefined;
-    if (kind === 'variable' || kind === 'listeners' || kind === 'global') node = findVariable(parsed.sf, identifier, nearPos);
-    if (kind === 'static-property' || kind === 'property') node = findProperty(parsed.sf, holder, identifier, kind === 'static-property');
+    if (kind === 'variable' || kind === 'listeners' || kind === 'global')
+      node = findVariable(parsed.sf, identifier, nearPos);
+    if (kind === 'static-property' || kind === 'property')
+      node = findProperty(parsed.sf, holder, identifier, kind === 'static-property');
     if (kind === 'global' && !node) node = findProperty(parsed.sf, undefined, identifier, false);
-    if (kind === 'timer' && nearPos !== undefined) node = enclosingCall(parsed.sf, nearPos, /^(setInterval|setTimeout|setImmediate)$/);
+    if (kind === 'timer' && nearPos !== undefined)
+      node = enclosingCall(parsed.sf, nearPos, /^(setInterval|setTimeout|setImmediate)$/);
     if (!node) return undefined;
     return this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, node));
   }
@@ -225,12 +246,24 @@ export class SourceResolver {
    * Every expression in these files that can make an object of `className` (`new X(`, an object literal with the keys
    * of `{a, b}`), with the name of the function it is in. A cheap text test skips files that cannot contain one.
    */
-  findAllocationsIn(runtimeFiles: string[], className: string, limit = 8): { function: string; location: SourceLocation }[] {
+  findAllocationsIn(
+    runtimeFiles: string[],
+    className: string,
+    limit = 8,
+  ): { function: string; location: SourceLocation }[] {
     const out: { function: string; location: SourceLocation }[] = [];
     const bare = className.replace(/\(\)$/, '');
-    const literalKeys = /^\{.*\}$/.test(className) ? className.slice(1, -1).split(',').map((k) => k.trim()).filter(Boolean) : undefined;
+    const literalKeys = /^\{.*\}$/.test(className)
+      ? className
+          .slice(1, -1)
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean)
+      : undefined;
     if (!literalKeys && !/^[A-Za-z_$][\w$]*$/.test(bare)) return out;
-    const quick = literalKeys ? new RegExp(`\\b${escapeRegExp(literalKeys[0])}\\b`) : new RegExp(`new\\s+(?:[\\w$]+\\.)*${escapeRegExp(bare)}\\b|\\b${escapeRegExp(bare)}\\.[\\w$]+\\s*\\(`);
+    const quick = literalKeys
+      ? new RegExp(`\\b${escapeRegExp(literalKeys[0])}\\b`)
+      : new RegExp(`new\\s+(?:[\\w$]+\\.)*${escapeRegExp(bare)}\\b|\\b${escapeRegExp(bare)}\\.[\\w$]+\\s*\\(`);
     const ts = tsApi();
     for (const runtimeFile of runtimeFiles) {
       const file = this.toPath(runtimeFile);
@@ -242,7 +275,10 @@ export class SourceResolver {
         const hit = literalKeys
           ? ts.isObjectLiteralExpression(n) && sameKeys(n, literalKeys)
           : (ts.isNewExpression(n) && lastName(n.expression) === bare) ||
-            (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ts.isIdentifier(n.expression.expression) && n.expression.expression.text === bare);
+            (ts.isCallExpression(n) &&
+              ts.isPropertyAccessExpression(n.expression) &&
+              ts.isIdentifier(n.expression.expression) &&
+              n.expression.expression.text === bare);
         if (hit) {
           const location = this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, n));
           const fn = functionAt(parsed.sf, n.getStart(parsed.sf));
@@ -288,7 +324,12 @@ export class SourceResolver {
    * `x[k] = v`, also through `this.x` or `obj.x`). `within`, a runtime position inside a function (an allocation
    * frame), picks the candidate in that function when there are several; otherwise the first in the file wins.
    */
-  findCollectionAddition(runtimeFile: string, identifier: string, within?: RuntimeLocation, viaProperty = false): SourceLocation | undefined {
+  findCollectionAddition(
+    runtimeFile: string,
+    identifier: string,
+    within?: RuntimeLocation,
+    viaProperty = false,
+  ): SourceLocation | undefined {
     const file = this.toPath(runtimeFile);
     if (!file) return undefined;
     const parsed = this.parse(file);
@@ -298,9 +339,27 @@ export class SourceResolver {
     // A property owner is reached as `this.x` or `obj.x`, a variable as a bare `x`: a local of the same name is another thing.
     const named = (e: TS.Expression) => lastName(e) === identifier && ts.isPropertyAccessExpression(e) === viaProperty;
     const visit = (n: TS.Node): void => {
-      if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ADDING_METHODS.has(n.expression.name.text) && named(n.expression.expression)) candidates.push(n);
-      else if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isElementAccessExpression(n.left) && named(n.left.expression)) candidates.push(n);
-      else if (ts.isCallExpression(n) && lastName(n.expression) === 'assign' && n.arguments.length > 1 && named(n.arguments[0])) candidates.push(n);
+      if (
+        ts.isCallExpression(n) &&
+        ts.isPropertyAccessExpression(n.expression) &&
+        ADDING_METHODS.has(n.expression.name.text) &&
+        named(n.expression.expression)
+      )
+        candidates.push(n);
+      else if (
+        ts.isBinaryExpression(n) &&
+        n.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+        ts.isElementAccessExpression(n.left) &&
+        named(n.left.expression)
+      )
+        candidates.push(n);
+      else if (
+        ts.isCallExpression(n) &&
+        lastName(n.expression) === 'assign' &&
+        n.arguments.length > 1 &&
+        named(n.arguments[0])
+      )
+        candidates.push(n);
       ts.forEachChild(n, visit);
     };
     visit(parsed.sf);
@@ -308,7 +367,8 @@ export class SourceResolver {
     let pick = candidates[0];
     if (within && this.toPath(within.file) === file) {
       const fn = functionAt(parsed.sf, positionOf(parsed.sf, within.line, within.column));
-      const inside = fn && candidates.find((c) => c.getStart(parsed.sf) >= fn.getStart(parsed.sf) && c.getEnd() <= fn.getEnd());
+      const inside =
+        fn && candidates.find((c) => c.getStart(parsed.sf) >= fn.getStart(parsed.sf) && c.getEnd() <= fn.getEnd());
       if (inside) pick = inside;
     }
     return this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, pick));
@@ -329,7 +389,11 @@ export class SourceResolver {
     let best: TS.CallExpression | undefined;
     const visit = (n: TS.Node): void => {
       if (pos < n.getFullStart() || pos > n.getEnd()) return;
-      if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && LISTENER_METHODS.has(n.expression.name.text)) {
+      if (
+        ts.isCallExpression(n) &&
+        ts.isPropertyAccessExpression(n.expression) &&
+        LISTENER_METHODS.has(n.expression.name.text)
+      ) {
         // The listener must be an argument of this call (or inside one, e.g. a wrapper), not the callee.
         if (n.arguments.some((arg) => pos >= arg.getFullStart() && pos <= arg.getEnd())) best = n;
       }
@@ -347,10 +411,18 @@ export class SourceResolver {
         }
       }
       const refers = (arg: TS.Expression): boolean =>
-        (ts.isIdentifier(arg) && names.has(arg.text)) || (ts.isCallExpression(arg) && names.has(lastName(arg.expression) ?? '')) || (ts.isPropertyAccessExpression(arg) && names.has(arg.name.text));
+        (ts.isIdentifier(arg) && names.has(arg.text)) ||
+        (ts.isCallExpression(arg) && names.has(lastName(arg.expression) ?? '')) ||
+        (ts.isPropertyAccessExpression(arg) && names.has(arg.name.text));
       const find = (n: TS.Node): void => {
         if (best) return;
-        if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && LISTENER_METHODS.has(n.expression.name.text) && n.arguments.some(refers)) best = n;
+        if (
+          ts.isCallExpression(n) &&
+          ts.isPropertyAccessExpression(n.expression) &&
+          LISTENER_METHODS.has(n.expression.name.text) &&
+          n.arguments.some(refers)
+        )
+          best = n;
         else ts.forEachChild(n, find);
       };
       if (names.size) find(parsed.sf);
@@ -373,9 +445,18 @@ export class SourceResolver {
     let created: TS.Node | undefined;
     let exported: TS.Node | undefined;
     const visit = (n: TS.Node): void => {
-      if (ts.isVariableStatement(n) && n.declarationList.declarations.some((d) => ts.isIdentifier(d.name) && d.name.text === name)) byName ??= n;
+      if (
+        ts.isVariableStatement(n) &&
+        n.declarationList.declarations.some((d) => ts.isIdentifier(d.name) && d.name.text === name)
+      )
+        byName ??= n;
       if (ts.isNewExpression(n) && /Emitter$/.test(lastName(n.expression) ?? '')) created ??= n;
-      if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && /^(module\.)?exports$/.test(n.left.getText(parsed.sf))) exported ??= n;
+      if (
+        ts.isBinaryExpression(n) &&
+        n.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+        /^(module\.)?exports$/.test(n.left.getText(parsed.sf))
+      )
+        exported ??= n;
       ts.forEachChild(n, visit);
     };
     visit(parsed.sf);
@@ -389,7 +470,14 @@ export class SourceResolver {
   }
 }
 
-const LISTENER_METHODS = new Set(['on', 'addListener', 'once', 'prependListener', 'prependOnceListener', 'addEventListener']);
+const LISTENER_METHODS = new Set([
+  'on',
+  'addListener',
+  'once',
+  'prependListener',
+  'prependOnceListener',
+  'addEventListener',
+]);
 const ADDING_METHODS = new Set(['add', 'set', 'push', 'unshift', 'splice']);
 
 function positionOf(sf: TS.SourceFile, line: number, column: number): number {
@@ -404,7 +492,13 @@ function findAllocatingNode(scope: TS.Node, className: string, isFunction: boole
   const closure = className.endsWith('()');
   const bare = className.replace(/\(\)$/, '');
   // DevTools names plain objects after their properties: `{a, b}` is made by an object literal with those keys.
-  const literalKeys = /^\{.*\}$/.test(className) ? className.slice(1, -1).split(',').map((k) => k.trim()).filter(Boolean) : undefined;
+  const literalKeys = /^\{.*\}$/.test(className)
+    ? className
+        .slice(1, -1)
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean)
+    : undefined;
   let found: TS.Node | undefined;
   const visit = (n: TS.Node): void => {
     if (found) return;
@@ -417,8 +511,19 @@ function findAllocatingNode(scope: TS.Node, className: string, isFunction: boole
     if (literalKeys && ts.isObjectLiteralExpression(n) && sameKeys(n, literalKeys)) found = n;
     else if (ts.isNewExpression(n) && lastName(n.expression) === bare) found = n;
     // A static factory of the class: Buffer.alloc(n), Buffer.from(s), Foo.create().
-    else if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ts.isIdentifier(n.expression.expression) && n.expression.expression.text === bare) found = n;
-    else if (bare === 'Timeout' && ts.isCallExpression(n) && /^(setInterval|setTimeout)$/.test(lastName(n.expression) ?? '')) found = n;
+    else if (
+      ts.isCallExpression(n) &&
+      ts.isPropertyAccessExpression(n.expression) &&
+      ts.isIdentifier(n.expression.expression) &&
+      n.expression.expression.text === bare
+    )
+      found = n;
+    else if (
+      bare === 'Timeout' &&
+      ts.isCallExpression(n) &&
+      /^(setInterval|setTimeout)$/.test(lastName(n.expression) ?? '')
+    )
+      found = n;
     // A CommonJS module record is made by the require() call that loads it.
     else if (bare === 'Module' && ts.isCallExpression(n) && lastName(n.expression) === 'require') found = n;
     else ts.forEachChild(n, visit);
@@ -457,7 +562,12 @@ function allocationInCallee(sf: TS.SourceFile, fn: TS.Node, className: string): 
 /** The name of a function declaration, method or function expression, as a caller would write it. */
 function functionLabel(n: TS.Node): string | undefined {
   const ts = tsApi();
-  if ((ts.isFunctionDeclaration(n) || ts.isMethodDeclaration(n)) && n.name && (ts.isIdentifier(n.name) || ts.isStringLiteral(n.name))) return n.name.text;
+  if (
+    (ts.isFunctionDeclaration(n) || ts.isMethodDeclaration(n)) &&
+    n.name &&
+    (ts.isIdentifier(n.name) || ts.isStringLiteral(n.name))
+  )
+    return n.name.text;
   if (ts.isConstructorDeclaration(n)) return 'constructor';
   if (ts.isFunctionExpression(n) || ts.isArrowFunction(n)) return functionName(n);
   return undefined;
@@ -483,7 +593,8 @@ function sameKeys(n: TS.ObjectLiteralExpression, keys: string[]): boolean {
   const ts = tsApi();
   const names: string[] = [];
   for (const p of n.properties) {
-    if (!p.name || !(ts.isIdentifier(p.name) || ts.isStringLiteral(p.name) || ts.isNumericLiteral(p.name))) return false;
+    if (!p.name || !(ts.isIdentifier(p.name) || ts.isStringLiteral(p.name) || ts.isNumericLiteral(p.name)))
+      return false;
     names.push(p.name.text);
   }
   return names.length === keys.length && keys.every((k) => names.includes(k));
@@ -529,7 +640,15 @@ function scopeOf(n: TS.Node): TS.Node {
 function findVariable(sf: TS.SourceFile, name: string, near?: number): TS.Node | undefined {
   const candidates: TS.Node[] = [];
   const visit = (n: TS.Node): void => {
-    if ((tsApi().isVariableDeclaration(n) || tsApi().isParameter(n) || tsApi().isFunctionDeclaration(n) || tsApi().isClassDeclaration(n)) && n.name && tsApi().isIdentifier(n.name) && n.name.text === name) {
+    if (
+      (tsApi().isVariableDeclaration(n) ||
+        tsApi().isParameter(n) ||
+        tsApi().isFunctionDeclaration(n) ||
+        tsApi().isClassDeclaration(n)) &&
+      n.name &&
+      tsApi().isIdentifier(n.name) &&
+      n.name.text === name
+    ) {
       candidates.push(tsApi().isVariableDeclaration(n) ? declarationStatement(n) : n);
     }
     tsApi().forEachChild(n, visit);
@@ -539,7 +658,8 @@ function findVariable(sf: TS.SourceFile, name: string, near?: number): TS.Node |
   // `near` is where a closure of the holding scope starts. A closure's context is the scope the function was created
   // in, so the variable lives around that function, never in its own parameters or body.
   const fn = functionAt(sf, near);
-  const contains = (outer: TS.Node, inner: TS.Node) => outer.getFullStart() <= inner.getStart(sf) && inner.getEnd() <= outer.getEnd();
+  const contains = (outer: TS.Node, inner: TS.Node) =>
+    outer.getFullStart() <= inner.getStart(sf) && inner.getEnd() <= outer.getEnd();
   let best: TS.Node | undefined;
   let bestSpan = Infinity;
   for (const c of candidates) {
@@ -558,7 +678,14 @@ function findVariable(sf: TS.SourceFile, name: string, near?: number): TS.Node |
 /** The statement a variable declaration belongs to, so the line is that of `const x = ...`. */
 function declarationStatement(d: TS.VariableDeclaration): TS.Node {
   const list = d.parent;
-  if (list && tsApi().isVariableDeclarationList(list) && list.declarations.length === 1 && list.parent && tsApi().isVariableStatement(list.parent)) return list.parent;
+  if (
+    list &&
+    tsApi().isVariableDeclarationList(list) &&
+    list.declarations.length === 1 &&
+    list.parent &&
+    tsApi().isVariableStatement(list.parent)
+  )
+    return list.parent;
   return d;
 }
 
@@ -586,23 +713,46 @@ function isHolderFunction(n: TS.Node, holder: string | undefined): boolean {
 }
 
 /** A class member, `this.name =` assignment in the class or constructor function, or `Holder.name =` assignment. */
-function findProperty(sf: TS.SourceFile, holder: string | undefined, name: string, isStatic: boolean): TS.Node | undefined {
+function findProperty(
+  sf: TS.SourceFile,
+  holder: string | undefined,
+  name: string,
+  isStatic: boolean,
+): TS.Node | undefined {
   let member: TS.Node | undefined;
   let thisAssign: TS.Node | undefined;
   let anyAssign: TS.Node | undefined;
   const inHolderClass = (n: TS.Node) => {
     let p: TS.Node | undefined = n.parent;
     while (p && !tsApi().isClassLike(p) && !isHolderFunction(p, holder)) p = p.parent;
-    return !!p && (!holder || isHolderFunction(p, holder) || (tsApi().isClassLike(p) && p.name !== undefined && p.name.text === holder));
+    return (
+      !!p &&
+      (!holder ||
+        isHolderFunction(p, holder) ||
+        (tsApi().isClassLike(p) && p.name !== undefined && p.name.text === holder))
+    );
   };
   const visit = (n: TS.Node): void => {
-    if ((tsApi().isPropertyDeclaration(n) || tsApi().isGetAccessor(n)) && tsApi().isIdentifier(n.name) && n.name.text === name && inHolderClass(n)) {
-      const st = !!tsApi().getModifiers(n)?.some((m) => m.kind === tsApi().SyntaxKind.StaticKeyword);
+    if (
+      (tsApi().isPropertyDeclaration(n) || tsApi().isGetAccessor(n)) &&
+      tsApi().isIdentifier(n.name) &&
+      n.name.text === name &&
+      inHolderClass(n)
+    ) {
+      const st = !!tsApi()
+        .getModifiers(n)
+        ?.some((m) => m.kind === tsApi().SyntaxKind.StaticKeyword);
       if (st === isStatic && !member) member = n;
     }
-    if (tsApi().isBinaryExpression(n) && n.operatorToken.kind === tsApi().SyntaxKind.EqualsToken && tsApi().isPropertyAccessExpression(n.left) && n.left.name.text === name) {
+    if (
+      tsApi().isBinaryExpression(n) &&
+      n.operatorToken.kind === tsApi().SyntaxKind.EqualsToken &&
+      tsApi().isPropertyAccessExpression(n.left) &&
+      n.left.name.text === name
+    ) {
       const target = n.left.expression;
-      if (target.kind === tsApi().SyntaxKind.ThisKeyword && !isStatic && inHolderClass(n) && !thisAssign) thisAssign = n;
+      if (target.kind === tsApi().SyntaxKind.ThisKeyword && !isStatic && inHolderClass(n) && !thisAssign)
+        thisAssign = n;
       else if (tsApi().isIdentifier(target) && holder && target.text === holder && !anyAssign) anyAssign = n;
       else if (!holder && !anyAssign) anyAssign = n;
     }

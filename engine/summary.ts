@@ -63,7 +63,13 @@ export function summarizeClasses(a: HeapAnalysis): ClassSummary[] {
   for (let c = 0; c < classes.length; c++) {
     if (count[c] === 0) continue;
     const info = classes[c];
-    const row: ClassSummary = { className: info.name, count: count[c], shallowSize: shallow[c], retainedSize: retained[c], distance: distance[c] === 0x7fffffff ? -5 : distance[c] };
+    const row: ClassSummary = {
+      className: info.name,
+      count: count[c],
+      shallowSize: shallow[c],
+      retainedSize: retained[c],
+      distance: distance[c] === 0x7fffffff ? -5 : distance[c],
+    };
     if (info.scriptId >= 0) {
       row.scriptId = info.scriptId;
       row.line = info.line;

@@ -23,13 +23,19 @@ export interface ThreadSeries {
  * The worker threads to analyse beside the main thread: those alive at every one of `count` snapshots (a worker's
  * object ids are its own, so a worker seen only in some has no baseline to compare); the others, in notes.
  */
-export function comparableThreads(series: Iterable<ThreadSeries>, count: number): { threads: { name: string; files: string[] }[]; notes: string[] } {
+export function comparableThreads(
+  series: Iterable<ThreadSeries>,
+  count: number,
+): { threads: { name: string; files: string[] }[]; notes: string[] } {
   const threads: { name: string; files: string[] }[] = [];
   const notes: string[] = [];
   for (const { name, files } of series) {
     const present = files.slice(0, count).filter((f): f is string => f !== undefined);
     if (present.length === count) threads.push({ name, files: present });
-    else notes.push(`${name} was alive in ${present.length} of ${count} snapshots, so it was not compared (only workers alive at every snapshot are)`);
+    else
+      notes.push(
+        `${name} was alive in ${present.length} of ${count} snapshots, so it was not compared (only workers alive at every snapshot are)`,
+      );
   }
   return { threads, notes };
 }
@@ -39,7 +45,13 @@ export function mergeThreadReports(main: LeakReport, workers: ThreadReport[], no
   const leaks = threads.flatMap((t) =>
     t.report.leaks.map((g) => ({ ...g, thread: t.name, id: t.name === 'main' ? g.id : `${g.id}#${t.name}` })),
   );
-  const resources = threads.flatMap((t) => (t.report.resources ?? []).map((g) => ({ ...g, thread: t.name, id: t.name === 'main' ? g.id : `${g.id}#${t.name}` })));
+  const resources = threads.flatMap((t) =>
+    (t.report.resources ?? []).map((g) => ({
+      ...g,
+      thread: t.name,
+      id: t.name === 'main' ? g.id : `${g.id}#${t.name}`,
+    })),
+  );
   // Largest first across threads; the sort is stable, so within a thread the report's order stays.
   leaks.sort((a, b) => b.retainedSize - a.retainedSize);
   const timings = { ...main.timings };

@@ -57,7 +57,14 @@ export interface CustomRequests {
   /** What is known about the target process. */
   'leakLens/targetInfo': {
     args: Record<string, never>;
-    body: { pid?: number; nodeVersion?: string; inspectorUrl: string; trackingAllocations: boolean; programFinished: boolean; launched: boolean };
+    body: {
+      pid?: number;
+      nodeVersion?: string;
+      inspectorUrl: string;
+      trackingAllocations: boolean;
+      programFinished: boolean;
+      launched: boolean;
+    };
   };
   /**
    * Writes a heap snapshot to `file` (and its sidecar `<file>.meta.json`) after a forced GC. The file appears only

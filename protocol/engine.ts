@@ -110,10 +110,8 @@ export type EngineAnswer<T> = { ok: true; value: T } | { ok: false; error: strin
 
 /** Messages the client posts to the worker. */
 export type ToWorker =
-  | { type: 'request'; id: number; request: EngineRequest; cancel: SharedArrayBuffer }
-  | { type: 'shutdown' };
+  { type: 'request'; id: number; request: EngineRequest; cancel: SharedArrayBuffer } | { type: 'shutdown' };
 
 /** Messages the worker posts back. */
 export type FromWorker =
-  | { type: 'answer'; id: number; answer: EngineAnswer<unknown> }
-  | ({ type: 'progress'; id: number } & EngineProgress);
+  { type: 'answer'; id: number; answer: EngineAnswer<unknown> } | ({ type: 'progress'; id: number } & EngineProgress);

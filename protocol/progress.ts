@@ -6,7 +6,17 @@
  */
 
 /** The stages of analysing one snapshot, in the order engine/analysis.ts runs them. */
-export type AnalysisStage = 'parse' | 'retainers' | 'detachedness' | 'flags' | 'essentialEdges' | 'shallowSizes' | 'dominators' | 'distances' | 'interfaces' | 'classes';
+export type AnalysisStage =
+  | 'parse'
+  | 'retainers'
+  | 'detachedness'
+  | 'flags'
+  | 'essentialEdges'
+  | 'shallowSizes'
+  | 'dominators'
+  | 'distances'
+  | 'interfaces'
+  | 'classes';
 
 /** Where a request is: a stage, how far into it (bytes of the file while reading), and on which snapshot. */
 export interface EngineProgress {

@@ -162,7 +162,8 @@ export interface LeakGroup {
 }
 
 /** The kinds of resources counted (see engine/resources.ts). */
-export type ResourceKind = 'pending-promise' | 'socket' | 'server' | 'timer' | 'file-handle' | 'child-process' | 'handle' | 'vm-context';
+export type ResourceKind =
+  'pending-promise' | 'socket' | 'server' | 'timer' | 'file-handle' | 'child-process' | 'handle' | 'vm-context';
 
 /**
  * A resource that grows without being a growing class of objects: promises that never settle, open handles

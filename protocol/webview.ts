@@ -13,7 +13,18 @@ import type { EngineProgress } from './progress';
 import type { ClassDelta, ClassSummary } from './heap';
 import type { LeakGroup, LeakReport, ResourceGroup, RetainerStep, SourceLocation } from './report';
 
-export type { ClassDelta, ClassSummary, LeakGroup, LeakReport, ObjectInfo, Page, ResourceGroup, RetainerInfo, RetainerStep, SourceLocation };
+export type {
+  ClassDelta,
+  ClassSummary,
+  LeakGroup,
+  LeakReport,
+  ObjectInfo,
+  Page,
+  ResourceGroup,
+  RetainerInfo,
+  RetainerStep,
+  SourceLocation,
+};
 
 /** One sample of a live session's memory: `process.memoryUsage()` of the program, in bytes, and when. */
 export type TimelineSample = MemorySample;
@@ -73,18 +84,48 @@ export interface PanelState {
 
 export type SortDirection = 'asc' | 'desc';
 export type SummarySortKey = 'className' | 'distance' | 'count' | 'shallowSize' | 'retainedSize';
-export type CompareSortKey = 'className' | 'newCount' | 'deletedCount' | 'countDelta' | 'allocatedSize' | 'freedSize' | 'sizeDelta';
+export type CompareSortKey =
+  'className' | 'newCount' | 'deletedCount' | 'countDelta' | 'allocatedSize' | 'freedSize' | 'sizeDelta';
 
-export const SUMMARY_SORT_KEYS: readonly SummarySortKey[] = ['className', 'distance', 'count', 'shallowSize', 'retainedSize'];
-export const COMPARE_SORT_KEYS: readonly CompareSortKey[] = ['className', 'newCount', 'deletedCount', 'countDelta', 'allocatedSize', 'freedSize', 'sizeDelta'];
+export const SUMMARY_SORT_KEYS: readonly SummarySortKey[] = [
+  'className',
+  'distance',
+  'count',
+  'shallowSize',
+  'retainedSize',
+];
+export const COMPARE_SORT_KEYS: readonly CompareSortKey[] = [
+  'className',
+  'newCount',
+  'deletedCount',
+  'countDelta',
+  'allocatedSize',
+  'freedSize',
+  'sizeDelta',
+];
 
 /** The most rows one page may hold; the webview asks for more pages rather than for longer ones. */
 export const MAX_PAGE = 500;
 
 /** A query from the webview for one page of data, answered by the engine through the extension. */
 export type WebviewQuery =
-  | { kind: 'summary'; snapshot: number; offset: number; limit: number; sort?: { key: SummarySortKey; dir: SortDirection }; filter?: string }
-  | { kind: 'compare'; base: number; target: number; offset: number; limit: number; sort?: { key: CompareSortKey; dir: SortDirection }; filter?: string }
+  | {
+      kind: 'summary';
+      snapshot: number;
+      offset: number;
+      limit: number;
+      sort?: { key: SummarySortKey; dir: SortDirection };
+      filter?: string;
+    }
+  | {
+      kind: 'compare';
+      base: number;
+      target: number;
+      offset: number;
+      limit: number;
+      sort?: { key: CompareSortKey; dir: SortDirection };
+      filter?: string;
+    }
   | { kind: 'objects'; snapshot: number; className: string; offset: number; limit: number }
   | { kind: 'retainers'; snapshot: number; nodeId: number; offset: number; limit: number }
   | { kind: 'retainerPath'; snapshot: number; nodeId: number };
@@ -163,14 +204,21 @@ function checkPage(q: Record<string, unknown>): string | undefined {
  * worker thread's in the report's order (a report over threads, see `threads`). Each worker's heap and object ids
  * are its own, so a group of a worker is explored in that worker's snapshots.
  */
-export function panelSnapshots<S>(report: { snapshots: S[]; threads?: { name: string; snapshots: S[] }[] }): { thread: string; snapshot: S }[] {
+export function panelSnapshots<S>(report: {
+  snapshots: S[];
+  threads?: { name: string; snapshots: S[] }[];
+}): { thread: string; snapshot: S }[] {
   const out = report.snapshots.map((snapshot) => ({ thread: 'main', snapshot }));
-  for (const t of report.threads ?? []) if (t.name !== 'main') for (const snapshot of t.snapshots) out.push({ thread: t.name, snapshot });
+  for (const t of report.threads ?? [])
+    if (t.name !== 'main') for (const snapshot of t.snapshots) out.push({ thread: t.name, snapshot });
   return out;
 }
 
 /** The index, in {@link panelSnapshots}, of the last snapshot of a group's thread (the main thread's by default). */
-export function lastSnapshotOfThread<S>(report: { snapshots: S[]; threads?: { name: string; snapshots: S[] }[] }, thread: string | undefined): number {
+export function lastSnapshotOfThread<S>(
+  report: { snapshots: S[]; threads?: { name: string; snapshots: S[] }[] },
+  thread: string | undefined,
+): number {
   const list = panelSnapshots(report);
   const want = thread && list.some((s) => s.thread === thread) ? thread : 'main';
   for (let i = list.length - 1; i >= 0; i--) if (list[i].thread === want) return i;
@@ -187,7 +235,17 @@ export function checkQuery(v: unknown): Checked<WebviewQuery> {
       if (p) return bad(p);
       if (!checkSort(v.sort, SUMMARY_SORT_KEYS)) return bad('unknown sort');
       if (v.filter !== undefined && !text(v.filter, 1000)) return bad('filter must be a short string');
-      return { ok: true, value: { kind: 'summary', snapshot: v.snapshot, offset: v.offset as number, limit: v.limit as number, sort: v.sort, filter: v.filter as string | undefined } };
+      return {
+        ok: true,
+        value: {
+          kind: 'summary',
+          snapshot: v.snapshot,
+          offset: v.offset as number,
+          limit: v.limit as number,
+          sort: v.sort,
+          filter: v.filter as string | undefined,
+        },
+      };
     }
     case 'compare': {
       if (!int(v.base, 0, MAX_INDEX) || !int(v.target, 0, MAX_INDEX)) return bad('base and target must be indexes');
@@ -195,21 +253,50 @@ export function checkQuery(v: unknown): Checked<WebviewQuery> {
       if (p) return bad(p);
       if (!checkSort(v.sort, COMPARE_SORT_KEYS)) return bad('unknown sort');
       if (v.filter !== undefined && !text(v.filter, 1000)) return bad('filter must be a short string');
-      return { ok: true, value: { kind: 'compare', base: v.base, target: v.target, offset: v.offset as number, limit: v.limit as number, sort: v.sort, filter: v.filter as string | undefined } };
+      return {
+        ok: true,
+        value: {
+          kind: 'compare',
+          base: v.base,
+          target: v.target,
+          offset: v.offset as number,
+          limit: v.limit as number,
+          sort: v.sort,
+          filter: v.filter as string | undefined,
+        },
+      };
     }
     case 'objects': {
       if (!int(v.snapshot, 0, MAX_INDEX)) return bad('snapshot must be an index');
       if (!text(v.className) || v.className.length === 0) return bad('className must be a non-empty string');
       const p = checkPage(v);
       if (p) return bad(p);
-      return { ok: true, value: { kind: 'objects', snapshot: v.snapshot, className: v.className, offset: v.offset as number, limit: v.limit as number } };
+      return {
+        ok: true,
+        value: {
+          kind: 'objects',
+          snapshot: v.snapshot,
+          className: v.className,
+          offset: v.offset as number,
+          limit: v.limit as number,
+        },
+      };
     }
     case 'retainers': {
       if (!int(v.snapshot, 0, MAX_INDEX)) return bad('snapshot must be an index');
       if (!int(v.nodeId, 0, MAX_NODE_ID)) return bad('nodeId must be a heap object id');
       const p = checkPage(v);
       if (p) return bad(p);
-      return { ok: true, value: { kind: 'retainers', snapshot: v.snapshot, nodeId: v.nodeId, offset: v.offset as number, limit: v.limit as number } };
+      return {
+        ok: true,
+        value: {
+          kind: 'retainers',
+          snapshot: v.snapshot,
+          nodeId: v.nodeId,
+          offset: v.offset as number,
+          limit: v.limit as number,
+        },
+      };
     }
     case 'retainerPath': {
       if (!int(v.snapshot, 0, MAX_INDEX)) return bad('snapshot must be an index');
@@ -236,8 +323,10 @@ export function checkFromWebview(v: unknown): Checked<FromWebview> {
       if (!int(v.id, 0, Number.MAX_SAFE_INTEGER)) return { ok: false, error: 'cancel id must be an integer' };
       return { ok: true, value: { type: 'cancel', id: v.id } };
     case 'openLocation':
-      if (!text(v.file) || v.file.length === 0) return { ok: false, error: 'openLocation: file must be a non-empty string' };
-      if (!int(v.line, 1, 10_000_000) || !int(v.column, 1, 10_000_000)) return { ok: false, error: 'openLocation: line and column must be integers from 1' };
+      if (!text(v.file) || v.file.length === 0)
+        return { ok: false, error: 'openLocation: file must be a non-empty string' };
+      if (!int(v.line, 1, 10_000_000) || !int(v.column, 1, 10_000_000))
+        return { ok: false, error: 'openLocation: line and column must be integers from 1' };
       return { ok: true, value: { type: 'openLocation', file: v.file, line: v.line, column: v.column } };
     case 'error':
       return { ok: true, value: { type: 'error', message: String(v.message).slice(0, 2000) } };

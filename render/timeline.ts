@@ -26,7 +26,13 @@ export class TimelineBuffer {
   readonly weight: Float64Array;
   readonly markers: TimelineMarker[] = [];
   /** Which series ever had a value (rss and external are missing for non-Node targets). */
-  readonly present: Record<SeriesKey, boolean> = { heapUsed: false, heapTotal: false, rss: false, external: false, arrayBuffers: false };
+  readonly present: Record<SeriesKey, boolean> = {
+    heapUsed: false,
+    heapTotal: false,
+    rss: false,
+    external: false,
+    arrayBuffers: false,
+  };
   private count = 0;
   private total = 0;
 
@@ -35,7 +41,13 @@ export class TimelineBuffer {
     this.time = new Float64Array(capacity);
     this.heapFloor = new Float64Array(capacity);
     this.weight = new Float64Array(capacity);
-    this.series = { heapUsed: new Float64Array(capacity), heapTotal: new Float64Array(capacity), rss: new Float64Array(capacity), external: new Float64Array(capacity), arrayBuffers: new Float64Array(capacity) };
+    this.series = {
+      heapUsed: new Float64Array(capacity),
+      heapTotal: new Float64Array(capacity),
+      rss: new Float64Array(capacity),
+      external: new Float64Array(capacity),
+      arrayBuffers: new Float64Array(capacity),
+    };
   }
 
   /** Points held now (at most `capacity`). */
@@ -134,7 +146,11 @@ export class TimelineBuffer {
   toColumns(): TimelineColumns {
     const n = this.count;
     const col = (a: Float64Array) => Array.from(a.subarray(0, n), Math.round);
-    const out: TimelineColumns = { time: Array.from(this.time.subarray(0, n), (t) => Math.round(t * 1000)), heapUsed: col(this.series.heapUsed), heapTotal: col(this.series.heapTotal) };
+    const out: TimelineColumns = {
+      time: Array.from(this.time.subarray(0, n), (t) => Math.round(t * 1000)),
+      heapUsed: col(this.series.heapUsed),
+      heapTotal: col(this.series.heapTotal),
+    };
     if (this.present.rss) out.rss = col(this.series.rss);
     if (this.present.external) out.external = col(this.series.external);
     if (this.present.arrayBuffers) out.arrayBuffers = col(this.series.arrayBuffers);
@@ -145,7 +161,11 @@ export class TimelineBuffer {
   toSamples(): TimelineSample[] {
     const out: TimelineSample[] = [];
     for (let i = 0; i < this.count; i++) {
-      const s: TimelineSample = { time: Math.round(this.time[i] * 1000), heapUsed: this.series.heapUsed[i], heapTotal: this.series.heapTotal[i] };
+      const s: TimelineSample = {
+        time: Math.round(this.time[i] * 1000),
+        heapUsed: this.series.heapUsed[i],
+        heapTotal: this.series.heapTotal[i],
+      };
       if (this.present.rss) s.rss = this.series.rss[i];
       if (this.present.external) s.external = this.series.external[i];
       if (this.present.arrayBuffers) s.arrayBuffers = this.series.arrayBuffers[i];
@@ -215,7 +235,12 @@ export interface LeakEstimate {
 export const MIN_SPAN_SECONDS = 20;
 const WINDOWS = 12;
 
-function windowMinima(buf: TimelineBuffer, col: Float64Array, t0: number, span: number): { xs: number[]; ys: number[] } {
+function windowMinima(
+  buf: TimelineBuffer,
+  col: Float64Array,
+  t0: number,
+  span: number,
+): { xs: number[]; ys: number[] } {
   const mins = new Float64Array(WINDOWS).fill(Infinity);
   const at = new Float64Array(WINDOWS);
   const time = buf.column('time');
@@ -260,7 +285,13 @@ export function estimateLeak(buf: TimelineBuffer): LeakEstimate {
   // (three for two rounds) over minutes, and a line through them is as good as the snapshots.
   if (n < 2 || span < MIN_SPAN_SECONDS) {
     const sofar = n > 1 ? ` (${formatDuration(span)} so far)` : '';
-    return { source: 'none', spanSeconds: span, verdict: 'collecting', headline: '', diagnosis: `Collecting samples: a leak-rate estimate needs at least ${MIN_SPAN_SECONDS} s of samples${sofar}.` };
+    return {
+      source: 'none',
+      spanSeconds: span,
+      verdict: 'collecting',
+      headline: '',
+      diagnosis: `Collecting samples: a leak-rate estimate needs at least ${MIN_SPAN_SECONDS} s of samples${sofar}.`,
+    };
   }
   const t0 = time[0];
   // Post-GC points: the first sample at or after each GC or snapshot marker (snapshots force a GC first).
@@ -357,7 +388,10 @@ export interface LabelPlace {
  * cut labels are `elided`, and the view gives them a tooltip. `requests` must be sorted by x. Linear in the number
  * of labels times rows.
  */
-export function layoutMarkerLabels(requests: readonly LabelRequest[], o: { right: number; rows: number; gap: number; minWidth?: number }): LabelPlace[] {
+export function layoutMarkerLabels(
+  requests: readonly LabelRequest[],
+  o: { right: number; rows: number; gap: number; minWidth?: number },
+): LabelPlace[] {
   const rows = Math.max(1, o.rows);
   const out: LabelPlace[] = [];
   // The index of the last label placed in each row.

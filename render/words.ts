@@ -25,7 +25,9 @@ export function collectionGrowth(g: Pick<LeakGroup, 'growthPerRound' | 'collecti
 }
 
 /** The headline of a collection group, without figures of size: `seenIds (Set) grows: +100 entries per round (...)`. */
-export function collectionHeadline(g: Pick<LeakGroup, 'growthPerRound' | 'collection' | 'className' | 'owner'>): string {
+export function collectionHeadline(
+  g: Pick<LeakGroup, 'growthPerRound' | 'collection' | 'className' | 'owner'>,
+): string {
   return `${g.owner.name} (${g.className}) grows: ${collectionGrowth(g)}`;
 }
 
@@ -93,7 +95,9 @@ export const RESOURCE_WORDS: Record<ResourceGroup['kind'], string> = {
  * The headline of a resource group, without locations: `never-settled promises (Promise) x40, +20 per round (80 -> 120
  * -> 160 of the kind in all)`.
  */
-export function resourceHeadline(g: Pick<ResourceGroup, 'kind' | 'name' | 'native' | 'count' | 'growthPerRound' | 'countSeries'>): string {
+export function resourceHeadline(
+  g: Pick<ResourceGroup, 'kind' | 'name' | 'native' | 'count' | 'growthPerRound' | 'countSeries'>,
+): string {
   const what = `${g.name}${g.native && g.native !== g.name ? `, ${g.native}` : ''}`;
   return `${RESOURCE_WORDS[g.kind] ?? g.kind} (${what}) x${g.count}, +${g.growthPerRound} per round (${g.countSeries.join(SERIES_ARROW)} of the kind in all)`;
 }
@@ -134,7 +138,12 @@ export function samplingSiteText(g: Pick<SamplingGrowth, 'site' | 'constructs'>)
  * The sentence for one growing stack, for a hover or a diagnostic: `objects allocated here (new Connection) grow
  * every round: about +12.0 KB live per round (4.0 KB -> 16.0 KB -> 28.0 KB), from allocation sampling`.
  */
-export function samplingGrowthSentence(g: Pick<SamplingGrowth, 'liveSamples' | 'constructs'>, interval: number): string {
-  const live = samplingLiveBytes(g, interval).map((b) => formatBytes(b)).join(SERIES_ARROW);
+export function samplingGrowthSentence(
+  g: Pick<SamplingGrowth, 'liveSamples' | 'constructs'>,
+  interval: number,
+): string {
+  const live = samplingLiveBytes(g, interval)
+    .map((b) => formatBytes(b))
+    .join(SERIES_ARROW);
   return `objects allocated here${g.constructs ? ` (new ${g.constructs})` : ''} grow every round: about +${formatBytes(samplingBytesPerRound(g, interval))} live per round (${live}), from allocation sampling`;
 }

@@ -23,7 +23,9 @@ const cli = path.join(root, 'bin', 'leak-lens.js');
 const RUN_LIMIT_MS = 10 * 60 * 1000;
 
 function usage(message) {
-  process.stderr.write(`accuracy: ${message}\nusage: node scripts/accuracy.js [--only app,app] [--runs N] [--node /path/to/node] [--json file]\n`);
+  process.stderr.write(
+    `accuracy: ${message}\nusage: node scripts/accuracy.js [--only app,app] [--runs N] [--node /path/to/node] [--json file]\n`,
+  );
   process.exit(2);
 }
 
@@ -35,7 +37,11 @@ function parseArgs(argv) {
       if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) usage(`${a} needs a value`);
       return argv[++i];
     };
-    if (a === '--only') opts.only = value().split(',').map((s) => s.trim()).filter(Boolean);
+    if (a === '--only')
+      opts.only = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a === '--runs') {
       opts.runs = Number(value());
       if (!Number.isInteger(opts.runs) || opts.runs < 1) usage('--runs must be a positive integer');
@@ -45,7 +51,8 @@ function parseArgs(argv) {
   }
   if (opts.node) {
     const r = spawnSync(opts.node, ['--version'], { encoding: 'utf8' });
-    if (r.status !== 0) usage(`--node ${opts.node} is not a runnable node binary (${r.error ? r.error.code : 'exit ' + r.status})`);
+    if (r.status !== 0)
+      usage(`--node ${opts.node} is not a runnable node binary (${r.error ? r.error.code : 'exit ' + r.status})`);
     opts.nodeVersion = r.stdout.trim();
   }
   return opts;
@@ -73,7 +80,12 @@ function real(file) {
 }
 
 function sameLocation(loc, exp, appDir) {
-  return !!loc && typeof loc.file === 'string' && loc.line === exp.line && real(loc.file) === real(expectedPath(exp.file, appDir));
+  return (
+    !!loc &&
+    typeof loc.file === 'string' &&
+    loc.line === exp.line &&
+    real(loc.file) === real(expectedPath(exp.file, appDir))
+  );
 }
 
 function showLoc(loc) {
@@ -108,7 +120,9 @@ function score(expected, report, appDir) {
   for (const exp of expected.leaks) {
     const candidates = groups.filter((g) => g.className === exp.className);
     if (candidates.length === 0) {
-      misses.push(`${exp.className}: no report group of this class (groups: ${groups.map((g) => g.className).join(', ') || 'none'})`);
+      misses.push(
+        `${exp.className}: no report group of this class (groups: ${groups.map((g) => g.className).join(', ') || 'none'})`,
+      );
       continue;
     }
     // The candidate that matches most of owner and allocation stands for this expected leak.
@@ -116,7 +130,12 @@ function score(expected, report, appDir) {
       const ownerOk = sameLocation(g.owner && g.owner.location, exp.owner, appDir);
       const site = allocationOf(g);
       const allocOk = sameLocation(site && site.location, exp.allocation, appDir);
-      const threadOk = !(typeof g.thread === 'string' && exp.thread && g.thread !== exp.thread && !(exp.thread === 'worker' && g.thread.startsWith('worker ')));
+      const threadOk = !(
+        typeof g.thread === 'string' &&
+        exp.thread &&
+        g.thread !== exp.thread &&
+        !(exp.thread === 'worker' && g.thread.startsWith('worker '))
+      );
       return { g, ownerOk, allocOk, threadOk, site, points: ownerOk + allocOk + threadOk };
     });
     rated.sort((a, b) => b.points - a.points);
@@ -124,33 +143,55 @@ function score(expected, report, appDir) {
     matched.push(best.g);
     const g = best.g;
     if (!best.ownerOk) {
-      misses.push(`${exp.className}: owner expected ${showExp(exp.owner, appDir)}, got ${showLoc(g.owner && g.owner.location)} (${g.owner ? `${g.owner.name} [${g.owner.kind}]` : 'no owner'})`);
+      misses.push(
+        `${exp.className}: owner expected ${showExp(exp.owner, appDir)}, got ${showLoc(g.owner && g.owner.location)} (${g.owner ? `${g.owner.name} [${g.owner.kind}]` : 'no owner'})`,
+      );
     }
     if (!best.allocOk) {
-      misses.push(`${exp.className}: allocation expected ${showExp(exp.allocation, appDir)}, got ${best.site ? `${showLoc(best.site.location)} (${best.site.function})` : '(no allocation site)'}`);
+      misses.push(
+        `${exp.className}: allocation expected ${showExp(exp.allocation, appDir)}, got ${best.site ? `${showLoc(best.site.location)} (${best.site.function})` : '(no allocation site)'}`,
+      );
     }
     if (!best.threadOk) misses.push(`${exp.className}: thread expected ${exp.thread}, got ${g.thread}`);
     if (exp.caller && best.site) {
       const has = stackHas(best.site.stack, exp.caller, appDir);
-      if (has !== undefined) notes.push(`${exp.className}: caller ${showExp(exp.caller, appDir)} ${has ? 'is' : 'is NOT'} on the allocation stack (not scored)`);
+      if (has !== undefined)
+        notes.push(
+          `${exp.className}: caller ${showExp(exp.caller, appDir)} ${has ? 'is' : 'is NOT'} on the allocation stack (not scored)`,
+        );
     }
   }
   if (expected.leaks.length > 0 && groups.length > 0 && !matched.includes(groups[0])) {
     const g = groups[0];
-    misses.push(`first group: expected one of ${expected.leaks.map((l) => l.className).join(', ')}, got ${g.className} held by ${g.owner ? g.owner.name : '?'} at ${showLoc(g.owner && g.owner.location)}`);
+    misses.push(
+      `first group: expected one of ${expected.leaks.map((l) => l.className).join(', ')}, got ${g.className} held by ${g.owner ? g.owner.name : '?'} at ${showLoc(g.owner && g.owner.location)}`,
+    );
   }
   if (expected.verdict === 'clean' && groups.length > 0) {
     for (const g of groups.slice(0, 5)) {
-      misses.push(`reported on a control: ${g.className} x${g.count} (+${g.growthPerRound}/round) held by ${g.owner ? g.owner.name : '?'} at ${showLoc(g.owner && g.owner.location)}`);
+      misses.push(
+        `reported on a control: ${g.className} x${g.count} (+${g.growthPerRound}/round) held by ${g.owner ? g.owner.name : '?'} at ${showLoc(g.owner && g.owner.location)}`,
+      );
     }
   }
   const extra = groups.filter((g) => !matched.includes(g));
   if (expected.verdict === 'leak' && extra.length > 0) {
-    notes.push(`also reported: ${extra.slice(0, 5).map((g) => `${g.className} (${g.owner ? g.owner.name : '?'} ${showLoc(g.owner && g.owner.location)})`).join('; ')}`);
+    notes.push(
+      `also reported: ${extra
+        .slice(0, 5)
+        .map((g) => `${g.className} (${g.owner ? g.owner.name : '?'} ${showLoc(g.owner && g.owner.location)})`)
+        .join('; ')}`,
+    );
   }
   const signature = JSON.stringify({
     verdict: report.verdict,
-    groups: groups.slice(0, 5).map((g) => [g.className, showLoc(g.owner && g.owner.location), showLoc(allocationOf(g) && allocationOf(g).location)]),
+    groups: groups
+      .slice(0, 5)
+      .map((g) => [
+        g.className,
+        showLoc(g.owner && g.owner.location),
+        showLoc(allocationOf(g) && allocationOf(g).location),
+      ]),
   });
   return { ok: misses.length === 0, misses, notes, signature };
 }
@@ -164,7 +205,12 @@ function runLeakLens(expected, appDir, opts) {
   const env = { ...process.env };
   if (opts.node) env.PATH = `${path.dirname(opts.node)}${path.delimiter}${env.PATH}`;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: appDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, args, {
+      cwd: appDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -183,7 +229,10 @@ function runLeakLens(expected, appDir, opts) {
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       // The last line is leak-lens's own; the line before it is often the action's or the program's reason.
-      const lines = stderr.trim().split('\n').filter((l) => l && !/^(Debugger |For help, see|Waiting for the debugger)/.test(l));
+      const lines = stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l && !/^(Debugger |For help, see|Waiting for the debugger)/.test(l));
       const lastLine = lines.slice(-2).join(' | ');
       if (code !== 0 && code !== 1) {
         resolve({ error: `leak-lens ${signal ? 'killed by ' + signal : 'exited ' + code}: ${lastLine}` });
@@ -219,7 +268,8 @@ async function main() {
       if (b.status !== 0) {
         const why = `build "${expected.build}" failed: ${(b.stderr || b.stdout || '').trim().split('\n').pop()}`;
         console.log(`${app}: ${why}`);
-        for (let r = 0; r < opts.runs; r++) entry.runs.push({ ok: false, misses: [why], notes: [], signature: 'build-failed' });
+        for (let r = 0; r < opts.runs; r++)
+          entry.runs.push({ ok: false, misses: [why], notes: [], signature: 'build-failed' });
         continue;
       }
     }
@@ -241,12 +291,23 @@ async function main() {
   console.log('');
   for (const e of results) {
     const tally = `${e.runs.filter((r) => r.ok).length}/${e.runs.length} runs correct`;
-    console.log(`  ${e.runs.every((r) => r.ok) ? 'ok  ' : 'MISS'} ${e.app} (${e.verdict}): ${tally}${differing.includes(e) ? ', answers differ across runs' : ''}`);
+    console.log(
+      `  ${e.runs.every((r) => r.ok) ? 'ok  ' : 'MISS'} ${e.app} (${e.verdict}): ${tally}${differing.includes(e) ? ', answers differ across runs' : ''}`,
+    );
   }
   console.log(`${correct.length}/${results.length} correct, stable across ${opts.runs} runs`);
-  console.log(`${differing.length} app(s) gave differing answers across runs${differing.length ? ': ' + differing.map((e) => e.app).join(', ') : ''}`);
+  console.log(
+    `${differing.length} app(s) gave differing answers across runs${differing.length ? ': ' + differing.map((e) => e.app).join(', ') : ''}`,
+  );
   if (opts.json) {
-    const data = { createdAt: new Date().toISOString(), runtime: nodeLabel, runs: opts.runs, correct: correct.length, total: results.length, apps: results };
+    const data = {
+      createdAt: new Date().toISOString(),
+      runtime: nodeLabel,
+      runs: opts.runs,
+      correct: correct.length,
+      total: results.length,
+      apps: results,
+    };
     fs.writeFileSync(opts.json, JSON.stringify(data, null, 2));
     console.log(`results written to ${opts.json}`);
   }

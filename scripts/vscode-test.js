@@ -105,7 +105,8 @@ function readResults(file) {
 
 async function runElectron(tmp) {
   const exe = process.env.VSCODE_EXECUTABLE;
-  if (!exe) fail('--electron needs VSCODE_EXECUTABLE: the path of a desktop VS Code (Code, code-insiders, or its executable)');
+  if (!exe)
+    fail('--electron needs VSCODE_EXECUTABLE: the path of a desktop VS Code (Code, code-insiders, or its executable)');
   const { runTests } = require('@vscode/test-electron');
   let passed = 0;
   let failed = 0;
@@ -118,8 +119,19 @@ async function runElectron(tmp) {
         vscodeExecutablePath: exe,
         extensionDevelopmentPath: root,
         extensionTestsPath: testsPath,
-        launchArgs: [...ws, '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes', '--user-data-dir', path.join(tmp, `user-${suite}`)],
-        extensionTestsEnv: { LEAK_LENS_TEST_SUITE: suite, LEAK_LENS_TEST_RESULTS: results, LEAK_LENS_TEST_GREP: option('--grep') || '' },
+        launchArgs: [
+          ...ws,
+          '--disable-workspace-trust',
+          '--skip-welcome',
+          '--skip-release-notes',
+          '--user-data-dir',
+          path.join(tmp, `user-${suite}`),
+        ],
+        extensionTestsEnv: {
+          LEAK_LENS_TEST_SUITE: suite,
+          LEAK_LENS_TEST_RESULTS: results,
+          LEAK_LENS_TEST_GREP: option('--grep') || '',
+        },
       });
     } catch (e) {
       say(`VS Code exited with an error: ${e.message || e}`);
@@ -136,26 +148,61 @@ async function runElectron(tmp) {
 /** Starts the VS Code server of code-server in its own process group. */
 async function startServer(host, tmp, env) {
   const port = await freePort();
-  const args = [host.serverMain, '--host', '127.0.0.1', '--port', String(port), '--without-connection-token', '--accept-server-license-terms',
-    '--enable-smoke-test-driver', '--disable-telemetry', '--disable-workspace-trust',
-    '--server-data-dir', path.join(tmp, 'server'), '--user-data-dir', path.join(tmp, 'user'), '--extensions-dir', path.join(tmp, 'extensions')];
+  const args = [
+    host.serverMain,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--without-connection-token',
+    '--accept-server-license-terms',
+    '--enable-smoke-test-driver',
+    '--disable-telemetry',
+    '--disable-workspace-trust',
+    '--server-data-dir',
+    path.join(tmp, 'server'),
+    '--user-data-dir',
+    path.join(tmp, 'user'),
+    '--extensions-dir',
+    path.join(tmp, 'extensions'),
+  ];
   fs.mkdirSync(path.join(tmp, 'user', 'User'), { recursive: true });
-  fs.writeFileSync(path.join(tmp, 'user', 'User', 'settings.json'), JSON.stringify({
-    'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoUpdate': false, 'extensions.autoCheckUpdates': false,
-    'update.mode': 'none', 'workbench.enableExperiments': false, 'security.workspace.trust.enabled': false, 'chat.disableAIFeatures': true,
-    'workbench.tips.enabled': false, 'debug.internalConsoleOptions': 'neverOpen', 'debug.openDebug': 'neverOpen',
-  }, null, 1));
+  fs.writeFileSync(
+    path.join(tmp, 'user', 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'none',
+        'telemetry.telemetryLevel': 'off',
+        'extensions.autoUpdate': false,
+        'extensions.autoCheckUpdates': false,
+        'update.mode': 'none',
+        'workbench.enableExperiments': false,
+        'security.workspace.trust.enabled': false,
+        'chat.disableAIFeatures': true,
+        'workbench.tips.enabled': false,
+        'debug.internalConsoleOptions': 'neverOpen',
+        'debug.openDebug': 'neverOpen',
+      },
+      null,
+      1,
+    ),
+  );
   // The server must not inherit the outer npm's view of Node (it runs on Node 24; debuggees run on PATH's node).
   const serverEnv = { EXTENSIONS_GALLERY: '{}', ...process.env, ...env };
   for (const k of Object.keys(serverEnv)) if (/^npm_/i.test(k)) delete serverEnv[k];
   const server = spawn(host.node, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv });
   const exited = new Promise((r) => server.once('exit', r));
-  if (process.env.VERBOSE) for (const stream of [server.stdout, server.stderr]) stream.on('data', (d) => say(`server: ${String(d).trimEnd().slice(0, 2000)}`));
+  if (process.env.VERBOSE)
+    for (const stream of [server.stdout, server.stderr])
+      stream.on('data', (d) => say(`server: ${String(d).trimEnd().slice(0, 2000)}`));
   const stop = () => stopGroup(server, exited);
   cleanups.push(stop);
   let log = '';
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the VS Code server did not start within 60 s:\n${log.slice(-2000)}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the VS Code server did not start within 60 s:\n${log.slice(-2000)}`)),
+      60_000,
+    );
     const on = (d) => {
       log += d;
       if (/Extension host agent listening/.test(log)) {
@@ -199,10 +246,21 @@ async function runIntegration(browser, port, tmp, suite) {
   const payload = [
     ['extensionDevelopmentPath', `vscode-remote://remote${root}`],
     ['extensionTestsPath', `vscode-remote://remote${testsPath}`],
-    ['extensionEnvironment', JSON.stringify({ LEAK_LENS_TEST_SUITE: suite, LEAK_LENS_TEST_RESULTS: results, LEAK_LENS_TEST_GREP: option('--grep') || '' })],
+    [
+      'extensionEnvironment',
+      JSON.stringify({
+        LEAK_LENS_TEST_SUITE: suite,
+        LEAK_LENS_TEST_RESULTS: results,
+        LEAK_LENS_TEST_GREP: option('--grep') || '',
+      }),
+    ],
   ];
   const t0 = Date.now();
-  await page.goto(ws ? workbenchUrl(port, ws, payload) : `http://127.0.0.1:${port}/?ew=true&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+  await page.goto(
+    ws
+      ? workbenchUrl(port, ws, payload)
+      : `http://127.0.0.1:${port}/?ew=true&payload=${encodeURIComponent(JSON.stringify(payload))}`,
+  );
   let timer;
   const code = await Promise.race([done, new Promise((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)))]);
   clearTimeout(timer);
@@ -213,7 +271,12 @@ async function runIntegration(browser, port, tmp, suite) {
     await page.screenshot({ path: path.join(outDir, `${suite}-timeout.png`) }).catch(() => {});
   }
   await page.close().catch(() => {});
-  if (!r) return { passed: 0, failed: 1, note: code === 'timeout' ? `the suite did not finish within ${timeoutMs / 1000} s` : 'the suite wrote no results' };
+  if (!r)
+    return {
+      passed: 0,
+      failed: 1,
+      note: code === 'timeout' ? `the suite did not finish within ${timeoutMs / 1000} s` : 'the suite wrote no results',
+    };
   return { passed: r.passes, failed: r.failures + (code === 0 || r.failures > 0 ? 0 : 1) };
 }
 
@@ -249,7 +312,12 @@ async function runClose(browser, port, tmp) {
   const t0 = Date.now();
   try {
     await require(path.join(root, 'out', 'test', 'vscode', 'close', 'driver.js')).run({
-      browser, root, tmp, check, waitLimitMs, log: (...a) => say(...a),
+      browser,
+      root,
+      tmp,
+      check,
+      waitLimitMs,
+      log: (...a) => say(...a),
       url: (folder, payload) => workbenchUrl(port, folder, payload),
       workspace: (name) => workspaceCopy(tmp, name),
     });
@@ -262,11 +330,19 @@ async function runClose(browser, port, tmp) {
 
 async function runUi(browser, port, tmp) {
   const grep = option('--grep');
-  const files = fs.existsSync(uiDir) ? fs.readdirSync(uiDir).filter((f) => f.endsWith('.ui.js') && (!grep || f.includes(grep))).sort() : [];
-  if (files.length === 0) return { passed: 0, failed: 1, note: `no UI tests in ${uiDir}${grep ? ` with "${grep}" in their name` : ''}` };
+  const files = fs.existsSync(uiDir)
+    ? fs
+        .readdirSync(uiDir)
+        .filter((f) => f.endsWith('.ui.js') && (!grep || f.includes(grep)))
+        .sort()
+    : [];
+  if (files.length === 0)
+    return { passed: 0, failed: 1, note: `no UI tests in ${uiDir}${grep ? ` with "${grep}" in their name` : ''}` };
   fs.mkdirSync(outDir, { recursive: true });
   let page;
-  const { counts, check, fail } = tally((name) => page.screenshot({ path: path.join(outDir, `ui-fail-${name.replace(/\W+/g, '_').slice(0, 60)}.png`) }));
+  const { counts, check, fail } = tally((name) =>
+    page.screenshot({ path: path.join(outDir, `ui-fail-${name.replace(/\W+/g, '_').slice(0, 60)}.png`) }),
+  );
   for (const f of files) {
     const ws = workspaceCopy(tmp, `ws-ui-${path.basename(f, '.ui.js')}`);
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -277,7 +353,14 @@ async function runUi(browser, port, tmp) {
     await page.goto(workbenchUrl(port, ws, payload));
     console.log(`ui: ${f}`);
     try {
-      await require(path.join(uiDir, f)).run({ page, check, outDir, workspace: ws, log: (...a) => say(...a), waitLimitMs });
+      await require(path.join(uiDir, f)).run({
+        page,
+        check,
+        outDir,
+        workspace: ws,
+        log: (...a) => say(...a),
+        waitLimitMs,
+      });
     } catch (e) {
       fail(`${f} stopped: ${e && e.message}`);
     }
@@ -294,30 +377,79 @@ async function runVsix(host, browser, tmp) {
   const t0 = Date.now();
   let page;
   const { counts, check: step } = tally(async (name) => {
-    if (page) await page.screenshot({ path: path.join(outDir, `vsix-fail-${name.replace(/\W+/g, '_').slice(0, 60)}.png`) });
+    if (page)
+      await page.screenshot({ path: path.join(outDir, `vsix-fail-${name.replace(/\W+/g, '_').slice(0, 60)}.png`) });
   });
   const vsix = path.join(tmp, 'leak-lens.vsix');
   const ext = path.join(tmp, 'vsix-extensions');
   const user = path.join(tmp, 'vsix-user');
   console.log('vsix: the packaged extension in code-server');
   await step('vsce packages the built extension', async () => {
-    const r = require('child_process').spawnSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--skip-license', '--no-rewrite-relative-links', '-o', vsix], { cwd: root, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`vsce failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' / ')}`);
+    const r = require('child_process').spawnSync(
+      process.execPath,
+      [
+        require.resolve('@vscode/vsce/vsce'),
+        'package',
+        '--no-dependencies',
+        '--skip-license',
+        '--no-rewrite-relative-links',
+        '-o',
+        vsix,
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
+    if (r.status !== 0)
+      throw new Error(`vsce failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' / ')}`);
     say(`vsix: ${(fs.statSync(vsix).size / 1048576).toFixed(1)} MB`);
   });
   if (counts.failed) return { ...counts };
   await step('code-server installs the .vsix', async () => {
-    const r = require('child_process').spawnSync(host.node, [host.entry, '--extensions-dir', ext, '--user-data-dir', user, '--install-extension', vsix], { encoding: 'utf8', env: { ...process.env, XDG_CONFIG_HOME: tmp, XDG_DATA_HOME: tmp } });
-    if (r.status !== 0 || !/was successfully installed/.test(r.stdout + r.stderr)) throw new Error(`install failed: ${(r.stdout + r.stderr).trim().slice(-400)}`);
+    const r = require('child_process').spawnSync(
+      host.node,
+      [host.entry, '--extensions-dir', ext, '--user-data-dir', user, '--install-extension', vsix],
+      { encoding: 'utf8', env: { ...process.env, XDG_CONFIG_HOME: tmp, XDG_DATA_HOME: tmp } },
+    );
+    if (r.status !== 0 || !/was successfully installed/.test(r.stdout + r.stderr))
+      throw new Error(`install failed: ${(r.stdout + r.stderr).trim().slice(-400)}`);
   });
   if (counts.failed) return { ...counts };
   const port = await freePort();
   fs.mkdirSync(path.join(user, 'User'), { recursive: true });
-  fs.writeFileSync(path.join(user, 'User', 'settings.json'), JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoUpdate': false, 'extensions.autoCheckUpdates': false, 'security.workspace.trust.enabled': false, 'chat.disableAIFeatures': true, 'workbench.tips.enabled': false }));
+  fs.writeFileSync(
+    path.join(user, 'User', 'settings.json'),
+    JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'telemetry.telemetryLevel': 'off',
+      'extensions.autoUpdate': false,
+      'extensions.autoCheckUpdates': false,
+      'security.workspace.trust.enabled': false,
+      'chat.disableAIFeatures': true,
+      'workbench.tips.enabled': false,
+    }),
+  );
   fs.writeFileSync(path.join(tmp, 'vsix-config.yaml'), 'auth: none\n');
   const env = { ...process.env, XDG_CONFIG_HOME: tmp, XDG_DATA_HOME: tmp };
   for (const k of Object.keys(env)) if (/^npm_/i.test(k)) delete env[k];
-  const server = spawn(host.node, [host.entry, '--config', path.join(tmp, 'vsix-config.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', user, '--extensions-dir', ext], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const server = spawn(
+    host.node,
+    [
+      host.entry,
+      '--config',
+      path.join(tmp, 'vsix-config.yaml'),
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--user-data-dir',
+      user,
+      '--extensions-dir',
+      ext,
+    ],
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env },
+  );
   const serverExited = new Promise((r) => server.once('exit', r));
   cleanups.unshift(() => stopGroup(server, serverExited));
   let log = '';
@@ -352,23 +484,29 @@ async function runVsix(host, browser, tmp) {
         await row.waitFor({ timeout: 2_000 });
         break;
       } catch (e) {
-        if (Date.now() > deadline) throw new Error(`no command "${title}" in the palette after ${waitLimitMs / 1000} s: ${String(e && e.message).split('\n')[0]}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `no command "${title}" in the palette after ${waitLimitMs / 1000} s: ${String(e && e.message).split('\n')[0]}`,
+          );
       }
     }
     await page.keyboard.press('Enter');
   };
-  await step('the workbench lists the installed extension\'s commands', async () => {
+  await step("the workbench lists the installed extension's commands", async () => {
     await page.locator('.monaco-workbench .part.statusbar').waitFor();
     // Typed as a person would, without the ellipsis (the palette's fuzzy match does not treat dots as text).
     await palette('Leak Lens: Launch Program for Memory Work');
   });
-  await step('Launch Program runs the chosen file under the packaged adapter; the status bar shows its heap', async () => {
-    const input = page.locator('.quick-input-widget input');
-    await input.fill('leaky-array');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'leaky-array.js' }).first().waitFor();
-    await page.keyboard.press('Enter');
-    await page.locator('.statusbar-item', { hasText: /heap \d/ }).waitFor();
-  });
+  await step(
+    'Launch Program runs the chosen file under the packaged adapter; the status bar shows its heap',
+    async () => {
+      const input = page.locator('.quick-input-widget input');
+      await input.fill('leaky-array');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'leaky-array.js' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await page.locator('.statusbar-item', { hasText: /heap \d/ }).waitFor();
+    },
+  );
   await step('Take Heap Snapshot shows its toast', async () => {
     await palette('Leak Lens: Take Heap Snapshot');
     const toast = page.locator('.notification-toast', { hasText: /Heap snapshot ".*" saved/ });
@@ -384,7 +522,8 @@ async function runVsix(host, browser, tmp) {
 
 async function main() {
   const t0 = Date.now();
-  if (!fs.existsSync(testsPath) || !fs.existsSync(path.join(root, 'dist', 'extension.js'))) fail('the extension is not built: run `npm run build` first');
+  if (!fs.existsSync(testsPath) || !fs.existsSync(path.join(root, 'dist', 'extension.js')))
+    fail('the extension is not built: run `npm run build` first');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-vscode-'));
   // Everything started from here (the VS Code server, its extension host and debuggees, Chromium, playwright) keeps
   // its temporary files and sockets in this run's folder, which is removed at the end, after they have stopped.
@@ -400,8 +539,10 @@ async function main() {
   try {
     host = require('./vscode-setup').setup();
   } catch (e) {
-    fail(`cannot install the VS Code host (code-server + Node 24 + Chromium): ${e.message}\n` +
-      'The VS Code tests need it; on a desktop with VS Code, run `VSCODE_EXECUTABLE=/path/to/code node scripts/vscode-test.js --electron` instead.');
+    fail(
+      `cannot install the VS Code host (code-server + Node 24 + Chromium): ${e.message}\n` +
+        'The VS Code tests need it; on a desktop with VS Code, run `VSCODE_EXECUTABLE=/path/to/code node scripts/vscode-test.js --electron` instead.',
+    );
   }
   const { port } = await startServer(host, tmp, {});
   say(`VS Code server on port ${port} after ${Date.now() - t0} ms`);
@@ -409,12 +550,22 @@ async function main() {
   const browser = await chromium.launch({
     executablePath: host.chromium,
     headless: !flag('--headed'),
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      '--disable-dev-shm-usage',
+    ],
   });
   cleanups.unshift(() => browser.close().catch(() => {}));
   const parts = [];
   const only = option('--only');
-  const wanted = (phase) => (only ? only === phase : phase === 'integration' || !option('--grep')) && !flag(`--no-${phase}`);
+  const wanted = (phase) =>
+    (only ? only === phase : phase === 'integration' || !option('--grep')) && !flag(`--no-${phase}`);
   if (wanted('integration')) parts.push(['integration', await runIntegration(browser, port, tmp, 'main')]);
   if (wanted('nofolder')) parts.push(['nofolder', await runIntegration(browser, port, tmp, 'nofolder')]);
   if (wanted('close')) parts.push(['close', await runClose(browser, port, tmp)]);
@@ -423,7 +574,9 @@ async function main() {
   const passed = parts.reduce((n, [, r]) => n + r.passed, 0);
   const failed = parts.reduce((n, [, r]) => n + r.failed, 0);
   for (const [name, r] of parts) if (r.note) say(`${name}: ${r.note}`);
-  say(`${parts.map(([name, r]) => `${name} ${r.passed}/${r.passed + r.failed}`).join(', ')} in ${Math.round((Date.now() - t0) / 1000)} s; screenshots in ${outDir}`);
+  say(
+    `${parts.map(([name, r]) => `${name} ${r.passed}/${r.passed + r.failed}`).join(', ')} in ${Math.round((Date.now() - t0) / 1000)} s; screenshots in ${outDir}`,
+  );
   summary(passed, failed);
   return failed === 0 ? 0 : 1;
 }

@@ -33,9 +33,7 @@ export type AnchorTarget =
    */
   | { kind: 'position' };
 
-export type AnchorResult =
-  | { ok: true; range: TextRange; moved: boolean }
-  | { ok: false; reason: string };
+export type AnchorResult = { ok: true; range: TextRange; moved: boolean } | { ok: false; reason: string };
 
 /** A parsed file with its line starts; cached by the caller for as long as the text is the same. */
 export class AnchorText {
@@ -81,7 +79,13 @@ export class AnchorText {
 
   sourceFile(): ts.SourceFile {
     if (!this.sf) {
-      const kind = /\.[mc]?tsx?$/.test(this.file) ? (/x$/.test(this.file) ? ts.ScriptKind.TSX : ts.ScriptKind.TS) : /\.jsx$/.test(this.file) ? ts.ScriptKind.JSX : ts.ScriptKind.JS;
+      const kind = /\.[mc]?tsx?$/.test(this.file)
+        ? /x$/.test(this.file)
+          ? ts.ScriptKind.TSX
+          : ts.ScriptKind.TS
+        : /\.jsx$/.test(this.file)
+          ? ts.ScriptKind.JSX
+          : ts.ScriptKind.JS;
       this.sf = ts.createSourceFile(this.file, this.text, ts.ScriptTarget.Latest, true, kind);
     }
     return this.sf;
@@ -135,7 +139,8 @@ function newBefore(line: string, i: number): number {
   if (j < 0 || !isSpace(line.charCodeAt(j))) return -1;
   while (j >= 0 && isSpace(line.charCodeAt(j))) j--;
   const start = j - 2;
-  if (start < 0 || line.slice(start, j + 1) !== 'new' || (start > 0 && isNameChar(line.charCodeAt(start - 1)))) return -1;
+  if (start < 0 || line.slice(start, j + 1) !== 'new' || (start > 0 && isNameChar(line.charCodeAt(start - 1))))
+    return -1;
   return start;
 }
 
@@ -199,7 +204,12 @@ function nameIndex(at: AnchorText): NameIndex {
   const index: NameIndex = { declarations: new Map(), calls: new Map(), news: new Map() };
   const visit = (n: ts.Node): void => {
     const declName = declaredName(n);
-    if (declName) push(index.declarations, declName.text, { start: declName.getStart(sf), end: declName.getEnd(), holder: holderOf(n) });
+    if (declName)
+      push(index.declarations, declName.text, {
+        start: declName.getStart(sf),
+        end: declName.getEnd(),
+        holder: holderOf(n),
+      });
     if (ts.isCallExpression(n)) {
       const callee = calleeName(n.expression);
       if (callee) push(index.calls, callee.text, { start: callee.getStart(sf), end: callee.getEnd() });
@@ -231,7 +241,8 @@ function candidates(at: AnchorText, target: AnchorTarget): [number, number][] {
 
 /** The class a declaration is a member of, or the object an assignment `Holder.name = ...` is made on. */
 function holderOf(n: ts.Node): string | undefined {
-  if (ts.isBinaryExpression(n) && ts.isPropertyAccessExpression(n.left) && ts.isIdentifier(n.left.expression)) return n.left.expression.text;
+  if (ts.isBinaryExpression(n) && ts.isPropertyAccessExpression(n.left) && ts.isIdentifier(n.left.expression))
+    return n.left.expression.text;
   for (let p: ts.Node | undefined = n.parent; p; p = p.parent) {
     if (ts.isClassLike(p)) return p.name?.text;
   }
@@ -241,13 +252,27 @@ function holderOf(n: ts.Node): string | undefined {
 /** The name token a node declares, if it is a declaration in the sense of {@link AnchorTarget} 'declaration'. */
 function declaredName(n: ts.Node): ts.Identifier | ts.PrivateIdentifier | undefined {
   if (
-    (ts.isVariableDeclaration(n) || ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n) || ts.isParameter(n) || ts.isPropertyDeclaration(n) || ts.isGetAccessorDeclaration(n) || ts.isPropertyAssignment(n) || ts.isShorthandPropertyAssignment(n) || ts.isBindingElement(n) || ts.isMethodDeclaration(n)) &&
+    (ts.isVariableDeclaration(n) ||
+      ts.isFunctionDeclaration(n) ||
+      ts.isClassDeclaration(n) ||
+      ts.isParameter(n) ||
+      ts.isPropertyDeclaration(n) ||
+      ts.isGetAccessorDeclaration(n) ||
+      ts.isPropertyAssignment(n) ||
+      ts.isShorthandPropertyAssignment(n) ||
+      ts.isBindingElement(n) ||
+      ts.isMethodDeclaration(n)) &&
     n.name &&
     (ts.isIdentifier(n.name) || ts.isPrivateIdentifier(n.name))
   ) {
     return n.name;
   }
-  if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isPropertyAccessExpression(n.left)) return n.left.name;
+  if (
+    ts.isBinaryExpression(n) &&
+    n.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+    ts.isPropertyAccessExpression(n.left)
+  )
+    return n.left.name;
   return undefined;
 }
 
@@ -268,12 +293,19 @@ function describe(target: AnchorTarget): string {
  * Anchors a reported position. `targets` are tried in order (the first that matches wins); `trusted` says the text
  * is what the program ran, so the reported line can be taken without a parse when it shows a target.
  */
-export function anchor(at: AnchorText, line1: number, column1: number, targets: AnchorTarget[], trusted: boolean): AnchorResult {
+export function anchor(
+  at: AnchorText,
+  line1: number,
+  column1: number,
+  targets: AnchorTarget[],
+  trusted: boolean,
+): AnchorResult {
   const line = line1 - 1;
   const col = Math.max(0, column1 - 1);
   if (targets.length === 0 || (trusted && targets.length === 1 && targets[0].kind === 'position')) {
     // Nothing to recognise the place by: only an unchanged file can be marked, at the token at the position.
-    if (!trusted) return { ok: false, reason: 'the file changed since the snapshot and the location has no name to find it by' };
+    if (!trusted)
+      return { ok: false, reason: 'the file changed since the snapshot and the location has no name to find it by' };
     if (line >= at.lineCount) return { ok: false, reason: `line ${line1} is past the end of the file` };
     const text = at.line(line);
     const word = /[\w$]+/g;
@@ -287,14 +319,23 @@ export function anchor(at: AnchorText, line1: number, column1: number, targets: 
       }
     }
     if (!range) return { ok: false, reason: `line ${line1} has no code at column ${column1}` };
-    return { ok: true, range: { start: { line, character: range[0] }, end: { line, character: range[1] } }, moved: false };
+    return {
+      ok: true,
+      range: { start: { line, character: range[0] }, end: { line, character: range[1] } },
+      moved: false,
+    };
   }
   if (trusted && line < at.lineCount) {
     const text = at.line(line);
     for (const t of targets) {
       if (t.kind === 'position') return anchor(at, line1, column1, [], true);
       const hit = pickOnLine(matchesOnLine(text, t), col);
-      if (hit) return { ok: true, range: { start: { line, character: hit[0] }, end: { line, character: hit[1] } }, moved: false };
+      if (hit)
+        return {
+          ok: true,
+          range: { start: { line, character: hit[0] }, end: { line, character: hit[1] } },
+          moved: false,
+        };
     }
   }
   for (const t of targets) {

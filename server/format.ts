@@ -7,8 +7,34 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { stepLabel, stepWhere } from '../render/steps';
 import { formatBytes } from '../render/units';
-import { ADDED_AT, SAMPLING_NOTICE, samplingBytesPerRound, samplingGrowthSentence, samplingLiveBytes, SERIES_ARROW, callerSentence, collectionGrowth, chainSentence, collectionHeadline, containerSentence, frameText, heldViaSentence, siteOrigin, threadText, resourceAwaited, resourceCreated, resourceHeadline } from '../render/words';
-import type { AllocationSite, LeakGroup, ResourceGroup, RetainerStep, SamplingGrowth, SourceLocation } from '../protocol/report';
+import {
+  ADDED_AT,
+  SAMPLING_NOTICE,
+  samplingBytesPerRound,
+  samplingGrowthSentence,
+  samplingLiveBytes,
+  SERIES_ARROW,
+  callerSentence,
+  collectionGrowth,
+  chainSentence,
+  collectionHeadline,
+  containerSentence,
+  frameText,
+  heldViaSentence,
+  siteOrigin,
+  threadText,
+  resourceAwaited,
+  resourceCreated,
+  resourceHeadline,
+} from '../render/words';
+import type {
+  AllocationSite,
+  LeakGroup,
+  ResourceGroup,
+  RetainerStep,
+  SamplingGrowth,
+  SourceLocation,
+} from '../protocol/report';
 
 export { formatBytes };
 
@@ -56,9 +82,15 @@ function threadSuffix(g: LeakGroup, threaded: boolean): string {
  * entries per round (200 -> 300 -> 400), 9.8 KB retained`; for a chain, the link that keeps each element.
  */
 export function ownerMessage(g: LeakGroup, threaded = false): string {
-  const also = g.alsoHeld.length ? `; also ${g.alsoHeld.slice(0, 3).map((a) => `${a.count} ${clip(a.className, 60)}`).join(', ')}` : '';
+  const also = g.alsoHeld.length
+    ? `; also ${g.alsoHeld
+        .slice(0, 3)
+        .map((a) => `${a.count} ${clip(a.className, 60)}`)
+        .join(', ')}`
+    : '';
   const thread = threadSuffix(g, threaded);
-  if (g.kind === 'collection' && g.collection) return `${clip(collectionHeadline(g), 240)}, ${formatBytes(g.retainedSize)} retained${native(g)}${thread}${also}`;
+  if (g.kind === 'collection' && g.collection)
+    return `${clip(collectionHeadline(g), 240)}, ${formatBytes(g.retainedSize)} retained${native(g)}${thread}${also}`;
   const chain = g.kind === 'chain' ? ' a chain of' : '';
   const via = g.heldVia ? `, ${clip(heldViaSentence(g), 120)}` : '';
   const link = chainSentence(g) ? `: ${clip(chainSentence(g), 200)}` : '';
@@ -91,7 +123,8 @@ export function moduleMessage(instances: number[]): string {
 }
 
 export function ownerLensTitle(g: LeakGroup): string {
-  if (g.kind === 'collection') return `${clip(g.className, 60)} grows by ${g.growthPerRound} entries per round, ${formatBytes(g.retainedSize)}, show retainers`;
+  if (g.kind === 'collection')
+    return `${clip(g.className, 60)} grows by ${g.growthPerRound} entries per round, ${formatBytes(g.retainedSize)}, show retainers`;
   return `${g.count} ${clip(g.className, 60)} leaked, ${formatBytes(g.retainedSize)}, show retainers`;
 }
 
@@ -134,7 +167,12 @@ export interface HoverPlace {
 export type PlaceOf = (loc: SourceLocation, name?: string) => HoverPlace | undefined;
 
 /** A link to a report location when it is in the workspace, else its file name and line as text. */
-function placeText(loc: SourceLocation | undefined, placeOf: PlaceOf | undefined, root: string | undefined, name?: string): string {
+function placeText(
+  loc: SourceLocation | undefined,
+  placeOf: PlaceOf | undefined,
+  root: string | undefined,
+  name?: string,
+): string {
   if (!loc) return '';
   const p = placeOf?.(loc, name);
   return p ? lineLink(p.file, p.line, root) : escapeMarkdown(`${path.basename(loc.file)}:${loc.line}`);
@@ -148,32 +186,50 @@ function placeText(loc: SourceLocation | undefined, placeOf: PlaceOf | undefined
  */
 export function hoverMarkdown(
   g: LeakGroup,
-  places: { steps: (HoverPlace | undefined)[]; sites: (HoverPlace | undefined)[]; owner?: HoverPlace; placeOf?: PlaceOf; threaded?: boolean },
+  places: {
+    steps: (HoverPlace | undefined)[];
+    sites: (HoverPlace | undefined)[];
+    owner?: HoverPlace;
+    placeOf?: PlaceOf;
+    threaded?: boolean;
+  },
   root: string | undefined,
   showCommand: string | undefined,
 ): string {
   const out: string[] = [];
-  const at = (loc: SourceLocation | undefined, name?: string): string => (loc ? ' at ' + placeText(loc, places.placeOf, root, name) : '');
+  const at = (loc: SourceLocation | undefined, name?: string): string =>
+    loc ? ' at ' + placeText(loc, places.placeOf, root, name) : '';
   const thread = threadText(g, places.threaded ?? false);
   if (g.kind === 'collection' && g.collection) {
-    out.push(`**Leak Lens**: ${code(g.owner.name)} (${code(g.className)}) grows: ${escapeMarkdown(collectionGrowth(g))}, ${formatBytes(g.retainedSize)} retained${native(g)}`);
+    out.push(
+      `**Leak Lens**: ${code(g.owner.name)} (${code(g.className)}) grows: ${escapeMarkdown(collectionGrowth(g))}, ${formatBytes(g.retainedSize)} retained${native(g)}`,
+    );
   } else {
-    out.push(`**Leak Lens**: ${g.count} ${code(g.className)}${g.kind === 'chain' ? ' (a chain)' : ''} held by ${code(g.owner.name)} (${growth(g)}${formatBytes(g.retainedSize)} retained${native(g)})`);
+    out.push(
+      `**Leak Lens**: ${g.count} ${code(g.className)}${g.kind === 'chain' ? ' (a chain)' : ''} held by ${code(g.owner.name)} (${growth(g)}${formatBytes(g.retainedSize)} retained${native(g)})`,
+    );
   }
   if (thread) out.push('', `Thread: ${code(thread.replace(/^thread: /, ''))}`);
   if (chainSentence(g)) out.push('', escapeMarkdown(cap(chainSentence(g))));
-  if (g.countSeries.length > 1 && g.kind !== 'collection') out.push('', `Count in each snapshot: ${g.countSeries.join(' → ')}`);
+  if (g.countSeries.length > 1 && g.kind !== 'collection')
+    out.push('', `Count in each snapshot: ${g.countSeries.join(' → ')}`);
   if (places.owner) out.push('', `Owner declared at ${lineLink(places.owner.file, places.owner.line, root)}`);
-  if (g.kind === 'collection' && g.collection?.addedAt) out.push('', `${cap(ADDED_AT)} ${placeText(g.collection.addedAt, places.placeOf, root)}`);
+  if (g.kind === 'collection' && g.collection?.addedAt)
+    out.push('', `${cap(ADDED_AT)} ${placeText(g.collection.addedAt, places.placeOf, root)}`);
   if (g.heldVia) out.push('', `${escapeMarkdown(cap(heldViaSentence(g)))}${at(g.heldVia.location)}`);
-  for (const r of (g.owner.related ?? []).slice(0, 8)) out.push('', `${escapeMarkdown(cap(r.label))}: ${placeText(r.location, places.placeOf, root, holderName(r.label))}`);
+  for (const r of (g.owner.related ?? []).slice(0, 8))
+    out.push(
+      '',
+      `${escapeMarkdown(cap(r.label))}: ${placeText(r.location, places.placeOf, root, holderName(r.label))}`,
+    );
   if (containerSentence(g)) out.push('', escapeMarkdown(cap(containerSentence(g))));
   if (g.retainerPath.length) {
     out.push('', '**Retainer path** (from the GC roots to a leaked object):', '');
     const steps = g.retainerPath;
     const ownerAt = steps.findIndex((s) => s.owner);
     // Long paths start deep inside Node; show the last steps, which are the program's own.
-    const from = steps.length > 12 ? Math.max(0, Math.min(ownerAt >= 0 ? ownerAt - 6 : steps.length - 12, steps.length - 12)) : 0;
+    const from =
+      steps.length > 12 ? Math.max(0, Math.min(ownerAt >= 0 ? ownerAt - 6 : steps.length - 12, steps.length - 12)) : 0;
     if (from > 0) out.push(`- … ${from} step${from === 1 ? '' : 's'} from the GC roots`);
     for (let i = from; i < steps.length; i++) out.push(stepLine(steps[i], i, places.steps[i], root));
   }
@@ -182,7 +238,9 @@ export function hoverMarkdown(
     g.allocationSites.slice(0, 5).forEach((s, i) => {
       const p = places.sites[i];
       const origin = siteOrigin(s);
-      out.push(`- ${s.count} in ${code((s.function || '(anonymous)') + '()')}${p ? ' at ' + lineLink(p.file, p.line, root) : s.location ? at(s.location) : ''}${origin ? ` (${escapeMarkdown(origin)})` : ''}`);
+      out.push(
+        `- ${s.count} in ${code((s.function || '(anonymous)') + '()')}${p ? ' at ' + lineLink(p.file, p.line, root) : s.location ? at(s.location) : ''}${origin ? ` (${escapeMarkdown(origin)})` : ''}`,
+      );
       if (s.caller) out.push(`  - ${escapeMarkdown(cap(callerSentence(s)))}${at(s.caller.location)}`);
       if (s.stack?.length) {
         out.push('  - Creating stack, innermost first:');
@@ -190,9 +248,17 @@ export function hoverMarkdown(
       }
     });
   }
-  if (g.alsoHeld.length) out.push('', `Also held there: ${g.alsoHeld.slice(0, 5).map((a) => `${a.count} ${code(a.className)}`).join(', ')}`);
+  if (g.alsoHeld.length)
+    out.push(
+      '',
+      `Also held there: ${g.alsoHeld
+        .slice(0, 5)
+        .map((a) => `${a.count} ${code(a.className)}`)
+        .join(', ')}`,
+    );
   const retains = g.retains.filter((r) => r.className !== g.className).slice(0, 4);
-  if (retains.length) out.push('', `Each keeps alive: ${retains.map((r) => `${code(r.className)} ${formatBytes(r.size)}`).join(', ')}`);
+  if (retains.length)
+    out.push('', `Each keeps alive: ${retains.map((r) => `${code(r.className)} ${formatBytes(r.size)}`).join(', ')}`);
   if (showCommand) out.push('', `[Show retainers](${showCommand})`);
   return out.join('\n');
 }
@@ -217,18 +283,35 @@ export function sampledMessage(g: SamplingGrowth, interval: number): string {
  * A growing sampled stack in a hover: the growth per round, the live samples at each boundary, the allocating stack
  * with links to the frames placed in the workspace, and what sampling cannot tell.
  */
-export function sampledHoverMarkdown(g: SamplingGrowth, interval: number, frames: (HoverPlace | undefined)[], root: string | undefined): string {
+export function sampledHoverMarkdown(
+  g: SamplingGrowth,
+  interval: number,
+  frames: (HoverPlace | undefined)[],
+  root: string | undefined,
+): string {
   const lines: string[] = [];
   // The constructor's name came from the program: a code span; the rest are figures.
-  lines.push(`**Leak Lens** (allocation sampling): objects allocated here${g.constructs ? ` (new ${code(clip(g.constructs, 60))})` : ''} grow every round: about +${formatBytes(samplingBytesPerRound(g, interval))} live per round.`);
+  lines.push(
+    `**Leak Lens** (allocation sampling): objects allocated here${g.constructs ? ` (new ${code(clip(g.constructs, 60))})` : ''} grow every round: about +${formatBytes(samplingBytesPerRound(g, interval))} live per round.`,
+  );
   lines.push('');
-  lines.push(`Live bytes per round (estimated): ${samplingLiveBytes(g, interval).map((b) => formatBytes(b)).join(' → ')}; live samples ${g.liveSamples.join(SERIES_ARROW)} (one per ${formatBytes(interval)} allocated); about ${formatBytes(g.estimatedBytes)} kept from the rounds.`);
+  lines.push(
+    `Live bytes per round (estimated): ${samplingLiveBytes(g, interval)
+      .map((b) => formatBytes(b))
+      .join(
+        ' → ',
+      )}; live samples ${g.liveSamples.join(SERIES_ARROW)} (one per ${formatBytes(interval)} allocated); about ${formatBytes(g.estimatedBytes)} kept from the rounds.`,
+  );
   lines.push('');
   lines.push('Allocating stack, innermost first:');
   lines.push('');
   g.stack.forEach((f, i) => {
     const place = frames[i];
-    const where = place ? ` ${lineLink(place.file, place.line, root)}` : f.location ? ` ${escapeMarkdown(`${shownPath(root)(f.location.file)}:${f.location.line}`)}` : '';
+    const where = place
+      ? ` ${lineLink(place.file, place.line, root)}`
+      : f.location
+        ? ` ${escapeMarkdown(`${shownPath(root)(f.location.file)}:${f.location.line}`)}`
+        : '';
     lines.push(`${i + 1}. ${code(`${f.function}()`)}${where}${f.library ? ' (library)' : ''}`);
   });
   lines.push('');

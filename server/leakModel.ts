@@ -21,16 +21,44 @@ import {
   Position,
 } from 'vscode-languageserver';
 import { SourceResolver } from '../engine/source';
-import { LeakDiagnosticData, ReportStatusParams, SHOW_LEAK_GROUP_COMMAND, ShowLeakGroupArgs, SkippedMarker } from '../protocol/lsp';
+import {
+  LeakDiagnosticData,
+  ReportStatusParams,
+  SHOW_LEAK_GROUP_COMMAND,
+  ShowLeakGroupArgs,
+  SkippedMarker,
+} from '../protocol/lsp';
 import { anchor, AnchorTarget, TextRange } from './anchor';
 import { ADDED_AT, callerSentence, heldViaSentence } from '../render/words';
-import { allocationLensTitle, allocationMessage, clip, holderMessage, holderName, HoverPlace, hoverMarkdown, moduleMessage, ownerLensTitle, ownerMessage, sampledHoverMarkdown, sampledMessage, shownPath, resourceMessage } from './format';
+import {
+  allocationLensTitle,
+  allocationMessage,
+  clip,
+  holderMessage,
+  holderName,
+  HoverPlace,
+  hoverMarkdown,
+  moduleMessage,
+  ownerLensTitle,
+  ownerMessage,
+  sampledHoverMarkdown,
+  sampledMessage,
+  shownPath,
+  resourceMessage,
+} from './format';
 import { stepText } from '../render/steps';
 import { reportSourceTime } from './reportInput';
 import { Reload, ReloadEvidence, StaticResult, staticSuspects, Suspect } from './staticChecks';
 import { FileText, TextSource } from './texts';
 import { WorkspacePaths } from './workspacePaths';
-import type { LeakGroup, LeakReport, ResourceGroup, RetainerStep, SourceLocation, SamplingGrowth } from '../protocol/report';
+import type {
+  LeakGroup,
+  LeakReport,
+  ResourceGroup,
+  RetainerStep,
+  SourceLocation,
+  SamplingGrowth,
+} from '../protocol/report';
 
 /** A report the server holds, and where it came from. */
 export interface LoadedReport {
@@ -99,7 +127,8 @@ const MAX_LOGGED = 25;
 function ownerTargets(g: LeakGroup): AnchorTarget[] {
   const { name, kind } = g.owner;
   if (kind === 'timer') return [{ kind: 'call', names: ['setInterval', 'setTimeout', 'setImmediate'] }];
-  if ((kind === 'property' || kind === 'static-property') && /^module\.\w+ of /.test(name)) return [{ kind: 'call', names: ['require'] }];
+  if ((kind === 'property' || kind === 'static-property') && /^module\.\w+ of /.test(name))
+    return [{ kind: 'call', names: ['require'] }];
   let ident = name;
   let holder: string | undefined;
   if (kind === 'listeners') ident = name.split(' listeners for ')[0];
@@ -174,7 +203,12 @@ function contains(r: TextRange, p: Position): boolean {
 }
 
 function sameRange(a: TextRange, b: TextRange): boolean {
-  return a.start.line === b.start.line && a.start.character === b.start.character && a.end.line === b.end.line && a.end.character === b.end.character;
+  return (
+    a.start.line === b.start.line &&
+    a.start.character === b.start.character &&
+    a.end.line === b.end.line &&
+    a.end.character === b.end.character
+  );
 }
 
 function compareRanges(a: TextRange, b: TextRange): number {
@@ -264,12 +298,24 @@ export class LeakModel {
         shownBy.set(key, loaded.source);
         return true;
       }
-      if (other !== loaded.source) notes.push(`${what} is shown from report ${other}, newer, with the same place: not marked twice`);
+      if (other !== loaded.source)
+        notes.push(`${what} is shown from report ${other}, newer, with the same place: not marked twice`);
       return other === loaded.source;
     };
     try {
       for (const loaded of [...this.reports.values()].sort(newestFirst)) {
-        const st = { source: loaded.source, ok: true, groups: loaded.report.leaks.length + (loaded.report.sampling?.growth.length ?? 0), markers: 0, files: 0, reanchored: 0, skipped: [] as SkippedMarker[], durationMs: 0, fileSet: new Set<string>(), notes: [] as string[] };
+        const st = {
+          source: loaded.source,
+          ok: true,
+          groups: loaded.report.leaks.length + (loaded.report.sampling?.growth.length ?? 0),
+          markers: 0,
+          files: 0,
+          reanchored: 0,
+          skipped: [] as SkippedMarker[],
+          durationMs: 0,
+          fileSet: new Set<string>(),
+          notes: [] as string[],
+        };
         status.set(loaded.source, st);
         const add = (spec: MarkerSpec): void => {
           const list = specsByFile.get(spec.file);
@@ -279,17 +325,44 @@ export class LeakModel {
         for (const g of loaded.report.leaks) {
           await tick();
           const o = g.owner.location;
-          if (!once(`group\u0000${g.id}\u0000${o ? `${o.file}:${o.line}:${o.column}` : ''}\u0000${g.thread ?? ''}`, loaded, st.notes, g.id)) continue;
-          if (!g.owner.location) st.skipped.push({ groupId: g.id, at: 'owner', reason: 'the report has no source location for its owner' });
+          if (
+            !once(
+              `group\u0000${g.id}\u0000${o ? `${o.file}:${o.line}:${o.column}` : ''}\u0000${g.thread ?? ''}`,
+              loaded,
+              st.notes,
+              g.id,
+            )
+          )
+            continue;
+          if (!g.owner.location)
+            st.skipped.push({ groupId: g.id, at: 'owner', reason: 'the report has no source location for its owner' });
           else {
             const p = this.place(g.owner.location, st.notes);
             if ('reason' in p) st.skipped.push({ groupId: g.id, at: 'owner', reason: p.reason });
-            else add({ report: loaded, group: g, at: 'owner', ...p, targets: ownerTargets(g), reported: `${g.owner.location.file}:${g.owner.location.line}` });
+            else
+              add({
+                report: loaded,
+                group: g,
+                at: 'owner',
+                ...p,
+                targets: ownerTargets(g),
+                reported: `${g.owner.location.file}:${g.owner.location.line}`,
+              });
           }
           for (const h of holders(g)) {
             const p = this.place(h.location, st.notes);
-            if ('reason' in p) st.skipped.push({ groupId: g.id, at: 'owner', reason: `the application's holder: ${p.reason}` });
-            else add({ report: loaded, group: g, at: 'holder', relatedIndex: h.index, ...p, targets: holderTargets(h.label), reported: `${h.location.file}:${h.location.line}` });
+            if ('reason' in p)
+              st.skipped.push({ groupId: g.id, at: 'owner', reason: `the application's holder: ${p.reason}` });
+            else
+              add({
+                report: loaded,
+                group: g,
+                at: 'holder',
+                relatedIndex: h.index,
+                ...p,
+                targets: holderTargets(h.label),
+                reported: `${h.location.file}:${h.location.line}`,
+              });
           }
           g.allocationSites.forEach((site, i) => {
             const loc = site.location;
@@ -300,7 +373,16 @@ export class LeakModel {
             if (o && o.file === loc.file && o.line === loc.line) return;
             const p = this.place(loc, st.notes);
             if ('reason' in p) st.skipped.push({ groupId: g.id, at: 'allocation', reason: p.reason });
-            else add({ report: loaded, group: g, at: 'allocation', siteIndex: i, ...p, targets: allocationTargets(g, site.function), reported: `${loc.file}:${loc.line}` });
+            else
+              add({
+                report: loaded,
+                group: g,
+                at: 'allocation',
+                siteIndex: i,
+                ...p,
+                targets: allocationTargets(g, site.function),
+                reported: `${loc.file}:${loc.line}`,
+              });
           });
         }
         // The sampling mode's growing stacks: the allocating line of each (there is no owner to mark).
@@ -310,21 +392,53 @@ export class LeakModel {
           const loc = growth.site.location;
           const id = `sampled stack ${i + 1} (${clip(growth.site.function, 60)}())`;
           if (!loc) {
-            st.skipped.push({ groupId: id, at: 'allocation', reason: 'the report has no source location for its allocating frame' });
+            st.skipped.push({
+              groupId: id,
+              at: 'allocation',
+              reason: 'the report has no source location for its allocating frame',
+            });
             continue;
           }
-          if (!once(`sampled\u0000${loc.file}:${loc.line}:${loc.column}\u0000${growth.constructs ?? ''}`, loaded, st.notes, id)) continue;
+          if (
+            !once(
+              `sampled\u0000${loc.file}:${loc.line}:${loc.column}\u0000${growth.constructs ?? ''}`,
+              loaded,
+              st.notes,
+              id,
+            )
+          )
+            continue;
           const p = this.place(loc, st.notes);
           if ('reason' in p) st.skipped.push({ groupId: id, at: 'allocation', reason: p.reason });
-          else add({ report: loaded, at: 'sampled', sampled: { growth, interval: sampling!.interval }, ...p, targets: sampledTargets(growth), reported: `${loc.file}:${loc.line}` });
+          else
+            add({
+              report: loaded,
+              at: 'sampled',
+              sampled: { growth, interval: sampling!.interval },
+              ...p,
+              targets: sampledTargets(growth),
+              reported: `${loc.file}:${loc.line}`,
+            });
         }
         for (const d of loaded.report.duplicateModules) {
           await tick();
           const mapped = this.paths.map(d.file);
           if (!mapped?.exists) continue;
           if (!once(`module\u0000${mapped.file}`, loaded, st.notes, `module ${path.basename(mapped.file)}`)) continue;
-          runtimeReloads.set(mapped.file, `the runtime report finds ${d.instances[d.instances.length - 1] ?? 0} live copies`);
-          add({ report: loaded, at: 'module', instances: d.instances, file: mapped.file, line: 1, column: 1, targets: [], reported: `${d.file}:1` });
+          runtimeReloads.set(
+            mapped.file,
+            `the runtime report finds ${d.instances[d.instances.length - 1] ?? 0} live copies`,
+          );
+          add({
+            report: loaded,
+            at: 'module',
+            instances: d.instances,
+            file: mapped.file,
+            line: 1,
+            column: 1,
+            targets: [],
+            reported: `${d.file}:1`,
+          });
         }
       }
       // Resources that grow (pending promises, handles, contexts): marked where they are created, else where held.
@@ -334,14 +448,33 @@ export class LeakModel {
           await tick();
           const loc = r.createdAt?.location ?? r.owner.location;
           if (!loc) {
-            st.skipped.push({ groupId: r.id, at: 'allocation', reason: 'the report has no source location for the resource' });
+            st.skipped.push({
+              groupId: r.id,
+              at: 'allocation',
+              reason: 'the report has no source location for the resource',
+            });
             continue;
           }
-          if (!once(`resource\u0000${r.id}\u0000${loc.file}:${loc.line}:${loc.column}\u0000${r.thread ?? ''}`, loaded, st.notes, r.id)) continue;
+          if (
+            !once(
+              `resource\u0000${r.id}\u0000${loc.file}:${loc.line}:${loc.column}\u0000${r.thread ?? ''}`,
+              loaded,
+              st.notes,
+              r.id,
+            )
+          )
+            continue;
           const p = this.place(loc, st.notes);
           if ('reason' in p) st.skipped.push({ groupId: r.id, at: 'allocation', reason: p.reason });
           else {
-            const spec: MarkerSpec = { report: loaded, at: 'resource', resource: r, ...p, targets: [{ kind: 'position' }], reported: `${loc.file}:${loc.line}` };
+            const spec: MarkerSpec = {
+              report: loaded,
+              at: 'resource',
+              resource: r,
+              ...p,
+              targets: [{ kind: 'position' }],
+              reported: `${loc.file}:${loc.line}`,
+            };
             const list = specsByFile.get(spec.file);
             if (list) list.push(spec);
             else specsByFile.set(spec.file, [spec]);
@@ -353,11 +486,21 @@ export class LeakModel {
         await tick();
         const placed = this.anchorFile(file, specs, (spec, result) => {
           const st = status.get(spec.report.source)!;
-          const id = spec.group?.id ?? spec.resource?.id ?? (spec.sampled ? `sampled stack ${spec.sampled.growth.site.function}()` : `module ${path.basename(file)}`);
-          if ('reason' in result) st.skipped.push({ groupId: id, at: spec.at === 'allocation' || spec.at === 'sampled' ? 'allocation' : 'owner', reason: `${spec.reported}: ${result.reason}` });
+          const id =
+            spec.group?.id ??
+            spec.resource?.id ??
+            (spec.sampled ? `sampled stack ${spec.sampled.growth.site.function}()` : `module ${path.basename(file)}`);
+          if ('reason' in result)
+            st.skipped.push({
+              groupId: id,
+              at: spec.at === 'allocation' || spec.at === 'sampled' ? 'allocation' : 'owner',
+              reason: `${spec.reported}: ${result.reason}`,
+            });
           else if (result.moved) {
             st.reanchored++;
-            st.notes.push(`re-anchored ${id} (${spec.at}) from ${spec.reported} to line ${result.range.start.line + 1}: the file changed since the snapshot`);
+            st.notes.push(
+              `re-anchored ${id} (${spec.at}) from ${spec.reported} to line ${result.range.start.line + 1}: the file changed since the snapshot`,
+            );
           }
         });
         if (placed.length) markers.set(file, placed);
@@ -392,7 +535,10 @@ export class LeakModel {
   }
 
   /** A report location as a workspace file and position, through the path map and source maps. */
-  private place(loc: SourceLocation, notes: string[]): { file: string; line: number; column: number } | { reason: string } {
+  private place(
+    loc: SourceLocation,
+    notes: string[],
+  ): { file: string; line: number; column: number } | { reason: string } {
     const mapped = this.paths.map(loc.file);
     let at: { file: string; line: number; column: number } | undefined;
     if (mapped?.exists) {
@@ -405,13 +551,17 @@ export class LeakModel {
         this.noteOnce(notes, `${loc.file} is not in the workspace; marking its generated file ${gen.file}`);
       }
     }
-    if (!at) return { reason: `${loc.file} is not in the workspace${mapped && mapped.file !== loc.file ? ` (looked for ${mapped.file})` : ''}` };
+    if (!at)
+      return {
+        reason: `${loc.file} is not in the workspace${mapped && mapped.file !== loc.file ? ` (looked for ${mapped.file})` : ''}`,
+      };
     // A report made without source maps points into generated JavaScript: follow the file's own map if it has one.
     if (!loc.generated && /\.[cm]?js$/.test(at.file)) {
       const text = this.texts.get(at.file);
       if (text?.at.hasSourceMap) {
         const orig = this.resolver.resolve(at);
-        if (orig && orig.file !== at.file && this.texts.exists(orig.file)) return { file: orig.file, line: orig.line, column: orig.column };
+        if (orig && orig.file !== at.file && this.texts.exists(orig.file))
+          return { file: orig.file, line: orig.line, column: orig.column };
       }
     }
     return at;
@@ -422,7 +572,11 @@ export class LeakModel {
   }
 
   /** Anchors the specs of one file in its current text. */
-  private anchorFile(file: string, specs: MarkerSpec[], report?: (spec: MarkerSpec, result: { reason: string } | { range: TextRange; moved: boolean }) => void): Marker[] {
+  private anchorFile(
+    file: string,
+    specs: MarkerSpec[],
+    report?: (spec: MarkerSpec, result: { reason: string } | { range: TextRange; moved: boolean }) => void,
+  ): Marker[] {
     const text = this.texts.get(file);
     const out: Marker[] = [];
     for (const spec of specs) {
@@ -453,7 +607,11 @@ export class LeakModel {
     for (const m of this.markers.get(file) ?? []) {
       const key = groupKey(m.spec);
       const l = this.byGroup.get(key);
-      if (l) this.byGroup.set(key, l.filter((x) => x !== m));
+      if (l)
+        this.byGroup.set(
+          key,
+          l.filter((x) => x !== m),
+        );
     }
     if (list.length) this.markers.set(file, list);
     else this.markers.delete(file);
@@ -542,17 +700,29 @@ export class LeakModel {
 
   private staticDiagnostic(file: string, s: Suspect, markers: Marker[]): Diagnostic {
     const subjectRange = s.subjectRange;
-    const confirmedBy = subjectRange ? markers.find((m) => m.spec.at === 'owner' && sameRange(m.range, subjectRange)) : undefined;
+    const confirmedBy = subjectRange
+      ? markers.find((m) => m.spec.at === 'owner' && sameRange(m.range, subjectRange))
+      : undefined;
     const runtimeReload = s.code === 'static/resource-in-reloaded-module' && this.runtimeReloads.has(file);
     const d: Diagnostic = {
       range: s.range,
       severity: confirmedBy || runtimeReload ? DiagnosticSeverity.Warning : DiagnosticSeverity.Hint,
       source: 'leak-lens',
       code: s.code,
-      message: confirmedBy ? `${s.message} (confirmed by the runtime report: ${ownerMessage(confirmedBy.spec.group!)})` : s.message,
-      data: { confirmed: !!(confirmedBy || runtimeReload), groupId: confirmedBy?.spec.group?.id, reportFile: confirmedBy?.spec.report.file } satisfies LeakDiagnosticData,
+      message: confirmedBy
+        ? `${s.message} (confirmed by the runtime report: ${ownerMessage(confirmedBy.spec.group!)})`
+        : s.message,
+      data: {
+        confirmed: !!(confirmedBy || runtimeReload),
+        groupId: confirmedBy?.spec.group?.id,
+        reportFile: confirmedBy?.spec.report.file,
+      } satisfies LeakDiagnosticData,
     };
-    if (s.related.length) d.relatedInformation = s.related.map((r) => ({ location: { uri: this.uriOf(file), range: r.range }, message: r.message }));
+    if (s.related.length)
+      d.relatedInformation = s.related.map((r) => ({
+        location: { uri: this.uriOf(file), range: r.range },
+        message: r.message,
+      }));
     return d;
   }
 
@@ -560,14 +730,31 @@ export class LeakModel {
     const { spec } = m;
     const data: LeakDiagnosticData = { groupId: spec.group?.id, reportFile: spec.report.file };
     if (spec.at === 'module') {
-      return { range: m.range, severity: DiagnosticSeverity.Warning, source: 'leak-lens', code: 'module-loaded-repeatedly', message: moduleMessage(spec.instances ?? []), data };
+      return {
+        range: m.range,
+        severity: DiagnosticSeverity.Warning,
+        source: 'leak-lens',
+        code: 'module-loaded-repeatedly',
+        message: moduleMessage(spec.instances ?? []),
+        data,
+      };
     }
     if (spec.at === 'resource') {
       const r = spec.resource!;
-      const d: Diagnostic = { range: m.range, severity: DiagnosticSeverity.Warning, source: 'leak-lens', code: 'resource-growth', message: resourceMessage(r), data: { groupId: r.id, reportFile: spec.report.file } };
+      const d: Diagnostic = {
+        range: m.range,
+        severity: DiagnosticSeverity.Warning,
+        source: 'leak-lens',
+        code: 'resource-growth',
+        message: resourceMessage(r),
+        data: { groupId: r.id, reportFile: spec.report.file },
+      };
       if (r.owner.location && r.createdAt?.location) {
         const p = this.locate(r.owner.location, [{ kind: 'position' }], spec.report);
-        if (p && !(p.file === spec.file && sameRange(p.range, m.range))) d.relatedInformation = [{ location: { uri: this.uriOf(p.file), range: p.range }, message: `held by ${clip(r.owner.name)}` }];
+        if (p && !(p.file === spec.file && sameRange(p.range, m.range)))
+          d.relatedInformation = [
+            { location: { uri: this.uriOf(p.file), range: p.range }, message: `held by ${clip(r.owner.name)}` },
+          ];
       }
       return d;
     }
@@ -577,10 +764,19 @@ export class LeakModel {
     const relate = (loc: SourceLocation | undefined, targets: AnchorTarget[], message: string): void => {
       if (!loc) return;
       const p = this.locate(loc, targets, spec.report);
-      if (p && !(p.file === spec.file && sameRange(p.range, m.range))) related.push({ location: { uri: this.uriOf(p.file), range: p.range }, message });
+      if (p && !(p.file === spec.file && sameRange(p.range, m.range)))
+        related.push({ location: { uri: this.uriOf(p.file), range: p.range }, message });
     };
     const callers = (sites: typeof g.allocationSites): void => {
-      for (const s of sites) if (s.caller?.location) relate(s.caller.location, IDENT.test(s.caller.function) ? [{ kind: 'declaration', name: s.caller.function }, { kind: 'position' }] : [{ kind: 'position' }], `${callerSentence(s)}, which made ${s.count || g.count} ${clip(g.className, 60)} in ${clip(s.function)}()`);
+      for (const s of sites)
+        if (s.caller?.location)
+          relate(
+            s.caller.location,
+            IDENT.test(s.caller.function)
+              ? [{ kind: 'declaration', name: s.caller.function }, { kind: 'position' }]
+              : [{ kind: 'position' }],
+            `${callerSentence(s)}, which made ${s.count || g.count} ${clip(g.className, 60)} in ${clip(s.function)}()`,
+          );
     };
     if (spec.at === 'owner' || spec.at === 'holder') {
       // The facts that say where to edit come first: related places, the adding line, the callback, the callers.
@@ -589,25 +785,45 @@ export class LeakModel {
       });
       if (spec.at === 'holder') {
         const owner = this.ownerMarker(spec);
-        if (owner) related.push({ location: { uri: this.uriOf(owner.spec.file), range: owner.range }, message: `the library's owner: ${clip(g.owner.name)}` });
+        if (owner)
+          related.push({
+            location: { uri: this.uriOf(owner.spec.file), range: owner.range },
+            message: `the library's owner: ${clip(g.owner.name)}`,
+          });
       }
-      if (g.kind === 'collection' && g.collection?.addedAt) relate(g.collection.addedAt, [{ kind: 'position' }], ADDED_AT.replace(/ at$/, ' here'));
+      if (g.kind === 'collection' && g.collection?.addedAt)
+        relate(g.collection.addedAt, [{ kind: 'position' }], ADDED_AT.replace(/ at$/, ' here'));
       if (g.heldVia?.location) relate(g.heldVia.location, [{ kind: 'position' }], heldViaSentence(g));
       callers(g.allocationSites);
       const shown = shownPath(this.rootOf(spec.file));
       g.retainerPath.forEach((step, i) => {
         if (!step.location || related.length >= MAX_RELATED) return;
         const p = this.locateStep(step, spec.report);
-        if (p) related.push({ location: { uri: this.uriOf(p.file), range: p.range }, message: `retainer path step ${i + 1} of ${g.retainerPath.length}: ${clip(stepText(step, i, shown), 200)}${step.owner ? ' (owner)' : ''}` });
+        if (p)
+          related.push({
+            location: { uri: this.uriOf(p.file), range: p.range },
+            message: `retainer path step ${i + 1} of ${g.retainerPath.length}: ${clip(stepText(step, i, shown), 200)}${step.owner ? ' (owner)' : ''}`,
+          });
       });
       for (const site of this.siteMarkers(spec)) {
         if (related.length >= MAX_RELATED * 2) break;
-        related.push({ location: { uri: this.uriOf(site.spec.file), range: site.range }, message: `allocated here: ${g.allocationSites[site.spec.siteIndex!].count} in ${clip(g.allocationSites[site.spec.siteIndex!].function)}()` });
+        related.push({
+          location: { uri: this.uriOf(site.spec.file), range: site.range },
+          message: `allocated here: ${g.allocationSites[site.spec.siteIndex!].count} in ${clip(g.allocationSites[site.spec.siteIndex!].function)}()`,
+        });
       }
     } else {
       const owner = this.ownerMarker(spec);
-      if (owner) related.push({ location: { uri: this.uriOf(owner.spec.file), range: owner.range }, message: `held by ${clip(g.owner.name)}` });
-      for (const h of this.holderMarkers(spec)) related.push({ location: { uri: this.uriOf(h.spec.file), range: h.range }, message: clip(g.owner.related![h.spec.relatedIndex!].label) });
+      if (owner)
+        related.push({
+          location: { uri: this.uriOf(owner.spec.file), range: owner.range },
+          message: `held by ${clip(g.owner.name)}`,
+        });
+      for (const h of this.holderMarkers(spec))
+        related.push({
+          location: { uri: this.uriOf(h.spec.file), range: h.range },
+          message: clip(g.owner.related![h.spec.relatedIndex!].label),
+        });
       callers([g.allocationSites[spec.siteIndex!]]);
     }
     const many = threaded(spec.report.report);
@@ -616,7 +832,12 @@ export class LeakModel {
       severity: spec.at === 'allocation' ? DiagnosticSeverity.Information : DiagnosticSeverity.Warning,
       source: 'leak-lens',
       code: spec.at === 'owner' ? 'leak-owner' : spec.at === 'holder' ? 'leak-holder' : 'leak-allocation',
-      message: spec.at === 'owner' ? ownerMessage(g, many) : spec.at === 'holder' ? holderMessage(g, g.owner.related![spec.relatedIndex!].label, many) : allocationMessage(g, g.allocationSites[spec.siteIndex!]),
+      message:
+        spec.at === 'owner'
+          ? ownerMessage(g, many)
+          : spec.at === 'holder'
+            ? holderMessage(g, g.owner.related![spec.relatedIndex!].label, many)
+            : allocationMessage(g, g.allocationSites[spec.siteIndex!]),
       data,
     };
     if (related.length) d.relatedInformation = related;
@@ -626,13 +847,26 @@ export class LeakModel {
   /** A growing sampled stack's allocating line: the growth per round, from sampling; the callers as related places. */
   private sampledDiagnostic(m: Marker, g: SamplingGrowth, interval: number, data: LeakDiagnosticData): Diagnostic {
     const related: DiagnosticRelatedInformation[] = [];
-    const at = g.stack.findIndex((f) => f.location && f.location.file === g.site.location?.file && f.location.line === g.site.location?.line);
+    const at = g.stack.findIndex(
+      (f) => f.location && f.location.file === g.site.location?.file && f.location.line === g.site.location?.line,
+    );
     g.stack.forEach((f, i) => {
       if (i <= at || !f.location || f.library || related.length >= MAX_RELATED) return;
       const p = this.locate(f.location, FRAME_TARGETS, m.spec.report);
-      if (p) related.push({ location: { uri: this.uriOf(p.file), range: p.range }, message: `called from ${clip(f.function)}() (frame ${i + 1} of the allocating stack)` });
+      if (p)
+        related.push({
+          location: { uri: this.uriOf(p.file), range: p.range },
+          message: `called from ${clip(f.function)}() (frame ${i + 1} of the allocating stack)`,
+        });
     });
-    const d: Diagnostic = { range: m.range, severity: DiagnosticSeverity.Warning, source: 'leak-lens', code: 'leak-sampled-allocation', message: sampledMessage(g, interval), data };
+    const d: Diagnostic = {
+      range: m.range,
+      severity: DiagnosticSeverity.Warning,
+      source: 'leak-lens',
+      code: 'leak-sampled-allocation',
+      message: sampledMessage(g, interval),
+      data,
+    };
     if (related.length) d.relatedInformation = related;
     return d;
   }
@@ -653,7 +887,10 @@ export class LeakModel {
       if (p.line > text.at.lineCount) return undefined;
       // The token at the reported position (`constructor`), else the whole line (an anonymous function).
       const r = targets.length ? anchor(text.at, p.line, p.column, [{ kind: 'position' }], true) : undefined;
-      return { file: p.file, range: r?.ok && r.range.start.line === p.line - 1 ? r.range : lineRange(text.at.line(p.line - 1), p.line - 1) };
+      return {
+        file: p.file,
+        range: r?.ok && r.range.start.line === p.line - 1 ? r.range : lineRange(text.at.line(p.line - 1), p.line - 1),
+      };
     }
     if (targets.length === 0) return undefined;
     const r = anchor(text.at, p.line, p.column, targets, false);
@@ -666,7 +903,11 @@ export class LeakModel {
   }
 
   /** Places a secondary location the same careful way as a marker, or not at all. */
-  private locate(loc: SourceLocation, targets: AnchorTarget[], report: LoadedReport): { file: string; range: TextRange } | undefined {
+  private locate(
+    loc: SourceLocation,
+    targets: AnchorTarget[],
+    report: LoadedReport,
+  ): { file: string; range: TextRange } | undefined {
     const p = this.place(loc, []);
     if ('reason' in p) return undefined;
     const text = this.texts.get(p.file);
@@ -698,8 +939,13 @@ export class LeakModel {
     for (const m of this.markers.get(file) ?? []) {
       const g = m.spec.group;
       if (!g) continue;
-      const args: ShowLeakGroupArgs = { groupId: g.id, reportFile: m.spec.report.file, at: m.spec.at === 'allocation' ? 'allocation' : 'owner' };
-      const title = m.spec.at === 'allocation' ? allocationLensTitle(g, g.allocationSites[m.spec.siteIndex!]) : ownerLensTitle(g);
+      const args: ShowLeakGroupArgs = {
+        groupId: g.id,
+        reportFile: m.spec.report.file,
+        at: m.spec.at === 'allocation' ? 'allocation' : 'owner',
+      };
+      const title =
+        m.spec.at === 'allocation' ? allocationLensTitle(g, g.allocationSites[m.spec.siteIndex!]) : ownerLensTitle(g);
       out.push({ range: m.range, command: { title, command: SHOW_LEAK_GROUP_COMMAND, arguments: [args] } });
     }
     return out;
@@ -728,7 +974,8 @@ export class LeakModel {
         const site = growth.site.location;
         const frames = growth.stack.map((f) => {
           // The allocating frame is where the marker is (found by parsing a changed file); the others, if as they ran.
-          if (site && f.location?.file === site.file && f.location.line === site.line) return { file: m.spec.file, line: m.range.start.line + 1 };
+          if (site && f.location?.file === site.file && f.location.line === site.line)
+            return { file: m.spec.file, line: m.range.start.line + 1 };
           const p = f.location ? this.locate(f.location, FRAME_TARGETS, m.spec.report) : undefined;
           return p ? { file: p.file, line: p.range.start.line + 1 } : undefined;
         });
@@ -738,7 +985,9 @@ export class LeakModel {
       const key = groupKey(m.spec);
       if (seen.has(key)) continue;
       seen.add(key);
-      parts.push(this.groupMarkdown(m.spec.report, m.spec.group!, m.spec.at === 'allocation' ? 'allocation' : 'owner', m));
+      parts.push(
+        this.groupMarkdown(m.spec.report, m.spec.group!, m.spec.at === 'allocation' ? 'allocation' : 'owner', m),
+      );
     }
     return { contents: { kind: MarkupKind.Markdown, value: parts.join('\n\n---\n\n') }, range: at[0].range };
   }
@@ -751,16 +1000,26 @@ export class LeakModel {
     const markers = this.byGroup.get(keyOf(report.source, g.id)) ?? [];
     const anchorFile = from?.spec.file ?? markers[0]?.spec.file;
     const root = this.rootOf(anchorFile);
-    const place = (p: { file: string; range: TextRange } | undefined): HoverPlace | undefined => (p ? { file: p.file, line: p.range.start.line + 1 } : undefined);
+    const place = (p: { file: string; range: TextRange } | undefined): HoverPlace | undefined =>
+      p ? { file: p.file, line: p.range.start.line + 1 } : undefined;
     const sites = g.allocationSites.map((s, i) => {
       const marker = markers.find((x) => x.spec.at === 'allocation' && x.spec.siteIndex === i);
       if (marker) return place({ file: marker.spec.file, range: marker.range });
       return s.location ? place(this.locate(s.location, allocationTargets(g, s.function), report)) : undefined;
     });
     const owner = markers.find((x) => x.spec.at === 'owner');
-    const placeOf = (loc: SourceLocation, name?: string): HoverPlace | undefined => place(this.locate(loc, name && IDENT.test(name) ? [{ kind: 'declaration', name }, { kind: 'position' }] : [{ kind: 'position' }], report));
+    const placeOf = (loc: SourceLocation, name?: string): HoverPlace | undefined =>
+      place(
+        this.locate(
+          loc,
+          name && IDENT.test(name) ? [{ kind: 'declaration', name }, { kind: 'position' }] : [{ kind: 'position' }],
+          report,
+        ),
+      );
     const args: ShowLeakGroupArgs = { groupId: g.id, reportFile: report.file, at };
-    const command = this.options.hostCommands ? `command:${SHOW_LEAK_GROUP_COMMAND}?${encodeURIComponent(JSON.stringify([args]))}` : undefined;
+    const command = this.options.hostCommands
+      ? `command:${SHOW_LEAK_GROUP_COMMAND}?${encodeURIComponent(JSON.stringify([args]))}`
+      : undefined;
     return hoverMarkdown(
       g,
       {
@@ -780,8 +1039,17 @@ export class LeakModel {
     const out: LocationLink[] = [];
     for (const m of this.markersAt(file, pos)) {
       if (!m.spec.group) continue;
-      const targets = m.spec.at === 'owner' || m.spec.at === 'holder' ? this.siteMarkers(m.spec) : [this.ownerMarker(m.spec)].filter((x): x is Marker => !!x);
-      for (const t of targets) out.push({ originSelectionRange: m.range, targetUri: this.uriOf(t.spec.file), targetRange: t.range, targetSelectionRange: t.range });
+      const targets =
+        m.spec.at === 'owner' || m.spec.at === 'holder'
+          ? this.siteMarkers(m.spec)
+          : [this.ownerMarker(m.spec)].filter((x): x is Marker => !!x);
+      for (const t of targets)
+        out.push({
+          originSelectionRange: m.range,
+          targetUri: this.uriOf(t.spec.file),
+          targetRange: t.range,
+          targetSelectionRange: t.range,
+        });
     }
     return out.length ? out : null;
   }
@@ -800,7 +1068,9 @@ export class LeakModel {
 /** One log entry about an applied report: counts, then what moved and what was skipped and why. */
 function statusLog(st: ReportStatusParams, notes: string[]): string {
   const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
-  const lines = [`report ${st.source}: ${plural(st.groups, 'leak group')}, ${plural(st.markers, 'marker')} in ${plural(st.files, 'file')}${st.reanchored ? `, ${st.reanchored} re-anchored` : ''}${st.skipped.length ? `, ${st.skipped.length} skipped` : ''}`];
+  const lines = [
+    `report ${st.source}: ${plural(st.groups, 'leak group')}, ${plural(st.markers, 'marker')} in ${plural(st.files, 'file')}${st.reanchored ? `, ${st.reanchored} re-anchored` : ''}${st.skipped.length ? `, ${st.skipped.length} skipped` : ''}`,
+  ];
   const details = [...notes, ...st.skipped.map((s) => `skipped ${s.groupId} (${s.at}): ${s.reason}`)];
   for (const d of details.slice(0, MAX_LOGGED)) lines.push(`  ${d}`);
   if (details.length > MAX_LOGGED) lines.push(`  ... and ${details.length - MAX_LOGGED} more`);

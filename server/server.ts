@@ -67,11 +67,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function readSettings(v: unknown): LeakLensSettings {
   const out: LeakLensSettings = {};
   if (!isRecord(v)) return out;
-  if (isRecord(v.pathMap)) out.pathMap = Object.fromEntries(Object.entries(v.pathMap).filter((e): e is [string, string] => typeof e[1] === 'string'));
-  if (Array.isArray(v.reportFiles)) out.reportFiles = v.reportFiles.filter((x): x is string => typeof x === 'string' && x.trim() !== '');
+  if (isRecord(v.pathMap))
+    out.pathMap = Object.fromEntries(
+      Object.entries(v.pathMap).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
+  if (Array.isArray(v.reportFiles))
+    out.reportFiles = v.reportFiles.filter((x): x is string => typeof x === 'string' && x.trim() !== '');
   // `staticChecks: false`, or `staticChecks: { enabled: false }` as VS Code nests `leakLens.staticChecks.enabled`.
   if (typeof v.staticChecks === 'boolean') out.staticChecks = v.staticChecks;
-  else if (isRecord(v.staticChecks) && typeof v.staticChecks.enabled === 'boolean') out.staticChecks = v.staticChecks.enabled;
+  else if (isRecord(v.staticChecks) && typeof v.staticChecks.enabled === 'boolean')
+    out.staticChecks = v.staticChecks.enabled;
   return out;
 }
 
@@ -103,7 +108,12 @@ export class LeakLensServer {
         return doc ? { text: doc.getText(), version: doc.version } : undefined;
       },
     });
-    this.model = new LeakModel(this.texts, (m) => this.log(m), this.modelOptions(), (f) => this.openUris.get(f) ?? pathToFileURL(f).href);
+    this.model = new LeakModel(
+      this.texts,
+      (m) => this.log(m),
+      this.modelOptions(),
+      (f) => this.openUris.get(f) ?? pathToFileURL(f).href,
+    );
     this.listen();
   }
 
@@ -116,12 +126,19 @@ export class LeakLensServer {
   }
 
   private modelOptions() {
-    return { roots: this.roots, pathMap: this.settings.pathMap ?? {}, staticChecks: this.settings.staticChecks !== false, hostCommands: this.hostCommands };
+    return {
+      roots: this.roots,
+      pathMap: this.settings.pathMap ?? {},
+      staticChecks: this.settings.staticChecks !== false,
+      hostCommands: this.hostCommands,
+    };
   }
 
   /** Runs an asynchronous step in the background; a failure becomes a log line, never an unhandled rejection. */
   private background(what: string, work: () => Promise<unknown>): void {
-    work().catch((e: unknown) => this.warn(`${what} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
+    work().catch((e: unknown) =>
+      this.warn(`${what} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
+    );
   }
 
   private listen(): void {
@@ -144,7 +161,9 @@ export class LeakLensServer {
           hoverProvider: true,
           definitionProvider: true,
           ...(this.hostCommands ? {} : { executeCommandProvider: { commands: [SHOW_LEAK_GROUP_COMMAND] } }),
-          ...(this.canFollowFolders ? { workspace: { workspaceFolders: { supported: true, changeNotifications: true } } } : {}),
+          ...(this.canFollowFolders
+            ? { workspace: { workspaceFolders: { supported: true, changeNotifications: true } } }
+            : {}),
         },
         serverInfo: { name: 'leak-lens' },
       };
@@ -154,7 +173,10 @@ export class LeakLensServer {
       if (this.canFollowFolders) {
         c.workspace.onDidChangeWorkspaceFolders((e) => {
           const removed = new Set(e.removed.map((f) => uriToPath(f.uri)));
-          this.roots = [...this.roots.filter((r) => !removed.has(r)), ...e.added.map((f) => uriToPath(f.uri)).filter((p): p is string => !!p)];
+          this.roots = [
+            ...this.roots.filter((r) => !removed.has(r)),
+            ...e.added.map((f) => uriToPath(f.uri)).filter((p): p is string => !!p),
+          ];
           this.model.setOptions(this.modelOptions());
           this.background('watching report files', () => this.watchReports());
         });
@@ -184,7 +206,8 @@ export class LeakLensServer {
         return;
       }
       const source = isRecord(params) && typeof params.source === 'string' ? params.source : undefined;
-      const key = source && this.model.reportSources().includes(source) ? source : source ? this.sourceKey(source) : undefined;
+      const key =
+        source && this.model.reportSources().includes(source) ? source : source ? this.sourceKey(source) : undefined;
       if (this.model.removeReport(key)) this.schedule();
     });
     c.onCodeLens((params) => {
@@ -205,10 +228,21 @@ export class LeakLensServer {
       if (params?.command !== SHOW_LEAK_GROUP_COMMAND) return null;
       const args = params.arguments?.[0] as ShowLeakGroupArgs | undefined;
       if (!isRecord(args) || typeof args.groupId !== 'string') return null;
-      const found = this.model.findGroup(args.groupId, typeof args.reportFile === 'string' ? args.reportFile : undefined);
+      const found = this.model.findGroup(
+        args.groupId,
+        typeof args.reportFile === 'string' ? args.reportFile : undefined,
+      );
       if (!found) return null;
       this.texts.beginPass();
-      const result: ShowGroupParams = { args, group: found.group, markdown: this.model.groupMarkdown(found.report, found.group, args.at === 'allocation' ? 'allocation' : 'owner') };
+      const result: ShowGroupParams = {
+        args,
+        group: found.group,
+        markdown: this.model.groupMarkdown(
+          found.report,
+          found.group,
+          args.at === 'allocation' ? 'allocation' : 'owner',
+        ),
+      };
       void c.sendNotification(ShowGroupNotification.method, result).catch(() => undefined);
       return result;
     });
@@ -295,7 +329,17 @@ export class LeakLensServer {
 
   private reportFailed(source: string, error: string, arrivedAt: number): void {
     this.warn(`report ${source} not used: ${error}`);
-    const status: ReportStatusParams = { source, ok: false, error, groups: 0, markers: 0, files: 0, reanchored: 0, skipped: [], durationMs: Math.round(performance.now() - arrivedAt) };
+    const status: ReportStatusParams = {
+      source,
+      ok: false,
+      error,
+      groups: 0,
+      markers: 0,
+      files: 0,
+      reanchored: 0,
+      skipped: [],
+      durationMs: Math.round(performance.now() - arrivedAt),
+    };
     void this.connection.sendNotification(ReportStatusNotification.method, status).catch(() => undefined);
   }
 
@@ -318,7 +362,8 @@ export class LeakLensServer {
           for (const f of this.model.takeReloadChanges()) this.model.updateStatic(f, this.openUris.has(f));
           for (const [source, st] of status) if (logAll || this.pending.has(source)) this.log(st.log);
           this.publishAll();
-          if (this.canRefreshLenses) void this.connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
+          if (this.canRefreshLenses)
+            void this.connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
           const now = performance.now();
           for (const [source, arrivedAt] of [...this.pending]) {
             const st = status.get(source)?.status;
@@ -329,7 +374,7 @@ export class LeakLensServer {
           }
         } while (this.again);
       } catch (e) {
-        this.warn(`applying reports failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+        this.warn(`applying reports failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       } finally {
         this.rebuilding = undefined;
       }
@@ -369,7 +414,7 @@ export class LeakLensServer {
           this.publish(d);
         }
       } catch (e) {
-        this.warn(`checking ${file} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+        this.warn(`checking ${file} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       }
     };
     if (delay <= 0) run();
@@ -389,8 +434,22 @@ export class LeakLensServer {
           this.warn(`leakLens.reportFiles: ${entry}: wildcards are allowed in the file name only`);
           continue;
         }
-        const name = new RegExp('^' + path.basename(full).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.') + '$');
-        out.push({ dir, name, glob: path.isAbsolute(entry) ? entry.replace(/\\/g, '/') : `**/${entry.replace(/\\/g, '/').replace(/^\.\//, '')}` });
+        const name = new RegExp(
+          '^' +
+            path
+              .basename(full)
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '[^/]*')
+              .replace(/\?/g, '.') +
+            '$',
+        );
+        out.push({
+          dir,
+          name,
+          glob: path.isAbsolute(entry)
+            ? entry.replace(/\\/g, '/')
+            : `**/${entry.replace(/\\/g, '/').replace(/^\.\//, '')}`,
+        });
       }
     }
     return out;

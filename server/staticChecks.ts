@@ -57,9 +57,38 @@ export interface ReloadEvidence {
 const ADD_METHODS = new Set(['push', 'unshift', 'add', 'set']);
 const REMOVE_METHODS = new Set(['pop', 'shift', 'splice', 'delete', 'clear']);
 const READ_METHODS = new Set([
-  'get', 'has', 'forEach', 'map', 'filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'some', 'every', 'includes', 'indexOf',
-  'lastIndexOf', 'keys', 'values', 'entries', 'slice', 'concat', 'join', 'reduce', 'reduceRight', 'at', 'flat', 'flatMap', 'toString',
-  'sort', 'reverse', 'hasOwnProperty', 'toSorted', 'toReversed', 'with',
+  'get',
+  'has',
+  'forEach',
+  'map',
+  'filter',
+  'find',
+  'findIndex',
+  'findLast',
+  'findLastIndex',
+  'some',
+  'every',
+  'includes',
+  'indexOf',
+  'lastIndexOf',
+  'keys',
+  'values',
+  'entries',
+  'slice',
+  'concat',
+  'join',
+  'reduce',
+  'reduceRight',
+  'at',
+  'flat',
+  'flatMap',
+  'toString',
+  'sort',
+  'reverse',
+  'hasOwnProperty',
+  'toSorted',
+  'toReversed',
+  'with',
 ]);
 const LISTEN_METHODS = new Set(['on', 'addListener', 'prependListener', 'addEventListener']);
 const UNLISTEN_METHODS = new Set(['off', 'removeListener', 'removeEventListener', 'removeAllListeners']);
@@ -74,13 +103,20 @@ function lastName(e: ts.Node): string | undefined {
   if (ts.isIdentifier(e) || ts.isPrivateIdentifier(e)) return e.text;
   if (ts.isPropertyAccessExpression(e)) return e.name.text;
   if (ts.isElementAccessExpression(e) && ts.isStringLiteralLike(e.argumentExpression)) return e.argumentExpression.text;
-  if (ts.isParenthesizedExpression(e) || ts.isNonNullExpression(e) || ts.isAsExpression(e)) return lastName(e.expression);
+  if (ts.isParenthesizedExpression(e) || ts.isNonNullExpression(e) || ts.isAsExpression(e))
+    return lastName(e.expression);
   return undefined;
 }
 
 function isAssignmentTarget(n: ts.Node): boolean {
   const p = n.parent;
-  return !!p && ts.isBinaryExpression(p) && p.left === n && p.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && p.operatorToken.kind <= ts.SyntaxKind.LastAssignment;
+  return (
+    !!p &&
+    ts.isBinaryExpression(p) &&
+    p.left === n &&
+    p.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
+    p.operatorToken.kind <= ts.SyntaxKind.LastAssignment
+  );
 }
 
 function enclosingFunction(n: ts.Node): ts.SignatureDeclaration | undefined {
@@ -141,14 +177,25 @@ export class StaticChecker {
 
   run(): StaticResult {
     for (const st of this.sf.statements) {
-      if (ts.isVariableStatement(st)) for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name)) this.moduleVars.set(d.name.text, d);
+      if (ts.isVariableStatement(st))
+        for (const d of st.declarationList.declarations)
+          if (ts.isIdentifier(d.name)) this.moduleVars.set(d.name.text, d);
     }
     const visit = (n: ts.Node): void => {
-      if ((ts.isVariableDeclaration(n) || ts.isParameter(n) || ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n) || ts.isBindingElement(n)) && n.name && ts.isIdentifier(n.name)) {
+      if (
+        (ts.isVariableDeclaration(n) ||
+          ts.isParameter(n) ||
+          ts.isFunctionDeclaration(n) ||
+          ts.isClassDeclaration(n) ||
+          ts.isBindingElement(n)) &&
+        n.name &&
+        ts.isIdentifier(n.name)
+      ) {
         this.declCount.set(n.name.text, (this.declCount.get(n.name.text) ?? 0) + 1);
       }
       if (ts.isCallExpression(n)) this.calls.push(n);
-      if (ts.isDeleteExpression(n) && /require\s*\.\s*cache/.test(n.expression.getText(this.sf))) this.deletesRequireCache = true;
+      if (ts.isDeleteExpression(n) && /require\s*\.\s*cache/.test(n.expression.getText(this.sf)))
+        this.deletesRequireCache = true;
       ts.forEachChild(n, visit);
     };
     visit(this.sf);
@@ -165,9 +212,15 @@ export class StaticChecker {
   private collectionKind(init: ts.Expression | undefined): string | undefined {
     if (!init) return undefined;
     if (ts.isArrayLiteralExpression(init)) return 'array';
-    if (ts.isNewExpression(init) && ts.isIdentifier(init.expression) && /^(Map|Set|Array)$/.test(init.expression.text)) return init.expression.text;
+    if (ts.isNewExpression(init) && ts.isIdentifier(init.expression) && /^(Map|Set|Array)$/.test(init.expression.text))
+      return init.expression.text;
     if (ts.isObjectLiteralExpression(init) && init.properties.length === 0) return 'object';
-    if (ts.isCallExpression(init) && init.expression.getText(this.sf) === 'Object.create' && init.arguments[0]?.kind === ts.SyntaxKind.NullKeyword) return 'object';
+    if (
+      ts.isCallExpression(init) &&
+      init.expression.getText(this.sf) === 'Object.create' &&
+      init.arguments[0]?.kind === ts.SyntaxKind.NullKeyword
+    )
+      return 'object';
     return undefined;
   }
 
@@ -187,14 +240,25 @@ export class StaticChecker {
       if (ts.isClassLike(n) && n.name) {
         const cls = n.name.text;
         for (const m of n.members) {
-          if (!ts.isPropertyDeclaration(m) || !ts.isIdentifier(m.name) || !ts.getModifiers(m)?.some((x) => x.kind === ts.SyntaxKind.StaticKeyword)) continue;
+          if (
+            !ts.isPropertyDeclaration(m) ||
+            !ts.isIdentifier(m.name) ||
+            !ts.getModifiers(m)?.some((x) => x.kind === ts.SyntaxKind.StaticKeyword)
+          )
+            continue;
           const kind = this.collectionKind(m.initializer);
           if (!kind) continue;
           const prop = m.name.text;
           if (n.members.some((o) => o !== m && o.name && ts.isIdentifier(o.name) && o.name.text === prop)) continue;
           const refs: ts.Expression[] = [];
           const visit = (x: ts.Node): void => {
-            if (ts.isPropertyAccessExpression(x) && x.name.text === prop && ((ts.isIdentifier(x.expression) && x.expression.text === cls) || (x.expression.kind === ts.SyntaxKind.ThisKeyword && insideClass(x, n)))) refs.push(x);
+            if (
+              ts.isPropertyAccessExpression(x) &&
+              x.name.text === prop &&
+              ((ts.isIdentifier(x.expression) && x.expression.text === cls) ||
+                (x.expression.kind === ts.SyntaxKind.ThisKeyword && insideClass(x, n)))
+            )
+              refs.push(x);
             ts.forEachChild(x, visit);
           };
           visit(this.sf);
@@ -206,7 +270,13 @@ export class StaticChecker {
     visitClasses(this.sf);
   }
 
-  private checkCollection(subject: string, shown: string, what: string, nameNode: ts.Node, refs: ts.Expression[]): void {
+  private checkCollection(
+    subject: string,
+    shown: string,
+    what: string,
+    nameNode: ts.Node,
+    refs: ts.Expression[],
+  ): void {
     const adds: { node: ts.Node; key?: ts.Expression; how: string }[] = [];
     let removed = false;
     let escaped = false;
@@ -216,7 +286,8 @@ export class StaticChecker {
         const m = p.name.text;
         const call = ts.isCallExpression(p.parent) && p.parent.expression === p ? p.parent : undefined;
         if (call) {
-          if (ADD_METHODS.has(m)) adds.push({ node: call, key: m === 'set' || m === 'add' ? call.arguments[0] : undefined, how: m });
+          if (ADD_METHODS.has(m))
+            adds.push({ node: call, key: m === 'set' || m === 'add' ? call.arguments[0] : undefined, how: m });
           else if (REMOVE_METHODS.has(m)) removed = true;
           else if (!READ_METHODS.has(m)) escaped = true;
         } else if (isAssignmentTarget(p)) {
@@ -228,7 +299,12 @@ export class StaticChecker {
         else if (isAssignmentTarget(p)) adds.push({ node: p.parent, key: p.argumentExpression, how: '[key] =' });
       } else if (isAssignmentTarget(r)) {
         removed = true;
-      } else if ((ts.isForOfStatement(p) && p.expression === r) || ts.isSpreadElement(p) || ts.isSpreadAssignment(p) || (ts.isForInStatement(p) && p.expression === r)) {
+      } else if (
+        (ts.isForOfStatement(p) && p.expression === r) ||
+        ts.isSpreadElement(p) ||
+        ts.isSpreadAssignment(p) ||
+        (ts.isForInStatement(p) && p.expression === r)
+      ) {
         // Reads.
       } else {
         escaped = true;
@@ -243,7 +319,9 @@ export class StaticChecker {
       message: `${shown} is ${what} that is only ever added to (${first.how} at line ${this.lineOf(first.node)}): nothing removes its entries, so it grows for the life of the process`,
       subject,
       subjectRange: this.nodeRange(nameNode),
-      related: perCallAdds.slice(0, 5).map((a) => ({ range: this.nodeRange(a.node), message: `${shown}: added to here` })),
+      related: perCallAdds
+        .slice(0, 5)
+        .map((a) => ({ range: this.nodeRange(a.node), message: `${shown}: added to here` })),
     });
     for (const a of perCallAdds) {
       if (!a.key) continue;
@@ -255,7 +333,10 @@ export class StaticChecker {
         message: `the key of ${shown} includes ${clipText(why.text)}, which differs on every request: lookups never hit, and every entry stays`,
         subject,
         subjectRange: this.nodeRange(nameNode),
-        related: why.node !== a.key ? [{ range: this.nodeRange(why.node), message: `${clipText(why.text)}: differs on every request` }] : [],
+        related:
+          why.node !== a.key
+            ? [{ range: this.nodeRange(why.node), message: `${clipText(why.text)}: differs on every request` }]
+            : [],
       });
     }
   }
@@ -267,7 +348,10 @@ export class StaticChecker {
       if (found) return;
       if (ts.isPropertyAccessExpression(n)) {
         const recv = lastName(n.expression) ?? '';
-        if (ALWAYS_PER_REQUEST_FIELD.test(n.name.text) || (REQUEST_FIELD.test(n.name.text) && REQUEST_RECEIVER.test(recv))) {
+        if (
+          ALWAYS_PER_REQUEST_FIELD.test(n.name.text) ||
+          (REQUEST_FIELD.test(n.name.text) && REQUEST_RECEIVER.test(recv))
+        ) {
           found = { node: n, text: n.getText(this.sf) };
           return;
         }
@@ -307,7 +391,8 @@ export class StaticChecker {
   private listeners(): void {
     const removedOn = new Set<string>();
     for (const c of this.calls) {
-      if (ts.isPropertyAccessExpression(c.expression) && UNLISTEN_METHODS.has(c.expression.name.text)) removedOn.add(lastName(c.expression.expression) ?? '');
+      if (ts.isPropertyAccessExpression(c.expression) && UNLISTEN_METHODS.has(c.expression.name.text))
+        removedOn.add(lastName(c.expression.expression) ?? '');
     }
     for (const c of this.calls) {
       if (!ts.isPropertyAccessExpression(c.expression) || !LISTEN_METHODS.has(c.expression.name.text)) continue;
@@ -315,18 +400,30 @@ export class StaticChecker {
       if (!ts.isIdentifier(recv)) continue;
       const fn = enclosingFunction(c);
       if (!fn || removedOn.has(recv.text)) continue;
-      const moduleLevel = (this.moduleVars.has(recv.text) && (this.declCount.get(recv.text) ?? 0) <= 1) || /^(process|globalThis|window|document)$/.test(recv.text);
+      const moduleLevel =
+        (this.moduleVars.has(recv.text) && (this.declCount.get(recv.text) ?? 0) <= 1) ||
+        /^(process|globalThis|window|document)$/.test(recv.text);
       if (!moduleLevel) continue;
       const options = c.arguments[2];
-      if (options && ts.isObjectLiteralExpression(options) && options.properties.some((p) => p.name && ts.isIdentifier(p.name) && /^(once|signal)$/.test(p.name.text))) continue;
-      const event = c.arguments[0] && ts.isStringLiteralLike(c.arguments[0]) ? `a '${clipText(c.arguments[0].text)}' listener` : 'a listener';
+      if (
+        options &&
+        ts.isObjectLiteralExpression(options) &&
+        options.properties.some((p) => p.name && ts.isIdentifier(p.name) && /^(once|signal)$/.test(p.name.text))
+      )
+        continue;
+      const event =
+        c.arguments[0] && ts.isStringLiteralLike(c.arguments[0])
+          ? `a '${clipText(c.arguments[0].text)}' listener`
+          : 'a listener';
       this.suspects.push({
         code: 'static/listener-never-removed',
         range: this.range(recv.getStart(this.sf), c.expression.name.getEnd()),
         message: `${event} is added to module-level ${recv.text} on ${perCall(fn)} and never removed: each listener, and everything its closure holds, stays alive as long as ${recv.text} does`,
         subject: recv.text,
         subjectRange: this.moduleVars.has(recv.text) ? this.nodeRange(this.moduleVars.get(recv.text)!.name) : undefined,
-        related: this.moduleVars.has(recv.text) ? [{ range: this.nodeRange(this.moduleVars.get(recv.text)!.name), message: `${recv.text} is declared here` }] : [],
+        related: this.moduleVars.has(recv.text)
+          ? [{ range: this.nodeRange(this.moduleVars.get(recv.text)!.name), message: `${recv.text} is declared here` }]
+          : [],
       });
     }
   }
@@ -336,7 +433,8 @@ export class StaticChecker {
   private intervals(): void {
     const cleared = new Set<string>();
     for (const c of this.calls) {
-      if (/^(clearInterval|clearTimeout)$/.test(lastName(c.expression) ?? '') && c.arguments[0]) cleared.add(lastName(c.arguments[0]) ?? '');
+      if (/^(clearInterval|clearTimeout)$/.test(lastName(c.expression) ?? '') && c.arguments[0])
+        cleared.add(lastName(c.arguments[0]) ?? '');
     }
     for (const c of this.calls) {
       if (lastName(c.expression) !== 'setInterval') continue;
@@ -344,12 +442,18 @@ export class StaticChecker {
       if (!fn) continue;
       // Where the handle goes: dropped, `.unref()`ed and dropped, or stored under a name.
       let e: ts.Node = c;
-      while (ts.isPropertyAccessExpression(e.parent) && ts.isCallExpression(e.parent.parent) && e.parent.name.text === 'unref') e = e.parent.parent;
+      while (
+        ts.isPropertyAccessExpression(e.parent) &&
+        ts.isCallExpression(e.parent.parent) &&
+        e.parent.name.text === 'unref'
+      )
+        e = e.parent.parent;
       const p = e.parent;
       let handle: string | undefined;
       if (ts.isExpressionStatement(p)) handle = undefined;
       else if (ts.isVariableDeclaration(p) && ts.isIdentifier(p.name)) handle = p.name.text;
-      else if (ts.isBinaryExpression(p) && p.right === e && p.operatorToken.kind === ts.SyntaxKind.EqualsToken) handle = lastName(p.left);
+      else if (ts.isBinaryExpression(p) && p.right === e && p.operatorToken.kind === ts.SyntaxKind.EqualsToken)
+        handle = lastName(p.left);
       else continue;
       if (handle && cleared.has(handle)) continue;
       const callee = ts.isPropertyAccessExpression(c.expression) ? c.expression.name : c.expression;
@@ -370,7 +474,14 @@ export class StaticChecker {
       const fn = enclosingFunction(c);
       if (!fn) continue;
       const arg = c.arguments[0];
-      if (this.deletesRequireCache && ts.isIdentifier(c.expression) && c.expression.text === 'require' && arg && ts.isStringLiteralLike(arg) && /^\.\.?\//.test(arg.text)) {
+      if (
+        this.deletesRequireCache &&
+        ts.isIdentifier(c.expression) &&
+        c.expression.text === 'require' &&
+        arg &&
+        ts.isStringLiteralLike(arg) &&
+        /^\.\.?\//.test(arg.text)
+      ) {
         this.suspects.push({
           code: 'static/module-reloaded',
           range: this.nodeRange(c.expression),
@@ -380,7 +491,12 @@ export class StaticChecker {
         });
         const target = resolveModule(this.at.file, arg.text);
         if (target) this.reloads.push({ target, line: this.lineOf(c) });
-      } else if (c.expression.kind === ts.SyntaxKind.ImportKeyword && arg && (ts.isTemplateExpression(arg) || ts.isBinaryExpression(arg)) && arg.getText(this.sf).includes('?')) {
+      } else if (
+        c.expression.kind === ts.SyntaxKind.ImportKeyword &&
+        arg &&
+        (ts.isTemplateExpression(arg) || ts.isBinaryExpression(arg)) &&
+        arg.getText(this.sf).includes('?')
+      ) {
         this.suspects.push({
           code: 'static/module-reloaded',
           range: this.range(c.getStart(this.sf), c.getStart(this.sf) + 'import'.length),
@@ -399,13 +515,34 @@ export class StaticChecker {
         if (ts.isFunctionLike(n) || ts.isClassLike(n)) return;
         if (ts.isNewExpression(n)) {
           const name = lastName(n.expression) ?? '';
-          if (RESOURCE_CLASS.test(name)) found.push({ node: n, range: this.range(n.getStart(this.sf), n.expression.getEnd()), what: `a ${name}`, subject: name });
+          if (RESOURCE_CLASS.test(name))
+            found.push({
+              node: n,
+              range: this.range(n.getStart(this.sf), n.expression.getEnd()),
+              what: `a ${name}`,
+              subject: name,
+            });
         } else if (ts.isCallExpression(n)) {
           const name = lastName(n.expression) ?? '';
           const callee = ts.isPropertyAccessExpression(n.expression) ? n.expression.name : n.expression;
-          if (RESOURCE_CALL.test(name)) found.push({ node: n, range: this.nodeRange(callee), what: name === 'setInterval' ? 'an interval' : `${name}()`, subject: name });
-          else if (LISTEN_METHODS.has(name) && ts.isPropertyAccessExpression(n.expression) && /^(process|globalThis)$/.test(n.expression.expression.getText(this.sf))) {
-            found.push({ node: n, range: this.nodeRange(callee), what: `a ${n.expression.expression.getText(this.sf)} listener`, subject: name });
+          if (RESOURCE_CALL.test(name))
+            found.push({
+              node: n,
+              range: this.nodeRange(callee),
+              what: name === 'setInterval' ? 'an interval' : `${name}()`,
+              subject: name,
+            });
+          else if (
+            LISTEN_METHODS.has(name) &&
+            ts.isPropertyAccessExpression(n.expression) &&
+            /^(process|globalThis)$/.test(n.expression.expression.getText(this.sf))
+          ) {
+            found.push({
+              node: n,
+              range: this.nodeRange(callee),
+              what: `a ${n.expression.expression.getText(this.sf)} listener`,
+              subject: name,
+            });
           }
         }
         ts.forEachChild(n, visit);
@@ -413,7 +550,12 @@ export class StaticChecker {
       visit(st);
       for (const f of found) {
         // `const pool = new DbPool()`: a runtime owner would be `pool`, declared there.
-        const declName = ts.isVariableStatement(st) && st.declarationList.declarations.length === 1 && ts.isIdentifier(st.declarationList.declarations[0].name) ? st.declarationList.declarations[0].name : undefined;
+        const declName =
+          ts.isVariableStatement(st) &&
+          st.declarationList.declarations.length === 1 &&
+          ts.isIdentifier(st.declarationList.declarations[0].name)
+            ? st.declarationList.declarations[0].name
+            : undefined;
         this.suspects.push({
           code: 'static/resource-in-reloaded-module',
           range: f.range,
@@ -429,7 +571,12 @@ export class StaticChecker {
 
 function isPropertyName(n: ts.Identifier): boolean {
   const p = n.parent;
-  return (ts.isPropertyAccessExpression(p) && p.name === n) || (ts.isPropertyAssignment(p) && p.name === n) || (ts.isPropertyDeclaration(p) && p.name === n) || (ts.isMethodDeclaration(p) && p.name === n);
+  return (
+    (ts.isPropertyAccessExpression(p) && p.name === n) ||
+    (ts.isPropertyAssignment(p) && p.name === n) ||
+    (ts.isPropertyDeclaration(p) && p.name === n) ||
+    (ts.isMethodDeclaration(p) && p.name === n)
+  );
 }
 
 function insideClass(n: ts.Node, cls: ts.ClassLikeDeclaration): boolean {
@@ -438,7 +585,10 @@ function insideClass(n: ts.Node, cls: ts.ClassLikeDeclaration): boolean {
 }
 
 /** A variable or parameter named `name` declared directly in function `fn` (not in nested functions). */
-function findLocal(fn: ts.SignatureDeclaration, name: string): ts.VariableDeclaration | ts.ParameterDeclaration | undefined {
+function findLocal(
+  fn: ts.SignatureDeclaration,
+  name: string,
+): ts.VariableDeclaration | ts.ParameterDeclaration | undefined {
   const param = fn.parameters.find((p) => ts.isIdentifier(p.name) && p.name.text === name);
   if (param) return param;
   let found: ts.VariableDeclaration | undefined;
@@ -459,7 +609,11 @@ function clipText(s: string): string {
 const MODULE_EXTENSIONS = ['', '.js', '.cjs', '.mjs', '.ts', '.cts', '.mts', '/index.js', '/index.ts'];
 
 /** The file a relative module specifier names, if it exists. */
-export function resolveModule(from: string, spec: string, exists: (f: string) => boolean = fileExists): string | undefined {
+export function resolveModule(
+  from: string,
+  spec: string,
+  exists: (f: string) => boolean = fileExists,
+): string | undefined {
   const base = path.resolve(path.dirname(from), spec);
   for (const ext of MODULE_EXTENSIONS) if (exists(base + ext)) return base + ext;
   return undefined;

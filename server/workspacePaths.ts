@@ -82,7 +82,11 @@ export class WorkspacePaths {
       const hits = this.roots.map((r) => path.join(r, tail)).filter((f) => this.exists(f));
       if (hits.length === 1) {
         const prefix = (slashed.startsWith('/') ? '/' : '') + parts.slice(0, parts.length - k).join('/');
-        return { file: hits[0], exists: true, guessed: `by its last ${k} path segments; set leakLens.pathMap to map ${prefix} explicitly` };
+        return {
+          file: hits[0],
+          exists: true,
+          guessed: `by its last ${k} path segments; set leakLens.pathMap to map ${prefix} explicitly`,
+        };
       }
       if (hits.length > 1) return undefined;
     }

@@ -2,7 +2,16 @@
  * What every view shares: the channel to the extension (typed by protocol/webview.ts), queries answered page by
  * page, links that open source locations, and switching views.
  */
-import type { FromWebview, PanelState, SourceLocation, ToWebview, ViewId, WebviewAnswer, WebviewQuery, WebviewResults } from '../../protocol/webview';
+import type {
+  FromWebview,
+  PanelState,
+  SourceLocation,
+  ToWebview,
+  ViewId,
+  WebviewAnswer,
+  WebviewQuery,
+  WebviewResults,
+} from '../../protocol/webview';
 import { progressText } from '../../protocol/progress';
 import { h, onActivate } from './dom';
 
@@ -53,7 +62,10 @@ export class App {
   }
 
   /** Asks the extension for one page (or path); the answer is data, never a rejection. */
-  query<K extends WebviewQuery['kind']>(query: Extract<WebviewQuery, { kind: K }>, onProgress?: (text: string) => void): { id: number; answer: Promise<WebviewAnswer<WebviewResults[K]>> } {
+  query<K extends WebviewQuery['kind']>(
+    query: Extract<WebviewQuery, { kind: K }>,
+    onProgress?: (text: string) => void,
+  ): { id: number; answer: Promise<WebviewAnswer<WebviewResults[K]>> } {
     const id = this.nextId++;
     const answer = new Promise<WebviewAnswer<WebviewResults[K]>>((resolve) => {
       this.pending.set(id, { resolve: resolve as Pending['resolve'], onProgress });
@@ -91,16 +103,28 @@ export class App {
   /** A path shown relative to the workspace when it lies inside it. */
   displayPath(file: string): string {
     const root = this.state.root;
-    if (root && file.startsWith(root) && (file[root.length] === '/' || file[root.length] === '\\')) return file.slice(root.length + 1);
+    if (root && file.startsWith(root) && (file[root.length] === '/' || file[root.length] === '\\'))
+      return file.slice(root.length + 1);
     return file;
   }
 
   /** A link that opens `loc` in the editor (through the extension, which checks it named that file). */
   link(loc: SourceLocation, label?: string): HTMLAnchorElement {
     const where = `${this.displayPath(loc.file)}:${loc.line}`;
-    const a = h('a', { class: 'loc', attrs: { href: '#', title: `Open ${loc.file}:${loc.line}:${loc.column}${loc.generated ? ` (runs as ${loc.generated.file}:${loc.generated.line})` : ''}`, 'data-file': loc.file, 'data-line': loc.line } }, label ?? where);
+    const a = h(
+      'a',
+      {
+        class: 'loc',
+        attrs: {
+          href: '#',
+          title: `Open ${loc.file}:${loc.line}:${loc.column}${loc.generated ? ` (runs as ${loc.generated.file}:${loc.generated.line})` : ''}`,
+          'data-file': loc.file,
+          'data-line': loc.line,
+        },
+      },
+      label ?? where,
+    );
     onActivate(a, () => this.post({ type: 'openLocation', file: loc.file, line: loc.line, column: loc.column }));
     return a;
   }
 }
-

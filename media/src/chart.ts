@@ -40,11 +40,35 @@ export function byteAxis(t: ChartTheme, log = false): uPlot.Axis {
     grid: { stroke: t.grid, width: 1 },
     ticks: { stroke: t.grid, width: 1 },
     size: 72,
-    values: (_u, vals) => vals.map((v) => (v === null || (log && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) > 1e-9) ? '' : formatBytes(v))),
+    values: (_u, vals) =>
+      vals.map((v) =>
+        v === null || (log && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) > 1e-9) ? '' : formatBytes(v),
+      ),
   };
 }
 
-const SECOND_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 4 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400];
+const SECOND_STEPS = [
+  1,
+  2,
+  5,
+  10,
+  15,
+  30,
+  60,
+  120,
+  300,
+  600,
+  900,
+  1800,
+  3600,
+  7200,
+  4 * 3600,
+  6 * 3600,
+  12 * 3600,
+  86400,
+  2 * 86400,
+  7 * 86400,
+];
 
 /** A time axis in whole seconds and the viewer's clock time (uPlot's default shows milliseconds for short spans). */
 export function timeAxis(t: ChartTheme): uPlot.Axis {
@@ -61,14 +85,22 @@ export function timeAxis(t: ChartTheme): uPlot.Axis {
       const withDate = max - min > 86400;
       return splits.map((s) => {
         const d = new Date(s * 1000);
-        return withDate ? `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}` : d.toLocaleTimeString();
+        return withDate
+          ? `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`
+          : d.toLocaleTimeString();
       });
     },
   };
 }
 
 export function plainAxis(t: ChartTheme, extra: Partial<uPlot.Axis> = {}): uPlot.Axis {
-  return { stroke: t.foreground, font: t.font, grid: { stroke: t.grid, width: 1 }, ticks: { stroke: t.grid, width: 1 }, ...extra };
+  return {
+    stroke: t.foreground,
+    font: t.font,
+    grid: { stroke: t.grid, width: 1 },
+    ticks: { stroke: t.grid, width: 1 },
+    ...extra,
+  };
 }
 
 /** Calls `fn` when VS Code switches theme (it changes the body's class and the CSS variables). */

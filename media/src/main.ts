@@ -13,7 +13,14 @@ import { TimelineView } from './views/timeline';
 
 performance.mark('leak-lens:script-start');
 
-const tabNames: Record<ViewId, string> = { timeline: 'Timeline', growth: 'Growth', leaks: 'Leak groups', retainers: 'Retainers', summary: 'Summary', comparison: 'Comparison' };
+const tabNames: Record<ViewId, string> = {
+  timeline: 'Timeline',
+  growth: 'Growth',
+  leaks: 'Leak groups',
+  retainers: 'Retainers',
+  summary: 'Summary',
+  comparison: 'Comparison',
+};
 
 const app = new App();
 const views = {
@@ -33,7 +40,11 @@ const tabs = new Map<ViewId, HTMLButtonElement>();
 let current: ViewId | undefined;
 
 for (const id of Object.keys(views) as ViewId[]) {
-  const panel = h('section', { id: `panel-${id}`, class: 'panel', attrs: { role: 'tabpanel', 'aria-labelledby': `tab-${id}`, tabindex: -1 } }, views[id].el);
+  const panel = h(
+    'section',
+    { id: `panel-${id}`, class: 'panel', attrs: { role: 'tabpanel', 'aria-labelledby': `tab-${id}`, tabindex: -1 } },
+    views[id].el,
+  );
   panel.hidden = true;
   panels.set(id, panel);
 }
@@ -46,12 +57,36 @@ function renderTabs(state: PanelState): void {
   for (const id of state.views) {
     // A report of the sampling mode lists growing allocation stacks, not leak groups.
     const name = id === 'leaks' && state.report?.sampling ? 'Growing stacks' : tabNames[id];
-    const tab = h('button', { id: `tab-${id}`, class: 'tab', attrs: { role: 'tab', type: 'button', 'aria-controls': `panel-${id}`, 'aria-selected': 'false', tabindex: -1, 'data-view': id } }, name);
+    const tab = h(
+      'button',
+      {
+        id: `tab-${id}`,
+        class: 'tab',
+        attrs: {
+          role: 'tab',
+          type: 'button',
+          'aria-controls': `panel-${id}`,
+          'aria-selected': 'false',
+          tabindex: -1,
+          'data-view': id,
+        },
+      },
+      name,
+    );
     tab.addEventListener('click', () => show(id));
     tab.addEventListener('keydown', (e) => {
       const ids = app.state.views;
       const i = ids.indexOf(id);
-      const next = e.key === 'ArrowRight' ? (i + 1) % ids.length : e.key === 'ArrowLeft' ? (i - 1 + ids.length) % ids.length : e.key === 'Home' ? 0 : e.key === 'End' ? ids.length - 1 : -1;
+      const next =
+        e.key === 'ArrowRight'
+          ? (i + 1) % ids.length
+          : e.key === 'ArrowLeft'
+            ? (i - 1 + ids.length) % ids.length
+            : e.key === 'Home'
+              ? 0
+              : e.key === 'End'
+                ? ids.length - 1
+                : -1;
       if (next >= 0) {
         e.preventDefault();
         show(ids[next]);
@@ -98,7 +133,13 @@ function setState(state: PanelState): void {
   renderTabs(state);
   const saved = app.saved().view;
   // A group or an object asked for wins over the view the panel was on.
-  const first = state.focus ? 'retainers' : state.group && state.views.includes('leaks') ? 'leaks' : saved && state.views.includes(saved) ? saved : state.initialView;
+  const first = state.focus
+    ? 'retainers'
+    : state.group && state.views.includes('leaks')
+      ? 'leaks'
+      : saved && state.views.includes(saved)
+        ? saved
+        : state.initialView;
   // The first view is visible before it is filled, so its charts are drawn once, at their real width.
   for (const [v, panel] of panels) panel.hidden = v !== first;
   views.retainers.setSnapshots(state.snapshots);
@@ -131,7 +172,9 @@ window.addEventListener('message', (e: MessageEvent) => {
   }
 });
 
-window.addEventListener('error', (e) => app.post({ type: 'error', message: `${e.message} (${e.filename}:${e.lineno})` }));
+window.addEventListener('error', (e) =>
+  app.post({ type: 'error', message: `${e.message} (${e.filename}:${e.lineno})` }),
+);
 window.addEventListener('unhandledrejection', (e) => app.post({ type: 'error', message: String(e.reason) }));
 
 performance.mark('leak-lens:ready-posted');

@@ -45,7 +45,15 @@ export class DataTable<R> {
     this.sort = opts.sort;
     this.head = h('thead');
     this.body = h('tbody', { on: { keydown: (e) => this.onKey(e) } });
-    this.el = h('table', { class: `grid ${opts.className ?? ''}`, attrs: { role: 'grid', 'aria-label': opts.label, 'aria-readonly': 'true' } }, this.head, this.body);
+    this.el = h(
+      'table',
+      {
+        class: `grid ${opts.className ?? ''}`,
+        attrs: { role: 'grid', 'aria-label': opts.label, 'aria-readonly': 'true' },
+      },
+      this.head,
+      this.body,
+    );
     this.renderHead();
   }
 
@@ -57,11 +65,27 @@ export class DataTable<R> {
     const tr = h('tr');
     for (const c of this.opts.columns) {
       const sorted = this.sort?.key === c.key ? this.sort.dir : undefined;
-      const th = h('th', { class: c.numeric ? 'num' : '', attrs: { scope: 'col', 'aria-sort': sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : this.sortable(c) ? 'none' : undefined, title: c.title } });
+      const th = h('th', {
+        class: c.numeric ? 'num' : '',
+        attrs: {
+          scope: 'col',
+          'aria-sort':
+            sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : this.sortable(c) ? 'none' : undefined,
+          title: c.title,
+        },
+      });
       if (this.sortable(c)) {
-        const arrow = h('span', { class: 'sort-arrow', attrs: { 'aria-hidden': 'true' } }, sorted === 'asc' ? '▲' : sorted === 'desc' ? '▼' : '');
+        const arrow = h(
+          'span',
+          { class: 'sort-arrow', attrs: { 'aria-hidden': 'true' } },
+          sorted === 'asc' ? '▲' : sorted === 'desc' ? '▼' : '',
+        );
         // The arrow goes on the inner side, so labels stay aligned with their figures.
-        const button = h('button', { class: 'sort', attrs: { type: 'button', 'data-key': c.key }, on: { click: () => this.toggleSort(c) } }, ...(c.numeric ? [arrow, c.label] : [c.label, arrow]));
+        const button = h(
+          'button',
+          { class: 'sort', attrs: { type: 'button', 'data-key': c.key }, on: { click: () => this.toggleSort(c) } },
+          ...(c.numeric ? [arrow, c.label] : [c.label, arrow]),
+        );
         th.appendChild(button);
       } else th.textContent = c.label;
       tr.appendChild(th);
@@ -70,7 +94,12 @@ export class DataTable<R> {
   }
 
   private toggleSort(c: Column<R>): void {
-    const dir: SortDir = this.sort?.key === c.key ? (this.sort.dir === 'asc' ? 'desc' : 'asc') : (c.firstDir ?? (c.numeric ? 'desc' : 'asc'));
+    const dir: SortDir =
+      this.sort?.key === c.key
+        ? this.sort.dir === 'asc'
+          ? 'desc'
+          : 'asc'
+        : (c.firstDir ?? (c.numeric ? 'desc' : 'asc'));
     this.sort = { key: c.key, dir };
     this.renderHead();
     (this.head.querySelector(`button[data-key="${c.key}"]`) as HTMLButtonElement | null)?.focus();
@@ -111,12 +140,25 @@ export class DataTable<R> {
 
   private renderBody(): void {
     if (this.rows.length === 0) {
-      replace(this.body, h('tr', { class: 'empty' }, h('td', { attrs: { colspan: this.opts.columns.length } }, this.opts.empty ?? 'Nothing to show.')));
+      replace(
+        this.body,
+        h(
+          'tr',
+          { class: 'empty' },
+          h('td', { attrs: { colspan: this.opts.columns.length } }, this.opts.empty ?? 'Nothing to show.'),
+        ),
+      );
       return;
     }
     const frag = document.createDocumentFragment();
     this.rows.forEach((row, i) => {
-      const tr = h('tr', { attrs: { tabindex: i === this.active ? 0 : -1, 'aria-selected': i === this.selected ? 'true' : 'false', 'data-index': i } });
+      const tr = h('tr', {
+        attrs: {
+          tabindex: i === this.active ? 0 : -1,
+          'aria-selected': i === this.selected ? 'true' : 'false',
+          'data-index': i,
+        },
+      });
       tr.addEventListener('click', (e) => {
         // A link inside the row opens its location; it does not also activate the row.
         if ((e.target as Element).closest('a')) return;
@@ -126,7 +168,8 @@ export class DataTable<R> {
       for (const c of this.opts.columns) {
         const v = c.cell(row);
         const td = h('td', { class: c.numeric ? 'num' : '' });
-        for (const x of Array.isArray(v) ? v : [v]) if (x !== null && x !== undefined && x !== false) td.append(typeof x === 'number' ? String(x) : x);
+        for (const x of Array.isArray(v) ? v : [v])
+          if (x !== null && x !== undefined && x !== false) td.append(typeof x === 'number' ? String(x) : x);
         tr.appendChild(td);
       }
       frag.appendChild(tr);
@@ -193,9 +236,31 @@ export class Pager {
     label = 'Rows',
   ) {
     this.text = h('span', { class: 'pager-text', attrs: { 'aria-live': 'polite' } });
-    this.prev = h('button', { class: 'secondary', attrs: { type: 'button', 'aria-label': `Previous ${pageSize} ${label.toLowerCase()}` }, on: { click: () => this.go(this.offset - this.pageSize) } }, '‹ Previous');
-    this.next = h('button', { class: 'secondary', attrs: { type: 'button', 'aria-label': `Next ${pageSize} ${label.toLowerCase()}` }, on: { click: () => this.go(this.offset + this.pageSize) } }, 'Next ›');
-    this.el = h('div', { class: 'pager', attrs: { 'data-pager': label.toLowerCase() } }, this.prev, this.text, this.next);
+    this.prev = h(
+      'button',
+      {
+        class: 'secondary',
+        attrs: { type: 'button', 'aria-label': `Previous ${pageSize} ${label.toLowerCase()}` },
+        on: { click: () => this.go(this.offset - this.pageSize) },
+      },
+      '‹ Previous',
+    );
+    this.next = h(
+      'button',
+      {
+        class: 'secondary',
+        attrs: { type: 'button', 'aria-label': `Next ${pageSize} ${label.toLowerCase()}` },
+        on: { click: () => this.go(this.offset + this.pageSize) },
+      },
+      'Next ›',
+    );
+    this.el = h(
+      'div',
+      { class: 'pager', attrs: { 'data-pager': label.toLowerCase() } },
+      this.prev,
+      this.text,
+      this.next,
+    );
     this.label = label;
     this.update(0, 0, 0);
   }
@@ -208,7 +273,10 @@ export class Pager {
   update(offset: number, shown: number, total: number): void {
     this.offset = offset;
     this.total = total;
-    this.text.textContent = total === 0 ? `No ${this.label.toLowerCase()}` : `${this.label} ${(offset + 1).toLocaleString('en-US')}–${(offset + shown).toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`;
+    this.text.textContent =
+      total === 0
+        ? `No ${this.label.toLowerCase()}`
+        : `${this.label} ${(offset + 1).toLocaleString('en-US')}–${(offset + shown).toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`;
     this.prev.disabled = offset === 0;
     this.next.disabled = offset + shown >= total;
     this.el.hidden = total <= this.pageSize && offset === 0;

@@ -7,7 +7,15 @@
  * One inspector session is held for the whole debug session: V8 clears heap object ids when an inspector session
  * detaches, so snapshots are comparable only within one debug session.
  */
-import { DebugSession, Event, ExitedEvent, InitializedEvent, OutputEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
+import {
+  DebugSession,
+  Event,
+  ExitedEvent,
+  InitializedEvent,
+  OutputEvent,
+  TerminatedEvent,
+  Thread,
+} from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -22,14 +30,23 @@ import {
   type LaunchedProgram,
   type MemoryUsage,
 } from '../capture';
-import type { AttachArguments, CustomEvents, CustomEventName, CustomRequestName, CustomRequests, LaunchArguments, WorkerSnapshotBody } from '../../protocol/adapter';
+import type {
+  AttachArguments,
+  CustomEvents,
+  CustomEventName,
+  CustomRequestName,
+  CustomRequests,
+  LaunchArguments,
+  WorkerSnapshotBody,
+} from '../../protocol/adapter';
 
 /** What a client may send: nothing is known to be present until checked. */
 type LaunchRequestArguments = DebugProtocol.LaunchRequestArguments & Partial<LaunchArguments>;
 type AttachRequestArguments = DebugProtocol.AttachRequestArguments & AttachArguments;
 
 /** Inspector lines Node prints on stderr that mean nothing to the user of a debug session. */
-const inspectorNoise = /^(Debugger listening on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Debugger ending on |Waiting for the debugger to disconnect)/;
+const inspectorNoise =
+  /^(Debugger listening on |For help, see: https:\/\/nodejs\.org|Debugger attached\.|Debugger ending on |Waiting for the debugger to disconnect)/;
 
 /** A failure the user can act on; its message is shown as is. */
 class UserError extends Error {}
@@ -76,16 +93,25 @@ export class LeakLensDebugSession extends DebugSession {
     this.sendEvent(new InitializedEvent());
   }
 
-  protected override async launchRequest(response: DebugProtocol.LaunchResponse, given: LaunchRequestArguments | undefined): Promise<void> {
+  protected override async launchRequest(
+    response: DebugProtocol.LaunchResponse,
+    given: LaunchRequestArguments | undefined,
+  ): Promise<void> {
     const args = given ?? ({} as LaunchRequestArguments);
     try {
       if (typeof args.program !== 'string' || !args.program.trim()) {
-        throw new UserError('The launch configuration has no "program": name the script to run (for example "server.js").');
+        throw new UserError(
+          'The launch configuration has no "program": name the script to run (for example "server.js").',
+        );
       }
       const cwd = args.cwd ?? path.dirname(path.resolve(args.program));
       const program = path.resolve(cwd, args.program);
-      if (!fs.existsSync(program)) throw new UserError(`Cannot find the program ${program}: check "program" (and "cwd") in the launch configuration.`);
-      if (!fs.existsSync(cwd)) throw new UserError(`The working folder ${cwd} does not exist: check "cwd" in the launch configuration.`);
+      if (!fs.existsSync(program))
+        throw new UserError(
+          `Cannot find the program ${program}: check "program" (and "cwd") in the launch configuration.`,
+        );
+      if (!fs.existsSync(cwd))
+        throw new UserError(`The working folder ${cwd} does not exist: check "cwd" in the launch configuration.`);
       const env: Record<string, string | undefined> = {};
       for (const [k, v] of Object.entries(args.env ?? {})) env[k] = v === null ? undefined : String(v);
       const launched = await launchForCapture(
@@ -104,7 +130,10 @@ export class LeakLensDebugSession extends DebugSession {
       this.stopOnDisconnect = args.stopOnDisconnect ?? true;
       this.adopt(launched.session);
       void launched.program.exited.then((status) => {
-        this.output(`\nThe program ${status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`}.\n`, 'console');
+        this.output(
+          `\nThe program ${status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`}.\n`,
+          'console',
+        );
         this.sendEvent(new ExitedEvent(status.code ?? 1));
         this.end();
       });
@@ -116,7 +145,10 @@ export class LeakLensDebugSession extends DebugSession {
     }
   }
 
-  protected override async attachRequest(response: DebugProtocol.AttachResponse, given: AttachRequestArguments | undefined): Promise<void> {
+  protected override async attachRequest(
+    response: DebugProtocol.AttachResponse,
+    given: AttachRequestArguments | undefined,
+  ): Promise<void> {
     const args = given ?? ({} as AttachRequestArguments);
     try {
       const url = await this.resolveAttachUrl(args);
@@ -134,19 +166,24 @@ export class LeakLensDebugSession extends DebugSession {
   private async resolveAttachUrl(args: AttachRequestArguments): Promise<string> {
     const given = [args.websocketUrl, args.port, args.processId].filter((v) => v !== undefined && v !== '').length;
     if (given !== 1) {
-      throw new UserError('The attach configuration must name exactly one of "websocketUrl", "port" (with "address") or "processId".');
+      throw new UserError(
+        'The attach configuration must name exactly one of "websocketUrl", "port" (with "address") or "processId".',
+      );
     }
     if (args.websocketUrl) {
-      if (!/^wss?:\/\//.test(args.websocketUrl)) throw new UserError(`"websocketUrl" must start with ws:// (got ${args.websocketUrl}).`);
+      if (!/^wss?:\/\//.test(args.websocketUrl))
+        throw new UserError(`"websocketUrl" must start with ws:// (got ${args.websocketUrl}).`);
       return args.websocketUrl;
     }
     if (args.port !== undefined) {
       const port = Number(args.port);
-      if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UserError(`"port" must be a port number (got ${String(args.port)}).`);
+      if (!Number.isInteger(port) || port <= 0 || port > 65535)
+        throw new UserError(`"port" must be a port number (got ${String(args.port)}).`);
       return (await targetFromHostPort(args.address || '127.0.0.1', port)).url;
     }
     const pid = Number(args.processId);
-    if (!Number.isInteger(pid) || pid <= 0) throw new UserError(`"processId" must be a process id (got ${String(args.processId)}).`);
+    if (!Number.isInteger(pid) || pid <= 0)
+      throw new UserError(`"processId" must be a process id (got ${String(args.processId)}).`);
     return (await attachToPid(pid)).url;
   }
 
@@ -159,7 +196,10 @@ export class LeakLensDebugSession extends DebugSession {
         this.end();
       }),
       session.onProgramFinished(() => {
-        this.output('\nThe program has finished; its memory stays inspectable until you stop this session.\n', 'console');
+        this.output(
+          '\nThe program has finished; its memory stays inspectable until you stop this session.\n',
+          'console',
+        );
         this.sendCustomEvent('leakLens/programFinished', {});
       }),
     );
@@ -167,7 +207,9 @@ export class LeakLensDebugSession extends DebugSession {
 
   private async afterConnect(args: { trackAllocations?: boolean; samplingIntervalMs?: number }): Promise<void> {
     // A target without the NodeWorker domain (not Node, or too old) simply has no workers to snapshot.
-    this.workers = await WorkerTracker.start(this.capture!.connection, this.capture!.processInfo.pid, { trackAllocations: args.trackAllocations }).catch(() => undefined);
+    this.workers = await WorkerTracker.start(this.capture!.connection, this.capture!.processInfo.pid, {
+      trackAllocations: args.trackAllocations,
+    }).catch(() => undefined);
     if (args.trackAllocations) await this.capture!.startAllocationTracking();
     if (args.samplingIntervalMs && args.samplingIntervalMs > 0) this.startSampling(args.samplingIntervalMs);
   }
@@ -183,7 +225,12 @@ export class LeakLensDebugSession extends DebugSession {
   }
 
   protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
-    this.fail(response, new UserError('A Leak Lens session is for memory work and never pauses the program. To use breakpoints, debug it with the "node" debugger; Leak Lens works on those sessions too.'));
+    this.fail(
+      response,
+      new UserError(
+        'A Leak Lens session is for memory work and never pauses the program. To use breakpoints, debug it with the "node" debugger; Leak Lens works on those sessions too.',
+      ),
+    );
   }
 
   protected override cancelRequest(response: DebugProtocol.CancelResponse, args: DebugProtocol.CancelArguments): void {
@@ -197,14 +244,22 @@ export class LeakLensDebugSession extends DebugSession {
     this.end();
   }
 
-  protected override async disconnectRequest(response: DebugProtocol.DisconnectResponse, args: DebugProtocol.DisconnectArguments): Promise<void> {
+  protected override async disconnectRequest(
+    response: DebugProtocol.DisconnectResponse,
+    args: DebugProtocol.DisconnectArguments,
+  ): Promise<void> {
     const stop = args?.terminateDebuggee ?? this.stopOnDisconnect;
     await this.shutDownTarget(stop);
     this.sendResponse(response);
     this.ended = true;
   }
 
-  protected override async customRequest(command: string, response: DebugProtocol.Response, args: unknown, request?: DebugProtocol.Request): Promise<void> {
+  protected override async customRequest(
+    command: string,
+    response: DebugProtocol.Response,
+    args: unknown,
+    request?: DebugProtocol.Request,
+  ): Promise<void> {
     if (!command.startsWith('leakLens/')) {
       super.customRequest(command, response, args, request);
       return;
@@ -225,9 +280,16 @@ export class LeakLensDebugSession extends DebugSession {
     }
   }
 
-  private async custom<K extends CustomRequestName>(command: K, args: CustomRequests[K]['args'], signal: AbortSignal): Promise<CustomRequests[K]['body']> {
+  private async custom<K extends CustomRequestName>(
+    command: K,
+    args: CustomRequests[K]['args'],
+    signal: AbortSignal,
+  ): Promise<CustomRequests[K]['body']> {
     const capture = this.capture;
-    if (!capture || capture.isClosed) throw new UserError('There is no program to work on: the session has no inspector connection (launch or attach first).');
+    if (!capture || capture.isClosed)
+      throw new UserError(
+        'There is no program to work on: the session has no inspector connection (launch or attach first).',
+      );
     type Body = CustomRequests[K]['body'];
     switch (command) {
       case 'leakLens/targetInfo':
@@ -241,7 +303,8 @@ export class LeakLensDebugSession extends DebugSession {
         } satisfies CustomRequests['leakLens/targetInfo']['body'] as Body;
       case 'leakLens/takeSnapshot': {
         const a = args as CustomRequests['leakLens/takeSnapshot']['args'];
-        if (typeof a.file !== 'string' || !path.isAbsolute(a.file)) throw new UserError('leakLens/takeSnapshot needs an absolute "file" path.');
+        if (typeof a.file !== 'string' || !path.isAbsolute(a.file))
+          throw new UserError('leakLens/takeSnapshot needs an absolute "file" path.');
         await fs.promises.mkdir(path.dirname(a.file), { recursive: true }).catch(() => undefined);
         let last = 0;
         const controller = signalController(signal);
@@ -295,7 +358,8 @@ export class LeakLensDebugSession extends DebugSession {
         return { addresses: await capture.listeningAddresses() } as Body;
       case 'leakLens/startSampling': {
         const interval = Number((args as CustomRequests['leakLens/startSampling']['args']).intervalMs);
-        if (!Number.isFinite(interval) || interval < 100) throw new UserError('leakLens/startSampling needs "intervalMs" of at least 100.');
+        if (!Number.isFinite(interval) || interval < 100)
+          throw new UserError('leakLens/startSampling needs "intervalMs" of at least 100.');
         this.startSampling(interval);
         return {} as Body;
       }
@@ -314,13 +378,17 @@ export class LeakLensDebugSession extends DebugSession {
         return {} as Body;
       case 'leakLens/startAllocationSampling': {
         const interval = Number((args as CustomRequests['leakLens/startAllocationSampling']['args']).interval);
-        if (!Number.isInteger(interval) || interval < 64) throw new UserError('leakLens/startAllocationSampling needs "interval" in bytes, a whole number of at least 64.');
+        if (!Number.isInteger(interval) || interval < 64)
+          throw new UserError(
+            'leakLens/startAllocationSampling needs "interval" in bytes, a whole number of at least 64.',
+          );
         await capture.startAllocationSampling(interval);
         this.allocationSampling = true;
         return {} as Body;
       }
       case 'leakLens/readAllocationSampling': {
-        if (!this.allocationSampling) throw new UserError('Allocation sampling is not on; send leakLens/startAllocationSampling first.');
+        if (!this.allocationSampling)
+          throw new UserError('Allocation sampling is not on; send leakLens/startAllocationSampling first.');
         // Twice: objects freed by the first collection's finalizers go in the second, as before a snapshot.
         await capture.collectGarbage();
         await capture.collectGarbage();
@@ -328,7 +396,8 @@ export class LeakLensDebugSession extends DebugSession {
         const sourceMapURLs: Record<string, string> = {};
         if ((args as CustomRequests['leakLens/readAllocationSampling']['args']).sourceMaps === true) {
           await capture.refreshScripts();
-          for (const script of capture.scripts.values()) if (script.sourceMapURL) sourceMapURLs[script.url] = script.sourceMapURL;
+          for (const script of capture.scripts.values())
+            if (script.sourceMapURL) sourceMapURLs[script.url] = script.sourceMapURL;
         }
         return { profile, sourceMapURLs } satisfies CustomRequests['leakLens/readAllocationSampling']['body'] as Body;
       }
@@ -348,7 +417,15 @@ export class LeakLensDebugSession extends DebugSession {
       const workerFile = `${file.replace(/\.heapsnapshot$/, '')}.worker${worker.thread.id}.heapsnapshot`;
       try {
         const { filePath, metaPath, meta } = await worker.takeSnapshot(workerFile, { label, gc });
-        taken.push({ name: worker.name, thread: worker.thread, file: filePath, metaFile: metaPath, fileSize: meta.fileSize, sessionId: meta.sessionId, sequence: meta.sequence });
+        taken.push({
+          name: worker.name,
+          thread: worker.thread,
+          file: filePath,
+          metaFile: metaPath,
+          fileSize: meta.fileSize,
+          sessionId: meta.sessionId,
+          sequence: meta.sequence,
+        });
       } catch (error) {
         if (!worker.isClosed) throw error;
       }
@@ -358,7 +435,9 @@ export class LeakLensDebugSession extends DebugSession {
 
   private startSampling(intervalMs: number): void {
     this.sampler?.dispose();
-    this.sampler = this.capture!.startSampling(intervalMs, (sample: MemoryUsage & { time: number }) => this.sendCustomEvent('leakLens/memorySample', sample));
+    this.sampler = this.capture!.startSampling(intervalMs, (sample: MemoryUsage & { time: number }) =>
+      this.sendCustomEvent('leakLens/memorySample', sample),
+    );
   }
 
   private sendCustomEvent<E extends CustomEventName>(event: E, body: CustomEvents[E]): void {
@@ -394,7 +473,8 @@ export class LeakLensDebugSession extends DebugSession {
     const capture = this.capture;
     this.capture = undefined;
     // An attached program goes on running: leave it without the profiler's (small) cost.
-    if (this.allocationSampling && capture && !capture.isClosed) await capture.stopAllocationSampling().catch(() => undefined);
+    if (this.allocationSampling && capture && !capture.isClosed)
+      await capture.stopAllocationSampling().catch(() => undefined);
     this.allocationSampling = false;
     await capture?.close().catch(() => undefined);
     if (stopProgram && this.program) await this.program.stop();
@@ -445,7 +525,9 @@ export class LeakLensDebugSession extends DebugSession {
     response.success = false;
     response.message = message;
     // `showUser` makes VS Code show the message even for requests it sent itself (launch, attach).
-    response.body = { error: { id: 1, format: message.replace(/[{}]/g, (c) => (c === '{' ? '(' : ')')), showUser: true } };
+    response.body = {
+      error: { id: 1, format: message.replace(/[{}]/g, (c) => (c === '{' ? '(' : ')')), showUser: true },
+    };
     this.sendResponse(response);
   }
 }

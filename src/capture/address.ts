@@ -55,10 +55,18 @@ export function listeningFromValue(value: unknown): ListeningAddress[] {
     const protocol = v.protocol === 'http' || v.protocol === 'https' || v.protocol === 'tls' ? v.protocol : 'tcp';
     const host = connectHost(String(v.address ?? ''), String(v.family ?? ''));
     if (out.some((o) => o.host === host && o.port === v.port)) continue;
-    out.push({ protocol, host, port: v.port, ...(protocol === 'http' || protocol === 'https' ? { url: `${protocol}://${host}:${v.port}` } : {}) });
+    out.push({
+      protocol,
+      host,
+      port: v.port,
+      ...(protocol === 'http' || protocol === 'https' ? { url: `${protocol}://${host}:${v.port}` } : {}),
+    });
   }
   const web = (a: ListeningAddress): number => (a.url ? 0 : 1);
-  return out.map((a, i) => ({ a, i })).sort((x, y) => web(x.a) - web(y.a) || x.i - y.i).map(({ a }) => a);
+  return out
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => web(x.a) - web(y.a) || x.i - y.i)
+    .map(({ a }) => a);
 }
 
 /**
@@ -67,13 +75,24 @@ export function listeningFromValue(value: unknown): ListeningAddress[] {
  */
 export async function listeningAddresses(client: CdpClient, timeoutMs = 5_000): Promise<ListeningAddress[]> {
   try {
-    const reply = await client.send('Runtime.evaluate', { expression: LISTENING_SERVERS, objectGroup: OBJECT_GROUP, returnByValue: true, silent: true, includeCommandLineAPI: false }, { timeoutMs });
+    const reply = await client.send(
+      'Runtime.evaluate',
+      {
+        expression: LISTENING_SERVERS,
+        objectGroup: OBJECT_GROUP,
+        returnByValue: true,
+        silent: true,
+        includeCommandLineAPI: false,
+      },
+      { timeoutMs },
+    );
     return reply.exceptionDetails ? [] : listeningFromValue(reply.result.value);
   } catch (error) {
     if (error instanceof ConnectionClosedError) throw error;
     return [];
   } finally {
-    if (!client.isClosed) void client.send('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP }).catch(() => undefined);
+    if (!client.isClosed)
+      void client.send('Runtime.releaseObjectGroup', { objectGroup: OBJECT_GROUP }).catch(() => undefined);
   }
 }
 
@@ -83,11 +102,17 @@ export function urlInLine(line: string): string | undefined {
 }
 
 /** What the workload is pointed at: the URL the program printed, else its first HTTP server found through the inspector. */
-export function chooseTargetUrl(printed: string | undefined, listening: readonly ListeningAddress[]): string | undefined {
+export function chooseTargetUrl(
+  printed: string | undefined,
+  listening: readonly ListeningAddress[],
+): string | undefined {
   return printed ?? listening.find((a) => a.url)?.url;
 }
 
 /** The environment a workload (the CLI's `--action`, Find Leaks' workload command) runs with, over the given one. */
-export function workloadEnvironment(targetUrl: string | undefined, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function workloadEnvironment(
+  targetUrl: string | undefined,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   return { ...base, ...(targetUrl ? { TARGET_URL: targetUrl } : {}) };
 }

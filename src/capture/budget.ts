@@ -37,7 +37,6 @@ export interface CaptureFacts {
   available?: number;
 }
 
-
 /** Runs in the target: plain numbers only, no globals written, nothing retained. Linux only; elsewhere limits are absent. */
 export const FACTS_EXPRESSION = `(() => {
   const out = {};
@@ -83,19 +82,30 @@ export const FACTS_EXPRESSION = `(() => {
 export const PEAK_RSS_EXPRESSION = `(() => { try { return process.resourceUsage().maxRSS * 1024; } catch { return undefined; } })()`;
 
 /** The extra memory a snapshot needs, from the heap size and, when known, the objects per byte of a previous snapshot. */
-export function estimateCapture(heapUsed: number, previous?: { objects: number; heapUsed: number }): Pick<CaptureCost, 'estimateBytes' | 'objectsFrom'> {
-  const density = previous && previous.objects > 0 && previous.heapUsed > 0 ? previous.objects / previous.heapUsed : undefined;
+export function estimateCapture(
+  heapUsed: number,
+  previous?: { objects: number; heapUsed: number },
+): Pick<CaptureCost, 'estimateBytes' | 'objectsFrom'> {
+  const density =
+    previous && previous.objects > 0 && previous.heapUsed > 0 ? previous.objects / previous.heapUsed : undefined;
   const objects = heapUsed * (density ?? WORST_OBJECTS_PER_BYTE);
-  return { estimateBytes: Math.round(objects * BYTES_PER_OBJECT), objectsFrom: density ? 'previous snapshot' : 'heap size' };
+  return {
+    estimateBytes: Math.round(objects * BYTES_PER_OBJECT),
+    objectsFrom: density ? 'previous snapshot' : 'heap size',
+  };
 }
 
 /** The room the target has for the capture, and what limits it. */
 export function captureRoom(facts: CaptureFacts): { bytes: number; from: string } | undefined {
   const rooms: { bytes: number; from: string }[] = [];
   if (facts.limit) {
-    rooms.push({ bytes: facts.limit.bytes - facts.limit.usage, from: `its container's limit ${formatBytes(facts.limit.bytes)} with ${formatBytes(facts.limit.usage)} in use (${facts.limit.source})` });
+    rooms.push({
+      bytes: facts.limit.bytes - facts.limit.usage,
+      from: `its container's limit ${formatBytes(facts.limit.bytes)} with ${formatBytes(facts.limit.usage)} in use (${facts.limit.source})`,
+    });
   }
-  if (facts.available !== undefined) rooms.push({ bytes: facts.available, from: `the machine's available memory ${formatBytes(facts.available)}` });
+  if (facts.available !== undefined)
+    rooms.push({ bytes: facts.available, from: `the machine's available memory ${formatBytes(facts.available)}` });
   return rooms.sort((a, b) => a.bytes - b.bytes)[0];
 }
 
@@ -122,10 +132,18 @@ export class CaptureTooBigError extends Error {
  * Refuses a capture whose estimate exceeds the room, with the figures and what to do. Returns the cost to record
  * when it fits (or when nothing is known about the room).
  */
-export function checkCapture(facts: CaptureFacts, previous: { objects: number; heapUsed: number } | undefined, force: boolean, forceHint: string): CaptureCost {
+export function checkCapture(
+  facts: CaptureFacts,
+  previous: { objects: number; heapUsed: number } | undefined,
+  force: boolean,
+  forceHint: string,
+): CaptureCost {
   const estimate = estimateCapture(facts.heapUsed, previous);
   const room = captureRoom(facts);
-  const cost: CaptureCost = { ...estimate, ...(room ? { roomBytes: Math.max(0, room.bytes), roomFrom: room.from } : {}) };
+  const cost: CaptureCost = {
+    ...estimate,
+    ...(room ? { roomBytes: Math.max(0, room.bytes), roomFrom: room.from } : {}),
+  };
   // The estimate came within 3% of the measured rise (bench/capture-bench.ts, 25 to 100 MB heaps); 10% more is kept free.
   if (room && estimate.estimateBytes * SAFETY > room.bytes && !force) {
     throw new CaptureTooBigError(

@@ -155,7 +155,10 @@ export class CdpTimeoutError extends Error {
  */
 export class PendingCalls {
   private nextId = 1;
-  private readonly calls = new Map<number, { method: string; resolve(result: unknown): void; reject(error: Error): void; timer: NodeJS.Timeout | undefined }>();
+  private readonly calls = new Map<
+    number,
+    { method: string; resolve(result: unknown): void; reject(error: Error): void; timer: NodeJS.Timeout | undefined }
+  >();
 
   /**
    * Starts a call: `transmit` sends it with the id given; the promise settles with the reply, or rejects after
@@ -164,7 +167,10 @@ export class PendingCalls {
   start(method: string, timeoutMs: number, transmit: (id: number) => void | Promise<unknown>): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = timeoutMs > 0 ? setTimeout(() => this.settle(id, undefined, new CdpTimeoutError(method, timeoutMs)), timeoutMs) : undefined;
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => this.settle(id, undefined, new CdpTimeoutError(method, timeoutMs)), timeoutMs)
+          : undefined;
       this.calls.set(id, { method, resolve, reject, timer });
       try {
         const sent = transmit(id);
@@ -194,7 +200,11 @@ export class PendingCalls {
   reply(message: { id: number; result?: unknown; error?: { code: number; message: string } }): void {
     const method = this.method(message.id);
     if (method === undefined) return;
-    this.settle(message.id, message.result, message.error ? new CdpError(method, message.error.code, message.error.message) : undefined);
+    this.settle(
+      message.id,
+      message.result,
+      message.error ? new CdpError(method, message.error.code, message.error.message) : undefined,
+    );
   }
 
   /** Rejects every pending call with the error `why` makes for its method. */
@@ -295,7 +305,8 @@ export class CdpClient {
     const timeoutMs = options.timeoutMs ?? this.defaultCallTimeoutMs;
     return this.pending.start(method, timeoutMs, (id) => {
       this.socket.send(JSON.stringify({ id, method, params }), (error) => {
-        if (error) this.pending.settle(id, undefined, new ConnectionClosedError(`could not send ${method}: ${error.message}`));
+        if (error)
+          this.pending.settle(id, undefined, new ConnectionClosedError(`could not send ${method}: ${error.message}`));
       });
     });
   }
@@ -378,7 +389,9 @@ export class CdpClient {
     this.pending.rejectAll(
       (method) =>
         new ConnectionClosedError(
-          this.closedByUs ? `the inspector connection was closed by this side while waiting for ${method}` : `the target closed the inspector connection while waiting for ${method}`,
+          this.closedByUs
+            ? `the inspector connection was closed by this side while waiting for ${method}`
+            : `the target closed the inspector connection while waiting for ${method}`,
           this.closedByUs,
         ),
     );

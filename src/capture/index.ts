@@ -45,10 +45,31 @@ export {
   type TargetProcessInfo,
   type ThreadInfo,
 } from './session';
-export { chooseTargetUrl, listeningAddresses, listeningFromValue, urlInLine, workloadEnvironment, type ListeningAddress } from './address';
+export {
+  chooseTargetUrl,
+  listeningAddresses,
+  listeningFromValue,
+  urlInLine,
+  workloadEnvironment,
+  type ListeningAddress,
+} from './address';
 export { launchForCapture, type LaunchedCapture } from './launch';
 export { holdLifeline, signalExitCode, type LifelineOptions, type StopReason, type StopSignal } from './lifeline';
-export { CaptureTooBigError, estimateCapture, formatBytes, isCaptureTooBig, type CaptureCost, type CaptureFacts } from './budget';
+export {
+  CaptureTooBigError,
+  estimateCapture,
+  formatBytes,
+  isCaptureTooBig,
+  type CaptureCost,
+  type CaptureFacts,
+} from './budget';
 export { guardAllocationTracking, trackingGuardNote, type TrackingGuard } from './trackingGuard';
 export { WorkerCapture, WorkerTracker, type WorkerSnapshotOptions } from './workers';
-export { listInspectableProcesses, listNodeProcesses, listeningPortsOf, type InspectableListing, type InspectableProcess, type NodeProcess } from './processes';
+export {
+  listInspectableProcesses,
+  listNodeProcesses,
+  listeningPortsOf,
+  type InspectableListing,
+  type InspectableProcess,
+  type NodeProcess,
+} from './processes';

@@ -21,7 +21,10 @@ export async function launchForCapture(
   const program = await launchProgram(launch);
   const exited = program.exited.then((status) => ({ status }));
   try {
-    const first = await Promise.race([CaptureSession.open(program.url, sessionOptions).then((session) => ({ session })), exited]);
+    const first = await Promise.race([
+      CaptureSession.open(program.url, sessionOptions).then((session) => ({ session })),
+      exited,
+    ]);
     if ('session' in first) return { program, session: first.session };
     throw earlyExitError(first.status);
   } catch (error) {

@@ -105,7 +105,8 @@ export function holdLifeline(options: LifelineOptions): Disposable {
   };
   // A process started by init (pid 1, as in some containers) has no parent to lose.
   const watchdog = setInterval(() => {
-    if (!disposed && !stopping && parent > 1 && !parentAlive()) stop({ signal: 'SIGHUP', parentGone: true, exitCode: signalExitCode('SIGHUP') });
+    if (!disposed && !stopping && parent > 1 && !parentAlive())
+      stop({ signal: 'SIGHUP', parentGone: true, exitCode: signalExitCode('SIGHUP') });
   }, options.parentPollMs ?? 500);
   watchdog.unref();
 

@@ -26,7 +26,8 @@ export function listNodeProcesses(): NodeProcess[] {
     if (pid === process.pid) continue;
     try {
       const argv = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (argv.length && /^(node|nodejs)(\.exe)?$/.test(path.basename(argv[0]))) out.push({ pid, command: argv.join(' ') });
+      if (argv.length && /^(node|nodejs)(\.exe)?$/.test(path.basename(argv[0])))
+        out.push({ pid, command: argv.join(' ') });
     } catch {
       // Gone, or not ours to read.
     }
@@ -74,7 +75,10 @@ function hostOf(addressHex: string): string {
 }
 
 /** The TCP ports process `pid` listens on, with their hosts; empty when procfs cannot tell. */
-export function listeningPortsOf(pid: number, sockets: ListeningSocket[] = listeningSockets()): { host: string; port: number }[] {
+export function listeningPortsOf(
+  pid: number,
+  sockets: ListeningSocket[] = listeningSockets(),
+): { host: string; port: number }[] {
   let fds: string[];
   try {
     fds = fs.readdirSync(`/proc/${pid}/fd`);

@@ -7,21 +7,19 @@ import * as path from 'path';
 import { checkCapture, FACTS_EXPRESSION, PEAK_RSS_EXPRESSION, type CaptureCost, type CaptureFacts } from './budget';
 import { listeningAddresses, type ListeningAddress } from './address';
 import { guardAllocationTracking, type TrackingGuard } from './trackingGuard';
-import {
-  CdpClient,
-  ConnectionClosedError,
-  type ConnectOptions,
-  type Disposable,
-  type MemoryUsage,
-} from './cdp';
+import { CdpClient, ConnectionClosedError, type ConnectOptions, type Disposable, type MemoryUsage } from './cdp';
 import type { MemorySample } from '../../protocol/memory';
-import { sidecarPath, type ScriptRecord, type SnapshotMethod, type SnapshotSidecar, type ThreadInfo } from '../../protocol/sidecar';
+import {
+  sidecarPath,
+  type ScriptRecord,
+  type SnapshotMethod,
+  type SnapshotSidecar,
+  type ThreadInfo,
+} from '../../protocol/sidecar';
 import { writeSidecar } from './sidecarFile';
 import type { SamplingProfile } from '../../protocol/report';
 
 export type { ScriptRecord, SnapshotMethod, SnapshotSidecar, ThreadInfo };
-
-
 
 /** What the session learned about the target process when it attached. Fields are absent for non-Node targets. */
 export interface TargetProcessInfo {
@@ -36,8 +34,6 @@ export interface TargetProcessInfo {
 
 /** One point of a memory time series (protocol/memory.ts). */
 export type { MemorySample };
-
-
 
 /** Options for {@link CaptureSession.takeSnapshot}. */
 export interface SnapshotOptions {
@@ -414,7 +410,11 @@ export class CaptureSession {
    * Samples {@link memoryUsage} now and then every `intervalMs` until disposed. A tick is skipped while the
    * previous sample is still in flight or a snapshot is being taken (the target answers nothing until it ends).
    */
-  startSampling(intervalMs: number, onSample: (sample: MemorySample) => void, onError?: (error: Error) => void): Disposable {
+  startSampling(
+    intervalMs: number,
+    onSample: (sample: MemorySample) => void,
+    onError?: (error: Error) => void,
+  ): Disposable {
     let inFlight = false;
     let disposed = false;
     const tick = (): void => {
@@ -482,10 +482,14 @@ export class CaptureSession {
   takeSnapshot(filePath: string, options: SnapshotOptions = {}): Promise<SnapshotResult> {
     const signal = options.signal;
     if (signal?.aborted) {
-      return Promise.reject(new CaptureAbortedError('the snapshot was cancelled before it started', { cause: signal.reason }));
+      return Promise.reject(
+        new CaptureAbortedError('the snapshot was cancelled before it started', { cause: signal.reason }),
+      );
     }
     if (options.stopAllocationTracking && options.method === 'inprocess') {
-      return Promise.reject(new Error('stopAllocationTracking needs method "cdp": only the inspector emits that snapshot'));
+      return Promise.reject(
+        new Error('stopAllocationTracking needs method "cdp": only the inspector emits that snapshot'),
+      );
     }
     const job = new SnapshotJob(path.resolve(filePath));
     return new Promise<SnapshotResult>((resolve, reject) => {
@@ -628,20 +632,32 @@ export class CaptureSession {
   /** Refuses a snapshot that would not fit in the target's memory (budget.ts); returns the cost to record. */
   private async checkCaptureCost(force: boolean): Promise<CaptureCost | undefined> {
     const reply = await this.client
-      .send('Runtime.evaluate', { expression: FACTS_EXPRESSION, includeCommandLineAPI: true, returnByValue: true, silent: true })
+      .send('Runtime.evaluate', {
+        expression: FACTS_EXPRESSION,
+        includeCommandLineAPI: true,
+        returnByValue: true,
+        silent: true,
+      })
       .catch((error: unknown) => {
         if (error instanceof ConnectionClosedError) throw error;
         return undefined;
       });
     const facts = reply?.result.value as CaptureFacts | undefined;
     if (reply?.exceptionDetails || typeof facts?.heapUsed !== 'number') return undefined;
-    return checkCapture(facts, this.lastCapture, force, 'capture anyway with --force-capture (leak-lens run) or Capture Anyway (VS Code)');
+    return checkCapture(
+      facts,
+      this.lastCapture,
+      force,
+      'capture anyway with --force-capture (leak-lens run) or Capture Anyway (VS Code)',
+    );
   }
 
   /** Adds what the capture really cost, and remembers its density for the next estimate. */
   private async recordCaptureCost(cost: CaptureCost, heapUsed: number | undefined): Promise<void> {
     if (this.lastObjectTotal > 0 && heapUsed) this.lastCapture = { objects: this.lastObjectTotal, heapUsed };
-    const reply = await this.client.send('Runtime.evaluate', { expression: PEAK_RSS_EXPRESSION, returnByValue: true, silent: true }).catch(() => undefined);
+    const reply = await this.client
+      .send('Runtime.evaluate', { expression: PEAK_RSS_EXPRESSION, returnByValue: true, silent: true })
+      .catch(() => undefined);
     const peak = reply?.result.value;
     if (typeof peak === 'number' && peak > 0) cost.peakRssBytes = peak;
   }
@@ -684,7 +700,9 @@ export class CaptureSession {
 
   private async writeSnapshotInProcess(job: SnapshotJob, options: SnapshotOptions): Promise<void> {
     if (this.finished) {
-      throw new ProgramFinishedError('the program has finished, so it can no longer run v8.writeHeapSnapshot; use method "cdp"');
+      throw new ProgramFinishedError(
+        'the program has finished, so it can no longer run v8.writeHeapSnapshot; use method "cdp"',
+      );
     }
     // process.getBuiltinModule exists from Node 20.16; before that, the command-line API's require does the job.
     const expression =
@@ -766,7 +784,8 @@ export class CaptureSession {
 
   private async readProcessInfo(): Promise<TargetProcessInfo> {
     const reply = await this.client.send('Runtime.evaluate', {
-      expression: '({ pid: process.pid, nodeVersion: process.version, platform: process.platform, arch: process.arch })',
+      expression:
+        '({ pid: process.pid, nodeVersion: process.version, platform: process.platform, arch: process.arch })',
       returnByValue: true,
       silent: true,
     });
@@ -813,7 +832,9 @@ export class SnapshotJob {
     }
     const stream = handle.createWriteStream({ highWaterMark: writeHighWaterMark });
     stream.on('error', (error) => {
-      this.writeError ??= new Error(`could not write the snapshot to ${this.tempPath}: ${error.message}`, { cause: error });
+      this.writeError ??= new Error(`could not write the snapshot to ${this.tempPath}: ${error.message}`, {
+        cause: error,
+      });
     });
     this.stream = stream;
     return stream;

@@ -209,7 +209,8 @@ export function launchProgram(options: LaunchOptions): Promise<LaunchedProgram> 
     let lineBuffer = '';
     const tail = (): string => (stderrTail.trim() ? `; its last output was:\n${stderrTail.trim()}` : '');
     // Without a pid the spawn failed; the 'error' event below explains why.
-    const launched = child.pid === undefined ? undefined : new LaunchedProgram(child, child.pid, options.stopGraceMs ?? 2_000);
+    const launched =
+      child.pid === undefined ? undefined : new LaunchedProgram(child, child.pid, options.stopGraceMs ?? 2_000);
 
     // Failure rejects only once the process group is gone, so a caller never inherits a stray process.
     const fail = (message: string, cause?: unknown): void => {
@@ -221,7 +222,10 @@ export function launchProgram(options: LaunchOptions): Promise<LaunchedProgram> 
       else reject(error);
     };
 
-    const timer = setTimeout(() => fail(`${commandLine} did not open its inspector within ${timeoutMs} ms${tail()}`), timeoutMs);
+    const timer = setTimeout(
+      () => fail(`${commandLine} did not open its inspector within ${timeoutMs} ms${tail()}`),
+      timeoutMs,
+    );
 
     child.once('error', (error: NodeJS.ErrnoException) => {
       const why = error.code === 'ENOENT' ? `'${executable}' was not found` : error.message;
@@ -278,7 +282,11 @@ export interface HttpLookupOptions {
 }
 
 /** Fetches `http://host:port/json/list`: the targets an inspector endpoint offers. */
-export function listInspectorTargets(host: string, port: number, options: HttpLookupOptions = {}): Promise<InspectorTarget[]> {
+export function listInspectorTargets(
+  host: string,
+  port: number,
+  options: HttpLookupOptions = {},
+): Promise<InspectorTarget[]> {
   const timeoutMs = options.timeoutMs ?? 3_000;
   const where = `http://${host}:${port}/json/list`;
   return new Promise((resolve, reject) => {
@@ -307,15 +315,24 @@ export function listInspectorTargets(host: string, port: number, options: HttpLo
         error.code === 'ECONNREFUSED'
           ? `nothing is listening there; start the program with --inspect=${host}:${port}`
           : error.message;
-      reject(Object.assign(new Error(`could not reach the inspector at ${where}: ${why}`, { cause: error }), { code: error.code }));
+      reject(
+        Object.assign(new Error(`could not reach the inspector at ${where}: ${why}`, { cause: error }), {
+          code: error.code,
+        }),
+      );
     });
   });
 }
 
 /** Asks the inspector at `host:port` for its target and returns that target's WebSocket URL. */
-export async function targetFromHostPort(host: string, port: number, options: HttpLookupOptions = {}): Promise<ResolvedTarget> {
+export async function targetFromHostPort(
+  host: string,
+  port: number,
+  options: HttpLookupOptions = {},
+): Promise<ResolvedTarget> {
   const targets = await listInspectorTargets(host, port, options);
-  const target = targets.find((t) => t.type === 'node' && t.webSocketDebuggerUrl) ?? targets.find((t) => t.webSocketDebuggerUrl);
+  const target =
+    targets.find((t) => t.type === 'node' && t.webSocketDebuggerUrl) ?? targets.find((t) => t.webSocketDebuggerUrl);
   if (!target) {
     throw new Error(`the inspector at ${host}:${port} lists no debuggable target (another debugger may hold it)`);
   }
@@ -339,7 +356,9 @@ export async function attachToPid(pid: number, options: AttachToPidOptions = {})
   const timeoutMs = options.timeoutMs ?? 5_000;
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`'${pid}' is not a process id`);
   if (process.platform === 'win32') {
-    throw new Error('attaching by process id needs SIGUSR1, which Windows lacks; start the program with --inspect instead');
+    throw new Error(
+      'attaching by process id needs SIGUSR1, which Windows lacks; start the program with --inspect instead',
+    );
   }
   assertProcessExists(pid);
   assertHandlesSigusr1(pid);
@@ -355,7 +374,9 @@ export async function attachToPid(pid: number, options: AttachToPidOptions = {})
     );
   }
   if (before.kind === 'other') {
-    throw new Error(`port ${port} is already used by something that is not a Node inspector, so process ${pid} cannot open one there`);
+    throw new Error(
+      `port ${port} is already used by something that is not a Node inspector, so process ${pid} cannot open one there`,
+    );
   }
 
   process.kill(pid, 'SIGUSR1');
@@ -510,7 +531,11 @@ async function findTargetOfPid(targets: InspectorTarget[], pid: number, port: nu
     let client: CdpClient | undefined;
     try {
       client = await CdpClient.connect(target.webSocketDebuggerUrl, { timeoutMs: 2_000 });
-      const reply = await client.send('Runtime.evaluate', { expression: 'process.pid', returnByValue: true }, { timeoutMs: 2_000 });
+      const reply = await client.send(
+        'Runtime.evaluate',
+        { expression: 'process.pid', returnByValue: true },
+        { timeoutMs: 2_000 },
+      );
       if (reply.result.value === pid) return target.webSocketDebuggerUrl;
     } catch {
       // A target that cannot answer is not the one we are looking for.

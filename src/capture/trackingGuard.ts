@@ -36,7 +36,12 @@ export type SendCommand = (method: string, params: object) => Promise<unknown>;
 /** Switches escape analysis off in a Node < 22 target before allocation tracking starts. Never throws. */
 export async function guardAllocationTracking(send: SendCommand): Promise<TrackingGuard> {
   try {
-    const reply = (await send('Runtime.evaluate', { expression: GUARD_EXPRESSION, includeCommandLineAPI: true, returnByValue: true, silent: true })) as {
+    const reply = (await send('Runtime.evaluate', {
+      expression: GUARD_EXPRESSION,
+      includeCommandLineAPI: true,
+      returnByValue: true,
+      silent: true,
+    })) as {
       result?: { value?: unknown };
     };
     const value = reply.result?.value;
@@ -48,6 +53,7 @@ export async function guardAllocationTracking(send: SendCommand): Promise<Tracki
 
 /** A line for logs when the guard could not be set in a target that needs it. */
 export function trackingGuardNote(guard: TrackingGuard, nodeVersion: string | undefined): string | undefined {
-  if (guard !== 'unavailable' || !nodeVersion || Number(/^v?(\d+)/.exec(nodeVersion)?.[1] ?? 99) >= 22) return undefined;
+  if (guard !== 'unavailable' || !nodeVersion || Number(/^v?(\d+)/.exec(nodeVersion)?.[1] ?? 99) >= 22)
+    return undefined;
   return `could not switch off escape analysis in the ${nodeVersion} target; V8 of Node < 22 can crash while it tracks allocations (nodejs/node#38985): Node 22 or later, or --no-turbo-escape in the program's node options, avoids it`;
 }

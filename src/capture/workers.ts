@@ -43,7 +43,11 @@ class WorkerChannel {
       return Promise.reject(new ConnectionClosedError(`cannot send ${method} to the worker: ${this.closeReason}`));
     }
     return this.pending.start(method, timeoutMs, (id) =>
-      this.parent.sendRaw('NodeWorker.sendMessageToWorker', { sessionId: this.sessionId, message: JSON.stringify({ id, method, params }) }, { timeoutMs: 0 }),
+      this.parent.sendRaw(
+        'NodeWorker.sendMessageToWorker',
+        { sessionId: this.sessionId, message: JSON.stringify({ id, method, params }) },
+        { timeoutMs: 0 },
+      ),
     );
   }
 
@@ -55,7 +59,13 @@ class WorkerChannel {
 
   /** A message from the worker (the text of `NodeWorker.receivedMessageFromWorker`). */
   deliver(text: string): void {
-    let message: { id?: number; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string } };
+    let message: {
+      id?: number;
+      method?: string;
+      params?: unknown;
+      result?: unknown;
+      error?: { code: number; message: string };
+    };
     try {
       message = JSON.parse(text) as typeof message;
     } catch {
@@ -112,7 +122,12 @@ export class WorkerCapture {
     });
   }
 
-  static async open(channel: WorkerChannel, info: WorkerInfo, pid: number | undefined, trackAllocations: boolean): Promise<WorkerCapture> {
+  static async open(
+    channel: WorkerChannel,
+    info: WorkerInfo,
+    pid: number | undefined,
+    trackAllocations: boolean,
+  ): Promise<WorkerCapture> {
     const capture = new WorkerCapture(channel, info, pid);
     await channel.send('HeapProfiler.enable');
     if (trackAllocations) {
@@ -138,8 +153,7 @@ export class WorkerCapture {
       if (on) {
         await guardAllocationTracking((method, params) => this.channel.send(method, params));
         await this.channel.send('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
-      }
-      else await this.channel.send('HeapProfiler.stopTrackingHeapObjects', { reportProgress: false });
+      } else await this.channel.send('HeapProfiler.stopTrackingHeapObjects', { reportProgress: false });
       this.tracking = on;
     });
     this.queue = run.then(
@@ -188,7 +202,11 @@ export class WorkerCapture {
       const memoryUsage = await this.memoryUsage().catch(() => undefined);
       // As in the main thread, the Debugger domain is on only for one batch of messages: while it is on, V8 links
       // promises to their awaiters, and those links would retain objects the worker itself dropped.
-      await Promise.all([channel.send('Debugger.enable'), channel.send('Debugger.setSkipAllPauses', { skip: true }), channel.send('Debugger.disable')]);
+      await Promise.all([
+        channel.send('Debugger.enable'),
+        channel.send('Debugger.setSkipAllPauses', { skip: true }),
+        channel.send('Debugger.disable'),
+      ]);
       const time = new Date().toISOString();
       const started = Date.now();
       await this.stream(stream, parent);
@@ -243,7 +261,11 @@ export class WorkerCapture {
   }
 
   private async memoryUsage(): Promise<MemoryUsage | undefined> {
-    const reply = (await this.channel.send('Runtime.evaluate', { expression: 'process.memoryUsage()', returnByValue: true, silent: true })) as {
+    const reply = (await this.channel.send('Runtime.evaluate', {
+      expression: 'process.memoryUsage()',
+      returnByValue: true,
+      silent: true,
+    })) as {
       result?: { value?: MemoryUsage };
       exceptionDetails?: unknown;
     };
@@ -277,7 +299,9 @@ export class WorkerTracker implements Disposable {
           WorkerCapture.open(channel, workerInfo, pid, this.trackAllocations).catch(() => undefined),
         );
       }),
-      client.on('NodeWorker.receivedMessageFromWorker', ({ sessionId, message }) => this.channels.get(sessionId)?.deliver(message)),
+      client.on('NodeWorker.receivedMessageFromWorker', ({ sessionId, message }) =>
+        this.channels.get(sessionId)?.deliver(message),
+      ),
       client.on('NodeWorker.detachedFromWorker', ({ sessionId }) => {
         this.channels.get(sessionId)?.close('the worker exited');
         this.channels.delete(sessionId);
@@ -295,7 +319,11 @@ export class WorkerTracker implements Disposable {
    * Starts following the workers of the process on `client` (the main session's connection); with
    * `trackAllocations`, each worker records allocation stacks from the moment it is attached.
    */
-  static async start(client: CdpClient, pid?: number, options: { trackAllocations?: boolean } = {}): Promise<WorkerTracker> {
+  static async start(
+    client: CdpClient,
+    pid?: number,
+    options: { trackAllocations?: boolean } = {},
+  ): Promise<WorkerTracker> {
     const tracker = new WorkerTracker(client, pid, options.trackAllocations === true);
     await client.send('NodeWorker.enable', { waitForDebuggerOnStart: false });
     return tracker;

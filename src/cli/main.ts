@@ -110,7 +110,13 @@ const USAGE = `Usage:
 
 Exit status: 0 no leak, 1 leaks found, 2 error, 128+N stopped by signal N (run, test).`;
 
-const COMMAND_USAGE: Record<string, string> = { run: RUN_USAGE, test: TEST_USAGE, summary: SUMMARY_USAGE, analyze: ANALYZE_USAGE, mcp: MCP_USAGE };
+const COMMAND_USAGE: Record<string, string> = {
+  run: RUN_USAGE,
+  test: TEST_USAGE,
+  summary: SUMMARY_USAGE,
+  analyze: ANALYZE_USAGE,
+  mcp: MCP_USAGE,
+};
 
 /** Parsed command-line flags: `--name value`, `--flag`, and positional arguments. */
 export interface ParsedArgs {
@@ -119,7 +125,14 @@ export interface ParsedArgs {
   rest: string[];
 }
 
-const BOOLEAN_FLAGS = new Set(['track-allocations', 'no-track-allocations', 'force-capture', 'sampling', 'help', 'keep']);
+const BOOLEAN_FLAGS = new Set([
+  'track-allocations',
+  'no-track-allocations',
+  'force-capture',
+  'sampling',
+  'help',
+  'keep',
+]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
@@ -157,7 +170,8 @@ function flagInt(args: ParsedArgs, name: string, fallback: number, min = 1): num
   const v = flagString(args, name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InputError(`--${name} takes a whole number of at least ${min}, not "${v}"`);
+  if (!Number.isInteger(n) || n < min)
+    throw new InputError(`--${name} takes a whole number of at least ${min}, not "${v}"`);
   return n;
 }
 
@@ -195,7 +209,12 @@ function printReport(report: LeakReport, fmt: 'text' | 'json'): number {
  * Runs a measurement (`run`, `test`) and prints its report. Ctrl-C, a CI timeout or a closed terminal stop the
  * program and everything it started and remove the snapshots; the exit status is then 128+N.
  */
-async function measured(args: ParsedArgs, fmt: 'text' | 'json', stopped: string, start: (signal: AbortSignal, log: (line: string) => void) => Promise<LeakReport>): Promise<number> {
+async function measured(
+  args: ParsedArgs,
+  fmt: 'text' | 'json',
+  stopped: string,
+  start: (signal: AbortSignal, log: (line: string) => void) => Promise<LeakReport>,
+): Promise<number> {
   const abort = new AbortController();
   let finished: Promise<LeakReport> | undefined;
   const log = (line: string) => process.stderr.write(`leak-lens: ${line}\n`);
@@ -246,7 +265,14 @@ export async function main(argv: string[]): Promise<number> {
         const fmt = format(args);
         const a = loadAnalysis(file);
         const rows = summarizeClasses(a);
-        if (fmt === 'json') process.stdout.write(JSON.stringify({ file, totalSize: a.totalSize, nodeCount: a.snapshot.nodeCount, classes: rows.slice(0, top) }, null, 2) + '\n');
+        if (fmt === 'json')
+          process.stdout.write(
+            JSON.stringify(
+              { file, totalSize: a.totalSize, nodeCount: a.snapshot.nodeCount, classes: rows.slice(0, top) },
+              null,
+              2,
+            ) + '\n',
+          );
         else process.stdout.write(formatSummary(file, a.totalSize, rows, top) + '\n');
         return 0;
       }
@@ -257,7 +283,10 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'run': {
         const fmt = format(args);
-        if (args.rest.length === 0) throw new InputError('run needs the program after --, for example: leak-lens run --action "node load.js" -- node server.js');
+        if (args.rest.length === 0)
+          throw new InputError(
+            'run needs the program after --, for example: leak-lens run --action "node load.js" -- node server.js',
+          );
         return await measured(args, fmt, 'the program and the action were stopped', (signal, log) =>
           runCommand({
             program: args.rest,
@@ -269,7 +298,9 @@ export async function main(argv: string[]): Promise<number> {
             snapshots: flagInt(args, 'snapshots', args.flags.get('sampling') === true ? 4 : 3, 2),
             trackAllocations: args.flags.get('track-allocations') === true,
             forceCapture: args.flags.get('force-capture') === true,
-            ...(args.flags.get('sampling') === true ? { sampling: { interval: flagInt(args, 'sampling-interval', 1024, 64) } } : {}),
+            ...(args.flags.get('sampling') === true
+              ? { sampling: { interval: flagInt(args, 'sampling-interval', 1024, 64) } }
+              : {}),
             outDir: flagString(args, 'out'),
             ready: flagString(args, 'ready'),
             actionTimeoutMs: flagInt(args, 'action-timeout', 120) * 1000,
@@ -279,7 +310,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'test': {
         const fmt = format(args);
-        if (args.positional.length !== 1 || args.rest.length) throw new InputError('test takes one scenario file, for example: leak-lens test leak-scenario.js');
+        if (args.positional.length !== 1 || args.rest.length)
+          throw new InputError('test takes one scenario file, for example: leak-lens test leak-scenario.js');
         const iterations = args.flags.has('iterations') ? flagInt(args, 'iterations', 1) : undefined;
         const options = {
           scenario: args.positional[0],
@@ -290,21 +322,36 @@ export async function main(argv: string[]): Promise<number> {
           outDir: flagString(args, 'out'),
           callTimeoutMs: flagInt(args, 'timeout', 120) * 1000,
         };
-        return await measured(args, fmt, "the scenario's process was stopped with everything it started", (signal, log) => testCommand({ ...options, signal, log }));
+        return await measured(
+          args,
+          fmt,
+          "the scenario's process was stopped with everything it started",
+          (signal, log) => testCommand({ ...options, signal, log }),
+        );
       }
       case 'mcp': {
-        if (args.positional.length > 0 || args.flags.size > 0 || args.rest.length > 0) throw new InputError('mcp takes no arguments; an MCP client starts it as `leak-lens mcp` and talks to it on stdin and stdout');
+        if (args.positional.length > 0 || args.flags.size > 0 || args.rest.length > 0)
+          throw new InputError(
+            'mcp takes no arguments; an MCP client starts it as `leak-lens mcp` and talks to it on stdin and stdout',
+          );
         // Loaded only here: the MCP SDK is needed by this command alone.
         const { serveMcp } = await import('./mcp');
         return await serveMcp();
       }
       default:
-        throw new InputError(`unknown command ${JSON.stringify(command)}; the commands are summary, analyze, run, test and mcp (leak-lens help shows how to use them)`);
+        throw new InputError(
+          `unknown command ${JSON.stringify(command)}; the commands are summary, analyze, run, test and mcp (leak-lens help shows how to use them)`,
+        );
     }
   } catch (e) {
     // Every error is one line of bounded length: messages quote file names and values that may hold anything.
     const say = (message: string) => process.stderr.write(`leak-lens: ${oneLine(message, 600)}\n`);
-    if (e instanceof SnapshotParseError || e instanceof InputError || e instanceof RunError || e instanceof CancelledError) {
+    if (
+      e instanceof SnapshotParseError ||
+      e instanceof InputError ||
+      e instanceof RunError ||
+      e instanceof CancelledError
+    ) {
       say(e.message);
       return 2;
     }

@@ -34,7 +34,18 @@ import {
 } from '../capture';
 import { formatGroup, formatObjectRetainers, formatReport, formatSummary } from './format';
 import { ProgramFormError, resolveProgram } from './program';
-import { captureRounds, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, RunError, RunInterrupted, stepGuard, untilReady, waitAtMost } from './rounds';
+import {
+  captureRounds,
+  launchRuntimeArgs,
+  ProgramOutput,
+  readyPattern,
+  reportOfRounds,
+  RunError,
+  RunInterrupted,
+  stepGuard,
+  untilReady,
+  waitAtMost,
+} from './rounds';
 import type { LeakGroup, LeakReport } from '../../protocol/report';
 
 /** The longest answer a tool gives, in characters: a model's context is shared with everything else it reads. */
@@ -129,7 +140,9 @@ export async function serveMcp(): Promise<number> {
 
 function packageVersion(): string {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return '0.0.0';
   }
@@ -180,7 +193,9 @@ class McpState {
     const t = this.targets.get(id.trim());
     if (!t) {
       const known = [...this.targets.keys()];
-      throw new ToolError(`no target "${id}"; ${known.length ? `the targets are ${known.join(', ')}` : 'launch_program or attach first'}`);
+      throw new ToolError(
+        `no target "${id}"; ${known.length ? `the targets are ${known.join(', ')}` : 'launch_program or attach first'}`,
+      );
     }
     if (t.ended) throw new ToolError(`target ${t.id} (${t.what}) has ended: ${t.ended}; launch or attach again`);
     if (t.busy) throw new ToolError(`target ${t.id} is busy with ${t.busy}; wait for it to finish`);
@@ -192,10 +207,13 @@ class McpState {
     const entry = this.snapshots.get(ref.trim());
     if (entry) return entry.file;
     if (/^s\d+$/.test(ref.trim())) {
-      throw new ToolError(`no snapshot "${ref}"; ${this.snapshots.size ? `the snapshots are ${[...this.snapshots.keys()].join(', ')}` : 'take_snapshot or find_leaks first'}, or give a path to a .heapsnapshot file`);
+      throw new ToolError(
+        `no snapshot "${ref}"; ${this.snapshots.size ? `the snapshots are ${[...this.snapshots.keys()].join(', ')}` : 'take_snapshot or find_leaks first'}, or give a path to a .heapsnapshot file`,
+      );
     }
     const file = path.resolve(ref);
-    if (!fs.existsSync(file)) throw new ToolError(`no snapshot "${ref}": it is neither a snapshot id of this server nor an existing file`);
+    if (!fs.existsSync(file))
+      throw new ToolError(`no snapshot "${ref}": it is neither a snapshot id of this server nor an existing file`);
     return file;
   }
 
@@ -237,9 +255,13 @@ function reportText(report: LeakReport, top: number): string {
   let text = formatReport({ ...report, leaks: shown });
   if (shown.length < report.leaks.length) {
     const total = report.leaks.length;
-    text = text.replace(/^\d+ leaks? found/, `${total} leaks found (the first ${shown.length} shown; read_report with a larger top shows more)`);
+    text = text.replace(
+      /^\d+ leaks? found/,
+      `${total} leaks found (the first ${shown.length} shown; read_report with a larger top shows more)`,
+    );
   }
-  if (report.verdict === 'leak' && !report.sampling) text += '\n\nretainer_path with a class name shows a group\'s whole path from the GC root.';
+  if (report.verdict === 'leak' && !report.sampling)
+    text += "\n\nretainer_path with a class name shows a group's whole path from the GC root.";
   return text;
 }
 
@@ -251,19 +273,31 @@ function growthText(report: LeakReport, top: number): string {
     .slice(0, top);
   if (rows.length === 0) return '';
   const lines = ['Classes that grew (object counts per snapshot):'];
-  for (const c of rows) lines.push(`  ${c.className}: ${c.counts.join(' -> ')} (+${c.delta}), ${formatBytes(c.sizes[0])} -> ${formatBytes(c.sizes[c.sizes.length - 1])}`);
+  for (const c of rows)
+    lines.push(
+      `  ${c.className}: ${c.counts.join(' -> ')} (+${c.delta}), ${formatBytes(c.sizes[0])} -> ${formatBytes(c.sizes[c.sizes.length - 1])}`,
+    );
   return lines.join('\n');
 }
 
 /** A tool error's one line, from whatever was thrown. */
 function errorText(e: unknown): string {
-  if (e instanceof RunInterrupted) return 'stopped before it finished (the request was cancelled or the server is stopping)';
+  if (e instanceof RunInterrupted)
+    return 'stopped before it finished (the request was cancelled or the server is stopping)';
   const err = e as NodeJS.ErrnoException;
-  if (err && (err.code === 'ERR_OUT_OF_RANGE' || err instanceof RangeError)) return `not enough memory for this snapshot (${err.message}); use a machine with more memory`;
+  if (err && (err.code === 'ERR_OUT_OF_RANGE' || err instanceof RangeError))
+    return `not enough memory for this snapshot (${err.message}); use a machine with more memory`;
   return oneLine(err && err.message ? err.message : String(e), 600);
 }
 
-type Extra = { signal: AbortSignal; _meta?: { progressToken?: string | number }; sendNotification: (n: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; message?: string } }) => Promise<void> };
+type Extra = {
+  signal: AbortSignal;
+  _meta?: { progressToken?: string | number };
+  sendNotification: (n: {
+    method: 'notifications/progress';
+    params: { progressToken: string | number; progress: number; message?: string };
+  }) => Promise<void>;
+};
 
 /** A progress line for the client (when it asked for progress) and for the log. */
 function progressOf(extra: Extra, log: (line: string) => void): (line: string) => void {
@@ -272,24 +306,45 @@ function progressOf(extra: Extra, log: (line: string) => void): (line: string) =
   return (line: string) => {
     log(line);
     if (token === undefined) return;
-    void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++step, message: line } }).catch(() => undefined);
+    void extra
+      .sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken: token, progress: ++step, message: line },
+      })
+      .catch(() => undefined);
   };
 }
 
 function registerTools(server: McpServer, state: McpState): void {
   const { log } = state;
   /** Registers a tool whose handler returns text; anything it throws becomes a one-line tool error. */
-  const tool = <Shape extends z.ZodRawShape>(name: string, description: string, shape: Shape, handler: (args: z.infer<z.ZodObject<Shape>>, extra: Extra) => Promise<string>): void => {
+  const tool = <Shape extends z.ZodRawShape>(
+    name: string,
+    description: string,
+    shape: Shape,
+    handler: (args: z.infer<z.ZodObject<Shape>>, extra: Extra) => Promise<string>,
+  ): void => {
     const run = async (args: z.infer<z.ZodObject<Shape>>, extra: Extra): Promise<CallToolResult> => {
       try {
         return { content: [{ type: 'text', text: sized(await handler(args, extra)) }] };
       } catch (e) {
-        if (!(e instanceof ToolError || e instanceof InputError || e instanceof SnapshotParseError || e instanceof RunError || e instanceof RunInterrupted)) log(`${name} failed: ${(e as Error)?.stack ?? String(e)}`);
+        if (!(
+          e instanceof ToolError ||
+          e instanceof InputError ||
+          e instanceof SnapshotParseError ||
+          e instanceof RunError ||
+          e instanceof RunInterrupted
+        ))
+          log(`${name} failed: ${(e as Error)?.stack ?? String(e)}`);
         return { isError: true, content: [{ type: 'text', text: `${name}: ${errorText(e)}` }] };
       }
     };
     // The SDK's generic handler type cannot be named for any shape here; the arguments are checked against `shape`.
-    (server.registerTool as (n: string, c: object, h: typeof run) => void)(name, { description, inputSchema: shape }, run);
+    (server.registerTool as (n: string, c: object, h: typeof run) => void)(
+      name,
+      { description, inputSchema: shape },
+      run,
+    );
   };
 
   const top = (fallback: number) => z.number().int().min(1).max(50).default(fallback);
@@ -297,7 +352,15 @@ function registerTools(server: McpServer, state: McpState): void {
   tool(
     'list_node_processes',
     'List the Node.js processes on this machine that can be inspected now (their inspector port answers), with the targets this server holds. Node processes without an open inspector are listed too: attach by pid opens one (SIGUSR1).',
-    { ports: z.array(z.number().int().min(1).max(65535)).max(20).optional().describe('Inspector ports of 127.0.0.1 to ask as well (for a process procfs does not show, e.g. in a container)') },
+    {
+      ports: z
+        .array(z.number().int().min(1).max(65535))
+        .max(20)
+        .optional()
+        .describe(
+          'Inspector ports of 127.0.0.1 to ask as well (for a process procfs does not show, e.g. in a container)',
+        ),
+    },
     async ({ ports }) => {
       const found = await listInspectableProcesses(ports ?? []);
       const lines: string[] = [];
@@ -307,20 +370,26 @@ function registerTools(server: McpServer, state: McpState): void {
         for (const p of found.inspectable) {
           const title = p.targets.map((t) => t.title || t.url).filter(Boolean)[0] ?? '';
           const cmd = p.command ? `  ${p.command.length > 160 ? p.command.slice(0, 157) + '...' : p.command}` : '';
-          lines.push(`  ${p.pid !== undefined ? `pid ${p.pid}` : 'pid unknown'}  port ${p.port}${cmd}${!cmd && title ? `  ${title}` : ''}`);
+          lines.push(
+            `  ${p.pid !== undefined ? `pid ${p.pid}` : 'pid unknown'}  port ${p.port}${cmd}${!cmd && title ? `  ${title}` : ''}`,
+          );
           for (const t of p.targets) if (t.webSocketDebuggerUrl) lines.push(`      url ${t.webSocketDebuggerUrl}`);
         }
       }
       for (const f of found.failedPorts) lines.push(`port ${f.port}: ${oneLine(f.reason, 200)}`);
       if (found.others.length) {
         lines.push('', `Node processes without an open inspector (attach with pid opens one with SIGUSR1):`);
-        for (const p of found.others.slice(0, 15)) lines.push(`  pid ${p.pid}  ${p.command.length > 160 ? p.command.slice(0, 157) + '...' : p.command}`);
+        for (const p of found.others.slice(0, 15))
+          lines.push(`  pid ${p.pid}  ${p.command.length > 160 ? p.command.slice(0, 157) + '...' : p.command}`);
         if (found.others.length > 15) lines.push(`  ... and ${found.others.length - 15} more`);
       }
       const held = [...state.targets.values()];
       if (held.length) {
         lines.push('', 'Targets of this server:');
-        for (const t of held) lines.push(`  ${t.id}  ${t.how} ${t.what}${t.pid ? ` (pid ${t.pid})` : ''}${t.ended ? `, ended: ${t.ended}` : t.busy ? `, busy with ${t.busy}` : ''}`);
+        for (const t of held)
+          lines.push(
+            `  ${t.id}  ${t.how} ${t.what}${t.pid ? ` (pid ${t.pid})` : ''}${t.ended ? `, ended: ${t.ended}` : t.busy ? `, busy with ${t.busy}` : ''}`,
+          );
       }
       return lines.join('\n');
     },
@@ -330,15 +399,34 @@ function registerTools(server: McpServer, state: McpState): void {
     'launch_program',
     'Start a Node.js program under the inspector (like `leak-lens run -- <command>`) and wait for its ready line. Returns a target id for take_snapshot and find_leaks. The program is stopped with everything it started when this server ends or stop_target is called.',
     {
-      command: z.array(z.string()).min(1).describe('The program: ["node", "server.js", ...args] (node options allowed before the script), or ["server.js"]. Launchers such as npm start, npx or tsx are refused with the node command to use.'),
-      cwd: z.string().optional().describe('Working folder of the program (and of workloads run against it); default: the server\'s'),
-      env: z.record(z.string(), z.string()).optional().describe('Environment variables added to the program\'s'),
-      ready: z.string().optional().describe('A regular expression for the program\'s own output line that says it is ready (default: listening|ready|started|running on); waited for at most 15 s'),
-      trackAllocations: z.boolean().default(false).describe('Record allocation stacks from the start, so reports say where leaked objects are allocated (slower)'),
+      command: z
+        .array(z.string())
+        .min(1)
+        .describe(
+          'The program: ["node", "server.js", ...args] (node options allowed before the script), or ["server.js"]. Launchers such as npm start, npx or tsx are refused with the node command to use.',
+        ),
+      cwd: z
+        .string()
+        .optional()
+        .describe("Working folder of the program (and of workloads run against it); default: the server's"),
+      env: z.record(z.string(), z.string()).optional().describe("Environment variables added to the program's"),
+      ready: z
+        .string()
+        .optional()
+        .describe(
+          "A regular expression for the program's own output line that says it is ready (default: listening|ready|started|running on); waited for at most 15 s",
+        ),
+      trackAllocations: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Record allocation stacks from the start, so reports say where leaked objects are allocated (slower)',
+        ),
     },
     async (args) => {
       const cwd = args.cwd ? path.resolve(args.cwd) : process.cwd();
-      if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) throw new ToolError(`cwd ${args.cwd} is not a folder`);
+      if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory())
+        throw new ToolError(`cwd ${args.cwd} is not a folder`);
       let command;
       try {
         command = resolveProgram(args.command, [], cwd);
@@ -360,11 +448,28 @@ function registerTools(server: McpServer, state: McpState): void {
           onStderr: (d) => output.feed('stderr', d),
         });
       } catch (e) {
-        throw new ToolError(`could not start ${shown}: ${(e as Error).message.split('\n')[0]}${output.lastWords ? ` (last output: "${output.lastWords}")` : ''}`);
+        throw new ToolError(
+          `could not start ${shown}: ${(e as Error).message.split('\n')[0]}${output.lastWords ? ` (last output: "${output.lastWords}")` : ''}`,
+        );
       }
       const { program, session } = launched;
-      const exited = program.exited.then((st) => (st.signal ? `it was killed by ${st.signal}` : `it exited with code ${st.code}`));
-      const target = state.add({ id: state.newTargetId(), how: 'launched', what: shown, pid: program.pid, session, program, cwd, tracking: args.trackAllocations, lastWords: () => output.lastWords }, exited);
+      const exited = program.exited.then((st) =>
+        st.signal ? `it was killed by ${st.signal}` : `it exited with code ${st.code}`,
+      );
+      const target = state.add(
+        {
+          id: state.newTargetId(),
+          how: 'launched',
+          what: shown,
+          pid: program.pid,
+          session,
+          program,
+          cwd,
+          tracking: args.trackAllocations,
+          lastWords: () => output.lastWords,
+        },
+        exited,
+      );
       // Node keeps a program whose code has ended alive while a session is attached: let it go, so that it exits and
       // its exit status says how it ended.
       program.onWaitingForDisconnect(() => void session.close().catch(() => undefined));
@@ -377,15 +482,21 @@ function registerTools(server: McpServer, state: McpState): void {
       }
       if (target.ended) {
         await state.close(target, target.ended);
-        throw new ToolError(`${shown} ended before it was ready: ${target.ended}${output.lastWords ? ` (last output: "${output.lastWords}")` : ''}`);
+        throw new ToolError(
+          `${shown} ended before it was ready: ${target.ended}${output.lastWords ? ` (last output: "${output.lastWords}")` : ''}`,
+        );
       }
       target.targetUrl = output.firstUrl;
       target.readyLine = output.readyLine;
       if (args.trackAllocations) await session.startAllocationTracking();
       return [
         `Target ${target.id}: launched ${shown} (pid ${program.pid}) in ${cwd}.`,
-        output.readyLine ? `Ready: "${oneLine(output.readyLine, 200)}".` : 'No ready line was seen within 15 s; it is running.',
-        output.firstUrl ? `Workloads run by find_leaks get TARGET_URL=${output.firstUrl}.` : 'It printed no URL, so workloads get no TARGET_URL; put the address in the workload command.',
+        output.readyLine
+          ? `Ready: "${oneLine(output.readyLine, 200)}".`
+          : 'No ready line was seen within 15 s; it is running.',
+        output.firstUrl
+          ? `Workloads run by find_leaks get TARGET_URL=${output.firstUrl}.`
+          : 'It printed no URL, so workloads get no TARGET_URL; put the address in the workload command.',
         args.trackAllocations ? 'Allocation stacks are being recorded.' : '',
         `Next: find_leaks with target ${target.id} and a workload command, or take_snapshot.`,
       ]
@@ -398,18 +509,19 @@ function registerTools(server: McpServer, state: McpState): void {
     'attach',
     'Attach to a running Node.js process through its inspector: give url (ws://...), port (with host, default 127.0.0.1), or pid (its inspector is opened with SIGUSR1 on 127.0.0.1:9229). Returns a target id. Detaching never stops the process.',
     {
-      url: z.string().optional().describe('The inspector\'s ws:// URL'),
+      url: z.string().optional().describe("The inspector's ws:// URL"),
       port: z.number().int().min(1).max(65535).optional().describe('The inspector port (from --inspect=PORT)'),
       host: z.string().optional().describe('The inspector host with port; default 127.0.0.1'),
       pid: z.number().int().min(1).optional().describe('The process id of a Node process (Linux and macOS)'),
-      targetUrl: z.string().optional().describe('The program\'s own URL, passed to find_leaks workloads as TARGET_URL'),
+      targetUrl: z.string().optional().describe("The program's own URL, passed to find_leaks workloads as TARGET_URL"),
     },
     async (args) => {
       const given = [args.url !== undefined, args.port !== undefined, args.pid !== undefined].filter(Boolean).length;
       if (given !== 1) throw new ToolError('give exactly one of url, port or pid');
       let spec: TargetSpec;
       if (args.url !== undefined) {
-        if (!/^wss?:\/\//i.test(args.url)) throw new ToolError(`url must be the inspector's ws:// URL, not "${args.url}"`);
+        if (!/^wss?:\/\//i.test(args.url))
+          throw new ToolError(`url must be the inspector's ws:// URL, not "${args.url}"`);
         spec = { kind: 'url', url: args.url };
       } else if (args.port !== undefined) spec = { kind: 'hostPort', host: args.host ?? '127.0.0.1', port: args.port };
       else spec = { kind: 'pid', pid: args.pid! };
@@ -420,13 +532,28 @@ function registerTools(server: McpServer, state: McpState): void {
         throw new ToolError(`could not open an inspector session on ${resolved.url}: ${e.message}`);
       });
       const pid = session.processInfo.pid ?? resolved.pid;
-      const what = args.url ?? (args.port !== undefined ? `${args.host ?? '127.0.0.1'}:${args.port}` : `pid ${args.pid}`);
+      const what =
+        args.url ?? (args.port !== undefined ? `${args.host ?? '127.0.0.1'}:${args.port}` : `pid ${args.pid}`);
       const ended = new Promise<string>((resolve) => session.onClose(() => resolve('its inspector connection closed')));
-      const target = state.add({ id: state.newTargetId(), how: 'attached', what, pid, session, targetUrl: args.targetUrl, tracking: false, lastWords: () => undefined }, ended);
+      const target = state.add(
+        {
+          id: state.newTargetId(),
+          how: 'attached',
+          what,
+          pid,
+          session,
+          targetUrl: args.targetUrl,
+          tracking: false,
+          lastWords: () => undefined,
+        },
+        ended,
+      );
       log(`${target.id}: attached to ${what}${pid ? ` (pid ${pid})` : ''}`);
       return [
         `Target ${target.id}: attached to ${what}${pid ? ` (pid ${pid}${session.processInfo.nodeVersion ? `, Node ${session.processInfo.nodeVersion}` : ''})` : ''}.`,
-        args.targetUrl ? `Workloads run by find_leaks get TARGET_URL=${args.targetUrl}.` : 'Workloads get no TARGET_URL unless you pass targetUrl; put the address in the workload command.',
+        args.targetUrl
+          ? `Workloads run by find_leaks get TARGET_URL=${args.targetUrl}.`
+          : 'Workloads get no TARGET_URL unless you pass targetUrl; put the address in the workload command.',
         `Next: find_leaks with target ${target.id} and a workload command, or take_snapshot.`,
       ].join('\n');
     },
@@ -446,11 +573,14 @@ function registerTools(server: McpServer, state: McpState): void {
 
   tool(
     'take_snapshot',
-    'Take a heap snapshot of a target (after a full GC). It stays on disk in the server\'s folder; the answer gives its id for summarize_snapshot and compare_snapshots.',
+    "Take a heap snapshot of a target (after a full GC). It stays on disk in the server's folder; the answer gives its id for summarize_snapshot and compare_snapshots.",
     {
       target: z.string().describe('A target id (t1...)'),
       label: z.string().max(200).optional().describe('A label kept with the snapshot'),
-      force: z.boolean().default(false).describe('Take it even when the memory check says the program could be killed by it'),
+      force: z
+        .boolean()
+        .default(false)
+        .describe('Take it even when the memory check says the program could be killed by it'),
     },
     async (args, extra) => {
       const t = state.target(args.target);
@@ -461,8 +591,17 @@ function registerTools(server: McpServer, state: McpState): void {
       extra.signal.addEventListener('abort', stopOnCancel, { once: true });
       try {
         const started = Date.now();
-        const snapshot = t.session.takeSnapshot(file, { label: args.label ?? id, signal: t.stop.signal, force: args.force });
-        const taken = await Promise.race([snapshot, t.gone.then((): never => { throw new ToolError(`target ${t.id} ended during the snapshot: ${t.ended}`); })]);
+        const snapshot = t.session.takeSnapshot(file, {
+          label: args.label ?? id,
+          signal: t.stop.signal,
+          force: args.force,
+        });
+        const taken = await Promise.race([
+          snapshot,
+          t.gone.then((): never => {
+            throw new ToolError(`target ${t.id} ended during the snapshot: ${t.ended}`);
+          }),
+        ]);
         state.addSnapshot({ id, file, target: t.id, label: args.label ?? id });
         return `Snapshot ${id} of ${t.id}${t.pid ? ` (pid ${t.pid})` : ''}: ${formatBytes(taken.meta.fileSize)} in ${Date.now() - started} ms, at ${file}.\nsummarize_snapshot ${id} lists its classes; compare_snapshots [${id}, <a later one>] shows what grows between them.`;
       } finally {
@@ -478,22 +617,45 @@ function registerTools(server: McpServer, state: McpState): void {
     'Find what leaks in a target: run the workload shell command once to warm up, then take snapshots with the workload run before each (the same rounds as `leak-lens run`), and report the leak groups: class, growth per round, owner at file:line, allocation site, retainer path. The report becomes the current one.',
     {
       target: z.string().describe('A target id (t1...)'),
-      workload: z.string().min(1).describe('A shell command that exercises the program once and exits 0, e.g. "node load.js"; it gets TARGET_URL (the program\'s first printed URL) in its environment'),
+      workload: z
+        .string()
+        .min(1)
+        .describe(
+          'A shell command that exercises the program once and exits 0, e.g. "node load.js"; it gets TARGET_URL (the program\'s first printed URL) in its environment',
+        ),
       rounds: z.number().int().min(1).max(20).default(1).describe('Workload runs between two snapshots'),
       snapshots: z.number().int().min(2).max(10).default(3).describe('Snapshots to take (the first is the baseline)'),
       trackAllocations: z.boolean().default(false).describe('Record where leaked objects are allocated (slower)'),
       timeoutSeconds: z.number().int().min(1).max(3600).default(120).describe('The longest one workload run may take'),
-      cwd: z.string().optional().describe('Working folder of the workload; default: the launched program\'s, else the server\'s'),
+      cwd: z
+        .string()
+        .optional()
+        .describe("Working folder of the workload; default: the launched program's, else the server's"),
       targetUrl: z.string().optional().describe('TARGET_URL for the workload, instead of the one the program printed'),
-      force: z.boolean().default(false).describe('Take snapshots even when the memory check says the program could be killed by one'),
-      sampling: z.boolean().default(false).describe('No snapshot: sample allocations (V8 sampling heap profiler) and report the allocation stacks whose live objects grow every round; for a program whose heap is too big to snapshot. It tells no retainers or owners. `snapshots` then counts the sampling boundaries (at least 4 is best)'),
-      samplingInterval: z.number().int().min(64).max(1 << 20).default(1024).describe('With sampling: one allocation sampled per this many bytes on average; smaller sees smaller leaks'),
+      force: z
+        .boolean()
+        .default(false)
+        .describe('Take snapshots even when the memory check says the program could be killed by one'),
+      sampling: z
+        .boolean()
+        .default(false)
+        .describe(
+          'No snapshot: sample allocations (V8 sampling heap profiler) and report the allocation stacks whose live objects grow every round; for a program whose heap is too big to snapshot. It tells no retainers or owners. `snapshots` then counts the sampling boundaries (at least 4 is best)',
+        ),
+      samplingInterval: z
+        .number()
+        .int()
+        .min(64)
+        .max(1 << 20)
+        .default(1024)
+        .describe('With sampling: one allocation sampled per this many bytes on average; smaller sees smaller leaks'),
       top: top(5).describe('Leak groups to show'),
     },
     async (args, extra) => {
       const t = state.target(args.target);
       const cwd = args.cwd ? path.resolve(args.cwd) : (t.cwd ?? process.cwd());
-      if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) throw new ToolError(`cwd ${args.cwd} is not a folder`);
+      if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory())
+        throw new ToolError(`cwd ${args.cwd} is not a folder`);
       const progress = progressOf(extra, log);
       const outDir = state.newRunFolder();
       const stop = new AbortController();
@@ -501,10 +663,22 @@ function registerTools(server: McpServer, state: McpState): void {
       t.stop = stop;
       const stopOnCancel = (): void => stop.abort(extra.signal.reason);
       extra.signal.addEventListener('abort', stopOnCancel, { once: true });
-      const interrupted = new Promise<never>((_, reject) => stop.signal.addEventListener('abort', () => reject(new RunInterrupted(stop.signal.reason)), { once: true }));
+      const interrupted = new Promise<never>((_, reject) =>
+        stop.signal.addEventListener('abort', () => reject(new RunInterrupted(stop.signal.reason)), { once: true }),
+      );
       interrupted.catch(() => undefined);
-      const died = (): ToolError => new ToolError(`target ${t.id} ended during find_leaks: ${t.ended}${t.lastWords() ? ` (last output: "${t.lastWords()}")` : ''}; it must keep running while it is measured`);
-      const { guard, inFlight } = stepGuard({ interrupted, signal: stop.signal, gone: t.gone, ended: () => Boolean(t.ended), died, settleMs: () => 500 });
+      const died = (): ToolError =>
+        new ToolError(
+          `target ${t.id} ended during find_leaks: ${t.ended}${t.lastWords() ? ` (last output: "${t.lastWords()}")` : ''}; it must keep running while it is measured`,
+        );
+      const { guard, inFlight } = stepGuard({
+        interrupted,
+        signal: stop.signal,
+        gone: t.gone,
+        ended: () => Boolean(t.ended),
+        died,
+        settleMs: () => 500,
+      });
       let tail = '';
       const targetUrl = args.targetUrl ?? t.targetUrl;
       const startedTracking = args.trackAllocations && !t.session.isTrackingAllocations;
@@ -530,18 +704,34 @@ function registerTools(server: McpServer, state: McpState): void {
         }).catch((e: unknown) => {
           // The workload's last words say why it failed; the action's error alone does not.
           const last = tail.trim().split('\n').slice(-2).join(' / ');
-          if (e instanceof RunError && /^the action /.test(e.message) && last) throw new RunError(`${e.message} (its last output: "${oneLine(last, 300)}")`);
+          if (e instanceof RunError && /^the action /.test(e.message) && last)
+            throw new RunError(`${e.message} (its last output: "${oneLine(last, 300)}")`);
           throw e;
         });
-        if (startedTracking) await guard(t.session.stopAllocationTracking()).catch((e: Error) => log(`allocation tracking of ${t.id} could not be stopped: ${e.message}`));
-        if (args.sampling) await guard(t.session.stopAllocationSampling()).catch((e: Error) => log(`allocation sampling of ${t.id} could not be stopped: ${e.message}`));
-        const report = reportOfRounds(result, { snapshots: args.snapshots, ...(args.sampling ? { sampling: { interval: args.samplingInterval } } : {}), pid: t.pid, log: progress });
+        if (startedTracking)
+          await guard(t.session.stopAllocationTracking()).catch((e: Error) =>
+            log(`allocation tracking of ${t.id} could not be stopped: ${e.message}`),
+          );
+        if (args.sampling)
+          await guard(t.session.stopAllocationSampling()).catch((e: Error) =>
+            log(`allocation sampling of ${t.id} could not be stopped: ${e.message}`),
+          );
+        const report = reportOfRounds(result, {
+          snapshots: args.snapshots,
+          ...(args.sampling ? { sampling: { interval: args.samplingInterval } } : {}),
+          pid: t.pid,
+          log: progress,
+        });
         const ids = result.files.map((file, i) => {
           const { id } = state.newSnapshot();
           state.addSnapshot({ id, file, target: t.id, label: i === 0 ? 'baseline' : `after round ${i}` });
           return id;
         });
-        state.current = { report, source: `find_leaks on ${t.id} (${t.what}) with "${args.workload}"`, files: result.files };
+        state.current = {
+          report,
+          source: `find_leaks on ${t.id} (${t.what}) with "${args.workload}"`,
+          files: result.files,
+        };
         if (args.sampling) return reportText(report, args.top);
         return `${reportText(report, args.top)}\n\nSnapshots ${ids.join(', ')} (baseline first) stay on disk for summarize_snapshot and compare_snapshots.`;
       } catch (e) {
@@ -562,7 +752,7 @@ function registerTools(server: McpServer, state: McpState): void {
 
   tool(
     'summarize_snapshot',
-    'The classes of one heap snapshot by retained size: count, shallow and retained size (like DevTools\' Summary).',
+    "The classes of one heap snapshot by retained size: count, shallow and retained size (like DevTools' Summary).",
     {
       snapshot: z.string().describe('A snapshot id of this server (s1...) or a path to a .heapsnapshot file'),
       top: top(20).describe('Classes to show'),
@@ -578,7 +768,11 @@ function registerTools(server: McpServer, state: McpState): void {
     'compare_snapshots',
     'Compare snapshots of one process taken in order (a baseline, then one or more after running the workload): the leak groups with owners at file:line, and the classes that grew. The report becomes the current one.',
     {
-      snapshots: z.array(z.string()).min(2).max(10).describe('Snapshot ids of this server (s1...) or .heapsnapshot paths, oldest first'),
+      snapshots: z
+        .array(z.string())
+        .min(2)
+        .max(10)
+        .describe('Snapshot ids of this server (s1...) or .heapsnapshot paths, oldest first'),
       top: top(5).describe('Leak groups to show'),
     },
     async ({ snapshots, top: n }) => {
@@ -595,18 +789,37 @@ function registerTools(server: McpServer, state: McpState): void {
     'The retainer path (every step from a GC root to a leaked object), owner at file:line and allocation site of the leak group of a class, from the current report or from a comparison of the snapshots given. Or, with objectId, the path and owner of one object (ids are in the report as @123).',
     {
       className: z.string().min(1).optional().describe('The leaked class, as the report names it (e.g. Connection)'),
-      snapshots: z.array(z.string()).min(2).max(10).optional().describe('Compare these snapshots (ids or paths, oldest first) instead of using the current report'),
-      objectId: z.number().int().min(0).optional().describe('A heap object id (the number after @): the path of that one object instead of a class\'s group'),
-      snapshot: z.string().optional().describe('With objectId: the snapshot (id or path) to look in; default: the last one of the current report'),
+      snapshots: z
+        .array(z.string())
+        .min(2)
+        .max(10)
+        .optional()
+        .describe('Compare these snapshots (ids or paths, oldest first) instead of using the current report'),
+      objectId: z
+        .number()
+        .int()
+        .min(0)
+        .optional()
+        .describe("A heap object id (the number after @): the path of that one object instead of a class's group"),
+      snapshot: z
+        .string()
+        .optional()
+        .describe('With objectId: the snapshot (id or path) to look in; default: the last one of the current report'),
     },
     async ({ className, snapshots, objectId, snapshot }) => {
       if (objectId !== undefined) {
-        if (className !== undefined || snapshots !== undefined) throw new ToolError('give objectId (with snapshot), or className (with snapshots), not both');
-        const file = snapshot !== undefined ? state.snapshotFile(snapshot) : state.current?.files[state.current.files.length - 1];
-        if (!file) throw new ToolError('objectId needs a snapshot: pass snapshot, or run find_leaks or compare_snapshots first');
+        if (className !== undefined || snapshots !== undefined)
+          throw new ToolError('give objectId (with snapshot), or className (with snapshots), not both');
+        const file =
+          snapshot !== undefined ? state.snapshotFile(snapshot) : state.current?.files[state.current.files.length - 1];
+        if (!file)
+          throw new ToolError('objectId needs a snapshot: pass snapshot, or run find_leaks or compare_snapshots first');
         const found = describeObject(file, objectId);
         const name = snapshot ?? state.snapshotIdOf(file) ?? file;
-        if (!found) throw new ToolError(`snapshot ${name} has no object @${objectId}; ids change from one inspector session to another, so take them from a report of this snapshot`);
+        if (!found)
+          throw new ToolError(
+            `snapshot ${name} has no object @${objectId}; ids change from one inspector session to another, so take them from a report of this snapshot`,
+          );
         return formatObjectRetainers(found, `@${objectId} in ${name}`);
       }
       if (className === undefined) throw new ToolError('give className (a leaked class of the report), or objectId');
@@ -616,21 +829,33 @@ function registerTools(server: McpServer, state: McpState): void {
         current = { report: buildLeakReport(files), source: `compare_snapshots ${snapshots.join(', ')}`, files };
         state.current = current;
       }
-      if (!current) throw new ToolError('there is no report yet; run find_leaks or compare_snapshots first, or pass snapshots');
+      if (!current)
+        throw new ToolError('there is no report yet; run find_leaks or compare_snapshots first, or pass snapshots');
       const { report } = current;
-      if (report.sampling) throw new ToolError('the current report comes from allocation samples, which have no retainers; run find_leaks without sampling');
+      if (report.sampling)
+        throw new ToolError(
+          'the current report comes from allocation samples, which have no retainers; run find_leaks without sampling',
+        );
       const wanted = className.trim();
       let groups: LeakGroup[] = report.leaks.filter((g) => g.className === wanted);
       if (groups.length === 0) groups = report.leaks.filter((g) => g.className.toLowerCase() === wanted.toLowerCase());
       if (groups.length === 0) {
         const names = [...new Set(report.leaks.map((g) => g.className))];
-        throw new ToolError(`no leak group of class "${wanted}" in the current report (${current.source}); ${names.length ? `its groups are: ${names.slice(0, 20).join(', ')}` : 'it found no leak'}`);
+        throw new ToolError(
+          `no leak group of class "${wanted}" in the current report (${current.source}); ${names.length ? `its groups are: ${names.slice(0, 20).join(', ')}` : 'it found no leak'}`,
+        );
       }
       const threaded = (report.threads?.length ?? 1) > 1;
       const lines = [`From the report of ${current.source}:`, ''];
       for (const g of groups.slice(0, 3)) {
         lines.push(...formatGroup(g, report.leaks.indexOf(g) + 1, process.cwd(), threaded, true));
-        if (g.sampleIds.length) lines.push(`   object ids in the last snapshot: ${g.sampleIds.slice(0, 5).map((id) => `@${id}`).join(', ')}`);
+        if (g.sampleIds.length)
+          lines.push(
+            `   object ids in the last snapshot: ${g.sampleIds
+              .slice(0, 5)
+              .map((id) => `@${id}`)
+              .join(', ')}`,
+          );
         lines.push('');
       }
       return lines.join('\n').trimEnd();

@@ -24,15 +24,52 @@ export class ProgramFormError extends Error {
 
 /** Node options (v20 and later) whose value may be the next argument, so it is not mistaken for the script. */
 const valueOptions = new Set([
-  '-r', '--require', '--import', '--loader', '--experimental-loader', '--input-type', '-C', '--conditions',
-  '--env-file', '--title', '--redirect-warnings', '--disable-warning', '--diagnostic-dir', '--report-dir',
-  '--report-directory', '--report-filename', '--report-signal', '--icu-data-dir', '--openssl-config', '--secure-heap',
-  '--secure-heap-min', '--heapsnapshot-signal', '--heapsnapshot-near-heap-limit', '--dns-result-order',
-  '--unhandled-rejections', '--experimental-policy', '--policy-integrity', '--tls-cipher-list', '--tls-keylog',
-  '--watch-path', '--cpu-prof-dir', '--cpu-prof-name', '--cpu-prof-interval', '--heap-prof-dir', '--heap-prof-name',
-  '--heap-prof-interval', '--trace-event-categories', '--trace-event-file-pattern', '--experimental-default-type',
-  '--max-http-header-size', '--inspect-port', '--debug-port', '--stack-size', '--max-old-space-size',
-  '--max-semi-space-size', '--snapshot-blob',
+  '-r',
+  '--require',
+  '--import',
+  '--loader',
+  '--experimental-loader',
+  '--input-type',
+  '-C',
+  '--conditions',
+  '--env-file',
+  '--title',
+  '--redirect-warnings',
+  '--disable-warning',
+  '--diagnostic-dir',
+  '--report-dir',
+  '--report-directory',
+  '--report-filename',
+  '--report-signal',
+  '--icu-data-dir',
+  '--openssl-config',
+  '--secure-heap',
+  '--secure-heap-min',
+  '--heapsnapshot-signal',
+  '--heapsnapshot-near-heap-limit',
+  '--dns-result-order',
+  '--unhandled-rejections',
+  '--experimental-policy',
+  '--policy-integrity',
+  '--tls-cipher-list',
+  '--tls-keylog',
+  '--watch-path',
+  '--cpu-prof-dir',
+  '--cpu-prof-name',
+  '--cpu-prof-interval',
+  '--heap-prof-dir',
+  '--heap-prof-name',
+  '--heap-prof-interval',
+  '--trace-event-categories',
+  '--trace-event-file-pattern',
+  '--experimental-default-type',
+  '--max-http-header-size',
+  '--inspect-port',
+  '--debug-port',
+  '--stack-size',
+  '--max-old-space-size',
+  '--max-semi-space-size',
+  '--snapshot-blob',
 ]);
 const evalOptions = new Set(['-e', '--eval', '-p', '--print', '-pe', '-ep']);
 /** Options that would stop the program before its code runs, or run it in a child the inspector cannot see. */
@@ -84,8 +121,13 @@ export function resolveProgram(program: string[], leakLensArgs: string[] = [], c
   const first = program[0];
   // A suggestion may start with VAR=value words (from a package.json script): they go before the command.
   const instead = (words: string[]): string => {
-    const env = words.slice(0, words.findIndex((w) => !/^[A-Za-z_]\w*=/.test(w)));
-    return [...env, ...['leak-lens', 'run', ...leakLensArgs, '--', ...words.slice(env.length)].map(shellQuote)].join(' ');
+    const env = words.slice(
+      0,
+      words.findIndex((w) => !/^[A-Za-z_]\w*=/.test(w)),
+    );
+    return [...env, ...['leak-lens', 'run', ...leakLensArgs, '--', ...words.slice(env.length)].map(shellQuote)].join(
+      ' ',
+    );
   };
   if (isNodeExecutable(first)) {
     const runtimeArgs = program.slice(1);
@@ -94,11 +136,15 @@ export function resolveProgram(program: string[], leakLensArgs: string[] = [], c
       const name = arg.split('=')[0];
       if (refusedOptions.has(name)) {
         const rest = runtimeArgs.filter((a) => a.split('=')[0] !== name);
-        throw new ProgramFormError(`${name} cannot be used under leak-lens run (it opens the inspector itself and measures one process); leave it out: ${instead([first, ...rest])}`);
+        throw new ProgramFormError(
+          `${name} cannot be used under leak-lens run (it opens the inspector itself and measures one process); leave it out: ${instead([first, ...rest])}`,
+        );
       }
     }
     if (nodeEntry(runtimeArgs) === 'none') {
-      throw new ProgramFormError(`no script to run after ${first}: name one, for example: ${instead([first, 'app.js'])}`);
+      throw new ProgramFormError(
+        `no script to run after ${first}: name one, for example: ${instead([first, 'app.js'])}`,
+      );
     }
     return { runtimeExecutable: first, runtimeArgs };
   }
@@ -106,14 +152,20 @@ export function resolveProgram(program: string[], leakLensArgs: string[] = [], c
   const launcher = path.basename(first).replace(/\.(cmd|exe)$/i, '');
   const suggestion = launcherReplacement(launcher, program.slice(1), cwd);
   if (suggestion) {
-    throw new ProgramFormError(`leak-lens run starts Node itself and cannot measure through ${launcher}; start the program with node instead: ${instead(suggestion)}`);
+    throw new ProgramFormError(
+      `leak-lens run starts Node itself and cannot measure through ${launcher}; start the program with node instead: ${instead(suggestion)}`,
+    );
   }
   if (['npm', 'pnpm', 'yarn', 'npx', 'bunx'].includes(launcher)) {
     const script = scriptOf(launcher, program.slice(1), cwd);
     const runs = script ? ` (\`${program.join(' ')}\` runs \`${script.replace(/\s+/g, ' ')}\`)` : '';
-    throw new ProgramFormError(`leak-lens run starts Node itself and cannot measure through ${launcher}${runs}; give it the node command that starts the program, for example: ${instead(['node', 'server.js'])}`);
+    throw new ProgramFormError(
+      `leak-lens run starts Node itself and cannot measure through ${launcher}${runs}; give it the node command that starts the program, for example: ${instead(['node', 'server.js'])}`,
+    );
   }
-  throw new ProgramFormError(`leak-lens run measures Node.js programs, and "${first}" is not one: start it as \`-- node app.js\` (or name a .js file)`);
+  throw new ProgramFormError(
+    `leak-lens run measures Node.js programs, and "${first}" is not one: start it as \`-- node app.js\` (or name a .js file)`,
+  );
 }
 
 /** The `node ...` command line a launcher invocation stands for, when it can be worked out. */
@@ -164,7 +216,9 @@ function scriptOf(launcher: string, args: string[], cwd: string): string | undef
   const named = scriptName(launcher, args);
   if (!named) return undefined;
   try {
-    const script = (JSON.parse(fs.readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { scripts?: Record<string, unknown> }).scripts?.[named.name];
+    const script = (
+      JSON.parse(fs.readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { scripts?: Record<string, unknown> }
+    ).scripts?.[named.name];
     if (typeof script === 'string') return script;
   } catch {
     // No package.json, or not JSON: nothing to read.
@@ -189,7 +243,8 @@ function scriptCommand(name: string, extra: string[], cwd: string): string[] | u
   if (!words.length) return undefined;
   const node = isNodeExecutable(words[0])
     ? [...words, ...extra]
-    : (launcherReplacement(words[0], [...words.slice(1), ...extra], cwd) ?? (/\.(c|m)?js$/.test(words[0]) ? ['node', ...words, ...extra] : undefined));
+    : (launcherReplacement(words[0], [...words.slice(1), ...extra], cwd) ??
+      (/\.(c|m)?js$/.test(words[0]) ? ['node', ...words, ...extra] : undefined));
   return node && [...env, ...node];
 }
 
@@ -199,7 +254,8 @@ function binCommand(name: string, args: string[], cwd: string): string[] | undef
     const bin = path.join(dir, 'node_modules', '.bin', name);
     try {
       const target = fs.realpathSync(bin);
-      if (/\.(c|m)?js$/.test(target) || isNodeScript(target)) return ['node', path.relative(cwd, target) || target, ...args];
+      if (/\.(c|m)?js$/.test(target) || isNodeScript(target))
+        return ['node', path.relative(cwd, target) || target, ...args];
       return undefined;
     } catch {
       if (path.dirname(dir) === dir) return undefined;

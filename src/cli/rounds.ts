@@ -8,7 +8,15 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildSamplingReport } from '../../engine/report';
-import { formatBytes, livingGroupMembers, urlInLine, trackingGuardNote, WorkerTracker, type CaptureCost, type CaptureSession } from '../capture';
+import {
+  formatBytes,
+  livingGroupMembers,
+  urlInLine,
+  trackingGuardNote,
+  WorkerTracker,
+  type CaptureCost,
+  type CaptureSession,
+} from '../capture';
 import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
 import type { LeakReport, SamplingProfile } from '../../protocol/report';
 
@@ -31,7 +39,8 @@ export class RunInterrupted extends Error {
 export const DEFAULT_READY = /listening|ready|started|running on/i;
 export const READY_TIMEOUT_MS = 15_000;
 /** Lines Node's inspector prints on the program's stderr: never the program's own, so never its "ready" line. */
-const inspectorLine = /^(Debugger listening on |For help, see: |Debugger attached\.|Debugger ending on |Waiting for the debugger to disconnect)/;
+const inspectorLine =
+  /^(Debugger listening on |For help, see: |Debugger attached\.|Debugger ending on |Waiting for the debugger to disconnect)/;
 /** Lines that say nothing about why a program ended: stack frames, Node's version footer, source excerpts. */
 const uninformativeLine = /^\s*(at\s|\^+\s*$|Node\.js v\d|$)/;
 
@@ -94,7 +103,12 @@ export class ProgramOutput {
  * Resolves once the program has printed its ready line, once `stop` is aborted, or after {@link READY_TIMEOUT_MS}
  * (saying so through `log`), leaving no timer or handler behind.
  */
-export function untilReady(output: ProgramOutput, stop: AbortSignal, log: (line: string) => void, hint = 'use --ready REGEX to name it'): Promise<void> {
+export function untilReady(
+  output: ProgramOutput,
+  stop: AbortSignal,
+  log: (line: string) => void,
+  hint = 'use --ready REGEX to name it',
+): Promise<void> {
   let forget: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
@@ -133,7 +147,10 @@ export interface StepGuardOptions {
 
 /** A step guard: races each step against the stop and the program's end, names the real cause, and keeps the steps
  * still in flight, so that shutting down can wait for them. */
-export function stepGuard(o: StepGuardOptions): { guard: <T>(step: Promise<T>) => Promise<T>; inFlight: Set<Promise<unknown>> } {
+export function stepGuard(o: StepGuardOptions): {
+  guard: <T>(step: Promise<T>) => Promise<T>;
+  inFlight: Set<Promise<unknown>>;
+} {
   const inFlight = new Set<Promise<unknown>>();
   const guard = async <T>(step: Promise<T>): Promise<T> => {
     inFlight.add(step);
@@ -142,7 +159,13 @@ export function stepGuard(o: StepGuardOptions): { guard: <T>(step: Promise<T>) =
       () => inFlight.delete(step),
     );
     try {
-      return await Promise.race([step, o.interrupted, o.gone.then((): never => { throw o.died(); })]);
+      return await Promise.race([
+        step,
+        o.interrupted,
+        o.gone.then((): never => {
+          throw o.died();
+        }),
+      ]);
     } catch (e) {
       if (o.signal?.aborted) throw new RunInterrupted(o.signal.reason);
       if (o.ended()) throw o.died();
@@ -159,7 +182,13 @@ export function stepGuard(o: StepGuardOptions): { guard: <T>(step: Promise<T>) =
 /** Resolves after `ms` or once `until` settles, whichever is first, leaving no timer behind. */
 export function waitAtMost(until: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([until.then(() => undefined, () => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    until.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -181,14 +210,25 @@ export interface ActionOptions {
  * Runs a shell command in a process group of its own, with a time limit. It settles only once no process of its
  * group is left, so nothing it started outlives it: on `signal` the group gets SIGTERM, then SIGKILL.
  */
-export function runAction(command: string, env: NodeJS.ProcessEnv, timeoutMs: number, signal: AbortSignal, options: ActionOptions = {}): Promise<void> {
+export function runAction(
+  command: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  signal: AbortSignal,
+  options: ActionOptions = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(new RunInterrupted(signal.reason));
       return;
     }
     const output = options.onOutput ?? toStderr;
-    const child = spawn('sh', ['-c', command], { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('sh', ['-c', command], {
+      env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     child.stdout.on('data', output);
     child.stderr.on('data', output);
     const pgid = child.pid;
@@ -226,12 +266,23 @@ export function runAction(command: string, env: NodeJS.ProcessEnv, timeoutMs: nu
       if (pgid) signalGroup(pgid, 'SIGKILL');
       void (async () => {
         const deadline = Date.now() + 2000;
-        while (pgid && livingGroupMembers(pgid) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        while (pgid && livingGroupMembers(pgid) > 0 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 5));
         done();
         if (stopped) reject(new RunInterrupted(signal.reason));
-        else if (timedOut) reject(new RunError(`the action "${command}" did not finish within ${timeoutMs / 1000} s and was stopped; raise --action-timeout or make it end`));
+        else if (timedOut)
+          reject(
+            new RunError(
+              `the action "${command}" did not finish within ${timeoutMs / 1000} s and was stopped; raise --action-timeout or make it end`,
+            ),
+          );
         else if (code === 0) resolve();
-        else reject(new RunError(`the action "${command}" failed (${exitSignal ? 'killed by ' + exitSignal : 'exit code ' + code}); fix it so it succeeds against the running program`));
+        else
+          reject(
+            new RunError(
+              `the action "${command}" failed (${exitSignal ? 'killed by ' + exitSignal : 'exit code ' + code}); fix it so it succeeds against the running program`,
+            ),
+          );
       })();
     });
   });
@@ -243,7 +294,9 @@ export function readyPattern(given: string | undefined): RegExp {
   try {
     return new RegExp(given);
   } catch (e) {
-    throw new RunError(`--ready takes a regular expression, and "${given}" is not one (${(e as Error).message}); put a \\ before characters such as ( [ + *`);
+    throw new RunError(
+      `--ready takes a regular expression, and "${given}" is not one (${(e as Error).message}); put a \\ before characters such as ( [ + *`,
+    );
   }
 }
 
@@ -308,7 +361,11 @@ export async function captureRounds(opts: RoundsOptions): Promise<RoundsResult> 
   const sourceMapURLs = new Map<string, string>();
   // Worker threads have heaps of their own: each is snapshotted beside the main thread and analysed alone.
   const workerSeries = new Map<string, WorkerSeries>();
-  const workers = await guard(WorkerTracker.start(session.connection, session.processInfo.pid ?? opts.pid, { trackAllocations: opts.trackAllocations })).catch((e: Error) => {
+  const workers = await guard(
+    WorkerTracker.start(session.connection, session.processInfo.pid ?? opts.pid, {
+      trackAllocations: opts.trackAllocations,
+    }),
+  ).catch((e: Error) => {
     if (e instanceof RunError || e instanceof RunInterrupted) throw e;
     opts.log(`worker threads will not be snapshotted: ${e.message}`);
     return undefined;
@@ -319,7 +376,9 @@ export async function captureRounds(opts: RoundsOptions): Promise<RoundsResult> 
       if (!opts.action) return;
       if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
       opts.log(`action (${what})`);
-      await guard(runAction(opts.action, opts.env ?? process.env, opts.actionTimeoutMs ?? 120_000, opts.stop, opts.actionOptions));
+      await guard(
+        runAction(opts.action, opts.env ?? process.env, opts.actionTimeoutMs ?? 120_000, opts.stop, opts.actionOptions),
+      );
     };
     if (opts.trackAllocations && !session.isTrackingAllocations) {
       await guard(session.startAllocationTracking());
@@ -338,20 +397,43 @@ export async function captureRounds(opts: RoundsOptions): Promise<RoundsResult> 
         profiles.push(profile);
         opts.log(`allocation samples ${i}/${opts.snapshots}: ${profile.samples.length} alive`);
       }
-      for (const [, script] of session.scripts) if (script.sourceMapURL) sourceMapURLs.set(script.url, script.sourceMapURL);
+      for (const [, script] of session.scripts)
+        if (script.sourceMapURL) sourceMapURLs.set(script.url, script.sourceMapURL);
     }
     for (let i = 1; i <= (opts.sampling ? 0 : opts.snapshots); i++) {
       for (let r = 0; r < opts.rounds; r++) await act(i === 1 ? 'before the baseline' : `round ${i - 1}`);
       const file = path.join(opts.outDir, `s${i}.heapsnapshot`);
       const t = Date.now();
-      const taken = await guard(session.takeSnapshot(file, { label: i === 1 ? 'baseline' : `after round ${i - 1}`, signal: opts.stop, force: opts.forceCapture })).catch((e: Error) => {
-        throw e instanceof RunError || e instanceof RunInterrupted ? e : new RunError(`snapshot ${i} failed: ${e.message}`);
+      const taken = await guard(
+        session.takeSnapshot(file, {
+          label: i === 1 ? 'baseline' : `after round ${i - 1}`,
+          signal: opts.stop,
+          force: opts.forceCapture,
+        }),
+      ).catch((e: Error) => {
+        throw e instanceof RunError || e instanceof RunInterrupted
+          ? e
+          : new RunError(`snapshot ${i} failed: ${e.message}`);
       });
       files.push(file);
-      opts.log(`snapshot ${i}/${opts.snapshots}: ${(fs.statSync(file).size / 1048576).toFixed(1)} MB in ${Date.now() - t} ms${captureCostNote(taken.meta.capture)}`);
-      if (workers) await guard(snapshotWorkers(workers, opts.outDir, i, i === 1 ? 'baseline' : `after round ${i - 1}`, workerSeries, opts.log)).catch((e: Error) => {
-        throw e instanceof RunError || e instanceof RunInterrupted ? e : new RunError(`snapshot ${i} of a worker thread failed: ${e.message}`);
-      });
+      opts.log(
+        `snapshot ${i}/${opts.snapshots}: ${(fs.statSync(file).size / 1048576).toFixed(1)} MB in ${Date.now() - t} ms${captureCostNote(taken.meta.capture)}`,
+      );
+      if (workers)
+        await guard(
+          snapshotWorkers(
+            workers,
+            opts.outDir,
+            i,
+            i === 1 ? 'baseline' : `after round ${i - 1}`,
+            workerSeries,
+            opts.log,
+          ),
+        ).catch((e: Error) => {
+          throw e instanceof RunError || e instanceof RunInterrupted
+            ? e
+            : new RunError(`snapshot ${i} of a worker thread failed: ${e.message}`);
+        });
     }
   } finally {
     workers?.dispose();
@@ -360,9 +442,13 @@ export async function captureRounds(opts: RoundsOptions): Promise<RoundsResult> 
 }
 
 /** The leak report of finished rounds: from the sampling profiles, or from every thread's snapshots. */
-export function reportOfRounds(result: RoundsResult, opts: { snapshots: number; sampling?: { interval: number }; pid?: number; log: (line: string) => void }): LeakReport {
+export function reportOfRounds(
+  result: RoundsResult,
+  opts: { snapshots: number; sampling?: { interval: number }; pid?: number; log: (line: string) => void },
+): LeakReport {
   opts.log('analysing');
-  if (opts.sampling) return buildSamplingReport(result.profiles, opts.sampling.interval, opts.pid, result.sourceMapURLs);
+  if (opts.sampling)
+    return buildSamplingReport(result.profiles, opts.sampling.interval, opts.pid, result.sourceMapURLs);
   return buildThreadsReport(result.files, result.workerSeries, opts.snapshots, opts.log);
 }
 

@@ -5,9 +5,30 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { chooseTargetUrl, launchForCapture, workloadEnvironment, type CaptureSession, type LaunchedCapture, type LaunchedProgram } from '../capture';
+import {
+  chooseTargetUrl,
+  launchForCapture,
+  workloadEnvironment,
+  type CaptureSession,
+  type LaunchedCapture,
+  type LaunchedProgram,
+} from '../capture';
 import { ProgramFormError, resolveProgram, type ProgramCommand } from './program';
-import { captureRounds, DEFAULT_READY, launchRuntimeArgs, ProgramOutput, readyPattern, reportOfRounds, runAction, RunError, RunInterrupted, stepGuard, untilReady, waitAtMost, type RoundsResult } from './rounds';
+import {
+  captureRounds,
+  DEFAULT_READY,
+  launchRuntimeArgs,
+  ProgramOutput,
+  readyPattern,
+  reportOfRounds,
+  runAction,
+  RunError,
+  RunInterrupted,
+  stepGuard,
+  untilReady,
+  waitAtMost,
+  type RoundsResult,
+} from './rounds';
 import type { LeakReport } from '../../protocol/report';
 
 export { RunError, RunInterrupted } from './rounds';
@@ -55,7 +76,10 @@ export async function runCommand(opts: RunOptions): Promise<LeakReport> {
 }
 
 /** The options of {@link measureProgram}: how many rounds and snapshots, and where they go. */
-export type MeasureOptions = Pick<RunOptions, 'program' | 'rounds' | 'snapshots' | 'trackAllocations' | 'forceCapture' | 'sampling' | 'outDir' | 'log' | 'signal'>;
+export type MeasureOptions = Pick<
+  RunOptions,
+  'program' | 'rounds' | 'snapshots' | 'trackAllocations' | 'forceCapture' | 'sampling' | 'outDir' | 'log' | 'signal'
+>;
 
 /** What a step of the measurement has at hand: the program, its session and output, and the step guard. */
 export interface WorkloadContext {
@@ -94,8 +118,12 @@ function shellActionWorkload(opts: RunOptions): Workload {
       // Wait until the program says it is ready (or has been quiet long enough), so the action finds it listening.
       await guard(untilReady(output, stop, opts.log));
       // The URL the program printed; one that printed none is asked which HTTP server it listens on.
-      const targetUrl = chooseTargetUrl(output.firstUrl, output.firstUrl ? [] : await guard(session.listeningAddresses()));
-      if (targetUrl && !output.firstUrl) opts.log(`the program printed no URL; TARGET_URL is ${targetUrl}, where it listens`);
+      const targetUrl = chooseTargetUrl(
+        output.firstUrl,
+        output.firstUrl ? [] : await guard(session.listeningAddresses()),
+      );
+      if (targetUrl && !output.firstUrl)
+        opts.log(`the program printed no URL; TARGET_URL is ${targetUrl}, where it listens`);
       env = workloadEnvironment(targetUrl);
     },
     async round({ guard, stop }, what) {
@@ -112,7 +140,12 @@ function shellActionWorkload(opts: RunOptions): Workload {
  * the program with everything it started, and analyses what was taken. Snapshots go to a temporary folder removed at
  * the end, unless `outDir` keeps them.
  */
-export async function measureProgram(opts: MeasureOptions, command: ProgramCommand, workload: Workload, ready: RegExp = DEFAULT_READY): Promise<LeakReport> {
+export async function measureProgram(
+  opts: MeasureOptions,
+  command: ProgramCommand,
+  workload: Workload,
+  ready: RegExp = DEFAULT_READY,
+): Promise<LeakReport> {
   const { runtimeExecutable, runtimeArgs } = command;
   if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
   const outDir = opts.outDir ? path.resolve(opts.outDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'leak-lens-run-'));
@@ -120,7 +153,9 @@ export async function measureProgram(opts: MeasureOptions, command: ProgramComma
   // Snapshots hold the program's memory: a temporary folder goes entirely, a kept one loses its half-written files.
   const removeOutput = (): void => {
     if (!opts.outDir) fs.rmSync(outDir, { recursive: true, force: true });
-    else for (const f of fs.existsSync(outDir) ? fs.readdirSync(outDir) : []) if (f.endsWith('.partial')) fs.rmSync(path.join(outDir, f), { force: true });
+    else
+      for (const f of fs.existsSync(outDir) ? fs.readdirSync(outDir) : [])
+        if (f.endsWith('.partial')) fs.rmSync(path.join(outDir, f), { force: true });
   };
   // Even if this process is made to exit in the middle (a second Ctrl-C), nothing is left behind.
   process.on('exit', removeOutput);
@@ -131,7 +166,14 @@ export async function measureProgram(opts: MeasureOptions, command: ProgramComma
   }
 }
 
-async function measure(opts: MeasureOptions, command: ProgramCommand, ready: RegExp, outDir: string, removeOutput: () => void, workload: Workload): Promise<LeakReport> {
+async function measure(
+  opts: MeasureOptions,
+  command: ProgramCommand,
+  ready: RegExp,
+  outDir: string,
+  removeOutput: () => void,
+  workload: Workload,
+): Promise<LeakReport> {
   const output = new ProgramOutput(ready);
   const shown = [command.runtimeExecutable, ...command.runtimeArgs].join(' ');
   let launched: LaunchedCapture;
@@ -147,7 +189,9 @@ async function measure(opts: MeasureOptions, command: ProgramCommand, ready: Reg
     removeOutput();
     if (opts.signal?.aborted) throw new RunInterrupted(opts.signal.reason);
     // The launcher's message may quote the program's last output on further lines; the first one says what happened.
-    throw new RunError(`could not start ${shown}: ${(e as Error).message.split('\n')[0]}${output.lastWords ? ` (last output: "${output.lastWords}")` : ''}`);
+    throw new RunError(
+      `could not start ${shown}: ${(e as Error).message.split('\n')[0]}${output.lastWords ? ` (last output: "${output.lastWords}")` : ''}`,
+    );
   }
   const { program, session } = launched;
   // Ends every step in flight: the user stopping the run, or the run failing.
@@ -192,7 +236,14 @@ async function measure(opts: MeasureOptions, command: ProgramCommand, ready: Reg
     );
   };
   /** Runs one step, stopping it when the program ends or the run is stopped, and naming the real cause. */
-  const { guard, inFlight } = stepGuard({ interrupted, signal: opts.signal, gone, ended: () => exitNote !== undefined, died, settleMs: () => (finishing ? 3000 : 500) });
+  const { guard, inFlight } = stepGuard({
+    interrupted,
+    signal: opts.signal,
+    gone,
+    ended: () => exitNote !== undefined,
+    died,
+    settleMs: () => (finishing ? 3000 : 500),
+  });
   const shutDown = async (): Promise<void> => {
     stop.abort();
     waiting.dispose();
@@ -234,7 +285,12 @@ async function measure(opts: MeasureOptions, command: ProgramCommand, ready: Reg
     throw new RunInterrupted(opts.signal.reason);
   }
   try {
-    return reportOfRounds(result, { snapshots: opts.snapshots, sampling: opts.sampling, pid: program.pid, log: opts.log });
+    return reportOfRounds(result, {
+      snapshots: opts.snapshots,
+      sampling: opts.sampling,
+      pid: program.pid,
+      log: opts.log,
+    });
   } finally {
     removeOutput();
     if (opts.outDir) opts.log(`snapshots kept in ${outDir}`);

@@ -34,8 +34,12 @@ function checkScenarioFile(file: string): string {
   } catch {
     throw new RunError(`the scenario ${file} does not exist; name a .js or .mjs file that exports an action function`);
   }
-  if (!stat.isFile()) throw new RunError(`the scenario ${file} is not a file; name a .js or .mjs file that exports an action function`);
-  if (!/\.(c|m)?js$/.test(full)) throw new RunError(`the scenario ${file} is not a .js, .cjs or .mjs file; leak-lens test runs JavaScript modules (compile TypeScript first)`);
+  if (!stat.isFile())
+    throw new RunError(`the scenario ${file} is not a file; name a .js or .mjs file that exports an action function`);
+  if (!/\.(c|m)?js$/.test(full))
+    throw new RunError(
+      `the scenario ${file} is not a .js, .cjs or .mjs file; leak-lens test runs JavaScript modules (compile TypeScript first)`,
+    );
   return full;
 }
 
@@ -45,18 +49,35 @@ export async function testCommand(opts: TestOptions): Promise<LeakReport> {
   const shown = path.basename(scenario);
   let iterations = opts.iterations ?? DEFAULT_ITERATIONS;
   /** Calls one function of the runner's global and turns a failed answer into a one-line error. */
-  const call = async (ctx: WorkloadContext, fn: 'load' | 'setup' | 'run' | 'teardown', arg = ''): Promise<RunnerAnswer & { ok: true }> => {
-    const reply = await ctx.guard(
-      ctx.session.connection.send(
-        'Runtime.evaluate',
-        { expression: `globalThis.__leakLensScenario.${fn}(${arg})`, awaitPromise: true, returnByValue: true, silent: true },
-        { timeoutMs: opts.callTimeoutMs },
-      ),
-    ).catch((e: Error) => {
-      if (e instanceof CdpTimeoutError) throw new RunError(`the scenario's ${fn === 'run' ? 'action' : fn} did not finish within ${opts.callTimeoutMs / 1000} s; make it end, or raise --timeout`);
-      throw e;
-    });
-    if (reply.exceptionDetails) throw new RunError(`the scenario runner failed in ${fn}: ${reply.exceptionDetails.exception?.description?.split('\n')[0] ?? reply.exceptionDetails.text}`);
+  const call = async (
+    ctx: WorkloadContext,
+    fn: 'load' | 'setup' | 'run' | 'teardown',
+    arg = '',
+  ): Promise<RunnerAnswer & { ok: true }> => {
+    const reply = await ctx
+      .guard(
+        ctx.session.connection.send(
+          'Runtime.evaluate',
+          {
+            expression: `globalThis.__leakLensScenario.${fn}(${arg})`,
+            awaitPromise: true,
+            returnByValue: true,
+            silent: true,
+          },
+          { timeoutMs: opts.callTimeoutMs },
+        ),
+      )
+      .catch((e: Error) => {
+        if (e instanceof CdpTimeoutError)
+          throw new RunError(
+            `the scenario's ${fn === 'run' ? 'action' : fn} did not finish within ${opts.callTimeoutMs / 1000} s; make it end, or raise --timeout`,
+          );
+        throw e;
+      });
+    if (reply.exceptionDetails)
+      throw new RunError(
+        `the scenario runner failed in ${fn}: ${reply.exceptionDetails.exception?.description?.split('\n')[0] ?? reply.exceptionDetails.text}`,
+      );
     const answer = reply.result.value as RunnerAnswer;
     if (!answer.ok) throw new RunError(`scenario ${shown}: ${answer.error}`);
     return answer;
@@ -66,7 +87,9 @@ export async function testCommand(opts: TestOptions): Promise<LeakReport> {
     async start(ctx) {
       const facts = await call(ctx, 'load');
       iterations = opts.iterations ?? facts.iterations ?? DEFAULT_ITERATIONS;
-      opts.log(`scenario ${shown}: ${iterations} calls of action per round${facts.setup ? ', with setup' : ''}${facts.teardown ? ', with teardown' : ''}`);
+      opts.log(
+        `scenario ${shown}: ${iterations} calls of action per round${facts.setup ? ', with setup' : ''}${facts.teardown ? ', with teardown' : ''}`,
+      );
       if (facts.setup) await call(ctx, 'setup');
     },
     async round(ctx, what) {
@@ -75,7 +98,13 @@ export async function testCommand(opts: TestOptions): Promise<LeakReport> {
     },
     async finish(ctx) {
       await call(ctx, 'teardown');
-      await ctx.guard(ctx.session.connection.send('Runtime.evaluate', { expression: 'globalThis.__leakLensScenario.close()', returnByValue: true, silent: true }));
+      await ctx.guard(
+        ctx.session.connection.send('Runtime.evaluate', {
+          expression: 'globalThis.__leakLensScenario.close()',
+          returnByValue: true,
+          silent: true,
+        }),
+      );
     },
   };
   return measureProgram(

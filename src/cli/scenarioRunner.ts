@@ -9,7 +9,8 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 
 /** The answer of each call: success (with facts) or one line saying what went wrong. */
-export type RunnerAnswer = { ok: true; iterations?: number; setup?: boolean; teardown?: boolean } | { ok: false; error: string };
+export type RunnerAnswer =
+  { ok: true; iterations?: number; setup?: boolean; teardown?: boolean } | { ok: false; error: string };
 
 interface Scenario {
   setup?: () => unknown;
@@ -23,7 +24,9 @@ const file = path.resolve(process.argv[2] ?? '');
 const keepAlive = setInterval(() => undefined, 1 << 30);
 
 // With `module: commonjs`, TypeScript would turn `import()` into `require()`, which cannot load an ES module.
-const importModule = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
+const importModule = new Function('specifier', 'return import(specifier)') as (
+  specifier: string,
+) => Promise<Record<string, unknown>>;
 
 async function loadModule(): Promise<Record<string, unknown>> {
   if (/\.mjs$/.test(file)) return importModule(pathToFileURL(file).href);
@@ -63,16 +66,26 @@ async function scenario(): Promise<Scenario> {
     throw new Error(`it could not be loaded: ${describe(e)}`);
   }
   // `export default { action }` and `module.exports = { action }` count as well as named exports.
-  const exported = (typeof mod.action !== 'function' && mod.default && typeof mod.default === 'object' ? mod.default : mod) as Record<string, unknown>;
+  const exported = (
+    typeof mod.action !== 'function' && mod.default && typeof mod.default === 'object' ? mod.default : mod
+  ) as Record<string, unknown>;
   if (typeof exported.action !== 'function') {
-    throw new Error(`it exports no action function; export the work to repeat, e.g. \`exports.action = async () => { ... }\` (or \`export async function action()\`)`);
+    throw new Error(
+      `it exports no action function; export the work to repeat, e.g. \`exports.action = async () => { ... }\` (or \`export async function action()\`)`,
+    );
   }
   for (const name of ['setup', 'teardown'] as const) {
-    if (exported[name] !== undefined && typeof exported[name] !== 'function') throw new Error(`it exports ${name}, but it is not a function; export a function or leave it out`);
+    if (exported[name] !== undefined && typeof exported[name] !== 'function')
+      throw new Error(`it exports ${name}, but it is not a function; export a function or leave it out`);
   }
   const iterations = exported.iterations;
-  if (iterations !== undefined && !(typeof iterations === 'number' && Number.isInteger(iterations) && iterations >= 1)) {
-    throw new Error(`it exports iterations = ${String(iterations)}, which is not a whole number of at least 1; export one (e.g. 20) or leave it out`);
+  if (
+    iterations !== undefined &&
+    !(typeof iterations === 'number' && Number.isInteger(iterations) && iterations >= 1)
+  ) {
+    throw new Error(
+      `it exports iterations = ${String(iterations)}, which is not a whole number of at least 1; export one (e.g. 20) or leave it out`,
+    );
   }
   scenarioExports = exported as unknown as Scenario;
   return scenarioExports;
@@ -91,7 +104,11 @@ const api = Object.freeze({
   load: () =>
     answer(async () => {
       const s = await scenario();
-      return { iterations: s.iterations, setup: typeof s.setup === 'function', teardown: typeof s.teardown === 'function' };
+      return {
+        iterations: s.iterations,
+        setup: typeof s.setup === 'function',
+        teardown: typeof s.teardown === 'function',
+      };
     }),
   setup: () =>
     answer(async () => {

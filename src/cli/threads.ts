@@ -30,7 +30,9 @@ export async function snapshotWorkers(
     const started = Date.now();
     try {
       const { meta } = await worker.takeSnapshot(file, { label });
-      log(`snapshot ${index} of ${worker.name}: ${(meta.fileSize / 1048576).toFixed(1)} MB in ${Date.now() - started} ms`);
+      log(
+        `snapshot ${index} of ${worker.name}: ${(meta.fileSize / 1048576).toFixed(1)} MB in ${Date.now() - started} ms`,
+      );
     } catch (error) {
       if (error instanceof ConnectionClosedError || worker.isClosed) {
         log(`${worker.name} exited during snapshot ${index}`);
@@ -46,7 +48,12 @@ export async function snapshotWorkers(
  * The report of the main thread's snapshots merged with the report of every worker present in all `snapshots`
  * snapshots; the others are named in a warning.
  */
-export function buildThreadsReport(mainFiles: string[], series: Map<string, WorkerSeries>, snapshots: number, log: (line: string) => void): LeakReport {
+export function buildThreadsReport(
+  mainFiles: string[],
+  series: Map<string, WorkerSeries>,
+  snapshots: number,
+  log: (line: string) => void,
+): LeakReport {
   const main = buildLeakReport(mainFiles);
   const { threads, notes } = comparableThreads(series.values(), snapshots);
   const workers: ThreadReport[] = threads.map(({ name, files }) => {

@@ -36,12 +36,22 @@ export class EngineHost implements vscode.Disposable {
         signal: controller.signal,
         onProgress: (p) => progress?.(progressText(p)),
       });
-      log().info(`engine ${request.kind}: ${answer.ok ? 'ok' : `${answer.code}: ${answer.error}`} in ${Date.now() - t0} ms`);
+      log().info(
+        `engine ${request.kind}: ${answer.ok ? 'ok' : `${answer.code}: ${answer.error}`} in ${Date.now() - t0} ms`,
+      );
       if (answer.ok) return answer.value;
       if (answer.code === 'cancelled') throw new CancelledError();
-      if (answer.code === 'parse') throw new UserError(`This file is not a heap snapshot Leak Lens can read: ${answer.error}. Take a new snapshot, or check that the file was copied whole.`);
-      if (answer.code === 'memory') throw new UserError(`${answer.error}. Close other large snapshots, or analyse this one with the CLI (leak-lens analyze) on a machine with more memory.`);
-      throw new UserError(answer.error.charAt(0).toUpperCase() + answer.error.slice(1) + (/[.!?]$/.test(answer.error) ? '' : '.'));
+      if (answer.code === 'parse')
+        throw new UserError(
+          `This file is not a heap snapshot Leak Lens can read: ${answer.error}. Take a new snapshot, or check that the file was copied whole.`,
+        );
+      if (answer.code === 'memory')
+        throw new UserError(
+          `${answer.error}. Close other large snapshots, or analyse this one with the CLI (leak-lens analyze) on a machine with more memory.`,
+        );
+      throw new UserError(
+        answer.error.charAt(0).toUpperCase() + answer.error.slice(1) + (/[.!?]$/.test(answer.error) ? '' : '.'),
+      );
     } finally {
       sub?.dispose();
     }

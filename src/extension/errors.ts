@@ -39,7 +39,9 @@ export class CancelledError extends Error {
 export function isCancellation(error: unknown): boolean {
   if (error instanceof CancelledError) return true;
   const e = error as { name?: string; code?: string } | undefined;
-  return e?.name === 'AbortError' || e?.code === 'ABORT_ERR' || (error instanceof Error && error.message === 'cancelled');
+  return (
+    e?.name === 'AbortError' || e?.code === 'ABORT_ERR' || (error instanceof Error && error.message === 'cancelled')
+  );
 }
 
 function sentence(text: string): string {
@@ -55,19 +57,38 @@ export function describeError(error: unknown, doing: string): UserError {
   const text = e?.message ?? String(error);
   const code = e?.code ?? (e?.cause as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOSPC' || /ENOSPC|no space left/i.test(text)) {
-    return new UserError(`Could not ${doing}: the disk is full. Nothing was saved (the partial file was removed). Free some space, or choose another folder in the setting "leakLens.snapshots.folder".`, [openSettingAction('leakLens.snapshots.folder')], { cause: error });
+    return new UserError(
+      `Could not ${doing}: the disk is full. Nothing was saved (the partial file was removed). Free some space, or choose another folder in the setting "leakLens.snapshots.folder".`,
+      [openSettingAction('leakLens.snapshots.folder')],
+      { cause: error },
+    );
   }
-  if (/closed the inspector connection|socket closed|target closed|connection is closed|was closed by this side|capture session was closed/i.test(text)) {
-    return new UserError(`Could not ${doing}: the program ended (or its debug session stopped) while Leak Lens was working. Nothing was saved. Start the program again and keep it running until the capture finishes.`, [], { cause: error });
+  if (
+    /closed the inspector connection|socket closed|target closed|connection is closed|was closed by this side|capture session was closed/i.test(
+      text,
+    )
+  ) {
+    return new UserError(
+      `Could not ${doing}: the program ended (or its debug session stopped) while Leak Lens was working. Nothing was saved. Start the program again and keep it running until the capture finishes.`,
+      [],
+      { cause: error },
+    );
   }
   if (/EACCES|EPERM|EROFS|ENOTDIR|EEXIST|cannot write a snapshot/i.test(text)) {
-    return new UserError(`Could not ${doing}: ${sentence(text)} Choose a folder you can write to in the setting "leakLens.snapshots.folder".`, [openSettingAction('leakLens.snapshots.folder')], { cause: error });
+    return new UserError(
+      `Could not ${doing}: ${sentence(text)} Choose a folder you can write to in the setting "leakLens.snapshots.folder".`,
+      [openSettingAction('leakLens.snapshots.folder')],
+      { cause: error },
+    );
   }
   return new UserError(`Could not ${doing}: ${sentence(text)}`, [], { cause: error });
 }
 
 export function openSettingAction(setting: string): ErrorAction {
-  return { title: 'Open Settings', run: () => vscode.commands.executeCommand('workbench.action.openSettings', setting) };
+  return {
+    title: 'Open Settings',
+    run: () => vscode.commands.executeCommand('workbench.action.openSettings', setting),
+  };
 }
 
 /** Logs an error and shows it (without waiting for the user to dismiss it). Cancellations are logged only. */
@@ -77,7 +98,9 @@ export function reportError(error: unknown, doing: string): UserError | undefine
     return undefined;
   }
   const u = describeError(error, doing);
-  log().error(`${u.message}${u.detail ? `\n  ${u.detail.replace(/\n/g, '\n  ')}` : ''}${u.cause ? `\n  cause: ${(u.cause as Error)?.stack ?? String(u.cause)}` : ''}`);
+  log().error(
+    `${u.message}${u.detail ? `\n  ${u.detail.replace(/\n/g, '\n  ')}` : ''}${u.cause ? `\n  cause: ${(u.cause as Error)?.stack ?? String(u.cause)}` : ''}`,
+  );
   showError(u);
   return u;
 }
@@ -94,6 +117,7 @@ export function showError(u: UserError): void {
   const actions = [...u.actions, SHOW_LOG];
   void vscode.window.showErrorMessage(u.message, ...actions.map((a) => a.title)).then((picked) => {
     const action = actions.find((a) => a.title === picked);
-    if (action) void Promise.resolve(action.run()).catch((e: unknown) => log().error(`${action.title} failed: ${String(e)}`));
+    if (action)
+      void Promise.resolve(action.run()).catch((e: unknown) => log().error(`${action.title} failed: ${String(e)}`));
   });
 }

@@ -79,9 +79,15 @@ export function startLanguageClient(context: vscode.ExtensionContext, log: LogCh
   const module = fs.existsSync(bundled) ? bundled : context.asAbsolutePath('out/server/main.js');
   // A report can be large; give the server room beyond Node's default heap.
   const run = { module, transport: TransportKind.ipc, options: { execArgv: ['--max-old-space-size=4096'] } };
-  const serverOptions: ServerOptions = { run, debug: { ...run, options: { execArgv: ['--max-old-space-size=4096', '--nolazy', '--inspect=6019'] } } };
+  const serverOptions: ServerOptions = {
+    run,
+    debug: { ...run, options: { execArgv: ['--max-old-space-size=4096', '--nolazy', '--inspect=6019'] } },
+  };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: ['javascript', 'typescript', 'javascriptreact', 'typescriptreact'].map((language) => ({ scheme: 'file', language })),
+    documentSelector: ['javascript', 'typescript', 'javascriptreact', 'typescriptreact'].map((language) => ({
+      scheme: 'file',
+      language,
+    })),
     synchronize: { configurationSection: SETTINGS_SECTION },
     initializationOptions: initializationOptions(),
     diagnosticCollectionName: 'leak-lens',
@@ -97,14 +103,19 @@ export function startLanguageClient(context: vscode.ExtensionContext, log: LogCh
     () => {
       subscriptions.push(
         client.onNotification(ReportStatusNotification.method, (status: ReportStatusParams) => {
-          if (!status.ok) log.warn(`Leak Lens could not use the report ${status.source}: ${status.error}. Write it again with \`leak-lens run --format json\`.`);
+          if (!status.ok)
+            log.warn(
+              `Leak Lens could not use the report ${status.source}: ${status.error}. Write it again with \`leak-lens run --format json\`.`,
+            );
           statusEmitter.fire(status);
         }),
       );
       return true;
     },
     (e: unknown) => {
-      log.error(`The Leak Lens language server did not start: ${e instanceof Error ? e.message : String(e)}. Leak markers in the editor are off; run "Developer: Reload Window" to try again.`);
+      log.error(
+        `The Leak Lens language server did not start: ${e instanceof Error ? e.message : String(e)}. Leak markers in the editor are off; run "Developer: Reload Window" to try again.`,
+      );
       return false;
     },
   );

@@ -34,7 +34,14 @@ function mirrored(c: vscode.LogOutputChannel): Log {
       console.log(`[leak-lens ${level}] ${message instanceof Error ? message.message : message}`);
       (c[level] as (m: string | Error, ...a: unknown[]) => void)(message, ...args);
     };
-  return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), show: c.show.bind(c) };
+  return {
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    show: c.show.bind(c),
+  };
 }
 
 /** The log; before activation (or after deactivation) a no-op stand-in. */

@@ -10,13 +10,26 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { DEFAULT_REPORT_FILES, SHOW_LEAK_GROUP_COMMAND, type ShowLeakGroupArgs } from '../../protocol/lsp';
 import { DEBUG_TYPE } from '../../protocol/adapter';
-import { collectGarbage, showMemoryGraph, startAllocationTracking, stopAllocationTracking, takeHeapSnapshot } from './commands/capture';
+import {
+  collectGarbage,
+  showMemoryGraph,
+  startAllocationTracking,
+  stopAllocationTracking,
+  takeHeapSnapshot,
+} from './commands/capture';
 import type { Services } from './commands/common';
 import { findLeaks } from './commands/findLeaks';
 import { answerPrompt, CONTINUE_COMMAND, waitingPrompt } from './commands/findLeaksPrompt';
 import { registerLanguageModelTools, type ToolConfirmation } from './commands/lmTools';
 import { attachToProcess, launchProgram, pickProcess } from './commands/sessions';
-import { compareSnapshots, deleteSnapshots, openSnapshot, openSnapshotFile, renameSnapshot, revealSnapshot } from './commands/snapshots';
+import {
+  compareSnapshots,
+  deleteSnapshots,
+  openSnapshot,
+  openSnapshotFile,
+  renameSnapshot,
+  revealSnapshot,
+} from './commands/snapshots';
 import { AdapterFactory, ConfigurationProvider } from './debug/provider';
 import { EngineHost } from './engineHost';
 import { reportError, UserError } from './errors';
@@ -56,7 +69,9 @@ export interface LeakLensApi {
 
 /** Command arguments that are options objects (not URIs or view nodes passed by menus). */
 function options<T extends object>(arg: unknown): T {
-  return arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && !('kind' in arg) && !Array.isArray(arg) ? (arg as T) : ({} as T);
+  return arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && !('kind' in arg) && !Array.isArray(arg)
+    ? (arg as T)
+    : ({} as T);
 }
 
 export function activate(context: vscode.ExtensionContext): LeakLensApi {
@@ -71,7 +86,8 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   const graphs = new MemoryGraphs(documents, context, () => engine.engine);
   // The language server marks leaks in the editor; it starts on first need and stops on deactivation.
   let languageClient: LeakLensLanguageClient | undefined;
-  const lsp = (): LeakLensLanguageClient => (languageClient ??= startLanguageClient(context, logChannel() ?? fallbackChannel()));
+  const lsp = (): LeakLensLanguageClient =>
+    (languageClient ??= startLanguageClient(context, logChannel() ?? fallbackChannel()));
   sub({ dispose: () => void languageClient?.dispose() });
   // deactivate() waits for the language server to stop (VS Code disposes subscriptions without waiting).
   stopLanguageServer = async () => {
@@ -80,7 +96,9 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
     await client?.dispose();
   };
   // What survives a killed extension host (a closed window: deactivate does not run) is stopped by the sweeper process.
-  const sweeper = new Sweeper(sweeperScript(context), (message) => log().warn(`${message}; workloads and partial snapshots may outlive a closed window`));
+  const sweeper = new Sweeper(sweeperScript(context), (message) =>
+    log().warn(`${message}; workloads and partial snapshots may outlive a closed window`),
+  );
   let lastReport: LeakReport | undefined;
   const s: Services = {
     context,
@@ -101,19 +119,38 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
 
   sub(
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, documents),
-    vscode.window.createTreeView('leakLens.snapshots', { treeDataProvider: view, canSelectMany: true, showCollapseAll: false }),
-    vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new AdapterFactory(context.asAbsolutePath('dist/adapter.js'))),
+    vscode.window.createTreeView('leakLens.snapshots', {
+      treeDataProvider: view,
+      canSelectMany: true,
+      showCollapseAll: false,
+    }),
+    vscode.debug.registerDebugAdapterDescriptorFactory(
+      DEBUG_TYPE,
+      new AdapterFactory(context.asAbsolutePath('dist/adapter.js')),
+    ),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new ConfigurationProvider()),
-    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new ConfigurationProvider(), vscode.DebugConfigurationProviderTriggerKind.Dynamic),
-    SnapshotEditorProvider.register(context, () => engine.engine, logChannel(), async (file) => (await store.describe(file))?.label),
+    vscode.debug.registerDebugConfigurationProvider(
+      DEBUG_TYPE,
+      new ConfigurationProvider(),
+      vscode.DebugConfigurationProviderTriggerKind.Dynamic,
+    ),
+    SnapshotEditorProvider.register(
+      context,
+      () => engine.engine,
+      logChannel(),
+      async (file) => (await store.describe(file))?.label,
+    ),
   );
 
-  const command = (id: string, handler: (...args: never[]) => unknown): void => sub(vscode.commands.registerCommand(id, handler as (...args: unknown[]) => unknown));
+  const command = (id: string, handler: (...args: never[]) => unknown): void =>
+    sub(vscode.commands.registerCommand(id, handler as (...args: unknown[]) => unknown));
   command('leakLens.takeHeapSnapshot', (o?: unknown) => takeHeapSnapshot(s, options(o)));
   command('leakLens.findLeaks', (o?: unknown) => findLeaks(s, options(o)));
   command(CONTINUE_COMMAND, (o?: unknown) => answerPrompt(options(o)));
   command('leakLens.compareSnapshots', (a?: never, b?: never, o?: unknown) => compareSnapshots(s, a, b, options(o)));
-  command('leakLens.openSnapshotFile', (uri?: vscode.Uri | string, o?: unknown) => openSnapshotFile(s, uri, options(o)));
+  command('leakLens.openSnapshotFile', (uri?: vscode.Uri | string, o?: unknown) =>
+    openSnapshotFile(s, uri, options(o)),
+  );
   command('leakLens.collectGarbage', (o?: unknown) => collectGarbage(s, options(o)));
   command('leakLens.startAllocationTracking', (o?: unknown) => startAllocationTracking(s, options(o)));
   command('leakLens.stopAllocationTracking', (o?: unknown) => stopAllocationTracking(s, options(o)));
@@ -124,18 +161,29 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   command('leakLens.showLog', () => log().show());
   command('leakLens.snapshots.open', (node?: never, o?: unknown) => openSnapshot(s, node, options(o)));
   command('leakLens.snapshots.compare', (node?: never, selected?: never) => compareSnapshots(s, node, selected));
-  command('leakLens.snapshots.rename', (node?: never, label?: string) => renameSnapshot(s, node, typeof label === 'string' ? label : undefined));
-  command('leakLens.snapshots.delete', (node?: never, selected?: never, o?: { confirm?: boolean }) => deleteSnapshots(s, node, selected, options(o)));
+  command('leakLens.snapshots.rename', (node?: never, label?: string) =>
+    renameSnapshot(s, node, typeof label === 'string' ? label : undefined),
+  );
+  command('leakLens.snapshots.delete', (node?: never, selected?: never, o?: { confirm?: boolean }) =>
+    deleteSnapshots(s, node, selected, options(o)),
+  );
   command('leakLens.snapshots.reveal', (node?: never) => revealSnapshot(s, node));
   command('leakLens.snapshots.refresh', () => store.changed());
   // Code lenses and hovers of the language server open a leak group here.
   command(SHOW_LEAK_GROUP_COMMAND, (args?: ShowLeakGroupArgs) => showLeakGroup(context, engine, args, lastReport));
   // The same work for agents: language model tools on the live debug session, confirmed before they run.
   let lastToolConfirmation: ToolConfirmation | undefined;
-  sub(...registerLanguageModelTools(s, () => lastReport, (c) => (lastToolConfirmation = c)));
+  sub(
+    ...registerLanguageModelTools(
+      s,
+      () => lastReport,
+      (c) => (lastToolConfirmation = c),
+    ),
+  );
 
   // Reports written by `leak-lens run` (or a JavaScript file opened during memory work) bring the language server up.
-  const wantsLanguageServer = (doc: vscode.TextDocument): boolean => doc.uri.scheme === 'file' && /^(java|type)script(react)?$/.test(doc.languageId);
+  const wantsLanguageServer = (doc: vscode.TextDocument): boolean =>
+    doc.uri.scheme === 'file' && /^(java|type)script(react)?$/.test(doc.languageId);
   if (hasReportFile() || vscode.workspace.textDocuments.some(wantsLanguageServer)) lsp();
   else {
     const opened = vscode.workspace.onDidOpenTextDocument((doc) => {
@@ -150,7 +198,11 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   let tracked: vscode.Disposable | undefined;
   const updateContext = (target?: MemoryTarget): void => {
     void vscode.commands.executeCommand('setContext', 'leakLens.hasNodeSession', registry.nodeSessions().length > 0);
-    void vscode.commands.executeCommand('setContext', 'leakLens.trackingAllocations', target?.trackingAllocations ?? false);
+    void vscode.commands.executeCommand(
+      'setContext',
+      'leakLens.trackingAllocations',
+      target?.trackingAllocations ?? false,
+    );
   };
   sub(
     registry.onDidChangeSessions(() => updateContext(registry.activeTarget())),
@@ -165,7 +217,9 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   // Last, so that it is disposed last: by then the targets have been told to stop, and the sweeper removes the
   // partial files of snapshots they were still writing.
   sub(sweeper);
-  log().info(`Leak Lens ${context.extension.packageJSON.version as string} activated (${vscode.env.appName} ${vscode.version}, node ${process.version})`);
+  log().info(
+    `Leak Lens ${context.extension.packageJSON.version as string} activated (${vscode.env.appName} ${vscode.version}, node ${process.version})`,
+  );
 
   return {
     snapshotFolder: () => store.folder(),
@@ -186,7 +240,9 @@ function sweeperScript(context: vscode.ExtensionContext): string {
 
 /** Whether a workspace folder holds a report the language server would show (the default report file). */
 function hasReportFile(): boolean {
-  return (vscode.workspace.workspaceFolders ?? []).some((f) => f.uri.scheme === 'file' && DEFAULT_REPORT_FILES.some((r) => fs.existsSync(path.join(f.uri.fsPath, r))));
+  return (vscode.workspace.workspaceFolders ?? []).some(
+    (f) => f.uri.scheme === 'file' && DEFAULT_REPORT_FILES.some((r) => fs.existsSync(path.join(f.uri.fsPath, r))),
+  );
 }
 
 /** A stand-in channel if the log is gone (it is created first thing in `activate`, so only after deactivation). */
@@ -199,7 +255,12 @@ function fallbackChannel(): vscode.LogOutputChannel {
  * and its details (retainer path included) shown. The open report panel is revealed when it shows that report (its
  * title kept); otherwise the report is shown there, or in a new panel, under the title it was shown under before.
  */
-async function showLeakGroup(context: vscode.ExtensionContext, engine: EngineHost, args: ShowLeakGroupArgs | undefined, lastReport: LeakReport | undefined): Promise<void> {
+async function showLeakGroup(
+  context: vscode.ExtensionContext,
+  engine: EngineHost,
+  args: ShowLeakGroupArgs | undefined,
+  lastReport: LeakReport | undefined,
+): Promise<void> {
   try {
     const open = MemoryPanel.of('report');
     let report = lastReport;
@@ -212,16 +273,25 @@ async function showLeakGroup(context: vscode.ExtensionContext, engine: EngineHos
     }
     const groupId = args?.groupId;
     if (!report || (groupId && !report.leaks.some((g) => g.id === groupId))) {
-      throw new UserError('That leak group is not in a report Leak Lens has; run Find Leaks again (or `leak-lens run`) to refresh the report.');
+      throw new UserError(
+        'That leak group is not in a report Leak Lens has; run Find Leaks again (or `leak-lens run`) to refresh the report.',
+      );
     }
     // The same report: the very report Find Leaks showed, or the one read from that file and not written again since.
-    const same = open && (file ? open.reportFile === file && open.report?.createdAt === report.createdAt : open.report === report);
+    const same =
+      open && (file ? open.reportFile === file && open.report?.createdAt === report.createdAt : open.report === report);
     if (open && same) open.reveal('leaks', undefined, groupId);
     else if (open) {
       open.showReport(report, title ?? 'Leak report', file);
       open.reveal('leaks', undefined, groupId);
     } else {
-      const panel = MemoryPanel.show(context, engine.engine, { title: title ?? 'Leak report', report, initialView: 'leaks' }, logChannel(), { reportFile: file });
+      const panel = MemoryPanel.show(
+        context,
+        engine.engine,
+        { title: title ?? 'Leak report', report, initialView: 'leaks' },
+        logChannel(),
+        { reportFile: file },
+      );
       panel.reveal('leaks', undefined, groupId);
     }
   } catch (error) {

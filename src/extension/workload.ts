@@ -25,12 +25,26 @@ function killGroup(child: ChildProcess): void {
  */
 export function runWorkload(
   command: string,
-  options: { cwd?: string; timeoutMs: number; token?: vscode.CancellationToken; env?: Record<string, string>; sweeper?: Sweeper; failureNote?: string },
+  options: {
+    cwd?: string;
+    timeoutMs: number;
+    token?: vscode.CancellationToken;
+    env?: Record<string, string>;
+    sweeper?: Sweeper;
+    failureNote?: string;
+  },
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     log().info(`workload: ${command}${options.cwd ? ` (in ${options.cwd})` : ''}`);
-    const child = spawn(command, { shell: true, cwd: options.cwd, env: { ...process.env, ...options.env }, detached: process.platform !== 'win32', stdio: ['ignore', 'pipe', 'pipe'] });
-    const guard = child.pid !== undefined && process.platform !== 'win32' ? options.sweeper?.watchGroup(child.pid) : undefined;
+    const child = spawn(command, {
+      shell: true,
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      detached: process.platform !== 'win32',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const guard =
+      child.pid !== undefined && process.platform !== 'win32' ? options.sweeper?.watchGroup(child.pid) : undefined;
     running.set(child, guard);
     let tail = '';
     const keep = (d: Buffer): void => {
@@ -50,7 +64,15 @@ export function runWorkload(
       } else resolve();
       guard?.dispose();
     };
-    const timer = setTimeout(() => done(new UserError(`The workload "${command}" did not finish within ${options.timeoutMs / 1000} s and was stopped. Make it end on its own, or raise "leakLens.findLeaks.workloadTimeoutSeconds".`)), options.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        done(
+          new UserError(
+            `The workload "${command}" did not finish within ${options.timeoutMs / 1000} s and was stopped. Make it end on its own, or raise "leakLens.findLeaks.workloadTimeoutSeconds".`,
+          ),
+        ),
+      options.timeoutMs,
+    );
     const sub = options.token?.onCancellationRequested(() => done(new CancelledError()));
     child.once('error', (e) => done(new UserError(`The workload "${command}" could not start: ${e.message}.`)));
     child.once('exit', (code, signal) => {
@@ -58,11 +80,21 @@ export function runWorkload(
       if (code === 0) done();
       else {
         // The toast names the last line of output; the log (its "Show Log" button) has the last lines.
-        const lines = tail.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+        const lines = tail
+          .trim()
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean);
         const last = lines.length > 0 ? lines[lines.length - 1] : undefined;
         const said = last ? `: "${last.length > 160 ? `${last.slice(0, 157)}...` : last}"` : '';
         const detail = lines.length > 0 ? `its last output:\n${lines.slice(-10).join('\n')}` : undefined;
-        done(new UserError(`The workload "${command}" failed (${signal ? `killed by ${signal}` : `exit code ${code}`})${said}. Fix it so that it succeeds against the running program.${options.failureNote ? ` ${options.failureNote}` : ''}`, [], { detail }));
+        done(
+          new UserError(
+            `The workload "${command}" failed (${signal ? `killed by ${signal}` : `exit code ${code}`})${said}. Fix it so that it succeeds against the running program.${options.failureNote ? ` ${options.failureNote}` : ''}`,
+            [],
+            { detail },
+          ),
+        );
       }
     });
   });

@@ -63,7 +63,11 @@ export class Sweeper {
     let child: ChildProcess;
     try {
       // In desktop VS Code process.execPath is Electron; ELECTRON_RUN_AS_NODE makes it a plain Node.
-      child = spawn(process.execPath, [this.script], { detached: process.platform !== 'win32', stdio: ['pipe', 'ignore', 'ignore'], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+      child = spawn(process.execPath, [this.script], {
+        detached: process.platform !== 'win32',
+        stdio: ['pipe', 'ignore', 'ignore'],
+        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      });
     } catch (error) {
       this.onError(`the sweeper could not start: ${(error as Error).message}`);
       return undefined;
@@ -79,8 +83,10 @@ export class Sweeper {
       this.child = undefined;
     });
     this.child = child;
-    for (const pgid of this.groups) child.stdin?.write(`${JSON.stringify({ op: 'group', pgid } satisfies SweeperMessage)}\n`);
-    for (const file of this.snapshots) child.stdin?.write(`${JSON.stringify({ op: 'snapshot', file } satisfies SweeperMessage)}\n`);
+    for (const pgid of this.groups)
+      child.stdin?.write(`${JSON.stringify({ op: 'group', pgid } satisfies SweeperMessage)}\n`);
+    for (const file of this.snapshots)
+      child.stdin?.write(`${JSON.stringify({ op: 'snapshot', file } satisfies SweeperMessage)}\n`);
     return child;
   }
 }

@@ -24,7 +24,8 @@ const GRACE_MS = 1_000;
 function apply(message: SweeperMessage): void {
   if (message.op === 'group' && Number.isInteger(message.pgid) && message.pgid > 1) groups.add(message.pgid);
   else if (message.op === 'ungroup') groups.delete(message.pgid);
-  else if (message.op === 'snapshot' && typeof message.file === 'string' && path.isAbsolute(message.file)) snapshots.add(message.file);
+  else if (message.op === 'snapshot' && typeof message.file === 'string' && path.isAbsolute(message.file))
+    snapshots.add(message.file);
   else if (message.op === 'unsnapshot') snapshots.delete(message.file);
 }
 

@@ -47,7 +47,9 @@ export class LeakError extends Error {
 function wholeNumber(value: unknown, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new TypeError(`assertNoLeak: options.${name} must be a whole number of at least ${min}, not ${JSON.stringify(value)}`);
+    throw new TypeError(
+      `assertNoLeak: options.${name} must be a whole number of at least ${min}, not ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -73,8 +75,13 @@ class InProcessCapture {
     this.session.connect();
     this.session.on('Debugger.scriptParsed', ({ params }) => {
       if (params.url && !this.scripts.has(params.scriptId)) {
-        this.scripts.set(params.scriptId, { scriptId: params.scriptId, url: params.url, ...(params.sourceMapURL ? { sourceMapURL: params.sourceMapURL } : {}) });
-        if (params.sourceMapURL?.startsWith('data:') && !params.url.startsWith('node:')) this.inlineMapped.push(params.scriptId);
+        this.scripts.set(params.scriptId, {
+          scriptId: params.scriptId,
+          url: params.url,
+          ...(params.sourceMapURL ? { sourceMapURL: params.sourceMapURL } : {}),
+        });
+        if (params.sourceMapURL?.startsWith('data:') && !params.url.startsWith('node:'))
+          this.inlineMapped.push(params.scriptId);
       }
     });
     // The in-process session hands over the chunks while V8 builds the snapshot: each goes to the file at once.
@@ -103,7 +110,10 @@ class InProcessCapture {
     try {
       for (const scriptId of this.inlineMapped.splice(0)) {
         try {
-          sources.set(scriptId, (this.postNow('Debugger.getScriptSource', { scriptId }) as { scriptSource: string }).scriptSource);
+          sources.set(
+            scriptId,
+            (this.postNow('Debugger.getScriptSource', { scriptId }) as { scriptSource: string }).scriptSource,
+          );
         } catch {
           // Gone since: nothing of it can be in the snapshot.
         }
@@ -127,9 +137,15 @@ class InProcessCapture {
       const url = script.sourceMapURL!;
       const comma = url.indexOf(',');
       const body = url.slice(comma + 1);
-      const map = JSON.parse(url.slice(0, comma).endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body)) as { sources?: string[]; sourceRoot?: string };
+      const map = JSON.parse(
+        url.slice(0, comma).endsWith(';base64')
+          ? Buffer.from(body, 'base64').toString('utf8')
+          : decodeURIComponent(body),
+      ) as { sources?: string[]; sourceRoot?: string };
       const root = path.resolve(path.dirname(file), map.sourceRoot ?? '');
-      map.sources = (map.sources ?? []).map((s) => (s.startsWith('file://') ? fileURLToPath(s) : path.resolve(root, s)));
+      map.sources = (map.sources ?? []).map((s) =>
+        s.startsWith('file://') ? fileURLToPath(s) : path.resolve(root, s),
+      );
       delete map.sourceRoot;
       const generated = path.join(this.dir, 'transformed', `${script.scriptId}-${path.basename(file)}`);
       fs.mkdirSync(path.dirname(generated), { recursive: true });
@@ -144,7 +160,9 @@ class InProcessCapture {
 
   post(method: string, params: object = {}): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.session.post(method, params, (error, result) => (error ? reject(new Error(`${method} failed: ${error.message}`)) : resolve(result)));
+      this.session.post(method, params, (error, result) =>
+        error ? reject(new Error(`${method} failed: ${error.message}`)) : resolve(result),
+      );
     });
   }
 
@@ -189,7 +207,13 @@ class InProcessCapture {
       arch: process.arch,
       time,
       label,
-      memoryUsage: { rss: memoryUsage.rss, heapTotal: memoryUsage.heapTotal, heapUsed: memoryUsage.heapUsed, external: memoryUsage.external, arrayBuffers: memoryUsage.arrayBuffers },
+      memoryUsage: {
+        rss: memoryUsage.rss,
+        heapTotal: memoryUsage.heapTotal,
+        heapUsed: memoryUsage.heapUsed,
+        external: memoryUsage.external,
+        arrayBuffers: memoryUsage.arrayBuffers,
+      },
       allocationTracking: stopTracking || this.tracking,
       forcedGc: true,
       method: 'inprocess',
@@ -199,7 +223,8 @@ class InProcessCapture {
   }
 
   async close(): Promise<void> {
-    if (this.tracking) await this.post('HeapProfiler.stopTrackingHeapObjects', { reportProgress: false }).catch(() => undefined);
+    if (this.tracking)
+      await this.post('HeapProfiler.stopTrackingHeapObjects', { reportProgress: false }).catch(() => undefined);
     this.tracking = false;
     this.session.disconnect();
   }
@@ -212,7 +237,8 @@ class InProcessCapture {
  * An error thrown by `fn` rejects as it is. Snapshots are written to a temporary folder and removed, pass or fail.
  */
 export async function assertNoLeak(fn: () => unknown, options: AssertNoLeakOptions = {}): Promise<void> {
-  if (typeof fn !== 'function') throw new TypeError(`assertNoLeak: the first argument must be the function to repeat, not ${typeof fn}`);
+  if (typeof fn !== 'function')
+    throw new TypeError(`assertNoLeak: the first argument must be the function to repeat, not ${typeof fn}`);
   const iterations = wholeNumber(options.iterations, 'iterations', 20, 1);
   const rounds = wholeNumber(options.rounds, 'rounds', 2, 1);
   const track = options.trackAllocations ?? true;
@@ -228,7 +254,13 @@ export async function assertNoLeak(fn: () => unknown, options: AssertNoLeakOptio
 /** The measurement running now, if any; the next one starts when it has settled. */
 let queue: Promise<void> = Promise.resolve();
 
-async function measure(fn: () => unknown, iterations: number, rounds: number, track: boolean, tmpDir: string | undefined): Promise<void> {
+async function measure(
+  fn: () => unknown,
+  iterations: number,
+  rounds: number,
+  track: boolean,
+  tmpDir: string | undefined,
+): Promise<void> {
   const dir = fs.mkdtempSync(path.join(tmpDir ?? os.tmpdir(), 'leak-lens-assert-'));
   try {
     const files: string[] = [];

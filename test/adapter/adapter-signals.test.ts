@@ -44,9 +44,12 @@ class Dap {
       if (head < 0) return;
       const length = Number(/Content-Length: (\d+)/i.exec(this.buffer.subarray(0, head).toString())![1]);
       if (this.buffer.length < head + 4 + length) return;
-      const message = JSON.parse(this.buffer.subarray(head + 4, head + 4 + length).toString()) as DebugProtocol.ProtocolMessage;
+      const message = JSON.parse(
+        this.buffer.subarray(head + 4, head + 4 + length).toString(),
+      ) as DebugProtocol.ProtocolMessage;
       this.buffer = this.buffer.subarray(head + 4 + length);
-      if (message.type === 'response') this.pending.get((message as DebugProtocol.Response).request_seq)?.(message as DebugProtocol.Response);
+      if (message.type === 'response')
+        this.pending.get((message as DebugProtocol.Response).request_seq)?.(message as DebugProtocol.Response);
       else if (message.type === 'event') {
         this.events.push(message as DebugProtocol.Event);
         for (const w of [...this.eventWaiters]) w();
@@ -80,8 +83,16 @@ class Dap {
 
   /** initialize, launch, configurationDone; resolves with the launched program's pid. */
   async launch(args: Record<string, unknown>): Promise<number> {
-    await this.request('initialize', { adapterID: 'leak-lens', pathFormat: 'path', linesStartAt1: true, columnsStartAt1: true });
-    await Promise.all([this.request('launch', args), this.event('initialized').then(() => this.request('configurationDone'))]);
+    await this.request('initialize', {
+      adapterID: 'leak-lens',
+      pathFormat: 'path',
+      linesStartAt1: true,
+      columnsStartAt1: true,
+    });
+    await Promise.all([
+      this.request('launch', args),
+      this.event('initialized').then(() => this.request('configurationDone')),
+    ]);
     const info = await this.request('leakLens/targetInfo', {});
     return (info.body as { pid: number }).pid;
   }
@@ -142,7 +153,8 @@ test('SIGTERM while a snapshot is being written: the half-written file is remove
   const pending = dap.request('leakLens/takeSnapshot', { file });
   pending.catch(() => undefined);
   // The capture streams into a hidden .partial file beside the target; once it has content, V8 is writing.
-  const streaming = (): boolean => fs.readdirSync(dir).some((n) => n.endsWith('.partial') && fs.statSync(path.join(dir, n)).size > 0);
+  const streaming = (): boolean =>
+    fs.readdirSync(dir).some((n) => n.endsWith('.partial') && fs.statSync(path.join(dir, n)).size > 0);
   const deadline = Date.now() + 60_000;
   while (!streaming() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.ok(streaming(), 'the snapshot started streaming');
@@ -163,7 +175,7 @@ test('the client closes the stdio pipe without disconnecting: the program is sto
   assert.deepEqual(groupMembers(pid), []);
 });
 
-test('the adapter\'s parent dies while its client is still there: the adapter stops the program and exits', async () => {
+test("the adapter's parent dies while its client is still there: the adapter stops the program and exits", async () => {
   // The adapter reads a FIFO the test holds open, so only the loss of its parent can end it: a shell starts it in
   // the background and is then killed outright. (Node closes a child's stdin pipe when the child exits, which
   // would end the adapter through its input instead.)
@@ -171,10 +183,14 @@ test('the adapter\'s parent dies while its client is still there: the adapter st
   spawnSync('mkfifo', [fifo]);
   const writer = fs.openSync(fifo, 'r+');
   try {
-    const shell = spawn('sh', ['-c', `"$0" "$@" < "$FIFO" & echo "adapter-pid $!" >&2; wait`, process.execPath, adapter], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FIFO: fifo },
-    });
+    const shell = spawn(
+      'sh',
+      ['-c', `"$0" "$@" < "$FIFO" & echo "adapter-pid $!" >&2; wait`, process.execPath, adapter],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, FIFO: fifo },
+      },
+    );
     started.push(shell);
     const dap = new Dap(shell, (text) => fs.writeSync(writer, text));
     const pid = await dap.launch({ program: path.join(fixtures, 'leaky-array.js') });
@@ -184,7 +200,10 @@ test('the adapter\'s parent dies while its client is still there: the adapter st
     shell.kill('SIGKILL');
     // The adapter holds the shell's output pipe: it closes when the adapter has ended.
     await outputClosed;
-    assert.match(dap.stderr, /leak-lens adapter: the process that started leak-lens went away; stopping what it started/);
+    assert.match(
+      dap.stderr,
+      /leak-lens adapter: the process that started leak-lens went away; stopping what it started/,
+    );
     assert.equal(isRunning(adapterPid), false, 'the adapter has exited');
     assert.deepEqual(groupMembers(pid), [], 'the program is stopped');
   } finally {

@@ -19,7 +19,11 @@ const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const adapter = path.join(repoRoot, 'out', 'src', 'adapter', 'main.js');
 const fixtures = path.join(repoRoot, 'test', 'vscode', 'fixtures', 'workspace');
 
-async function request<K extends keyof CustomRequests>(dc: DebugClient, command: K, args: CustomRequests[K]['args']): Promise<CustomRequests[K]['body']> {
+async function request<K extends keyof CustomRequests>(
+  dc: DebugClient,
+  command: K,
+  args: CustomRequests[K]['args'],
+): Promise<CustomRequests[K]['body']> {
   const response = await dc.customRequest(command, args);
   return response.body as CustomRequests[K]['body'];
 }
@@ -29,7 +33,10 @@ async function attach(dc: DebugClient, args: Record<string, unknown>): Promise<v
   // The adapter sends `initialized` right after answering initialize: listen before asking.
   const initialized = dc.waitForEvent('initialized');
   await dc.initializeRequest();
-  await Promise.all([initialized.then(() => dc.configurationDoneRequest()), dc.attachRequest(args as DebugProtocol.AttachRequestArguments)]);
+  await Promise.all([
+    initialized.then(() => dc.configurationDoneRequest()),
+    dc.attachRequest(args as DebugProtocol.AttachRequestArguments),
+  ]);
 }
 
 /** Starts a Node program with its inspector on a free port and resolves with that port once it listens. */
@@ -83,7 +90,12 @@ describe('leak-lens debug adapter over DAP', () => {
   });
 
   test('initialize announces cancel, terminate and configurationDone', async () => {
-    const response = await dc.initializeRequest({ adapterID: 'leak-lens', pathFormat: 'path', linesStartAt1: true, columnsStartAt1: true });
+    const response = await dc.initializeRequest({
+      adapterID: 'leak-lens',
+      pathFormat: 'path',
+      linesStartAt1: true,
+      columnsStartAt1: true,
+    });
     assert.equal(response.body?.supportsCancelRequest, true);
     assert.equal(response.body?.supportsTerminateRequest, true);
     assert.equal(response.body?.supportsConfigurationDoneRequest, true);
@@ -92,7 +104,11 @@ describe('leak-lens debug adapter over DAP', () => {
   test('leakLens/listeningAddresses names the HTTP server the launched program listens on', async () => {
     // The program says it listens (an output event); the adapter finds the same address in the program itself.
     const listening = dc.assertOutput('stdout', 'leaky-server listening on http://127.0.0.1:', 30_000);
-    await Promise.all([dc.configurationSequence(), dc.launch({ program: path.join(fixtures, 'leaky-server.js') }), dc.waitForEvent('initialized')]);
+    await Promise.all([
+      dc.configurationSequence(),
+      dc.launch({ program: path.join(fixtures, 'leaky-server.js') }),
+      dc.waitForEvent('initialized'),
+    ]);
     const said = (await listening).body.output;
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(said)?.[1]);
     const { addresses } = await request(dc, 'leakLens/listeningAddresses', {});
@@ -102,7 +118,9 @@ describe('leak-lens debug adapter over DAP', () => {
 
   test('launch, take three snapshots with custom requests, and the report finds the Leaky group', async () => {
     const samples: CustomEvents['leakLens/memorySample'][] = [];
-    dc.on('leakLens/memorySample', (e: DebugProtocol.Event) => samples.push(e.body as CustomEvents['leakLens/memorySample']));
+    dc.on('leakLens/memorySample', (e: DebugProtocol.Event) =>
+      samples.push(e.body as CustomEvents['leakLens/memorySample']),
+    );
     await Promise.all([
       dc.configurationSequence(),
       dc.launch({ program: path.join(fixtures, 'leaky-array.js'), samplingIntervalMs: 200, env: { TICK_MS: '20' } }),
@@ -140,7 +158,7 @@ describe('leak-lens debug adapter over DAP', () => {
     assert.throws(() => process.kill(info.pid!, 0), 'the launched program is stopped with the session');
   });
 
-  test('takeSnapshot with workers: true snapshots each worker thread, and the worker\'s leak is found in its snapshots', async () => {
+  test("takeSnapshot with workers: true snapshots each worker thread, and the worker's leak is found in its snapshots", async () => {
     const app = path.join(repoRoot, 'test', 'fixtures', 'apps', 'worker-leak.js');
     let output = '';
     const listening = new Promise<string>((resolve) => {
@@ -152,7 +170,10 @@ describe('leak-lens debug adapter over DAP', () => {
     });
     await Promise.all([dc.configurationSequence(), dc.launch({ program: app }), dc.waitForEvent('initialized')]);
     const url = await listening;
-    const get = () => new Promise<void>((resolve, reject) => http.get(url, (res) => res.resume().on('end', resolve)).on('error', reject));
+    const get = () =>
+      new Promise<void>((resolve, reject) =>
+        http.get(url, (res) => res.resume().on('end', resolve)).on('error', reject),
+      );
     const workerFiles: string[] = [];
     for (let i = 1; i <= 3; i++) {
       for (let n = 0; n < 50; n++) await get();
@@ -161,14 +182,21 @@ describe('leak-lens debug adapter over DAP', () => {
       assert.equal(body.workers?.length, 1, 'one worker thread');
       const w = body.workers[0];
       assert.equal(w.name, 'worker 1 jobs');
-      assert.deepEqual(w.thread, { id: '1', title: '[worker 1] jobs', url: `file://${path.join(path.dirname(app), 'worker-jobs.js')}` });
+      assert.deepEqual(w.thread, {
+        id: '1',
+        title: '[worker 1] jobs',
+        url: `file://${path.join(path.dirname(app), 'worker-jobs.js')}`,
+      });
       assert.equal(w.file, path.join(dir, `s${i}.worker1.heapsnapshot`));
       assert.equal(w.sequence, i);
       assert.ok(fs.statSync(w.file).size === w.fileSize && fs.existsSync(w.metaFile));
       workerFiles.push(w.file);
     }
     const report = buildLeakReport(workerFiles);
-    assert.deepEqual(report.leaks.map((g) => [g.className, g.owner.name, g.growthPerRound]), [['Job', 'jobs', 50]]);
+    assert.deepEqual(
+      report.leaks.map((g) => [g.className, g.owner.name, g.growthPerRound]),
+      [['Job', 'jobs', 50]],
+    );
     await Promise.all([dc.waitForEvent('terminated'), dc.terminateRequest()]);
   });
 
@@ -179,8 +207,14 @@ describe('leak-lens debug adapter over DAP', () => {
       dc.waitForEvent('initialized'),
     ]);
     // Reading before starting says what to send first.
-    await assert.rejects(dc.customRequest('leakLens/readAllocationSampling', {}), /send leakLens\/startAllocationSampling first/);
-    await assert.rejects(dc.customRequest('leakLens/startAllocationSampling', { interval: 8 }), /"interval" in bytes, a whole number of at least 64/);
+    await assert.rejects(
+      dc.customRequest('leakLens/readAllocationSampling', {}),
+      /send leakLens\/startAllocationSampling first/,
+    );
+    await assert.rejects(
+      dc.customRequest('leakLens/startAllocationSampling', { interval: 8 }),
+      /"interval" in bytes, a whole number of at least 64/,
+    );
     await request(dc, 'leakLens/startAllocationSampling', { interval: 512 });
     const profiles = [];
     let sourceMapURLs: Record<string, string> = {};
@@ -193,14 +227,29 @@ describe('leak-lens debug adapter over DAP', () => {
     }
     assert.deepEqual(sourceMapURLs, {}, 'plain JavaScript has no source maps');
     await request(dc, 'leakLens/stopAllocationSampling', {});
-    await assert.rejects(dc.customRequest('leakLens/readAllocationSampling', {}), /send leakLens\/startAllocationSampling first/, 'stopped: nothing more to read');
+    await assert.rejects(
+      dc.customRequest('leakLens/readAllocationSampling', {}),
+      /send leakLens\/startAllocationSampling first/,
+      'stopped: nothing more to read',
+    );
 
     const report = buildSamplingReport(profiles, 512, undefined);
     const growth = report.sampling?.growth ?? [];
     // V8 records the function (grow, or Leaky's constructor when it was not inlined): the site is grow()'s line.
-    const leak = growth.find((g) => g.site.function === 'grow' && g.site.location?.file === path.join(fixtures, 'leaky-array.js') && [14, 15].includes(g.site.location.line));
-    assert.ok(leak, `the stack that allocates Leaky in grow() (leaky-array.js:14-15) grows; got ${growth.map((g) => `${g.site.function} ${g.site.location?.file}:${g.site.location?.line}`).join(', ')}`);
-    assert.ok(leak.liveSamples.every((n, i) => i === 0 || n > leak.liveSamples[i - 1]), `live samples grow at every boundary: ${leak.liveSamples.join(', ')}`);
+    const leak = growth.find(
+      (g) =>
+        g.site.function === 'grow' &&
+        g.site.location?.file === path.join(fixtures, 'leaky-array.js') &&
+        [14, 15].includes(g.site.location.line),
+    );
+    assert.ok(
+      leak,
+      `the stack that allocates Leaky in grow() (leaky-array.js:14-15) grows; got ${growth.map((g) => `${g.site.function} ${g.site.location?.file}:${g.site.location?.line}`).join(', ')}`,
+    );
+    assert.ok(
+      leak.liveSamples.every((n, i) => i === 0 || n > leak.liveSamples[i - 1]),
+      `live samples grow at every boundary: ${leak.liveSamples.join(', ')}`,
+    );
     // churn()'s scratch objects die within the tick: never reported.
     assert.ok(!growth.some((g) => g.site.function === 'churn'), 'short-lived garbage is not reported');
     assert.deepEqual(fs.readdirSync(dir), [], 'no snapshot file');
@@ -208,7 +257,11 @@ describe('leak-lens debug adapter over DAP', () => {
   });
 
   test('allocation tracking: snapshots carry allocation sites', async () => {
-    await Promise.all([dc.configurationSequence(), dc.launch({ program: path.join(fixtures, 'leaky-array.js'), samplingIntervalMs: 200, env: { TICK_MS: '20' } }), dc.waitForEvent('initialized')]);
+    await Promise.all([
+      dc.configurationSequence(),
+      dc.launch({ program: path.join(fixtures, 'leaky-array.js'), samplingIntervalMs: 200, env: { TICK_MS: '20' } }),
+      dc.waitForEvent('initialized'),
+    ]);
     await request(dc, 'leakLens/startAllocationTracking', {});
     assert.equal((await request(dc, 'leakLens/targetInfo', {})).trackingAllocations, true);
     const files = [];
@@ -222,12 +275,19 @@ describe('leak-lens debug adapter over DAP', () => {
     await request(dc, 'leakLens/stopAllocationTracking', {});
     assert.equal((await request(dc, 'leakLens/targetInfo', {})).trackingAllocations, false);
     const leaky = buildLeakReport(files).leaks.find((g) => g.className === 'Leaky');
-    assert.ok(leaky?.allocationSites.some((s) => s.function === 'grow'), `allocated in grow() (got ${JSON.stringify(leaky?.allocationSites)})`);
+    assert.ok(
+      leaky?.allocationSites.some((s) => s.function === 'grow'),
+      `allocated in grow() (got ${JSON.stringify(leaky?.allocationSites)})`,
+    );
     await dc.disconnectRequest({ terminateDebuggee: true });
   });
 
   test('a client that goes away without disconnecting: the launched program is stopped with the adapter', async () => {
-    await Promise.all([dc.configurationSequence(), dc.launch({ program: path.join(fixtures, 'leaky-array.js') }), dc.waitForEvent('initialized')]);
+    await Promise.all([
+      dc.configurationSequence(),
+      dc.launch({ program: path.join(fixtures, 'leaky-array.js') }),
+      dc.waitForEvent('initialized'),
+    ]);
     const { pid } = await request(dc, 'leakLens/targetInfo', {});
     assert.ok(pid);
     // DebugClient.stop() ends the adapter process (SIGTERM) without a disconnect request.
@@ -250,12 +310,17 @@ describe('leak-lens debug adapter over DAP', () => {
   });
 
   test('leakLens/cancelSnapshot stops a snapshot being written and leaves no file', async () => {
-    await Promise.all([dc.configurationSequence(), dc.launch({ program: path.join(fixtures, 'big-heap.js'), env: { BIG_HEAP_MB: '40' } }), dc.waitForEvent('initialized')]);
+    await Promise.all([
+      dc.configurationSequence(),
+      dc.launch({ program: path.join(fixtures, 'big-heap.js'), env: { BIG_HEAP_MB: '40' } }),
+      dc.waitForEvent('initialized'),
+    ]);
     const file = path.join(dir, 'cancelled.heapsnapshot');
     const pending = request(dc, 'leakLens/takeSnapshot', { file });
     // The capture writes a hidden .partial file beside the target; once it has content, V8 is streaming.
     const deadline = Date.now() + 120_000;
-    const streaming = (): boolean => fs.readdirSync(dir).some((n) => n.endsWith('.partial') && fs.statSync(path.join(dir, n)).size > 0);
+    const streaming = (): boolean =>
+      fs.readdirSync(dir).some((n) => n.endsWith('.partial') && fs.statSync(path.join(dir, n)).size > 0);
     while (!streaming() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.ok(streaming(), 'the snapshot started streaming');
     assert.equal((await request(dc, 'leakLens/cancelSnapshot', { file })).cancelled, true);
@@ -266,16 +331,26 @@ describe('leak-lens debug adapter over DAP', () => {
 
   test('launch of a missing program fails with a message that says what to fix', async () => {
     await dc.initializeRequest();
-    await assert.rejects(dc.launchRequest({ program: path.join(dir, 'nope.js') } as DebugProtocol.LaunchRequestArguments), /Cannot find the program .*nope\.js/);
+    await assert.rejects(
+      dc.launchRequest({ program: path.join(dir, 'nope.js') } as DebugProtocol.LaunchRequestArguments),
+      /Cannot find the program .*nope\.js/,
+    );
   });
 
   test('a snapshot into a folder that cannot be written fails clearly and leaves nothing behind', async () => {
-    await Promise.all([dc.configurationSequence(), dc.launch({ program: path.join(fixtures, 'leaky-array.js') }), dc.waitForEvent('initialized')]);
+    await Promise.all([
+      dc.configurationSequence(),
+      dc.launch({ program: path.join(fixtures, 'leaky-array.js') }),
+      dc.waitForEvent('initialized'),
+    ]);
     // A regular file where the folder should be: unwritable for every user, root included.
     const notAFolder = path.join(dir, 'not-a-folder');
     fs.writeFileSync(notAFolder, '');
     try {
-      await assert.rejects(request(dc, 'leakLens/takeSnapshot', { file: path.join(notAFolder, 'x.heapsnapshot') }), /cannot write a snapshot beside .*ENOTDIR/);
+      await assert.rejects(
+        request(dc, 'leakLens/takeSnapshot', { file: path.join(notAFolder, 'x.heapsnapshot') }),
+        /cannot write a snapshot beside .*ENOTDIR/,
+      );
       assert.deepEqual(fs.readdirSync(dir), ['not-a-folder']);
     } finally {
       await dc.disconnectRequest({ terminateDebuggee: true });
@@ -299,12 +374,17 @@ describe('leak-lens debug adapter over DAP', () => {
       const body = await request(dc, 'leakLens/takeSnapshot', { file });
       assert.ok(body.fileSize > 0);
       await dc.disconnectRequest({});
-      assert.doesNotThrow(() => process.kill(target!.child.pid!, 0), 'an attached process is not stopped on disconnect');
+      assert.doesNotThrow(
+        () => process.kill(target!.child.pid!, 0),
+        'an attached process is not stopped on disconnect',
+      );
     });
 
     test('by process id (SIGUSR1)', { skip: process.platform === 'win32' }, async () => {
       // A process without --inspect: attaching by pid opens its inspector on 9229.
-      const child = spawn(process.execPath, [path.join(fixtures, 'leaky-array.js')], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const child = spawn(process.execPath, [path.join(fixtures, 'leaky-array.js')], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
       target = { child, port: 9229 };
       await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
       await attach(dc, { processId: String(child.pid) });
@@ -323,8 +403,10 @@ describe('leak-lens debug adapter over DAP', () => {
 
     test('no target named: the error says which fields to use', async () => {
       await dc.initializeRequest();
-      await assert.rejects(dc.attachRequest({} as DebugProtocol.AttachRequestArguments), /exactly one of "websocketUrl", "port".*"processId"/);
+      await assert.rejects(
+        dc.attachRequest({} as DebugProtocol.AttachRequestArguments),
+        /exactly one of "websocketUrl", "port".*"processId"/,
+      );
     });
   });
-
 });

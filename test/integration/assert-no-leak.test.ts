@@ -58,7 +58,13 @@ test('node:test: the leaking test fails with the leak text, the clean one passes
 
 test('mocha: the leaking test fails with the leak text, the clean one passes', async (t) => {
   const tmp = tempDir(t, 'assert-mocha');
-  const r = await runRunner(tmp, [path.join(repoRoot, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--no-config', '--reporter', 'spec', path.join(runners, 'mocha.spec.js')]);
+  const r = await runRunner(tmp, [
+    path.join(repoRoot, 'node_modules', 'mocha', 'bin', 'mocha.js'),
+    '--no-config',
+    '--reporter',
+    'spec',
+    path.join(runners, 'mocha.spec.js'),
+  ]);
   assert.equal(r.status, 1, r.output);
   assert.match(r.output, /^ {2}1 passing/m);
   assert.match(r.output, /^ {2}1 failing/m);
@@ -74,9 +80,12 @@ test('jest (babel-jest transform): the leaking test fails with the leak text at 
   const cacheDir = tempDir(t, 'assert-jest-cache');
   const r = await runRunner(tmp, [
     path.join(repoRoot, 'node_modules', 'jest', 'bin', 'jest.js'),
-    '--rootDir', runners,
-    '--testMatch', '**/jest.test.js',
-    '--cacheDirectory', cacheDir,
+    '--rootDir',
+    runners,
+    '--testMatch',
+    '**/jest.test.js',
+    '--cacheDirectory',
+    cacheDir,
     '--ci',
   ]);
   assert.equal(r.status, 1, r.output);
@@ -97,12 +106,18 @@ let lastTicket: Ticket | undefined;
 
 test('in this process: two calls at once take turns (the clean one passes, the leaking one names its class and owner)', async (t) => {
   const tmp = tempDir(t, 'assert-inprocess');
-  const clean = assertNoLeak(() => {
-    lastTicket = new Ticket(issued.length);
-  }, { iterations: 5, trackAllocations: false, tmpDir: tmp });
-  const leaking = assertNoLeak(() => {
-    issued.push(new Ticket(issued.length));
-  }, { iterations: 5, trackAllocations: false, tmpDir: tmp });
+  const clean = assertNoLeak(
+    () => {
+      lastTicket = new Ticket(issued.length);
+    },
+    { iterations: 5, trackAllocations: false, tmpDir: tmp },
+  );
+  const leaking = assertNoLeak(
+    () => {
+      issued.push(new Ticket(issued.length));
+    },
+    { iterations: 5, trackAllocations: false, tmpDir: tmp },
+  );
   const [a, b] = await Promise.allSettled([clean, leaking]);
   assert.equal(a.status, 'fulfilled', a.status === 'rejected' ? String(a.reason) : '');
   assert.equal(b.status, 'rejected');
@@ -120,13 +135,19 @@ test('in this process: an error of the function rejects as it is, and bad option
   const tmp = tempDir(t, 'assert-throws');
   const boom = new RangeError('no more tickets');
   await assert.rejects(
-    assertNoLeak(() => {
-      throw boom;
-    }, { tmpDir: tmp }),
+    assertNoLeak(
+      () => {
+        throw boom;
+      },
+      { tmpDir: tmp },
+    ),
     (e) => e === boom,
   );
   assert.deepEqual(fs.readdirSync(tmp), [], 'snapshots left behind');
-  await assert.rejects(assertNoLeak(() => undefined, { iterations: 0 }), /^TypeError: assertNoLeak: options\.iterations must be a whole number of at least 1, not 0$/);
+  await assert.rejects(
+    assertNoLeak(() => undefined, { iterations: 0 }),
+    /^TypeError: assertNoLeak: options\.iterations must be a whole number of at least 1, not 0$/,
+  );
   // The session of the failed call is closed: the next call measures normally.
   await assertNoLeak(() => undefined, { iterations: 2, rounds: 1, trackAllocations: false, tmpDir: tmp });
 });

@@ -21,7 +21,11 @@ function makeCgroup(name: string): { dir: string; procs: string } | string {
   const lines = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n');
   const v1 = lines.map((l) => l.split(':')).find((p) => p[1]?.split(',').includes('memory'));
   const v2 = lines.map((l) => l.split(':')).find((p) => p[1] === '');
-  const where = v1 ? { base: '/sys/fs/cgroup/memory', rel: v1[2], limit: 'memory.limit_in_bytes' } : v2 ? { base: '/sys/fs/cgroup', rel: v2[2], limit: 'memory.max' } : undefined;
+  const where = v1
+    ? { base: '/sys/fs/cgroup/memory', rel: v1[2], limit: 'memory.limit_in_bytes' }
+    : v2
+      ? { base: '/sys/fs/cgroup', rel: v2[2], limit: 'memory.max' }
+      : undefined;
   if (!where) return 'no memory cgroup in /proc/self/cgroup';
   const dir = path.join(where.base, where.rel, name);
   try {
@@ -86,10 +90,31 @@ console.log('ready with ' + items.length + ' items');
     const out = path.join(dir, name);
     const pidFile = path.join(dir, `${name}.pid`);
     // The shell joins the cgroup, then becomes leak-lens run: the CLI and the program it starts are both inside.
-    const r = spawnSync('sh', ['-c', 'echo $$ > "$0" && shift && exec "$@"', group.procs, '--', process.execPath, cli, 'run', '--out', out, '--ready', 'ready with', '--', 'node', app, String(heapMB), pidFile], {
-      encoding: 'utf8',
-      timeout: 240_000,
-    });
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        'echo $$ > "$0" && shift && exec "$@"',
+        group.procs,
+        '--',
+        process.execPath,
+        cli,
+        'run',
+        '--out',
+        out,
+        '--ready',
+        'ready with',
+        '--',
+        'node',
+        app,
+        String(heapMB),
+        pidFile,
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 240_000,
+      },
+    );
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
     return { r, out, pid };
   };
@@ -98,18 +123,37 @@ console.log('ready with ' + items.length + ' items');
   assert.equal(big.r.status, 2, big.r.stderr);
   const lines = big.r.stderr.split('\n').filter((l) => /would need/.test(l));
   assert.equal(lines.length, 1, big.r.stderr);
-  assert.match(lines[0], /snapshot 1 failed: a heap snapshot of this process would need about \d\.\d GB more memory in it \(heap 1\d\d MB/);
-  assert.match(lines[0], /its container's limit 640 MB with \d+ MB in use .*: the process could be killed; .*--force-capture/);
+  assert.match(
+    lines[0],
+    /snapshot 1 failed: a heap snapshot of this process would need about \d\.\d GB more memory in it \(heap 1\d\d MB/,
+  );
+  assert.match(
+    lines[0],
+    /its container's limit 640 MB with \d+ MB in use .*: the process could be killed; .*--force-capture/,
+  );
   assert.ok(!isRunning(big.pid), `the program ${big.pid} was stopped`);
-  assert.deepEqual(fs.existsSync(big.out) ? fs.readdirSync(big.out).filter((f) => f.endsWith('.heapsnapshot')) : [], [], 'no snapshot was written');
+  assert.deepEqual(
+    fs.existsSync(big.out) ? fs.readdirSync(big.out).filter((f) => f.endsWith('.heapsnapshot')) : [],
+    [],
+    'no snapshot was written',
+  );
 
   const small = runIn(8, 'small');
   assert.ok(small.r.status === 0 || small.r.status === 1, small.r.stderr);
-  const logged = small.r.stderr.split('\n').filter((l) => /^leak-lens: snapshot \d\/3: .* \(estimated need \d+ MB of \d+ MB free, program's peak RSS \d+ MB\)$/.test(l));
+  const logged = small.r.stderr
+    .split('\n')
+    .filter((l) =>
+      /^leak-lens: snapshot \d\/3: .* \(estimated need \d+ MB of \d+ MB free, program's peak RSS \d+ MB\)$/.test(l),
+    );
   assert.equal(logged.length, 3, small.r.stderr);
   assert.ok(!isRunning(small.pid), `the program ${small.pid} was stopped`);
-  const sidecar = JSON.parse(fs.readFileSync(path.join(small.out, 's1.heapsnapshot.meta.json'), 'utf8')) as { capture?: { estimateBytes: number; roomBytes?: number; roomFrom?: string } };
-  assert.ok(sidecar.capture && sidecar.capture.estimateBytes > 0 && (sidecar.capture.roomBytes ?? 0) < LIMIT, JSON.stringify(sidecar.capture));
+  const sidecar = JSON.parse(fs.readFileSync(path.join(small.out, 's1.heapsnapshot.meta.json'), 'utf8')) as {
+    capture?: { estimateBytes: number; roomBytes?: number; roomFrom?: string };
+  };
+  assert.ok(
+    sidecar.capture && sidecar.capture.estimateBytes > 0 && (sidecar.capture.roomBytes ?? 0) < LIMIT,
+    JSON.stringify(sidecar.capture),
+  );
   assert.match(sidecar.capture.roomFrom ?? '', /container's limit 640 MB/);
   fs.rmSync(small.out, { recursive: true, force: true });
 });

@@ -9,10 +9,23 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../helpers/fixtures';
 
-const apps = ['undo-history-chain', 'closure-replace-chain', 'dedupe-set', 'bus-listeners', 'dataloader-cache', 'worker-jobs', 'esm-cachebust-reimport', 'control-lru'];
+const apps = [
+  'undo-history-chain',
+  'closure-replace-chain',
+  'dedupe-set',
+  'bus-listeners',
+  'dataloader-cache',
+  'worker-jobs',
+  'esm-cachebust-reimport',
+  'control-lru',
+];
 
 test(`corpus apps are answered right: ${apps.join(', ')}`, () => {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'accuracy.js'), '--only', apps.join(','), '--runs', '1'], { cwd: repoRoot, encoding: 'utf8', timeout: 15 * 60_000 });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(repoRoot, 'scripts', 'accuracy.js'), '--only', apps.join(','), '--runs', '1'],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 15 * 60_000 },
+  );
   const out = `${r.stdout}\n${r.stderr}`;
   assert.match(out, new RegExp(`^${apps.length}/${apps.length} correct`, 'm'), out);
   assert.equal(r.status, 0, out);

@@ -39,11 +39,19 @@ for (const e of expected) {
       const b = spawnSync('sh', ['-c', e.build], { cwd: repoRoot, encoding: 'utf8' });
       assert.equal(b.status, 0, b.stderr);
     }
-    const r = spawnSync(process.execPath, [cli, 'run', '--track-allocations', '--format', 'json', '--action', e.action, '--', 'node', e.entry], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(
+      process.execPath,
+      [cli, 'run', '--track-allocations', '--format', 'json', '--action', e.action, '--', 'node', e.entry],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 },
+    );
     assert.ok(r.stdout, `no report; stderr: ${r.stderr.slice(-2000)}`);
     const report = JSON.parse(r.stdout) as LeakReport;
     if (e.verdict === 'clean') {
-      assert.equal(report.verdict, 'clean', JSON.stringify(report.leaks.map((l) => `${l.className} via ${l.owner.name}`)));
+      assert.equal(
+        report.verdict,
+        'clean',
+        JSON.stringify(report.leaks.map((l) => `${l.className} via ${l.owner.name}`)),
+      );
       assert.equal(r.status, 0);
       return;
     }
@@ -52,10 +60,20 @@ for (const e of expected) {
     // The group whose owner is declared where the demo says (or at one of the other honest answers).
     const owners = [e, ...(e.alsoAcceptable ?? [])];
     const group = report.leaks.find((g) => owners.some((o) => owns(g, o.ownerFile, o.ownerLine)));
-    assert.ok(group, `no group owned at ${e.ownerFile}:${e.ownerLine}; got ${JSON.stringify(report.leaks.map((l) => [l.className, l.owner.name, l.owner.location?.file, l.owner.location?.line]))}`);
+    assert.ok(
+      group,
+      `no group owned at ${e.ownerFile}:${e.ownerLine}; got ${JSON.stringify(report.leaks.map((l) => [l.className, l.owner.name, l.owner.location?.file, l.owner.location?.line]))}`,
+    );
     assert.equal(group.growthPerRound, 100);
-    const classes = [group.className, ...group.alsoHeld.map((a) => a.className), ...group.retains.map((x) => x.className)];
-    assert.ok(classes.includes(e.leakClass) || report.leaks.some((l) => l.className === e.leakClass), `class ${e.leakClass} not in ${JSON.stringify(classes)}`);
+    const classes = [
+      group.className,
+      ...group.alsoHeld.map((a) => a.className),
+      ...group.retains.map((x) => x.className),
+    ];
+    assert.ok(
+      classes.includes(e.leakClass) || report.leaks.some((l) => l.className === e.leakClass),
+      `class ${e.leakClass} not in ${JSON.stringify(classes)}`,
+    );
     // The allocation site, from the allocation stacks, points into the app (at the allocating line where it is the demo's own class).
     assert.ok(group.allocationSites.length > 0, 'allocation sites');
     if (group.className === e.leakClass) {

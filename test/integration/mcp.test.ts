@@ -24,10 +24,14 @@ interface Expected {
   allocFile: string;
   allocLine: number;
 }
-const demo = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'demo', 'expected.json'), 'utf8')) as Expected[]).find((e) => e.app === 'leaky-server')!;
+const demo = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'demo', 'expected.json'), 'utf8')) as Expected[]).find(
+  (e) => e.app === 'leaky-server',
+)!;
 
 /** A client connected to a `leak-lens mcp` started in the repository with its own TMPDIR; its stderr is kept. */
-async function connect(tmp: string): Promise<{ client: Client; transport: StdioClientTransport; stderr: () => string; closed: Promise<void> }> {
+async function connect(
+  tmp: string,
+): Promise<{ client: Client; transport: StdioClientTransport; stderr: () => string; closed: Promise<void> }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [cli, 'mcp'],
@@ -44,7 +48,12 @@ async function connect(tmp: string): Promise<{ client: Client; transport: StdioC
 }
 
 /** The text of a tool's answer, and whether it is a tool error. */
-async function call(client: Client, name: string, args: Record<string, unknown>, timeout = 60_000): Promise<{ text: string; isError: boolean }> {
+async function call(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+  timeout = 60_000,
+): Promise<{ text: string; isError: boolean }> {
   const result = await client.callTool({ name, arguments: args }, undefined, { timeout, resetTimeoutOnProgress: true });
   const content = result.content as { type: string; text?: string }[];
   return { text: content.map((c) => c.text ?? '').join('\n'), isError: result.isError === true };
@@ -66,9 +75,24 @@ test('an MCP client finds the demo leak and its owner line through the tools, an
   try {
     const { tools } = await client.listTools();
     const names = tools.map((tool) => tool.name).sort();
-    assert.deepEqual(names, ['attach', 'compare_snapshots', 'find_leaks', 'launch_program', 'list_node_processes', 'read_report', 'retainer_path', 'stop_target', 'summarize_snapshot', 'take_snapshot']);
+    assert.deepEqual(names, [
+      'attach',
+      'compare_snapshots',
+      'find_leaks',
+      'launch_program',
+      'list_node_processes',
+      'read_report',
+      'retainer_path',
+      'stop_target',
+      'summarize_snapshot',
+      'take_snapshot',
+    ]);
     const findLeaks = tools.find((tool) => tool.name === 'find_leaks')!;
-    assert.deepEqual(findLeaks.inputSchema.required?.sort(), ['target', 'workload'], 'find_leaks needs a target and a workload');
+    assert.deepEqual(
+      findLeaks.inputSchema.required?.sort(),
+      ['target', 'workload'],
+      'find_leaks needs a target and a workload',
+    );
 
     const launched = await call(client, 'launch_program', { command: ['node', 'demo/leaky-server.js'] });
     assert.equal(launched.isError, false, launched.text);
@@ -81,22 +105,48 @@ test('an MCP client finds the demo leak and its owner line through the tools, an
 
     const listed = await call(client, 'list_node_processes', {});
     assert.equal(listed.isError, false, listed.text);
-    assert.match(listed.text, new RegExp(`pid ${programPid}  port \\d+  .*leaky-server\\.js`), 'the launched program is listed as inspectable');
+    assert.match(
+      listed.text,
+      new RegExp(`pid ${programPid}  port \\d+  .*leaky-server\\.js`),
+      'the launched program is listed as inspectable',
+    );
 
     const found = await call(client, 'find_leaks', { target, workload: 'node demo/load.js' }, 300_000);
     assert.equal(found.isError, false, `${found.text}\n${stderr()}`);
     assert.match(found.text, new RegExp(`^1\\. ${demo.leakClass} x\\d+ \\(\\+\\d+ per round\\)`, 'm'), found.text);
-    assert.match(found.text, new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}$`, 'm'), found.text);
+    assert.match(
+      found.text,
+      new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}$`, 'm'),
+      found.text,
+    );
     assert.ok(found.text.length < 12_000, `an answer sized for a model's context (${found.text.length} characters)`);
     const ids = /Snapshots (s\d+(?:, s\d+)*) \(baseline first\)/.exec(found.text)?.[1].split(', ');
     assert.deepEqual(ids?.length, 3, found.text);
-    assert.equal(everythingIn(tmp).filter((f) => f.endsWith('.heapsnapshot')).length, 3, 'the snapshots stay on disk while the server runs');
+    assert.equal(
+      everythingIn(tmp).filter((f) => f.endsWith('.heapsnapshot')).length,
+      3,
+      'the snapshots stay on disk while the server runs',
+    );
 
     const retainers = await call(client, 'retainer_path', { className: demo.leakClass });
     assert.equal(retainers.isError, false, retainers.text);
-    assert.match(retainers.text, new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}$`, 'm'));
-    assert.match(retainers.text, new RegExp(`^ {5}${demo.ownerName} -> Array   <- owner\n {5}\\[\\d+\\] -> ${demo.leakClass} \\(demo/leaky-server\\.js:\\d+\\)$`, 'm'), retainers.text);
-    assert.match(retainers.text, /^ {3}retainer path:\n {5}\(GC roots\)$/m, 'the whole path is shown, from the GC roots');
+    assert.match(
+      retainers.text,
+      new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}$`, 'm'),
+    );
+    assert.match(
+      retainers.text,
+      new RegExp(
+        `^ {5}${demo.ownerName} -> Array   <- owner\n {5}\\[\\d+\\] -> ${demo.leakClass} \\(demo/leaky-server\\.js:\\d+\\)$`,
+        'm',
+      ),
+      retainers.text,
+    );
+    assert.match(
+      retainers.text,
+      /^ {3}retainer path:\n {5}\(GC roots\)$/m,
+      'the whole path is shown, from the GC roots',
+    );
     assert.doesNotMatch(retainers.text, /steps from the GC roots/, 'no step is left out');
 
     // One object of the group, by the id the report gives: its own path and owner, in the last snapshot.
@@ -105,20 +155,35 @@ test('an MCP client finds the demo leak and its owner line through the tools, an
     const one = await call(client, 'retainer_path', { objectId });
     assert.equal(one.isError, false, one.text);
     assert.match(one.text, new RegExp(`^Object @${objectId} in ${ids![2]}: ${demo.leakClass}, `));
-    assert.match(one.text, new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}$`, 'm'), one.text);
-    assert.match(one.text, new RegExp(`${demo.ownerName} -> Array   <- owner\\n {5}\\[\\d+\\] -> ${demo.leakClass} `), one.text);
+    assert.match(
+      one.text,
+      new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}$`, 'm'),
+      one.text,
+    );
+    assert.match(
+      one.text,
+      new RegExp(`${demo.ownerName} -> Array   <- owner\\n {5}\\[\\d+\\] -> ${demo.leakClass} `),
+      one.text,
+    );
     const noObject = await call(client, 'retainer_path', { objectId: 999_999_999, snapshot: ids![0] });
     assert.equal(noObject.isError, true, noObject.text);
     assert.match(noObject.text, new RegExp(`^retainer_path: snapshot ${ids![0]} has no object @999999999;`));
 
     const summary = await call(client, 'summarize_snapshot', { snapshot: ids![2], top: 5 });
     assert.equal(summary.isError, false, summary.text);
-    assert.equal(summary.text.split('\n').length, 2 + 1 + 5, `a header, the column names and 5 classes:\n${summary.text}`);
+    assert.equal(
+      summary.text.split('\n').length,
+      2 + 1 + 5,
+      `a header, the column names and 5 classes:\n${summary.text}`,
+    );
 
     // Bad input: one line, a tool error, and the server goes on.
     const unknownClass = await call(client, 'retainer_path', { className: 'NoSuchClass' });
     assert.equal(unknownClass.isError, true);
-    assert.match(unknownClass.text, new RegExp(`^retainer_path: no leak group of class "NoSuchClass" .*its groups are: .*${demo.leakClass}`));
+    assert.match(
+      unknownClass.text,
+      new RegExp(`^retainer_path: no leak group of class "NoSuchClass" .*its groups are: .*${demo.leakClass}`),
+    );
     assert.equal(unknownClass.text.split('\n').length, 1);
     const noTarget = await call(client, 'take_snapshot', { target: 't99' });
     assert.deepEqual(noTarget, { isError: true, text: `take_snapshot: no target "t99"; the targets are ${target}` });
@@ -130,14 +195,26 @@ test('an MCP client finds the demo leak and its owner line through the tools, an
     assert.match(badWorkload.text, /^find_leaks: the action "exit 3" failed \(exit code 3\)/);
     const report = await call(client, 'read_report', { top: 1 });
     assert.equal(report.isError, false);
-    assert.match(report.text, new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}`));
+    assert.match(
+      report.text,
+      new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}`),
+    );
     assert.ok(isRunning(programPid), 'the target survives a failed workload');
 
     // Without snapshots: the sampling mode finds the same leak by its allocation stack, and says what it cannot tell.
     const before = everythingIn(tmp).filter((f) => f.endsWith('.heapsnapshot')).length;
-    const sampled = await call(client, 'find_leaks', { target, workload: 'node demo/load.js', snapshots: 4, sampling: true }, 300_000);
+    const sampled = await call(
+      client,
+      'find_leaks',
+      { target, workload: 'node demo/load.js', snapshots: 4, sampling: true },
+      300_000,
+    );
     assert.equal(sampled.isError, false, `${sampled.text}\n${stderr()}`);
-    assert.match(sampled.text, /^1\. allocated in accept\(\) {2}demo\/leaky-server\.js:32 \(new Connection\)$/m, sampled.text);
+    assert.match(
+      sampled.text,
+      /^1\. allocated in accept\(\) {2}demo\/leaky-server\.js:32 \(new Connection\)$/m,
+      sampled.text,
+    );
     assert.match(sampled.text, /cannot tell what holds these objects/);
     assert.equal(everythingIn(tmp).filter((f) => f.endsWith('.heapsnapshot')).length, before, 'no snapshot was taken');
   } finally {
@@ -179,7 +256,10 @@ test('SIGTERM stops the server and every program it launched, and removes its fo
 test('attach by port to a program started with --inspect: its leak is found, and closing only detaches', async (t) => {
   const tmp = tempDir(t, 'mcp-attach');
   // The program is the test's own, started as a person would, in a process group of its own.
-  const program = watch(process.execPath, ['--inspect=127.0.0.1:0', 'demo/leaky-server.js'], { cwd: repoRoot, detached: true });
+  const program = watch(process.execPath, ['--inspect=127.0.0.1:0', 'demo/leaky-server.js'], {
+    cwd: repoRoot,
+    detached: true,
+  });
   const pgid = program.child.pid!;
   t.after(async () => {
     if (groupMembers(pgid).length) process.kill(-pgid, 'SIGKILL');
@@ -193,10 +273,22 @@ test('attach by port to a program started with --inspect: its leak is found, and
     assert.match(listed.text, new RegExp(`pid ${pgid}  port ${port}  `), listed.text);
     const attached = await call(client, 'attach', { port, targetUrl: url });
     assert.equal(attached.isError, false, attached.text);
-    assert.match(attached.text, new RegExp(`^Target t1: attached to 127\\.0\\.0\\.1:${port} \\(pid ${pgid}, Node v\\d+`));
-    const found = await call(client, 'find_leaks', { target: 't1', workload: 'node demo/load.js', snapshots: 2 }, 300_000);
+    assert.match(
+      attached.text,
+      new RegExp(`^Target t1: attached to 127\\.0\\.0\\.1:${port} \\(pid ${pgid}, Node v\\d+`),
+    );
+    const found = await call(
+      client,
+      'find_leaks',
+      { target: 't1', workload: 'node demo/load.js', snapshots: 2 },
+      300_000,
+    );
     assert.equal(found.isError, false, `${found.text}\n${stderr()}`);
-    assert.match(found.text, new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}$`, 'm'), found.text);
+    assert.match(
+      found.text,
+      new RegExp(`held by ${demo.ownerName} \\[variable\\]  ${demo.ownerFile}:${demo.ownerLine}$`, 'm'),
+      found.text,
+    );
   } finally {
     await client.close();
     await closed;

@@ -17,9 +17,32 @@ const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
 const apps = path.join(repoRoot, 'test', 'fixtures', 'apps');
 const REQUESTS = 10;
 
-function run(app: string, format: 'json' | 'text' = 'json'): { report?: LeakReport; stdout: string; status: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, 'run', '--track-allocations', '--format', format, '--action', `node demo/load.js ${REQUESTS}`, '--', 'node', path.join(apps, app)], { cwd: repoRoot, encoding: 'utf8', timeout: 150_000 });
-  return { report: format === 'json' && r.stdout ? (JSON.parse(r.stdout) as LeakReport) : undefined, stdout: r.stdout, status: r.status, stderr: r.stderr };
+function run(
+  app: string,
+  format: 'json' | 'text' = 'json',
+): { report?: LeakReport; stdout: string; status: number | null; stderr: string } {
+  const r = spawnSync(
+    process.execPath,
+    [
+      cli,
+      'run',
+      '--track-allocations',
+      '--format',
+      format,
+      '--action',
+      `node demo/load.js ${REQUESTS}`,
+      '--',
+      'node',
+      path.join(apps, app),
+    ],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 150_000 },
+  );
+  return {
+    report: format === 'json' && r.stdout ? (JSON.parse(r.stdout) as LeakReport) : undefined,
+    stdout: r.stdout,
+    status: r.status,
+    stderr: r.stderr,
+  };
 }
 
 /** The 1-based line of the fixture that contains `text` (the one place it appears). */
@@ -32,8 +55,17 @@ function lineOf(app: string, text: string): number {
 
 function find(report: LeakReport, kind: ResourceGroup['kind'], created?: { app: string; text: string }): ResourceGroup {
   const all = report.resources ?? [];
-  const g = all.find((r) => r.kind === kind && (!created || (r.createdAt?.location?.file === path.join(apps, created.app) && r.createdAt.location.line === lineOf(created.app, created.text))));
-  assert.ok(g, `no ${kind} group${created ? ` created at ${created.app}:${lineOf(created.app, created.text)}` : ''}; got ${JSON.stringify(all.map((r) => [r.kind, r.growthPerRound, r.createdAt?.function, r.createdAt?.location?.line, r.owner.name]))}`);
+  const g = all.find(
+    (r) =>
+      r.kind === kind &&
+      (!created ||
+        (r.createdAt?.location?.file === path.join(apps, created.app) &&
+          r.createdAt.location.line === lineOf(created.app, created.text))),
+  );
+  assert.ok(
+    g,
+    `no ${kind} group${created ? ` created at ${created.app}:${lineOf(created.app, created.text)}` : ''}; got ${JSON.stringify(all.map((r) => [r.kind, r.growthPerRound, r.createdAt?.function, r.createdAt?.location?.line, r.owner.name]))}`,
+  );
   return g;
 }
 
@@ -49,42 +81,56 @@ void test('never-settled promises held by a map: kind, growth, creating line and
   assert.equal(g.owner.location?.line, lineOf('pending-map.js', 'const pendingReplies = new Map()'));
 });
 
-void test('promises awaited forever, held only by their resolve function: the awaited promise and its awaiting function', { timeout: 160_000 }, () => {
-  const { report, stderr } = run('pending-await.js');
-  assert.ok(report, stderr.slice(-2000));
-  const g = find(report, 'pending-promise', { app: 'pending-await.js', text: 'new Promise(' });
-  assert.equal(g.growthPerRound, REQUESTS);
-  assert.equal(g.owner.name, 'owedReplies');
-  assert.equal(g.awaitedBy?.function, 'finishJob');
-  assert.equal(g.awaitedBy?.location?.line, lineOf('pending-await.js', 'async function finishJob('));
-  // The async function's own promise never settles either: it is made where the function starts.
-  const own = find(report, 'pending-promise', { app: 'pending-await.js', text: 'async function finishJob(' });
-  assert.equal(own.growthPerRound, REQUESTS);
-});
+void test(
+  'promises awaited forever, held only by their resolve function: the awaited promise and its awaiting function',
+  { timeout: 160_000 },
+  () => {
+    const { report, stderr } = run('pending-await.js');
+    assert.ok(report, stderr.slice(-2000));
+    const g = find(report, 'pending-promise', { app: 'pending-await.js', text: 'new Promise(' });
+    assert.equal(g.growthPerRound, REQUESTS);
+    assert.equal(g.owner.name, 'owedReplies');
+    assert.equal(g.awaitedBy?.function, 'finishJob');
+    assert.equal(g.awaitedBy?.location?.line, lineOf('pending-await.js', 'async function finishJob('));
+    // The async function's own promise never settles either: it is made where the function starts.
+    const own = find(report, 'pending-promise', { app: 'pending-await.js', text: 'async function finishJob(' });
+    assert.equal(own.growthPerRound, REQUESTS);
+  },
+);
 
-void test('sockets, servers, intervals, file handles and child processes that are never closed', { timeout: 160_000 }, () => {
-  const { report, stderr } = run('handle-leak.js');
-  assert.ok(report, stderr.slice(-2000));
-  // Each request connects (a socket on each side of the connection) and opens one of everything else.
-  const sockets = find(report, 'socket', { app: 'handle-leak.js', text: 'net.connect(' });
-  // A connection of the load generator that the server has not closed yet at a snapshot can add a few.
-  assert.ok(sockets.growthPerRound >= 2 * REQUESTS && sockets.growthPerRound <= 2 * REQUESTS + 3, String(sockets.growthPerRound));
-  assert.equal(sockets.native, 'TCPSocketWrap');
-  const servers = find(report, 'server', { app: 'handle-leak.js', text: 'net.createServer(() => {})' });
-  assert.equal(servers.growthPerRound, REQUESTS);
-  const timers = find(report, 'timer', { app: 'handle-leak.js', text: 'setInterval(' });
-  // Node's own timers on the same list (a connection's idle timeout) can add one.
-  assert.ok(timers.growthPerRound >= REQUESTS && timers.growthPerRound <= REQUESTS + 2, String(timers.growthPerRound));
-  const children = find(report, 'child-process', { app: 'handle-leak.js', text: "spawn('sleep'" });
-  assert.equal(children.growthPerRound, REQUESTS);
-  assert.equal(children.name, 'ChildProcess');
-  // A file handle is made after an await, where V8's stacks are often stale; the one `open(` call of the program's
-  // files is then its creating line.
-  const files = find(report, 'file-handle', { app: 'handle-leak.js', text: 'fs.promises.open(' });
-  assert.equal(files.growthPerRound, REQUESTS);
-  assert.equal(files.owner.name, 'openLogs');
-  assert.equal(files.owner.location?.line, lineOf('handle-leak.js', 'const openLogs = []'));
-});
+void test(
+  'sockets, servers, intervals, file handles and child processes that are never closed',
+  { timeout: 160_000 },
+  () => {
+    const { report, stderr } = run('handle-leak.js');
+    assert.ok(report, stderr.slice(-2000));
+    // Each request connects (a socket on each side of the connection) and opens one of everything else.
+    const sockets = find(report, 'socket', { app: 'handle-leak.js', text: 'net.connect(' });
+    // A connection of the load generator that the server has not closed yet at a snapshot can add a few.
+    assert.ok(
+      sockets.growthPerRound >= 2 * REQUESTS && sockets.growthPerRound <= 2 * REQUESTS + 3,
+      String(sockets.growthPerRound),
+    );
+    assert.equal(sockets.native, 'TCPSocketWrap');
+    const servers = find(report, 'server', { app: 'handle-leak.js', text: 'net.createServer(() => {})' });
+    assert.equal(servers.growthPerRound, REQUESTS);
+    const timers = find(report, 'timer', { app: 'handle-leak.js', text: 'setInterval(' });
+    // Node's own timers on the same list (a connection's idle timeout) can add one.
+    assert.ok(
+      timers.growthPerRound >= REQUESTS && timers.growthPerRound <= REQUESTS + 2,
+      String(timers.growthPerRound),
+    );
+    const children = find(report, 'child-process', { app: 'handle-leak.js', text: "spawn('sleep'" });
+    assert.equal(children.growthPerRound, REQUESTS);
+    assert.equal(children.name, 'ChildProcess');
+    // A file handle is made after an await, where V8's stacks are often stale; the one `open(` call of the program's
+    // files is then its creating line.
+    const files = find(report, 'file-handle', { app: 'handle-leak.js', text: 'fs.promises.open(' });
+    assert.equal(files.growthPerRound, REQUESTS);
+    assert.equal(files.owner.name, 'openLogs');
+    assert.equal(files.owner.location?.line, lineOf('handle-leak.js', 'const openLogs = []'));
+  },
+);
 
 void test('a vm context per request, kept in a list', { timeout: 160_000 }, () => {
   const { report, stderr } = run('vm-contexts.js');
@@ -94,13 +140,21 @@ void test('a vm context per request, kept in a list', { timeout: 160_000 }, () =
   assert.equal(g.owner.name, 'templateContexts');
 });
 
-void test('the control makes and releases every kind of resource: no resource is reported', { timeout: 160_000 }, () => {
-  const { report, status, stderr } = run('resources-clean.js');
-  assert.ok(report, stderr.slice(-2000));
-  assert.deepEqual(report.resources, []);
-  assert.equal(report.verdict, 'clean', JSON.stringify(report.leaks.map((l) => `${l.className} via ${l.owner.name}`)));
-  assert.equal(status, 0);
-});
+void test(
+  'the control makes and releases every kind of resource: no resource is reported',
+  { timeout: 160_000 },
+  () => {
+    const { report, status, stderr } = run('resources-clean.js');
+    assert.ok(report, stderr.slice(-2000));
+    assert.deepEqual(report.resources, []);
+    assert.equal(
+      report.verdict,
+      'clean',
+      JSON.stringify(report.leaks.map((l) => `${l.className} via ${l.owner.name}`)),
+    );
+    assert.equal(status, 0);
+  },
+);
 
 void test('the text report names the resource, its growth and its creating line', { timeout: 160_000 }, () => {
   const { stdout, stderr } = run('vm-contexts.js', 'text');

@@ -33,10 +33,13 @@ function assertGone(pid: number, what: string): void {
 test('a program that crashes mid-run: the crash is named, not the action that saw it', (t) => {
   const dir = tempDir(t, 'run-errors');
   const app = path.join(dir, 'crashy.js');
-  fs.writeFileSync(app, `let n = 0;
+  fs.writeFileSync(
+    app,
+    `let n = 0;
 require('http').createServer((req, res) => { if (++n === 150) process.exit(7); res.end('ok'); })
   .listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port); });
-`);
+`,
+  );
   const out = path.join(dir, 'snaps');
   const r = run(['--out', out, '--action', `node ${path.join(repoRoot, 'demo', 'load.js')}`, '--', 'node', app]);
   assert.equal(r.status, 2, r.stderr);
@@ -49,7 +52,10 @@ require('http').createServer((req, res) => { if (++n === 150) process.exit(7); r
 test('an action that hangs is stopped at its time limit, with everything it started', (t) => {
   const dir = tempDir(t, 'run-errors');
   const app = path.join(dir, 'server.js');
-  fs.writeFileSync(app, `require('http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', () => console.log('listening'));\n`);
+  fs.writeFileSync(
+    app,
+    `require('http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', () => console.log('listening'));\n`,
+  );
   const marker = path.join(dir, 'sleeper.pid');
   const r = run(['--action', `sh -c 'echo $$ > ${marker}; exec sleep 30'`, '--action-timeout', '1', '--', 'node', app]);
   assert.equal(r.status, 2, r.stderr);
@@ -61,7 +67,10 @@ test('an action that hangs is stopped at its time limit, with everything it star
 test('a program that is not Node.js, or no program at all, is refused with what to type instead', (t) => {
   const r1 = run(['--', '/bin/sleep', '10']);
   assert.equal(r1.status, 2);
-  assert.match(r1.stderr, /leak-lens: leak-lens run measures Node\.js programs, and "\/bin\/sleep" is not one: start it as `-- node app\.js`/);
+  assert.match(
+    r1.stderr,
+    /leak-lens: leak-lens run measures Node\.js programs, and "\/bin\/sleep" is not one: start it as `-- node app\.js`/,
+  );
   const r2 = run(['--', 'node']);
   assert.equal(r2.status, 2);
   assert.match(r2.stderr, /no script to run after node/);
@@ -74,7 +83,10 @@ test('a program that dies at once, with or without --track-allocations: its exit
   const dir = tempDir(t, 'run-errors');
   {
     const app = path.join(dir, 'no-config.js');
-    fs.writeFileSync(app, `console.log('loading config');\nconsole.error('config: DATABASE_URL is not set');\nprocess.exit(3);\n`);
+    fs.writeFileSync(
+      app,
+      `console.log('loading config');\nconsole.error('config: DATABASE_URL is not set');\nprocess.exit(3);\n`,
+    );
     const thrower = path.join(dir, 'thrower.js');
     fs.writeFileSync(thrower, `throw new Error('boom while starting');\n`);
     for (const [script, code, last] of [
@@ -87,7 +99,12 @@ test('a program that dies at once, with or without --track-allocations: its exit
         const message = r.stderr.trimEnd().split('\n').at(-1)!;
         assert.doesNotMatch(r.stderr, /WebSocket|could not send/);
         // Depending on timing the exit is seen before the capture session attaches or after.
-        assert.match(message, new RegExp(`^leak-lens: (could not start .*: )?the program exited with code ${code} (during the run|before a capture session could attach to it).* \\(last output: "${last}"\\)`));
+        assert.match(
+          message,
+          new RegExp(
+            `^leak-lens: (could not start .*: )?the program exited with code ${code} (during the run|before a capture session could attach to it).* \\(last output: "${last}"\\)`,
+          ),
+        );
         const pid = /pid (\d+)/.exec(r.stderr)?.[1];
         if (pid) assertGone(Number(pid), 'the program');
       }

@@ -38,7 +38,16 @@ function assertMeasured(r: ReturnType<typeof run>, readyLine: RegExp): void {
 const listen = `require('http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1')`;
 
 test('node -e CODE, and an option with a separate value before it (--input-type module)', () => {
-  const r1 = run(['--snapshots', '2', '--action', 'true', '--', 'node', '-e', `${listen}.on('listening', () => console.log('eval server listening'))`]);
+  const r1 = run([
+    '--snapshots',
+    '2',
+    '--action',
+    'true',
+    '--',
+    'node',
+    '-e',
+    `${listen}.on('listening', () => console.log('eval server listening'))`,
+  ]);
   assertMeasured(r1, /eval server listening/);
   const esm = `import http from 'node:http'; http.createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', () => console.log('esm eval listening, type ' + typeof require));`;
   const r2 = run(['--snapshots', '2', '--action', 'true', '--', 'node', '--input-type', 'module', '-e', esm]);
@@ -47,8 +56,14 @@ test('node -e CODE, and an option with a separate value before it (--input-type 
 
 test('node -r X app.js: the preload runs first', () => {
   fs.writeFileSync(path.join(dir, 'preload.js'), `globalThis.preloaded = 'by -r';\n`);
-  fs.writeFileSync(path.join(dir, 'app.js'), `${listen}.on('listening', () => console.log('app listening, preloaded ' + globalThis.preloaded));\n`);
-  assertMeasured(run(['--snapshots', '2', '--action', 'true', '--', 'node', '-r', './preload.js', 'app.js']), /app listening, preloaded by -r/);
+  fs.writeFileSync(
+    path.join(dir, 'app.js'),
+    `${listen}.on('listening', () => console.log('app listening, preloaded ' + globalThis.preloaded));\n`,
+  );
+  assertMeasured(
+    run(['--snapshots', '2', '--action', 'true', '--', 'node', '-r', './preload.js', 'app.js']),
+    /app listening, preloaded by -r/,
+  );
 });
 
 test('node --import X --expose-gc --max-old-space-size=N app.js: every option keeps its meaning', () => {
@@ -58,15 +73,33 @@ test('node --import X --expose-gc --max-old-space-size=N app.js: every option ke
     `const limit = Math.round(require('v8').getHeapStatistics().heap_size_limit / 1048576);
 ${listen}.on('listening', () => console.log('app listening, ' + globalThis.imported + ', gc ' + typeof gc + ', limit ' + limit + ' MB'));\n`,
   );
-  const r = run(['--snapshots', '2', '--action', 'true', '--', 'node', '--import', './hook.mjs', '--expose-gc', '--max-old-space-size=200', 'app.js']);
+  const r = run([
+    '--snapshots',
+    '2',
+    '--action',
+    'true',
+    '--',
+    'node',
+    '--import',
+    './hook.mjs',
+    '--expose-gc',
+    '--max-old-space-size=200',
+    'app.js',
+  ]);
   assertMeasured(r, /app listening, by --import, gc function, limit (\d+) MB/);
   const limit = Number(/limit (\d+) MB/.exec(r.stderr)![1]);
   assert.ok(limit >= 200 && limit < 300, `--max-old-space-size=200 applies (heap limit ${limit} MB)`);
 });
 
 test('npm start is refused with the node command to type instead, and that command works', () => {
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', scripts: { start: 'node server.js --port 0' } }));
-  fs.writeFileSync(path.join(dir, 'server.js'), `${listen}.on('listening', () => console.log('server listening with ' + process.argv.slice(2).join(' ')));\n`);
+  fs.writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: 'app', scripts: { start: 'node server.js --port 0' } }),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'server.js'),
+    `${listen}.on('listening', () => console.log('server listening with ' + process.argv.slice(2).join(' ')));\n`,
+  );
   const r = run(['--snapshots', '2', '--action', 'true', '--', 'npm', 'start']);
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line: ${r.stderr}`);
@@ -82,13 +115,22 @@ test('npm start is refused with the node command to type instead, and that comma
 test('tsx and npx name their node equivalents; a node option that would hide the program is refused', () => {
   const tsx = run(['--', 'tsx', 'src/app.ts']);
   assert.equal(tsx.status, 2);
-  assert.match(tsx.stderr, /^leak-lens: leak-lens run starts Node itself and cannot measure through tsx; start the program with node instead: leak-lens run -- node --import tsx src\/app\.ts\n$/);
+  assert.match(
+    tsx.stderr,
+    /^leak-lens: leak-lens run starts Node itself and cannot measure through tsx; start the program with node instead: leak-lens run -- node --import tsx src\/app\.ts\n$/,
+  );
   fs.mkdirSync(path.join(dir, 'node_modules', 'tool', 'bin'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'node_modules', '.bin'));
   fs.writeFileSync(path.join(dir, 'node_modules', 'tool', 'bin', 'tool.js'), '#!/usr/bin/env node\n');
   fs.symlinkSync('../tool/bin/tool.js', path.join(dir, 'node_modules', '.bin', 'tool'));
   const npx = run(['--', 'npx', 'tool', 'serve']);
-  assert.match(npx.stderr, /^leak-lens: .*cannot measure through npx; start the program with node instead: leak-lens run -- node node_modules\/tool\/bin\/tool\.js serve\n$/);
+  assert.match(
+    npx.stderr,
+    /^leak-lens: .*cannot measure through npx; start the program with node instead: leak-lens run -- node node_modules\/tool\/bin\/tool\.js serve\n$/,
+  );
   const watchMode = run(['--', 'node', '--watch', 'app.js']);
-  assert.match(watchMode.stderr, /^leak-lens: --watch cannot be used under leak-lens run .*; leave it out: leak-lens run -- node app\.js\n$/);
+  assert.match(
+    watchMode.stderr,
+    /^leak-lens: --watch cannot be used under leak-lens run .*; leave it out: leak-lens run -- node app\.js\n$/,
+  );
 });

@@ -45,7 +45,10 @@ setInterval(() => undefined, 1000);
 `;
 
 function startRun(args: string[], options: { cwd?: string } = {}): Watched {
-  return watch(process.execPath, [cli, 'run', ...args], { cwd: options.cwd ?? dir, env: { ...process.env, TMPDIR: tmp } });
+  return watch(process.execPath, [cli, 'run', ...args], {
+    cwd: options.cwd ?? dir,
+    env: { ...process.env, TMPDIR: tmp },
+  });
 }
 
 /** An action that says its pid (its process group: the shell leads one of its own) and then waits a minute. */
@@ -53,25 +56,32 @@ const slowAction = `echo "action-pid $$"; exec sleep 60`;
 
 async function assertAllGone(run: Watched, programPgid: number, actionPgid?: number): Promise<void> {
   assert.deepEqual(groupMembers(programPgid), [], `the program's process group ${programPgid} is empty`);
-  if (actionPgid !== undefined) assert.deepEqual(groupMembers(actionPgid), [], `the action's process group ${actionPgid} is empty`);
+  if (actionPgid !== undefined)
+    assert.deepEqual(groupMembers(actionPgid), [], `the action's process group ${actionPgid} is empty`);
   assert.deepEqual(fs.readdirSync(tmp), [], 'the temporary snapshot folder is removed');
   assert.equal(run.child.exitCode !== null || run.child.signalCode !== null, true, 'leak-lens itself has ended');
 }
 
-test('a program that takes seconds to start: the action runs only after its own ready line, not the inspector\'s', async () => {
+test("a program that takes seconds to start: the action runs only after its own ready line, not the inspector's", async () => {
   const app = path.join(dir, 'slow-start.js');
   const mark = path.join(dir, 'ready.mark');
   // Builds a table for two seconds (the inspector is listening all along), then marks itself ready and listens.
-  fs.writeFileSync(app, `const t0 = Date.now(); const table = new Map(); let i = 0;
+  fs.writeFileSync(
+    app,
+    `const t0 = Date.now(); const table = new Map(); let i = 0;
 while (Date.now() - t0 < 2000) table.set(i, 'entry ' + i++);
 require('fs').writeFileSync(${JSON.stringify(mark)}, String(table.size));
-${server}`);
+${server}`,
+  );
   const check = path.join(dir, 'check.js');
-  fs.writeFileSync(check, `const fs = require('fs');
+  fs.writeFileSync(
+    check,
+    `const fs = require('fs');
 if (!fs.existsSync(${JSON.stringify(mark)})) { console.error('ACTION BEFORE READY'); process.exit(3); }
 require('http').get(process.env.TARGET_URL, (r) => { r.resume(); r.on('end', () => process.exit(r.statusCode === 200 ? 0 : 4)); })
   .on('error', (e) => { console.error('ACTION FAILED ' + e.message); process.exit(5); });
-`);
+`,
+  );
   const run = startRun(['--snapshots', '2', '--action', `node ${check}`, '--', 'node', app]);
   const program = Number((await run.waitFor(/started .* \(pid (\d+)\)/))[1]);
   groups.push(program);
@@ -98,7 +108,10 @@ test('SIGINT while the warm-up action runs: exit 130, program and action stopped
   run.child.kill('SIGINT');
   const { code } = await run.exited;
   assert.equal(code, 130, run.stderr());
-  assert.match(run.stderr(), /leak-lens: stopped \(SIGINT\): the program and the action were stopped and the snapshots removed\n$/);
+  assert.match(
+    run.stderr(),
+    /leak-lens: stopped \(SIGINT\): the program and the action were stopped and the snapshots removed\n$/,
+  );
   await assertAllGone(run, program, action);
 });
 
@@ -130,14 +143,21 @@ test('SIGHUP while a snapshot is being written to --out: exit 129, no half-writt
   const program = Number((await run.waitFor(/started .* \(pid (\d+)\)/))[1]);
   groups.push(program);
   // The capture streams into a hidden .partial file beside the target; once it has content, V8 is writing.
-  const streaming = (): boolean => fs.existsSync(out) && fs.readdirSync(out).some((n) => n.endsWith('.partial') && fs.statSync(path.join(out, n)).size > 0);
+  const streaming = (): boolean =>
+    fs.existsSync(out) &&
+    fs.readdirSync(out).some((n) => n.endsWith('.partial') && fs.statSync(path.join(out, n)).size > 0);
   const deadline = Date.now() + 60_000;
-  while (!streaming() && run.child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (!streaming() && run.child.exitCode === null && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
   assert.ok(streaming(), `a snapshot is being written: ${run.stderr()}`);
   run.child.kill('SIGHUP');
   const { code } = await run.exited;
   assert.equal(code, 129, run.stderr());
-  assert.deepEqual(fs.readdirSync(out).filter((n) => n.endsWith('.partial')), [], 'no .partial file is left in --out');
+  assert.deepEqual(
+    fs.readdirSync(out).filter((n) => n.endsWith('.partial')),
+    [],
+    'no .partial file is left in --out',
+  );
   await assertAllGone(run, program);
 });
 
@@ -145,10 +165,25 @@ test('the process that started leak-lens dies: leak-lens stops the program and t
   const app = path.join(dir, 'server.js');
   fs.writeFileSync(app, server);
   // A shell starts leak-lens in the background and is then killed outright, as a CI runner or a closed IDE would be.
-  const parent = watch('sh', ['-c', `"$0" "$@" & echo "leak-lens-pid $!"; wait`, process.execPath, cli, 'run', '--action', slowAction, '--', 'node', app], {
-    cwd: dir,
-    env: { ...process.env, TMPDIR: tmp },
-  });
+  const parent = watch(
+    'sh',
+    [
+      '-c',
+      `"$0" "$@" & echo "leak-lens-pid $!"; wait`,
+      process.execPath,
+      cli,
+      'run',
+      '--action',
+      slowAction,
+      '--',
+      'node',
+      app,
+    ],
+    {
+      cwd: dir,
+      env: { ...process.env, TMPDIR: tmp },
+    },
+  );
   const leakLens = Number((await parent.waitFor(/leak-lens-pid (\d+)/))[1]);
   const program = Number((await parent.waitFor(/started .* \(pid (\d+)\)/))[1]);
   groups.push(program);
@@ -168,10 +203,25 @@ test('the process that started leak-lens dies: leak-lens stops the program and t
 test('the parent dies and takes the output pipes with it: leak-lens still stops everything and ends', async () => {
   const app = path.join(dir, 'server.js');
   fs.writeFileSync(app, server);
-  const parent = watch('sh', ['-c', `"$0" "$@" & echo "leak-lens-pid $!"; wait`, process.execPath, cli, 'run', '--action', slowAction, '--', 'node', app], {
-    cwd: dir,
-    env: { ...process.env, TMPDIR: tmp },
-  });
+  const parent = watch(
+    'sh',
+    [
+      '-c',
+      `"$0" "$@" & echo "leak-lens-pid $!"; wait`,
+      process.execPath,
+      cli,
+      'run',
+      '--action',
+      slowAction,
+      '--',
+      'node',
+      app,
+    ],
+    {
+      cwd: dir,
+      env: { ...process.env, TMPDIR: tmp },
+    },
+  );
   const leakLens = Number((await parent.waitFor(/leak-lens-pid (\d+)/))[1]);
   const program = Number((await parent.waitFor(/started .* \(pid (\d+)\)/))[1]);
   groups.push(program);
@@ -199,7 +249,11 @@ test('SIGTERM while waiting for a ready line that never comes: exit 143 at once,
   run.child.kill('SIGTERM');
   const { code } = await run.exited;
   assert.equal(code, 143, run.stderr());
-  assert.doesNotMatch(run.stderr(), /leak-lens: action \(|no "ready" line seen/, 'it neither ran the action nor waited out the ready time');
+  assert.doesNotMatch(
+    run.stderr(),
+    /leak-lens: action \(|no "ready" line seen/,
+    'it neither ran the action nor waited out the ready time',
+  );
   await assertAllGone(run, program);
 });
 
@@ -220,6 +274,7 @@ test('a second signal while stopping exits at once, and still leaves no program,
   assert.doesNotMatch(run.stderr(), /leak-lens: stopped/, 'it did not wait for the cleanup to finish');
   // Its exit hook sent SIGKILL to both groups; the kernel may take a moment to finish them off.
   const deadline = Date.now() + 5_000;
-  while ((groupMembers(program).length || groupMembers(action).length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while ((groupMembers(program).length || groupMembers(action).length) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
   await assertAllGone(run, program, action);
 });

@@ -18,13 +18,27 @@ for (const ready of [undefined, 'listening']) {
     try {
       const app = path.join(dir, 'late.js');
       // The server starts listening only after a while, as one that first loads its configuration would.
-      fs.writeFileSync(app, `setTimeout(() => {
+      fs.writeFileSync(
+        app,
+        `setTimeout(() => {
   require('http').createServer((q, s) => s.end('ok'))
     .listen(0, '127.0.0.1', function () { console.log('api listening on http://127.0.0.1:' + this.address().port + '/'); });
 }, 500);
-`);
+`,
+      );
       const action = `node -e "process.exit(process.env.TARGET_URL ? 0 : 3)"`;
-      const args = [cli, 'run', '--snapshots', '2', '--action', action, ...(ready ? ['--ready', ready] : []), '--', 'node', app];
+      const args = [
+        cli,
+        'run',
+        '--snapshots',
+        '2',
+        '--action',
+        action,
+        ...(ready ? ['--ready', ready] : []),
+        '--',
+        'node',
+        app,
+      ];
       const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
       assert.equal(r.status, 0, r.stderr);
       assert.doesNotMatch(r.stderr, /failed \(exit code 3\)/);

@@ -44,7 +44,11 @@ test('a killed extension host: the sweeper stops the registered group and remove
   const dir = tempDir(t, 'sweeper');
   const snapshot = path.join(dir, '20261201-000000-pid1.heapsnapshot');
   const kept = path.join(dir, '20261201-000000-pid1-1.heapsnapshot');
-  const partials = ['.20261201-000000-pid1.heapsnapshot.0a1b2c3d.partial', '.20261201-000000-pid1.heapsnapshot.0a1b2c3d.partial.meta', '.20261201-000000-pid1.worker2.heapsnapshot.99aa88bb.partial'];
+  const partials = [
+    '.20261201-000000-pid1.heapsnapshot.0a1b2c3d.partial',
+    '.20261201-000000-pid1.heapsnapshot.0a1b2c3d.partial.meta',
+    '.20261201-000000-pid1.worker2.heapsnapshot.99aa88bb.partial',
+  ];
   for (const name of partials) fs.writeFileSync(path.join(dir, name), 'x');
   // Another snapshot's partial (a name that only starts alike) and a finished snapshot stay.
   const others = ['.20261201-000000-pid1-1.heapsnapshot.11223344.partial', '20261201-000000-pid1-1.heapsnapshot'];
@@ -70,6 +74,10 @@ test('a killed extension host: the sweeper stops the registered group and remove
   await stand.exited;
   await until(() => groupMembers(watched).length === 0, `the watched group ${watched} to end`);
   await until(() => !isRunning(sweeperPid), `the sweeper ${sweeperPid} to exit`);
-  assert.deepEqual(fs.readdirSync(dir).sort(), others.sort(), 'only the partial files of the registered snapshot are removed');
+  assert.deepEqual(
+    fs.readdirSync(dir).sort(),
+    others.sort(),
+    'only the partial files of the registered snapshot are removed',
+  );
   assert.equal(groupMembers(released).length, 2, 'a group that was let go is left alone');
 });

@@ -25,7 +25,11 @@ interface Result {
 /** Runs `leak-lens test ...` with its own TMPDIR, and resolves when it has exited. */
 function leakLensTest(tmp: string, args: string[]): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'test', ...args], { cwd: repoRoot, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'test', ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -63,7 +67,13 @@ test('a scenario whose cache grows per call is reported with its class, owner li
 
 test('a scenario with a bounded cache, setup and teardown is clean (exit 0, JSON report)', async (t) => {
   const tmp = tempDir(t, 'test-clean');
-  const r = await leakLensTest(tmp, [path.join(scenarios, 'bounded-cache.mjs'), '--format', 'json', '--iterations', '12']);
+  const r = await leakLensTest(tmp, [
+    path.join(scenarios, 'bounded-cache.mjs'),
+    '--format',
+    'json',
+    '--iterations',
+    '12',
+  ]);
   assert.equal(r.status, 0, r.stderr + r.stdout);
   const report = JSON.parse(r.stdout) as { verdict: string; leaks: unknown[]; snapshots: unknown[] };
   assert.equal(report.verdict, 'clean');
@@ -80,32 +90,46 @@ test('a scenario without an action, or whose action throws, gets one line and ex
   const noAction = path.join(dir, 'no-action.mjs');
   fs.writeFileSync(noAction, 'export const iterations = 5;\n');
   const throwing = path.join(dir, 'throwing.js');
-  fs.writeFileSync(throwing, "let calls = 0;\nexports.action = () => { if (++calls > 3) throw new TypeError('the pool is closed'); };\n");
+  fs.writeFileSync(
+    throwing,
+    "let calls = 0;\nexports.action = () => { if (++calls > 3) throw new TypeError('the pool is closed'); };\n",
+  );
 
   const a = await leakLensTest(tmp, [noAction]);
   assert.equal(a.status, 2, a.stderr);
   assert.equal(a.stdout, '');
-  assert.match(lastLine(a.stderr), /^leak-lens: scenario no-action\.mjs: it exports no action function; export the work to repeat/);
+  assert.match(
+    lastLine(a.stderr),
+    /^leak-lens: scenario no-action\.mjs: it exports no action function; export the work to repeat/,
+  );
   assertProgramGone(a.stderr);
 
   const b = await leakLensTest(tmp, [throwing]);
   assert.equal(b.status, 2, b.stderr);
   assert.equal(b.stdout, '');
-  assert.match(lastLine(b.stderr), /^leak-lens: scenario throwing\.js: action threw on call 4 of 20: TypeError: the pool is closed \(.*throwing\.js:2:\d+ in exports\.action\)$/);
+  assert.match(
+    lastLine(b.stderr),
+    /^leak-lens: scenario throwing\.js: action threw on call 4 of 20: TypeError: the pool is closed \(.*throwing\.js:2:\d+ in exports\.action\)$/,
+  );
   assertProgramGone(b.stderr);
 
   const c = await leakLensTest(tmp, [path.join(dir, 'missing.js')]);
   assert.equal(c.status, 2);
-  assert.match(c.stderr, /^leak-lens: the scenario .*missing\.js does not exist; name a \.js or \.mjs file that exports an action function\n$/);
+  assert.match(
+    c.stderr,
+    /^leak-lens: the scenario .*missing\.js does not exist; name a \.js or \.mjs file that exports an action function\n$/,
+  );
   assert.deepEqual(fs.readdirSync(tmp), [], 'snapshots left in TMPDIR');
 });
 
-test('SIGTERM while a round runs: exit 143, the scenario\'s process and the child it started stopped, the snapshot taken removed', async (t) => {
+test("SIGTERM while a round runs: exit 143, the scenario's process and the child it started stopped, the snapshot taken removed", async (t) => {
   const tmp = tempDir(t, 'test-sigterm');
   const dir = tempDir(t, 'test-sigterm-scenario');
   const scenario = path.join(dir, 'hangs.js');
   // Two calls to warm up and two before the baseline are quick; the fifth starts a child and never settles.
-  fs.writeFileSync(scenario, `let calls = 0;
+  fs.writeFileSync(
+    scenario,
+    `let calls = 0;
 exports.iterations = 2;
 exports.action = async () => {
   if (++calls < 5) return;
@@ -113,7 +137,8 @@ exports.action = async () => {
   console.log('scenario-child ' + child.pid);
   await new Promise(() => undefined);
 };
-`);
+`,
+  );
   const run = watch(process.execPath, [cli, 'test', scenario], { cwd: dir, env: { ...process.env, TMPDIR: tmp } });
   const program = Number((await run.waitFor(/started node .* \(pid (\d+)\)/))[1]);
   t.after(() => {
@@ -125,12 +150,15 @@ exports.action = async () => {
   });
   await run.waitFor(/snapshot 1\/3: /);
   const child = Number((await run.waitFor(/scenario-child (\d+)/))[1]);
-  assert.ok(isRunning(child), 'the scenario\'s child runs when the signal is sent');
+  assert.ok(isRunning(child), "the scenario's child runs when the signal is sent");
   run.child.kill('SIGTERM');
   const { code } = await run.exited;
   assert.equal(code, 143, run.stderr());
-  assert.match(run.stderr(), /leak-lens: stopped \(SIGTERM\): the scenario's process was stopped with everything it started and the snapshots removed\n$/);
-  assert.deepEqual(groupMembers(program), [], 'the scenario\'s process group is empty');
+  assert.match(
+    run.stderr(),
+    /leak-lens: stopped \(SIGTERM\): the scenario's process was stopped with everything it started and the snapshots removed\n$/,
+  );
+  assert.deepEqual(groupMembers(program), [], "the scenario's process group is empty");
   assert.equal(isRunning(child), false, 'the child the scenario started is gone');
   assert.deepEqual(fs.readdirSync(tmp), [], 'the snapshot taken is removed with the folder');
 });

@@ -18,7 +18,14 @@ import { LspClient, uri } from './lspClient';
 import { corpusDir, hoverMarkdown, repoRoot, runCorpus, span, textAt } from './helpers';
 import type { LeakGroup, LeakReport, SourceLocation } from '../../protocol/report';
 
-const APPS = ['undo-history-chain', 'dedupe-set', 'bus-listeners', 'dataloader-cache', 'winston-container', 'worker-jobs'] as const;
+const APPS = [
+  'undo-history-chain',
+  'dedupe-set',
+  'bus-listeners',
+  'dataloader-cache',
+  'winston-container',
+  'worker-jobs',
+] as const;
 type App = (typeof APPS)[number];
 
 function group(report: LeakReport, className: string): LeakGroup {
@@ -30,13 +37,20 @@ function group(report: LeakReport, className: string): LeakGroup {
 /** The one diagnostic of `code` on a (zero-based) line. */
 function diagnosticAt(ds: Diagnostic[], code: string, line: number): Diagnostic {
   const d = ds.filter((x) => x.code === code && x.range.start.line === line);
-  assert.equal(d.length, 1, `one ${code} on line ${line + 1}: ${JSON.stringify(ds.map((x) => `${span(x.range)} ${String(x.code)}`))}`);
+  assert.equal(
+    d.length,
+    1,
+    `one ${code} on line ${line + 1}: ${JSON.stringify(ds.map((x) => `${span(x.range)} ${String(x.code)}`))}`,
+  );
   return d[0];
 }
 
 /** Related information as `file:line message` (one-based line, file relative to the repository). */
 function relatedLines(d: Diagnostic): string[] {
-  return (d.relatedInformation ?? []).map((r) => `${path.relative(repoRoot, new URL(r.location.uri).pathname)}:${r.location.range.start.line + 1} ${r.message}`);
+  return (d.relatedInformation ?? []).map(
+    (r) =>
+      `${path.relative(repoRoot, new URL(r.location.uri).pathname)}:${r.location.range.start.line + 1} ${r.message}`,
+  );
 }
 
 function rel(loc: SourceLocation | undefined): string {
@@ -50,7 +64,10 @@ describe('language server on reports of real corpus runs (chains, collections, c
 
   before(async () => {
     for (const app of APPS) reports[app] = runCorpus(app);
-    client = await LspClient.start({ roots: [repoRoot], initializationOptions: { hostCommands: false, reportFiles: [] } });
+    client = await LspClient.start({
+      roots: [repoRoot],
+      initializationOptions: { hostCommands: false, reportFiles: [] },
+    });
     for (const app of APPS) {
       const status = await client.setReport({ report: reports[app], source: app });
       assert.equal(status.ok, true, JSON.stringify(status));
@@ -69,7 +86,10 @@ describe('language server on reports of real corpus runs (chains, collections, c
     const d = diagnosticAt(client.diagnosticsOf(file), 'leak-owner', 19);
     assert.equal(textAt(file, d.range), 'head');
     const sentence = `each Revision keeps the previous one alive through .${g.chain.link.join(' -> ')}`;
-    assert.equal(d.message, `head holds a chain of ${g.count} Revision (+${g.growthPerRound} per round, ${formatBytes(g.retainedSize)} retained): ${sentence}`);
+    assert.equal(
+      d.message,
+      `head holds a chain of ${g.count} Revision (+${g.growthPerRound} per round, ${formatBytes(g.retainedSize)} retained): ${sentence}`,
+    );
     const h = hoverMarkdown(await client.hover(file, d.range.start.line, d.range.start.character + 1));
     assert.ok(h.split('\n').includes(`E${sentence.slice(1)}`.replace(/>/g, '\\>')), h);
     assert.match(h, /^\*\*Leak Lens\*\*: \d+ `Revision` \(a chain\) held by `head`/);
@@ -84,30 +104,57 @@ describe('language server on reports of real corpus runs (chains, collections, c
     const ds = client.diagnosticsOf(file);
     const d = diagnosticAt(ds, 'leak-owner', 5);
     assert.equal(textAt(file, d.range), 'processedDeliveries');
-    assert.equal(d.message, `processedDeliveries (Set) grows: +${g.growthPerRound} entries per round (${c.entries.join(' -> ')}), ${formatBytes(g.retainedSize)} retained`);
-    assert.ok(relatedLines(d).includes('test/corpus/dedupe-set/main.mjs:28 entries added here'), JSON.stringify(relatedLines(d)));
+    assert.equal(
+      d.message,
+      `processedDeliveries (Set) grows: +${g.growthPerRound} entries per round (${c.entries.join(' -> ')}), ${formatBytes(g.retainedSize)} retained`,
+    );
+    assert.ok(
+      relatedLines(d).includes('test/corpus/dedupe-set/main.mjs:28 entries added here'),
+      JSON.stringify(relatedLines(d)),
+    );
     // The adding line is not an allocation of the collection: no marker of its own.
-    assert.deepEqual(ds.filter((x) => x.range.start.line === 27), []);
+    assert.deepEqual(
+      ds.filter((x) => x.range.start.line === 27),
+      [],
+    );
     const h = hoverMarkdown(await client.hover(file, d.range.start.line, d.range.start.character + 1));
     assert.ok(h.includes(`Entries added at [test/corpus/dedupe-set/main.mjs:28](${uri(file)}#L28)`), h);
-    assert.ok(h.startsWith(`**Leak Lens**: \`processedDeliveries\` (\`Set\`) grows: +${g.growthPerRound} entries per round (${c.entries.join(' -\\> ')})`), h);
+    assert.ok(
+      h.startsWith(
+        `**Leak Lens**: \`processedDeliveries\` (\`Set\`) grows: +${g.growthPerRound} entries per round (${c.entries.join(' -\\> ')})`,
+      ),
+      h,
+    );
   });
 
   test('listeners: the warning at `.on(`, the emitter declaration and the closure as related information', async () => {
     const g = group(reports['bus-listeners'], 'PriceView');
     assert.equal(g.owner.kind, 'listeners');
-    assert.deepEqual(g.owner.related?.map((r) => `${r.label} ${rel(r.location)}`), ['emitter declared test/corpus/bus-listeners/bus.js:6']);
+    assert.deepEqual(
+      g.owner.related?.map((r) => `${r.label} ${rel(r.location)}`),
+      ['emitter declared test/corpus/bus-listeners/bus.js:6'],
+    );
     const file = path.join(corpusDir('bus-listeners'), 'routes', 'pricing.js');
     const d = diagnosticAt(client.diagnosticsOf(file), 'leak-owner', 32);
     assert.match(textAt(file, d.range), /^bus/);
     assert.ok(d.message.includes(`, each through a callback ${g.heldVia!.className}`), d.message);
     const related = relatedLines(d);
     assert.ok(related.includes('test/corpus/bus-listeners/bus.js:6 emitter declared'), JSON.stringify(related));
-    assert.ok(related.includes(`test/corpus/bus-listeners/routes/pricing.js:33 each through a callback ${g.heldVia!.className}`), JSON.stringify(related));
+    assert.ok(
+      related.includes(
+        `test/corpus/bus-listeners/routes/pricing.js:33 each through a callback ${g.heldVia!.className}`,
+      ),
+      JSON.stringify(related),
+    );
     const h = hoverMarkdown(await client.hover(file, d.range.start.line, d.range.start.character + 1));
     const bus = path.join(corpusDir('bus-listeners'), 'bus.js');
     assert.ok(h.includes(`Emitter declared: [test/corpus/bus-listeners/bus.js:6](${uri(bus)}#L6)`), h);
-    assert.ok(h.includes(`Each through a callback ${g.heldVia!.className} at [test/corpus/bus-listeners/routes/pricing.js:33](${uri(file)}#L33)`), h);
+    assert.ok(
+      h.includes(
+        `Each through a callback ${g.heldVia!.className} at [test/corpus/bus-listeners/routes/pricing.js:33](${uri(file)}#L33)`,
+      ),
+      h,
+    );
   });
 
   test('a library owner: marked in node_modules and at the application variable that holds the library object', async () => {
@@ -121,10 +168,21 @@ describe('language server on reports of real corpus runs (chains, collections, c
     assert.equal(textAt(app, d.range), 'profileLoader');
     assert.equal((d.data as { groupId?: string }).groupId, g.id);
     assert.equal(d.severity, 2);
-    assert.ok(d.message.startsWith(`${holder.label}: DataLoader._cacheMap holds ${g.count} UserProfile (+${g.growthPerRound} per round, `), d.message);
-    assert.ok(relatedLines(d).includes(`node_modules/dataloader/index.js:39 the library's owner: DataLoader._cacheMap`), JSON.stringify(relatedLines(d)));
+    assert.ok(
+      d.message.startsWith(
+        `${holder.label}: DataLoader._cacheMap holds ${g.count} UserProfile (+${g.growthPerRound} per round, `,
+      ),
+      d.message,
+    );
+    assert.ok(
+      relatedLines(d).includes(`node_modules/dataloader/index.js:39 the library's owner: DataLoader._cacheMap`),
+      JSON.stringify(relatedLines(d)),
+    );
     const owner = diagnosticAt(client.diagnosticsOf(lib), 'leak-owner', 38);
-    assert.ok(relatedLines(owner).includes(`test/corpus/dataloader-cache/server.js:${holder.location.line} ${holder.label}`), JSON.stringify(relatedLines(owner)));
+    assert.ok(
+      relatedLines(owner).includes(`test/corpus/dataloader-cache/server.js:${holder.location.line} ${holder.label}`),
+      JSON.stringify(relatedLines(owner)),
+    );
     // The code lens is where the user edits, too; it opens the same group.
     const lenses = (await client.codeLenses(app)) ?? [];
     const lens = lenses.find((l) => l.range.start.line === holder.location.line - 1);
@@ -134,7 +192,11 @@ describe('language server on reports of real corpus runs (chains, collections, c
     // Link text is escaped markdown: `node\_modules`.
     assert.ok(h.includes(`Owner declared at [node\\_modules/dataloader/index.js:39](${uri(lib)}#L39)`), h);
     // A site found in the source, not in V8's stacks, says so.
-    for (const s of g.allocationSites.slice(0, 5).filter((x) => x.fromSource)) assert.ok(h.includes(`- ${s.count} in \`${s.function}()\``) && h.includes('(found in the source'), `${JSON.stringify(g.allocationSites)}\n${h}`);
+    for (const s of g.allocationSites.slice(0, 5).filter((x) => x.fromSource))
+      assert.ok(
+        h.includes(`- ${s.count} in \`${s.function}()\``) && h.includes('(found in the source'),
+        `${JSON.stringify(g.allocationSites)}\n${h}`,
+      );
   });
 
   test('objects made inside a library: the application line that called it is related information, the creating stack is in the hover', async () => {
@@ -148,12 +210,24 @@ describe('language server on reports of real corpus runs (chains, collections, c
     assert.ok(relatedLines(d).includes(callerLine), JSON.stringify(relatedLines(d)));
     const owner = diagnosticAt(client.diagnosticsOf(g.owner.location!.file), 'leak-owner', g.owner.location!.line - 1);
     assert.ok(relatedLines(owner).includes(callerLine), JSON.stringify(relatedLines(owner)));
-    const h = hoverMarkdown(await client.hover(g.owner.location!.file, owner.range.start.line, owner.range.start.character + 1));
+    const h = hoverMarkdown(
+      await client.hover(g.owner.location!.file, owner.range.start.line, owner.range.start.character + 1),
+    );
     const server = path.join(corpusDir('winston-container'), 'server.js');
-    assert.ok(h.includes(`  - Called from ${site.caller.function}() at [test/corpus/winston-container/server.js:10](${uri(server)}#L10)`), h);
+    assert.ok(
+      h.includes(
+        `  - Called from ${site.caller.function}() at [test/corpus/winston-container/server.js:10](${uri(server)}#L10)`,
+      ),
+      h,
+    );
     const appFrame = site.stack.find((f) => f.app);
     assert.ok(appFrame?.location, JSON.stringify(site.stack));
-    assert.ok(h.includes(`    - \`${appFrame.function}() (application)\` at [test/corpus/winston-container/server.js:${appFrame.location.line}](${uri(server)}#L${appFrame.location.line})`), h);
+    assert.ok(
+      h.includes(
+        `    - \`${appFrame.function}() (application)\` at [test/corpus/winston-container/server.js:${appFrame.location.line}](${uri(server)}#L${appFrame.location.line})`,
+      ),
+      h,
+    );
     assert.equal(h.split('\n').filter((l) => l.startsWith('    - `')).length, Math.min(10, site.stack.length));
   });
 
@@ -182,14 +256,28 @@ describe('language server on reports of real corpus runs (chains, collections, c
     const cli = formatReport(r, repoRoot).split('\n');
     assert.ok(cli.includes(`   held by processedDeliveries [variable]  ${ownerAt}`), cli.join('\n'));
     assert.ok(cli.includes(`   entries added at  ${addedAt}`), cli.join('\n'));
-    assert.ok(cli.some((l) => l.includes(`processedDeliveries (Set) grows: ${growth}`)), cli.join('\n'));
+    assert.ok(
+      cli.some((l) => l.includes(`processedDeliveries (Set) grows: ${growth}`)),
+      cli.join('\n'),
+    );
 
     // The markdown as the extension renders it, with links as VS Code's (file URI and #L line); escapes undone.
-    const link = (loc: SourceLocation | undefined): string => (loc ? `[${md(`${path.relative(repoRoot, loc.file)}:${loc.line}`)}](${pathToFileURL(loc.file).href}#L${loc.line})` : '');
+    const link = (loc: SourceLocation | undefined): string =>
+      loc
+        ? `[${md(`${path.relative(repoRoot, loc.file)}:${loc.line}`)}](${pathToFileURL(loc.file).href}#L${loc.line})`
+        : '';
     const markdown = reportMarkdownWith(r, link).replace(/\\(.)/g, '$1').split('\n');
-    assert.ok(markdown.includes(`- **Held by** \`processedDeliveries\` (variable) at [${ownerAt}](${pathToFileURL(file).href}#L6)`), markdown.join('\n'));
+    assert.ok(
+      markdown.includes(
+        `- **Held by** \`processedDeliveries\` (variable) at [${ownerAt}](${pathToFileURL(file).href}#L6)`,
+      ),
+      markdown.join('\n'),
+    );
     assert.ok(markdown.includes(`- **Entries added at** [${addedAt}](${addedLink})`), markdown.join('\n'));
-    assert.ok(markdown.some((l) => l.includes(`processedDeliveries (Set) grows: ${growth}`)), markdown.join('\n'));
+    assert.ok(
+      markdown.some((l) => l.includes(`processedDeliveries (Set) grows: ${growth}`)),
+      markdown.join('\n'),
+    );
 
     const d = diagnosticAt(client.diagnosticsOf(file), 'leak-owner', 5);
     const hover = await client.hover(file, d.range.start.line, d.range.start.character + 1);

@@ -21,7 +21,11 @@ export function runDemo(entry: string, build?: string): LeakReport {
     assert.equal(b.status, 0, b.stderr);
   }
   const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
-  const r = spawnSync(process.execPath, [cli, 'run', '--track-allocations', '--format', 'json', '--action', 'node demo/load.js', '--', 'node', entry], { cwd: repoRoot, encoding: 'utf8', timeout: 180_000 });
+  const r = spawnSync(
+    process.execPath,
+    [cli, 'run', '--track-allocations', '--format', 'json', '--action', 'node demo/load.js', '--', 'node', entry],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 180_000 },
+  );
   assert.ok(r.stdout, `leak-lens run ${entry} printed no report; stderr: ${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout) as LeakReport;
 }
@@ -98,14 +102,41 @@ export function corpusDir(app: string): string {
  */
 export function runCorpus(app: string): LeakReport {
   const dir = corpusDir(app);
-  const e = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as { program: string[]; nodeArgs?: string[]; action: string; ready?: string; build?: string };
+  const e = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as {
+    program: string[];
+    nodeArgs?: string[];
+    action: string;
+    ready?: string;
+    build?: string;
+  };
   if (e.build) {
     const b = spawnSync(e.build, { cwd: dir, shell: true, encoding: 'utf8' });
     assert.equal(b.status, 0, b.stderr);
   }
   const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
-  const args = [cli, 'run', '--track-allocations', '--format', 'json', ...(e.ready ? ['--ready', e.ready] : []), '--action', e.action, '--', 'node', ...(e.nodeArgs ?? []), ...e.program];
-  const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: 240_000, maxBuffer: 64 * 1024 * 1024 });
-  assert.ok(r.stdout, `leak-lens run on test/corpus/${app} printed no report (status ${r.status}); stderr: ${r.stderr.slice(-2000)}`);
+  const args = [
+    cli,
+    'run',
+    '--track-allocations',
+    '--format',
+    'json',
+    ...(e.ready ? ['--ready', e.ready] : []),
+    '--action',
+    e.action,
+    '--',
+    'node',
+    ...(e.nodeArgs ?? []),
+    ...e.program,
+  ];
+  const r = spawnSync(process.execPath, args, {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 240_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.ok(
+    r.stdout,
+    `leak-lens run on test/corpus/${app} printed no report (status ${r.status}); stderr: ${r.stderr.slice(-2000)}`,
+  );
   return JSON.parse(r.stdout) as LeakReport;
 }

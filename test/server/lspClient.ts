@@ -8,13 +8,27 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
-import type { CodeLens, Diagnostic, Hover, InitializeResult, LocationLink, PublishDiagnosticsParams } from 'vscode-languageserver';
+import {
+  createMessageConnection,
+  MessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from 'vscode-jsonrpc/node';
+import type {
+  CodeLens,
+  Diagnostic,
+  Hover,
+  InitializeResult,
+  LocationLink,
+  PublishDiagnosticsParams,
+} from 'vscode-languageserver';
 import type { LeakLensInitializationOptions, ReportStatusParams, SetReportParams } from '../../protocol/lsp';
 import { repoRoot } from '../helpers/fixtures';
 
 /** The server to test: tsc's output, or another build of it (such as the dist/server.js bundle) in LEAK_LENS_SERVER. */
-export const serverMain = process.env.LEAK_LENS_SERVER ? path.resolve(process.env.LEAK_LENS_SERVER) : path.join(repoRoot, 'out', 'server', 'main.js');
+export const serverMain = process.env.LEAK_LENS_SERVER
+  ? path.resolve(process.env.LEAK_LENS_SERVER)
+  : path.join(repoRoot, 'out', 'server', 'main.js');
 
 export interface StartOptions {
   /** Workspace folders (absolute paths). */
@@ -68,17 +82,22 @@ export class LspClient {
       this.notifications.push({ method, params });
       this.wake();
     });
-    conn.onRequest('client/registerCapability', (p: { registrations: { method: string; registerOptions?: unknown }[] }) => {
-      this.registrations.push(...p.registrations);
-      this.wake();
-      return null;
-    });
+    conn.onRequest(
+      'client/registerCapability',
+      (p: { registrations: { method: string; registerOptions?: unknown }[] }) => {
+        this.registrations.push(...p.registrations);
+        this.wake();
+        return null;
+      },
+    );
     conn.onRequest(() => null);
     conn.listen();
   }
 
   static async start(options: StartOptions): Promise<LspClient> {
-    const proc = spawn(process.execPath, [...(options.execArgv ?? []), serverMain, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...(options.execArgv ?? []), serverMain, '--stdio'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
     const client = new LspClient(proc, conn);
     client.initializeResult = await conn.sendRequest<InitializeResult>('initialize', {
@@ -87,8 +106,16 @@ export class LspClient {
       workspaceFolders: options.roots.map((r) => ({ uri: uri(r), name: path.basename(r) })),
       initializationOptions: options.initializationOptions ?? {},
       capabilities: {
-        workspace: { didChangeWatchedFiles: { dynamicRegistration: !!options.watchFiles }, codeLens: { refreshSupport: !!options.codeLensRefresh }, configuration: false },
-        textDocument: { publishDiagnostics: { relatedInformation: true }, hover: { contentFormat: ['markdown'] }, definition: { linkSupport: true } },
+        workspace: {
+          didChangeWatchedFiles: { dynamicRegistration: !!options.watchFiles },
+          codeLens: { refreshSupport: !!options.codeLensRefresh },
+          configuration: false,
+        },
+        textDocument: {
+          publishDiagnostics: { relatedInformation: true },
+          hover: { contentFormat: ['markdown'] },
+          definition: { linkSupport: true },
+        },
       },
     });
     await conn.sendNotification('initialized', {});
@@ -106,7 +133,11 @@ export class LspClient {
       if (first) return resolve(first);
       const timer = setTimeout(() => {
         this.waiters.delete(tryNow);
-        reject(new Error(`timed out waiting for ${what}; logs:\n${this.logs.slice(-20).join('\n')}\nstderr: ${this.stderr.slice(-2000)}`));
+        reject(
+          new Error(
+            `timed out waiting for ${what}; logs:\n${this.logs.slice(-20).join('\n')}\nstderr: ${this.stderr.slice(-2000)}`,
+          ),
+        );
       }, timeoutMs);
       const tryNow = (): void => {
         let v: T | undefined | false | null;
@@ -133,13 +164,19 @@ export class LspClient {
     const expected = source ?? (params.file ? path.normalize(params.file) : (params.source ?? 'inline'));
     const seen = this.statuses.length;
     await this.conn.sendNotification('leakLens/setReport', params);
-    return this.waitFor(() => this.statuses.slice(seen).find((s) => s.source === expected), `the status of report ${expected}`);
+    return this.waitFor(
+      () => this.statuses.slice(seen).find((s) => s.source === expected),
+      `the status of report ${expected}`,
+    );
   }
 
   /** Waits for the next status of `source` after the call. */
   nextStatus(source: string): Promise<ReportStatusParams> {
     const seen = this.statuses.length;
-    return this.waitFor(() => this.statuses.slice(seen).find((s) => s.source === source), `the status of report ${source}`);
+    return this.waitFor(
+      () => this.statuses.slice(seen).find((s) => s.source === source),
+      `the status of report ${source}`,
+    );
   }
 
   diagnosticsOf(file: string): Diagnostic[] {
@@ -147,11 +184,20 @@ export class LspClient {
   }
 
   /** Opens a document (its text from disk unless given) and waits for the diagnostics the opening produces. */
-  async open(file: string, text?: string, languageId = /\.tsx?$/.test(file) ? 'typescript' : 'javascript'): Promise<Diagnostic[]> {
+  async open(
+    file: string,
+    text?: string,
+    languageId = /\.tsx?$/.test(file) ? 'typescript' : 'javascript',
+  ): Promise<Diagnostic[]> {
     const seen = this.published.length;
     this.versions.set(file, 1);
-    await this.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: uri(file), languageId, version: 1, text: text ?? fs.readFileSync(file, 'utf8') } });
-    await this.waitFor(() => this.published.slice(seen).some((p) => p.uri === uri(file)), `diagnostics of ${file} after opening it`);
+    await this.conn.sendNotification('textDocument/didOpen', {
+      textDocument: { uri: uri(file), languageId, version: 1, text: text ?? fs.readFileSync(file, 'utf8') },
+    });
+    await this.waitFor(
+      () => this.published.slice(seen).some((p) => p.uri === uri(file)),
+      `diagnostics of ${file} after opening it`,
+    );
     return this.diagnosticsOf(file);
   }
 
@@ -160,8 +206,14 @@ export class LspClient {
     const seen = this.published.length;
     const version = (this.versions.get(file) ?? 1) + 1;
     this.versions.set(file, version);
-    await this.conn.sendNotification('textDocument/didChange', { textDocument: { uri: uri(file), version }, contentChanges: [{ text }] });
-    await this.waitFor(() => this.published.slice(seen).some((p) => p.uri === uri(file)), `diagnostics of ${file} after a change`);
+    await this.conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri: uri(file), version },
+      contentChanges: [{ text }],
+    });
+    await this.waitFor(
+      () => this.published.slice(seen).some((p) => p.uri === uri(file)),
+      `diagnostics of ${file} after a change`,
+    );
     return this.diagnosticsOf(file);
   }
 
@@ -170,7 +222,10 @@ export class LspClient {
   }
 
   hover(file: string, line: number, character: number): Promise<Hover | null> {
-    return this.conn.sendRequest('textDocument/hover', { textDocument: { uri: uri(file) }, position: { line, character } });
+    return this.conn.sendRequest('textDocument/hover', {
+      textDocument: { uri: uri(file) },
+      position: { line, character },
+    });
   }
 
   codeLenses(file: string): Promise<CodeLens[] | null> {
@@ -178,7 +233,10 @@ export class LspClient {
   }
 
   definition(file: string, line: number, character: number): Promise<LocationLink[] | null> {
-    return this.conn.sendRequest('textDocument/definition', { textDocument: { uri: uri(file) }, position: { line, character } });
+    return this.conn.sendRequest('textDocument/definition', {
+      textDocument: { uri: uri(file) },
+      position: { line, character },
+    });
   }
 
   /** Shuts the server down the LSP way and waits for the process to exit. */

@@ -10,12 +10,26 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { ShowGroupParams } from '../../protocol/lsp';
-import { basicLeak, fixtureReport, hoverMarkdown, mapReportFiles, repoRoot, summary, tempDir, writeJson } from './helpers';
+import {
+  basicLeak,
+  fixtureReport,
+  hoverMarkdown,
+  mapReportFiles,
+  repoRoot,
+  summary,
+  tempDir,
+  writeJson,
+} from './helpers';
 import { LspClient, uri } from './lspClient';
 import type { LeakReport } from '../../protocol/report';
 
 /** Both groups of the fixture, owner then allocation site, as `span severity code`. */
-const expected = ['12:6-12:18 2 leak-owner', '14:15-14:29 3 leak-allocation', '26:9-26:16 2 leak-owner', '28:35-28:55 3 leak-allocation'];
+const expected = [
+  '12:6-12:18 2 leak-owner',
+  '14:15-14:29 3 leak-allocation',
+  '26:9-26:16 2 leak-owner',
+  '28:35-28:55 3 leak-allocation',
+];
 
 describe('language server: reports from the engine, paths and report files', () => {
   let report: LeakReport;
@@ -36,7 +50,10 @@ describe('language server: reports from the engine, paths and report files', () 
 
   before(() => {
     report = fixtureReport();
-    assert.deepEqual(report.leaks.map((g) => g.id).sort(), ['CompiledTemplate@TemplateCache.entries', 'Connection@_connections']);
+    assert.deepEqual(report.leaks.map((g) => g.id).sort(), [
+      'CompiledTemplate@TemplateCache.entries',
+      'Connection@_connections',
+    ]);
   });
 
   after(async () => {
@@ -47,11 +64,17 @@ describe('language server: reports from the engine, paths and report files', () 
   test('an inline report marks the owners and allocation sites of both groups', async () => {
     const c = await start({ roots: [repoRoot], initializationOptions: { reportFiles: [] } });
     const status = await c.setReport({ report, source: 'fixture' });
-    assert.deepEqual({ ok: status.ok, groups: status.groups, markers: status.markers, files: status.files, skipped: status.skipped }, { ok: true, groups: 2, markers: 4, files: 1, skipped: [] });
+    assert.deepEqual(
+      { ok: status.ok, groups: status.groups, markers: status.markers, files: status.files, skipped: status.skipped },
+      { ok: true, groups: 2, markers: 4, files: 1, skipped: [] },
+    );
     assert.deepEqual(summary(c.diagnosticsOf(basicLeak)), expected);
     assert.ok(c.logs.includes('report fixture: 2 leak groups, 4 markers in 1 file'), c.logs.join('\n'));
     // A second report from the same source replaces the first; clearing it removes every marker.
-    await c.setReport({ report: { ...report, leaks: report.leaks.filter((g) => g.id === 'Connection@_connections') }, source: 'fixture' });
+    await c.setReport({
+      report: { ...report, leaks: report.leaks.filter((g) => g.id === 'Connection@_connections') },
+      source: 'fixture',
+    });
     assert.deepEqual(summary(c.diagnosticsOf(basicLeak)), expected.slice(0, 2));
     await c.conn.sendNotification('leakLens/clearReport', { source: 'fixture' });
     await c.waitFor(() => c.diagnosticsOf(basicLeak).length === 0, 'the markers to clear');
@@ -60,7 +83,10 @@ describe('language server: reports from the engine, paths and report files', () 
   test('a report from a container is mapped by leakLens.pathMap, or by the tail of its paths', async () => {
     const container = mapReportFiles(report, (f) => f.replace(repoRoot, '/app'));
     assert.equal(container.leaks[0].owner.location?.file.startsWith('/app/test/fixtures/apps/'), true);
-    const mapped = await start({ roots: [repoRoot], initializationOptions: { reportFiles: [], pathMap: { '/app': repoRoot } } });
+    const mapped = await start({
+      roots: [repoRoot],
+      initializationOptions: { reportFiles: [], pathMap: { '/app': repoRoot } },
+    });
     await mapped.setReport({ report: container, source: 'container' });
     assert.deepEqual(summary(mapped.diagnosticsOf(basicLeak)), expected);
     assert.deepEqual(mapped.diagnosticsOf('/app/test/fixtures/apps/basic-leak.js'), []);
@@ -70,11 +96,20 @@ describe('language server: reports from the engine, paths and report files', () 
     const status = await guessing.setReport({ report: container, source: 'container' });
     assert.equal(status.markers, 4);
     assert.deepEqual(summary(guessing.diagnosticsOf(basicLeak)), expected);
-    assert.ok(guessing.logs.some((l) => l.includes(`mapped /app/test/fixtures/apps/basic-leak.js to ${basicLeak} by its last 4 path segments; set leakLens.pathMap to map /app explicitly`)), guessing.logs.join('\n'));
+    assert.ok(
+      guessing.logs.some((l) =>
+        l.includes(
+          `mapped /app/test/fixtures/apps/basic-leak.js to ${basicLeak} by its last 4 path segments; set leakLens.pathMap to map /app explicitly`,
+        ),
+      ),
+      guessing.logs.join('\n'),
+    );
 
     // Windows paths from another machine, mapped by a path map written with backslashes.
     const windows = mapReportFiles(report, (f) => 'C:\\srv\\app' + f.slice(repoRoot.length).replace(/\//g, '\\'));
-    await mapped.conn.sendNotification('workspace/didChangeConfiguration', { settings: { leakLens: { pathMap: { 'C:\\srv\\app': repoRoot } } } });
+    await mapped.conn.sendNotification('workspace/didChangeConfiguration', {
+      settings: { leakLens: { pathMap: { 'C:\\srv\\app': repoRoot } } },
+    });
     await mapped.setReport({ report: windows, source: 'container' });
     assert.deepEqual(summary(mapped.diagnosticsOf(basicLeak)), expected);
   });
@@ -104,7 +139,10 @@ describe('language server: reports from the engine, paths and report files', () 
     assert.deepEqual(summary(c.diagnosticsOf(app)), expected);
 
     const next = c.nextStatus(reportFile);
-    writeJson(reportFile, { ...inWorkspace, leaks: inWorkspace.leaks.filter((g) => g.id === 'CompiledTemplate@TemplateCache.entries') });
+    writeJson(reportFile, {
+      ...inWorkspace,
+      leaks: inWorkspace.leaks.filter((g) => g.id === 'CompiledTemplate@TemplateCache.entries'),
+    });
     assert.equal((await next).markers, 2);
     assert.deepEqual(summary(c.diagnosticsOf(app)), expected.slice(2));
 
@@ -117,7 +155,10 @@ describe('language server: reports from the engine, paths and report files', () 
     assert.deepEqual(summary(c.diagnosticsOf(app)), expected.slice(2));
     fs.rmSync(reportFile);
     await c.waitFor(() => c.diagnosticsOf(app).length === 0, 'markers cleared after the report was deleted');
-    assert.ok(c.logs.some((l) => l.includes(`report ${reportFile} was`) && l.includes('its markers are cleared')), c.logs.join('\n'));
+    assert.ok(
+      c.logs.some((l) => l.includes(`report ${reportFile} was`) && l.includes('its markers are cleared')),
+      c.logs.join('\n'),
+    );
   });
 
   test('the same report as a file and through leakLens/setReport: each group is marked once, from the newer', async () => {
@@ -131,10 +172,17 @@ describe('language server: reports from the engine, paths and report files', () 
     // One warning, one lens and one hover per place, and they are the newer report's (an inline one: no file).
     const ds = c.diagnosticsOf(basicLeak);
     assert.deepEqual(summary(ds), expected);
-    assert.deepEqual(ds.map((d) => (d.data as { reportFile?: string }).reportFile), [undefined, undefined, undefined, undefined]);
+    assert.deepEqual(
+      ds.map((d) => (d.data as { reportFile?: string }).reportFile),
+      [undefined, undefined, undefined, undefined],
+    );
     const lenses = (await c.codeLenses(basicLeak)) ?? [];
     assert.equal(lenses.length, 4, JSON.stringify(lenses));
-    assert.equal(new Set(lenses.map((l) => `${l.range.start.line}:${l.range.start.character}`)).size, 4, JSON.stringify(lenses));
+    assert.equal(
+      new Set(lenses.map((l) => `${l.range.start.line}:${l.range.start.character}`)).size,
+      4,
+      JSON.stringify(lenses),
+    );
     const md = hoverMarkdown(await c.hover(basicLeak, 12, 8));
     assert.equal(md.split('**Leak Lens**').length - 1, 1, md);
     // Without the newer report, the file's markers are back.
@@ -160,12 +208,24 @@ describe('language server: reports from the engine, paths and report files', () 
 
   test('with a client that watches files, the server registers its report globs and follows didChangeWatchedFiles', async () => {
     const ws = dir('registered');
-    const c = await start({ roots: [ws], watchFiles: true, initializationOptions: { reportFiles: ['.leak-lens/*.json'] } });
-    const reg = await c.waitFor(() => c.registrations.find((r) => r.method === 'workspace/didChangeWatchedFiles'), 'a watcher registration');
+    const c = await start({
+      roots: [ws],
+      watchFiles: true,
+      initializationOptions: { reportFiles: ['.leak-lens/*.json'] },
+    });
+    const reg = await c.waitFor(
+      () => c.registrations.find((r) => r.method === 'workspace/didChangeWatchedFiles'),
+      'a watcher registration',
+    );
     assert.deepEqual(reg.registerOptions, { watchers: [{ globPattern: '**/.leak-lens/*.json' }] });
     const file = writeJson(path.join(ws, '.leak-lens', 'nightly.json'), report);
     const next = c.nextStatus(file);
-    await c.conn.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: uri(file), type: 1 }, { uri: uri(path.join(ws, 'other.json')), type: 1 }] });
+    await c.conn.sendNotification('workspace/didChangeWatchedFiles', {
+      changes: [
+        { uri: uri(file), type: 1 },
+        { uri: uri(path.join(ws, 'other.json')), type: 1 },
+      ],
+    });
     assert.equal((await next).markers, 4);
     assert.deepEqual(summary(c.diagnosticsOf(basicLeak)), expected);
     fs.rmSync(file);
@@ -180,15 +240,33 @@ describe('language server: reports from the engine, paths and report files', () 
     const lenses = await c.codeLenses(basicLeak);
     assert.equal(lenses?.length, 4);
     const command = lenses![0].command!;
-    const result = await c.conn.sendRequest<ShowGroupParams>('workspace/executeCommand', { command: command.command, arguments: command.arguments });
+    const result = await c.conn.sendRequest<ShowGroupParams>('workspace/executeCommand', {
+      command: command.command,
+      arguments: command.arguments,
+    });
     assert.equal(result.group.id, 'Connection@_connections');
     assert.match(result.markdown, /^\*\*Leak Lens\*\*: \d+ `Connection` held by `_connections`/);
-    assert.ok(result.markdown.includes(`Owner declared at [test/fixtures/apps/basic-leak.js:13](${uri(basicLeak)}#L13)`), result.markdown);
-    assert.ok(result.markdown.includes(`at [test/fixtures/apps/basic-leak.js:15](${uri(basicLeak)}#L15)`), result.markdown);
-    const note = await c.waitFor(() => c.notifications.find((n) => n.method === 'leakLens/showGroup'), 'the showGroup notification');
+    assert.ok(
+      result.markdown.includes(`Owner declared at [test/fixtures/apps/basic-leak.js:13](${uri(basicLeak)}#L13)`),
+      result.markdown,
+    );
+    assert.ok(
+      result.markdown.includes(`at [test/fixtures/apps/basic-leak.js:15](${uri(basicLeak)}#L15)`),
+      result.markdown,
+    );
+    const note = await c.waitFor(
+      () => c.notifications.find((n) => n.method === 'leakLens/showGroup'),
+      'the showGroup notification',
+    );
     assert.deepEqual((note.params as ShowGroupParams).args, { groupId: 'Connection@_connections', at: 'owner' });
     // Without host commands, hovers carry no command link.
     assert.doesNotMatch(hoverMarkdown(await c.hover(basicLeak, 12, 8)), /command:/);
-    assert.equal(await c.conn.sendRequest('workspace/executeCommand', { command: 'leakLens.showLeakGroup', arguments: [{ groupId: 'nope' }] }), null);
+    assert.equal(
+      await c.conn.sendRequest('workspace/executeCommand', {
+        command: 'leakLens.showLeakGroup',
+        arguments: [{ groupId: 'nope' }],
+      }),
+      null,
+    );
   });
 });

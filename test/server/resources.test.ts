@@ -15,7 +15,11 @@ import { hoverMarkdown, repoRoot, tempDir, textAt, writeJson } from './helpers';
 import { LspClient } from './lspClient';
 
 const app = path.join(repoRoot, 'test', 'fixtures', 'apps', 'resource-counts.js');
-const lineOf = (text: string) => fs.readFileSync(app, 'utf8').split('\n').findIndex((l) => l.includes(text));
+const lineOf = (text: string) =>
+  fs
+    .readFileSync(app, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(text));
 
 describe('language server: resources that grow', () => {
   const clients: LspClient[] = [];
@@ -33,19 +37,37 @@ describe('language server: resources that grow', () => {
     clients.push(c);
     const check = () => {
       const ds = c.diagnosticsOf(app).filter((d) => d.code === 'resource-growth');
-      assert.deepEqual(ds.map((d) => d.range.start.line), [lineOf('heldPending.set(seq++, new Promise('), lineOf('intervals.push(setInterval('), lineOf('contexts.push(vm.createContext(')]);
+      assert.deepEqual(
+        ds.map((d) => d.range.start.line),
+        [
+          lineOf('heldPending.set(seq++, new Promise('),
+          lineOf('intervals.push(setInterval('),
+          lineOf('contexts.push(vm.createContext('),
+        ],
+      );
       const promises = ds[0];
       assert.equal(promises.severity, 2);
-      assert.match(promises.message, /^never-settled promises \(Promise\) x40, \+20 per round \(.*\): created in work\(\) here, held by heldPending\.$/);
+      assert.match(
+        promises.message,
+        /^never-settled promises \(Promise\) x40, \+20 per round \(.*\): created in work\(\) here, held by heldPending\.$/,
+      );
       assert.equal(textAt(app, promises.range).length > 0, true);
       // The holder's declaration is related information.
-      assert.deepEqual(promises.relatedInformation?.map((r) => [r.location.range.start.line, r.message]), [[lineOf('const heldPending = new Map()'), 'held by heldPending']]);
+      assert.deepEqual(
+        promises.relatedInformation?.map((r) => [r.location.range.start.line, r.message]),
+        [[lineOf('const heldPending = new Map()'), 'held by heldPending']],
+      );
       assert.match(ds[2].message, /^vm contexts \(vm context\) x10, \+5 per round/);
       return ds[0];
     };
     await c.setReport({ report, source: 'inline' });
     const d = check();
-    const hover = hoverMarkdown(await c.conn.sendRequest('textDocument/hover', { textDocument: { uri: pathToFileURL(app).href }, position: d.range.start }));
+    const hover = hoverMarkdown(
+      await c.conn.sendRequest('textDocument/hover', {
+        textDocument: { uri: pathToFileURL(app).href },
+        position: d.range.start,
+      }),
+    );
     assert.ok(hover.includes('never-settled promises (Promise) x40, +20 per round'), hover);
     await c.conn.sendNotification('leakLens/clearReport', { source: 'inline' });
     await c.waitFor(() => c.diagnosticsOf(app).length === 0, 'the markers to clear');

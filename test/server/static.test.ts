@@ -124,21 +124,42 @@ describe('language server: static leak suspects', () => {
   test('module-level collections only ever added to; not those that evict, escape, reset, or are filled once', async () => {
     const ds = await client.open(file('collections.js'));
     assert.deepEqual(summary(ds), ['0:6-0:10 4 static/growing-collection']);
-    assert.equal(ds[0].message, 'seen is a module-level array that is only ever added to (push at line 8): nothing removes its entries, so it grows for the life of the process');
-    assert.deepEqual(ds[0].relatedInformation?.map((r) => [r.location.range.start.line, r.message]), [[7, 'seen: added to here']]);
+    assert.equal(
+      ds[0].message,
+      'seen is a module-level array that is only ever added to (push at line 8): nothing removes its entries, so it grows for the life of the process',
+    );
+    assert.deepEqual(
+      ds[0].relatedInformation?.map((r) => [r.location.range.start.line, r.message]),
+      [[7, 'seen: added to here']],
+    );
   });
 
   test('listeners added per request to a module-level emitter and never removed', async () => {
     const ds = await client.open(file('listeners.js'));
-    assert.deepEqual(summary(ds), ['4:2-4:8 4 static/listener-never-removed', '9:2-9:21 4 static/listener-never-removed']);
-    assert.equal(ds[0].message, "a 'change' listener is added to module-level bus on every call of handle and never removed: each listener, and everything its closure holds, stays alive as long as bus does");
-    assert.equal(ds[1].message, "a 'warning' listener is added to module-level process on every call of handle and never removed: each listener, and everything its closure holds, stays alive as long as process does");
+    assert.deepEqual(summary(ds), [
+      '4:2-4:8 4 static/listener-never-removed',
+      '9:2-9:21 4 static/listener-never-removed',
+    ]);
+    assert.equal(
+      ds[0].message,
+      "a 'change' listener is added to module-level bus on every call of handle and never removed: each listener, and everything its closure holds, stays alive as long as bus does",
+    );
+    assert.equal(
+      ds[1].message,
+      "a 'warning' listener is added to module-level process on every call of handle and never removed: each listener, and everything its closure holds, stays alive as long as process does",
+    );
   });
 
   test('intervals started per call and never cleared', async () => {
     const ds = await client.open(file('intervals.js'));
-    assert.deepEqual(summary(ds), ['1:2-1:13 4 static/interval-never-cleared', '4:14-4:25 4 static/interval-never-cleared']);
-    assert.equal(ds[0].message, 'setInterval starts a new interval on every call of startPolling and its handle is dropped: each interval keeps its callback, and everything the callback captures, alive for good');
+    assert.deepEqual(summary(ds), [
+      '1:2-1:13 4 static/interval-never-cleared',
+      '4:14-4:25 4 static/interval-never-cleared',
+    ]);
+    assert.equal(
+      ds[0].message,
+      'setInterval starts a new interval on every call of startPolling and its handle is dropped: each interval keeps its callback, and everything the callback captures, alive for good',
+    );
     assert.match(ds[1].message, /on every call of startKept and nothing clears timer:/);
   });
 
@@ -148,12 +169,22 @@ describe('language server: static leak suspects', () => {
     assert.deepEqual(summary(await client.open(db)), []);
     const ds = await client.open(file('reloader.js'));
     assert.deepEqual(summary(ds), ['2:9-2:16 4 static/module-reloaded', '5:9-5:15 4 static/module-reloaded']);
-    assert.match(ds[0].message, /^\.\/db is loaded again on every call of freshDb \(its require\.cache entry is deleted\)/);
+    assert.match(
+      ds[0].message,
+      /^\.\/db is loaded again on every call of freshDb \(its require\.cache entry is deleted\)/,
+    );
     assert.match(ds[1].message, /^import\(\) of a URL with a query string on every call of freshPlugin/);
     // Now db.js is known to be reloaded: its top-level pool, interval and process listener are suspects.
     await client.waitFor(() => client.diagnosticsOf(db).length === 3, 'suspects in db.js');
-    assert.deepEqual(summary(client.diagnosticsOf(db)), ['1:13-1:25 4 static/resource-in-reloaded-module', '2:0-2:11 4 static/resource-in-reloaded-module', '3:8-3:10 4 static/resource-in-reloaded-module']);
-    assert.equal(client.diagnosticsOf(db)[0].message, 'this module is loaded again and again (reloader.js:3 requires it again on every call) and opens a FakePool in its top-level code each time: every copy keeps its own alive');
+    assert.deepEqual(summary(client.diagnosticsOf(db)), [
+      '1:13-1:25 4 static/resource-in-reloaded-module',
+      '2:0-2:11 4 static/resource-in-reloaded-module',
+      '3:8-3:10 4 static/resource-in-reloaded-module',
+    ]);
+    assert.equal(
+      client.diagnosticsOf(db)[0].message,
+      'this module is loaded again and again (reloader.js:3 requires it again on every call) and opens a FakePool in its top-level code each time: every copy keeps its own alive',
+    );
     // Closing the file that reloads it takes that knowledge away again.
     await client.close(file('reloader.js'));
     await client.waitFor(() => client.diagnosticsOf(db).length === 0, 'db.js suspects gone');
@@ -161,9 +192,19 @@ describe('language server: static leak suspects', () => {
 
   test('TypeScript: a static cache keyed by a per-request id', async () => {
     const ds = await client.open(file('store.ts'));
-    assert.deepEqual(summary(ds), ['2:26-2:31 4 static/growing-collection', '7:20-7:23 4 static/per-request-cache-key', '11:6-11:12 4 static/growing-collection']);
-    assert.equal(ds[1].message, 'the key of Store.users includes req.requestId, which differs on every request: lookups never hit, and every entry stays');
-    assert.deepEqual(ds[1].relatedInformation?.map((r) => [r.location.range.start.line, r.location.range.start.character, r.message]), [[4, 33, 'req.requestId: differs on every request']]);
+    assert.deepEqual(summary(ds), [
+      '2:26-2:31 4 static/growing-collection',
+      '7:20-7:23 4 static/per-request-cache-key',
+      '11:6-11:12 4 static/growing-collection',
+    ]);
+    assert.equal(
+      ds[1].message,
+      'the key of Store.users includes req.requestId, which differs on every request: lookups never hit, and every entry stays',
+    );
+    assert.deepEqual(
+      ds[1].relatedInformation?.map((r) => [r.location.range.start.line, r.location.range.start.character, r.message]),
+      [[4, 33, 'req.requestId: differs on every request']],
+    );
   });
 
   test('a runtime report confirms suspects: merged where both mark the same name, raised to warnings', async () => {
@@ -171,18 +212,40 @@ describe('language server: static leak suspects', () => {
     assert.deepEqual(summary(ds), ['12:6-12:18 4 static/growing-collection', '26:9-26:16 4 static/growing-collection']);
     await client.setReport({ report: fixtureReport(), source: 'fixture' });
     const confirmed = client.diagnosticsOf(basicLeak);
-    assert.deepEqual(summary(confirmed), ['12:6-12:18 2 leak-owner', '14:15-14:29 3 leak-allocation', '26:9-26:16 2 leak-owner', '28:35-28:55 3 leak-allocation']);
-    assert.match(confirmed[0].message, /^_connections holds \d+ Connection \(\+100 per round, [\d.]+ KB retained(, [\d.]+ KB of it outside the JS heap)?\)\nStatic check agrees: _connections is a module-level array that is only ever added to \(push at line 16\)/);
+    assert.deepEqual(summary(confirmed), [
+      '12:6-12:18 2 leak-owner',
+      '14:15-14:29 3 leak-allocation',
+      '26:9-26:16 2 leak-owner',
+      '28:35-28:55 3 leak-allocation',
+    ]);
+    assert.match(
+      confirmed[0].message,
+      /^_connections holds \d+ Connection \(\+100 per round, [\d.]+ KB retained(, [\d.]+ KB of it outside the JS heap)?\)\nStatic check agrees: _connections is a module-level array that is only ever added to \(push at line 16\)/,
+    );
     assert.equal((confirmed[0].data as { confirmed?: boolean }).confirmed, true);
-    assert.match(confirmed[2].message, /\nStatic check agrees: TemplateCache\.entries is a static Map that is only ever added to/);
+    assert.match(
+      confirmed[2].message,
+      /\nStatic check agrees: TemplateCache\.entries is a static Map that is only ever added to/,
+    );
   });
 
   test('the hints go away when static checks are turned off', async () => {
-    await client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { leakLens: { staticChecks: { enabled: false } } } });
+    await client.conn.sendNotification('workspace/didChangeConfiguration', {
+      settings: { leakLens: { staticChecks: { enabled: false } } },
+    });
     const open = ['collections.js', 'listeners.js', 'intervals.js', 'db.js', 'store.ts'].map(file);
-    const runtimeOnly = (): boolean => client.diagnosticsOf(basicLeak).every((d) => !d.message.includes('Static check'));
-    await client.waitFor(() => open.every((f) => client.diagnosticsOf(f).length === 0) && runtimeOnly(), 'hints cleared in every open file');
+    const runtimeOnly = (): boolean =>
+      client.diagnosticsOf(basicLeak).every((d) => !d.message.includes('Static check'));
+    await client.waitFor(
+      () => open.every((f) => client.diagnosticsOf(f).length === 0) && runtimeOnly(),
+      'hints cleared in every open file',
+    );
     // Runtime markers stay.
-    assert.deepEqual(summary(client.diagnosticsOf(basicLeak)), ['12:6-12:18 2 leak-owner', '14:15-14:29 3 leak-allocation', '26:9-26:16 2 leak-owner', '28:35-28:55 3 leak-allocation']);
+    assert.deepEqual(summary(client.diagnosticsOf(basicLeak)), [
+      '12:6-12:18 2 leak-owner',
+      '14:15-14:29 3 leak-allocation',
+      '26:9-26:16 2 leak-owner',
+      '28:35-28:55 3 leak-allocation',
+    ]);
   });
 });

@@ -28,7 +28,10 @@ void test('TARGET_URL is the URL the program printed, else its first HTTP server
   const servers = listeningFromValue([{ address: '127.0.0.1', family: 'IPv4', port: 4000, protocol: 'http' }]);
   assert.equal(chooseTargetUrl('http://localhost:8080/api', servers), 'http://localhost:8080/api');
   assert.equal(chooseTargetUrl(undefined, servers), 'http://127.0.0.1:4000');
-  assert.equal(chooseTargetUrl(undefined, listeningFromValue([{ address: '127.0.0.1', port: 5000, protocol: 'tcp' }])), undefined);
+  assert.equal(
+    chooseTargetUrl(undefined, listeningFromValue([{ address: '127.0.0.1', port: 5000, protocol: 'tcp' }])),
+    undefined,
+  );
   assert.equal(urlInLine('api listening on http://127.0.0.1:4000/ (pid 7)'), 'http://127.0.0.1:4000/');
   assert.equal(workloadEnvironment('http://127.0.0.1:4000', { PATH: '/bin' }).TARGET_URL, 'http://127.0.0.1:4000');
   assert.equal('TARGET_URL' in workloadEnvironment(undefined, { PATH: '/bin' }), false);

@@ -20,14 +20,46 @@ interface Probe {
 
 const probes: Probe[] = [
   { folder: 'src/cli', bad: "import * as vscode from 'vscode';", good: "import * as path from 'path';" },
-  { folder: 'engine', bad: "import * as vscode from 'vscode';", good: "import type { LeakReport } from '../protocol/report';" },
-  { folder: 'server', bad: "import type { Uri } from 'vscode';", good: "import type { LeakReport } from '../protocol/report';" },
-  { folder: 'media/src', bad: "import * as fs from 'fs';", good: "import type { LeakReport } from '../../protocol/report';" },
-  { folder: 'media/src', bad: "import * as fs from 'node:fs';", good: "import { formatBytes } from '../../render/units';" },
-  { folder: 'media/src', bad: "import type { EngineClient } from '../../engine/client';", good: "import { stepText } from '../../render/steps';" },
-  { folder: 'protocol', bad: "import type { HeapAnalysis } from '../engine/analysis';", good: "import type { MemoryUsage } from './memory';" },
-  { folder: 'render', bad: "import * as path from 'path';", good: "import type { LeakGroup } from '../protocol/report';" },
-  { folder: 'src/adapter', bad: "import { log } from '../extension/log';", good: "import type { MemoryUsage } from '../../protocol/memory';" },
+  {
+    folder: 'engine',
+    bad: "import * as vscode from 'vscode';",
+    good: "import type { LeakReport } from '../protocol/report';",
+  },
+  {
+    folder: 'server',
+    bad: "import type { Uri } from 'vscode';",
+    good: "import type { LeakReport } from '../protocol/report';",
+  },
+  {
+    folder: 'media/src',
+    bad: "import * as fs from 'fs';",
+    good: "import type { LeakReport } from '../../protocol/report';",
+  },
+  {
+    folder: 'media/src',
+    bad: "import * as fs from 'node:fs';",
+    good: "import { formatBytes } from '../../render/units';",
+  },
+  {
+    folder: 'media/src',
+    bad: "import type { EngineClient } from '../../engine/client';",
+    good: "import { stepText } from '../../render/steps';",
+  },
+  {
+    folder: 'protocol',
+    bad: "import type { HeapAnalysis } from '../engine/analysis';",
+    good: "import type { MemoryUsage } from './memory';",
+  },
+  {
+    folder: 'render',
+    bad: "import * as path from 'path';",
+    good: "import type { LeakGroup } from '../protocol/report';",
+  },
+  {
+    folder: 'src/adapter',
+    bad: "import { log } from '../extension/log';",
+    good: "import type { MemoryUsage } from '../../protocol/memory';",
+  },
 ];
 
 test('lint rejects a forbidden import in each folder and accepts an allowed one', async () => {

@@ -23,7 +23,10 @@ test('analyze exits 1 with leak groups, 0 when clean', () => {
   const leaky = run('analyze', ...fixture('basic-leak').files);
   assert.equal(leaky.status, 1, leaky.stderr);
   assert.match(leaky.stdout, /Connection x200 \(\+100 per round\)/);
-  assert.match(leaky.stdout, /held by _connections \[variable\]\s+test\/fixtures\/apps\/basic-leak\.js:13|held by _connections \[variable\]\s+\S*basic-leak\.js:13/);
+  assert.match(
+    leaky.stdout,
+    /held by _connections \[variable\]\s+test\/fixtures\/apps\/basic-leak\.js:13|held by _connections \[variable\]\s+\S*basic-leak\.js:13/,
+  );
   const clean = run('analyze', ...fixture('clean-churn').files, '--format', 'json');
   assert.equal(clean.status, 0, clean.stderr);
   assert.equal(JSON.parse(clean.stdout).verdict, 'clean');
@@ -35,12 +38,18 @@ test('bad input: one line naming the file and the problem, exit 2', (t) => {
   const good = fs.readFileSync(fixture('basic-leak').files[0]);
   fs.writeFileSync(truncated, good.subarray(0, 5000));
   for (const [args, pattern] of [
-    [['summary', truncated], /t\.heapsnapshot: the file ends inside the "nodes" section: the snapshot is truncated.*\(at byte 5000\)/],
+    [
+      ['summary', truncated],
+      /t\.heapsnapshot: the file ends inside the "nodes" section: the snapshot is truncated.*\(at byte 5000\)/,
+    ],
     [['summary', path.join(dir, 'missing.heapsnapshot')], /missing\.heapsnapshot: no such file/],
     [['analyze', fixture('basic-leak').files[0]], /at least two snapshots/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['run', '--snapshots', 'x', '--', 'node', 'x.js'], /--snapshots takes a whole number/],
-    [['run', '--ready', 'up (', '--', 'node', 'x.js'], /^leak-lens: --ready takes a regular expression, and "up \(" is not one \(.*\); put a \\ before characters such as \( \[ \+ \*$/],
+    [
+      ['run', '--ready', 'up (', '--', 'node', 'x.js'],
+      /^leak-lens: --ready takes a regular expression, and "up \(" is not one \(.*\); put a \\ before characters such as \( \[ \+ \*$/,
+    ],
   ] as const) {
     const r = run(...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}`);
@@ -51,9 +60,15 @@ test('bad input: one line naming the file and the problem, exit 2', (t) => {
 
 test('a snapshot larger than the memory it may use is refused before anything is allocated', () => {
   const file = fixture('basic-leak').files[0];
-  const r = spawnSync(process.execPath, [cli, 'summary', file], { encoding: 'utf8', env: { ...process.env, LEAK_LENS_MEMORY_LIMIT_MB: '5' } });
+  const r = spawnSync(process.execPath, [cli, 'summary', file], {
+    encoding: 'utf8',
+    env: { ...process.env, LEAK_LENS_MEMORY_LIMIT_MB: '5' },
+  });
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /s1\.heapsnapshot: this snapshot \(\d+ objects, \d+ references\) needs about [\d.]+ GB of memory to analyse, and only [\d.]+ GB is available; analyse it on a machine with more memory/);
+  assert.match(
+    r.stderr,
+    /s1\.heapsnapshot: this snapshot \(\d+ objects, \d+ references\) needs about [\d.]+ GB of memory to analyse, and only [\d.]+ GB is available; analyse it on a machine with more memory/,
+  );
 });
 
 test('run: a program that exits at once, and a failing action, are clear errors with no orphans', (t) => {
@@ -63,9 +78,15 @@ test('run: a program that exits at once, and a failing action, are clear errors 
   const r1 = run('run', '--', 'node', quick);
   assert.equal(r1.status, 2);
   // Depending on timing the program is seen to end before the session attaches or right after.
-  assert.match(r1.stderr, /leak-lens: (could not start .*quick\.js: the program exited with code 0 before|the program (ran to the end of its code|exited with code 0) during the run)/);
+  assert.match(
+    r1.stderr,
+    /leak-lens: (could not start .*quick\.js: the program exited with code 0 before|the program (ran to the end of its code|exited with code 0) during the run)/,
+  );
   const server = path.join(dir, 'server.js');
-  fs.writeFileSync(server, 'require("http").createServer((q, s) => s.end("ok")).listen(0, "127.0.0.1", () => console.log("listening"));\n');
+  fs.writeFileSync(
+    server,
+    'require("http").createServer((q, s) => s.end("ok")).listen(0, "127.0.0.1", () => console.log("listening"));\n',
+  );
   const r2 = run('run', '--action', 'exit 3', '--', 'node', server);
   assert.equal(r2.status, 2);
   assert.match(r2.stderr, /the action "exit 3" failed \(exit code 3\)/);
@@ -75,12 +96,29 @@ test('run: a program that exits at once, and a failing action, are clear errors 
 });
 
 test('--help and -h print usage on stdout and exit 0, for leak-lens and each command; no command is an error', () => {
-  for (const args of [['--help'], ['-h'], ['help'], ['run', '--help'], ['run', '-h'], ['help', 'run'], ['summary', '--help'], ['summary', '-h'], ['analyze', '--help'], ['analyze', '-h'], ['test', '--help'], ['help', 'test']]) {
+  for (const args of [
+    ['--help'],
+    ['-h'],
+    ['help'],
+    ['run', '--help'],
+    ['run', '-h'],
+    ['help', 'run'],
+    ['summary', '--help'],
+    ['summary', '-h'],
+    ['analyze', '--help'],
+    ['analyze', '-h'],
+    ['test', '--help'],
+    ['help', 'test'],
+  ]) {
     const r = run(...args);
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr, '', `${args.join(' ')} writes nothing on stderr`);
     const command = args.find((a) => a === 'run' || a === 'summary' || a === 'analyze' || a === 'test');
-    assert.match(r.stdout, command ? new RegExp(`^Usage: leak-lens ${command} `) : /^Usage:\n {2}leak-lens summary/, args.join(' '));
+    assert.match(
+      r.stdout,
+      command ? new RegExp(`^Usage: leak-lens ${command} `) : /^Usage:\n {2}leak-lens summary/,
+      args.join(' '),
+    );
     assert.match(r.stdout, /Exit status: 0 /);
   }
   // The program's own --help after -- is the program's, not leak-lens's.
@@ -95,6 +133,12 @@ test('--help and -h print usage on stdout and exit 0, for leak-lens and each com
   // `test` takes exactly one scenario; a bad number is refused before anything starts.
   const twoScenarios = run('test', 'a.js', 'b.js');
   assert.equal(twoScenarios.status, 2);
-  assert.equal(twoScenarios.stderr, 'leak-lens: test takes one scenario file, for example: leak-lens test leak-scenario.js\n');
-  assert.match(run('test', 'a.js', '--iterations', '0').stderr, /^leak-lens: --iterations takes a whole number of at least 1, not "0"\n$/);
+  assert.equal(
+    twoScenarios.stderr,
+    'leak-lens: test takes one scenario file, for example: leak-lens test leak-scenario.js\n',
+  );
+  assert.match(
+    run('test', 'a.js', '--iterations', '0').stderr,
+    /^leak-lens: --iterations takes a whole number of at least 1, not "0"\n$/,
+  );
 });

@@ -22,7 +22,9 @@ async function devtoolsAggregates(file: string): Promise<{ total: number; rows: 
   // The toolkit is an ES module; load it without TypeScript turning the import into require().
   const load = new Function('p', 'return import(p)') as (p: string) => Promise<Record<string, unknown>>;
   const toolkit = (await load('heap-snapshot-toolkit')) as {
-    parse: (s: fs.ReadStream) => Promise<{ totalSize: number; aggregatesWithFilter: (f: unknown) => Record<string, Aggregate> }>;
+    parse: (
+      s: fs.ReadStream,
+    ) => Promise<{ totalSize: number; aggregatesWithFilter: (f: unknown) => Record<string, Aggregate> }>;
     DevToolsAPI: { HeapSnapshotModel: { NodeFilter: new () => unknown } };
   };
   const snapshot = await toolkit.parse(fs.createReadStream(file, 'utf-8'));
@@ -30,19 +32,29 @@ async function devtoolsAggregates(file: string): Promise<{ total: number; rows: 
   return { total: snapshot.totalSize, rows: new Map(Object.entries(aggregates)) };
 }
 
-for (const [app, opts] of [['basic-leak', {}], ['basic-leak', { track: true }], ['clean-churn', {}]] as const) {
+for (const [app, opts] of [
+  ['basic-leak', {}],
+  ['basic-leak', { track: true }],
+  ['clean-churn', {}],
+] as const) {
   test(`class summary equals DevTools' for ${app}${'track' in opts ? ' (allocation tracking)' : ''}`, async () => {
     const file = fixture(app, opts).files[2];
     const reference = await devtoolsAggregates(file);
     const a = loadAnalysis(file);
     assert.equal(a.totalSize, reference.total, 'total size');
     const rows = summarizeClasses(a);
-    const mine = new Map(rows.map((r) => [(r.scriptId !== undefined ? `${r.scriptId},${r.line},${r.column},` : ',') + r.className, r]));
+    const mine = new Map(
+      rows.map((r) => [(r.scriptId !== undefined ? `${r.scriptId},${r.line},${r.column},` : ',') + r.className, r]),
+    );
     assert.equal(mine.size, reference.rows.size, 'number of classes');
     for (const [key, ref] of reference.rows) {
       const row = mine.get(key);
       assert.ok(row, `class ${key} missing`);
-      assert.deepEqual([row.count, row.shallowSize, row.retainedSize, row.distance], [ref.count, ref.self, ref.maxRet, ref.distance], `class ${key}`);
+      assert.deepEqual(
+        [row.count, row.shallowSize, row.retainedSize, row.distance],
+        [ref.count, ref.self, ref.maxRet, ref.distance],
+        `class ${key}`,
+      );
     }
   });
 }

@@ -18,9 +18,13 @@ test('the engine worker answers paged queries off the caller thread, with progre
     assert.ok(retainers.ok);
     assert.ok(retainers.value.items.some((r) => r.node === 'Array' && r.edgeType === 'element'));
     // Retainers with a known function or constructor carry its source location.
-    const ctxRetainers = await client.request({ kind: 'retainers', file: files[2], nodeId: retainers.value.items.find((r) => r.node === 'Array')!.nodeId });
+    const ctxRetainers = await client.request({
+      kind: 'retainers',
+      file: files[2],
+      nodeId: retainers.value.items.find((r) => r.node === 'Array')!.nodeId,
+    });
     assert.ok(ctxRetainers.ok);
-    const located = (await client.request({ kind: 'retainerPath', file: files[2], nodeId: conn.sampleIds[0] }));
+    const located = await client.request({ kind: 'retainerPath', file: files[2], nodeId: conn.sampleIds[0] });
     assert.ok(located.ok && located.value.some((st) => st.location && /basic-leak\.js$/.test(st.location.file)));
     const path = await client.request({ kind: 'retainerPath', file: files[2], nodeId: conn.sampleIds[0] });
     assert.ok(path.ok);
@@ -50,7 +54,10 @@ test('a cancelled load stops with a cancelled answer', async () => {
   try {
     const controller = new AbortController();
     controller.abort();
-    const answer = await client.request({ kind: 'load', file: fixture('basic-leak').files[1] }, { signal: controller.signal });
+    const answer = await client.request(
+      { kind: 'load', file: fixture('basic-leak').files[1] },
+      { signal: controller.signal },
+    );
     assert.equal(answer.ok, false);
     assert.ok(!answer.ok && answer.code === 'cancelled');
   } finally {

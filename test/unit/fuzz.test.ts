@@ -19,7 +19,9 @@ interface FuzzResult {
 }
 
 test('150 fuzzed snapshots and sidecars: only reports and clean errors', async () => {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'fuzz.js'), '--cases', '150', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'fuzz.js'), '--cases', '150', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -30,7 +32,14 @@ test('150 fuzzed snapshots and sidecars: only reports and clean errors', async (
   assert.equal(result.cases, 150);
   assert.ok(result.runs >= 150);
   assert.ok(result.tempRemoved, 'the fuzzer removed its temporary folder');
-  assert.ok(result.counts.ok > 0 && result.counts['clean error'] > 0, `both outcomes occur: ${JSON.stringify(result.counts)}`);
-  assert.equal(result.bad, 0, `bad outcomes: ${JSON.stringify(result.counts)}\n${Object.values(result.examples).flat().join('\n')}`);
+  assert.ok(
+    result.counts.ok > 0 && result.counts['clean error'] > 0,
+    `both outcomes occur: ${JSON.stringify(result.counts)}`,
+  );
+  assert.equal(
+    result.bad,
+    0,
+    `bad outcomes: ${JSON.stringify(result.counts)}\n${Object.values(result.examples).flat().join('\n')}`,
+  );
   assert.equal(code, 0);
 });

@@ -34,7 +34,12 @@ interface Snap {
 
 let counter = 0;
 /** Writes a changed copy of the last fixture snapshot (and its sidecar) and returns its path. */
-function variant(change: (s: Snap) => void, text?: (json: string) => string, sidecar?: (meta: Record<string, unknown>) => void, name?: string): string {
+function variant(
+  change: (s: Snap) => void,
+  text?: (json: string) => string,
+  sidecar?: (meta: Record<string, unknown>) => void,
+  name?: string,
+): string {
   const src = base()[2];
   const s = JSON.parse(fs.readFileSync(src, 'utf8')) as Snap;
   change(s);
@@ -76,7 +81,7 @@ function mkfifo(file: string): void {
 
 /** Index of the first edge with the given type name. */
 function firstEdgeOfType(s: Snap, type: string): number {
-  const code = ((s.snapshot.meta.edge_types as string[][])[0]).indexOf(type);
+  const code = (s.snapshot.meta.edge_types as string[][])[0].indexOf(type);
   for (let i = 0; i < s.edges.length; i += 3) if (s.edges[i] === code) return i / 3;
   throw new Error(`no ${type} edge`);
 }
@@ -84,7 +89,7 @@ function firstEdgeOfType(s: Snap, type: string): number {
 /** Index of the first node (row) with the given type name. */
 function firstNodeOfType(s: Snap, type: string): number {
   const nf = (s.snapshot.meta.node_fields as string[]).length;
-  const code = ((s.snapshot.meta.node_types as string[][])[0]).indexOf(type);
+  const code = (s.snapshot.meta.node_types as string[][])[0].indexOf(type);
   for (let i = 0; i < s.nodes.length; i += nf) if (s.nodes[i] === code) return i / nf;
   throw new Error(`no ${type} node`);
 }
@@ -92,18 +97,35 @@ function firstNodeOfType(s: Snap, type: string): number {
 test('the snapshot path: a FIFO, a folder, a device and a missing file are one line each, at once', () => {
   const fifo = path.join(dir, 'pipe.heapsnapshot');
   mkfifo(fifo);
-  assertCleanError(run('summary', fifo), 'pipe.heapsnapshot', /is a FIFO \(named pipe\), not a regular file; save the snapshot to a file/);
+  assertCleanError(
+    run('summary', fifo),
+    'pipe.heapsnapshot',
+    /is a FIFO \(named pipe\), not a regular file; save the snapshot to a file/,
+  );
   const folder = path.join(dir, 'folder.heapsnapshot');
   fs.mkdirSync(folder);
-  assertCleanError(run('summary', folder), 'folder.heapsnapshot', /is a folder, not a snapshot file; pass the \.heapsnapshot file inside it/);
+  assertCleanError(
+    run('summary', folder),
+    'folder.heapsnapshot',
+    /is a folder, not a snapshot file; pass the \.heapsnapshot file inside it/,
+  );
   const device = path.join(dir, 'zero.heapsnapshot');
   fs.symlinkSync('/dev/zero', device);
   assertCleanError(run('analyze', baseline(), device), 'zero.heapsnapshot', /is a device, not a regular file/);
-  assertCleanError(run('summary', path.join(dir, 'nothing.heapsnapshot')), 'nothing.heapsnapshot', /no such file; check the path/);
+  assertCleanError(
+    run('summary', path.join(dir, 'nothing.heapsnapshot')),
+    'nothing.heapsnapshot',
+    /no such file; check the path/,
+  );
 });
 
 test('a file name with a newline and escape codes stays on one line', () => {
-  const file = variant(() => {}, (j) => j.slice(0, 3000), undefined, 'two\nlines\u001b[31m.heapsnapshot');
+  const file = variant(
+    () => {},
+    (j) => j.slice(0, 3000),
+    undefined,
+    'two\nlines\u001b[31m.heapsnapshot',
+  );
   assertCleanError(run('summary', file), 'two\\nlines\\u001b[31m.heapsnapshot', /the file ends inside/);
 });
 
@@ -121,19 +143,33 @@ test('a script name in the snapshot or a source map URL in the sidecar that name
   const r1 = run('analyze', baseline(), swapped, '--format', 'json');
   assert.equal(r1.status, 1, r1.stderr);
   const w1 = (JSON.parse(r1.stdout) as { warnings: string[] }).warnings;
-  assert.ok(w1.some((w) => w.includes('fifo.js') && /is a FIFO \(named pipe\), not a regular file/.test(w)), w1.join(' | '));
+  assert.ok(
+    w1.some((w) => w.includes('fifo.js') && /is a FIFO \(named pipe\), not a regular file/.test(w)),
+    w1.join(' | '),
+  );
   // A source map URL naming /dev/urandom, and one naming a 40 MB file: neither is read.
   const huge = path.join(dir, 'huge.js.map');
   fs.closeSync(fs.openSync(huge, 'w'));
   fs.truncateSync(huge, 40 << 20);
-  for (const [url, pattern] of [['/dev/urandom', /is a device, not a regular file/], [huge, /is 40 MB, more than the 8 MB read at most/]] as const) {
-    const file = variant(() => {}, undefined, (meta) => {
-      for (const s of meta.scripts as { url: string; sourceMapURL?: string }[]) if (s.url.includes('basic-leak')) s.sourceMapURL = url;
-    });
+  for (const [url, pattern] of [
+    ['/dev/urandom', /is a device, not a regular file/],
+    [huge, /is 40 MB, more than the 8 MB read at most/],
+  ] as const) {
+    const file = variant(
+      () => {},
+      undefined,
+      (meta) => {
+        for (const s of meta.scripts as { url: string; sourceMapURL?: string }[])
+          if (s.url.includes('basic-leak')) s.sourceMapURL = url;
+      },
+    );
     const r = run('analyze', baseline(), file, '--format', 'json');
     assert.equal(r.status, 1, r.stderr);
     const w = (JSON.parse(r.stdout) as { warnings: string[] }).warnings;
-    assert.ok(w.some((x) => x.startsWith('source map of') && pattern.test(x)), w.join(' | '));
+    assert.ok(
+      w.some((x) => x.startsWith('source map of') && pattern.test(x)),
+      w.join(' | '),
+    );
   }
 });
 
@@ -150,12 +186,16 @@ test('bounded reads: only regular files, never past the cap', () => {
 
 test('a sidecar of the wrong shape is dropped field by field with warnings, never fatal', () => {
   const warnings: string[] = [];
-  const file = variant(() => {}, undefined, (meta) => {
-    meta.scripts = 5;
-    meta.memoryUsage = { rss: null, heapTotal: 1, heapUsed: 1, external: 1, arrayBuffers: 1 };
-    meta.label = 'a\nb';
-    meta.pid = 'x';
-  });
+  const file = variant(
+    () => {},
+    undefined,
+    (meta) => {
+      meta.scripts = 5;
+      meta.memoryUsage = { rss: null, heapTotal: 1, heapUsed: 1, external: 1, arrayBuffers: 1 };
+      meta.label = 'a\nb';
+      meta.pid = 'x';
+    },
+  );
   const sc = readSidecarFile(file, (m) => warnings.push(m));
   assert.ok(sc);
   assert.equal(sc.scripts, undefined);
@@ -182,16 +222,61 @@ test('a sidecar of the wrong shape is dropped field by field with warnings, neve
 
 test('impossible sizes and counts are refused, naming the section and the field', () => {
   const cases: [string, (s: Snap) => void, ((j: string) => string) | undefined, RegExp][] = [
-    ['negative self_size', (s) => (s.nodes[firstNodeOfType(s, 'object') * 7 + 3] = -64), undefined, /node \d+ has self_size -64, which is impossible, in the "nodes" section/],
-    ['401-digit self_size', (s) => (s.nodes[firstNodeOfType(s, 'object') * 7 + 3] = 987654321987), (j) => j.replace('987654321987', '1' + '0'.repeat(400)), /has self_size a number too large to read/],
-    ['extra_native_bytes as text', (s) => (s.snapshot.extra_native_bytes = '123'), undefined, /extra_native_bytes is "123", not a count in the "snapshot" header/],
-    ['edge counts past edge_count', (s) => (s.nodes[4] = s.snapshot.edge_count + 5), undefined, /edge counts of the first 1 nodes add up to \d+, more than edge_count/],
+    [
+      'negative self_size',
+      (s) => (s.nodes[firstNodeOfType(s, 'object') * 7 + 3] = -64),
+      undefined,
+      /node \d+ has self_size -64, which is impossible, in the "nodes" section/,
+    ],
+    [
+      '401-digit self_size',
+      (s) => (s.nodes[firstNodeOfType(s, 'object') * 7 + 3] = 987654321987),
+      (j) => j.replace('987654321987', '1' + '0'.repeat(400)),
+      /has self_size a number too large to read/,
+    ],
+    [
+      'extra_native_bytes as text',
+      (s) => (s.snapshot.extra_native_bytes = '123'),
+      undefined,
+      /extra_native_bytes is "123", not a count in the "snapshot" header/,
+    ],
+    [
+      'edge counts past edge_count',
+      (s) => (s.nodes[4] = s.snapshot.edge_count + 5),
+      undefined,
+      /edge counts of the first 1 nodes add up to \d+, more than edge_count/,
+    ],
     ['negative edge target', (s) => (s.edges[2] = -7), undefined, /edge 0 points at -7, which is not a node position/],
-    ['edge target off a node boundary', (s) => (s.edges[2] = 8), undefined, /edge 0 points at 8, which is not a node position \(a multiple of 7/],
-    ['edge target past the end', (s) => (s.edges[2] = s.snapshot.node_count * 7), undefined, /which is not a node position/],
-    ['string index past the end', (s) => (s.edges[firstEdgeOfType(s, 'property') * 3 + 1] = s.strings.length + 10), undefined, /edge \d+ names string \d+, but there are only \d+ strings in the "strings" section/],
-    ['trace tree function out of range', (s) => (s.trace_tree[1] = 999999), undefined, /trace node 0 refers to function info 999999, but there are only \d+ in the "trace_tree" section/],
-    ['empty location_fields', (s) => (s.snapshot.meta.location_fields = []), undefined, /meta\.location_fields has no "object_index" field in the "snapshot" header/],
+    [
+      'edge target off a node boundary',
+      (s) => (s.edges[2] = 8),
+      undefined,
+      /edge 0 points at 8, which is not a node position \(a multiple of 7/,
+    ],
+    [
+      'edge target past the end',
+      (s) => (s.edges[2] = s.snapshot.node_count * 7),
+      undefined,
+      /which is not a node position/,
+    ],
+    [
+      'string index past the end',
+      (s) => (s.edges[firstEdgeOfType(s, 'property') * 3 + 1] = s.strings.length + 10),
+      undefined,
+      /edge \d+ names string \d+, but there are only \d+ strings in the "strings" section/,
+    ],
+    [
+      'trace tree function out of range',
+      (s) => (s.trace_tree[1] = 999999),
+      undefined,
+      /trace node 0 refers to function info 999999, but there are only \d+ in the "trace_tree" section/,
+    ],
+    [
+      'empty location_fields',
+      (s) => (s.snapshot.meta.location_fields = []),
+      undefined,
+      /meta\.location_fields has no "object_index" field in the "snapshot" header/,
+    ],
   ];
   for (const [what, change, text, pattern] of cases) {
     const file = variant(change, text);

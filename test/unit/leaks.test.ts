@@ -46,8 +46,14 @@ test('with allocation tracking, leaks carry the line that allocates them', () =>
   // V8's allocation tracker can attribute some objects to stale stacks after the GCs between rounds, so the true
   // site must lead and cover at least half the objects, not necessarily all of them.
   assert.equal(conn.allocationSites[0].function, 'accept');
-  assert.ok(conn.allocationSites[0].count >= 100, JSON.stringify(conn.allocationSites.map((s) => [s.function, s.count])));
-  assert.deepEqual(conn.allocationSites[0].location && [conn.allocationSites[0].location.file, conn.allocationSites[0].location.line], [app, 15]);
+  assert.ok(
+    conn.allocationSites[0].count >= 100,
+    JSON.stringify(conn.allocationSites.map((s) => [s.function, s.count])),
+  );
+  assert.deepEqual(
+    conn.allocationSites[0].location && [conn.allocationSites[0].location.file, conn.allocationSites[0].location.line],
+    [app, 15],
+  );
   const tpl = report.leaks.find((l) => l.className === 'CompiledTemplate');
   assert.equal(tpl?.allocationSites[0].location?.line, 29);
 });
@@ -63,8 +69,14 @@ test('two snapshots are enough; one is not', () => {
 test('snapshots of different processes or out of order are refused', () => {
   const a = fixture('basic-leak').files;
   const b = fixture('basic-leak', { variant: 'other' }).files;
-  assert.throws(() => buildLeakReport([a[0], b[1]]), (e: Error) => e instanceof InputError && /different processes/.test(e.message));
-  assert.throws(() => buildLeakReport([a[2], a[0]]), (e: Error) => e instanceof InputError && /order/.test(e.message));
+  assert.throws(
+    () => buildLeakReport([a[0], b[1]]),
+    (e: Error) => e instanceof InputError && /different processes/.test(e.message),
+  );
+  assert.throws(
+    () => buildLeakReport([a[2], a[0]]),
+    (e: Error) => e instanceof InputError && /order/.test(e.message),
+  );
 });
 
 const chainsApp = path.join(repoRoot, 'test', 'fixtures', 'apps', 'chains-collections.js');
@@ -89,9 +101,18 @@ test('chains: each element holds the previous one, the owner holds the newest; r
       assert.deepEqual(g.chain?.link, [...link]);
       // Elements dominate one another: the chain retains what its head retains, not the sum over elements.
       assert.ok(g.retainedSize < 200 * 2000, `${cls} retained ${g.retainedSize}`);
-      if (track) assert.equal(g.allocationSites[0]?.location?.line, allocLine, `${cls} allocation ${JSON.stringify(g.allocationSites)}`);
+      if (track)
+        assert.equal(
+          g.allocationSites[0]?.location?.line,
+          allocLine,
+          `${cls} allocation ${JSON.stringify(g.allocationSites)}`,
+        );
     }
-    assert.equal(report.leaks.filter((l) => l.kind === 'chain').length, 3, JSON.stringify(report.leaks.map((l) => [l.kind, l.className, l.owner.name])));
+    assert.equal(
+      report.leaks.filter((l) => l.kind === 'chain').length,
+      3,
+      JSON.stringify(report.leaks.map((l) => [l.kind, l.className, l.owner.name])),
+    );
   }
 });
 
@@ -128,7 +149,10 @@ test('collections that grow with data: strings, small integers, references to on
 test('allocation lines come from the source when V8 kept no stack: a unique `new X(`, an object literal, a closure', () => {
   const report = buildLeakReport(fixture('basic-leak').files);
   const conn = report.leaks.find((l) => l.className === 'Connection');
-  assert.deepEqual(conn?.allocationSites.map((s) => [s.location?.line, s.fromSource, s.count]), [[15, true, 200]]);
+  assert.deepEqual(
+    conn?.allocationSites.map((s) => [s.location?.line, s.fromSource, s.count]),
+    [[15, true, 200]],
+  );
   const chains = buildLeakReport(fixture('chains-collections').files);
   const lines = new Map(chains.leaks.map((l) => [l.className, l.allocationSites[0]?.location?.line]));
   assert.equal(lines.get('Revision'), 16);
@@ -145,7 +169,10 @@ test('snapshots without capture sidecars: compared as one process, and the repor
   });
   const bare = buildLeakReport(files);
   assert.equal(bare.identityVerified, false);
-  assert.ok(bare.warnings.some((w) => /could not be verified/.test(w)), JSON.stringify(bare.warnings));
+  assert.ok(
+    bare.warnings.some((w) => /could not be verified/.test(w)),
+    JSON.stringify(bare.warnings),
+  );
   const withSidecars = buildLeakReport(fixture('basic-leak').files);
   assert.equal(withSidecars.identityVerified, true);
   assert.ok(!withSidecars.warnings.some((w) => /could not be verified/.test(w)));
@@ -162,6 +189,10 @@ test('a promise chain that alternates with promises the runtime makes: the site 
   assert.equal(g.kind, 'chain');
   assert.equal(g.owner.name, 'wake');
   const site = g.allocationSites[0];
-  assert.deepEqual([site?.function, site?.location?.file, site?.location?.line, site?.fromSource], ['relay', relayApp, 22, undefined], JSON.stringify(g.allocationSites));
+  assert.deepEqual(
+    [site?.function, site?.location?.file, site?.location?.line, site?.fromSource],
+    ['relay', relayApp, 22, undefined],
+    JSON.stringify(g.allocationSites),
+  );
   assert.ok((site?.count ?? 0) >= 100, `count ${site?.count}`);
 });

@@ -37,7 +37,10 @@ void test('the report gives each growing kind with its growth, holder and creati
   const promises = byKind.get('pending-promise')!;
   assert.deepEqual(promises.newPerRound, [20, 20]);
   assert.equal(promises.owner.name, 'heldPending');
-  assert.deepEqual([promises.createdAt?.location?.file, promises.createdAt?.location?.line], [app, lineOf('heldPending.set(seq++, new Promise(')]);
+  assert.deepEqual(
+    [promises.createdAt?.location?.file, promises.createdAt?.location?.line],
+    [app, lineOf('heldPending.set(seq++, new Promise(')],
+  );
   const contexts = byKind.get('vm-context')!;
   assert.equal(contexts.growthPerRound, 5);
   assert.equal(contexts.owner.name, 'contexts');

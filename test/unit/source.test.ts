@@ -22,16 +22,27 @@ test('declarations are found in JS and TS, in the scope that holds them', (t) =>
   const r = new SourceResolver();
   const file = path.join(dir, 'a.js');
   assert.equal(r.findOwnerDeclaration(file, 'variable', 'cache', undefined)?.line, 2);
-  assert.equal(r.findOwnerDeclaration(file, 'variable', 'cache', undefined, { file, line: 5, column: 10 })?.line, 4, 'the inner scope wins near it');
+  assert.equal(
+    r.findOwnerDeclaration(file, 'variable', 'cache', undefined, { file, line: 5, column: 10 })?.line,
+    4,
+    'the inner scope wins near it',
+  );
   assert.equal(r.findOwnerDeclaration(file, 'static-property', 'entries', 'Store')?.line, 8);
   assert.equal(r.findOwnerDeclaration(file, 'property', 'items', 'Store')?.line, 10);
   // A closure's context is the scope around it: a closure starting at the class constructor must not select the
   // constructor's own parameter named like the variable.
   const mod = path.join(dir, 'mod.js');
-  fs.writeFileSync(mod, `class Conn {\n  constructor(pool) {\n    this.pool = pool;\n  }\n}\nconst pool = new Map();\nsetInterval(() => pool.size, 1000);\n`);
+  fs.writeFileSync(
+    mod,
+    `class Conn {\n  constructor(pool) {\n    this.pool = pool;\n  }\n}\nconst pool = new Map();\nsetInterval(() => pool.size, 1000);\n`,
+  );
   assert.equal(r.findOwnerDeclaration(mod, 'variable', 'pool', undefined, { file: mod, line: 2, column: 3 })?.line, 6);
   assert.equal(r.findOwnerDeclaration(mod, 'variable', 'pool', undefined, { file: mod, line: 7, column: 13 })?.line, 6);
-  assert.equal(r.findOwnerDeclaration(pathToFileURL(file).href, 'variable', 'cache', undefined)?.file, file, 'file URLs are paths');
+  assert.equal(
+    r.findOwnerDeclaration(pathToFileURL(file).href, 'variable', 'cache', undefined)?.file,
+    file,
+    'file URLs are paths',
+  );
 });
 
 test('a missing or broken source map falls back to the generated file, with one warning', (t) => {

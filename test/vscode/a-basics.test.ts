@@ -11,14 +11,32 @@ suite('basics', () => {
     assert.ok(ext, 'the extension is installed');
     assert.strictEqual(ext.isActive, false, 'not activated on start-up');
     const events = ext.packageJSON.activationEvents as string[];
-    assert.ok(!events.includes('*') && !events.includes('onStartupFinished'), `activation events: ${events.join(', ')}`);
+    assert.ok(
+      !events.includes('*') && !events.includes('onStartupFinished'),
+      `activation events: ${events.join(', ')}`,
+    );
   });
 
   test('commands are contributed in the "Leak Lens" category and registered on activation', async () => {
     await api();
-    const contributed = (vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.commands as { command: string; category: string }[]).map((c) => c);
+    const contributed = (
+      vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.commands as {
+        command: string;
+        category: string;
+      }[]
+    ).map((c) => c);
     const all = await vscode.commands.getCommands(true);
-    for (const id of ['takeHeapSnapshot', 'findLeaks', 'compareSnapshots', 'openSnapshotFile', 'collectGarbage', 'startAllocationTracking', 'stopAllocationTracking', 'showMemoryGraph', 'attachToProcess']) {
+    for (const id of [
+      'takeHeapSnapshot',
+      'findLeaks',
+      'compareSnapshots',
+      'openSnapshotFile',
+      'collectGarbage',
+      'startAllocationTracking',
+      'stopAllocationTracking',
+      'showMemoryGraph',
+      'attachToProcess',
+    ]) {
       const c = contributed.find((x) => x.command === `leakLens.${id}`);
       assert.ok(c, `leakLens.${id} is contributed`);
       assert.strictEqual(c.category, 'Leak Lens');
@@ -28,10 +46,21 @@ suite('basics', () => {
 
   test('with no debug session, each command says a program must run and offers launch or attach', async () => {
     await stopAllSessions();
-    for (const id of ['takeHeapSnapshot', 'findLeaks', 'collectGarbage', 'showMemoryGraph', 'startAllocationTracking']) {
+    for (const id of [
+      'takeHeapSnapshot',
+      'findLeaks',
+      'collectGarbage',
+      'showMemoryGraph',
+      'startAllocationTracking',
+    ]) {
       const outcome = await run(`leakLens.${id}`, { interactive: false });
       assert.strictEqual(outcome.ok, false, `${id} fails without a session`);
-      if (!outcome.ok) assert.match(outcome.error, /needs a running Node\.js program, and none is being debugged\. Launch one with Leak Lens, attach to a running process/, id);
+      if (!outcome.ok)
+        assert.match(
+          outcome.error,
+          /needs a running Node\.js program, and none is being debugged\. Launch one with Leak Lens, attach to a running process/,
+          id,
+        );
     }
   });
 

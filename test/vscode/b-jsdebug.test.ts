@@ -16,7 +16,11 @@ suite('pwa-node session (js-debug)', () => {
 
   suiteSetup(async () => {
     await api();
-    session = await startPwaNode(fixture('leaky-array.js'), { LEAK_PER_TICK: '100', TICK_MS: '50' }, 'leaky-array (pwa-node)');
+    session = await startPwaNode(
+      fixture('leaky-array.js'),
+      { LEAK_PER_TICK: '100', TICK_MS: '50' },
+      'leaky-array (pwa-node)',
+    );
   });
 
   suiteTeardown(async () => {
@@ -35,10 +39,14 @@ suite('pwa-node session (js-debug)', () => {
 
   test('the status bar shows the live heap of the active session', async () => {
     const a = await api();
-    const text = await until(() => {
-      const t = a.statusBarText();
-      return t && /heap \d/.test(t) ? t : undefined;
-    }, 20_000, 'a heap figure in the status bar');
+    const text = await until(
+      () => {
+        const t = a.statusBarText();
+        return t && /heap \d/.test(t) ? t : undefined;
+      },
+      20_000,
+      'a heap figure in the status bar',
+    );
     assert.match(text, /^\$\(pulse\) heap [\d.]+ (KB|MB)$/);
   });
 
@@ -58,15 +66,27 @@ suite('pwa-node session (js-debug)', () => {
   test('Show Memory Graph opens a live memory document', async () => {
     const uri = await ok<vscode.Uri>('leakLens.showMemoryGraph', { interactive: false });
     const doc = await vscode.workspace.openTextDocument(uri);
-    await until(() => /Heap used \|/.test(doc.getText()) || /Heap used/.test(doc.getText()), 10_000, 'samples in the memory graph');
+    await until(
+      () => /Heap used \|/.test(doc.getText()) || /Heap used/.test(doc.getText()),
+      10_000,
+      'samples in the memory graph',
+    );
     assert.match(doc.getText(), /# Memory of leaky-array/);
   });
 
   test('breakpoints still stop the program; a snapshot while paused says no GC ran', async () => {
     const file = fixture('leaky-array.js');
-    const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('leakyItems.push('));
+    const line = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes('leakyItems.push('));
     const bp = new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(file), new vscode.Position(line, 0)));
-    const stopped = nextEvent(vscode.debug.onDidChangeActiveStackItem, (item) => item instanceof vscode.DebugStackFrame && item.session.id === session.id, 20_000, 'a stop at the breakpoint');
+    const stopped = nextEvent(
+      vscode.debug.onDidChangeActiveStackItem,
+      (item) => item instanceof vscode.DebugStackFrame && item.session.id === session.id,
+      20_000,
+      'a stop at the breakpoint',
+    );
     vscode.debug.addBreakpoints([bp]);
     try {
       await stopped;
@@ -83,7 +103,10 @@ suite('pwa-node session (js-debug)', () => {
 
   test('an object id reset by another CDP client is noticed and starts a new group', async () => {
     // js-debug's "Take Performance Profile" sends HeapProfiler.disable, which makes V8 renumber every object.
-    const proxy = await vscode.commands.executeCommand<{ host: string; port: number; path?: string }>('extension.js-debug.requestCDPProxy', session.id);
+    const proxy = await vscode.commands.executeCommand<{ host: string; port: number; path?: string }>(
+      'extension.js-debug.requestCDPProxy',
+      session.id,
+    );
     const ws = new WebSocket(`ws://${proxy.host}:${proxy.port}${proxy.path ?? ''}`);
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);

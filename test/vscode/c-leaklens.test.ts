@@ -9,7 +9,18 @@ import * as vscode from 'vscode';
 import type { FindLeaksResult } from '../../src/extension/commands/findLeaks';
 import type { SessionResult } from '../../src/extension/commands/sessions';
 import type { SnapshotEntry } from '../../src/extension/snapshots/store';
-import { api, fixture, freePort, ok, run, startLeakLens, startNode, stopAllSessions, until, workspaceDir } from './helpers';
+import {
+  api,
+  fixture,
+  freePort,
+  ok,
+  run,
+  startLeakLens,
+  startNode,
+  stopAllSessions,
+  until,
+  workspaceDir,
+} from './helpers';
 
 suite('leak-lens launch configuration', () => {
   let port: number;
@@ -17,7 +28,12 @@ suite('leak-lens launch configuration', () => {
   suiteSetup(async () => {
     await api();
     port = await freePort();
-    await startLeakLens({ request: 'launch', name: 'leaky-server (leak-lens)', program: fixture('leaky-server.js'), env: { PORT: String(port) } });
+    await startLeakLens({
+      request: 'launch',
+      name: 'leaky-server (leak-lens)',
+      program: fixture('leaky-server.js'),
+      env: { PORT: String(port) },
+    });
   });
 
   suiteTeardown(async () => {
@@ -26,10 +42,18 @@ suite('leak-lens launch configuration', () => {
 
   test('Find Leaks with a workload command finds the Session group held by sessions', async () => {
     const workload = `node load.js http://127.0.0.1:${port}/ 150`;
-    const result = await ok<FindLeaksResult>('leakLens.findLeaks', { interactive: false, rounds: 2, workload, workloadCwd: workspaceDir() });
+    const result = await ok<FindLeaksResult>('leakLens.findLeaks', {
+      interactive: false,
+      rounds: 2,
+      workload,
+      workloadCwd: workspaceDir(),
+    });
     assert.strictEqual(result.snapshots.length, 3);
     const g = result.report.leaks.find((l) => l.className === 'Session');
-    assert.ok(g, `a Session group (got ${result.report.leaks.map((l) => `${l.className}@${l.owner.name}`).join(', ')})`);
+    assert.ok(
+      g,
+      `a Session group (got ${result.report.leaks.map((l) => `${l.className}@${l.owner.name}`).join(', ')})`,
+    );
     assert.strictEqual(g.owner.name, 'sessions');
     assert.strictEqual(g.growthPerRound, 150);
     assert.deepStrictEqual(g.newPerRound, [150, 150]);

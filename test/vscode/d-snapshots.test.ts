@@ -35,7 +35,9 @@ suite('snapshot files', () => {
 
   test('Open Heap Snapshot File... shows the class summary, computed in the engine worker', async () => {
     const file = writeSnapshotFile(tmp);
-    const result = await ok<OpenSnapshotResult>('leakLens.openSnapshotFile', vscode.Uri.file(file), { interactive: false });
+    const result = await ok<OpenSnapshotResult>('leakLens.openSnapshotFile', vscode.Uri.file(file), {
+      interactive: false,
+    });
     const leaky = result.classes?.find((c) => c.className === 'Leaky');
     assert.ok(leaky, 'Leaky is among the largest classes');
     assert.strictEqual(leaky.count, 5000);
@@ -49,7 +51,9 @@ suite('snapshot files', () => {
     const outcome = await run('leakLens.openSnapshotFile', vscode.Uri.file(bad), { interactive: false });
     assert.strictEqual(outcome.ok, false);
     if (!outcome.ok) assert.match(outcome.error, /not a heap snapshot Leak Lens can read/);
-    const missing = await run('leakLens.openSnapshotFile', vscode.Uri.file(path.join(tmp, 'nope.heapsnapshot')), { interactive: false });
+    const missing = await run('leakLens.openSnapshotFile', vscode.Uri.file(path.join(tmp, 'nope.heapsnapshot')), {
+      interactive: false,
+    });
     assert.strictEqual(missing.ok, false);
     if (!missing.ok) assert.match(missing.error, /There is no file/);
   });
@@ -80,22 +84,35 @@ suite('snapshot files', () => {
       assert.strictEqual((await api()).snapshotFolder(), notAFolder);
       const outcome = await run('leakLens.takeHeapSnapshot', { interactive: false });
       assert.strictEqual(outcome.ok, false);
-      if (!outcome.ok) assert.match(outcome.error, /cannot save snapshots in .*a-file: a file is in the way of the folder\. Choose a folder you can write to in the setting "leakLens\.snapshots\.folder"/);
+      if (!outcome.ok)
+        assert.match(
+          outcome.error,
+          /cannot save snapshots in .*a-file: a file is in the way of the folder\. Choose a folder you can write to in the setting "leakLens\.snapshots\.folder"/,
+        );
       assert.strictEqual(fs.readFileSync(notAFolder, 'utf8'), 'not a folder');
     } finally {
       await setSetting('snapshots.folder', undefined);
     }
     // The extension keeps working once the setting is fixed.
-    const entry = await ok<SnapshotEntry>('leakLens.takeHeapSnapshot', { interactive: false, label: 'after fixing the folder' });
+    const entry = await ok<SnapshotEntry>('leakLens.takeHeapSnapshot', {
+      interactive: false,
+      label: 'after fixing the folder',
+    });
     assert.ok(fs.existsSync(entry.file));
-    assert.deepStrictEqual(folderFiles(path.dirname(entry.file)).filter((n) => n.endsWith('.partial')), []);
+    assert.deepStrictEqual(
+      folderFiles(path.dirname(entry.file)).filter((n) => n.endsWith('.partial')),
+      [],
+    );
   });
 
   test('a relative snapshot folder is taken from the workspace folder', async () => {
     await setSetting('snapshots.folder', '.snapshots-test');
     try {
       const entry = await ok<SnapshotEntry>('leakLens.takeHeapSnapshot', { interactive: false });
-      assert.strictEqual(path.dirname(entry.file), path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.snapshots-test'));
+      assert.strictEqual(
+        path.dirname(entry.file),
+        path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.snapshots-test'),
+      );
     } finally {
       await setSetting('snapshots.folder', undefined);
     }

@@ -36,10 +36,18 @@ suite('choosing the process', () => {
         });
       });
       await startPwaNode(fixture('forking.js'), {}, 'forking (two processes)');
-      await Promise.race([both, new Promise((_, reject) => setTimeout(() => reject(new Error(`js-debug attached ${processes.length} process(es), not 2`)), 45_000))]);
+      await Promise.race([
+        both,
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error(`js-debug attached ${processes.length} process(es), not 2`)), 45_000),
+        ),
+      ]);
       let root = processes[0];
       while (root.parentSession) root = root.parentSession;
-      await assert.rejects(registry.pick({ interactive: false, purpose: 'Taking a heap snapshot needs' }, root), /Several Node processes are being debugged .*Select the one to work on in the Call Stack view/);
+      await assert.rejects(
+        registry.pick({ interactive: false, purpose: 'Taking a heap snapshot needs' }, root),
+        /Several Node processes are being debugged .*Select the one to work on in the Call Stack view/,
+      );
       const picked = await registry.pick({ interactive: false, purpose: 'Taking a heap snapshot needs' }, processes[1]);
       assert.strictEqual(picked.session.id, processes[1].id);
     } finally {
@@ -75,10 +83,17 @@ suite('a disk that fills', () => {
     await setSetting('snapshots.folder', dir);
     const outcome = await run('leakLens.takeHeapSnapshot', { interactive: false });
     assert.strictEqual(outcome.ok, false);
-    if (!outcome.ok) assert.match(outcome.error, /the disk is full\. Nothing was saved \(the partial file was removed\)\. Free some space, or choose another folder/);
+    if (!outcome.ok)
+      assert.match(
+        outcome.error,
+        /the disk is full\. Nothing was saved \(the partial file was removed\)\. Free some space, or choose another folder/,
+      );
     assert.deepStrictEqual(folderFiles(dir), [], 'no partial file is left on the full disk');
     await setSetting('snapshots.folder', undefined);
-    const entry = await ok<SnapshotEntry>('leakLens.takeHeapSnapshot', { interactive: false, label: 'after the disk filled' });
+    const entry = await ok<SnapshotEntry>('leakLens.takeHeapSnapshot', {
+      interactive: false,
+      label: 'after the disk filled',
+    });
     assert.ok(fs.existsSync(entry.file));
   });
 });

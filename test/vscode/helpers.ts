@@ -41,7 +41,12 @@ export async function ok<T>(command: string, ...args: unknown[]): Promise<T> {
 }
 
 /** Resolves with the first event that matches, or rejects after `ms`. */
-export function nextEvent<T>(event: vscode.Event<T>, match: (e: T) => boolean, ms = 30_000, what = 'event'): Promise<T> {
+export function nextEvent<T>(
+  event: vscode.Event<T>,
+  match: (e: T) => boolean,
+  ms = 30_000,
+  what = 'event',
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       sub.dispose();
@@ -57,7 +62,11 @@ export function nextEvent<T>(event: vscode.Event<T>, match: (e: T) => boolean, m
 }
 
 /** Polls a condition that has no event (files on disk, a process gone). */
-export async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000, what = 'condition'): Promise<T> {
+export async function until<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check();
@@ -68,9 +77,27 @@ export async function until<T>(check: () => T | undefined | false | Promise<T | 
 }
 
 /** Starts a js-debug `pwa-node` launch and resolves with its child (process) session. */
-export async function startPwaNode(program: string, env: Record<string, string> = {}, name = path.basename(program)): Promise<vscode.DebugSession> {
-  const child = nextEvent(vscode.debug.onDidStartDebugSession, (s) => !!s.parentSession && s.parentSession.name === name && s.type === 'pwa-node', 45_000, `js-debug child session of ${name}`);
-  const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], { type: 'pwa-node', request: 'launch', name, program, env, console: 'internalConsole', outputCapture: 'std', skipFiles: ['<node_internals>/**'] });
+export async function startPwaNode(
+  program: string,
+  env: Record<string, string> = {},
+  name = path.basename(program),
+): Promise<vscode.DebugSession> {
+  const child = nextEvent(
+    vscode.debug.onDidStartDebugSession,
+    (s) => !!s.parentSession && s.parentSession.name === name && s.type === 'pwa-node',
+    45_000,
+    `js-debug child session of ${name}`,
+  );
+  const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], {
+    type: 'pwa-node',
+    request: 'launch',
+    name,
+    program,
+    env,
+    console: 'internalConsole',
+    outputCapture: 'std',
+    skipFiles: ['<node_internals>/**'],
+  });
   assert.ok(started, `startDebugging(pwa-node ${name}) returned false`);
   return child;
 }
@@ -78,8 +105,16 @@ export async function startPwaNode(program: string, env: Record<string, string> 
 /** Starts a `leak-lens` debug configuration and resolves with its session once it is running. */
 export async function startLeakLens(config: Record<string, unknown>): Promise<vscode.DebugSession> {
   const name = String(config.name);
-  const session = nextEvent(vscode.debug.onDidStartDebugSession, (s) => s.name === name && s.type === 'leak-lens', 30_000, `leak-lens session ${name}`);
-  const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], { type: 'leak-lens', ...config } as vscode.DebugConfiguration);
+  const session = nextEvent(
+    vscode.debug.onDidStartDebugSession,
+    (s) => s.name === name && s.type === 'leak-lens',
+    30_000,
+    `leak-lens session ${name}`,
+  );
+  const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], {
+    type: 'leak-lens',
+    ...config,
+  } as vscode.DebugConfiguration);
   assert.ok(started, `startDebugging(leak-lens ${name}) returned false`);
   return session;
 }
@@ -93,7 +128,11 @@ vscode.debug.onDidTerminateDebugSession((session) => live.delete(session.id));
 export async function stopAllSessions(): Promise<void> {
   for (const session of [...live.values()]) if (!session.parentSession) await vscode.debug.stopDebugging(session);
   await vscode.debug.stopDebugging();
-  await until(() => live.size === 0, 20_000, `the debug sessions to end (${[...live.values()].map((x) => x.name).join(', ')})`);
+  await until(
+    () => live.size === 0,
+    20_000,
+    `the debug sessions to end (${[...live.values()].map((x) => x.name).join(', ')})`,
+  );
 }
 
 export function freePort(): Promise<number> {
@@ -108,8 +147,15 @@ export function freePort(): Promise<number> {
 }
 
 /** Starts a plain Node process (not debugged) and resolves once it printed its first line. */
-export async function startNode(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; firstLine: string; stderr: () => string }> {
-  const child = spawn('node', args, { cwd: workspaceDir(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startNode(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; firstLine: string; stderr: () => string }> {
+  const child = spawn('node', args, {
+    cwd: workspaceDir(),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const firstLine = await new Promise<string>((resolve, reject) => {

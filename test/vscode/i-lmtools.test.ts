@@ -39,7 +39,10 @@ suite('language model tools (vscode.lm.invokeTool)', () => {
     const listed = vscode.lm.tools.filter((t) => t.name.startsWith('leak-lens_'));
     assert.deepStrictEqual(listed.map((t) => t.name).sort(), [...TOOLS].sort());
     const find = listed.find((t) => t.name === 'leak-lens_findLeaks')!;
-    assert.ok((find.inputSchema as { properties: Record<string, unknown> }).properties.workloadCommand, 'findLeaks takes a workloadCommand');
+    assert.ok(
+      (find.inputSchema as { properties: Record<string, unknown> }).properties.workloadCommand,
+      'findLeaks takes a workloadCommand',
+    );
   });
 
   test('without a debugged program, findLeaks answers with one line that says to start it under the debugger', async () => {
@@ -48,16 +51,29 @@ suite('language model tools (vscode.lm.invokeTool)', () => {
     assert.match(answer, /none is being debugged/);
     assert.match(answer, /debug session \(F5\)/);
   });
-
 });
 
 suite('language model tools on the demo server (vscode.lm.invokeTool)', () => {
   suiteSetup(async () => {
     await api();
     const name = 'demo leaky-server (lm tools)';
-    const config = { type: 'node', request: 'launch', name, skipFiles: ['<node_internals>/**'], program: path.join(repoRoot, 'demo', 'leaky-server.js') };
-    const child = nextEvent(vscode.debug.onDidStartDebugSession, (s) => !!s.parentSession && s.parentSession.name === name, 45_000, `js-debug child session of ${name}`);
-    assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], config), 'startDebugging returned false');
+    const config = {
+      type: 'node',
+      request: 'launch',
+      name,
+      skipFiles: ['<node_internals>/**'],
+      program: path.join(repoRoot, 'demo', 'leaky-server.js'),
+    };
+    const child = nextEvent(
+      vscode.debug.onDidStartDebugSession,
+      (s) => !!s.parentSession && s.parentSession.name === name,
+      45_000,
+      `js-debug child session of ${name}`,
+    );
+    assert.ok(
+      await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], config),
+      'startDebugging returned false',
+    );
     await child;
   });
 
@@ -66,7 +82,11 @@ suite('language model tools on the demo server (vscode.lm.invokeTool)', () => {
   });
 
   test('findLeaks names Connection held by _connections at demo/leaky-server.js:28, after confirming the shell command', async () => {
-    const answer = await invoke('leak-lens_findLeaks', { workloadCommand: 'node demo/load.js 100', rounds: 2, cwd: repoRoot });
+    const answer = await invoke('leak-lens_findLeaks', {
+      workloadCommand: 'node demo/load.js 100',
+      rounds: 2,
+      cwd: repoRoot,
+    });
     const confirmation = (await api()).lastToolConfirmation();
     assert.strictEqual(confirmation?.tool, 'leak-lens_findLeaks');
     assert.match(confirmation.title, /shell command/);
@@ -104,27 +124,49 @@ suite('language model tools on the demo server (vscode.lm.invokeTool)', () => {
       // A workload that never ends on its own, and says its pid.
       const pidFile = path.join(dir, 'pid');
       const script = path.join(dir, 'forever.js');
-      fs.writeFileSync(script, `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000);\n`);
-      const warming = nextEvent((await api()).onDidReportProgress, (p) => /warming up/.test(p.message ?? ''), 30_000, 'the warm-up run of the workload');
-      const call = vscode.lm.invokeTool('leak-lens_findLeaks', { input: { workloadCommand: `node "${script}"`, rounds: 1, cwd: dir }, toolInvocationToken: undefined }, source.token);
+      fs.writeFileSync(
+        script,
+        `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000);\n`,
+      );
+      const warming = nextEvent(
+        (await api()).onDidReportProgress,
+        (p) => /warming up/.test(p.message ?? ''),
+        30_000,
+        'the warm-up run of the workload',
+      );
+      const call = vscode.lm.invokeTool(
+        'leak-lens_findLeaks',
+        { input: { workloadCommand: `node "${script}"`, rounds: 1, cwd: dir }, toolInvocationToken: undefined },
+        source.token,
+      );
       const ended = Promise.resolve(call).then(
         (r) => r.content.map((p) => (p instanceof vscode.LanguageModelTextPart ? p.value : '')).join(''),
         (e: unknown) => `rejected: ${String(e)}`,
       );
       await warming;
-      pid = Number(await until(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8'), 20_000, 'the workload to write its pid'));
+      pid = Number(
+        await until(
+          () => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8'),
+          20_000,
+          'the workload to write its pid',
+        ),
+      );
       source.cancel();
       const answer = await ended;
       // The tool answers that it was cancelled, or VS Code's RPC rejects the cancelled call first.
       assert.match(answer, /Find Leaks was cancelled before it finished|rejected: .*Cancel/i, answer);
-      await until(() => {
-        try {
-          process.kill(pid!, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 20_000, `the workload (pid ${pid}) to end`);
+      await until(
+        () => {
+          try {
+            process.kill(pid!, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        20_000,
+        `the workload (pid ${pid}) to end`,
+      );
       pid = undefined;
     } finally {
       source.dispose();

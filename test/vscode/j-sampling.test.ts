@@ -20,17 +20,41 @@ const workload = 'node demo/load.js 100';
 
 /** Starts the demo with js-debug (`pwa-node`) and resolves with its child session once js-debug attached it. */
 async function startDemo(name: string, env: Record<string, string> = {}): Promise<vscode.DebugSession> {
-  const child = nextEvent(vscode.debug.onDidStartDebugSession, (s) => !!s.parentSession && s.parentSession.name === name && s.type === 'pwa-node', 45_000, `js-debug child session of ${name}`);
-  const config = { type: 'pwa-node', request: 'launch', name, program: demo, env, console: 'internalConsole', outputCapture: 'std', skipFiles: ['<node_internals>/**'] };
-  assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], config), 'startDebugging returned false');
+  const child = nextEvent(
+    vscode.debug.onDidStartDebugSession,
+    (s) => !!s.parentSession && s.parentSession.name === name && s.type === 'pwa-node',
+    45_000,
+    `js-debug child session of ${name}`,
+  );
+  const config = {
+    type: 'pwa-node',
+    request: 'launch',
+    name,
+    program: demo,
+    env,
+    console: 'internalConsole',
+    outputCapture: 'std',
+    skipFiles: ['<node_internals>/**'],
+  };
+  assert.ok(
+    await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], config),
+    'startDebugging returned false',
+  );
   return child;
 }
 
 /** The stack of the Connection leak: constructed in accept() at demo/leaky-server.js:32. */
-function connectionStack(result: FindLeaksResult): NonNullable<FindLeaksResult['report']['sampling']>['growth'][number] {
+function connectionStack(
+  result: FindLeaksResult,
+): NonNullable<FindLeaksResult['report']['sampling']>['growth'][number] {
   const growth = result.report.sampling?.growth ?? [];
-  const g = growth.find((x) => x.site.function === 'accept' && x.site.location?.file === demo && x.site.location.line === 32);
-  assert.ok(g, `a growing stack allocating in accept() at demo/leaky-server.js:32 (got ${growth.map((x) => `${x.site.function} ${x.site.location?.file}:${x.site.location?.line}`).join(', ') || 'none'})`);
+  const g = growth.find(
+    (x) => x.site.function === 'accept' && x.site.location?.file === demo && x.site.location.line === 32,
+  );
+  assert.ok(
+    g,
+    `a growing stack allocating in accept() at demo/leaky-server.js:32 (got ${growth.map((x) => `${x.site.function} ${x.site.location?.file}:${x.site.location?.line}`).join(', ') || 'none'})`,
+  );
   return g;
 }
 
@@ -77,7 +101,11 @@ suite('Find Leaks in sampling mode (js-debug)', () => {
     await startDemo('demo leaky-server (sampling)');
     await setSetting('findLeaks.mode', 'sampling');
     const before = folderFiles(a.snapshotFolder());
-    const result = await ok<FindLeaksResult>('leakLens.findLeaks', { interactive: false, workload, workloadCwd: repoRoot });
+    const result = await ok<FindLeaksResult>('leakLens.findLeaks', {
+      interactive: false,
+      workload,
+      workloadCwd: repoRoot,
+    });
     assert.strictEqual(result.mode, 'sampling');
     assert.deepStrictEqual(result.snapshots, []);
     assert.deepStrictEqual(folderFiles(a.snapshotFolder()), before, 'no snapshot file was written');
@@ -87,7 +115,10 @@ suite('Find Leaks in sampling mode (js-debug)', () => {
     assert.strictEqual(g.constructs, 'Connection');
     // The default 2 rounds and one more, as `run --sampling` does: 4 boundaries, live samples growing at each.
     assert.strictEqual(result.report.sampling!.rounds, 3);
-    assert.ok(g.liveSamples.every((n, i) => i === 0 || n > g.liveSamples[i - 1]), `live samples grow: ${g.liveSamples.join(', ')}`);
+    assert.ok(
+      g.liveSamples.every((n, i) => i === 0 || n > g.liveSamples[i - 1]),
+      `live samples grow: ${g.liveSamples.join(', ')}`,
+    );
 
     // The report document says what this mode cannot tell.
     const doc = await vscode.workspace.openTextDocument(result.reportUri);
@@ -96,21 +127,44 @@ suite('Find Leaks in sampling mode (js-debug)', () => {
 
     // The language server got the report from Find Leaks and marks `new Connection` on line 32.
     const uri = vscode.Uri.file(demo);
-    const d = await until(() => vscode.languages.getDiagnostics(uri).find((x) => x.source === 'leak-lens' && x.code === 'leak-sampled-allocation' && x.range.start.line === 31), 60_000, 'the sampled diagnostic on demo/leaky-server.js:32');
-    assert.match(d.message, /^Leak Lens: objects allocated here \(new Connection\) grow every round: about \+[\d.]+ [KM]B live per round \(.*\), from allocation sampling; sampling mode: no retainer paths/);
+    const d = await until(
+      () =>
+        vscode.languages
+          .getDiagnostics(uri)
+          .find((x) => x.source === 'leak-lens' && x.code === 'leak-sampled-allocation' && x.range.start.line === 31),
+      60_000,
+      'the sampled diagnostic on demo/leaky-server.js:32',
+    );
+    assert.match(
+      d.message,
+      /^Leak Lens: objects allocated here \(new Connection\) grow every round: about \+[\d.]+ [KM]B live per round \(.*\), from allocation sampling; sampling mode: no retainer paths/,
+    );
   });
 
-  test('a leak-lens session (Leak Lens\'s own adapter): sampling through its custom requests finds accept() at demo/leaky-server.js:32, and sampling is stopped after', async () => {
+  test("a leak-lens session (Leak Lens's own adapter): sampling through its custom requests finds accept() at demo/leaky-server.js:32, and sampling is stopped after", async () => {
     const a = await api();
-    const session = await startLeakLens({ request: 'launch', name: 'demo leaky-server (leak-lens, sampling)', program: demo });
+    const session = await startLeakLens({
+      request: 'launch',
+      name: 'demo leaky-server (leak-lens, sampling)',
+      program: demo,
+    });
     const before = folderFiles(a.snapshotFolder());
-    const result = await ok<FindLeaksResult>('leakLens.findLeaks', { interactive: false, mode: 'sampling', rounds: 3, workload, workloadCwd: repoRoot });
+    const result = await ok<FindLeaksResult>('leakLens.findLeaks', {
+      interactive: false,
+      mode: 'sampling',
+      rounds: 3,
+      workload,
+      workloadCwd: repoRoot,
+    });
     assert.strictEqual(result.mode, 'sampling');
     assert.deepStrictEqual(result.snapshots, []);
     assert.deepStrictEqual(folderFiles(a.snapshotFolder()), before, 'no snapshot file was written');
     assert.strictEqual(connectionStack(result).constructs, 'Connection');
     // Find Leaks turned the profiler off at the end: the adapter says there is nothing to read.
-    await assert.rejects(Promise.resolve(session.customRequest('leakLens/readAllocationSampling', {})), /send leakLens\/startAllocationSampling first/);
+    await assert.rejects(
+      Promise.resolve(session.customRequest('leakLens/readAllocationSampling', {})),
+      /send leakLens\/startAllocationSampling first/,
+    );
   });
 
   test('a snapshot the capture check refuses: "fail" names the refusal; "Use Sampling" goes on without snapshots and finds the leak', async function () {
@@ -128,15 +182,33 @@ suite('Find Leaks in sampling mode (js-debug)', () => {
       // Moved into the group, the program is charged only for what it allocates from now on; 32 MB more is its
       // limit. A snapshot of even a small server's heap needs more than that (about 640 bytes per object).
       fs.writeFileSync(path.join(group.dir, 'cgroup.procs'), String(pid));
-      const usage = Number(fs.readFileSync(path.join(group.dir, group.v1 ? 'memory.usage_in_bytes' : 'memory.current'), 'utf8'));
-      fs.writeFileSync(path.join(group.dir, group.v1 ? 'memory.limit_in_bytes' : 'memory.max'), String(usage + 32 * 1024 * 1024));
+      const usage = Number(
+        fs.readFileSync(path.join(group.dir, group.v1 ? 'memory.usage_in_bytes' : 'memory.current'), 'utf8'),
+      );
+      fs.writeFileSync(
+        path.join(group.dir, group.v1 ? 'memory.limit_in_bytes' : 'memory.max'),
+        String(usage + 32 * 1024 * 1024),
+      );
       const before = folderFiles(a.snapshotFolder());
 
-      const refused = await run<FindLeaksResult>('leakLens.findLeaks', { interactive: false, workload, workloadCwd: repoRoot, whenTooBig: 'fail' });
+      const refused = await run<FindLeaksResult>('leakLens.findLeaks', {
+        interactive: false,
+        workload,
+        workloadCwd: repoRoot,
+        whenTooBig: 'fail',
+      });
       assert.strictEqual(refused.ok, false);
-      assert.match(refused.ok ? '' : refused.error, /a heap snapshot of this process would need about [\d.]+ MB more memory in it .*its container's limit .*the process could be killed/i);
+      assert.match(
+        refused.ok ? '' : refused.error,
+        /a heap snapshot of this process would need about [\d.]+ MB more memory in it .*its container's limit .*the process could be killed/i,
+      );
 
-      const result = await ok<FindLeaksResult>('leakLens.findLeaks', { interactive: false, workload, workloadCwd: repoRoot, whenTooBig: 'sampling' });
+      const result = await ok<FindLeaksResult>('leakLens.findLeaks', {
+        interactive: false,
+        workload,
+        workloadCwd: repoRoot,
+        whenTooBig: 'sampling',
+      });
       assert.strictEqual(result.mode, 'sampling');
       assert.match(result.switchedToSampling ?? '', /the process could be killed/);
       assert.deepStrictEqual(result.snapshots, []);
@@ -146,14 +218,18 @@ suite('Find Leaks in sampling mode (js-debug)', () => {
     } finally {
       await stopAllSessions();
       // The kernel frees the group once its last process has gone.
-      await until(() => {
-        try {
-          fs.rmdirSync(group.dir);
-          return true;
-        } catch (e) {
-          return (e as NodeJS.ErrnoException).code === 'ENOENT';
-        }
-      }, 20_000, `the removal of ${group.dir}`);
+      await until(
+        () => {
+          try {
+            fs.rmdirSync(group.dir);
+            return true;
+          } catch (e) {
+            return (e as NodeJS.ErrnoException).code === 'ENOENT';
+          }
+        },
+        20_000,
+        `the removal of ${group.dir}`,
+      );
     }
   });
 });

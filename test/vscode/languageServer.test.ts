@@ -58,7 +58,22 @@ function diagnostic(uri: vscode.Uri, match: (d: vscode.Diagnostic) => boolean, m
 function runDemo(out: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
-    const child = spawn('node', [cli, 'run', '--track-allocations', '--format', 'json', '--action', 'node demo/load.js', '--', 'node', 'demo/leaky-server.js'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'node',
+      [
+        cli,
+        'run',
+        '--track-allocations',
+        '--format',
+        'json',
+        '--action',
+        'node demo/load.js',
+        '--',
+        'node',
+        'demo/leaky-server.js',
+      ],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -105,22 +120,34 @@ suite('language server', () => {
     assert.strictEqual(status.skipped.length, 0, JSON.stringify(status.skipped));
 
     const owner = await diagnostic(doc.uri, (d) => d.source === 'leak-lens' && d.code === 'leak-owner', 20_000);
-    assert.deepStrictEqual([owner.range.start.line, owner.range.start.character, owner.range.end.line, owner.range.end.character], [27, 6, 27, 18]);
+    assert.deepStrictEqual(
+      [owner.range.start.line, owner.range.start.character, owner.range.end.line, owner.range.end.character],
+      [27, 6, 27, 18],
+    );
     assert.strictEqual(doc.getText(owner.range), '_connections');
     assert.strictEqual(owner.severity, vscode.DiagnosticSeverity.Warning);
     assert.match(owner.message, /^_connections holds \d+ Connection \(\+100 per round, [\d.]+ [KM]B retained\)/);
-    const alloc = vscode.languages.getDiagnostics(doc.uri).find((d) => d.source === 'leak-lens' && d.code === 'leak-allocation');
+    const alloc = vscode.languages
+      .getDiagnostics(doc.uri)
+      .find((d) => d.source === 'leak-lens' && d.code === 'leak-allocation');
     assert.ok(alloc && doc.getText(alloc.range) === 'new Connection' && alloc.range.start.line === 31);
 
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
     const ours = lenses.filter((l) => l.command?.command === 'leakLens.showLeakGroup');
     const lens = ours.find((l) => l.range.start.line === 27);
-    assert.ok(lens, `a Leak Lens code lens on line 28 (got ${JSON.stringify(ours.map((l) => [l.range.start.line, l.command?.title]))})`);
+    assert.ok(
+      lens,
+      `a Leak Lens code lens on line 28 (got ${JSON.stringify(ours.map((l) => [l.range.start.line, l.command?.title]))})`,
+    );
     assert.strictEqual(doc.getText(lens.range), '_connections');
     assert.match(lens.command!.title, /^\d+ Connection leaked, [\d.]+ [KM]B, show retainers$/);
     assert.deepStrictEqual(lens.command!.arguments, [{ groupId: 'Connection@_connections', reportFile, at: 'owner' }]);
 
-    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, new vscode.Position(27, 10));
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      doc.uri,
+      new vscode.Position(27, 10),
+    );
     const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
     assert.match(text, /\*\*Retainer path\*\*/);
     assert.ok(text.includes('- `_connections -> Array` **← owner**'), text);

@@ -32,7 +32,10 @@ declare const document: {
 declare function requestAnimationFrame(callback: () => void): number;
 declare function getComputedStyle(element: unknown): { backgroundColor: string };
 
-const isQuery = (kind: string, match: (q: Query['query']) => boolean = () => true) => (m: FromWebview) => m.type === 'query' && m.query.kind === kind && match(m.query);
+const isQuery =
+  (kind: string, match: (q: Query['query']) => boolean = () => true) =>
+  (m: FromWebview) =>
+    m.type === 'query' && m.query.kind === kind && match(m.query);
 
 async function texts(l: Locator): Promise<string[]> {
   return (await l.allTextContents()).map((t) => t.trim());
@@ -66,8 +69,22 @@ describe('memory webview in Chromium', () => {
     await engine?.dispose();
   });
 
-  async function open(report: LeakReport | undefined, o: { theme?: ThemeName; input?: Parameters<typeof WebviewPage.open>[2]['input']; width?: number; height?: number } = {}): Promise<WebviewPage> {
-    const w = await WebviewPage.open(browser, server, { engine, theme: o.theme, width: o.width, height: o.height, input: o.input ?? { title: 'Leak Lens report', report, root: repoRoot } });
+  async function open(
+    report: LeakReport | undefined,
+    o: {
+      theme?: ThemeName;
+      input?: Parameters<typeof WebviewPage.open>[2]['input'];
+      width?: number;
+      height?: number;
+    } = {},
+  ): Promise<WebviewPage> {
+    const w = await WebviewPage.open(browser, server, {
+      engine,
+      theme: o.theme,
+      width: o.width,
+      height: o.height,
+      input: o.input ?? { title: 'Leak Lens report', report, root: repoRoot },
+    });
     pages.push(w);
     return w;
   }
@@ -77,7 +94,11 @@ describe('memory webview in Chromium', () => {
     await w.settled();
     assert.deepEqual(await w.cspViolations(), [], 'content security policy violations');
     assert.deepEqual(w.dialogs, [], 'dialogs opened by the page');
-    assert.deepEqual(w.errors.filter((e) => !/favicon|404/.test(e)), [], 'page errors');
+    assert.deepEqual(
+      w.errors.filter((e) => !/favicon|404/.test(e)),
+      [],
+      'page errors',
+    );
   }
 
   test('leak groups from `leak-lens run` on the demo server: the row, the details, and links that open the right line', async () => {
@@ -92,17 +113,28 @@ describe('memory webview in Chromium', () => {
     assert.equal(cells[2], '+100');
     assert.match(cells[3], /^1\.5 MB/);
     assert.equal(cells[4], '_connections demo/leaky-server.js:28');
-    assert.match(await page.locator('.banner', { hasText: 'leak found' }).innerText(), /1 leak found across 3 snapshots \(2 rounds; heap grew [\d.]+ MB\) in pid \d+/);
+    assert.match(
+      await page.locator('.banner', { hasText: 'leak found' }).innerText(),
+      /1 leak found across 3 snapshots \(2 rounds; heap grew [\d.]+ MB\) in pid \d+/,
+    );
 
     // The details: owner, class, allocation site, and a retainer path whose located steps are links.
     const detail = page.locator('section.detail');
-    assert.match(await detail.locator('dl.facts').innerText(), /Held by\s+_connections \(variable\) demo\/leaky-server\.js:28/);
+    assert.match(
+      await detail.locator('dl.facts').innerText(),
+      /Held by\s+_connections \(variable\) demo\/leaky-server\.js:28/,
+    );
     const group = leaky.report.leaks[0];
     // The site's count is what V8's allocation tracker attributed to it: objects that optimized code made without an
     // allocation event are not counted, so it can be below the group's 200. The view shows the report's figure.
     const site = group.allocationSites[0];
     assert.ok(site.count > 0 && site.count <= 200, `accept() made ${site.count} of the 200 new objects`);
-    assert.match(await detail.locator('dl.facts').innerText(), new RegExp(`Allocated in\\s+accept\\(\\) demo/leaky-server\\.js:32 — ${site.count.toLocaleString('en-US')} objects`));
+    assert.match(
+      await detail.locator('dl.facts').innerText(),
+      new RegExp(
+        `Allocated in\\s+accept\\(\\) demo/leaky-server\\.js:32 — ${site.count.toLocaleString('en-US')} objects`,
+      ),
+    );
     const steps = detail.locator('ol.path > li');
     assert.equal(await steps.count(), group.retainerPath.length);
     assert.equal(await detail.locator('ol.path a.loc').count(), group.retainerPath.filter((s) => s.location).length);
@@ -114,14 +146,24 @@ describe('memory webview in Chromium', () => {
       const node = await li.locator('.node').innerText();
       const shown = i === 0 && !s.edge ? node : `${await li.locator('.edge').innerText()}${STEP_ARROW}${node}`;
       assert.equal(shown, stepLabel(s, i), `step ${i + 1} of the panel's path`);
-      if (s.location) assert.equal(await li.locator('a.loc').innerText(), stepWhere(s.location, (f) => path.relative(repoRoot, f)), `step ${i + 1}'s link`);
+      if (s.location)
+        assert.equal(
+          await li.locator('a.loc').innerText(),
+          stepWhere(s.location, (f) => path.relative(repoRoot, f)),
+          `step ${i + 1}'s link`,
+        );
     }
 
     // A click on the owner's link asks the extension to open demo/leaky-server.js:28; the controller opens it.
     const opened = w.waitForOpened();
     await detail.locator('dl.facts a.loc').first().click();
     const msg = await w.waitForPosted((m) => m.type === 'openLocation');
-    assert.deepEqual(msg, { type: 'openLocation', file: path.join(repoRoot, 'demo', 'leaky-server.js'), line: 28, column: 1 });
+    assert.deepEqual(msg, {
+      type: 'openLocation',
+      file: path.join(repoRoot, 'demo', 'leaky-server.js'),
+      line: 28,
+      column: 1,
+    });
     assert.deepEqual(await opened, group.owner.location);
 
     // From the keyboard: Enter on the last path step's link opens the class definition at line 8, Space works too.
@@ -130,7 +172,12 @@ describe('memory webview in Chromium', () => {
     const before = w.posted.length;
     await page.keyboard.press('Enter');
     const byEnter = await w.waitForPosted((m) => m.type === 'openLocation', before);
-    assert.deepEqual(byEnter, { type: 'openLocation', file: path.join(repoRoot, 'demo', 'leaky-server.js'), line: 8, column: group.retainerPath[group.retainerPath.length - 1].location!.column });
+    assert.deepEqual(byEnter, {
+      type: 'openLocation',
+      file: path.join(repoRoot, 'demo', 'leaky-server.js'),
+      line: 8,
+      column: group.retainerPath[group.retainerPath.length - 1].location!.column,
+    });
     const beforeSpace = w.posted.length;
     await page.keyboard.press(' ');
     await w.waitForPosted((m) => m.type === 'openLocation', beforeSpace);
@@ -172,11 +219,17 @@ describe('memory webview in Chromium', () => {
 
     await page.locator('table.leaks th button[data-key=className]').click();
     assert.deepEqual(await classes(), byName);
-    assert.equal(await page.locator('table.leaks th:has(button[data-key=className])').getAttribute('aria-sort'), 'ascending');
+    assert.equal(
+      await page.locator('table.leaks th:has(button[data-key=className])').getAttribute('aria-sort'),
+      'ascending',
+    );
     // Enter on the focused header reverses the order.
     await page.keyboard.press('Enter');
     assert.deepEqual(await classes(), [...byName].reverse());
-    assert.equal(await page.locator('table.leaks th:has(button[data-key=className])').getAttribute('aria-sort'), 'descending');
+    assert.equal(
+      await page.locator('table.leaks th:has(button[data-key=className])').getAttribute('aria-sort'),
+      'descending',
+    );
     await page.locator('table.leaks th button[data-key=retainedSize]').press(' ');
     const bySize = [...basic.leaks].sort((a, b) => b.retainedSize - a.retainedSize).map((l) => l.className);
     assert.deepEqual(await classes(), bySize);
@@ -202,22 +255,36 @@ describe('memory webview in Chromium', () => {
     for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
     assert.equal(await page.locator('#tab-summary').getAttribute('aria-selected'), 'true');
     const first = await w.waitForPosted(isQuery('summary'));
-    assert.deepEqual((first as Query).query, { kind: 'summary', snapshot: 2, offset: 0, limit: 100, sort: { key: 'retainedSize', dir: 'desc' } });
+    assert.deepEqual((first as Query).query, {
+      kind: 'summary',
+      snapshot: 2,
+      offset: 0,
+      limit: 100,
+      sort: { key: 'retainedSize', dir: 'desc' },
+    });
     const rows = page.locator('#panel-summary table.grid tbody tr[data-index]');
     await rows.first().waitFor();
     assert.equal(await rows.count(), 100);
     const full = await engine.request({ kind: 'summary', file: leaky.report.snapshots[2].file, offset: 0, limit: 1e6 });
     assert.ok(full.ok);
-    assert.equal(await page.locator('#panel-summary [data-pager=classes] .pager-text').innerText(), `Classes 1–100 of ${full.value.total.toLocaleString('en-US')}`);
+    assert.equal(
+      await page.locator('#panel-summary [data-pager=classes] .pager-text').innerText(),
+      `Classes 1–100 of ${full.value.total.toLocaleString('en-US')}`,
+    );
     assert.equal((await texts(rows.first().locator('td')))[0], full.value.items[0].className);
 
     // Sort by object count: a new page, from the extension, largest count first.
     const n = w.posted.length;
     await page.locator('#panel-summary th button[data-key=count]').click();
-    const sorted = (await w.waitForPosted(isQuery('summary', (q) => q.kind === 'summary' && q.sort?.key === 'count'), n)) as Query;
+    const sorted = (await w.waitForPosted(
+      isQuery('summary', (q) => q.kind === 'summary' && q.sort?.key === 'count'),
+      n,
+    )) as Query;
     assert.deepEqual(sorted.query.kind === 'summary' && sorted.query.sort, { key: 'count', dir: 'desc' });
     const maxCount = Math.max(...full.value.items.map((r) => r.count));
-    await page.locator(`#panel-summary tbody tr[data-index="0"] td:nth-child(3):text-is("${maxCount.toLocaleString('en-US')}")`).waitFor();
+    await page
+      .locator(`#panel-summary tbody tr[data-index="0"] td:nth-child(3):text-is("${maxCount.toLocaleString('en-US')}")`)
+      .waitFor();
 
     // Next page.
     const n2 = w.posted.length;
@@ -229,14 +296,19 @@ describe('memory webview in Chromium', () => {
     // Filter, then Enter on the class: its objects, paged; Enter on an object: its retainers.
     await page.locator('#panel-summary input[type=search]').fill('Connection');
     await page.locator('#panel-summary [data-status=classes]:has-text("matching")').waitFor();
-    const conn = page.locator('#panel-summary table.grid tbody tr[data-index]', { has: page.locator('td:first-child span.cls:text-is("Connection")') });
+    const conn = page.locator('#panel-summary table.grid tbody tr[data-index]', {
+      has: page.locator('td:first-child span.cls:text-is("Connection")'),
+    });
     await conn.waitFor();
     await conn.focus();
     await page.keyboard.press('Enter');
     const objects = page.locator('#panel-summary section.objects tbody tr[data-index]');
     await objects.first().waitFor();
     assert.equal(await objects.count(), 50);
-    assert.match(await page.locator('#panel-summary [data-pager=objects] .pager-text').innerText(), /^Objects 1–50 of 40\d$/);
+    assert.match(
+      await page.locator('#panel-summary [data-pager=objects] .pager-text').innerText(),
+      /^Objects 1–50 of 40\d$/,
+    );
     const firstObject = await objects.first().locator('td').first().innerText();
     const id = Number(/@(\d+)/.exec(firstObject)![1]);
     await objects.first().focus();
@@ -255,22 +327,38 @@ describe('memory webview in Chromium', () => {
     const page = w.page;
     await page.locator('#tab-comparison').click();
     const q = (await w.waitForPosted(isQuery('compare'))) as Query;
-    assert.deepEqual(q.query, { kind: 'compare', base: 0, target: 2, offset: 0, limit: 100, sort: { key: 'sizeDelta', dir: 'desc' } });
-    const row = page.locator('#panel-comparison tbody tr[data-index]', { has: page.locator('td:first-child span.cls:text-is("Connection")') });
+    assert.deepEqual(q.query, {
+      kind: 'compare',
+      base: 0,
+      target: 2,
+      offset: 0,
+      limit: 100,
+      sort: { key: 'sizeDelta', dir: 'desc' },
+    });
+    const row = page.locator('#panel-comparison tbody tr[data-index]', {
+      has: page.locator('td:first-child span.cls:text-is("Connection")'),
+    });
     await row.waitFor();
     const cells = await texts(row.locator('td'));
     assert.deepEqual(cells.slice(1, 4), ['200', '0', '+200']);
     const n = w.posted.length;
     await page.locator('#panel-comparison th button[data-key=countDelta]').click();
-    await w.waitForPosted(isQuery('compare', (x) => x.kind === 'compare' && x.sort?.key === 'countDelta'), n);
+    await w.waitForPosted(
+      isQuery('compare', (x) => x.kind === 'compare' && x.sort?.key === 'countDelta'),
+      n,
+    );
     await page.locator('#panel-comparison th[aria-sort=descending]:has(button[data-key=countDelta])').waitFor();
     // Choosing another base asks again.
     const n2 = w.posted.length;
     await page.locator('#panel-comparison select[aria-label="Base snapshot"]').selectOption('1');
     const again = (await w.waitForPosted(isQuery('compare'), n2)) as Query;
     assert.equal(again.query.kind === 'compare' && again.query.base, 1);
-    await page.locator('#panel-comparison [data-status=classes]:has-text("from after round 1 to after round 2")').waitFor();
-    const cells2 = await texts(page.locator('#panel-comparison tbody tr', { has: page.locator('span.cls:text-is("Connection")') }).locator('td'));
+    await page
+      .locator('#panel-comparison [data-status=classes]:has-text("from after round 1 to after round 2")')
+      .waitFor();
+    const cells2 = await texts(
+      page.locator('#panel-comparison tbody tr', { has: page.locator('span.cls:text-is("Connection")') }).locator('td'),
+    );
     assert.equal(cells2[3], '+100');
     await clean(w);
   });
@@ -287,7 +375,10 @@ describe('memory webview in Chromium', () => {
     const n = w.posted.length;
     await page.keyboard.press('ArrowRight');
     const child = (await w.waitForPosted(isQuery('retainers'), n)) as Query;
-    assert.equal(child.query.kind === 'retainers' && child.query.nodeId, Number(await top.getAttribute('data-node-id')));
+    assert.equal(
+      child.query.kind === 'retainers' && child.query.nodeId,
+      Number(await top.getAttribute('data-node-id')),
+    );
     assert.equal(await top.getAttribute('aria-expanded'), 'true');
     await top.locator('[role=group] [role=treeitem], [role=group] .tree-note').first().waitFor();
     assert.equal(await top.locator('[role=group] [role=treeitem]').first().getAttribute('aria-level'), '2');
@@ -296,15 +387,26 @@ describe('memory webview in Chromium', () => {
     // P shows the path of the selected object.
     const n2 = w.posted.length;
     await page.keyboard.press('p');
-    await w.waitForPosted(isQuery('retainerPath', (q) => q.kind === 'retainerPath' && q.nodeId === Number(child.query.kind === 'retainers' && child.query.nodeId)), n2);
-    await page.locator(`#panel-retainers .path-box p:has-text("@${child.query.kind === 'retainers' ? child.query.nodeId : 0}")`).waitFor();
+    await w.waitForPosted(
+      isQuery(
+        'retainerPath',
+        (q) => q.kind === 'retainerPath' && q.nodeId === Number(child.query.kind === 'retainers' && child.query.nodeId),
+      ),
+      n2,
+    );
+    await page
+      .locator(`#panel-retainers .path-box p:has-text("@${child.query.kind === 'retainers' ? child.query.nodeId : 0}")`)
+      .waitFor();
 
     // Paging: an object with more than 50 retainers.
     const map = await manyRetainers(basic.snapshots[2].file);
     await w.deliver({ type: 'show', view: 'retainers', focus: { snapshot: 2, nodeId: map.nodeId } });
     await page.locator('#panel-retainers .tree-more').waitFor();
     assert.equal(await tree.locator(':scope > [role=treeitem]:not(.tree-more)').count(), 50);
-    assert.match(await page.locator('#panel-retainers .tree-more').innerText(), new RegExp(`Show 50 more of ${(map.total - 50).toLocaleString('en-US')} remaining`));
+    assert.match(
+      await page.locator('#panel-retainers .tree-more').innerText(),
+      new RegExp(`Show 50 more of ${(map.total - 50).toLocaleString('en-US')} remaining`),
+    );
     await tree.locator(':scope > [role=treeitem]').first().focus();
     await page.keyboard.press('End');
     assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('tree-more')), true);
@@ -312,7 +414,11 @@ describe('memory webview in Chromium', () => {
     await page.keyboard.press('Enter');
     const more = (await w.waitForPosted(isQuery('retainers'), n3)) as Query;
     assert.deepEqual(more.query, { kind: 'retainers', snapshot: 2, nodeId: map.nodeId, offset: 50, limit: 50 });
-    await page.waitForFunction((want) => document.querySelectorAll('#panel-retainers [role=tree] > [role=treeitem]:not(.tree-more)').length === want, Math.min(100, map.total));
+    await page.waitForFunction(
+      (want) =>
+        document.querySelectorAll('#panel-retainers [role=tree] > [role=treeitem]:not(.tree-more)').length === want,
+      Math.min(100, map.total),
+    );
     // The keyboard stays on the first new row.
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-level')), '1');
     await clean(w);
@@ -343,7 +449,11 @@ describe('memory webview in Chromium', () => {
     assert.equal((await texts(conn.locator('td')))[2], '200 → 300 → 400');
     await conn.locator('input').press(' ');
     assert.equal(await chart.getAttribute('data-series'), '4');
-    assert.equal(await conn.locator('input').evaluate((e) => e === document.activeElement), true, 'focus stays on the checkbox');
+    assert.equal(
+      await conn.locator('input').evaluate((e) => e === document.activeElement),
+      true,
+      'focus stays on the checkbox',
+    );
     await page.locator('#panel-growth input[type=radio][value=sizes]').check();
     assert.match((await texts(page.locator('#panel-growth .growth-list tbody tr').first().locator('td')))[2], /MB|KB/);
     await clean(w);
@@ -380,16 +490,29 @@ describe('memory webview in Chromium', () => {
     assert.ok(edges.includes(`.${script}`), edges.join(' | '));
     await w.screenshot('webview-hostile-strings-dark');
     // Nothing became an element: no images, no inline scripts, no handlers, no dialogs, no CSP reports.
-    const dom = await page.evaluate(() => ({ imgs: document.querySelectorAll('img').length, inline: Array.from(document.scripts).filter((s) => !s.src).length, handlers: document.querySelectorAll('[onerror],[onload],[onclick]').length, text: document.body.textContent ?? '' }));
-    assert.deepEqual({ imgs: dom.imgs, inline: dom.inline, handlers: dom.handlers }, { imgs: 0, inline: 0, handlers: 0 });
+    const dom = await page.evaluate(() => ({
+      imgs: document.querySelectorAll('img').length,
+      inline: Array.from(document.scripts).filter((s) => !s.src).length,
+      handlers: document.querySelectorAll('[onerror],[onload],[onclick]').length,
+      text: document.body.textContent ?? '',
+    }));
+    assert.deepEqual(
+      { imgs: dom.imgs, inline: dom.inline, handlers: dom.handlers },
+      { imgs: 0, inline: 0, handlers: 0 },
+    );
     assert.ok(dom.text.includes(img) && dom.text.includes(script));
     await clean(w);
   });
 
   /** Opens a report and shows the group of `className` (a click on its row); returns the page and the details. */
-  async function showGroup(report: LeakReport, className: string): Promise<{ w: WebviewPage; row: Locator; facts: Locator; detail: Locator }> {
+  async function showGroup(
+    report: LeakReport,
+    className: string,
+  ): Promise<{ w: WebviewPage; row: Locator; facts: Locator; detail: Locator }> {
     const w = await open(report);
-    const row = w.page.locator('table.leaks tbody tr[data-index]', { has: w.page.locator(`span.cls:text-is("${className}")`) });
+    const row = w.page.locator('table.leaks tbody tr[data-index]', {
+      has: w.page.locator(`span.cls:text-is("${className}")`),
+    });
     await row.waitFor();
     await row.click();
     const detail = w.page.locator('section.detail');
@@ -403,12 +526,19 @@ describe('memory webview in Chromium', () => {
   }
 
   /** Clicks a link and checks the extension is asked to open, and opens, exactly that place. */
-  async function opens(w: WebviewPage, link: Locator, loc: { file: string; line: number; column: number } | undefined): Promise<void> {
+  async function opens(
+    w: WebviewPage,
+    link: Locator,
+    loc: { file: string; line: number; column: number } | undefined,
+  ): Promise<void> {
     assert.ok(loc, 'a location');
     const opened = w.waitForOpened();
     await link.click();
     const got = await opened;
-    assert.deepEqual({ file: got.file, line: got.line, column: got.column }, { file: loc.file, line: loc.line, column: loc.column });
+    assert.deepEqual(
+      { file: got.file, line: got.line, column: got.column },
+      { file: loc.file, line: loc.line, column: loc.column },
+    );
   }
 
   test('new facts from real corpus runs: kind, chain link, collection growth and adding line, held through, related places, callers, creating stacks and threads, every place a link', async () => {
@@ -419,7 +549,10 @@ describe('memory webview in Chromium', () => {
     let v = await showGroup(chain, 'Revision');
     assert.equal(await v.row.locator('.badge.kind').innerText(), 'chain');
     assert.equal((await texts(v.row.locator('td'))).at(-1), 'main');
-    assert.equal(await fact(v.facts, 'Kind').innerText(), `chain: each Revision keeps the previous one alive through .${rev.chain!.link.join(' -> ')}`);
+    assert.equal(
+      await fact(v.facts, 'Kind').innerText(),
+      `chain: each Revision keeps the previous one alive through .${rev.chain!.link.join(' -> ')}`,
+    );
     assert.match(await v.detail.locator('h2').innerText(), new RegExp(`^Revision chain ×${rev.count}`));
     await clean(v.w);
 
@@ -428,7 +561,10 @@ describe('memory webview in Chromium', () => {
     const set = dedupe.leaks.find((g) => g.kind === 'collection')!;
     v = await showGroup(dedupe, 'Set');
     assert.equal(await v.row.locator('.badge.kind').innerText(), 'growing collection');
-    assert.equal(await fact(v.facts, 'Grows').innerText(), `+${set.growthPerRound} entries per round (${set.collection!.entries.join(' -> ')})`);
+    assert.equal(
+      await fact(v.facts, 'Grows').innerText(),
+      `+${set.growthPerRound} entries per round (${set.collection!.entries.join(' -> ')})`,
+    );
     const added = fact(v.facts, 'Entries added at').locator('a.loc');
     assert.equal(await added.innerText(), 'test/corpus/dedupe-set/main.mjs:28');
     await opens(v.w, added, set.collection!.addedAt);
@@ -439,11 +575,17 @@ describe('memory webview in Chromium', () => {
     const bus = corpusReport('bus-listeners').report;
     const price = bus.leaks.find((g) => g.className === 'PriceView')!;
     v = await showGroup(bus, 'PriceView');
-    assert.equal(await fact(v.facts, 'Held through').innerText(), `each through a callback ${price.heldVia!.className} test/corpus/bus-listeners/routes/pricing.js:33`);
+    assert.equal(
+      await fact(v.facts, 'Held through').innerText(),
+      `each through a callback ${price.heldVia!.className} test/corpus/bus-listeners/routes/pricing.js:33`,
+    );
     assert.equal(await fact(v.facts, 'Related').innerText(), 'emitter declared test/corpus/bus-listeners/bus.js:6');
     await opens(v.w, fact(v.facts, 'Related').locator('a.loc'), price.owner.related![0].location);
     await opens(v.w, fact(v.facts, 'Held through').locator('a.loc'), price.heldVia!.location);
-    assert.equal(await fact(v.facts, 'Container').innerText(), `in a growing ${price.collection!.className}: ${price.collection!.entries.join(' -> ')} entries`);
+    assert.equal(
+      await fact(v.facts, 'Container').innerText(),
+      `in a growing ${price.collection!.className}: ${price.collection!.entries.join(' -> ')} entries`,
+    );
     await clean(v.w);
 
     // A library owner: the application's holder, and a site found in the source.
@@ -451,9 +593,13 @@ describe('memory webview in Chromium', () => {
     const profile = loader.leaks.find((g) => g.className === 'UserProfile')!;
     v = await showGroup(loader, 'UserProfile');
     const holder = profile.owner.related!.find((r) => !r.location.file.includes('node_modules'))!;
-    assert.equal(await fact(v.facts, 'Related').innerText(), `${holder.label} test/corpus/dataloader-cache/server.js:${holder.location.line}`);
+    assert.equal(
+      await fact(v.facts, 'Related').innerText(),
+      `${holder.label} test/corpus/dataloader-cache/server.js:${holder.location.line}`,
+    );
     await opens(v.w, fact(v.facts, 'Related').locator('a.loc'), holder.location);
-    if (profile.allocationSites.some((s) => s.fromSource)) assert.match(await fact(v.facts, 'Allocated in').innerText(), /found in the source/);
+    if (profile.allocationSites.some((s) => s.fromSource))
+      assert.match(await fact(v.facts, 'Allocated in').innerText(), /found in the source/);
     await clean(v.w);
 
     // Objects made inside a library: the application's calling line and the creating stack, each frame a link.
@@ -462,14 +608,23 @@ describe('memory webview in Chromium', () => {
     const site = logger.allocationSites.find((s) => s.caller)!;
     v = await showGroup(winston, 'DerivedLogger');
     const sites = fact(v.facts, 'Allocated in');
-    assert.equal(await sites.locator('.caller').first().innerText(), `called from ${site.caller!.function}() test/corpus/winston-container/server.js:10`);
+    assert.equal(
+      await sites.locator('.caller').first().innerText(),
+      `called from ${site.caller!.function}() test/corpus/winston-container/server.js:10`,
+    );
     await opens(v.w, sites.locator('.caller a.loc').first(), site.caller!.location);
     const frames = sites.locator('ol.stack').first().locator('li');
     assert.equal(await frames.count(), site.stack!.length);
-    assert.equal(await sites.locator('ol.stack').first().locator('a.loc').count(), site.stack!.filter((f) => f.location).length);
+    assert.equal(
+      await sites.locator('ol.stack').first().locator('a.loc').count(),
+      site.stack!.filter((f) => f.location).length,
+    );
     const app = site.stack!.findIndex((f) => f.app);
     assert.ok(app >= 0);
-    assert.equal(await frames.nth(app).innerText(), `${site.stack![app].function}() (application) test/corpus/winston-container/server.js:${site.stack![app].location!.line}`);
+    assert.equal(
+      await frames.nth(app).innerText(),
+      `${site.stack![app].function}() (application) test/corpus/winston-container/server.js:${site.stack![app].location!.line}`,
+    );
     await opens(v.w, frames.first().locator('a.loc'), site.stack![0].location);
     await clean(v.w);
 
@@ -480,7 +635,10 @@ describe('memory webview in Chromium', () => {
     v = await showGroup(worker, 'ThumbnailJob');
     assert.equal((await texts(v.row.locator('td'))).at(-1), job.thread);
     assert.equal(await fact(v.facts, 'Thread').innerText(), job.thread);
-    assert.equal(await v.w.page.locator('.banner .threads').innerText(), `; threads analysed, each with its own heap: ${worker.threads!.map((t) => t.name).join(', ')}`);
+    assert.equal(
+      await v.w.page.locator('.banner .threads').innerText(),
+      `; threads analysed, each with its own heap: ${worker.threads!.map((t) => t.name).join(', ')}`,
+    );
     await v.w.screenshot('webview-worker-thread-dark');
     await clean(v.w);
   });
@@ -491,15 +649,33 @@ describe('memory webview in Chromium', () => {
     const g = r.leaks[0];
     const loc = g.owner.location ?? g.retainerPath.find((s) => s.location)?.location;
     assert.ok(loc, 'the hostile report has a location');
-    Object.assign(g, { kind: 'chain', chain: { link: [bad] }, heldVia: { className: bad, location: loc }, thread: bad });
+    Object.assign(g, {
+      kind: 'chain',
+      chain: { link: [bad] },
+      heldVia: { className: bad, location: loc },
+      thread: bad,
+    });
     g.owner.related = [{ label: bad, location: loc }];
-    g.allocationSites = [{ function: bad, count: 1, location: loc, caller: { function: bad, location: loc }, stack: [{ function: bad, location: loc, app: true }] }];
+    g.allocationSites = [
+      {
+        function: bad,
+        count: 1,
+        location: loc,
+        caller: { function: bad, location: loc },
+        stack: [{ function: bad, location: loc, app: true }],
+      },
+    ];
     const v = await showGroup(r, g.className);
-    assert.equal(await fact(v.facts, 'Kind').innerText(), `chain: each ${g.className} keeps the previous one alive through .${bad}`);
+    assert.equal(
+      await fact(v.facts, 'Kind').innerText(),
+      `chain: each ${g.className} keeps the previous one alive through .${bad}`,
+    );
     assert.ok((await fact(v.facts, 'Held through').innerText()).startsWith(`each through a callback ${bad} `));
     assert.ok((await fact(v.facts, 'Related').innerText()).startsWith(`${bad} `));
     assert.ok((await fact(v.facts, 'Allocated in').locator('.caller').innerText()).startsWith(`called from ${bad}() `));
-    assert.ok((await fact(v.facts, 'Allocated in').locator('ol.stack li').innerText()).startsWith(`${bad}() (application) `));
+    assert.ok(
+      (await fact(v.facts, 'Allocated in').locator('ol.stack li').innerText()).startsWith(`${bad}() (application) `),
+    );
     assert.equal(await fact(v.facts, 'Thread').innerText(), bad);
     const imgs = await v.w.page.evaluate(() => document.querySelectorAll('img').length);
     assert.equal(imgs, 0);
@@ -516,20 +692,42 @@ describe('memory webview in Chromium', () => {
     });
     await w.waitForPosted((m) => m.type === 'query' && m.id === 999);
     assert.deepEqual(w.opened, []);
-    assert.ok(w.logs.some((l) => /\/etc\/passwd, which no report or path named/.test(l)), w.logs.join('\n'));
-    assert.ok(w.logs.some((l) => /refused: summary query: snapshot must be an index/.test(l)), w.logs.join('\n'));
+    assert.ok(
+      w.logs.some((l) => /\/etc\/passwd, which no report or path named/.test(l)),
+      w.logs.join('\n'),
+    );
+    assert.ok(
+      w.logs.some((l) => /refused: summary query: snapshot must be an index/.test(l)),
+      w.logs.join('\n'),
+    );
     await clean(w);
   });
 
   test('a .heapsnapshot opened alone (the custom editor) shows its summary with progress and sizes', async () => {
     const file = fixture('basic-leak').files[1];
     await engine.request({ kind: 'unload', file });
-    const w = await open(undefined, { input: { title: 's2.heapsnapshot', snapshots: [{ file, label: 's2.heapsnapshot' }], views: ['summary', 'retainers'], initialView: 'summary' } });
+    const w = await open(undefined, {
+      input: {
+        title: 's2.heapsnapshot',
+        snapshots: [{ file, label: 's2.heapsnapshot' }],
+        views: ['summary', 'retainers'],
+        initialView: 'summary',
+      },
+    });
     const page = w.page;
-    assert.deepEqual((await texts(page.locator('[role=tab]'))).map((t) => t.toLowerCase()), ['summary', 'retainers']);
+    assert.deepEqual(
+      (await texts(page.locator('[role=tab]'))).map((t) => t.toLowerCase()),
+      ['summary', 'retainers'],
+    );
     await page.locator('#panel-summary tbody tr[data-index]').first().waitFor();
-    assert.match(await page.locator('#panel-summary [data-status=classes]').innerText(), /^[\d,]+ classes, [\d.]+ MB in total$/);
-    assert.match(await page.locator('#panel-summary tbody tr[data-index]').first().locator('td').nth(4).innerText(), /%/);
+    assert.match(
+      await page.locator('#panel-summary [data-status=classes]').innerText(),
+      /^[\d,]+ classes, [\d.]+ MB in total$/,
+    );
+    assert.match(
+      await page.locator('#panel-summary tbody tr[data-index]').first().locator('td').nth(4).innerText(),
+      /%/,
+    );
     await w.screenshot('webview-snapshot-editor-light');
     await clean(w);
   });
@@ -549,7 +747,14 @@ describe('memory webview in Chromium', () => {
       for (let sent = 0; sent < count; sent += 5000) {
         const batch = Array.from({ length: 5000 }, () => {
           t += 100;
-          return { time: t, heapUsed: 3e7 + (t % 7000) * 1000, heapTotal: 5e7, rss: 1e8, external: 2e6, arrayBuffers: 1e5 };
+          return {
+            time: t,
+            heapUsed: 3e7 + (t % 7000) * 1000,
+            heapTotal: 5e7,
+            rss: 1e8,
+            external: 2e6,
+            arrayBuffers: 1e5,
+          };
         });
         await w.deliver({ type: 'samples', samples: batch });
       }
@@ -562,7 +767,10 @@ describe('memory webview in Chromium', () => {
     const heap2 = await heapAfterGc();
     assert.ok(heap2 - heap1 < 2 * 1024 * 1024, `page heap grew by ${heap2 - heap1} bytes over 120,000 more samples`);
     // The legend shows the newest sample.
-    assert.equal(await page.locator('#panel-timeline .legend-item:has-text("Heap total") .legend-value').innerText(), '47.7 MB');
+    assert.equal(
+      await page.locator('#panel-timeline .legend-item:has-text("Heap total") .legend-value').innerText(),
+      '47.7 MB',
+    );
     await clean(w);
   });
 
@@ -603,22 +811,36 @@ describe('memory webview in Chromium', () => {
       await listening;
       const page = w.page;
       const { execFile } = await import('node:child_process');
-      const load = () => new Promise<void>((resolve, reject) => execFile(process.execPath, ['demo/load.js', '100', url], { cwd: repoRoot }, (e) => (e ? reject(e) : resolve())));
+      const load = () =>
+        new Promise<void>((resolve, reject) =>
+          execFile(process.execPath, ['demo/load.js', '100', url], { cwd: repoRoot }, (e) =>
+            e ? reject(e) : resolve(),
+          ),
+        );
       // Rounds of load, each followed by a forced GC and the samples after it (the post-GC points), until the
       // timeline names the growth; it needs MIN_SPAN_SECONDS of samples, however slow the machine, so rounds are
       // counted, not timed.
       const diagnosed = page.locator('#panel-timeline .estimate.outside-heap').waitFor();
       let done = false;
-      void diagnosed.then(() => (done = true), () => (done = true));
+      void diagnosed.then(
+        () => (done = true),
+        () => (done = true),
+      );
       for (let round = 1; !done; round++) {
-        if (round > 100) assert.fail(`no diagnosis after 100 rounds of load: ${await page.locator('#panel-timeline .diagnosis').innerText()}`);
+        if (round > 100)
+          assert.fail(
+            `no diagnosis after 100 rounds of load: ${await page.locator('#panel-timeline .diagnosis').innerText()}`,
+          );
         await load();
         await session.collectGarbage();
         w.controller.addSamples([], [{ time: Date.now(), kind: 'gc' }]);
         await samplesPast(5);
       }
       await diagnosed;
-      assert.match(await page.locator('#panel-timeline .diagnosis').innerText(), /The JS heap is flat, but (external memory|RSS) grows by \+[\d.]+ [KMG]B\/min over \d+ s: memory is held outside the JS heap/);
+      assert.match(
+        await page.locator('#panel-timeline .diagnosis').innerText(),
+        /The JS heap is flat, but (external memory|RSS) grows by \+[\d.]+ [KMG]B\/min over \d+ s: memory is held outside the JS heap/,
+      );
       assert.ok(Number(await page.locator('#panel-timeline .chart').getAttribute('data-markers')) >= 2);
       assert.match(await page.locator('#panel-timeline ul.markers').innerText(), /GC/);
       await w.screenshot('webview-timeline-live-dark');
@@ -638,11 +860,15 @@ describe('memory webview in Chromium', () => {
       await page.locator('table.leaks tbody tr[data-index]').first().waitFor();
       // The page takes its colours from the theme's variables.
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-      assert.equal(bg, { light: 'rgb(255, 255, 255)', dark: 'rgb(31, 31, 31)', 'high-contrast': 'rgb(0, 0, 0)' }[theme]);
+      assert.equal(
+        bg,
+        { light: 'rgb(255, 255, 255)', dark: 'rgb(31, 31, 31)', 'high-contrast': 'rgb(0, 0, 0)' }[theme],
+      );
       shots.push(await w.screenshot(`webview-leaks-${theme}`));
       for (const view of ['growth', 'summary', 'comparison', 'timeline'] as const) {
         await page.locator(`#tab-${view}`).click();
-        if (view === 'summary' || view === 'comparison') await page.locator(`#panel-${view} tbody tr[data-index]`).first().waitFor();
+        if (view === 'summary' || view === 'comparison')
+          await page.locator(`#panel-${view} tbody tr[data-index]`).first().waitFor();
         else await page.locator(`#panel-${view} canvas`).waitFor();
         shots.push(await w.screenshot(`webview-${view}-${theme}`));
       }

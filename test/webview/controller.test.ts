@@ -11,7 +11,11 @@ function harness(engine: EngineClient) {
   const posted: ToWebview[] = [];
   const opened: SourceLocation[] = [];
   const logs: string[] = [];
-  const controller = new PanelController(engine, { post: (m) => posted.push(m), openLocation: (l) => void opened.push(l), log: (level, m) => logs.push(`${level}: ${m}`) });
+  const controller = new PanelController(engine, {
+    post: (m) => posted.push(m),
+    openLocation: (l) => void opened.push(l),
+    log: (level, m) => logs.push(`${level}: ${m}`),
+  });
   let id = 0;
   const ask = async (query: unknown): Promise<WebviewAnswer<unknown>> => {
     const n = ++id;
@@ -50,9 +54,15 @@ describe('panel controller on the real engine', () => {
     assert.equal(s?.snapshots.length, 3);
     assert.deepEqual(Object.keys(s!.snapshots[0]).sort(), ['detail', 'label', 'nodeCount', 'time', 'totalSize']);
     // Beside its label, a snapshot's file name (for pickers), never where the file is.
-    assert.deepEqual(s!.snapshots.map((x) => x.detail), ['s1.heapsnapshot', 's2.heapsnapshot', 's3.heapsnapshot']);
+    assert.deepEqual(
+      s!.snapshots.map((x) => x.detail),
+      ['s1.heapsnapshot', 's2.heapsnapshot', 's3.heapsnapshot'],
+    );
     assert.equal(s?.timeline?.samples.time.length, 3, 'the memory figures of each snapshot make a timeline');
-    assert.deepEqual(s?.timeline?.samples.heapUsed, report.snapshots.map((x) => x.memoryUsage!.heapUsed));
+    assert.deepEqual(
+      s?.timeline?.samples.heapUsed,
+      report.snapshots.map((x) => x.memoryUsage!.heapUsed),
+    );
   });
 
   test('summary pages are sorted and filtered as asked, matching the engine figures', async () => {
@@ -60,13 +70,25 @@ describe('panel controller on the real engine', () => {
     h.controller.setInput({ report });
     const full = await engine.request({ kind: 'summary', file: files[2], offset: 0, limit: 1e6 });
     assert.ok(full.ok);
-    const byCount = await h.ask({ kind: 'summary', snapshot: 2, offset: 0, limit: 10, sort: { key: 'count', dir: 'desc' } });
+    const byCount = await h.ask({
+      kind: 'summary',
+      snapshot: 2,
+      offset: 0,
+      limit: 10,
+      sort: { key: 'count', dir: 'desc' },
+    });
     assert.ok(byCount.ok);
     const page = byCount.value as { total: number; items: { className: string; count: number }[] };
     assert.equal(page.total, full.value.total);
     assert.equal(page.items[0].count, Math.max(...full.value.items.map((r) => r.count)));
     for (let i = 1; i < page.items.length; i++) assert.ok(page.items[i - 1].count >= page.items[i].count);
-    const second = await h.ask({ kind: 'summary', snapshot: 2, offset: 10, limit: 10, sort: { key: 'count', dir: 'desc' } });
+    const second = await h.ask({
+      kind: 'summary',
+      snapshot: 2,
+      offset: 10,
+      limit: 10,
+      sort: { key: 'count', dir: 'desc' },
+    });
     assert.ok(second.ok);
     assert.ok((second.value as typeof page).items[0].count <= page.items[9].count);
     const filtered = await h.ask({ kind: 'summary', snapshot: 2, offset: 0, limit: 10, filter: 'connect' });
@@ -78,9 +100,18 @@ describe('panel controller on the real engine', () => {
   test('comparison, objects, retainers and paths come from the engine; bad snapshot indexes are answered as errors', async () => {
     const h = harness(engine);
     h.controller.setInput({ report });
-    const cmp = await h.ask({ kind: 'compare', base: 0, target: 2, offset: 0, limit: 500, sort: { key: 'countDelta', dir: 'desc' } });
+    const cmp = await h.ask({
+      kind: 'compare',
+      base: 0,
+      target: 2,
+      offset: 0,
+      limit: 500,
+      sort: { key: 'countDelta', dir: 'desc' },
+    });
     assert.ok(cmp.ok);
-    const conn = (cmp.value as { items: { className: string; countDelta: number }[] }).items.find((r) => r.className === 'Connection');
+    const conn = (cmp.value as { items: { className: string; countDelta: number }[] }).items.find(
+      (r) => r.className === 'Connection',
+    );
     assert.equal(conn?.countDelta, 200);
     const objects = await h.ask({ kind: 'objects', snapshot: 2, className: 'Connection', offset: 0, limit: 5 });
     assert.ok(objects.ok);
@@ -92,18 +123,28 @@ describe('panel controller on the real engine', () => {
     const path = await h.ask({ kind: 'retainerPath', snapshot: 2, nodeId: group.sampleIds[0] });
     assert.ok(path.ok);
     const gone = await h.ask({ kind: 'retainers', snapshot: 0, nodeId: group.sampleIds[0], offset: 0, limit: 10 });
-    assert.deepEqual(gone, { ok: false, error: `no object with id @${group.sampleIds[0]} in s1` }, 'an object allocated later is not in the baseline; the error names the snapshot, not its path');
+    assert.deepEqual(
+      gone,
+      { ok: false, error: `no object with id @${group.sampleIds[0]} in s1` },
+      'an object allocated later is not in the baseline; the error names the snapshot, not its path',
+    );
     const missing = await h.ask({ kind: 'summary', snapshot: 7, offset: 0, limit: 10 });
     assert.deepEqual(missing, { ok: false, error: 'there is no snapshot 7 in this panel' });
     const same = await h.ask({ kind: 'compare', base: 1, target: 1, offset: 0, limit: 10 });
     assert.equal(same.ok, false);
   });
 
-  test('a report over worker threads: the engine analyses each thread alone; the panel lists each worker\'s snapshots after the main thread\'s and explores a worker\'s group in them', async () => {
+  test("a report over worker threads: the engine analyses each thread alone; the panel lists each worker's snapshots after the main thread's and explores a worker's group in them", async () => {
     // chains-collections' snapshots stand in for a worker thread's: another heap, with object ids of its own.
     const worker = fixture('chains-collections').files;
-    const note = 'worker 2 short was alive in 1 of 3 snapshots, so it was not compared (only workers alive at every snapshot are)';
-    const a = await engine.request({ kind: 'analyze', files, threads: [{ name: 'worker 1 jobs', files: worker }], threadNotes: [note] });
+    const note =
+      'worker 2 short was alive in 1 of 3 snapshots, so it was not compared (only workers alive at every snapshot are)';
+    const a = await engine.request({
+      kind: 'analyze',
+      files,
+      threads: [{ name: 'worker 1 jobs', files: worker }],
+      threadNotes: [note],
+    });
     assert.ok(a.ok, !a.ok ? a.error : '');
     const threaded = a.value;
     assert.deepEqual(
@@ -116,7 +157,10 @@ describe('panel controller on the real engine', () => {
     assert.ok(threaded.warnings.includes(note));
     assert.ok(threaded.leaks.some((l) => l.thread === 'main' && l.className === 'Connection'));
     const group = threaded.leaks.find((l) => l.thread === 'worker 1 jobs');
-    assert.ok(group, `a group of the worker thread (got ${JSON.stringify(threaded.leaks.map((l) => [l.className, l.thread]))})`);
+    assert.ok(
+      group,
+      `a group of the worker thread (got ${JSON.stringify(threaded.leaks.map((l) => [l.className, l.thread]))})`,
+    );
 
     const h = harness(engine);
     h.controller.setInput({ report: threaded });
@@ -124,13 +168,23 @@ describe('panel controller on the real engine', () => {
     const state = h.posted[0].type === 'state' ? h.posted[0].state : undefined;
     const labels = state?.snapshots.map((x) => x.label) ?? [];
     assert.equal(labels.length, 6);
-    assert.ok(labels.slice(3).every((l) => l.endsWith(' (worker 1 jobs)')), labels.join(', '));
-    assert.ok(labels.slice(0, 3).every((l) => !l.includes('worker')), labels.join(', '));
+    assert.ok(
+      labels.slice(3).every((l) => l.endsWith(' (worker 1 jobs)')),
+      labels.join(', '),
+    );
+    assert.ok(
+      labels.slice(0, 3).every((l) => !l.includes('worker')),
+      labels.join(', '),
+    );
     assert.equal(lastSnapshotOfThread(threaded, 'main'), 2);
     assert.equal(lastSnapshotOfThread(threaded, undefined), 2);
     assert.equal(lastSnapshotOfThread(threaded, group.thread), 5);
     // The worker's object is asked for in the worker's last snapshot, where it is.
-    const path = await h.ask({ kind: 'retainerPath', snapshot: lastSnapshotOfThread(threaded, group.thread), nodeId: group.sampleIds[0] });
+    const path = await h.ask({
+      kind: 'retainerPath',
+      snapshot: lastSnapshotOfThread(threaded, group.thread),
+      nodeId: group.sampleIds[0],
+    });
     assert.ok(path.ok, !path.ok ? path.error : '');
     const summary = await h.ask({ kind: 'summary', snapshot: 5, offset: 0, limit: 500 });
     assert.ok(summary.ok);
@@ -156,11 +210,18 @@ describe('panel controller on the real engine', () => {
   test('a snapshot opened alone (the custom editor) is loaded on the first page, with progress and its figures', async () => {
     const h = harness(engine);
     const lone = fixture('clean-churn', { snapshots: 2 }).files[1];
-    h.controller.setInput({ title: 's2.heapsnapshot', snapshots: [{ file: lone, label: 's2.heapsnapshot' }], views: ['summary', 'retainers'] });
+    h.controller.setInput({
+      title: 's2.heapsnapshot',
+      snapshots: [{ file: lone, label: 's2.heapsnapshot' }],
+      views: ['summary', 'retainers'],
+    });
     await h.controller.handle({ type: 'ready' });
     const a = await h.ask({ kind: 'summary', snapshot: 0, offset: 0, limit: 20 });
     assert.ok(a.ok);
-    assert.ok(h.posted.some((m) => m.type === 'progress' && m.id === 1 && m.stage === 'parse'), 'parse progress reaches the webview');
+    assert.ok(
+      h.posted.some((m) => m.type === 'progress' && m.id === 1 && m.stage === 'parse'),
+      'parse progress reaches the webview',
+    );
     const figures = h.posted.find((m) => m.type === 'snapshots');
     assert.ok(figures && figures.type === 'snapshots' && figures.snapshots[0].totalSize! > 0);
   });
@@ -169,7 +230,11 @@ describe('panel controller on the real engine', () => {
     const h = harness(engine);
     const lone = fixture('clean-churn', { snapshots: 2 }).files[0];
     h.controller.setInput({ snapshots: [{ file: lone }] });
-    const pending = h.controller.handle({ type: 'query', id: 9, query: { kind: 'summary', snapshot: 0, offset: 0, limit: 5 } });
+    const pending = h.controller.handle({
+      type: 'query',
+      id: 9,
+      query: { kind: 'summary', snapshot: 0, offset: 0, limit: 5 },
+    });
     await h.controller.handle({ type: 'cancel', id: 9 });
     await pending;
     assert.equal(h.posted.filter((m) => m.type === 'answer').length, 0);
@@ -180,10 +245,17 @@ describe('panel controller on the real engine', () => {
 
   test('live samples are kept in a bounded history and replayed to a restarted webview', async () => {
     const h = harness(engine);
-    const small = new PanelController(engine, { post: (m) => h.posted.push(m), openLocation: () => undefined, log: () => undefined }, 64);
+    const small = new PanelController(
+      engine,
+      { post: (m) => h.posted.push(m), openLocation: () => undefined, log: () => undefined },
+      64,
+    );
     small.setInput({ live: true, title: 'live' });
     const t0 = Date.now();
-    for (let i = 0; i < 1000; i++) small.addSamples([{ time: t0 + i * 1000, heapUsed: 1e6 + i, heapTotal: 2e6, rss: 5e7, external: 1e5, arrayBuffers: 1e4 }]);
+    for (let i = 0; i < 1000; i++)
+      small.addSamples([
+        { time: t0 + i * 1000, heapUsed: 1e6 + i, heapTotal: 2e6, rss: 5e7, external: 1e5, arrayBuffers: 1e4 },
+      ]);
     small.addSamples([], [{ time: t0 + 500_000, kind: 'gc' }]);
     assert.equal(h.posted.length, 0);
     await small.handle({ type: 'ready' });
@@ -204,7 +276,13 @@ test('pageOf sorts numbers and names both ways, with ties broken by name', () =>
     { className: 'a', count: 2 },
     { className: 'c', count: 9 },
   ] as unknown as Parameters<typeof pageOf>[0];
-  assert.deepEqual(pageOf(rows, 0, 10, { key: 'count', dir: 'desc' }).items.map((r) => r.className), ['c', 'a', 'b']);
-  assert.deepEqual(pageOf(rows, 0, 10, { key: 'className', dir: 'desc' }).items.map((r) => r.className), ['c', 'b', 'a']);
+  assert.deepEqual(
+    pageOf(rows, 0, 10, { key: 'count', dir: 'desc' }).items.map((r) => r.className),
+    ['c', 'a', 'b'],
+  );
+  assert.deepEqual(
+    pageOf(rows, 0, 10, { key: 'className', dir: 'desc' }).items.map((r) => r.className),
+    ['c', 'b', 'a'],
+  );
   assert.deepEqual(pageOf(rows, 1, 1, { key: 'count', dir: 'asc' }), { total: 3, offset: 1, items: [rows[0]] });
 });

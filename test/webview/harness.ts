@@ -24,13 +24,21 @@ export const screenshotDir = path.join(repoRoot, '.leak-lens', 'screenshots');
 /** The Chromium the tests drive; Debian's package by default. */
 export function chromiumPath(): string {
   const p = process.env.CHROMIUM ?? '/usr/bin/chromium';
-  if (!fs.existsSync(p)) throw new Error(`the webview tests need Chromium at ${p}: \`npm test\` installs it first (or run \`node scripts/vscode-setup.js --chromium\`), or set CHROMIUM to its path`);
-  if (!fs.existsSync(path.join(dist, 'main.js'))) throw new Error('media/dist/main.js is missing: run `npm run build` first');
+  if (!fs.existsSync(p))
+    throw new Error(
+      `the webview tests need Chromium at ${p}: \`npm test\` installs it first (or run \`node scripts/vscode-setup.js --chromium\`), or set CHROMIUM to its path`,
+    );
+  if (!fs.existsSync(path.join(dist, 'main.js')))
+    throw new Error('media/dist/main.js is missing: run `npm run build` first');
   return p;
 }
 
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: ['--no-sandbox', '--disable-gpu', '--font-render-hinting=none'] });
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--font-render-hinting=none'],
+  });
 }
 
 /** Stub of VS Code's webview API: posts go to the test through a binding; state lives in the page. */
@@ -71,9 +79,18 @@ export async function serveWebview(): Promise<Server> {
     if (url.pathname === '/') {
       const theme = (url.searchParams.get('theme') ?? 'dark') as ThemeName;
       const nonce = makeNonce();
-      const html = webviewHtml({ cspSource: origin, nonce, scriptUri: `${origin}/dist/main.js`, styleUri: `${origin}/dist/style.css`, title: 'Leak Lens' });
+      const html = webviewHtml({
+        cspSource: origin,
+        nonce,
+        scriptUri: `${origin}/dist/main.js`,
+        styleUri: `${origin}/dist/style.css`,
+        title: 'Leak Lens',
+      });
       // The stub goes in before the bundle, under the page's nonce, as VS Code's own script is there before ours.
-      const page = html.replace('<script nonce=', `<script nonce="${nonce}" src="${origin}/stub.js?theme=${encodeURIComponent(theme)}"></script>\n<script nonce=`);
+      const page = html.replace(
+        '<script nonce=',
+        `<script nonce="${nonce}" src="${origin}/stub.js?theme=${encodeURIComponent(theme)}"></script>\n<script nonce=`,
+      );
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
       return;
     }
@@ -84,7 +101,13 @@ export async function serveWebview(): Promise<Server> {
     }
     const file = path.join(dist, path.normalize(url.pathname.replace(/^\/dist\//, '')));
     if (url.pathname.startsWith('/dist/') && file.startsWith(dist + path.sep) && fs.existsSync(file)) {
-      const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : file.endsWith('.svg') ? 'image/svg+xml' : 'application/octet-stream';
+      const type = file.endsWith('.js')
+        ? 'text/javascript'
+        : file.endsWith('.css')
+          ? 'text/css'
+          : file.endsWith('.svg')
+            ? 'image/svg+xml'
+            : 'application/octet-stream';
       res.writeHead(200, { 'content-type': type }).end(fs.readFileSync(file));
       return;
     }
@@ -130,7 +153,10 @@ export class WebviewPage {
   }
 
   static async open(browser: Browser, server: Server, o: OpenOptions): Promise<WebviewPage> {
-    const page = await browser.newPage({ viewport: { width: o.width ?? 1100, height: o.height ?? 820 }, deviceScaleFactor: 1 });
+    const page = await browser.newPage({
+      viewport: { width: o.width ?? 1100, height: o.height ?? 820 },
+      deviceScaleFactor: 1,
+    });
     // Every wait ends on what the page shows (an element, a text), never on a clock: answers come from the real
     // engine, which on a loaded machine may take longer than playwright's 30 s default. The limit only bounds a wait
     // that never ends, so that the failure names the element it waited for.
@@ -158,7 +184,15 @@ export class WebviewPage {
 
   /** Delivers a message to the page as VS Code does, in order (as JSON text: much faster to pass than objects). */
   deliver(message: ToWebview): Promise<unknown> {
-    this.delivery = this.delivery.then(() => this.page.evaluate((json) => (globalThis as unknown as { __leakLensDeliver(m: unknown): void }).__leakLensDeliver(JSON.parse(json)), JSON.stringify(message))).catch((e: Error) => this.errors.push(`deliver: ${e.message}`));
+    this.delivery = this.delivery
+      .then(() =>
+        this.page.evaluate(
+          (json) =>
+            (globalThis as unknown as { __leakLensDeliver(m: unknown): void }).__leakLensDeliver(JSON.parse(json)),
+          JSON.stringify(message),
+        ),
+      )
+      .catch((e: Error) => this.errors.push(`deliver: ${e.message}`));
     return this.delivery;
   }
 

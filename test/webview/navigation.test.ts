@@ -59,7 +59,10 @@ describe('memory webview navigation in Chromium', () => {
     // The group that is not selected by default (the table starts sorted by retained size, biggest first).
     const target = [...report.leaks].sort((a, b) => a.retainedSize - b.retainedSize)[0];
     const first = (await page.locator('table.leaks tbody tr[aria-selected=true] td').first().innerText()).trim();
-    assert.ok(target.retainedSize < Math.max(...report.leaks.map((g) => g.retainedSize)), `the groups differ in size: ${first}`);
+    assert.ok(
+      target.retainedSize < Math.max(...report.leaks.map((g) => g.retainedSize)),
+      `the groups differ in size: ${first}`,
+    );
     // The person is on another tab.
     await page.locator('#tab-summary').click();
     await page.locator('#tab-summary[aria-selected=true]').waitFor();
@@ -74,13 +77,24 @@ describe('memory webview navigation in Chromium', () => {
     assert.equal(await page.locator('#panel-leaks').isVisible(), true);
     // The group's heading is in view, below the sticky header with the tabs.
     await page.waitForFunction(() => {
-      const d = globalThis as unknown as { document: { querySelector(s: string): { getBoundingClientRect(): { top: number; bottom: number } } | null }; innerHeight: number };
+      const d = globalThis as unknown as {
+        document: { querySelector(s: string): { getBoundingClientRect(): { top: number; bottom: number } } | null };
+        innerHeight: number;
+      };
       const heading = d.document.querySelector('section.detail h2');
       const header = d.document.querySelector('header.top');
-      return !!heading && !!header && heading.getBoundingClientRect().top >= header.getBoundingClientRect().bottom && heading.getBoundingClientRect().bottom <= d.innerHeight;
+      return (
+        !!heading &&
+        !!header &&
+        heading.getBoundingClientRect().top >= header.getBoundingClientRect().bottom &&
+        heading.getBoundingClientRect().bottom <= d.innerHeight
+      );
     });
     assert.equal(await page.title(), 'Leak report - audit-log');
-    assert.deepEqual(w.errors.filter((e) => !/favicon|404/.test(e)), []);
+    assert.deepEqual(
+      w.errors.filter((e) => !/favicon|404/.test(e)),
+      [],
+    );
   });
 
   test('a group asked for while the webview is gone (a hidden panel) is shown by the next webview', async () => {
@@ -102,12 +116,20 @@ describe('memory webview navigation in Chromium', () => {
     const shown = await shownGroup(w);
     assert.equal(shown.tab, 'leaks');
     assert.ok(shown.row.startsWith(target.className), shown.row);
-    assert.deepEqual(w.errors.filter((e) => !/favicon|404/.test(e)), []);
+    assert.deepEqual(
+      w.errors.filter((e) => !/favicon|404/.test(e)),
+      [],
+    );
   });
 
   test('snapshot labels on the timeline never overlap, however close their lines; cut ones show their text as a tooltip', async () => {
     const t0 = Date.UTC(2026, 0, 1, 12);
-    const samples: TimelineSample[] = Array.from({ length: 600 }, (_, i) => ({ time: t0 + i * 1000, heapUsed: 3e7 + i * 1e4, heapTotal: 6e7, rss: 1e8 }));
+    const samples: TimelineSample[] = Array.from({ length: 600 }, (_, i) => ({
+      time: t0 + i * 1000,
+      heapUsed: 3e7 + i * 1e4,
+      heapTotal: 6e7,
+      rss: 1e8,
+    }));
     // Find Leaks' snapshots a second or two apart on a ten-minute timeline, then two far apart.
     const names = ['baseline', 'after round 1', 'after round 2', 'after round 3', 'after round 4', 'after round 5'];
     const markers: TimelineMarker[] = [
@@ -123,9 +145,29 @@ describe('memory webview navigation in Chromium', () => {
     assert.equal(await labels.count(), 8, 'one label per snapshot marker');
     const boxes = await labels.evaluateAll((els) =>
       els.map((e) => {
-        const r = (e as unknown as { getBoundingClientRect(): { left: number; right: number; top: number; bottom: number; width: number } }).getBoundingClientRect();
-        const el = e as unknown as { textContent: string; title: string; scrollWidth: number; clientWidth: number; className: string };
-        return { text: el.textContent, title: el.title, left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width, cut: el.scrollWidth > el.clientWidth, cls: el.className };
+        const r = (
+          e as unknown as {
+            getBoundingClientRect(): { left: number; right: number; top: number; bottom: number; width: number };
+          }
+        ).getBoundingClientRect();
+        const el = e as unknown as {
+          textContent: string;
+          title: string;
+          scrollWidth: number;
+          clientWidth: number;
+          className: string;
+        };
+        return {
+          text: el.textContent,
+          title: el.title,
+          left: r.left,
+          right: r.right,
+          top: r.top,
+          bottom: r.bottom,
+          width: r.width,
+          cut: el.scrollWidth > el.clientWidth,
+          cls: el.className,
+        };
       }),
     );
     const visible = boxes.filter((b) => b.width > 0);
@@ -140,22 +182,38 @@ describe('memory webview navigation in Chromium', () => {
     // Every label shown carries its whole text as a tooltip, after the names of crowded labels it stands for; every
     // snapshot is named by some label shown; a label cut to fit is marked and ends in an ellipsis (CSS).
     for (const b of visible) assert.ok(b.title === b.text || b.title.endsWith(`, ${b.text}`), JSON.stringify(b));
-    for (const m of markers.filter((x) => x.kind === 'snapshot')) assert.ok(visible.some((b) => b.title.split(', ').includes(m.label!)), `no label shown names ${m.label}: ${JSON.stringify(visible)}`);
+    for (const m of markers.filter((x) => x.kind === 'snapshot'))
+      assert.ok(
+        visible.some((b) => b.title.split(', ').includes(m.label!)),
+        `no label shown names ${m.label}: ${JSON.stringify(visible)}`,
+      );
     for (const b of visible.filter((x) => x.cut)) assert.match(b.cls, /elided/, `${b.text} is cut but not marked`);
     // Lines far apart keep their labels whole, on the first row.
     const far = boxes.filter((b) => /upload/.test(b.text));
-    assert.ok(far.every((b) => !b.cut && b.width > 0), JSON.stringify(far));
+    assert.ok(
+      far.every((b) => !b.cut && b.width > 0),
+      JSON.stringify(far),
+    );
     // The crowded ones use more than one row.
     assert.ok(new Set(boxes.map((b) => Math.round(b.top))).size > 1, 'crowded labels are staggered in rows');
     await w.screenshot('timeline-marker-labels');
-    assert.deepEqual(w.errors.filter((e) => !/favicon|404/.test(e)), []);
+    assert.deepEqual(
+      w.errors.filter((e) => !/favicon|404/.test(e)),
+      [],
+    );
   });
 
   test("a report's timeline estimates the leak rate from the time its snapshots span (minutes, three points)", async () => {
     // The report's own figures, with its snapshots taken six minutes apart as a person running Find Leaks by hand would.
     const t0 = Date.UTC(2026, 0, 1, 12);
-    const spread: LeakReport = { ...report, snapshots: report.snapshots.map((s, i) => ({ ...s, time: new Date(t0 + i * 360_000).toISOString() })) };
-    assert.ok(spread.snapshots.length >= 3 && spread.snapshots.every((s) => s.memoryUsage), 'the report has memory figures per snapshot');
+    const spread: LeakReport = {
+      ...report,
+      snapshots: report.snapshots.map((s, i) => ({ ...s, time: new Date(t0 + i * 360_000).toISOString() })),
+    };
+    assert.ok(
+      spread.snapshots.length >= 3 && spread.snapshots.every((s) => s.memoryUsage),
+      'the report has memory figures per snapshot',
+    );
     const w = await open({ title: 'Leak report', report: spread, root: repoRoot, initialView: 'timeline' });
     const page = w.page;
     await page.locator('#tab-timeline').click();
@@ -165,11 +223,20 @@ describe('memory webview navigation in Chromium', () => {
     assert.doesNotMatch(text, /Collecting samples/, text);
     assert.match(text, new RegExp(`over ${(spread.snapshots.length - 1) * 6} min`), text);
     // The same report with its snapshots a few seconds apart says what they span, not that it is collecting.
-    const quick: LeakReport = { ...report, snapshots: report.snapshots.map((s, i) => ({ ...s, time: new Date(t0 + i * 2000).toISOString() })) };
+    const quick: LeakReport = {
+      ...report,
+      snapshots: report.snapshots.map((s, i) => ({ ...s, time: new Date(t0 + i * 2000).toISOString() })),
+    };
     const q = await open({ title: 'Leak report', report: quick, root: repoRoot });
     await q.page.locator('#tab-timeline').click();
     await q.page.locator('#panel-timeline .estimate .diagnosis').waitFor();
-    assert.match(await q.page.locator('#panel-timeline .estimate').innerText(), /The snapshots span \d+ s: a leak-rate estimate needs at least 20 s between the first and the last\./);
-    assert.deepEqual(w.errors.filter((e) => !/favicon|404/.test(e)), []);
+    assert.match(
+      await q.page.locator('#panel-timeline .estimate').innerText(),
+      /The snapshots span \d+ s: a leak-rate estimate needs at least 20 s between the first and the last\./,
+    );
+    assert.deepEqual(
+      w.errors.filter((e) => !/favicon|404/.test(e)),
+      [],
+    );
   });
 });

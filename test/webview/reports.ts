@@ -18,7 +18,10 @@ export interface DemoRun {
 export function demoReport(app: string, entry = `demo/${app}.js`): DemoRun {
   // The TypeScript demo runs from its build output, which is not committed.
   if (app === 'ts-app' && !fs.existsSync(path.join(repoRoot, entry))) {
-    const b = spawnSync(process.execPath, [path.join(repoRoot, 'demo', 'ts-app', 'build.js')], { cwd: repoRoot, encoding: 'utf8' });
+    const b = spawnSync(process.execPath, [path.join(repoRoot, 'demo', 'ts-app', 'build.js')], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
     if (b.status !== 0) throw new Error(`building demo/ts-app failed: ${b.stderr}`);
   }
   const dir = path.join(repoRoot, '.leak-lens', 'webview', app);
@@ -28,13 +31,38 @@ export function demoReport(app: string, entry = `demo/${app}.js`): DemoRun {
   const hash = createHash('sha1');
   hash.update(fs.readFileSync(path.join(repoRoot, entry)));
   const engineOut = path.join(repoRoot, 'out', 'engine');
-  for (const f of fs.readdirSync(engineOut).filter((n) => n.endsWith('.js')).sort()) hash.update(fs.readFileSync(path.join(engineOut, f)));
+  for (const f of fs
+    .readdirSync(engineOut)
+    .filter((n) => n.endsWith('.js'))
+    .sort())
+    hash.update(fs.readFileSync(path.join(engineOut, f)));
   const digest = hash.digest('hex');
-  const fresh = fs.existsSync(out) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === digest && JSON.parse(fs.readFileSync(out, 'utf8')).snapshots.every((s: { file: string }) => fs.existsSync(s.file));
+  const fresh =
+    fs.existsSync(out) &&
+    fs.existsSync(stamp) &&
+    fs.readFileSync(stamp, 'utf8') === digest &&
+    JSON.parse(fs.readFileSync(out, 'utf8')).snapshots.every((s: { file: string }) => fs.existsSync(s.file));
   if (!fresh) {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'leak-lens.js'), 'run', '--format', 'json', '--track-allocations', '--out', dir, '--action', 'node demo/load.js', '--', 'node', entry], { cwd: repoRoot, encoding: 'utf8', timeout: 180_000, maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(repoRoot, 'bin', 'leak-lens.js'),
+        'run',
+        '--format',
+        'json',
+        '--track-allocations',
+        '--out',
+        dir,
+        '--action',
+        'node demo/load.js',
+        '--',
+        'node',
+        entry,
+      ],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 180_000, maxBuffer: 64 * 1024 * 1024 },
+    );
     // Exit status 1 means "leaks found"; 2 is an error.
     if (r.status !== 0 && r.status !== 1) throw new Error(`leak-lens run ${entry} failed (${r.status}): ${r.stderr}`);
     fs.writeFileSync(out, r.stdout);
@@ -50,7 +78,12 @@ export function demoReport(app: string, entry = `demo/${app}.js`): DemoRun {
  */
 export function corpusReport(app: string): DemoRun {
   const appDir = path.join(repoRoot, 'test', 'corpus', app);
-  const e = JSON.parse(fs.readFileSync(path.join(appDir, 'expected.json'), 'utf8')) as { program: string[]; nodeArgs?: string[]; action: string; ready?: string };
+  const e = JSON.parse(fs.readFileSync(path.join(appDir, 'expected.json'), 'utf8')) as {
+    program: string[];
+    nodeArgs?: string[];
+    action: string;
+    ready?: string;
+  };
   const dir = path.join(repoRoot, '.leak-lens', 'webview', `corpus-${app}`);
   const out = path.join(dir, 'report.json');
   const stamp = path.join(dir, 'inputs.sha1');
@@ -63,15 +96,44 @@ export function corpusReport(app: string): DemoRun {
   };
   walk(appDir);
   const engineOut = path.join(repoRoot, 'out', 'engine');
-  for (const f of fs.readdirSync(engineOut).filter((n) => n.endsWith('.js')).sort()) hash.update(fs.readFileSync(path.join(engineOut, f)));
+  for (const f of fs
+    .readdirSync(engineOut)
+    .filter((n) => n.endsWith('.js'))
+    .sort())
+    hash.update(fs.readFileSync(path.join(engineOut, f)));
   const digest = hash.digest('hex');
-  const fresh = fs.existsSync(out) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === digest && JSON.parse(fs.readFileSync(out, 'utf8')).snapshots.every((s: { file: string }) => fs.existsSync(s.file));
+  const fresh =
+    fs.existsSync(out) &&
+    fs.existsSync(stamp) &&
+    fs.readFileSync(stamp, 'utf8') === digest &&
+    JSON.parse(fs.readFileSync(out, 'utf8')).snapshots.every((s: { file: string }) => fs.existsSync(s.file));
   if (!fresh) {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
-    const args = [path.join(repoRoot, 'bin', 'leak-lens.js'), 'run', '--format', 'json', '--track-allocations', '--out', dir, ...(e.ready ? ['--ready', e.ready] : []), '--action', e.action, '--', 'node', ...(e.nodeArgs ?? []), ...e.program];
-    const r = spawnSync(process.execPath, args, { cwd: appDir, encoding: 'utf8', timeout: 240_000, maxBuffer: 64 * 1024 * 1024 });
-    if (r.status !== 0 && r.status !== 1) throw new Error(`leak-lens run on test/corpus/${app} failed (${r.status}): ${r.stderr}`);
+    const args = [
+      path.join(repoRoot, 'bin', 'leak-lens.js'),
+      'run',
+      '--format',
+      'json',
+      '--track-allocations',
+      '--out',
+      dir,
+      ...(e.ready ? ['--ready', e.ready] : []),
+      '--action',
+      e.action,
+      '--',
+      'node',
+      ...(e.nodeArgs ?? []),
+      ...e.program,
+    ];
+    const r = spawnSync(process.execPath, args, {
+      cwd: appDir,
+      encoding: 'utf8',
+      timeout: 240_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.status !== 0 && r.status !== 1)
+      throw new Error(`leak-lens run on test/corpus/${app} failed (${r.status}): ${r.stderr}`);
     fs.writeFileSync(out, r.stdout);
     fs.writeFileSync(stamp, digest);
   }

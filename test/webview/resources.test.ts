@@ -15,7 +15,11 @@ import { fixture } from '../helpers/fixtures';
 import { launchBrowser, repoRoot, serveWebview, Server, WebviewPage } from './harness';
 
 const app = path.join(repoRoot, 'test', 'fixtures', 'apps', 'resource-counts.js');
-const lineOf = (text: string) => fs.readFileSync(app, 'utf8').split('\n').findIndex((l) => l.includes(text)) + 1;
+const lineOf = (text: string) =>
+  fs
+    .readFileSync(app, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(text)) + 1;
 
 describe('memory webview: resources that grow', () => {
   let browser: Browser;
@@ -41,7 +45,10 @@ describe('memory webview: resources that grow', () => {
   });
 
   test('the resources table: kind, count, growth, counts per snapshot, creating line and holder, links that open', async () => {
-    const w = await WebviewPage.open(browser, server, { engine, input: { title: 'Leak Lens report', report, root: repoRoot } });
+    const w = await WebviewPage.open(browser, server, {
+      engine,
+      input: { title: 'Leak Lens report', report, root: repoRoot },
+    });
     pages.push(w);
     const page = w.page;
     const rows = page.locator('table.resources tbody tr[data-index]');
@@ -67,10 +74,18 @@ describe('memory webview: resources that grow', () => {
     const opened = w.waitForOpened();
     await rows.first().locator('td').nth(4).locator('a.loc').click();
     const msg = await w.waitForPosted((m) => m.type === 'openLocation');
-    assert.deepEqual(msg, { type: 'openLocation', file: app, line: lineOf('heldPending.set(seq++, new Promise('), column: promises.createdAt!.location!.column });
+    assert.deepEqual(msg, {
+      type: 'openLocation',
+      file: app,
+      line: lineOf('heldPending.set(seq++, new Promise('),
+      column: promises.createdAt!.location!.column,
+    });
     assert.deepEqual(await opened, promises.createdAt!.location);
     await w.settled();
     assert.deepEqual(await w.cspViolations(), []);
-    assert.deepEqual(w.errors.filter((e) => !/favicon|404/.test(e)), []);
+    assert.deepEqual(
+      w.errors.filter((e) => !/favicon|404/.test(e)),
+      [],
+    );
   });
 });

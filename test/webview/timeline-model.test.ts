@@ -9,7 +9,17 @@ const MB = 1024 * 1024;
  * A sampled process with a sawtooth heap: it climbs by `sawtooth` bytes between collections every `gcEvery` samples,
  * while the post-GC floor rises by `heapRate`, and RSS and external memory rise by their own rates (bytes/second).
  */
-function sampled(seconds: number, o: { heapRate?: number; rssRate?: number; externalRate?: number; perSecond?: number; sawtooth?: number; gcEvery?: number }): TimelineSample[] {
+function sampled(
+  seconds: number,
+  o: {
+    heapRate?: number;
+    rssRate?: number;
+    externalRate?: number;
+    perSecond?: number;
+    sawtooth?: number;
+    gcEvery?: number;
+  },
+): TimelineSample[] {
   const out: TimelineSample[] = [];
   const n = seconds * (o.perSecond ?? 4);
   const t0 = Date.UTC(2026, 0, 1);
@@ -18,7 +28,14 @@ function sampled(seconds: number, o: { heapRate?: number; rssRate?: number; exte
     const t = i / (o.perSecond ?? 4);
     const floor = 20 * MB + (o.heapRate ?? 0) * t;
     const heapUsed = floor + ((i % gcEvery) / gcEvery) * (o.sawtooth ?? 8 * MB);
-    out.push({ time: t0 + t * 1000, heapUsed, heapTotal: heapUsed + 10 * MB, rss: 90 * MB + (o.rssRate ?? 0) * t + 4 * MB * Math.sin(i), external: 2 * MB + (o.externalRate ?? 0) * t, arrayBuffers: MB });
+    out.push({
+      time: t0 + t * 1000,
+      heapUsed,
+      heapTotal: heapUsed + 10 * MB,
+      rss: 90 * MB + (o.rssRate ?? 0) * t + 4 * MB * Math.sin(i),
+      external: 2 * MB + (o.externalRate ?? 0) * t,
+      arrayBuffers: MB,
+    });
   }
   return out;
 }
@@ -36,7 +53,10 @@ test('the buffer never holds more than its capacity, keeps recent samples whole 
   assert.equal(buf.series.heapUsed[buf.length - 1], samples[samples.length - 1].heapUsed);
   // Merged points stand for many samples, and the weights add up to every sample seen.
   assert.ok(buf.weight[0] > 1);
-  assert.equal(Array.from(buf.weight.subarray(0, buf.length)).reduce((a, b) => a + b, 0), samples.length);
+  assert.equal(
+    Array.from(buf.weight.subarray(0, buf.length)).reduce((a, b) => a + b, 0),
+    samples.length,
+  );
   // The floor of merged points is the lowest heap used among them: the post-GC baseline survives merging.
   assert.ok(buf.heapFloor[0] <= buf.series.heapUsed[0]);
   assert.equal(Math.min(...buf.column('heapFloor')), Math.min(...samples.map((s) => s.heapUsed)));
@@ -114,7 +134,11 @@ test('with too few seconds of samples the estimate says it is still collecting',
 test("a report's few points over minutes give an estimate: the span counts, not the number of points", () => {
   // A report's timeline: one point per snapshot (baseline and two rounds), six minutes apart, a snapshot marker at each.
   const t0 = Date.UTC(2026, 0, 1);
-  const points = [0, 360, 720].map((s, i) => ({ time: t0 + s * 1000, heapUsed: 20 * MB + i * 6 * MB, heapTotal: 40 * MB }));
+  const points = [0, 360, 720].map((s, i) => ({
+    time: t0 + s * 1000,
+    heapUsed: 20 * MB + i * 6 * MB,
+    heapTotal: 40 * MB,
+  }));
   const buf = new TimelineBuffer(8);
   buf.pushAll(points);
   for (const p of points) buf.addMarker({ time: p.time, kind: 'snapshot' });
@@ -142,15 +166,37 @@ test('marker labels are laid out so that no two overlap: rows first, then cut wi
       for (let j = i + 1; j < places.length; j++) {
         const a = places[i];
         const b = places[j];
-        if (a.row === b.row && a.width > 0 && b.width > 0 && a.left < b.left + b.width && b.left < a.left + a.width) return `${i} and ${j}: ${JSON.stringify([a, b])}`;
+        if (a.row === b.row && a.width > 0 && b.width > 0 && a.left < b.left + b.width && b.left < a.left + a.width)
+          return `${i} and ${j}: ${JSON.stringify([a, b])}`;
       }
     return undefined;
   };
   // "after round 1" and "after round 2" a few pixels apart: the second goes to the next row, whole.
-  const two = layoutMarkerLabels([{ x: 100, width: 80 }, { x: 104, width: 80 }], { right: 1000, rows: 3, gap: 8 });
-  assert.deepEqual(two.map((p) => [p.row, p.left, p.width, p.elided, p.covers]), [[0, 100, 80, false, []], [1, 104, 80, false, []]]);
+  const two = layoutMarkerLabels(
+    [
+      { x: 100, width: 80 },
+      { x: 104, width: 80 },
+    ],
+    { right: 1000, rows: 3, gap: 8 },
+  );
+  assert.deepEqual(
+    two.map((p) => [p.row, p.left, p.width, p.elided, p.covers]),
+    [
+      [0, 100, 80, false, []],
+      [1, 104, 80, false, []],
+    ],
+  );
   // Far apart: one row.
-  assert.deepEqual(layoutMarkerLabels([{ x: 0, width: 50 }, { x: 200, width: 50 }], { right: 1000, rows: 3, gap: 8 }).map((p) => p.row), [0, 0]);
+  assert.deepEqual(
+    layoutMarkerLabels(
+      [
+        { x: 0, width: 50 },
+        { x: 200, width: 50 },
+      ],
+      { right: 1000, rows: 3, gap: 8 },
+    ).map((p) => p.row),
+    [0, 0],
+  );
   // The last label ends inside the plot.
   const edge = layoutMarkerLabels([{ x: 990, width: 60 }], { right: 1000, rows: 3, gap: 8 });
   assert.deepEqual([edge[0].left, edge[0].width], [940, 60]);
@@ -160,25 +206,63 @@ test('marker labels are laid out so that no two overlap: rows first, then cut wi
     const places = layoutMarkerLabels(requests, { right: 600, rows: 3, gap: 8 });
     assert.equal(places.length, n);
     assert.equal(overlaps(places), undefined);
-    assert.ok(places.every((p, i) => p.width <= requests[i].width && p.left >= 0 && p.left + p.width <= 600 && p.row >= 0 && p.row < 3));
-    assert.ok(places.some((p) => p.elided), 'crowded labels are cut');
+    assert.ok(
+      places.every(
+        (p, i) => p.width <= requests[i].width && p.left >= 0 && p.left + p.width <= 600 && p.row >= 0 && p.row < 3,
+      ),
+    );
+    assert.ok(
+      places.some((p) => p.elided),
+      'crowded labels are cut',
+    );
     // The last label is always whole: nothing comes after it.
     assert.equal(places[n - 1].width, requests[n - 1].width);
   }
   // With a minimum width, a label cut below it is dropped and the label that took its place covers it (and what it covered).
-  const dropped = layoutMarkerLabels([0, 2, 4, 6].map((x) => ({ x, width: 80 })), { right: 1000, rows: 2, gap: 8, minWidth: 28 });
-  assert.deepEqual(dropped.map((p) => [p.row, p.width, p.covers]), [[0, 0, []], [1, 0, []], [0, 80, [0]], [1, 80, [1]]]);
-  const chain = layoutMarkerLabels([0, 2, 4].map((x) => ({ x, width: 80 })), { right: 1000, rows: 1, gap: 8, minWidth: 28 });
-  assert.deepEqual(chain.map((p) => [p.width, p.covers]), [[0, []], [0, []], [80, [0, 1]]]);
+  const dropped = layoutMarkerLabels(
+    [0, 2, 4, 6].map((x) => ({ x, width: 80 })),
+    { right: 1000, rows: 2, gap: 8, minWidth: 28 },
+  );
+  assert.deepEqual(
+    dropped.map((p) => [p.row, p.width, p.covers]),
+    [
+      [0, 0, []],
+      [1, 0, []],
+      [0, 80, [0]],
+      [1, 80, [1]],
+    ],
+  );
+  const chain = layoutMarkerLabels(
+    [0, 2, 4].map((x) => ({ x, width: 80 })),
+    { right: 1000, rows: 1, gap: 8, minWidth: 28 },
+  );
+  assert.deepEqual(
+    chain.map((p) => [p.width, p.covers]),
+    [
+      [0, []],
+      [0, []],
+      [80, [0, 1]],
+    ],
+  );
   // Crowded at the right edge too.
-  const right = layoutMarkerLabels(Array.from({ length: 30 }, (_, i) => ({ x: 560 + i, width: 90 })), { right: 600, rows: 3, gap: 8 });
+  const right = layoutMarkerLabels(
+    Array.from({ length: 30 }, (_, i) => ({ x: 560 + i, width: 90 })),
+    { right: 600, rows: 3, gap: 8 },
+  );
   assert.equal(overlaps(right), undefined);
   assert.ok(right.every((p) => p.left + p.width <= 600));
 });
 
 test('a timeline travels as columns and comes back the same', () => {
   const buf = new TimelineBuffer(64);
-  buf.pushAll(sampled(10, { heapRate: 1000 }).map((s) => ({ ...s, heapUsed: Math.round(s.heapUsed), heapTotal: Math.round(s.heapTotal), rss: Math.round(s.rss!) })));
+  buf.pushAll(
+    sampled(10, { heapRate: 1000 }).map((s) => ({
+      ...s,
+      heapUsed: Math.round(s.heapUsed),
+      heapTotal: Math.round(s.heapTotal),
+      rss: Math.round(s.rss!),
+    })),
+  );
   const cols = buf.toColumns();
   assert.equal(cols.time.length, buf.length);
   const copy = new TimelineBuffer(64);

@@ -26,16 +26,38 @@ class ObjectsPanel {
     this.table = new DataTable<ObjectInfo>({
       label: 'Objects',
       empty: 'No objects.',
-      onActivate: (o) => this.target && app.showView('retainers', { snapshot: this.target.snapshot, nodeId: o.nodeId, name: o.className }),
+      onActivate: (o) =>
+        this.target &&
+        app.showView('retainers', { snapshot: this.target.snapshot, nodeId: o.nodeId, name: o.className }),
       columns: [
-        { key: 'name', label: 'Object', cell: (o) => [h('span', { class: 'obj-name', attrs: { title: o.name.slice(0, 2000) } }, shorten(o.name || o.className, 160)), ' ', h('span', { class: 'muted id' }, `@${o.nodeId}`)] },
+        {
+          key: 'name',
+          label: 'Object',
+          cell: (o) => [
+            h(
+              'span',
+              { class: 'obj-name', attrs: { title: o.name.slice(0, 2000) } },
+              shorten(o.name || o.className, 160),
+            ),
+            ' ',
+            h('span', { class: 'muted id' }, `@${o.nodeId}`),
+          ],
+        },
         { key: 'distance', label: 'Distance', numeric: true, cell: (o) => distanceText(o.distance) },
         { key: 'shallowSize', label: 'Shallow size', numeric: true, cell: (o) => formatBytes(o.shallowSize) },
         { key: 'retainedSize', label: 'Retained size', numeric: true, cell: (o) => formatBytes(o.retainedSize) },
       ],
     });
     this.pager = new Pager(OBJECT_PAGE, (offset) => this.load(offset), 'Objects');
-    this.el = h('section', { class: 'objects', attrs: { 'aria-label': 'Objects of the selected class' } }, this.heading, h('p', { class: 'muted' }, 'Enter or click an object to see what retains it.'), h('div', { class: 'table-wrap' }, this.table.el), this.pager.el, this.note);
+    this.el = h(
+      'section',
+      { class: 'objects', attrs: { 'aria-label': 'Objects of the selected class' } },
+      this.heading,
+      h('p', { class: 'muted' }, 'Enter or click an object to see what retains it.'),
+      h('div', { class: 'table-wrap' }, this.table.el),
+      this.pager.el,
+      this.note,
+    );
     this.el.hidden = true;
   }
 
@@ -55,7 +77,10 @@ class ObjectsPanel {
     const t = this.target!;
     if (this.pending !== undefined) this.app.cancel(this.pending);
     this.note.textContent = 'Loading…';
-    const { id, answer } = this.app.query({ kind: 'objects', snapshot: t.snapshot, className: t.className, offset, limit: OBJECT_PAGE }, (p) => (this.note.textContent = `${p}…`));
+    const { id, answer } = this.app.query(
+      { kind: 'objects', snapshot: t.snapshot, className: t.className, offset, limit: OBJECT_PAGE },
+      (p) => (this.note.textContent = `${p}…`),
+    );
     this.pending = id;
     void answer.then((a) => {
       if (this.pending !== id) return;
@@ -79,7 +104,9 @@ abstract class ClassTableView<R extends { className: string }, K extends string>
   protected readonly pager: Pager;
   protected readonly note = h('p', { class: 'muted', attrs: { role: 'status', 'data-status': 'classes' } });
   protected readonly objects: ObjectsPanel;
-  private readonly filterInput = h('input', { attrs: { type: 'search', placeholder: 'Filter classes', 'aria-label': 'Filter classes', spellcheck: 'false' } });
+  private readonly filterInput = h('input', {
+    attrs: { type: 'search', placeholder: 'Filter classes', 'aria-label': 'Filter classes', spellcheck: 'false' },
+  });
   protected sort: { key: K; dir: SortDir };
   private pending: number | undefined;
   private filterTimer = 0;
@@ -111,11 +138,29 @@ abstract class ClassTableView<R extends { className: string }, K extends string>
       this.filterTimer = window.setTimeout(() => this.load(0), 200);
     });
     this.toolbar.append(this.filterInput);
-    this.el = h('div', { class: 'view-body' }, this.toolbar, this.note, h('div', { class: 'table-wrap' }, this.table.el), this.pager.el, this.objects.el);
+    this.el = h(
+      'div',
+      { class: 'view-body' },
+      this.toolbar,
+      this.note,
+      h('div', { class: 'table-wrap' }, this.table.el),
+      this.pager.el,
+      this.objects.el,
+    );
   }
 
   protected abstract objectsSnapshot(): number;
-  protected abstract request(offset: number, filter: string | undefined): { id: number; answer: Promise<{ ok: true; value: { total: number; offset: number; items: R[] } } | { ok: false; error: string }> } | undefined;
+  protected abstract request(
+    offset: number,
+    filter: string | undefined,
+  ):
+    | {
+        id: number;
+        answer: Promise<
+          { ok: true; value: { total: number; offset: number; items: R[] } } | { ok: false; error: string }
+        >;
+      }
+    | undefined;
 
   /** Loads the first page the first time the view is shown. */
   activate(): void {
@@ -182,8 +227,18 @@ export class SummaryView extends ClassTableView<ClassSummary, SummarySortKey> {
       { key: 'className', label: 'Constructor', cell: (r) => h('span', { class: 'cls' }, r.className) },
       { key: 'distance', label: 'Distance', numeric: true, firstDir: 'asc', cell: (r) => distanceText(r.distance) },
       { key: 'count', label: 'Objects', numeric: true, cell: (r) => formatCount(r.count) },
-      { key: 'shallowSize', label: 'Shallow size', numeric: true, cell: (r) => [formatBytes(r.shallowSize), ' ', pct(r.shallowSize)] },
-      { key: 'retainedSize', label: 'Retained size', numeric: true, cell: (r) => [formatBytes(r.retainedSize), ' ', pct(r.retainedSize)] },
+      {
+        key: 'shallowSize',
+        label: 'Shallow size',
+        numeric: true,
+        cell: (r) => [formatBytes(r.shallowSize), ' ', pct(r.shallowSize)],
+      },
+      {
+        key: 'retainedSize',
+        label: 'Retained size',
+        numeric: true,
+        cell: (r) => [formatBytes(r.retainedSize), ' ', pct(r.retainedSize)],
+      },
     ]);
     this.heap = heap;
     this.pick.addEventListener('change', () => {
@@ -206,7 +261,10 @@ export class SummaryView extends ClassTableView<ClassSummary, SummarySortKey> {
   protected request(offset: number, filter: string | undefined) {
     const snapshot = Number(this.pick.value);
     if (!(snapshot >= 0)) return undefined;
-    return this.app.query({ kind: 'summary', snapshot, offset, limit: CLASS_PAGE, sort: this.sort, filter }, this.progress);
+    return this.app.query(
+      { kind: 'summary', snapshot, offset, limit: CLASS_PAGE, sort: this.sort, filter },
+      this.progress,
+    );
   }
 
   protected describe(total: number, filter: string | undefined): string {
@@ -226,10 +284,20 @@ export class ComparisonView extends ClassTableView<ClassDelta, CompareSortKey> {
       { key: 'className', label: 'Constructor', cell: (r) => h('span', { class: 'cls' }, r.className) },
       { key: 'newCount', label: '# New', numeric: true, cell: (r) => formatCount(r.newCount) },
       { key: 'deletedCount', label: '# Deleted', numeric: true, cell: (r) => formatCount(r.deletedCount) },
-      { key: 'countDelta', label: '# Delta', numeric: true, cell: (r) => h('span', { class: deltaClass(r.countDelta) }, formatSigned(r.countDelta)) },
+      {
+        key: 'countDelta',
+        label: '# Delta',
+        numeric: true,
+        cell: (r) => h('span', { class: deltaClass(r.countDelta) }, formatSigned(r.countDelta)),
+      },
       { key: 'allocatedSize', label: 'Alloc. size', numeric: true, cell: (r) => formatBytes(r.allocatedSize) },
       { key: 'freedSize', label: 'Freed size', numeric: true, cell: (r) => formatBytes(r.freedSize) },
-      { key: 'sizeDelta', label: 'Size delta', numeric: true, cell: (r) => h('span', { class: deltaClass(r.sizeDelta) }, formatSignedBytes(r.sizeDelta)) },
+      {
+        key: 'sizeDelta',
+        label: 'Size delta',
+        numeric: true,
+        cell: (r) => h('span', { class: deltaClass(r.sizeDelta) }, formatSignedBytes(r.sizeDelta)),
+      },
     ]);
     for (const p of [this.basePick, this.targetPick]) {
       p.addEventListener('change', () => {
@@ -256,7 +324,10 @@ export class ComparisonView extends ClassTableView<ClassDelta, CompareSortKey> {
     const base = Number(this.basePick.value);
     const target = Number(this.targetPick.value);
     if (!(base >= 0 && target >= 0)) return undefined;
-    return this.app.query({ kind: 'compare', base, target, offset, limit: CLASS_PAGE, sort: this.sort, filter }, this.progress);
+    return this.app.query(
+      { kind: 'compare', base, target, offset, limit: CLASS_PAGE, sort: this.sort, filter },
+      this.progress,
+    );
   }
 
   protected describe(total: number, filter: string | undefined): string {

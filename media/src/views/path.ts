@@ -13,14 +13,20 @@ export function edgeText(edge: string, edgeType: string): string {
 }
 
 export function renderPath(app: App, steps: RetainerStep[], label: string): HTMLElement {
-  if (steps.length === 0) return h('p', { class: 'muted' }, 'No retainer path: the object is not reachable from a GC root.');
+  if (steps.length === 0)
+    return h('p', { class: 'muted' }, 'No retainer path: the object is not reachable from a GC root.');
   const list = h('ol', { class: 'path', attrs: { 'aria-label': label } });
   steps.forEach((s, i) => {
     const li = h('li', { class: s.owner ? 'owner' : '', attrs: { 'data-node-id': s.nodeId } });
-    if (i === 0 && !s.edge) li.append(h('span', { class: 'node' }, stepNodeText(s, true)), ' ', h('span', { class: 'muted' }, '(root)'));
+    if (i === 0 && !s.edge)
+      li.append(h('span', { class: 'node' }, stepNodeText(s, true)), ' ', h('span', { class: 'muted' }, '(root)'));
     else {
       li.append(
-        h('span', { class: `edge edge-${s.edgeType}`, attrs: { title: `${s.edgeType} edge` } }, edgeText(s.edge, s.edgeType)),
+        h(
+          'span',
+          { class: `edge edge-${s.edgeType}`, attrs: { title: `${s.edgeType} edge` } },
+          edgeText(s.edge, s.edgeType),
+        ),
         h('span', { class: 'arrow', attrs: { 'aria-hidden': 'true' } }, ' → '),
         h('span', { class: 'node' }, stepNodeText(s, false)),
         ' ',
@@ -28,7 +34,11 @@ export function renderPath(app: App, steps: RetainerStep[], label: string): HTML
       );
     }
     if (s.location) li.append(' ', app.link(s.location));
-    if (s.owner) li.append(' ', h('span', { class: 'badge', attrs: { title: 'The reference that keeps the leaked objects alive' } }, 'owner'));
+    if (s.owner)
+      li.append(
+        ' ',
+        h('span', { class: 'badge', attrs: { title: 'The reference that keeps the leaked objects alive' } }, 'owner'),
+      );
     list.appendChild(li);
   });
   return list;

@@ -34,8 +34,19 @@ export class RetainersView {
   private readonly snapshotPick = h('select', { attrs: { 'aria-label': 'Snapshot' } });
   private readonly pathBox = h('section', { class: 'path-box', attrs: { 'aria-label': 'Retainer path' } });
   private readonly tree = h('ul', { class: 'tree', attrs: { role: 'tree', 'aria-label': 'Retainers' } });
-  private readonly pathButton = h('button', { class: 'secondary', attrs: { type: 'button', title: 'Show the retainer path of the selected object (P)', disabled: true } }, 'Show path of selected');
-  private readonly empty = h('p', { class: 'muted' }, 'Choose an object: “Explore retainers” on a leak group, or an object in the Summary.');
+  private readonly pathButton = h(
+    'button',
+    {
+      class: 'secondary',
+      attrs: { type: 'button', title: 'Show the retainer path of the selected object (P)', disabled: true },
+    },
+    'Show path of selected',
+  );
+  private readonly empty = h(
+    'p',
+    { class: 'muted' },
+    'Choose an object: “Explore retainers” on a leak group, or an object in the Summary.',
+  );
   private focus: { snapshot: number; nodeId: number } | undefined;
   private root: TreeItem | undefined;
   private active: TreeItem | undefined;
@@ -76,11 +87,28 @@ export class RetainersView {
     this.generation++;
     this.setVisible(true);
     this.snapshotPick.value = String(focus.snapshot);
-    replace(this.heading, 'Retainers of ', h('span', { class: 'cls' }, name ?? 'object'), h('span', { class: 'muted' }, ` @${focus.nodeId}`));
+    replace(
+      this.heading,
+      'Retainers of ',
+      h('span', { class: 'cls' }, name ?? 'object'),
+      h('span', { class: 'muted' }, ` @${focus.nodeId}`),
+    );
     this.showPath(focus.nodeId, name);
     replace(this.tree);
     const row = h('div', { class: 'tree-row' });
-    this.root = { el: this.tree, row, group: this.tree, info: undefined, nodeId: focus.nodeId, level: 0, parent: undefined, expanded: true, loaded: 0, total: 0, cycle: false };
+    this.root = {
+      el: this.tree,
+      row,
+      group: this.tree,
+      info: undefined,
+      nodeId: focus.nodeId,
+      level: 0,
+      parent: undefined,
+      expanded: true,
+      loaded: 0,
+      total: 0,
+      cycle: false,
+    };
     this.active = undefined;
     this.pathButton.disabled = true;
     this.loadPage(this.root);
@@ -90,14 +118,26 @@ export class RetainersView {
     const focus = this.focus!;
     const gen = this.generation;
     replace(this.pathBox, h('p', { class: 'muted' }, 'Finding the retainer path…'));
-    const { answer } = this.app.query({ kind: 'retainerPath', snapshot: focus.snapshot, nodeId }, (t) => replace(this.pathBox, h('p', { class: 'muted' }, `${t}…`)));
+    const { answer } = this.app.query({ kind: 'retainerPath', snapshot: focus.snapshot, nodeId }, (t) =>
+      replace(this.pathBox, h('p', { class: 'muted' }, `${t}…`)),
+    );
     void answer.then((a) => {
       if (gen !== this.generation) return;
       if (!a.ok) replace(this.pathBox, h('p', { class: 'error' }, a.error));
       else {
         const last = a.value[a.value.length - 1];
-        if (name === undefined && last && nodeId === focus.nodeId) replace(this.heading, 'Retainers of ', h('span', { class: 'cls' }, last.node), h('span', { class: 'muted' }, ` @${nodeId}`));
-        replace(this.pathBox, h('p', { class: 'muted' }, `Path to ${last?.node ?? 'object'} @${nodeId}, from a GC root:`), renderPath(this.app, a.value, `Retainer path of @${nodeId}`));
+        if (name === undefined && last && nodeId === focus.nodeId)
+          replace(
+            this.heading,
+            'Retainers of ',
+            h('span', { class: 'cls' }, last.node),
+            h('span', { class: 'muted' }, ` @${nodeId}`),
+          );
+        replace(
+          this.pathBox,
+          h('p', { class: 'muted' }, `Path to ${last?.node ?? 'object'} @${nodeId}, from a GC root:`),
+          renderPath(this.app, a.value, `Retainer path of @${nodeId}`),
+        );
       }
     });
   }
@@ -109,7 +149,10 @@ export class RetainersView {
     item.more?.remove();
     const loading = h('li', { class: 'muted tree-note', attrs: { role: 'none' } }, 'Loading retainers…');
     group.appendChild(loading);
-    const { answer } = this.app.query({ kind: 'retainers', snapshot: focus.snapshot, nodeId: item.nodeId, offset: item.loaded, limit: RETAINERS_PAGE }, (t) => (loading.textContent = `${t}…`));
+    const { answer } = this.app.query(
+      { kind: 'retainers', snapshot: focus.snapshot, nodeId: item.nodeId, offset: item.loaded, limit: RETAINERS_PAGE },
+      (t) => (loading.textContent = `${t}…`),
+    );
     void answer.then((a) => {
       if (gen !== this.generation) return;
       loading.remove();
@@ -120,10 +163,26 @@ export class RetainersView {
       item.total = a.value.total;
       for (const r of a.value.items) group.appendChild(this.makeItem(r, item).el);
       item.loaded += a.value.items.length;
-      if (item.loaded === 0) group.appendChild(h('li', { class: 'muted tree-note', attrs: { role: 'none' } }, item === this.root ? 'No retainers: only weak references or GC roots hold this object.' : 'No further retainers.'));
+      if (item.loaded === 0)
+        group.appendChild(
+          h(
+            'li',
+            { class: 'muted tree-note', attrs: { role: 'none' } },
+            item === this.root
+              ? 'No retainers: only weak references or GC roots hold this object.'
+              : 'No further retainers.',
+          ),
+        );
       if (item.loaded < item.total) {
         const rest = item.total - item.loaded;
-        const more = h('li', { class: 'tree-more', attrs: { role: 'treeitem', tabindex: -1, 'aria-level': item.level + 1, 'data-more': 'true' } }, `Show ${Math.min(RETAINERS_PAGE, rest)} more of ${formatCount(rest)} remaining…`);
+        const more = h(
+          'li',
+          {
+            class: 'tree-more',
+            attrs: { role: 'treeitem', tabindex: -1, 'aria-level': item.level + 1, 'data-more': 'true' },
+          },
+          `Show ${Math.min(RETAINERS_PAGE, rest)} more of ${formatCount(rest)} remaining…`,
+        );
         more.addEventListener('click', () => this.loadMore(item));
         item.more = more;
         group.appendChild(more);
@@ -182,18 +241,53 @@ export class RetainersView {
       'div',
       { class: 'tree-row' },
       toggle,
-      h('span', { class: `edge edge-${r.edgeType}`, attrs: { title: `${r.edgeType} edge` } }, edgeText(r.edge, r.edgeType)),
+      h(
+        'span',
+        { class: `edge edge-${r.edgeType}`, attrs: { title: `${r.edgeType} edge` } },
+        edgeText(r.edge, r.edgeType),
+      ),
       h('span', { class: 'muted' }, ' in '),
       h('span', { class: 'node' }, r.node || `(${r.nodeType})`),
       ' ',
       h('span', { class: 'muted id' }, `@${r.nodeId}`),
-      cycle ? h('span', { class: 'badge', attrs: { title: 'This object is already on the chain above' } }, 'cycle') : null,
-      h('span', { class: 'tree-fig muted', attrs: { title: 'Distance from the GC roots' } }, r.distance >= 0 && r.distance < 1e8 ? `distance ${r.distance}` : ''),
+      cycle
+        ? h('span', { class: 'badge', attrs: { title: 'This object is already on the chain above' } }, 'cycle')
+        : null,
+      h(
+        'span',
+        { class: 'tree-fig muted', attrs: { title: 'Distance from the GC roots' } },
+        r.distance >= 0 && r.distance < 1e8 ? `distance ${r.distance}` : '',
+      ),
       h('span', { class: 'tree-fig', attrs: { title: 'Retained size' } }, formatBytes(r.retainedSize)),
       r.location ? this.rowLink(r.location) : null,
     );
-    const el = h('li', { attrs: { role: 'treeitem', tabindex: -1, 'aria-level': level, 'aria-selected': 'false', 'aria-expanded': cycle ? undefined : 'false', 'data-node-id': r.nodeId } }, row);
-    const item: TreeItem = { el, row, group: undefined, info: r, nodeId: r.nodeId, level, parent, expanded: false, loaded: 0, total: 0, cycle };
+    const el = h(
+      'li',
+      {
+        attrs: {
+          role: 'treeitem',
+          tabindex: -1,
+          'aria-level': level,
+          'aria-selected': 'false',
+          'aria-expanded': cycle ? undefined : 'false',
+          'data-node-id': r.nodeId,
+        },
+      },
+      row,
+    );
+    const item: TreeItem = {
+      el,
+      row,
+      group: undefined,
+      info: r,
+      nodeId: r.nodeId,
+      level,
+      parent,
+      expanded: false,
+      loaded: 0,
+      total: 0,
+      cycle,
+    };
     this.items.set(el, item);
     row.addEventListener('click', () => {
       this.setActive(item, true);
@@ -275,7 +369,10 @@ export class RetainersView {
       e.preventDefault();
       if (!item.expanded) this.toggle(item, true);
       else {
-        const child = item.group && (Array.from(item.group.children).find((c) => c.getAttribute('role') === 'treeitem') as HTMLElement | undefined);
+        const child =
+          item.group &&
+          (Array.from(item.group.children).find((c) => c.getAttribute('role') === 'treeitem') as
+            HTMLElement | undefined);
         if (child) this.setActive(this.itemOf(child) ?? child, true);
       }
     } else if (e.key === 'ArrowLeft') {

@@ -35,18 +35,48 @@ export class SamplingView {
       onActivate: (row) => this.showStack(row),
       columns: [
         { key: 'rank', label: '#', numeric: true, value: (r) => r.rank, cell: (r) => String(r.rank), firstDir: 'asc' },
-        { key: 'site', label: 'Allocated in', value: (r) => samplingSiteText(r.g), cell: (r) => h('code', null, samplingSiteText(r.g)) },
-        { key: 'location', label: 'Line', value: (r) => (r.g.site.location ? `${r.g.site.location.file}:${String(r.g.site.location.line).padStart(9, '0')}` : ''), cell: (r) => (r.g.site.location ? app.link(r.g.site.location) : h('span', { class: 'muted' }, '(location unknown)')) },
+        {
+          key: 'site',
+          label: 'Allocated in',
+          value: (r) => samplingSiteText(r.g),
+          cell: (r) => h('code', null, samplingSiteText(r.g)),
+        },
+        {
+          key: 'location',
+          label: 'Line',
+          value: (r) =>
+            r.g.site.location ? `${r.g.site.location.file}:${String(r.g.site.location.line).padStart(9, '0')}` : '',
+          cell: (r) =>
+            r.g.site.location ? app.link(r.g.site.location) : h('span', { class: 'muted' }, '(location unknown)'),
+        },
         {
           key: 'live',
           label: 'Live bytes per round',
           numeric: true,
           value: (r) => r.g.liveSamples[r.g.liveSamples.length - 1] ?? 0,
-          cell: (r) => samplingLiveBytes(r.g, this.interval).map((b) => formatBytes(b)).join(' → '),
-          title: 'Estimated bytes of live sampled objects at each round boundary (live samples × the sampling interval), the baseline first',
+          cell: (r) =>
+            samplingLiveBytes(r.g, this.interval)
+              .map((b) => formatBytes(b))
+              .join(' → '),
+          title:
+            'Estimated bytes of live sampled objects at each round boundary (live samples × the sampling interval), the baseline first',
         },
-        { key: 'growth', label: 'Growth / round', numeric: true, value: (r) => samplingBytesPerRound(r.g, this.interval), cell: (r) => `+${formatBytes(samplingBytesPerRound(r.g, this.interval))}`, title: 'Estimated live bytes added per round' },
-        { key: 'kept', label: 'Kept from rounds', numeric: true, value: (r) => r.g.estimatedBytes, cell: (r) => formatBytes(r.g.estimatedBytes), title: 'Estimated bytes alive at the end that the rounds allocated' },
+        {
+          key: 'growth',
+          label: 'Growth / round',
+          numeric: true,
+          value: (r) => samplingBytesPerRound(r.g, this.interval),
+          cell: (r) => `+${formatBytes(samplingBytesPerRound(r.g, this.interval))}`,
+          title: 'Estimated live bytes added per round',
+        },
+        {
+          key: 'kept',
+          label: 'Kept from rounds',
+          numeric: true,
+          value: (r) => r.g.estimatedBytes,
+          cell: (r) => formatBytes(r.g.estimatedBytes),
+          title: 'Estimated bytes alive at the end that the rounds allocated',
+        },
       ],
     });
     const wrap = h('div', { class: 'table-wrap' }, this.table.el);
@@ -58,12 +88,30 @@ export class SamplingView {
     const about = `from allocation samples at ${s.rounds + 1} round boundaries (${s.rounds} ${s.rounds === 1 ? 'round' : 'rounds'}; one sampled per ${formatBytes(s.interval)} allocated, no snapshot)`;
     const n = s.growth.length;
     this.banner.className = `banner ${n > 0 ? 'leak' : 'clean'}`;
-    replace(this.banner, h('strong', null, n > 0 ? `${n} allocation ${n === 1 ? 'stack' : 'stacks'} whose live objects grow every round` : 'No allocation stack grows every round'), h('span', { class: 'muted' }, ` ${about}`), report.pid !== undefined ? h('span', { class: 'muted' }, ` in pid ${report.pid}`) : null);
+    replace(
+      this.banner,
+      h(
+        'strong',
+        null,
+        n > 0
+          ? `${n} allocation ${n === 1 ? 'stack' : 'stacks'} whose live objects grow every round`
+          : 'No allocation stack grows every round',
+      ),
+      h('span', { class: 'muted' }, ` ${about}`),
+      report.pid !== undefined ? h('span', { class: 'muted' }, ` in pid ${report.pid}`) : null,
+    );
     // What this mode cannot tell, in the words every view uses (render/words.ts).
     this.notice.textContent = `${SAMPLING_NOTICE.charAt(0).toUpperCase()}${SAMPLING_NOTICE.slice(1)}.${n === 0 ? ' A leak smaller than a few sampling intervals per round may draw no sample: run more rounds or a heavier workload.' : ''}`;
     this.table.setRows(s.growth.map((g, i) => ({ rank: i + 1, g })));
     replace(this.extra);
-    if (report.warnings.length) this.extra.append(h('ul', { class: 'warnings', attrs: { 'aria-label': 'Warnings' } }, ...report.warnings.map((w) => h('li', null, w))));
+    if (report.warnings.length)
+      this.extra.append(
+        h(
+          'ul',
+          { class: 'warnings', attrs: { 'aria-label': 'Warnings' } },
+          ...report.warnings.map((w) => h('li', null, w)),
+        ),
+      );
     if (this.table.length > 0) {
       this.table.select(0, false);
       this.showStack(this.table.rowAt(0)!);
@@ -75,22 +123,56 @@ export class SamplingView {
     const app = this.app;
     this.detail.dataset.rank = String(rank);
     const facts = h('dl', { class: 'facts' });
-    const fact = (term: string, ...value: (Node | string | null)[]) => facts.append(h('dt', null, term), h('dd', null, ...value));
-    fact('Allocated in', h('code', null, samplingSiteText(g)), g.site.location ? ' ' : null, g.site.location ? app.link(g.site.location) : null);
-    fact('Live bytes per round', samplingLiveBytes(g, this.interval).map((b) => formatBytes(b)).join(' → '), h('span', { class: 'muted' }, ` (estimated; +${formatBytes(samplingBytesPerRound(g, this.interval))} per round)`));
-    fact('Live samples per round', g.liveSamples.map(formatCount).join(' → '), h('span', { class: 'muted' }, ` (survivors from each round: ${g.survivorsPerRound.map(formatCount).join(', ')})`));
+    const fact = (term: string, ...value: (Node | string | null)[]) =>
+      facts.append(h('dt', null, term), h('dd', null, ...value));
+    fact(
+      'Allocated in',
+      h('code', null, samplingSiteText(g)),
+      g.site.location ? ' ' : null,
+      g.site.location ? app.link(g.site.location) : null,
+    );
+    fact(
+      'Live bytes per round',
+      samplingLiveBytes(g, this.interval)
+        .map((b) => formatBytes(b))
+        .join(' → '),
+      h('span', { class: 'muted' }, ` (estimated; +${formatBytes(samplingBytesPerRound(g, this.interval))} per round)`),
+    );
+    fact(
+      'Live samples per round',
+      g.liveSamples.map(formatCount).join(' → '),
+      h('span', { class: 'muted' }, ` (survivors from each round: ${g.survivorsPerRound.map(formatCount).join(', ')})`),
+    );
     fact('Kept from the rounds', `about ${formatBytes(g.estimatedBytes)}`);
     replace(
       this.detail,
-      h('h2', null, h('code', null, samplingSiteText(g)), h('span', { class: 'muted' }, ` +${formatBytes(samplingBytesPerRound(g, this.interval))} live per round`)),
+      h(
+        'h2',
+        null,
+        h('code', null, samplingSiteText(g)),
+        h('span', { class: 'muted' }, ` +${formatBytes(samplingBytesPerRound(g, this.interval))} live per round`),
+      ),
       facts,
       h('h3', null, 'Allocating stack'),
       h(
         'ol',
         { class: 'stack', attrs: { 'aria-label': `Allocating stack of ${samplingSiteText(g)}, innermost first` } },
-        ...g.stack.map((f) => h('li', { class: f.library ? 'library' : f === g.site || sameFrame(f, g.site) ? 'app site' : 'app' }, h('code', null, `${f.function}()`), f.location ? ' ' : null, f.location ? app.link(f.location) : null, f.library ? h('span', { class: 'muted' }, ' (library)') : null)),
+        ...g.stack.map((f) =>
+          h(
+            'li',
+            { class: f.library ? 'library' : f === g.site || sameFrame(f, g.site) ? 'app site' : 'app' },
+            h('code', null, `${f.function}()`),
+            f.location ? ' ' : null,
+            f.location ? app.link(f.location) : null,
+            f.library ? h('span', { class: 'muted' }, ' (library)') : null,
+          ),
+        ),
       ),
-      h('p', { class: 'muted' }, 'No retainer path: the sampling profiler records where objects were allocated, not what holds them. Run Find Leaks with heap snapshots to see the owner.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'No retainer path: the sampling profiler records where objects were allocated, not what holds them. Run Find Leaks with heap snapshots to see the owner.',
+      ),
     );
   }
 }

@@ -8,7 +8,15 @@ import type { TimelineColumns, TimelineMarker, TimelineSample } from '../../../p
 import type { App } from '../app';
 import { byteAxis, chartTheme, ChartTheme, followWidth, onThemeChange, timeAxis, uPlot } from '../chart';
 import { formatBytes, h, replace } from '../dom';
-import { estimateLeak, formatDuration, layoutMarkerLabels, MIN_SPAN_SECONDS, SERIES_KEYS, SeriesKey, TimelineBuffer } from '../../../render/timeline';
+import {
+  estimateLeak,
+  formatDuration,
+  layoutMarkerLabels,
+  MIN_SPAN_SECONDS,
+  SERIES_KEYS,
+  SeriesKey,
+  TimelineBuffer,
+} from '../../../render/timeline';
 
 const HEIGHT = 280;
 /** Rows of snapshot labels above the chart, their height and the space kept between two labels of a row (CSS px). */
@@ -18,7 +26,13 @@ const LABEL_GAP = 8;
 /** A label cut narrower than this is dropped; the label that took its place names it in its tooltip. */
 const LABEL_MIN_WIDTH = 28;
 
-const seriesNames: Record<SeriesKey, string> = { heapUsed: 'Heap used', heapTotal: 'Heap total', rss: 'RSS', external: 'External', arrayBuffers: 'Array buffers' };
+const seriesNames: Record<SeriesKey, string> = {
+  heapUsed: 'Heap used',
+  heapTotal: 'Heap total',
+  rss: 'RSS',
+  external: 'External',
+  arrayBuffers: 'Array buffers',
+};
 const seriesHelp: Record<SeriesKey, string> = {
   heapUsed: 'JS objects alive on the V8 heap',
   heapTotal: 'Memory V8 reserved for the JS heap',
@@ -42,9 +56,16 @@ export class TimelineView {
   private labelsKey = '';
   private readonly legend = h('div', { class: 'legend', attrs: { role: 'group', 'aria-label': 'Series' } });
   private readonly estimate = h('div', { class: 'estimate', attrs: { role: 'status', 'aria-live': 'polite' } });
-  private readonly markerList = h('ul', { class: 'plain markers', attrs: { 'aria-label': 'Snapshots and garbage collections' } });
+  private readonly markerList = h('ul', {
+    class: 'plain markers',
+    attrs: { 'aria-label': 'Snapshots and garbage collections' },
+  });
   private readonly liveNote = h('span', { class: 'muted' });
-  private readonly rangePick = h('select', { attrs: { 'aria-label': 'Time range' } }, ...RANGES.map((r, i) => h('option', { attrs: { value: i } }, r.label)));
+  private readonly rangePick = h(
+    'select',
+    { attrs: { 'aria-label': 'Time range' } },
+    ...RANGES.map((r, i) => h('option', { attrs: { value: i } }, r.label)),
+  );
   private readonly values = new Map<SeriesKey, HTMLElement>();
   private readonly toggles = new Map<SeriesKey, HTMLInputElement>();
   private chart: uPlot | undefined;
@@ -107,7 +128,9 @@ export class TimelineView {
     const t = this.theme ?? chartTheme();
     SERIES_KEYS.forEach((k, i) => {
       if (!this.buffer.present[k] && this.buffer.length > 0) return;
-      const box = h('input', { attrs: { type: 'checkbox', checked: k !== 'heapTotal' || !this.live, 'data-series': k } });
+      const box = h('input', {
+        attrs: { type: 'checkbox', checked: k !== 'heapTotal' || !this.live, 'data-series': k },
+      });
       box.addEventListener('change', () => {
         const idx = SERIES_KEYS.indexOf(k) + 1;
         this.chart?.setSeries(idx, { show: box.checked });
@@ -117,7 +140,16 @@ export class TimelineView {
       const value = h('span', { class: 'legend-value' }, '–');
       this.values.set(k, value);
       this.toggles.set(k, box);
-      this.legend.append(h('label', { class: 'legend-item', attrs: { title: seriesHelp[k] } }, box, swatch, h('span', null, seriesNames[k]), value));
+      this.legend.append(
+        h(
+          'label',
+          { class: 'legend-item', attrs: { title: seriesHelp[k] } },
+          box,
+          swatch,
+          h('span', null, seriesNames[k]),
+          value,
+        ),
+      );
     });
   }
 
@@ -196,10 +228,24 @@ export class TimelineView {
   private renderEstimate(): void {
     const e = estimateLeak(this.buffer);
     // A report's points are its snapshots: nothing more will come, so say what they span.
-    if (e.verdict === 'collecting' && !this.live && this.buffer.length > 1) e.diagnosis = `The snapshots span ${formatDuration(e.spanSeconds)}: a leak-rate estimate needs at least ${MIN_SPAN_SECONDS} s between the first and the last.`;
+    if (e.verdict === 'collecting' && !this.live && this.buffer.length > 1)
+      e.diagnosis = `The snapshots span ${formatDuration(e.spanSeconds)}: a leak-rate estimate needs at least ${MIN_SPAN_SECONDS} s between the first and the last.`;
     this.estimate.className = `estimate ${e.verdict}`;
-    const basis = e.verdict === 'outside-heap' ? ' (the JS heap is flat)' : e.source === 'gc' ? ' (post-GC heap, after each forced GC or snapshot)' : e.source === 'troughs' ? ' (heap low points)' : '';
-    replace(this.estimate, e.headline ? h('strong', { class: 'rate' }, e.headline) : null, e.headline ? h('span', { class: 'muted' }, basis) : null, e.headline ? h('br') : null, h('span', { class: 'diagnosis' }, e.diagnosis));
+    const basis =
+      e.verdict === 'outside-heap'
+        ? ' (the JS heap is flat)'
+        : e.source === 'gc'
+          ? ' (post-GC heap, after each forced GC or snapshot)'
+          : e.source === 'troughs'
+            ? ' (heap low points)'
+            : '';
+    replace(
+      this.estimate,
+      e.headline ? h('strong', { class: 'rate' }, e.headline) : null,
+      e.headline ? h('span', { class: 'muted' }, basis) : null,
+      e.headline ? h('br') : null,
+      h('span', { class: 'diagnosis' }, e.diagnosis),
+    );
   }
 
   private renderMarkers(): void {
@@ -209,7 +255,16 @@ export class TimelineView {
       this.markerList,
       ...(shown.length === 0 ? [h('li', { class: 'muted' }, 'None yet.')] : []),
       ...(ms.length > shown.length ? [h('li', { class: 'muted' }, `${ms.length - shown.length} earlier…`)] : []),
-      ...shown.map((m) => h('li', null, h('span', { class: `marker-kind ${m.kind}` }, m.kind === 'gc' ? 'GC' : 'Snapshot'), ' ', new Date(m.time).toLocaleTimeString(), m.label ? ` — ${m.label}` : '')),
+      ...shown.map((m) =>
+        h(
+          'li',
+          null,
+          h('span', { class: `marker-kind ${m.kind}` }, m.kind === 'gc' ? 'GC' : 'Snapshot'),
+          ' ',
+          new Date(m.time).toLocaleTimeString(),
+          m.label ? ` — ${m.label}` : '',
+        ),
+      ),
     );
   }
 
@@ -235,7 +290,10 @@ export class TimelineView {
       if (m.kind === 'snapshot') labels.push({ x: x / devicePixelRatio, text: m.label || 'snapshot' });
     }
     ctx.restore();
-    this.placeLabels(u, labels.sort((a, b) => a.x - b.x));
+    this.placeLabels(
+      u,
+      labels.sort((a, b) => a.x - b.x),
+    );
     this.chartBox.dataset.markers = String(count);
     this.chartBox.dataset.points = String(this.buffer.length);
     if (!this.drawnOnce && this.buffer.length > 0) {
@@ -258,7 +316,12 @@ export class TimelineView {
     // One pixel more than measured: the DOM may round text widths up.
     const places = layoutMarkerLabels(
       labels.map((l) => ({ x: l.x, width: Math.ceil(ctx.measureText(l.text).width) + 1 })),
-      { right: (u.bbox.left + u.bbox.width) / devicePixelRatio, rows: LABEL_ROWS, gap: LABEL_GAP, minWidth: LABEL_MIN_WIDTH },
+      {
+        right: (u.bbox.left + u.bbox.width) / devicePixelRatio,
+        rows: LABEL_ROWS,
+        gap: LABEL_GAP,
+        minWidth: LABEL_MIN_WIDTH,
+      },
     );
     ctx.restore();
     const key = JSON.stringify([t.font, labels.map((l) => l.text), places]);
@@ -271,7 +334,14 @@ export class TimelineView {
       ...places.map((p, i) => {
         // A label that took the place of crowded ones names them all, in order.
         const title = [...p.covers.map((c) => labels[c].text), labels[i].text].join(', ');
-        const span = h('span', { class: `marker-label${p.elided ? ' elided' : ''}`, attrs: { title, 'data-row': p.row, 'data-covers': p.covers.length || undefined } }, labels[i].text);
+        const span = h(
+          'span',
+          {
+            class: `marker-label${p.elided ? ' elided' : ''}`,
+            attrs: { title, 'data-row': p.row, 'data-covers': p.covers.length || undefined },
+          },
+          labels[i].text,
+        );
         if (p.width === 0) span.hidden = true;
         span.style.font = t.font;
         span.style.left = `${p.left}px`;
@@ -285,7 +355,8 @@ export class TimelineView {
 
   /** Called when the view becomes visible (a hidden container has no width). */
   activate(): void {
-    if (this.chart && this.chartBox.clientWidth > 0 && this.chartBox.clientWidth !== this.chart.width) this.chart.setSize({ width: this.chartBox.clientWidth, height: HEIGHT });
+    if (this.chart && this.chartBox.clientWidth > 0 && this.chartBox.clientWidth !== this.chart.width)
+      this.chart.setSize({ width: this.chartBox.clientWidth, height: HEIGHT });
     void this.app;
   }
 }

@@ -44,10 +44,17 @@ export interface CommandOptions {
  * Runs `body` with a token cancelled by either `shown` (the progress notification's) or `extra` (the caller's), and
  * drops the link when it ends.
  */
-export async function withEitherToken<T>(shown: vscode.CancellationToken, extra: vscode.CancellationToken | undefined, body: (token: vscode.CancellationToken) => Promise<T>): Promise<T> {
+export async function withEitherToken<T>(
+  shown: vscode.CancellationToken,
+  extra: vscode.CancellationToken | undefined,
+  body: (token: vscode.CancellationToken) => Promise<T>,
+): Promise<T> {
   if (!extra) return body(shown);
   const source = new vscode.CancellationTokenSource();
-  const links = [shown.onCancellationRequested(() => source.cancel()), extra.onCancellationRequested(() => source.cancel())];
+  const links = [
+    shown.onCancellationRequested(() => source.cancel()),
+    extra.onCancellationRequested(() => source.cancel()),
+  ];
   if (shown.isCancellationRequested || extra.isCancellationRequested) source.cancel();
   try {
     return await body(source.token);
@@ -109,7 +116,15 @@ export interface CapturedSnapshot extends SnapshotEntry {
  * Notes from the capture (no GC while paused, reset ids) are shown as warnings. `run` marks the snapshots as taken by
  * one Find Leaks run, so the Snapshots view shows them together.
  */
-export async function captureSnapshot(s: Services, target: MemoryTarget, label: string, progress: Progress, token: vscode.CancellationToken, run?: string, tooBig: TooBigChoice = {}): Promise<CapturedSnapshot> {
+export async function captureSnapshot(
+  s: Services,
+  target: MemoryTarget,
+  label: string,
+  progress: Progress,
+  token: vscode.CancellationToken,
+  run?: string,
+  tooBig: TooBigChoice = {},
+): Promise<CapturedSnapshot> {
   await target.ready();
   const folder = await s.store.ensureWritable();
   const file = s.store.newSnapshotPath(folder, target.pid);
@@ -140,8 +155,19 @@ export async function captureSnapshot(s: Services, target: MemoryTarget, label: 
       log().warn(`${label}: ${refusal}`);
       if (tooBig.answer === 'fail') throw error;
       const offers = tooBig.offerSampling ? [USE_SAMPLING, CAPTURE_ANYWAY] : [CAPTURE_ANYWAY];
-      const detail = tooBig.offerSampling ? 'Use Sampling goes on without snapshots: V8\'s sampling heap profiler finds where growing objects are allocated, at almost no memory cost, but cannot tell what holds them.' : undefined;
-      const choice = tooBig.answer === 'capture' ? CAPTURE_ANYWAY : tooBig.answer === 'sampling' && tooBig.offerSampling ? USE_SAMPLING : await vscode.window.showWarningMessage(`Leak Lens: ${refusal}`, { modal: true, ...(detail ? { detail } : {}) }, ...offers);
+      const detail = tooBig.offerSampling
+        ? "Use Sampling goes on without snapshots: V8's sampling heap profiler finds where growing objects are allocated, at almost no memory cost, but cannot tell what holds them."
+        : undefined;
+      const choice =
+        tooBig.answer === 'capture'
+          ? CAPTURE_ANYWAY
+          : tooBig.answer === 'sampling' && tooBig.offerSampling
+            ? USE_SAMPLING
+            : await vscode.window.showWarningMessage(
+                `Leak Lens: ${refusal}`,
+                { modal: true, ...(detail ? { detail } : {}) },
+                ...offers,
+              );
       if (choice === USE_SAMPLING) throw new UseSamplingInstead(refusal);
       if (choice !== CAPTURE_ANYWAY) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
       return take(true);
@@ -153,7 +179,8 @@ export async function captureSnapshot(s: Services, target: MemoryTarget, label: 
     else s.store.changed();
     const entry = await s.store.describe(file);
     if (!entry) throw new Error(`the snapshot file ${file} disappeared right after it was written`);
-    if (workers.length > 0) log().info(`${label}: also snapshotted ${workers.map((w) => w.name).join(', ')} of ${target.label}`);
+    if (workers.length > 0)
+      log().info(`${label}: also snapshotted ${workers.map((w) => w.name).join(', ')} of ${target.label}`);
     return { ...entry, workers };
   } finally {
     sub.dispose();

@@ -51,7 +51,11 @@ export function ask(options: PromptOptions, token: vscode.CancellationToken): Pr
     item.text = `$(debug-continue) ${options.status}`;
     item.tooltip = options.tooltip;
     item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
-    item.command = { title: options.answers[0], command: CONTINUE_COMMAND, arguments: [{ answer: options.answers[0] }] };
+    item.command = {
+      title: options.answers[0],
+      command: CONTINUE_COMMAND,
+      arguments: [{ answer: options.answers[0] }],
+    };
     item.show();
     let done = false;
     const finish = (settle: () => void): void => {
@@ -63,7 +67,11 @@ export function ask(options: PromptOptions, token: vscode.CancellationToken): Pr
       void vscode.commands.executeCommand('setContext', WAITING_KEY, waiting !== undefined);
       settle();
     };
-    const current: Waiting = { options, answer: (answer) => finish(() => resolve(answer)), cancel: () => finish(() => reject(new CancelledError())) };
+    const current: Waiting = {
+      options,
+      answer: (answer) => finish(() => resolve(answer)),
+      cancel: () => finish(() => reject(new CancelledError())),
+    };
     waiting = current;
     void vscode.commands.executeCommand('setContext', WAITING_KEY, true);
     const sub = token.onCancellationRequested(() => finish(() => reject(new CancelledError())));
@@ -80,13 +88,18 @@ export function ask(options: PromptOptions, token: vscode.CancellationToken): Pr
 export async function answerPrompt(arg?: { answer?: string }): Promise<Outcome<string>> {
   const now = waiting;
   if (!now) {
-    void vscode.window.showInformationMessage('Leak Lens: Find Leaks is not waiting for you; run "Leak Lens: Find Leaks" to start it.');
+    void vscode.window.showInformationMessage(
+      'Leak Lens: Find Leaks is not waiting for you; run "Leak Lens: Find Leaks" to start it.',
+    );
     return { ok: false, error: 'Find Leaks is not waiting' };
   }
   let answer = typeof arg?.answer === 'string' && now.options.answers.includes(arg.answer) ? arg.answer : undefined;
   if (!answer) {
     const cancel = 'Cancel Find Leaks';
-    const picked = await vscode.window.showQuickPick([...now.options.answers, cancel], { title: `Leak Lens: ${now.options.status}`, placeHolder: now.options.tooltip });
+    const picked = await vscode.window.showQuickPick([...now.options.answers, cancel], {
+      title: `Leak Lens: ${now.options.status}`,
+      placeHolder: now.options.tooltip,
+    });
     if (!picked || waiting !== now) return { ok: false, error: 'cancelled', cancelled: true };
     if (picked === cancel) {
       now.cancel();

@@ -72,12 +72,23 @@ export function reportAnswer(report: LeakReport, top: number, cwd: string | unde
   const shown = report.leaks.slice(0, Math.max(1, top));
   const body = formatReport({ ...report, leaks: shown }, cwd);
   const rest = report.leaks.length - shown.length;
-  return rest > 0 ? `${body}\n\n(${rest} more leak group${rest > 1 ? 's' : ''} not shown; call ${READ_REPORT_TOOL} with a larger top.)` : body;
+  return rest > 0
+    ? `${body}\n\n(${rest} more leak group${rest > 1 ? 's' : ''} not shown; call ${READ_REPORT_TOOL} with a larger top.)`
+    : body;
 }
 
 /** Registers the three tools; `lastReport` is the report Find Leaks last showed in this window. */
-export function registerLanguageModelTools(s: Services, lastReport: () => LeakReport | undefined, onConfirmation?: (c: ToolConfirmation) => void): vscode.Disposable[] {
-  const confirm = (tool: string, title: string, message: string, invocationMessage: string): vscode.PreparedToolInvocation => {
+export function registerLanguageModelTools(
+  s: Services,
+  lastReport: () => LeakReport | undefined,
+  onConfirmation?: (c: ToolConfirmation) => void,
+): vscode.Disposable[] {
+  const confirm = (
+    tool: string,
+    title: string,
+    message: string,
+    invocationMessage: string,
+  ): vscode.PreparedToolInvocation => {
     onConfirmation?.({ tool, title, message });
     return { invocationMessage, confirmationMessages: { title, message } };
   };
@@ -89,30 +100,62 @@ export function registerLanguageModelTools(s: Services, lastReport: () => LeakRe
       const target = targetWords(s);
       const snapshots = `${rounds + 1} heap snapshots of ${target} (each pauses it while V8 walks its heap)`;
       const message = workload
-        ? `Leak Lens will run the shell command \`${workload}\` in ${cwdOf(input) ?? 'the extension host\'s folder'} ${rounds + 1} times (a warm-up, then ${rounds} round${rounds > 1 ? 's' : ''}), with TARGET_URL set to where the program listens, and take ${snapshots}.`
+        ? `Leak Lens will run the shell command \`${workload}\` in ${cwdOf(input) ?? "the extension host's folder"} ${rounds + 1} times (a warm-up, then ${rounds} round${rounds > 1 ? 's' : ''}), with TARGET_URL set to where the program listens, and take ${snapshots}.`
         : `Leak Lens will take ${snapshots}, letting the program run on its own for a second between them (no workload command given).`;
-      return confirm(FIND_LEAKS_TOOL, workload ? 'Run a shell command and find leaks?' : 'Find leaks?', message, `Finding leaks in ${target}`);
+      return confirm(
+        FIND_LEAKS_TOOL,
+        workload ? 'Run a shell command and find leaks?' : 'Find leaks?',
+        message,
+        `Finding leaks in ${target}`,
+      );
     },
     async invoke({ input }, token) {
-      const outcome = await findLeaks(s, { interactive: false, rounds: roundsOf(input), workload: input.workloadCommand, workloadCwd: cwdOf(input), token });
-      if (!outcome.ok) return text(outcome.cancelled ? 'Find Leaks was cancelled before it finished.' : `Find Leaks failed: ${outcome.error}`);
+      const outcome = await findLeaks(s, {
+        interactive: false,
+        rounds: roundsOf(input),
+        workload: input.workloadCommand,
+        workloadCwd: cwdOf(input),
+        token,
+      });
+      if (!outcome.ok)
+        return text(
+          outcome.cancelled ? 'Find Leaks was cancelled before it finished.' : `Find Leaks failed: ${outcome.error}`,
+        );
       const { report, snapshots } = outcome.value;
-      return text(`${reportAnswer(report, input.top ?? DEFAULT_TOP, shownFrom())}\n\nSnapshots on disk: ${snapshots.join(', ')}`);
+      return text(
+        `${reportAnswer(report, input.top ?? DEFAULT_TOP, shownFrom())}\n\nSnapshots on disk: ${snapshots.join(', ')}`,
+      );
     },
   };
 
   const takeSnapshotTool: vscode.LanguageModelTool<TakeSnapshotToolInput> = {
     prepareInvocation() {
       const target = targetWords(s);
-      return confirm(TAKE_SNAPSHOT_TOOL, 'Take a heap snapshot?', `Leak Lens will take a heap snapshot of ${target}: it collects garbage and pauses the program while V8 writes its whole heap to a file in the snapshot folder (${s.store.folder()}).`, `Taking a heap snapshot of ${target}`);
+      return confirm(
+        TAKE_SNAPSHOT_TOOL,
+        'Take a heap snapshot?',
+        `Leak Lens will take a heap snapshot of ${target}: it collects garbage and pauses the program while V8 writes its whole heap to a file in the snapshot folder (${s.store.folder()}).`,
+        `Taking a heap snapshot of ${target}`,
+      );
     },
     async invoke({ input }, token) {
-      const outcome = await takeHeapSnapshot(s, { interactive: false, token, ...(input.label?.trim() ? { label: input.label.trim() } : {}) });
-      if (!outcome.ok) return text(outcome.cancelled ? 'The heap snapshot was cancelled.' : `Taking a heap snapshot failed: ${outcome.error}`);
+      const outcome = await takeHeapSnapshot(s, {
+        interactive: false,
+        token,
+        ...(input.label?.trim() ? { label: input.label.trim() } : {}),
+      });
+      if (!outcome.ok)
+        return text(
+          outcome.cancelled ? 'The heap snapshot was cancelled.' : `Taking a heap snapshot failed: ${outcome.error}`,
+        );
       const e = outcome.value;
       const heap = e.heapUsed !== undefined ? `, heap used ${formatBytes(e.heapUsed)}` : '';
-      const workers = e.workers.length ? `\nWorker threads snapshotted beside it: ${e.workers.map((w) => `${w.name} (${w.file})`).join(', ')}` : '';
-      return text(`Heap snapshot "${e.label}" saved: ${e.file} (${formatBytes(e.size)}${heap}${e.pid !== undefined ? `, pid ${e.pid}` : ''}).${workers}`);
+      const workers = e.workers.length
+        ? `\nWorker threads snapshotted beside it: ${e.workers.map((w) => `${w.name} (${w.file})`).join(', ')}`
+        : '';
+      return text(
+        `Heap snapshot "${e.label}" saved: ${e.file} (${formatBytes(e.size)}${heap}${e.pid !== undefined ? `, pid ${e.pid}` : ''}).${workers}`,
+      );
     },
   };
 
@@ -122,10 +165,17 @@ export function registerLanguageModelTools(s: Services, lastReport: () => LeakRe
     },
     invoke({ input }) {
       const report = lastReport();
-      if (!report) return text(`No leak report yet in this window: run ${FIND_LEAKS_TOOL} (or Leak Lens: Find Leaks) on the program being debugged first.`);
+      if (!report)
+        return text(
+          `No leak report yet in this window: run ${FIND_LEAKS_TOOL} (or Leak Lens: Find Leaks) on the program being debugged first.`,
+        );
       return text(reportAnswer(report, input.top ?? DEFAULT_TOP, shownFrom()));
     },
   };
 
-  return [vscode.lm.registerTool(FIND_LEAKS_TOOL, findLeaksTool), vscode.lm.registerTool(TAKE_SNAPSHOT_TOOL, takeSnapshotTool), vscode.lm.registerTool(READ_REPORT_TOOL, readReportTool)];
+  return [
+    vscode.lm.registerTool(FIND_LEAKS_TOOL, findLeaksTool),
+    vscode.lm.registerTool(TAKE_SNAPSHOT_TOOL, takeSnapshotTool),
+    vscode.lm.registerTool(READ_REPORT_TOOL, readReportTool),
+  ];
 }

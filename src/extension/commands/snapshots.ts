@@ -26,7 +26,11 @@ async function toEntry(s: Services, arg: SnapshotArg): Promise<SnapshotEntry | u
 }
 
 /** Snapshot entries from a view command's (clicked, selected) arguments. */
-async function toEntries(s: Services, clicked: SnapshotArg, selected?: SnapshotArg[] | unknown): Promise<SnapshotEntry[]> {
+async function toEntries(
+  s: Services,
+  clicked: SnapshotArg,
+  selected?: SnapshotArg[] | unknown,
+): Promise<SnapshotEntry[]> {
   const args = Array.isArray(selected) && selected.length > 0 ? (selected as SnapshotArg[]) : [clicked];
   const out: SnapshotEntry[] = [];
   for (const a of args) {
@@ -38,10 +42,18 @@ async function toEntries(s: Services, clicked: SnapshotArg, selected?: SnapshotA
 
 async function pickSnapshot(s: Services, title: string, exclude?: string): Promise<SnapshotEntry | undefined> {
   const entries = (await s.store.list()).filter((e) => e.file !== exclude).reverse();
-  if (entries.length === 0) throw new UserError('There are no snapshots yet. Take one with "Leak Lens: Take Heap Snapshot", or open a file with "Leak Lens: Open Heap Snapshot File...".');
+  if (entries.length === 0)
+    throw new UserError(
+      'There are no snapshots yet. Take one with "Leak Lens: Take Heap Snapshot", or open a file with "Leak Lens: Open Heap Snapshot File...".',
+    );
   const picked = await vscode.window.showQuickPick(
     // The label the user gave, with the file's name below it (labels such as "baseline" recur from run to run).
-    entries.map((e) => ({ label: e.label, description: `${new Date(e.time).toLocaleString()} · ${formatBytes(e.size)}${e.pid !== undefined ? ` · pid ${e.pid}` : ''}`, detail: path.basename(e.file), entry: e })),
+    entries.map((e) => ({
+      label: e.label,
+      description: `${new Date(e.time).toLocaleString()} · ${formatBytes(e.size)}${e.pid !== undefined ? ` · pid ${e.pid}` : ''}`,
+      detail: path.basename(e.file),
+      entry: e,
+    })),
     { title, placeHolder: 'Pick a snapshot' },
   );
   return picked?.entry;
@@ -62,10 +74,15 @@ const SNAPSHOT_EDITOR = 'leakLens.snapshotEditor';
  * Opens a snapshot. A person gets the snapshot editor; automation (`interactive: false`) gets the class summary as
  * a document, computed in the engine worker.
  */
-export function openSnapshot(s: Services, arg: SnapshotArg, options: CommandOptions = {}): Promise<Outcome<OpenSnapshotResult>> {
+export function openSnapshot(
+  s: Services,
+  arg: SnapshotArg,
+  options: CommandOptions = {},
+): Promise<Outcome<OpenSnapshotResult>> {
   const interactive = options.interactive ?? true;
   return runCommand('open the heap snapshot', async () => {
-    const entry = (await toEntry(s, arg)) ?? (interactive ? await pickSnapshot(s, 'Leak Lens: open which snapshot?') : undefined);
+    const entry =
+      (await toEntry(s, arg)) ?? (interactive ? await pickSnapshot(s, 'Leak Lens: open which snapshot?') : undefined);
     if (!entry) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
     return show(s, entry.file, entry.label, interactive);
   });
@@ -79,29 +96,48 @@ async function show(s: Services, file: string, title: string, interactive: boole
 }
 
 async function summarize(s: Services, file: string, title: string, interactive: boolean): Promise<OpenSnapshotResult> {
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Leak Lens: reading ${path.basename(file)}`, cancellable: true }, async (progress, token) => {
-    const report = (message: string) => progress.report({ message });
-    const handle = await s.engine.request({ kind: 'load', file }, token, report);
-    const page = await s.engine.request({ kind: 'summary', file, limit: 60 }, token, report);
-    const uri = s.documents.newUri(`Snapshot - ${title}`);
-    s.documents.set(uri, summaryMarkdown(title, handle.totalSize, handle.nodeCount, page.items, page.total));
-    await showMarkdown(uri, { preview: interactive });
-    return { uri, nodeCount: handle.nodeCount, totalSize: handle.totalSize, classes: page.items };
-  });
+  return vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Leak Lens: reading ${path.basename(file)}`,
+      cancellable: true,
+    },
+    async (progress, token) => {
+      const report = (message: string) => progress.report({ message });
+      const handle = await s.engine.request({ kind: 'load', file }, token, report);
+      const page = await s.engine.request({ kind: 'summary', file, limit: 60 }, token, report);
+      const uri = s.documents.newUri(`Snapshot - ${title}`);
+      s.documents.set(uri, summaryMarkdown(title, handle.totalSize, handle.nodeCount, page.items, page.total));
+      await showMarkdown(uri, { preview: interactive });
+      return { uri, nodeCount: handle.nodeCount, totalSize: handle.totalSize, classes: page.items };
+    },
+  );
 }
 
 /** Open Heap Snapshot File...: a `.heapsnapshot` from disk (or the given URI), listed in the Snapshots view. */
-export function openSnapshotFile(s: Services, arg?: vscode.Uri | string, options: CommandOptions = {}): Promise<Outcome<OpenSnapshotResult>> {
+export function openSnapshotFile(
+  s: Services,
+  arg?: vscode.Uri | string,
+  options: CommandOptions = {},
+): Promise<Outcome<OpenSnapshotResult>> {
   const interactive = options.interactive ?? true;
   return runCommand('open the heap snapshot file', async () => {
     let uri = typeof arg === 'string' ? vscode.Uri.file(arg) : arg;
     if (!uri) {
       if (!interactive) throw new UserError('No snapshot file was given.');
-      const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Heap snapshots': ['heapsnapshot'] }, title: 'Open Heap Snapshot', openLabel: 'Open Snapshot' });
+      const picked = await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        filters: { 'Heap snapshots': ['heapsnapshot'] },
+        title: 'Open Heap Snapshot',
+        openLabel: 'Open Snapshot',
+      });
       uri = picked?.[0];
       if (!uri) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
     }
-    if (uri.scheme !== 'file') throw new UserError(`Leak Lens reads snapshots from local files only; ${uri.toString()} is not one. Copy it to this machine first.`);
+    if (uri.scheme !== 'file')
+      throw new UserError(
+        `Leak Lens reads snapshots from local files only; ${uri.toString()} is not one. Copy it to this machine first.`,
+      );
     const file = uri.fsPath;
     let stat: fs.Stats;
     try {
@@ -129,11 +165,17 @@ export interface CompareResult {
 }
 
 /** Compare Snapshots...: two snapshots of one session by object id (with leak groups); otherwise by class totals. */
-export function compareSnapshots(s: Services, clicked?: SnapshotArg, selected?: SnapshotArg[] | unknown, options: CommandOptions = {}): Promise<Outcome<CompareResult>> {
+export function compareSnapshots(
+  s: Services,
+  clicked?: SnapshotArg,
+  selected?: SnapshotArg[] | unknown,
+  options: CommandOptions = {},
+): Promise<Outcome<CompareResult>> {
   const interactive = options.interactive ?? true;
   return runCommand('compare the snapshots', async () => {
     let entries = await toEntries(s, clicked, selected);
-    if (entries.length > 2) throw new UserError(`Select exactly two snapshots to compare (${entries.length} are selected).`);
+    if (entries.length > 2)
+      throw new UserError(`Select exactly two snapshots to compare (${entries.length} are selected).`);
     if (entries.length < 2) {
       if (!interactive) throw new UserError('Comparing needs two snapshots.');
       const first = entries[0] ?? (await pickSnapshot(s, 'Leak Lens: compare which snapshot (the earlier one)?'));
@@ -142,31 +184,56 @@ export function compareSnapshots(s: Services, clicked?: SnapshotArg, selected?: 
       if (!second) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
       entries = [first, second];
     }
-    const [a, b] = [...entries].sort((x, y) => (x.sessionId && x.sessionId === y.sessionId ? (x.sequence ?? 0) - (y.sequence ?? 0) : x.time.localeCompare(y.time)));
+    const [a, b] = [...entries].sort((x, y) =>
+      x.sessionId && x.sessionId === y.sessionId ? (x.sequence ?? 0) - (y.sequence ?? 0) : x.time.localeCompare(y.time),
+    );
     const sameSession = !!a.sessionId && a.sessionId === b.sessionId;
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Leak Lens: comparing "${a.label}" and "${b.label}"`, cancellable: true }, async (progress, token) => {
-      const say = (message: string) => progress.report({ message });
-      const uri = s.documents.newUri(`Compare - ${a.label} - ${b.label}`);
-      if (sameSession && interactive) {
-        // The panel pages the comparison from the engine itself; the leak groups come with the report.
-        const report = await s.engine.request({ kind: 'analyze', files: [a.file, b.file] }, token, say);
-        MemoryPanel.show(s.context, s.engine.engine, { title: `Compare ${a.label} → ${b.label}`, report, snapshots: [{ file: a.file, label: a.label, time: a.time }, { file: b.file, label: b.label, time: b.time }], initialView: 'comparison' }, logChannel());
-        s.documents.set(uri, comparisonMarkdown(a.label, b.label, [], 0, report));
-        return { uri, byObjectId: true, report };
-      }
-      if (sameSession) {
-        const report = await s.engine.request({ kind: 'analyze', files: [a.file, b.file] }, token, say);
-        const page = await s.engine.request({ kind: 'compare', base: a.file, target: b.file, limit: 50 }, token, say);
-        s.documents.set(uri, comparisonMarkdown(a.label, b.label, page.items, page.total, report));
+    return vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Leak Lens: comparing "${a.label}" and "${b.label}"`,
+        cancellable: true,
+      },
+      async (progress, token) => {
+        const say = (message: string) => progress.report({ message });
+        const uri = s.documents.newUri(`Compare - ${a.label} - ${b.label}`);
+        if (sameSession && interactive) {
+          // The panel pages the comparison from the engine itself; the leak groups come with the report.
+          const report = await s.engine.request({ kind: 'analyze', files: [a.file, b.file] }, token, say);
+          MemoryPanel.show(
+            s.context,
+            s.engine.engine,
+            {
+              title: `Compare ${a.label} → ${b.label}`,
+              report,
+              snapshots: [
+                { file: a.file, label: a.label, time: a.time },
+                { file: b.file, label: b.label, time: b.time },
+              ],
+              initialView: 'comparison',
+            },
+            logChannel(),
+          );
+          s.documents.set(uri, comparisonMarkdown(a.label, b.label, [], 0, report));
+          return { uri, byObjectId: true, report };
+        }
+        if (sameSession) {
+          const report = await s.engine.request({ kind: 'analyze', files: [a.file, b.file] }, token, say);
+          const page = await s.engine.request({ kind: 'compare', base: a.file, target: b.file, limit: 50 }, token, say);
+          s.documents.set(uri, comparisonMarkdown(a.label, b.label, page.items, page.total, report));
+          await showMarkdown(uri, { preview: interactive });
+          return { uri, byObjectId: true, report };
+        }
+        // Different processes (or unknown origin): object ids mean nothing across them, class totals still do.
+        const [sa, sb] = [
+          await s.engine.request({ kind: 'summary', file: a.file, limit: 100_000 }, token, say),
+          await s.engine.request({ kind: 'summary', file: b.file, limit: 100_000 }, token, say),
+        ];
+        s.documents.set(uri, classTotalsMarkdown(a.label, b.label, sa.items, sb.items));
         await showMarkdown(uri, { preview: interactive });
-        return { uri, byObjectId: true, report };
-      }
-      // Different processes (or unknown origin): object ids mean nothing across them, class totals still do.
-      const [sa, sb] = [await s.engine.request({ kind: 'summary', file: a.file, limit: 100_000 }, token, say), await s.engine.request({ kind: 'summary', file: b.file, limit: 100_000 }, token, say)];
-      s.documents.set(uri, classTotalsMarkdown(a.label, b.label, sa.items, sb.items));
-      await showMarkdown(uri, { preview: interactive });
-      return { uri, byObjectId: false };
-    });
+        return { uri, byObjectId: false };
+      },
+    );
   });
 }
 
@@ -175,12 +242,28 @@ function classTotalsMarkdown(aLabel: string, bLabel: string, a: ClassSummary[], 
   for (const r of a) rows.set(r.className, { a: r });
   for (const r of b) rows.set(r.className, { ...rows.get(r.className), b: r });
   const diffs = [...rows.entries()]
-    .map(([name, r]) => ({ name, countA: r.a?.count ?? 0, countB: r.b?.count ?? 0, size: (r.b?.shallowSize ?? 0) - (r.a?.shallowSize ?? 0) }))
+    .map(([name, r]) => ({
+      name,
+      countA: r.a?.count ?? 0,
+      countB: r.b?.count ?? 0,
+      size: (r.b?.shallowSize ?? 0) - (r.a?.shallowSize ?? 0),
+    }))
     .sort((x, y) => Math.abs(y.size) - Math.abs(x.size))
     .slice(0, 50);
-  const lines = [`# Comparison by class totals: ${md(aLabel)} → ${md(bLabel)}`, '', 'These snapshots are not from one inspector session, so their objects cannot be matched by id; the table compares class totals.', ''];
-  lines.push('| Class | Count before | Count after | Count change | Size change |', '| --- | ---: | ---: | ---: | ---: |');
-  for (const d of diffs) lines.push(`| ${md(d.name)} | ${formatCount(d.countA)} | ${formatCount(d.countB)} | ${signed(d.countB - d.countA)} | ${signed(d.size, (x) => formatBytes(x))} |`);
+  const lines = [
+    `# Comparison by class totals: ${md(aLabel)} → ${md(bLabel)}`,
+    '',
+    'These snapshots are not from one inspector session, so their objects cannot be matched by id; the table compares class totals.',
+    '',
+  ];
+  lines.push(
+    '| Class | Count before | Count after | Count change | Size change |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  );
+  for (const d of diffs)
+    lines.push(
+      `| ${md(d.name)} | ${formatCount(d.countA)} | ${formatCount(d.countB)} | ${signed(d.countB - d.countA)} | ${signed(d.size, (x) => formatBytes(x))} |`,
+    );
   return lines.join('\n');
 }
 
@@ -190,7 +273,12 @@ export function renameSnapshot(s: Services, arg: SnapshotArg, newLabel?: string)
     if (!entry) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
     const label =
       newLabel ??
-      (await vscode.window.showInputBox({ title: 'Rename Snapshot', value: entry.label, prompt: 'A name that says when it was taken, e.g. "after 1000 requests"', validateInput: (v) => (v.trim() ? undefined : 'The name cannot be empty') }));
+      (await vscode.window.showInputBox({
+        title: 'Rename Snapshot',
+        value: entry.label,
+        prompt: 'A name that says when it was taken, e.g. "after 1000 requests"',
+        validateInput: (v) => (v.trim() ? undefined : 'The name cannot be empty'),
+      }));
     if (label === undefined) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
     if (!label.trim()) throw new UserError('A snapshot name cannot be empty.');
     await s.store.rename(entry, label.trim());
@@ -198,7 +286,12 @@ export function renameSnapshot(s: Services, arg: SnapshotArg, newLabel?: string)
   });
 }
 
-export function deleteSnapshots(s: Services, clicked: SnapshotArg, selected?: SnapshotArg[] | unknown, options: { confirm?: boolean } = {}): Promise<Outcome<number>> {
+export function deleteSnapshots(
+  s: Services,
+  clicked: SnapshotArg,
+  selected?: SnapshotArg[] | unknown,
+  options: { confirm?: boolean } = {},
+): Promise<Outcome<number>> {
   return runCommand('delete the snapshot', async () => {
     const entries = await toEntries(s, clicked, selected);
     if (entries.length === 0) throw new UserError('Select the snapshots to delete in the Snapshots view.');
@@ -206,7 +299,9 @@ export function deleteSnapshots(s: Services, clicked: SnapshotArg, selected?: Sn
       const what = entries.length === 1 ? `"${entries[0].label}"` : `${entries.length} snapshots`;
       const external = entries.every((e) => e.external);
       const answer = await vscode.window.showWarningMessage(
-        external ? `Remove ${what} from the Snapshots view? The file stays on disk.` : `Delete ${what}? ${entries.length === 1 ? 'The file is' : 'The files are'} removed from disk.`,
+        external
+          ? `Remove ${what} from the Snapshots view? The file stays on disk.`
+          : `Delete ${what}? ${entries.length === 1 ? 'The file is' : 'The files are'} removed from disk.`,
         { modal: true },
         external ? 'Remove' : 'Delete',
       );
@@ -224,9 +319,11 @@ export function revealSnapshot(s: Services, arg: SnapshotArg): Promise<Outcome<s
     const uri = vscode.Uri.file(entry.file);
     if (vscode.env.remoteName || vscode.env.uiKind === vscode.UIKind.Web) {
       // The OS file manager is on another machine: give the path instead.
-      void vscode.window.showInformationMessage(`The snapshot is at ${entry.file} (on the machine running the extension).`, 'Copy Path').then((picked) => {
-        if (picked === 'Copy Path') void vscode.env.clipboard.writeText(entry.file);
-      });
+      void vscode.window
+        .showInformationMessage(`The snapshot is at ${entry.file} (on the machine running the extension).`, 'Copy Path')
+        .then((picked) => {
+          if (picked === 'Copy Path') void vscode.env.clipboard.writeText(entry.file);
+        });
     } else await vscode.commands.executeCommand('revealFileInOS', uri);
     return entry.file;
   });

@@ -14,7 +14,9 @@ export class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
   createDebugAdapterDescriptor(session: vscode.DebugSession): vscode.DebugAdapterDescriptor {
     log().info(`starting the leak-lens debug adapter for "${session.name}": ${this.adapterPath}`);
     // In desktop VS Code process.execPath is Electron; ELECTRON_RUN_AS_NODE makes it a plain Node.
-    return new vscode.DebugAdapterExecutable(process.execPath, [this.adapterPath], { env: { ELECTRON_RUN_AS_NODE: '1' } });
+    return new vscode.DebugAdapterExecutable(process.execPath, [this.adapterPath], {
+      env: { ELECTRON_RUN_AS_NODE: '1' },
+    });
   }
 }
 
@@ -23,23 +25,47 @@ const JS_LANGUAGES = new Set(['javascript', 'typescript', 'javascriptreact', 'ty
 export class ConfigurationProvider implements vscode.DebugConfigurationProvider {
   provideDebugConfigurations(): vscode.DebugConfiguration[] {
     return [
-      { type: DEBUG_TYPE, request: 'launch', name: 'Leak Lens: Launch Program', program: '${file}', cwd: '${workspaceFolder}' },
-      { type: DEBUG_TYPE, request: 'attach', name: 'Leak Lens: Attach to Process', processId: '${command:PickProcess}' },
+      {
+        type: DEBUG_TYPE,
+        request: 'launch',
+        name: 'Leak Lens: Launch Program',
+        program: '${file}',
+        cwd: '${workspaceFolder}',
+      },
+      {
+        type: DEBUG_TYPE,
+        request: 'attach',
+        name: 'Leak Lens: Attach to Process',
+        processId: '${command:PickProcess}',
+      },
     ];
   }
 
-  resolveDebugConfiguration(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined {
+  resolveDebugConfiguration(
+    folder: vscode.WorkspaceFolder | undefined,
+    config: vscode.DebugConfiguration,
+  ): vscode.DebugConfiguration | undefined {
     if (!config.type && !config.request && !config.name) {
       // F5 with no launch.json: launch the JavaScript file in the active editor.
       const doc = vscode.window.activeTextEditor?.document;
       if (!doc || !JS_LANGUAGES.has(doc.languageId) || doc.uri.scheme !== 'file') {
-        void vscode.window.showErrorMessage('Leak Lens needs a program to launch: open its main JavaScript file, or add a "leak-lens" configuration to launch.json.');
+        void vscode.window.showErrorMessage(
+          'Leak Lens needs a program to launch: open its main JavaScript file, or add a "leak-lens" configuration to launch.json.',
+        );
         return undefined;
       }
-      return { type: DEBUG_TYPE, request: 'launch', name: `Leak Lens: ${path.basename(doc.uri.fsPath)}`, program: doc.uri.fsPath, cwd: folder?.uri.fsPath ?? path.dirname(doc.uri.fsPath) };
+      return {
+        type: DEBUG_TYPE,
+        request: 'launch',
+        name: `Leak Lens: ${path.basename(doc.uri.fsPath)}`,
+        program: doc.uri.fsPath,
+        cwd: folder?.uri.fsPath ?? path.dirname(doc.uri.fsPath),
+      };
     }
     if (config.request !== 'launch' && config.request !== 'attach') {
-      void vscode.window.showErrorMessage(`A "leak-lens" configuration needs "request": "launch" or "attach" (got ${JSON.stringify(config.request)}).`);
+      void vscode.window.showErrorMessage(
+        `A "leak-lens" configuration needs "request": "launch" or "attach" (got ${JSON.stringify(config.request)}).`,
+      );
       return undefined;
     }
     return config;

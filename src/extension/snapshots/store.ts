@@ -75,9 +75,15 @@ export class SnapshotStore implements vscode.Disposable {
     const configured = settings.snapshotFolder();
     if (!configured) return path.join((this.context.storageUri ?? this.context.globalStorageUri).fsPath, 'snapshots');
     const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const expanded = configured.replace(/^~(?=$|[\\/])/, process.env.HOME ?? '~').replace(/\$\{workspaceFolder\}/g, ws ?? '');
+    const expanded = configured
+      .replace(/^~(?=$|[\\/])/, process.env.HOME ?? '~')
+      .replace(/\$\{workspaceFolder\}/g, ws ?? '');
     if (path.isAbsolute(expanded)) return expanded;
-    if (!ws) throw new UserError(`The setting "leakLens.snapshots.folder" is a relative path (${configured}) but no folder is open. Open a folder, or make the setting an absolute path.`, [openSettingAction('leakLens.snapshots.folder')]);
+    if (!ws)
+      throw new UserError(
+        `The setting "leakLens.snapshots.folder" is a relative path (${configured}) but no folder is open. Open a folder, or make the setting an absolute path.`,
+        [openSettingAction('leakLens.snapshots.folder')],
+      );
     return path.join(ws, expanded);
   }
 
@@ -92,14 +98,30 @@ export class SnapshotStore implements vscode.Disposable {
       await fs.promises.rm(probe, { force: true });
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
-      const why = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'EROFS' ? 'the file system is read-only' : e.code === 'ENOTDIR' || e.code === 'EEXIST' ? 'a file is in the way of the folder' : e.code === 'ENOSPC' ? 'the disk is full' : e.message;
-      throw new UserError(`Leak Lens cannot save snapshots in ${folder}: ${why}. ${fix}`, [openSettingAction('leakLens.snapshots.folder')], { cause: error });
+      const why =
+        e.code === 'EACCES' || e.code === 'EPERM'
+          ? 'permission denied'
+          : e.code === 'EROFS'
+            ? 'the file system is read-only'
+            : e.code === 'ENOTDIR' || e.code === 'EEXIST'
+              ? 'a file is in the way of the folder'
+              : e.code === 'ENOSPC'
+                ? 'the disk is full'
+                : e.message;
+      throw new UserError(
+        `Leak Lens cannot save snapshots in ${folder}: ${why}. ${fix}`,
+        [openSettingAction('leakLens.snapshots.folder')],
+        { cause: error },
+      );
     }
     try {
       const stats = await fs.promises.statfs(folder);
       const free = stats.bavail * stats.bsize;
       if (free < MIN_FREE_BYTES) {
-        throw new UserError(`The disk holding ${folder} has only ${Math.round(free / 1048576)} MB free, too little for a heap snapshot. Free some space, or ${fix.charAt(0).toLowerCase()}${fix.slice(1)}`, [openSettingAction('leakLens.snapshots.folder')]);
+        throw new UserError(
+          `The disk holding ${folder} has only ${Math.round(free / 1048576)} MB free, too little for a heap snapshot. Free some space, or ${fix.charAt(0).toLowerCase()}${fix.slice(1)}`,
+          [openSettingAction('leakLens.snapshots.folder')],
+        );
       }
     } catch (error) {
       if (error instanceof UserError) throw error;
@@ -110,7 +132,11 @@ export class SnapshotStore implements vscode.Disposable {
 
   /** A fresh file name in the folder for a snapshot of `pid`. */
   newSnapshotPath(folder: string, pid: number | undefined): string {
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, '')
+      .replace('T', '-');
     for (let i = 0; ; i++) {
       const name = `${stamp}${pid !== undefined ? `-pid${pid}` : ''}${i ? `-${i}` : ''}.heapsnapshot`;
       const file = path.join(folder, name);
@@ -207,7 +233,10 @@ export class SnapshotStore implements vscode.Disposable {
       delete labels[entry.file];
       await this.context.workspaceState.update(LABELS_KEY, labels);
     } else {
-      await this.context.workspaceState.update(LABELS_KEY, { ...this.context.workspaceState.get<Record<string, string>>(LABELS_KEY, {}), [entry.file]: label });
+      await this.context.workspaceState.update(LABELS_KEY, {
+        ...this.context.workspaceState.get<Record<string, string>>(LABELS_KEY, {}),
+        [entry.file]: label,
+      });
     }
     this.changed();
   }
@@ -215,7 +244,8 @@ export class SnapshotStore implements vscode.Disposable {
   /** Marks snapshots as taken by one Find Leaks run (in their sidecars), so the view shows them together. */
   async markRun(files: string[], run: string): Promise<void> {
     for (const file of files) {
-      if (!(await updateSidecar(file, (meta) => (meta.run = run)))) log().warn(`cannot mark ${file} as part of a Find Leaks run: it has no readable sidecar`);
+      if (!(await updateSidecar(file, (meta) => (meta.run = run))))
+        log().warn(`cannot mark ${file} as part of a Find Leaks run: it has no readable sidecar`);
     }
     this.changed();
   }

@@ -46,11 +46,15 @@ export class SnapshotsView implements vscode.TreeDataProvider<SnapshotNode>, vsc
       item.id = `${node.group}:${node.key}`;
       item.contextValue = `group.${node.group}`;
       item.description = `${node.entries.length} snapshot${node.entries.length === 1 ? '' : 's'}`;
-      item.iconPath = new vscode.ThemeIcon(node.group === 'external' ? 'folder-opened' : node.group === 'run' ? 'search' : 'server-process');
+      item.iconPath = new vscode.ThemeIcon(
+        node.group === 'external' ? 'folder-opened' : node.group === 'run' ? 'search' : 'server-process',
+      );
       item.tooltip =
-        node.group === 'external' ? 'Snapshot files opened from disk'
-        : node.group === 'run' ? 'The snapshots of one Find Leaks run: its baseline, then one after each round'
-        : 'Snapshots of one inspector session: they can be compared object by object';
+        node.group === 'external'
+          ? 'Snapshot files opened from disk'
+          : node.group === 'run'
+            ? 'The snapshots of one Find Leaks run: its baseline, then one after each round'
+            : 'Snapshots of one inspector session: they can be compared object by object';
       return item;
     }
     const e = node.entry;
@@ -58,14 +62,20 @@ export class SnapshotsView implements vscode.TreeDataProvider<SnapshotNode>, vsc
     item.id = e.file;
     item.resourceUri = vscode.Uri.file(e.file);
     const time = new Date(e.time);
-    const heap = e.heapUsed !== undefined ? ` · heap ${formatBytes(e.heapUsed)}${e.heapTotal !== undefined ? ` of ${formatBytes(e.heapTotal)}` : ''}` : '';
+    const heap =
+      e.heapUsed !== undefined
+        ? ` · heap ${formatBytes(e.heapUsed)}${e.heapTotal !== undefined ? ` of ${formatBytes(e.heapTotal)}` : ''}`
+        : '';
     item.description = `${time.toLocaleTimeString()} · ${formatBytes(e.size)}${heap}`;
     const md = new vscode.MarkdownString();
     md.appendMarkdown(`**${escapeMd(e.label)}**\n\n`);
     md.appendMarkdown(`- taken ${time.toLocaleString()}${e.pid !== undefined ? ` from pid ${e.pid}` : ''}\n`);
     // Inside a code span markdown escapes are shown as typed, so the path goes in as it is.
     md.appendMarkdown(`- file ${formatBytes(e.size)}: ${codeSpan(e.file)}\n`);
-    if (e.heapUsed !== undefined) md.appendMarkdown(`- heap used ${formatBytes(e.heapUsed)}${e.heapTotal !== undefined ? ` of ${formatBytes(e.heapTotal)}` : ''}\n`);
+    if (e.heapUsed !== undefined)
+      md.appendMarkdown(
+        `- heap used ${formatBytes(e.heapUsed)}${e.heapTotal !== undefined ? ` of ${formatBytes(e.heapTotal)}` : ''}\n`,
+      );
     if (e.thread) md.appendMarkdown(`- of the worker thread ${escapeMd(e.thread)}, whose heap is its own\n`);
     if (e.allocationTracking) md.appendMarkdown('- with allocation stacks\n');
     item.tooltip = md;
@@ -100,14 +110,24 @@ function latest(entries: SnapshotEntry[]): string {
 export function snapshotGroups(entries: SnapshotEntry[]): SnapshotGroup[] {
   const bySession = new Map<string, SnapshotEntry[]>();
   for (const e of entries) {
-    const key = e.external ? 'external' : e.sessionId ?? `file:${e.file}`;
+    const key = e.external ? 'external' : (e.sessionId ?? `file:${e.file}`);
     bySession.set(key, [...(bySession.get(key) ?? []), e]);
   }
   const groups: { node: SnapshotGroup; latest: string }[] = [];
   for (const [key, list] of bySession) {
     const sorted = [...list].sort(byCapture);
     if (key === 'external') {
-      groups.push({ node: { kind: 'group', group: 'external', key, title: 'Opened files', entries: sorted, children: [...sorted].reverse().map(leaf) }, latest: '' });
+      groups.push({
+        node: {
+          kind: 'group',
+          group: 'external',
+          key,
+          title: 'Opened files',
+          entries: sorted,
+          children: [...sorted].reverse().map(leaf),
+        },
+        latest: '',
+      });
       continue;
     }
     const runs = new Map<string, SnapshotEntry[]>();
@@ -117,10 +137,30 @@ export function snapshotGroups(entries: SnapshotEntry[]): SnapshotGroup[] {
       else children.push({ node: leaf(e), latest: e.time });
     }
     for (const [run, members] of runs) {
-      children.push({ node: { kind: 'group', group: 'run', key: `${key}|${run}`, title: `Find Leaks at ${new Date(members[0].time).toLocaleTimeString()}`, entries: members, children: members.map(leaf) }, latest: latest(members) });
+      children.push({
+        node: {
+          kind: 'group',
+          group: 'run',
+          key: `${key}|${run}`,
+          title: `Find Leaks at ${new Date(members[0].time).toLocaleTimeString()}`,
+          entries: members,
+          children: members.map(leaf),
+        },
+        latest: latest(members),
+      });
     }
     children.sort(newestFirst);
-    groups.push({ node: { kind: 'group', group: 'session', key, title: sessionTitle(key, sorted), entries: sorted, children: children.map((c) => c.node) }, latest: latest(sorted) });
+    groups.push({
+      node: {
+        kind: 'group',
+        group: 'session',
+        key,
+        title: sessionTitle(key, sorted),
+        entries: sorted,
+        children: children.map((c) => c.node),
+      },
+      latest: latest(sorted),
+    });
   }
   const external = (g: { node: SnapshotGroup }): boolean => g.node.group === 'external';
   return groups.sort((a, b) => (external(a) ? 1 : external(b) ? -1 : newestFirst(a, b))).map((g) => g.node);

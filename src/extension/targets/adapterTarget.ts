@@ -6,7 +6,16 @@ import * as vscode from 'vscode';
 import type { CustomEvents, CustomRequests } from '../../../protocol/adapter';
 import { UserError } from '../errors';
 import { log } from '../log';
-import { pushSample, type AllocationSamples, type ListeningAddress, type MemorySample, type MemoryTarget, type MemoryUsage, type SnapshotRequest, type TakenSnapshot } from './target';
+import {
+  pushSample,
+  type AllocationSamples,
+  type ListeningAddress,
+  type MemorySample,
+  type MemoryTarget,
+  type MemoryUsage,
+  type SnapshotRequest,
+  type TakenSnapshot,
+} from './target';
 
 export class AdapterTarget implements MemoryTarget {
   readonly kind = 'leak-lens';
@@ -42,7 +51,10 @@ export class AdapterTarget implements MemoryTarget {
     return this.ring;
   }
 
-  private async request<K extends keyof CustomRequests>(command: K, args: CustomRequests[K]['args']): Promise<CustomRequests[K]['body']> {
+  private async request<K extends keyof CustomRequests>(
+    command: K,
+    args: CustomRequests[K]['args'],
+  ): Promise<CustomRequests[K]['body']> {
     if (this.ended) throw this.endedError();
     try {
       return (await this.session.customRequest(command, args)) as CustomRequests[K]['body'];
@@ -85,16 +97,38 @@ export class AdapterTarget implements MemoryTarget {
     const onAbort = (): void => void this.request('leakLens/cancelSnapshot', { file }).catch(() => undefined);
     request.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const body = await this.request('leakLens/takeSnapshot', { file, label: request.label, ...(request.workers ? { workers: true } : {}), ...(request.force ? { force: true } : {}) });
-      const notes = this.programFinished ? ['The program had already finished, so no garbage collection ran before this snapshot.'] : [];
+      const body = await this.request('leakLens/takeSnapshot', {
+        file,
+        label: request.label,
+        ...(request.workers ? { workers: true } : {}),
+        ...(request.force ? { force: true } : {}),
+      });
+      const notes = this.programFinished
+        ? ['The program had already finished, so no garbage collection ran before this snapshot.']
+        : [];
       // The adapter gives each worker a capture of its own for as long as the session lives: its id tells workers apart.
-      const workers = body.workers?.map((w) => ({ name: w.name, key: w.sessionId, file: w.file, fileSize: w.fileSize }));
-      return { file: body.file, fileSize: body.fileSize, durationMs: body.durationMs, pid: body.pid, memoryUsage: body.memoryUsage, notes, ...(workers ? { workers } : {}) };
+      const workers = body.workers?.map((w) => ({
+        name: w.name,
+        key: w.sessionId,
+        file: w.file,
+        fileSize: w.fileSize,
+      }));
+      return {
+        file: body.file,
+        fileSize: body.fileSize,
+        durationMs: body.durationMs,
+        pid: body.pid,
+        memoryUsage: body.memoryUsage,
+        notes,
+        ...(workers ? { workers } : {}),
+      };
     } catch (error) {
       if (request.signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
-      if ((error as Error)?.message === 'cancelled') throw new Error('the target closed the inspector connection while taking a snapshot', { cause: error });
+      if ((error as Error)?.message === 'cancelled')
+        throw new Error('the target closed the inspector connection while taking a snapshot', { cause: error });
       // The session may end before the adapter's own answer arrives; either way the program is gone.
-      if (this.ended) throw new Error('the target closed the inspector connection while taking a snapshot', { cause: error });
+      if (this.ended)
+        throw new Error('the target closed the inspector connection while taking a snapshot', { cause: error });
       throw error;
     } finally {
       request.signal?.removeEventListener('abort', onAbort);
@@ -149,7 +183,9 @@ export class AdapterTarget implements MemoryTarget {
   startSampling(intervalMs: number): void {
     void this.ready()
       .then(() => this.request('leakLens/startSampling', { intervalMs }))
-      .catch((error: unknown) => log().warn(`cannot sample the memory of ${this.session.name}: ${(error as Error).message}`));
+      .catch((error: unknown) =>
+        log().warn(`cannot sample the memory of ${this.session.name}: ${(error as Error).message}`),
+      );
   }
 
   stopSampling(): void {
@@ -157,7 +193,9 @@ export class AdapterTarget implements MemoryTarget {
   }
 
   private endedError(): UserError {
-    return new UserError(`The debug session "${this.session.name}" has ended. Start the program again to keep working on its memory.`);
+    return new UserError(
+      `The debug session "${this.session.name}" has ended. Start the program again to keep working on its memory.`,
+    );
   }
 
   dispose(): void {

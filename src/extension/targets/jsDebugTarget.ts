@@ -11,7 +11,18 @@ import * as vscode from 'vscode';
 import { CaptureSession, ConnectionClosedError, type CdpClient, type Disposable, type ThreadInfo } from '../../capture';
 import { UserError } from '../errors';
 import { log } from '../log';
-import { pushSample, workerTitle, type AllocationSamples, type ListeningAddress, type MemorySample, type MemoryTarget, type MemoryUsage, type SnapshotRequest, type TakenSnapshot, type TakenWorkerSnapshot } from './target';
+import {
+  pushSample,
+  workerTitle,
+  type AllocationSamples,
+  type ListeningAddress,
+  type MemorySample,
+  type MemoryTarget,
+  type MemoryUsage,
+  type SnapshotRequest,
+  type TakenSnapshot,
+  type TakenWorkerSnapshot,
+} from './target';
 
 /** What `extension.js-debug.requestCDPProxy` answers. */
 interface CdpProxyAddress {
@@ -24,7 +35,14 @@ const PROXY_TIMEOUT_MS = 10_000;
 const OBJECT_GROUP = 'leak-lens';
 
 /** The events Leak Lens needs through js-debug's proxy. */
-const SUBSCRIBED_EVENTS = ['HeapProfiler.*', 'Runtime.executionContextCreated', 'Runtime.executionContextDestroyed', 'Debugger.scriptParsed', 'Debugger.paused', 'Debugger.resumed'];
+const SUBSCRIBED_EVENTS = [
+  'HeapProfiler.*',
+  'Runtime.executionContextCreated',
+  'Runtime.executionContextDestroyed',
+  'Debugger.scriptParsed',
+  'Debugger.paused',
+  'Debugger.resumed',
+];
 
 /** A js-debug session of one of the process's worker threads, and when js-debug has attached it. */
 export interface WorkerSession {
@@ -45,15 +63,26 @@ interface WorkerConnection {
  * A CDP connection to a js-debug session through `extension.js-debug.requestCDPProxy`, after js-debug attached it.
  * js-debug never answers for a session that is not a process's or a worker's own (child) session: never wait for ever.
  */
-async function openProxy(session: vscode.DebugSession, attached: () => Promise<void>, onClient?: (client: CdpClient) => void): Promise<CaptureSession> {
+async function openProxy(
+  session: vscode.DebugSession,
+  attached: () => Promise<void>,
+  onClient?: (client: CdpClient) => void,
+): Promise<CaptureSession> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([attached(), new Promise<void>((resolve) => (timer = setTimeout(resolve, PROXY_TIMEOUT_MS)))]).finally(() => clearTimeout(timer));
+  await Promise.race([
+    attached(),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, PROXY_TIMEOUT_MS))),
+  ]).finally(() => clearTimeout(timer));
   const proxy = await Promise.race([
-    Promise.resolve(vscode.commands.executeCommand<CdpProxyAddress | undefined>('extension.js-debug.requestCDPProxy', session.id)),
+    Promise.resolve(
+      vscode.commands.executeCommand<CdpProxyAddress | undefined>('extension.js-debug.requestCDPProxy', session.id),
+    ),
     new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), PROXY_TIMEOUT_MS))),
   ]).finally(() => clearTimeout(timer));
   if (!proxy?.port) {
-    throw new UserError(`The JavaScript debugger did not give Leak Lens a connection to "${session.name}" within ${PROXY_TIMEOUT_MS / 1000} s. If the program is still starting, try again in a moment.`);
+    throw new UserError(
+      `The JavaScript debugger did not give Leak Lens a connection to "${session.name}" within ${PROXY_TIMEOUT_MS / 1000} s. If the program is still starting, try again in a moment.`,
+    );
   }
   const host = proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host;
   const url = `ws://${host}:${proxy.port}${proxy.path ?? ''}`;
@@ -110,7 +139,9 @@ export class JsDebugTarget implements MemoryTarget {
 
   get label(): string {
     const pid = this.pid;
-    return pid !== undefined && !this.session.name.includes(String(pid)) ? `${this.session.name} (pid ${pid})` : this.session.name;
+    return pid !== undefined && !this.session.name.includes(String(pid))
+      ? `${this.session.name} (pid ${pid})`
+      : this.session.name;
   }
 
   get pid(): number | undefined {
@@ -163,10 +194,16 @@ export class JsDebugTarget implements MemoryTarget {
     const control = this.control;
     if (!control || control.isClosed) return undefined;
     try {
-      const reply = (await control.sendRaw('Runtime.evaluate', { expression: 'globalThis', objectGroup: OBJECT_GROUP, silent: true }, { timeoutMs: 5_000 })) as { result?: { objectId?: string } };
+      const reply = (await control.sendRaw(
+        'Runtime.evaluate',
+        { expression: 'globalThis', objectGroup: OBJECT_GROUP, silent: true },
+        { timeoutMs: 5_000 },
+      )) as { result?: { objectId?: string } };
       const objectId = reply.result?.objectId;
       if (!objectId) return undefined;
-      const id = (await control.sendRaw('HeapProfiler.getHeapObjectId', { objectId }, { timeoutMs: 5_000 })) as { heapSnapshotObjectId?: string };
+      const id = (await control.sendRaw('HeapProfiler.getHeapObjectId', { objectId }, { timeoutMs: 5_000 })) as {
+        heapSnapshotObjectId?: string;
+      };
       // "0": V8 has no id for it yet (ids are handed out by snapshots and tracking), or it cleared its id map.
       return id.heapSnapshotObjectId ?? undefined;
     } catch {
@@ -183,7 +220,9 @@ export class JsDebugTarget implements MemoryTarget {
   }
 
   private endedError(): UserError {
-    return new UserError(`The debug session "${this.session.name}" has ended. Start the program again to keep working on its memory.`);
+    return new UserError(
+      `The debug session "${this.session.name}" has ended. Start the program again to keep working on its memory.`,
+    );
   }
 
   async takeSnapshot(file: string, request: SnapshotRequest): Promise<TakenSnapshot> {
@@ -202,8 +241,17 @@ export class JsDebugTarget implements MemoryTarget {
       log().warn(`object ids of ${this.label} were reset (global object id ${this.globalHeapId} -> ${id})`);
     }
     const gc = !this.paused;
-    if (!gc) notes.push('The program is paused at a breakpoint, so no garbage collection ran before this snapshot; it may include garbage. Continue the program for a cleaner snapshot.');
-    const result = await capture.takeSnapshot(file, { label: request.label, gc, signal: request.signal, onProgress: request.onProgress, force: request.force });
+    if (!gc)
+      notes.push(
+        'The program is paused at a breakpoint, so no garbage collection ran before this snapshot; it may include garbage. Continue the program for a cleaner snapshot.',
+      );
+    const result = await capture.takeSnapshot(file, {
+      label: request.label,
+      gc,
+      signal: request.signal,
+      onProgress: request.onProgress,
+      force: request.force,
+    });
     // The snapshot gave every object an id; remember the global's to notice the next reset.
     const after = await this.heapIdOfGlobal();
     if (after && after !== '0') this.globalHeapId = after;
@@ -213,7 +261,15 @@ export class JsDebugTarget implements MemoryTarget {
       await fsp.writeFile(result.metaPath, `${JSON.stringify(meta, null, 1)}\n`);
     }
     const workers = request.workers ? await this.snapshotWorkers(file, request) : undefined;
-    return { file: result.filePath, fileSize: result.meta.fileSize, durationMs: result.meta.durationMs, pid: result.meta.pid, memoryUsage: result.meta.memoryUsage, notes, ...(workers ? { workers } : {}) };
+    return {
+      file: result.filePath,
+      fileSize: result.meta.fileSize,
+      durationMs: result.meta.durationMs,
+      pid: result.meta.pid,
+      memoryUsage: result.meta.memoryUsage,
+      notes,
+      ...(workers ? { workers } : {}),
+    };
   }
 
   /**
@@ -267,13 +323,27 @@ export class JsDebugTarget implements MemoryTarget {
     for (const worker of await this.liveWorkers()) {
       const workerFile = `${file.replace(/\.heapsnapshot$/, '')}.worker${worker.thread.id}.heapsnapshot`;
       try {
-        const result = await worker.capture.takeSnapshot(workerFile, { label: request.label, thread: worker.thread, signal: request.signal });
-        taken.push({ name: worker.name, key: worker.capture.id, file: result.filePath, fileSize: result.meta.fileSize });
+        const result = await worker.capture.takeSnapshot(workerFile, {
+          label: request.label,
+          thread: worker.thread,
+          signal: request.signal,
+        });
+        taken.push({
+          name: worker.name,
+          key: worker.capture.id,
+          file: result.filePath,
+          fileSize: result.meta.fileSize,
+        });
       } catch (error) {
         if (request.signal?.aborted) throw error;
-        const gone = worker.capture.isClosed || error instanceof ConnectionClosedError || !this.workerSessions().some((w) => w.session.id === worker.session.id);
+        const gone =
+          worker.capture.isClosed ||
+          error instanceof ConnectionClosedError ||
+          !this.workerSessions().some((w) => w.session.id === worker.session.id);
         if (!gone) throw error;
-        log().info(`${worker.name} of ${this.label} exited during a snapshot, so it is left out: ${(error as Error).message}`);
+        log().info(
+          `${worker.name} of ${this.label} exited during a snapshot, so it is left out: ${(error as Error).message}`,
+        );
       }
     }
     return taken;
@@ -283,7 +353,9 @@ export class JsDebugTarget implements MemoryTarget {
     await this.ready();
     const capture = this.connected();
     if (this.paused) {
-      throw new UserError('The program is paused at a breakpoint, and V8 collects garbage only while it runs. Continue the program, then collect garbage again.');
+      throw new UserError(
+        'The program is paused at a breakpoint, and V8 collects garbage only while it runs. Continue the program, then collect garbage again.',
+      );
     }
     const before = await capture.memoryUsage();
     await capture.collectGarbage();
@@ -306,7 +378,9 @@ export class JsDebugTarget implements MemoryTarget {
     await this.connected().startAllocationTracking();
     // Workers too (and those connected later), so that their snapshots say where their objects were allocated.
     this.trackWorkers = true;
-    await this.eachWorker((capture) => (capture.isTrackingAllocations ? Promise.resolve() : capture.startAllocationTracking()));
+    await this.eachWorker((capture) =>
+      capture.isTrackingAllocations ? Promise.resolve() : capture.startAllocationTracking(),
+    );
     this.stateEmitter.fire();
   }
 
@@ -328,7 +402,9 @@ export class JsDebugTarget implements MemoryTarget {
     await this.ready();
     const capture = this.connected();
     if (this.paused) {
-      throw new UserError('The program is paused at a breakpoint, and V8 collects garbage only while it runs, so the live samples cannot be told from garbage. Continue the program, then go on.');
+      throw new UserError(
+        'The program is paused at a breakpoint, and V8 collects garbage only while it runs, so the live samples cannot be told from garbage. Continue the program, then go on.',
+      );
     }
     // Twice: objects freed by the first collection's finalizers go in the second, as before a snapshot.
     await capture.collectGarbage();
@@ -336,7 +412,9 @@ export class JsDebugTarget implements MemoryTarget {
     const profile = await capture.allocationSamples();
     const sourceMapURLs: Record<string, string> = {};
     // js-debug keeps the Debugger domain on, so every script parsed since Leak Lens connected is known already.
-    if (sourceMaps) for (const script of capture.scripts.values()) if (script.sourceMapURL) sourceMapURLs[script.url] = script.sourceMapURL;
+    if (sourceMaps)
+      for (const script of capture.scripts.values())
+        if (script.sourceMapURL) sourceMapURLs[script.url] = script.sourceMapURL;
     return { profile, sourceMapURLs };
   }
 
@@ -406,11 +484,15 @@ export class JsDebugTarget implements MemoryTarget {
     const capture = this.capture;
     this.capture = undefined;
     // The profiler belongs to js-debug's inspector session, which outlives this connection: stop it first.
-    const stopping = this.allocationSampling && capture && !capture.isClosed ? capture.stopAllocationSampling().catch(() => undefined) : Promise.resolve();
+    const stopping =
+      this.allocationSampling && capture && !capture.isClosed
+        ? capture.stopAllocationSampling().catch(() => undefined)
+        : Promise.resolve();
     this.allocationSampling = false;
     // Closing the proxy connection leaves js-debug's own inspector session (and so the object ids) untouched.
     void stopping.then(() => capture?.close()).catch(() => undefined);
-    for (const connection of this.workerConnections.values()) void connection.then((c) => c?.capture.close()).catch(() => undefined);
+    for (const connection of this.workerConnections.values())
+      void connection.then((c) => c?.capture.close()).catch(() => undefined);
     this.workerConnections.clear();
     this.sampleEmitter.dispose();
     this.stateEmitter.dispose();

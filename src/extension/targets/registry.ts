@@ -32,7 +32,13 @@ export function sessionKind(session: vscode.DebugSession): SessionKind {
 /** A js-debug session of a worker thread: a child of a process's session, never a process of its own. */
 function isWorkerSession(session: vscode.DebugSession): boolean {
   const parent = session.parentSession;
-  return NODE_CHILD_TYPES.has(session.type) && !!parent && !!parent.parentSession && NODE_CHILD_TYPES.has(parent.type) && workerTitle(session.name) !== undefined;
+  return (
+    NODE_CHILD_TYPES.has(session.type) &&
+    !!parent &&
+    !!parent.parentSession &&
+    NODE_CHILD_TYPES.has(parent.type) &&
+    workerTitle(session.name) !== undefined
+  );
 }
 
 /** Options for {@link TargetRegistry.pick}. */
@@ -45,10 +51,13 @@ export interface PickOptions {
 
 /** The user-facing failure "no Node process is being debugged", with the buttons that fix it. */
 export function noSessionError(purpose: string): UserError {
-  return new UserError(`${purpose} a running Node.js program, and none is being debugged. Launch one with Leak Lens, attach to a running process, or start a Node debug session (F5).`, [
-    { title: 'Launch Program...', run: () => vscode.commands.executeCommand('leakLens.launchProgram') },
-    { title: 'Attach to Process...', run: () => vscode.commands.executeCommand('leakLens.attachToProcess') },
-  ]);
+  return new UserError(
+    `${purpose} a running Node.js program, and none is being debugged. Launch one with Leak Lens, attach to a running process, or start a Node debug session (F5).`,
+    [
+      { title: 'Launch Program...', run: () => vscode.commands.executeCommand('leakLens.launchProgram') },
+      { title: 'Attach to Process...', run: () => vscode.commands.executeCommand('leakLens.attachToProcess') },
+    ],
+  );
 }
 
 export class TargetRegistry implements vscode.Disposable {
@@ -75,7 +84,8 @@ export class TargetRegistry implements vscode.Disposable {
           this.readinessOf(session.id);
           return {
             onDidSendMessage: (m: { type?: string; command?: string }) => {
-              if (m.type === 'response' && (m.command === 'attach' || m.command === 'launch')) this.readinessOf(session.id).resolve();
+              if (m.type === 'response' && (m.command === 'attach' || m.command === 'launch'))
+                this.readinessOf(session.id).resolve();
             },
             onExit: () => this.readinessOf(session.id).resolve(),
           };
@@ -104,7 +114,8 @@ export class TargetRegistry implements vscode.Disposable {
     if (session.parentSession) this.add(session.parentSession);
     log().debug(`debug session started: ${session.name} (${session.type}, ${sessionKind(session)})`);
     this.changeEmitter.fire();
-    if (session === vscode.debug.activeDebugSession || this.resolveActive() === session) this.activeEmitter.fire(this.activeTarget());
+    if (session === vscode.debug.activeDebugSession || this.resolveActive() === session)
+      this.activeEmitter.fire(this.activeTarget());
   }
 
   private readinessOf(id: string): { done: boolean; promise: Promise<void>; resolve: () => void } {
@@ -150,21 +161,29 @@ export class TargetRegistry implements vscode.Disposable {
 
   /** The process sessions under a launcher session (js-debug's children, grandchildren for forked processes). */
   private childrenOf(session: vscode.DebugSession): vscode.DebugSession[] {
-    const under = (s: vscode.DebugSession): boolean => !!s.parentSession && (s.parentSession.id === session.id || under(s.parentSession));
+    const under = (s: vscode.DebugSession): boolean =>
+      !!s.parentSession && (s.parentSession.id === session.id || under(s.parentSession));
     return this.nodeSessions().filter(under);
   }
 
   /** The js-debug sessions of the worker threads of a process session, alive now. */
   workersOf(session: vscode.DebugSession): vscode.DebugSession[] {
-    return [...this.sessions.values()].filter((s) => s.parentSession?.id === session.id && sessionKind(s) === 'worker' && !this.ended.has(s.id));
+    return [...this.sessions.values()].filter(
+      (s) => s.parentSession?.id === session.id && sessionKind(s) === 'worker' && !this.ended.has(s.id),
+    );
   }
 
   /** The target of a process session, created on first use. */
   targetFor(session: vscode.DebugSession): MemoryTarget {
     let target = this.targets.get(session.id);
     if (!target) {
-      if (this.ended.has(session.id)) throw new UserError(`The debug session "${session.name}" has ended. Start the program again to keep working on its memory.`);
-      log().debug(`new ${session.type === DEBUG_TYPE ? 'leak-lens' : 'js-debug'} target for ${session.name} (${session.id})`);
+      if (this.ended.has(session.id))
+        throw new UserError(
+          `The debug session "${session.name}" has ended. Start the program again to keep working on its memory.`,
+        );
+      log().debug(
+        `new ${session.type === DEBUG_TYPE ? 'leak-lens' : 'js-debug'} target for ${session.name} (${session.id})`,
+      );
       target =
         session.type === DEBUG_TYPE
           ? new AdapterTarget(session)
@@ -215,24 +234,40 @@ export class TargetRegistry implements vscode.Disposable {
     else if (active && kind === 'worker' && active.parentSession) candidates = [active.parentSession];
     else if (active && kind === 'launcher') candidates = this.childrenOf(active);
     else if (active && kind === 'browser' && this.nodeSessions().length === 0) {
-      throw new UserError(`The debug session "${active.name}" debugs a browser page. Leak Lens works on Node.js programs: launch or attach to a Node program, or make a Node debug session the active one in the Call Stack view.`, [
-        { title: 'Launch Program...', run: () => vscode.commands.executeCommand('leakLens.launchProgram') },
-        { title: 'Attach to Process...', run: () => vscode.commands.executeCommand('leakLens.attachToProcess') },
-      ]);
+      throw new UserError(
+        `The debug session "${active.name}" debugs a browser page. Leak Lens works on Node.js programs: launch or attach to a Node program, or make a Node debug session the active one in the Call Stack view.`,
+        [
+          { title: 'Launch Program...', run: () => vscode.commands.executeCommand('leakLens.launchProgram') },
+          { title: 'Attach to Process...', run: () => vscode.commands.executeCommand('leakLens.attachToProcess') },
+        ],
+      );
     } else candidates = this.nodeSessions();
 
     if (candidates.length === 0 && active && kind === 'launcher') {
-      throw new UserError(`The debug session "${active.name}" has no running Node process yet. Wait until the program has started, then try again.`);
+      throw new UserError(
+        `The debug session "${active.name}" has no running Node process yet. Wait until the program has started, then try again.`,
+      );
     }
     if (candidates.length === 0) throw noSessionError(options.purpose);
     if (candidates.length === 1) return this.targetFor(candidates[0]);
     if (!options.interactive) {
-      throw new UserError(`Several Node processes are being debugged (${candidates.map((s) => `"${s.name}"`).join(', ')}). Select the one to work on in the Call Stack view, then try again.`);
+      throw new UserError(
+        `Several Node processes are being debugged (${candidates.map((s) => `"${s.name}"`).join(', ')}). Select the one to work on in the Call Stack view, then try again.`,
+      );
     }
     const picked = await vscode.window.showQuickPick(
       candidates.map((s) => {
         const target = this.targets.get(s.id);
-        return { label: s.name, description: target?.pid !== undefined ? `pid ${target.pid}` : s.type === DEBUG_TYPE ? 'Leak Lens session' : s.parentSession?.name, session: s };
+        return {
+          label: s.name,
+          description:
+            target?.pid !== undefined
+              ? `pid ${target.pid}`
+              : s.type === DEBUG_TYPE
+                ? 'Leak Lens session'
+                : s.parentSession?.name,
+          session: s,
+        };
       }),
       { title: 'Leak Lens: which process?', placeHolder: 'Several Node processes are being debugged; pick one' },
     );

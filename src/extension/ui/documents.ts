@@ -13,7 +13,9 @@ export class LeakLensDocuments implements vscode.TextDocumentContentProvider, vs
   private counter = 0;
 
   provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.contents.get(uri.toString()) ?? 'This Leak Lens document is no longer available; run the command again.';
+    return (
+      this.contents.get(uri.toString()) ?? 'This Leak Lens document is no longer available; run the command again.'
+    );
   }
 
   /** A new document URI whose file name is `title` (made unique), ending in `.md`. */

@@ -44,7 +44,10 @@ export function memoryGraphMarkdown(label: string, samples: readonly MemorySampl
   const first = samples[0];
   const last = samples[samples.length - 1];
   const minutes = ((last.time - first.time) / 60_000).toFixed(1);
-  lines.push(`${samples.length} samples over ${minutes} min${ended ? ' (the session has ended)' : ', updating live'}.`, '');
+  lines.push(
+    `${samples.length} samples over ${minutes} min${ended ? ' (the session has ended)' : ', updating live'}.`,
+    '',
+  );
   const rows: [string, (s: MemorySample) => number | undefined][] = [
     ['Heap used', (s) => s.heapUsed],
     ['Heap total', (s) => s.heapTotal],
@@ -55,10 +58,15 @@ export function memoryGraphMarkdown(label: string, samples: readonly MemorySampl
   for (const [name, pick] of rows) {
     const values = samples.map(pick).filter((v): v is number => v !== undefined);
     if (values.length === 0) continue;
-    lines.push(`| ${name} | ${formatBytes(values[values.length - 1])} | ${formatBytes(Math.min(...values))} | ${formatBytes(Math.max(...values))} | \`${sparkline(buckets(samples, pick))}\` |`);
+    lines.push(
+      `| ${name} | ${formatBytes(values[values.length - 1])} | ${formatBytes(Math.min(...values))} | ${formatBytes(Math.max(...values))} | \`${sparkline(buckets(samples, pick))}\` |`,
+    );
   }
   const grew = last.heapUsed - first.heapUsed;
-  lines.push('', `Heap used ${grew >= 0 ? 'grew' : 'shrank'} by ${formatBytes(Math.abs(grew))} since ${new Date(first.time).toLocaleTimeString()}. A heap that keeps growing across garbage collections is the sign of a leak: run **Leak Lens: Find Leaks** to see what grows and who holds it.`);
+  lines.push(
+    '',
+    `Heap used ${grew >= 0 ? 'grew' : 'shrank'} by ${formatBytes(Math.abs(grew))} since ${new Date(first.time).toLocaleTimeString()}. A heap that keeps growing across garbage collections is the sign of a leak: run **Leak Lens: Find Leaks** to see what grows and who holds it.`,
+  );
   return lines.join('\n');
 }
 
@@ -80,10 +88,25 @@ export class MemoryGraphs implements vscode.Disposable {
   /** The memory panel's timeline, fed with the target's samples while both live. */
   private showPanel(target: MemoryTarget): void {
     this.stopFeed();
-    const panel = MemoryPanel.show(this.extension, this.engine(), { title: `Memory - ${target.label}`, live: true, samples: [...target.samples], markers: [...(this.markers.get(target) ?? [])], initialView: 'timeline' }, logChannel());
+    const panel = MemoryPanel.show(
+      this.extension,
+      this.engine(),
+      {
+        title: `Memory - ${target.label}`,
+        live: true,
+        samples: [...target.samples],
+        markers: [...(this.markers.get(target) ?? [])],
+        initialView: 'timeline',
+      },
+      logChannel(),
+    );
     this.panel = panel;
     this.panelTarget = target;
-    this.panelFeed = [target.onDidSample((s) => panel.addSamples([s])), target.onDidEnd(() => this.stopFeed()), panel.onDidDispose(() => this.stopFeed())];
+    this.panelFeed = [
+      target.onDidSample((s) => panel.addSamples([s])),
+      target.onDidEnd(() => this.stopFeed()),
+      panel.onDidDispose(() => this.stopFeed()),
+    ];
   }
 
   private stopFeed(): void {
@@ -107,7 +130,8 @@ export class MemoryGraphs implements vscode.Disposable {
     if (!entry) {
       const uri = this.documents.newUri(`Memory - ${target.label}`);
       let pending: NodeJS.Timeout | undefined;
-      const render = (): void => this.documents.set(uri, memoryGraphMarkdown(target.label, target.samples, target.ended));
+      const render = (): void =>
+        this.documents.set(uri, memoryGraphMarkdown(target.label, target.samples, target.ended));
       // Redraw at most once a second, however fast samples come.
       const schedule = (): void => {
         pending ??= setTimeout(() => {
@@ -115,7 +139,17 @@ export class MemoryGraphs implements vscode.Disposable {
           render();
         }, 1000);
       };
-      const created = { uri, subscriptions: [target.onDidSample(schedule), target.onDidEnd(() => { render(); this.forget(target); }), { dispose: () => clearTimeout(pending) }] };
+      const created = {
+        uri,
+        subscriptions: [
+          target.onDidSample(schedule),
+          target.onDidEnd(() => {
+            render();
+            this.forget(target);
+          }),
+          { dispose: () => clearTimeout(pending) },
+        ],
+      };
       entry = created;
       this.open.set(target, created);
       render();

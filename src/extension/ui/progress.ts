@@ -29,7 +29,10 @@ export function createProgressEvents(): { event: vscode.Event<ProgressReport>; d
 /** `vscode.window.withProgress`, each report also fired as a {@link ProgressReport}. */
 export function withProgress<R>(
   options: vscode.ProgressOptions & { title: string },
-  task: (progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken) => Thenable<R>,
+  task: (
+    progress: vscode.Progress<{ message?: string; increment?: number }>,
+    token: vscode.CancellationToken,
+  ) => Thenable<R>,
 ): Thenable<R> {
   return vscode.window.withProgress(options, (progress, token) =>
     task(

@@ -30,7 +30,11 @@ export interface ShowReportOptions {
 }
 
 /** Shows a report; resolves with the URI of its markdown document. */
-export async function showReport(report: LeakReport, context: ReportContext, options: ShowReportOptions = { interactive: true }): Promise<vscode.Uri> {
+export async function showReport(
+  report: LeakReport,
+  context: ReportContext,
+  options: ShowReportOptions = { interactive: true },
+): Promise<vscode.Uri> {
   const title = options.title ?? `Leak report ${new Date().toLocaleTimeString()}`;
   const uri = context.documents.newUri(title);
   context.documents.set(uri, reportMarkdown(report));
@@ -66,32 +70,53 @@ function offerNavigation(report: LeakReport): void {
     return;
   }
   if (report.verdict === 'clean') {
-    void vscode.window.showInformationMessage(`Leak Lens found no leak across ${report.snapshots.length} snapshots. If memory still grows, try more rounds or a heavier workload.`);
+    void vscode.window.showInformationMessage(
+      `Leak Lens found no leak across ${report.snapshots.length} snapshots. If memory still grows, try more rounds or a heavier workload.`,
+    );
     return;
   }
   const top = report.leaks[0];
-  const buttons = [top.owner.location ? 'Go to Owner' : undefined, top.allocationSites[0]?.location ? 'Go to Allocation' : undefined, report.leaks.length > 1 ? 'All Leaks...' : undefined].filter((b): b is string => !!b);
+  const buttons = [
+    top.owner.location ? 'Go to Owner' : undefined,
+    top.allocationSites[0]?.location ? 'Go to Allocation' : undefined,
+    report.leaks.length > 1 ? 'All Leaks...' : undefined,
+  ].filter((b): b is string => !!b);
   const more = report.leaks.length > 1 ? ` and ${report.leaks.length - 1} more` : '';
-  void vscode.window.showWarningMessage(`Leak Lens found ${report.leaks.length === 1 ? 'a leak' : `${report.leaks.length} leaks`}: ${describeGroup(top)}, ${formatBytes(top.retainedSize)} retained${more}.`, ...buttons).then((picked) => {
-    if (picked === 'Go to Owner' && top.owner.location) void openLocation(top.owner.location).catch((e: unknown) => reportError(e, 'open the owner'));
-    else if (picked === 'Go to Allocation' && top.allocationSites[0]?.location) void openLocation(top.allocationSites[0].location).catch((e: unknown) => reportError(e, 'open the allocation site'));
-    else if (picked === 'All Leaks...') void pickLeakGroup(report);
-  });
+  void vscode.window
+    .showWarningMessage(
+      `Leak Lens found ${report.leaks.length === 1 ? 'a leak' : `${report.leaks.length} leaks`}: ${describeGroup(top)}, ${formatBytes(top.retainedSize)} retained${more}.`,
+      ...buttons,
+    )
+    .then((picked) => {
+      if (picked === 'Go to Owner' && top.owner.location)
+        void openLocation(top.owner.location).catch((e: unknown) => reportError(e, 'open the owner'));
+      else if (picked === 'Go to Allocation' && top.allocationSites[0]?.location)
+        void openLocation(top.allocationSites[0].location).catch((e: unknown) =>
+          reportError(e, 'open the allocation site'),
+        );
+      else if (picked === 'All Leaks...') void pickLeakGroup(report);
+    });
 }
 
 /** The sampling mode's headline: the top growing stack, with a button to its allocation line. */
 function offerSamplingNavigation(s: SamplingFindings): void {
   const top = s.growth[0];
   if (!top) {
-    void vscode.window.showInformationMessage(`Leak Lens found no allocation stack that grows every round in ${s.rounds} rounds of allocation sampling. A small leak may draw no sample: try more rounds or a heavier workload.`);
+    void vscode.window.showInformationMessage(
+      `Leak Lens found no allocation stack that grows every round in ${s.rounds} rounds of allocation sampling. A small leak may draw no sample: try more rounds or a heavier workload.`,
+    );
     return;
   }
   const more = s.growth.length > 1 ? ` and ${s.growth.length - 1} more` : '';
   const where = top.site.location ? ` at ${shortLocation(top.site.location)}` : '';
   void vscode.window
-    .showWarningMessage(`Leak Lens (allocation sampling): objects allocated in ${samplingSiteText(top)}${where} grow every round, about +${formatBytes(samplingBytesPerRound(top, s.interval))} live per round${more}. Sampling cannot tell what holds them.`, ...(top.site.location ? ['Go to Allocation'] : []))
+    .showWarningMessage(
+      `Leak Lens (allocation sampling): objects allocated in ${samplingSiteText(top)}${where} grow every round, about +${formatBytes(samplingBytesPerRound(top, s.interval))} live per round${more}. Sampling cannot tell what holds them.`,
+      ...(top.site.location ? ['Go to Allocation'] : []),
+    )
     .then((picked) => {
-      if (picked === 'Go to Allocation' && top.site.location) void openLocation(top.site.location).catch((e: unknown) => reportError(e, 'open the allocation site'));
+      if (picked === 'Go to Allocation' && top.site.location)
+        void openLocation(top.site.location).catch((e: unknown) => reportError(e, 'open the allocation site'));
     });
 }
 
@@ -100,7 +125,10 @@ interface GroupItem extends vscode.QuickPickItem {
 }
 
 const goToOwner: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('go-to-file'), tooltip: 'Go to the owner' };
-const goToAllocation: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('symbol-constructor'), tooltip: 'Go to where the objects are allocated' };
+const goToAllocation: vscode.QuickInputButton = {
+  iconPath: new vscode.ThemeIcon('symbol-constructor'),
+  tooltip: 'Go to where the objects are allocated',
+};
 
 /** A picker over the leak groups; choosing one opens its owner, the item buttons open the allocation site. */
 export async function pickLeakGroup(report: LeakReport): Promise<void> {
@@ -111,7 +139,10 @@ export async function pickLeakGroup(report: LeakReport): Promise<void> {
     label: `${g.className} ×${formatCount(g.count)}`,
     description: `held by ${g.owner.name}`,
     detail: `+${formatCount(g.growthPerRound)} per round · ${formatBytes(g.retainedSize)} retained${g.owner.location ? ` · ${shortLocation(g.owner.location)}` : ''}${g.allocationSites[0] ? ` · allocated in ${g.allocationSites[0].function}() ${shortLocation(g.allocationSites[0].location)}` : ''}`,
-    buttons: [g.owner.location ? goToOwner : undefined, g.allocationSites[0]?.location ? goToAllocation : undefined].filter((b): b is vscode.QuickInputButton => !!b),
+    buttons: [
+      g.owner.location ? goToOwner : undefined,
+      g.allocationSites[0]?.location ? goToAllocation : undefined,
+    ].filter((b): b is vscode.QuickInputButton => !!b),
     group: g,
   }));
   const go = (loc: LeakGroup['owner']['location']): void => {
@@ -122,7 +153,9 @@ export async function pickLeakGroup(report: LeakReport): Promise<void> {
     const g = qp.selectedItems[0]?.group;
     if (g) go(g.owner.location ?? g.allocationSites[0]?.location ?? g.classLocation);
   });
-  qp.onDidTriggerItemButton((e) => go(e.button === goToOwner ? e.item.group.owner.location : e.item.group.allocationSites[0]?.location));
+  qp.onDidTriggerItemButton((e) =>
+    go(e.button === goToOwner ? e.item.group.owner.location : e.item.group.allocationSites[0]?.location),
+  );
   qp.onDidHide(() => qp.dispose());
   qp.show();
 }

@@ -21,7 +21,10 @@ export class HeapStatusBar implements vscode.Disposable {
     this.disposables.push(
       registry.onDidChangeActiveTarget((t) => this.follow(t)),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('leakLens.sampling.intervalMs') || e.affectsConfiguration('leakLens.statusBar.enabled')) {
+        if (
+          e.affectsConfiguration('leakLens.sampling.intervalMs') ||
+          e.affectsConfiguration('leakLens.statusBar.enabled')
+        ) {
           const t = this.target;
           this.follow(undefined);
           this.follow(t);

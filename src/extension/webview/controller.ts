@@ -155,7 +155,13 @@ export class PanelController {
       const label = f.label ?? `Snapshot ${i + 1}`;
       // The file's name only: the webview is never told where files are.
       const name = path.basename(f.file);
-      return { label, ...(name !== label ? { detail: name } : {}), time: f.time, totalSize: f.totalSize, nodeCount: f.nodeCount };
+      return {
+        label,
+        ...(name !== label ? { detail: name } : {}),
+        time: f.time,
+        totalSize: f.totalSize,
+        nodeCount: f.nodeCount,
+      };
     });
     let timeline: PanelState['timeline'];
     if (input.live) timeline = { live: true, samples: this.timeline.toColumns(), markers: [...this.timeline.markers] };
@@ -163,7 +169,11 @@ export class PanelController {
       const withUsage = report.snapshots.filter((s) => s.memoryUsage && s.time);
       const figures = new TimelineBuffer(Math.max(8, withUsage.length));
       figures.pushAll(withUsage.map((s) => ({ time: Date.parse(s.time!), ...s.memoryUsage! })));
-      timeline = { live: false, samples: figures.toColumns(), markers: withUsage.map((s) => ({ time: Date.parse(s.time!), kind: 'snapshot' as const, label: s.label })) };
+      timeline = {
+        live: false,
+        samples: figures.toColumns(),
+        markers: withUsage.map((s) => ({ time: Date.parse(s.time!), kind: 'snapshot' as const, label: s.label })),
+      };
     }
     const views: ViewId[] = input.views ?? [
       ...(input.live ? (['timeline'] as const) : []),
@@ -173,8 +183,19 @@ export class PanelController {
       ...(snapshots.length > 1 ? (['comparison'] as const) : []),
       ...(!input.live && timeline ? (['timeline'] as const) : []),
     ];
-    const initialView = input.initialView && views.includes(input.initialView) ? input.initialView : views[0] ?? 'timeline';
-    return { title: input.title ?? (report ? 'Leak Lens report' : 'Leak Lens'), views, initialView, report, snapshots, timeline, focus: input.focus, group: input.group, root: input.root };
+    const initialView =
+      input.initialView && views.includes(input.initialView) ? input.initialView : (views[0] ?? 'timeline');
+    return {
+      title: input.title ?? (report ? 'Leak Lens report' : 'Leak Lens'),
+      views,
+      initialView,
+      report,
+      snapshots,
+      timeline,
+      focus: input.focus,
+      group: input.group,
+      root: input.root,
+    };
   }
 
   /** Handles one message from the webview; malformed ones are logged and dropped. */
@@ -247,13 +268,18 @@ export class PanelController {
       if (!signal.aborted) this.host.post({ type: 'progress', id, ...progress });
     };
     const opts = { signal, onProgress };
-    const noSnapshot = (i: number): WebviewAnswer<unknown> => ({ ok: false, error: `there is no snapshot ${i} in this panel` });
+    const noSnapshot = (i: number): WebviewAnswer<unknown> => ({
+      ok: false,
+      error: `there is no snapshot ${i} in this panel`,
+    });
     switch (q.kind) {
       case 'summary': {
         const file = this.file(q.snapshot);
         if (!file) return noSnapshot(q.snapshot);
         await this.ensureFigures(q.snapshot, opts);
-        const list = await this.classList(`summary|${file}`, () => this.engine.request({ kind: 'summary', file, offset: 0, limit: ALL }, opts));
+        const list = await this.classList(`summary|${file}`, () =>
+          this.engine.request({ kind: 'summary', file, offset: 0, limit: ALL }, opts),
+        );
         if (!list.ok) return list;
         return { ok: true, value: pageOf(list.value, q.offset, q.limit, q.sort ?? SUMMARY_DEFAULT, q.filter) };
       }
@@ -263,19 +289,32 @@ export class PanelController {
         if (!base) return noSnapshot(q.base);
         if (!target) return noSnapshot(q.target);
         if (base === target) return { ok: false, error: 'choose two different snapshots to compare' };
-        const list = await this.classList(`compare|${base}|${target}`, () => this.engine.request({ kind: 'compare', base, target, offset: 0, limit: ALL }, opts));
+        const list = await this.classList(`compare|${base}|${target}`, () =>
+          this.engine.request({ kind: 'compare', base, target, offset: 0, limit: ALL }, opts),
+        );
         if (!list.ok) return list;
-        return { ok: true, value: pageOf(list.value, q.offset, q.limit, q.sort ?? { key: 'sizeDelta', dir: 'desc' }, q.filter) };
+        return {
+          ok: true,
+          value: pageOf(list.value, q.offset, q.limit, q.sort ?? { key: 'sizeDelta', dir: 'desc' }, q.filter),
+        };
       }
       case 'objects': {
         const file = this.file(q.snapshot);
         if (!file) return noSnapshot(q.snapshot);
-        return strip(await this.engine.request({ kind: 'objects', file, className: q.className, offset: q.offset, limit: q.limit }, opts));
+        return strip(
+          await this.engine.request(
+            { kind: 'objects', file, className: q.className, offset: q.offset, limit: q.limit },
+            opts,
+          ),
+        );
       }
       case 'retainers': {
         const file = this.file(q.snapshot);
         if (!file) return noSnapshot(q.snapshot);
-        const a = await this.engine.request({ kind: 'retainers', file, nodeId: q.nodeId, offset: q.offset, limit: q.limit }, opts);
+        const a = await this.engine.request(
+          { kind: 'retainers', file, nodeId: q.nodeId, offset: q.offset, limit: q.limit },
+          opts,
+        );
         // Retainers with a known function or constructor become openable: the extension itself shows them.
         if (a.ok) for (const r of a.value.items) this.allow.add(r.location);
         return strip(a);
@@ -302,7 +341,10 @@ export class PanelController {
     if (this.ready) this.host.post({ type: 'snapshots', snapshots: this.state().snapshots });
   }
 
-  private classList(key: string, fetch: () => Promise<WebviewAnswer<{ items: ClassRow[] }>>): Promise<WebviewAnswer<ClassRow[]>> {
+  private classList(
+    key: string,
+    fetch: () => Promise<WebviewAnswer<{ items: ClassRow[] }>>,
+  ): Promise<WebviewAnswer<ClassRow[]>> {
     let p = this.classLists.get(key);
     if (p) {
       // Most recently used last.
@@ -310,7 +352,9 @@ export class PanelController {
       this.classLists.set(key, p);
       return p;
     }
-    p = fetch().then((a) => (a.ok ? { ok: true as const, value: a.value.items } : { ok: false as const, error: a.error }));
+    p = fetch().then((a) =>
+      a.ok ? { ok: true as const, value: a.value.items } : { ok: false as const, error: a.error },
+    );
     this.classLists.set(key, p);
     // A failed or cancelled fetch is not kept.
     void p.then((a) => {
@@ -334,7 +378,13 @@ function strip<T>(a: { ok: true; value: T } | { ok: false; error: string }): Web
 }
 
 /** One page of a class list, filtered by a case-insensitive part of the class name and sorted. */
-export function pageOf<R extends ClassRow>(rows: R[], offset: number, limit: number, sort: { key: string; dir: 'asc' | 'desc' }, filter?: string): { total: number; offset: number; items: R[] } {
+export function pageOf<R extends ClassRow>(
+  rows: R[],
+  offset: number,
+  limit: number,
+  sort: { key: string; dir: 'asc' | 'desc' },
+  filter?: string,
+): { total: number; offset: number; items: R[] } {
   const needle = filter?.trim().toLowerCase();
   const picked = needle ? rows.filter((r) => r.className.toLowerCase().includes(needle)) : rows.slice();
   const sign = sort.dir === 'asc' ? 1 : -1;

@@ -36,15 +36,24 @@ export function setWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri
  * Opens a source location in an editor beside the webview. The original source (after source maps) is preferred;
  * its generated file is the fallback when the original is not on disk.
  */
-export async function openSourceLocation(location: SourceLocation, beside: vscode.ViewColumn | undefined): Promise<void> {
+export async function openSourceLocation(
+  location: SourceLocation,
+  beside: vscode.ViewColumn | undefined,
+): Promise<void> {
   let { file, line, column } = location;
-  if (!fs.existsSync(file) && location.generated && fs.existsSync(location.generated.file)) ({ file, line, column } = location.generated);
+  if (!fs.existsSync(file) && location.generated && fs.existsSync(location.generated.file))
+    ({ file, line, column } = location.generated);
   try {
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
     const pos = new vscode.Position(Math.max(0, line - 1), Math.max(0, column - 1));
-    await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos), viewColumn: beside === vscode.ViewColumn.One ? vscode.ViewColumn.Beside : vscode.ViewColumn.One });
+    await vscode.window.showTextDocument(doc, {
+      selection: new vscode.Range(pos, pos),
+      viewColumn: beside === vscode.ViewColumn.One ? vscode.ViewColumn.Beside : vscode.ViewColumn.One,
+    });
   } catch (e) {
-    void vscode.window.showErrorMessage(`Leak Lens could not open ${file}:${line}: ${(e as Error).message}. The file may have moved since the snapshot was taken; re-run the analysis with --path-map if it lives elsewhere now.`);
+    void vscode.window.showErrorMessage(
+      `Leak Lens could not open ${file}:${line}: ${(e as Error).message}. The file may have moved since the snapshot was taken; re-run the analysis with --path-map if it lives elsewhere now.`,
+    );
   }
 }
 
@@ -90,7 +99,13 @@ export class MemoryPanel implements vscode.Disposable {
    * of that kind (its input is replaced); a panel of the other kind stays as it is. The panel lives until the user
    * closes it or `dispose` is called; it is also disposed with the extension.
    */
-  static show(context: vscode.ExtensionContext, engine: EngineClient, input: PanelInput, log?: vscode.LogOutputChannel, options: { reportFile?: string } = {}): MemoryPanel {
+  static show(
+    context: vscode.ExtensionContext,
+    engine: EngineClient,
+    input: PanelInput,
+    log?: vscode.LogOutputChannel,
+    options: { reportFile?: string } = {},
+  ): MemoryPanel {
     const kind: PanelKind = input.live ? 'memory' : 'report';
     if (input.report && input.title) rememberReportTitle(input.report, input.title);
     const existing = MemoryPanel.open.get(kind);
@@ -101,7 +116,12 @@ export class MemoryPanel implements vscode.Disposable {
       existing.panel.reveal(undefined, true);
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(MemoryPanel.viewType, input.title ?? 'Leak Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { ...webviewOptions(context.extensionUri), retainContextWhenHidden: false });
+    const panel = vscode.window.createWebviewPanel(
+      MemoryPanel.viewType,
+      input.title ?? 'Leak Lens',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { ...webviewOptions(context.extensionUri), retainContextWhenHidden: false },
+    );
     const p = new MemoryPanel(panel, kind, context, engine, input, log);
     p.reportFileShown = options.reportFile;
     MemoryPanel.open.set(kind, p);
@@ -160,7 +180,14 @@ export class MemoryPanel implements vscode.Disposable {
       this.panel.title = t;
     }
     this.reportFileShown = reportFile;
-    this.controller.update({ report, snapshots: undefined, title: t, initialView: 'leaks', focus: undefined, group: undefined });
+    this.controller.update({
+      report,
+      snapshots: undefined,
+      title: t,
+      initialView: 'leaks',
+      focus: undefined,
+      group: undefined,
+    });
   }
 
   /** Appends samples (and markers) of the live session. */

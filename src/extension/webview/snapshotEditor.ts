@@ -28,12 +28,21 @@ export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvid
   static readonly viewType = 'leakLens.snapshotEditor';
 
   /** Registers the provider; dispose the result to unregister. */
-  static register(context: vscode.ExtensionContext, engine: () => EngineClient, log?: vscode.LogOutputChannel, labelOf?: LabelOf): vscode.Disposable {
-    return vscode.window.registerCustomEditorProvider(SnapshotEditorProvider.viewType, new SnapshotEditorProvider(context, engine, log, labelOf), {
-      // A hidden editor's webview is rebuilt when shown again; the controller replays its state.
-      webviewOptions: { retainContextWhenHidden: false },
-      supportsMultipleEditorsPerDocument: true,
-    });
+  static register(
+    context: vscode.ExtensionContext,
+    engine: () => EngineClient,
+    log?: vscode.LogOutputChannel,
+    labelOf?: LabelOf,
+  ): vscode.Disposable {
+    return vscode.window.registerCustomEditorProvider(
+      SnapshotEditorProvider.viewType,
+      new SnapshotEditorProvider(context, engine, log, labelOf),
+      {
+        // A hidden editor's webview is rebuilt when shown again; the controller replays its state.
+        webviewOptions: { retainContextWhenHidden: false },
+        supportsMultipleEditorsPerDocument: true,
+      },
+    );
   }
 
   /** `engine` is called on first use, so registering does not start the engine worker. */
@@ -45,7 +54,10 @@ export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvid
   ) {}
 
   openCustomDocument(uri: vscode.Uri): SnapshotDocument {
-    if (uri.scheme !== 'file') throw new Error(`Leak Lens reads heap snapshots from local files only; ${uri.toString()} is not one. Save it to disk and open it from there.`);
+    if (uri.scheme !== 'file')
+      throw new Error(
+        `Leak Lens reads heap snapshots from local files only; ${uri.toString()} is not one. Save it to disk and open it from there.`,
+      );
     return new SnapshotDocument(uri, () => void this.engine().request({ kind: 'unload', file: uri.fsPath }));
   }
 
@@ -58,7 +70,13 @@ export class SnapshotEditorProvider implements vscode.CustomReadonlyEditorProvid
     if (closed) return;
     panel.webview.options = webviewOptions(this.context.extensionUri);
     const controller = new PanelController(this.engine(), panelHost(panel, this.log));
-    controller.setInput({ title, snapshots: [{ file, label: title }], views: ['summary', 'retainers'], initialView: 'summary', root: vscode.workspace.getWorkspaceFolder(document.uri)?.uri.fsPath });
+    controller.setInput({
+      title,
+      snapshots: [{ file, label: title }],
+      views: ['summary', 'retainers'],
+      initialView: 'summary',
+      root: vscode.workspace.getWorkspaceFolder(document.uri)?.uri.fsPath,
+    });
     const sub = panel.webview.onDidReceiveMessage((m: unknown) => void controller.handle(m));
     panel.onDidDispose(() => {
       sub.dispose();

@@ -51,7 +51,10 @@ export async function runCommand(page: Page, title: string): Promise<void> {
       await row.waitFor({ timeout: 2_000 });
       break;
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`no command "${title}" in the palette after ${limitMs / 1000} s: ${String((e as Error).message).split('\n')[0]}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no command "${title}" in the palette after ${limitMs / 1000} s: ${String((e as Error).message).split('\n')[0]}`,
+        );
     }
   }
   await page.keyboard.press('Enter');
@@ -61,11 +64,21 @@ export async function runCommand(page: Page, title: string): Promise<void> {
  * A notification in the notification centre (under the smoke-test driver, notifications show only there). `run`
  * opens the centre; a file with its own way of running commands passes it.
  */
-export async function notification(page: Page, text: RegExp, run: (page: Page, title: string) => Promise<void> = runCommand): Promise<Locator> {
+export async function notification(
+  page: Page,
+  text: RegExp,
+  run: (page: Page, title: string) => Promise<void> = runCommand,
+): Promise<Locator> {
   const item = page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
   const deadline = Date.now() + limitMs;
   for (;;) {
-    if (!(await page.locator('.notifications-center').isVisible().catch(() => false))) await run(page, 'Notifications: Show Notifications');
+    if (
+      !(await page
+        .locator('.notifications-center')
+        .isVisible()
+        .catch(() => false))
+    )
+      await run(page, 'Notifications: Show Notifications');
     try {
       await item.waitFor({ timeout: 2_000 });
       return item;

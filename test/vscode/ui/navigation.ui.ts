@@ -47,11 +47,22 @@ async function panelFrame(page: Page, title: RegExp, selector: string): Promise<
       const t = await f.title().catch(() => '');
       if (!t) continue;
       seen.push(t);
-      if (title.test(t) && (await f.locator(selector).count().catch(() => 0)) > 0) return f;
+      if (
+        title.test(t) &&
+        (await f
+          .locator(selector)
+          .count()
+          .catch(() => 0)) > 0
+      )
+        return f;
     }
-    if (Date.now() > deadline) throw new Error(`no webview titled ${title} showing ${selector} (frames: ${seen.join(' | ')})`);
+    if (Date.now() > deadline)
+      throw new Error(`no webview titled ${title} showing ${selector} (frames: ${seen.join(' | ')})`);
     // The next look comes when the page has something new (a frame attached or navigated), or after a moment.
-    await Promise.race([page.waitForEvent('framenavigated', { timeout: 1_000 }).catch(() => undefined), page.waitForEvent('frameattached', { timeout: 1_000 }).catch(() => undefined)]);
+    await Promise.race([
+      page.waitForEvent('framenavigated', { timeout: 1_000 }).catch(() => undefined),
+      page.waitForEvent('frameattached', { timeout: 1_000 }).catch(() => undefined),
+    ]);
   }
 }
 
@@ -67,20 +78,52 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
 
   await check('the workbench loads with Leak Lens as a development extension', async () => {
     await page.locator('.monaco-workbench .part.statusbar').waitFor();
-    const restored = await page.evaluate(() => (globalThis as unknown as { driver: { whenWorkbenchRestored(): Promise<void> } }).driver.whenWorkbenchRestored().then(() => true));
+    const restored = await page.evaluate(() =>
+      (globalThis as unknown as { driver: { whenWorkbenchRestored(): Promise<void> } }).driver
+        .whenWorkbenchRestored()
+        .then(() => true),
+    );
     assert(restored, 'workbench restored');
   });
 
   await check('leak-lens run writes a report of the workspace server to .leak-lens/report.json', async () => {
     const snapshots = path.join(workspace, 'snapshots-navigation');
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'leak-lens.js'), 'run', '--format', 'json', '--out', snapshots, '--action', 'node load.js', '--', 'node', 'leaky-server.js'], { cwd: workspace, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
-    const error = r.stderr.split('\n').filter((l) => l.startsWith('leak-lens: ')).pop() ?? r.error?.message;
-    assert(r.status === 1, `leak-lens run exited ${r.status === null ? r.signal : r.status} (1 is "leaks found"): ${error}`);
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(repoRoot, 'bin', 'leak-lens.js'),
+        'run',
+        '--format',
+        'json',
+        '--out',
+        snapshots,
+        '--action',
+        'node load.js',
+        '--',
+        'node',
+        'leaky-server.js',
+      ],
+      { cwd: workspace, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+    );
+    const error =
+      r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('leak-lens: '))
+        .pop() ?? r.error?.message;
+    assert(
+      r.status === 1,
+      `leak-lens run exited ${r.status === null ? r.signal : r.status} (1 is "leaks found"): ${error}`,
+    );
     fs.mkdirSync(path.dirname(reportFile), { recursive: true });
     fs.writeFileSync(reportFile, r.stdout);
     const report = JSON.parse(r.stdout) as { leaks: ReportGroup[] };
-    group = report.leaks.find((g) => g.className === 'Session' && g.owner.location?.file === path.join(workspace, 'leaky-server.js'));
-    assert(group, `the report has a Session group owned in leaky-server.js: ${report.leaks.map((g) => g.id).join(', ')}`);
+    group = report.leaks.find(
+      (g) => g.className === 'Session' && g.owner.location?.file === path.join(workspace, 'leaky-server.js'),
+    );
+    assert(
+      group,
+      `the report has a Session group owned in leaky-server.js: ${report.leaks.map((g) => g.id).join(', ')}`,
+    );
     log(`report: ${report.leaks.map((g) => g.id).join(', ')}`);
   });
 
@@ -102,7 +145,8 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
           .innerText({ timeout: 3_000 })
           .catch(() => '');
       }
-      if (!text && Date.now() > deadline) throw new Error(`no hint hover names leak-lens (${await hints.count()} hints)`);
+      if (!text && Date.now() > deadline)
+        throw new Error(`no hint hover names leak-lens (${await hints.count()} hints)`);
       if (!text) await page.mouse.move(0, 0);
     }
     log(`hint: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
@@ -113,22 +157,25 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
 
   const lens = page.locator('.codelens-decoration a', { hasText: /Session leaked, .*show retainers/ }).first();
 
-  await check("a click on the code lens opens the report on that group, with its retainer path, under the report's title", async () => {
-    await openFile(page, 'leaky-server.js');
-    await lens.waitFor();
-    log(`code lens: ${await lens.innerText()}`);
-    await lens.click();
-    const frame = await panelFrame(page, /^Leak report - /, `section.detail[data-group="${group!.id}"]`);
-    assert((await frame.title()) === REPORT_TITLE, `the panel's title: ${await frame.title()}`);
-    assert((await frame.locator('#tab-leaks').getAttribute('aria-selected')) === 'true', 'the leaks view is shown');
-    const selected = (await frame.locator('table.leaks tbody tr[aria-selected=true] td').first().innerText()).trim();
-    assert(selected.startsWith('Session'), `the selected row is the Session group: ${selected}`);
-    await frame.locator('section.detail h3', { hasText: 'Retainer path' }).waitFor();
-    assert((await frame.locator('section.detail ol.path > li').count()) > 0, 'the retainer path has steps');
-    const tabs = await tabTitles(page);
-    assert(tabs.includes(REPORT_TITLE), `an editor tab titled ${REPORT_TITLE}: ${tabs.join(' | ')}`);
-    await page.screenshot({ path: path.join(outDir, 'ui-lens-group.png') });
-  });
+  await check(
+    "a click on the code lens opens the report on that group, with its retainer path, under the report's title",
+    async () => {
+      await openFile(page, 'leaky-server.js');
+      await lens.waitFor();
+      log(`code lens: ${await lens.innerText()}`);
+      await lens.click();
+      const frame = await panelFrame(page, /^Leak report - /, `section.detail[data-group="${group!.id}"]`);
+      assert((await frame.title()) === REPORT_TITLE, `the panel's title: ${await frame.title()}`);
+      assert((await frame.locator('#tab-leaks').getAttribute('aria-selected')) === 'true', 'the leaks view is shown');
+      const selected = (await frame.locator('table.leaks tbody tr[aria-selected=true] td').first().innerText()).trim();
+      assert(selected.startsWith('Session'), `the selected row is the Session group: ${selected}`);
+      await frame.locator('section.detail h3', { hasText: 'Retainer path' }).waitFor();
+      assert((await frame.locator('section.detail ol.path > li').count()) > 0, 'the retainer path has steps');
+      const tabs = await tabTitles(page);
+      assert(tabs.includes(REPORT_TITLE), `an editor tab titled ${REPORT_TITLE}: ${tabs.join(' | ')}`);
+      await page.screenshot({ path: path.join(outDir, 'ui-lens-group.png') });
+    },
+  );
 
   await check('from another tab of the panel, the code lens goes back to that group and the title stays', async () => {
     const frame = await panelFrame(page, /^Leak report - /, '#tab-summary');
@@ -139,47 +186,75 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
     await back.locator(`section.detail[data-group="${group!.id}"]`).waitFor();
     await back.locator('#panel-leaks').waitFor({ state: 'visible' });
     const tabs = await tabTitles(page);
-    assert(tabs.includes(REPORT_TITLE) && !tabs.includes('Leak Lens'), `the panel keeps its title: ${tabs.join(' | ')}`);
+    assert(
+      tabs.includes(REPORT_TITLE) && !tabs.includes('Leak Lens'),
+      `the panel keeps its title: ${tabs.join(' | ')}`,
+    );
   });
 
-  await check('with the panel hidden behind another editor (its webview gone), the code lens brings it back on that group', async () => {
-    const frame = await panelFrame(page, /^Leak report - /, '#tab-summary');
-    await frame.locator('#tab-summary').click();
-    await frame.locator('#tab-summary[aria-selected=true]').waitFor();
-    // Another file opened in the panel's editor group hides the panel; VS Code drops a hidden panel's webview.
-    await page.locator('.tabs-container .tab', { hasText: REPORT_TITLE }).click();
-    await openFile(page, 'load.js');
-    await page.locator('.tabs-container .tab.active', { hasText: 'leaky-server.js' }).first().waitFor();
-    const source = page.locator('.editor-group-container', { has: page.locator('.tab', { hasText: 'leaky-server.js' }) }).first();
-    await source.locator('.codelens-decoration a', { hasText: /Session leaked, .*show retainers/ }).first().click();
-    const back = await panelFrame(page, /^Leak report - /, `section.detail[data-group="${group!.id}"]`);
-    assert((await back.locator('#tab-leaks').getAttribute('aria-selected')) === 'true', 'the leaks view is shown, not the Summary the panel was left on');
-    await page.locator('.tabs-container .tab.active', { hasText: REPORT_TITLE }).waitFor();
-  });
+  await check(
+    'with the panel hidden behind another editor (its webview gone), the code lens brings it back on that group',
+    async () => {
+      const frame = await panelFrame(page, /^Leak report - /, '#tab-summary');
+      await frame.locator('#tab-summary').click();
+      await frame.locator('#tab-summary[aria-selected=true]').waitFor();
+      // Another file opened in the panel's editor group hides the panel; VS Code drops a hidden panel's webview.
+      await page.locator('.tabs-container .tab', { hasText: REPORT_TITLE }).click();
+      await openFile(page, 'load.js');
+      await page.locator('.tabs-container .tab.active', { hasText: 'leaky-server.js' }).first().waitFor();
+      const source = page
+        .locator('.editor-group-container', { has: page.locator('.tab', { hasText: 'leaky-server.js' }) })
+        .first();
+      await source
+        .locator('.codelens-decoration a', { hasText: /Session leaked, .*show retainers/ })
+        .first()
+        .click();
+      const back = await panelFrame(page, /^Leak report - /, `section.detail[data-group="${group!.id}"]`);
+      assert(
+        (await back.locator('#tab-leaks').getAttribute('aria-selected')) === 'true',
+        'the leaks view is shown, not the Summary the panel was left on',
+      );
+      await page.locator('.tabs-container .tab.active', { hasText: REPORT_TITLE }).waitFor();
+    },
+  );
 
-  await check('the heap in the status bar opens the live memory timeline in its own panel; the report stays open', async () => {
-    await runCommand(page, 'Leak Lens: Launch Program for Memory Work...');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill('leaky-array');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'leaky-array.js' }).first().waitFor();
-    await page.keyboard.press('Enter');
-    const heap = page.locator('.statusbar-item', { hasText: /heap \d/ });
-    await heap.waitFor();
-    await heap.click();
-    const memory = await panelFrame(page, /^Memory - /, '#tab-timeline[aria-selected="true"]');
-    await memory.locator('#panel-timeline').waitFor({ state: 'visible' });
-    assert((await memory.locator('#tab-leaks').count()) === 0, 'the memory panel is the timeline alone');
-    const tabs = await tabTitles(page);
-    log(`editor tabs: ${tabs.join(' | ')}`);
-    assert(tabs.includes(REPORT_TITLE), `the report's tab is still open beside the memory timeline: ${tabs.join(' | ')}`);
-    assert(tabs.some((t) => t.startsWith('Memory - ')), `a Memory tab: ${tabs.join(' | ')}`);
-    await page.screenshot({ path: path.join(outDir, 'ui-report-and-memory.png') });
-    // The report's tab still shows the report.
-    await page.locator('.tabs-container .tab', { hasText: REPORT_TITLE }).click();
-    const report = await panelFrame(page, /^Leak report - /, 'table.leaks tbody tr[data-index]');
-    const rows = (await report.locator('table.leaks tbody tr[data-index] td:first-child').allInnerTexts()).map((t) => t.trim());
-    assert(rows.some((r) => r.startsWith('Session')), `the report lists the Session group: ${rows.join(', ')}`);
-    await page.screenshot({ path: path.join(outDir, 'ui-report-back.png') });
-  });
+  await check(
+    'the heap in the status bar opens the live memory timeline in its own panel; the report stays open',
+    async () => {
+      await runCommand(page, 'Leak Lens: Launch Program for Memory Work...');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill('leaky-array');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'leaky-array.js' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      const heap = page.locator('.statusbar-item', { hasText: /heap \d/ });
+      await heap.waitFor();
+      await heap.click();
+      const memory = await panelFrame(page, /^Memory - /, '#tab-timeline[aria-selected="true"]');
+      await memory.locator('#panel-timeline').waitFor({ state: 'visible' });
+      assert((await memory.locator('#tab-leaks').count()) === 0, 'the memory panel is the timeline alone');
+      const tabs = await tabTitles(page);
+      log(`editor tabs: ${tabs.join(' | ')}`);
+      assert(
+        tabs.includes(REPORT_TITLE),
+        `the report's tab is still open beside the memory timeline: ${tabs.join(' | ')}`,
+      );
+      assert(
+        tabs.some((t) => t.startsWith('Memory - ')),
+        `a Memory tab: ${tabs.join(' | ')}`,
+      );
+      await page.screenshot({ path: path.join(outDir, 'ui-report-and-memory.png') });
+      // The report's tab still shows the report.
+      await page.locator('.tabs-container .tab', { hasText: REPORT_TITLE }).click();
+      const report = await panelFrame(page, /^Leak report - /, 'table.leaks tbody tr[data-index]');
+      const rows = (await report.locator('table.leaks tbody tr[data-index] td:first-child').allInnerTexts()).map((t) =>
+        t.trim(),
+      );
+      assert(
+        rows.some((r) => r.startsWith('Session')),
+        `the report lists the Session group: ${rows.join(', ')}`,
+      );
+      await page.screenshot({ path: path.join(outDir, 'ui-report-back.png') });
+    },
+  );
 }

@@ -15,7 +15,11 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
   setWaitLimit(limit);
   await check('the workbench loads with Leak Lens as a development extension', async () => {
     await page.locator('.monaco-workbench .part.statusbar').waitFor();
-    const restored = await page.evaluate(() => (globalThis as unknown as { driver: { whenWorkbenchRestored(): Promise<void> } }).driver.whenWorkbenchRestored().then(() => true));
+    const restored = await page.evaluate(() =>
+      (globalThis as unknown as { driver: { whenWorkbenchRestored(): Promise<void> } }).driver
+        .whenWorkbenchRestored()
+        .then(() => true),
+    );
     assert(restored, 'workbench restored');
   });
 
@@ -24,23 +28,29 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
     const item = await notification(page, /Find Leaks needs a running Node\.js program/);
     const text = (await item.innerText()).replace(/\s+/g, ' ');
     log(`notification: ${text}`);
-    assert(/Launch Program\.\.\./.test(text) && /Attach to Process\.\.\./.test(text), `the notification offers Launch and Attach: ${text}`);
+    assert(
+      /Launch Program\.\.\./.test(text) && /Attach to Process\.\.\./.test(text),
+      `the notification offers Launch and Attach: ${text}`,
+    );
     await page.screenshot({ path: path.join(outDir, 'ui-no-session.png') });
   });
 
-  await check('"Launch Program..." from the notification starts the chosen program; the status bar shows its heap', async () => {
-    const item = await notification(page, /Find Leaks needs a running Node\.js program/);
-    await item.locator('.monaco-button', { hasText: 'Launch Program...' }).click();
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill('leaky-array');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'leaky-array.js' }).first().waitFor();
-    await page.keyboard.press('Enter');
-    const heap = page.locator('.statusbar-item', { hasText: /heap \d/ });
-    await heap.waitFor();
-    log(`status bar: ${await heap.innerText()}`);
-    await clearNotifications(page);
-  });
+  await check(
+    '"Launch Program..." from the notification starts the chosen program; the status bar shows its heap',
+    async () => {
+      const item = await notification(page, /Find Leaks needs a running Node\.js program/);
+      await item.locator('.monaco-button', { hasText: 'Launch Program...' }).click();
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill('leaky-array');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'leaky-array.js' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      const heap = page.locator('.statusbar-item', { hasText: /heap \d/ });
+      await heap.waitFor();
+      log(`status bar: ${await heap.innerText()}`);
+      await clearNotifications(page);
+    },
+  );
 
   await check('Take Heap Snapshot saves a snapshot: a notification, and a row in the Heap Snapshots view', async () => {
     await runCommand(page, 'Leak Lens: Take Heap Snapshot');
@@ -73,7 +83,10 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
     await panel.locator('#tab-timeline[aria-selected="true"]').waitFor();
     await panel.locator('#panel-timeline').waitFor({ state: 'visible' });
     // The snapshot taken before is marked on the timeline.
-    await panel.locator('#panel-timeline li', { has: panel.locator('.marker-kind.snapshot') }).first().waitFor();
+    await panel
+      .locator('#panel-timeline li', { has: panel.locator('.marker-kind.snapshot') })
+      .first()
+      .waitFor();
     await page.screenshot({ path: path.join(outDir, 'ui-memory-timeline.png') });
   });
 
@@ -81,17 +94,23 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
     await runCommand(page, 'Leak Lens: Find Leaks');
     // Default 2 rounds: each asks to run the workload, then Continue (this program leaks on its own timer).
     for (let round = 1; round <= 2; round++) {
-      const ask = await notification(page, new RegExp(`round ${round} of 2: use the program the way that leaks memory`));
+      const ask = await notification(
+        page,
+        new RegExp(`round ${round} of 2: use the program the way that leaks memory`),
+      );
       await ask.locator('.monaco-button', { hasText: /^Continue$/ }).click();
     }
     const more = await notification(page, /took 3 snapshots\. Analyze them now, or run another round/);
     await more.locator('.monaco-button', { hasText: /^Analyze$/ }).click();
-    const found = await notification(page, /Leak Lens found a leak: Leaky ×[\d,]+ \(\+[\d,]+ per round\) held by leakyItems/);
+    const found = await notification(
+      page,
+      /Leak Lens found a leak: Leaky ×[\d,]+ \(\+[\d,]+ per round\) held by leakyItems/,
+    );
     log(`notification: ${(await found.innerText()).replace(/\s+/g, ' ')}`);
     // The report opens in a panel of its own, beside the live timeline still open: its leaks view names the owner.
     const frames = page.locator('iframe.webview.ready');
     const deadline = Date.now() + waitLimit();
-    for (let found = false; !found; ) {
+    for (let found = false; !found;) {
       for (let i = 0; i < (await frames.count()) && !found; i++) {
         const panel = frames.nth(i).contentFrame().frameLocator('#active-frame');
         found = (await panel.locator('#panel-leaks').getByText('leakyItems').count()) > 0;
@@ -100,25 +119,37 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
       if (!found) await page.waitForEvent('framenavigated', { timeout: 1_000 }).catch(() => undefined);
     }
     const tabs = (await page.locator('.tabs-container .tab .label-name').allInnerTexts()).map((t) => t.trim());
-    assert(tabs.some((t) => t.startsWith('Leak report - ')) && tabs.some((t) => t.startsWith('Memory - ')), `the report and the memory timeline are both open: ${tabs.join(' | ')}`);
+    assert(
+      tabs.some((t) => t.startsWith('Leak report - ')) && tabs.some((t) => t.startsWith('Memory - ')),
+      `the report and the memory timeline are both open: ${tabs.join(' | ')}`,
+    );
     await clearNotifications(page);
     await page.keyboard.press('Escape');
     await page.screenshot({ path: path.join(outDir, 'ui-find-leaks.png') });
   });
 
-  await check('the Heap Snapshots view shows the Find Leaks run as a group, above the snapshot taken before it', async () => {
-    await runCommand(page, 'View: Show Run and Debug');
-    const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Heap Snapshots/i }) });
-    const rows = pane.locator('.monaco-list-row');
-    await pane.locator('.monaco-list-row', { hasText: /^Find Leaks at / }).first().waitFor();
-    const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
-    log(`snapshot rows: ${texts.join(' | ')}`);
-    const run = texts.findIndex((t) => t.startsWith('Find Leaks at'));
-    assert(run === 0, `the newest (the run) comes first: ${texts.join(' | ')}`);
-    assert(/^Find Leaks at .*3 snapshots$/.test(texts[0]), `the run group counts its 3 snapshots: ${texts[0]}`);
-    // A row's text is its label, then its description (a time) with no space between.
-    assert(/^baseline\d/.test(texts[1]) && /^after round 1\d/.test(texts[2]) && /^after round 2\d/.test(texts[3]), `the run's snapshots follow it in the order taken: ${texts.join(' | ')}`);
-    assert(texts.length === 5, `and then the snapshot taken before the run: ${texts.join(' | ')}`);
-    await page.screenshot({ path: path.join(outDir, 'ui-snapshots-view.png') });
-  });
+  await check(
+    'the Heap Snapshots view shows the Find Leaks run as a group, above the snapshot taken before it',
+    async () => {
+      await runCommand(page, 'View: Show Run and Debug');
+      const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Heap Snapshots/i }) });
+      const rows = pane.locator('.monaco-list-row');
+      await pane
+        .locator('.monaco-list-row', { hasText: /^Find Leaks at / })
+        .first()
+        .waitFor();
+      const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+      log(`snapshot rows: ${texts.join(' | ')}`);
+      const run = texts.findIndex((t) => t.startsWith('Find Leaks at'));
+      assert(run === 0, `the newest (the run) comes first: ${texts.join(' | ')}`);
+      assert(/^Find Leaks at .*3 snapshots$/.test(texts[0]), `the run group counts its 3 snapshots: ${texts[0]}`);
+      // A row's text is its label, then its description (a time) with no space between.
+      assert(
+        /^baseline\d/.test(texts[1]) && /^after round 1\d/.test(texts[2]) && /^after round 2\d/.test(texts[3]),
+        `the run's snapshots follow it in the order taken: ${texts.join(' | ')}`,
+      );
+      assert(texts.length === 5, `and then the snapshot taken before the run: ${texts.join(' | ')}`);
+      await page.screenshot({ path: path.join(outDir, 'ui-snapshots-view.png') });
+    },
+  );
 }

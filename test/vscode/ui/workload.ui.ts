@@ -8,7 +8,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Locator, Page } from 'playwright-core';
-import { assert, notification as centreNotification, repoRoot, setWaitLimit, waitLimit, type UiContext } from './common';
+import {
+  assert,
+  notification as centreNotification,
+  repoRoot,
+  setWaitLimit,
+  waitLimit,
+  type UiContext,
+} from './common';
 
 /**
  * Opens the command palette and runs a command by its title, as typed by a person (see palette.ui.ts); the row
@@ -17,7 +24,10 @@ import { assert, notification as centreNotification, repoRoot, setWaitLimit, wai
 async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exact }) })
+    .first();
   const deadline = Date.now() + waitLimit();
   for (;;) {
     // Each look is short and starts over: with focus in a webview or the terminal, the palette may open late or close.
@@ -29,7 +39,10 @@ async function runCommand(page: Page, title: string): Promise<void> {
       await row.waitFor({ timeout: 2_000 });
       break;
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`no command "${title}" in the palette after ${waitLimit() / 1000} s: ${String((e as Error).message).split('\n')[0]}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no command "${title}" in the palette after ${waitLimit() / 1000} s: ${String((e as Error).message).split('\n')[0]}`,
+        );
     }
   }
   // A click on that row: Enter would run the first row, which may be another command.
@@ -54,7 +67,12 @@ async function terminalCount(page: Page, text: string): Promise<number> {
   // No terminal yet shows nothing (innerText would wait for one).
   const rows = page.locator('.part.panel .xterm-rows');
   if ((await rows.count()) === 0) return 0;
-  const shown = ((await rows.first().innerText().catch(() => '')) || '').replace(/\s+/g, '');
+  const shown = (
+    (await rows
+      .first()
+      .innerText()
+      .catch(() => '')) || ''
+  ).replace(/\s+/g, '');
   return shown.split(text.replace(/\s+/g, '')).length - 1;
 }
 
@@ -88,7 +106,8 @@ async function terminalShows(page: Page, text: string, times: number): Promise<v
   for (;;) {
     const shown = ((await rows.innerText().catch(() => '')) || '').replace(/\u00a0/g, ' ');
     if (shown.split(text).length - 1 >= times) return;
-    if (Date.now() > deadline) throw new Error(`the terminal did not show "${text}" ${times} time(s); it shows: ${shown.slice(-400)}`);
+    if (Date.now() > deadline)
+      throw new Error(`the terminal did not show "${text}" ${times} time(s); it shows: ${shown.slice(-400)}`);
     // The terminal has no event a page can wait on; look again shortly (the limit above bounds failure).
     await page.waitForTimeout(250);
   }
@@ -103,7 +122,11 @@ let generation = 0;
 async function applySettings(page: Page, file: string, settings: Record<string, unknown>): Promise<void> {
   const title = `leak-lens-flow-settings-${++generation}`;
   fs.writeFileSync(file, JSON.stringify({ ...settings, 'window.title': title }, null, 2));
-  await page.waitForFunction((t) => (globalThis as unknown as { document: { title: string } }).document.title.includes(t), title, { timeout: waitLimit() });
+  await page.waitForFunction(
+    (t) => (globalThis as unknown as { document: { title: string } }).document.title.includes(t),
+    title,
+    { timeout: waitLimit() },
+  );
 }
 
 export async function run({ page, check, outDir, workspace, log, waitLimitMs: limit }: UiContext): Promise<void> {
@@ -115,7 +138,22 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
   fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
   fs.writeFileSync(
     path.join(workspace, '.vscode', 'launch.json'),
-    JSON.stringify({ version: '0.2.0', configurations: [{ type: 'node', request: 'launch', name: 'Launch Program', skipFiles: ['<node_internals>/**'], program: '${workspaceFolder}/demo/leaky-server.js' }] }, null, 2),
+    JSON.stringify(
+      {
+        version: '0.2.0',
+        configurations: [
+          {
+            type: 'node',
+            request: 'launch',
+            name: 'Launch Program',
+            skipFiles: ['<node_internals>/**'],
+            program: '${workspaceFolder}/demo/leaky-server.js',
+          },
+        ],
+      },
+      null,
+      2,
+    ),
   );
   // Only so that this test can read the terminal (headless Chromium's WebGL renderer draws on a canvas).
   const settingsFile = path.join(workspace, '.vscode', 'settings.json');
@@ -124,80 +162,107 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
 
   await check('the workbench loads with the demo and its default launch configuration', async () => {
     await page.locator('.monaco-workbench .part.statusbar').waitFor();
-    const restored = await page.evaluate(() => (globalThis as unknown as { driver: { whenWorkbenchRestored(): Promise<void> } }).driver.whenWorkbenchRestored().then(() => true));
+    const restored = await page.evaluate(() =>
+      (globalThis as unknown as { driver: { whenWorkbenchRestored(): Promise<void> } }).driver
+        .whenWorkbenchRestored()
+        .then(() => true),
+    );
     assert(restored, 'workbench restored');
   });
 
   let url = '';
-  await check('Start Debugging (the default node configuration), then Find Leaks: the round prompt says where the program listens', async () => {
-    await runCommand(page, 'Debug: Start Debugging');
-    await page.locator('.statusbar-item', { hasText: /heap \d/ }).waitFor();
-    await runCommand(page, 'Leak Lens: Find Leaks');
-    const ask = await notification(page, /Leak Lens, round 1 of 2/);
-    const text = (await ask.innerText()).replace(/\s+/g, ' ');
-    log(`round prompt: ${text}`);
-    const m = /your program listens on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
-    assert(m, `the round prompt names the program's address: ${text}`);
-    url = m[1];
-    await page.screenshot({ path: path.join(outDir, 'workload-round-prompt.png') });
-  });
+  await check(
+    'Start Debugging (the default node configuration), then Find Leaks: the round prompt says where the program listens',
+    async () => {
+      await runCommand(page, 'Debug: Start Debugging');
+      await page.locator('.statusbar-item', { hasText: /heap \d/ }).waitFor();
+      await runCommand(page, 'Leak Lens: Find Leaks');
+      const ask = await notification(page, /Leak Lens, round 1 of 2/);
+      const text = (await ask.innerText()).replace(/\s+/g, ' ');
+      log(`round prompt: ${text}`);
+      const m = /your program listens on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+      assert(m, `the round prompt names the program's address: ${text}`);
+      url = m[1];
+      await page.screenshot({ path: path.join(outDir, 'workload-round-prompt.png') });
+    },
+  );
 
   // Leak Lens's own item (the window's progress item beside it repeats the step in words).
   const prompt = page.locator('.statusbar-item[id="leak-lens.leak-lens.leakLens.findLeaksPrompt"]');
-  await check('with the notification out of sight, the status bar keeps "Leak Lens: Continue round 1" in reach', async () => {
-    await hideNotifications(page);
-    await prompt.filter({ hasText: 'Leak Lens: Continue round 1' }).waitFor();
-  });
-
-  await check('the load runs in a terminal against that address, and Continue in the status bar goes on with each round', async () => {
-    assert(url, 'the address is known');
-    for (let round = 1; round <= 2; round++) {
+  await check(
+    'with the notification out of sight, the status bar keeps "Leak Lens: Continue round 1" in reach',
+    async () => {
       await hideNotifications(page);
-      await typeInTerminal(page, `node demo/load.js 100 ${url}`);
-      await terminalShows(page, `load: 100 requests to ${url}/`, round);
-      const item = prompt.filter({ hasText: `Leak Lens: Continue round ${round}` });
-      await item.waitFor();
-      if (round === 1) await page.screenshot({ path: path.join(outDir, 'workload-continue-status.png') });
-      await item.click();
-      if (round === 1) {
-        // The next round's prompt, with the address again.
-        const next = await notification(page, /Leak Lens, round 2 of 2: your program listens on http:\/\/127\.0\.0\.1:\d+/);
-        log(`round 2 prompt: ${(await next.innerText()).replace(/\s+/g, ' ')}`);
-      }
-    }
-    await hideNotifications(page);
-    const analyze = prompt.filter({ hasText: 'Leak Lens: Analyze 3 snapshots' });
-    await analyze.click();
-    const found = await notification(page, /Leak Lens found a leak: Connection ×[\d,]+ \(\+[\d,]+ per round\) held by _connections/);
-    log(`notification: ${(await found.innerText()).replace(/\s+/g, ' ')}`);
-    const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
-    await panel.getByText('_connections').first().waitFor();
-    assert((await prompt.count()) === 0, 'the prompt is gone from the status bar once answered');
-    await runCommand(page, 'Notifications: Clear All Notifications');
-    await page.screenshot({ path: path.join(outDir, 'workload-report.png') });
-  });
+      await prompt.filter({ hasText: 'Leak Lens: Continue round 1' }).waitFor();
+    },
+  );
 
-  await check('a failing workload command shows its whole message with a Show Log button, which opens the log at it', async () => {
-    // A load pointed at a port nobody listens on: it fails with "cannot reach ...".
-    settings['leakLens.findLeaks.workloadCommand'] = 'node demo/load.js 100 http://127.0.0.1:9';
-    await applySettings(page, settingsFile, settings);
-    await runCommand(page, 'Leak Lens: Find Leaks');
-    const error = await notification(page, /The workload "node demo\/load\.js 100 http:\/\/127\.0\.0\.1:9" failed/);
-    const message = error.locator('.notification-list-item-message');
-    const text = (await message.innerText()).replace(/\s+/g, ' ');
-    log(`error: ${text}`);
-    const cut = await message.evaluate((el) => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1);
-    assert(!cut, `the whole message is shown, not cut with "...": ${text}`);
-    assert(/Fix it so that it succeeds against the running program\./.test(text), `the message says what to do: ${text}`);
-    await page.screenshot({ path: path.join(outDir, 'workload-error.png') });
-    await error.locator('.monaco-button', { hasText: /^Show Log$/ }).click();
-    const output = page.locator('.part.panel .monaco-editor .view-lines');
-    await output.filter({ hasText: 'ECONNREFUSED' }).first().waitFor();
-    await page.screenshot({ path: path.join(outDir, 'workload-log.png') });
-    delete settings['leakLens.findLeaks.workloadCommand'];
-    await applySettings(page, settingsFile, settings);
-    await runCommand(page, 'Notifications: Clear All Notifications');
-  });
+  await check(
+    'the load runs in a terminal against that address, and Continue in the status bar goes on with each round',
+    async () => {
+      assert(url, 'the address is known');
+      for (let round = 1; round <= 2; round++) {
+        await hideNotifications(page);
+        await typeInTerminal(page, `node demo/load.js 100 ${url}`);
+        await terminalShows(page, `load: 100 requests to ${url}/`, round);
+        const item = prompt.filter({ hasText: `Leak Lens: Continue round ${round}` });
+        await item.waitFor();
+        if (round === 1) await page.screenshot({ path: path.join(outDir, 'workload-continue-status.png') });
+        await item.click();
+        if (round === 1) {
+          // The next round's prompt, with the address again.
+          const next = await notification(
+            page,
+            /Leak Lens, round 2 of 2: your program listens on http:\/\/127\.0\.0\.1:\d+/,
+          );
+          log(`round 2 prompt: ${(await next.innerText()).replace(/\s+/g, ' ')}`);
+        }
+      }
+      await hideNotifications(page);
+      const analyze = prompt.filter({ hasText: 'Leak Lens: Analyze 3 snapshots' });
+      await analyze.click();
+      const found = await notification(
+        page,
+        /Leak Lens found a leak: Connection ×[\d,]+ \(\+[\d,]+ per round\) held by _connections/,
+      );
+      log(`notification: ${(await found.innerText()).replace(/\s+/g, ' ')}`);
+      const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+      await panel.getByText('_connections').first().waitFor();
+      assert((await prompt.count()) === 0, 'the prompt is gone from the status bar once answered');
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      await page.screenshot({ path: path.join(outDir, 'workload-report.png') });
+    },
+  );
+
+  await check(
+    'a failing workload command shows its whole message with a Show Log button, which opens the log at it',
+    async () => {
+      // A load pointed at a port nobody listens on: it fails with "cannot reach ...".
+      settings['leakLens.findLeaks.workloadCommand'] = 'node demo/load.js 100 http://127.0.0.1:9';
+      await applySettings(page, settingsFile, settings);
+      await runCommand(page, 'Leak Lens: Find Leaks');
+      const error = await notification(page, /The workload "node demo\/load\.js 100 http:\/\/127\.0\.0\.1:9" failed/);
+      const message = error.locator('.notification-list-item-message');
+      const text = (await message.innerText()).replace(/\s+/g, ' ');
+      log(`error: ${text}`);
+      const cut = await message.evaluate(
+        (el) => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1,
+      );
+      assert(!cut, `the whole message is shown, not cut with "...": ${text}`);
+      assert(
+        /Fix it so that it succeeds against the running program\./.test(text),
+        `the message says what to do: ${text}`,
+      );
+      await page.screenshot({ path: path.join(outDir, 'workload-error.png') });
+      await error.locator('.monaco-button', { hasText: /^Show Log$/ }).click();
+      const output = page.locator('.part.panel .monaco-editor .view-lines');
+      await output.filter({ hasText: 'ECONNREFUSED' }).first().waitFor();
+      await page.screenshot({ path: path.join(outDir, 'workload-log.png') });
+      delete settings['leakLens.findLeaks.workloadCommand'];
+      await applySettings(page, settingsFile, settings);
+      await runCommand(page, 'Notifications: Clear All Notifications');
+    },
+  );
 
   // A closed window's terminals outlive it in the VS Code server for a while: end what this test started here.
   await check('Stop ends the demo and Kill All Terminals the terminal', async () => {
