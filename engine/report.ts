@@ -971,7 +971,14 @@ function describeResources(
         ? { name: describeHolder(a, g.path), kind: 'internal' }
         : { name: "Node's list of open handles (until closed)", kind: 'internal' };
     const awaitedBy = c.kind === 'pending-promise' ? promiseWaiter(a, scripts, resolver, g.members) : undefined;
-    const created = creatingSite(a, scripts, resolver, c.kind, g.members);
+    // The line that adds them to their holder (`pending.set(id, new Promise(...))`), when the owner is a collection.
+    const viaProperty =
+      g.owner?.kind === 'property' || g.owner?.kind === 'static-property' || g.owner?.kind === 'global';
+    const addedAt =
+      g.owner && owner.location
+        ? resolver.findCollectionAddition(owner.location.file, g.owner.identifier, undefined, viaProperty)
+        : undefined;
+    const created = creatingSite(a, scripts, resolver, c.kind, g.members, addedAt);
     const name =
       c.kind === 'socket' || c.kind === 'server' || c.kind === 'child-process' || c.kind === 'file-handle'
         ? a.className(lead.owner)
@@ -1177,6 +1184,7 @@ function creatingSite(
   resolver: SourceResolver,
   kind: ResourceKind,
   members: ResourceNode[],
+  addedAt?: SourceLocation,
 ): { site?: AllocationSite; note?: string } {
   const s = a.snapshot;
   const stacks = allocationStacks(a, resolver);
@@ -1217,12 +1225,18 @@ function creatingSite(
     const w = waiters?.waiter;
     const exact = w ? resolver.findAllocationExpression(w.runtime, 'Promise') : undefined;
     if (w && exact) return { site: { function: w.function, location: exact, count: 0, fromSource: true } };
-    // The one `new Promise(` of the program's files, when there is only one.
+    // The one `new Promise(` of the program's files, when there is only one, or the one on the line that adds them to
+    // the collection that holds them.
     const found = resolver.findAllocationsIn(
       scripts.files().filter((f) => !LIBRARY_PATH.test(f)),
       'Promise',
-      2,
+      addedAt ? 64 : 2,
     );
+    const onAddLine = addedAt
+      ? found.filter((f) => f.location.file === addedAt.file && f.location.line === addedAt.line)
+      : [];
+    if (onAddLine.length === 1)
+      return { site: { function: onAddLine[0].function, location: onAddLine[0].location, count: 0, fromSource: true } };
     if (found.length === 1)
       return { site: { function: found[0].function, location: found[0].location, count: 0, fromSource: true } };
     if (w)

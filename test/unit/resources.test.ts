@@ -54,4 +54,7 @@ void test('the report gives each growing kind with its growth, holder and creati
   const c = (untracked.resources ?? []).find((g) => g.kind === 'vm-context');
   assert.equal(c?.createdAt, undefined);
   assert.match(c?.createdNote ?? '', /--track-allocations/);
+  // Two `new Promise(` in the file, but the one on the line that adds them to their map is the one that makes them.
+  const p = (untracked.resources ?? []).find((g) => g.kind === 'pending-promise');
+  assert.deepEqual([p?.createdAt?.function, p?.createdAt?.location?.line], ['work', lineOf('heldPending.set(')]);
 });

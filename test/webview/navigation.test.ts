@@ -48,7 +48,8 @@ describe('memory webview navigation in Chromium', () => {
     return {
       tab: await page.locator('.tabs [role=tab][aria-selected=true]').getAttribute('data-view'),
       row: (await page.locator('table.leaks tbody tr[aria-selected=true] td').first().innerText()).trim(),
-      detail: (await page.locator('section.detail').getAttribute('data-group')) ?? undefined,
+      detail:
+        (await page.locator('section.detail[aria-label="Leak group details"]').getAttribute('data-group')) ?? undefined,
     };
   }
 
