@@ -16,7 +16,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { estimateAnalysisBytes } from '../engine/parse';
+import { estimateAnalysisBytes } from '../engine/memoryBudget';
 import { endToEnd } from './e2e';
 
 const root = path.resolve(__dirname, '..', '..');

@@ -6,7 +6,9 @@
  */
 import * as fs from 'fs';
 import { workerData } from 'worker_threads';
-import { SnapshotHeader, SnapshotParseError, SnapshotParser } from './parse';
+import { SnapshotParseError } from './parseErrors';
+import type { SnapshotHeader } from './rawSnapshot';
+import { SnapshotParser } from './snapshotParser';
 import { claimRetainerBlocks, countRetainers, RETAINER_BLOCKS } from './retainers';
 
 /** Slots of the shared control array. */

@@ -15,7 +15,7 @@ import type {
 } from '../protocol/engine';
 import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
 import { compareSnapshots } from './compare';
-import { CancelledError, SnapshotParseError } from './parse';
+import { CancelledError, SnapshotParseError } from './parseErrors';
 import { retainerPath } from './paths';
 import { buildLeakReport, buildSamplingReport, describePath, InputError } from './report';
 import { readSidecarFile } from './sidecar';

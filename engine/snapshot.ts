@@ -2,7 +2,7 @@
  * A parsed heap snapshot: node and edge columns, the string table, type codes looked up by name, and the reverse
  * (retainer) index. A node is an index into the columns, never an object.
  */
-import { RawSnapshot, SnapshotHeader, TraceTree } from './parse';
+import { RawSnapshot, SnapshotHeader, TraceTree } from './rawSnapshot';
 import { countRetainers, fillRetainers } from './retainers';
 import { StringTable } from './strings';
 

@@ -3,7 +3,7 @@
  * Exit status: 0 no leak (or success), 1 leaks found, 2 error (with a one-line message on stderr).
  */
 import { loadAnalysis } from '../../engine/analysis';
-import { CancelledError, SnapshotParseError } from '../../engine/parse';
+import { CancelledError, SnapshotParseError } from '../../engine/parseErrors';
 import { buildLeakReport, InputError } from '../../engine/report';
 import { oneLine } from '../../engine/safeRead';
 import { summarizeClasses } from '../../engine/summary';

@@ -17,7 +17,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { loadAnalysis } from '../../engine/analysis';
-import { SnapshotParseError } from '../../engine/parse';
+import { SnapshotParseError } from '../../engine/parseErrors';
 import { buildLeakReport, describeObject, InputError } from '../../engine/report';
 import { oneLine } from '../../engine/safeRead';
 import { summarizeClasses } from '../../engine/summary';
