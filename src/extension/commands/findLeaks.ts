@@ -304,7 +304,7 @@ export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<
                 });
                 const more = await ask(
                   {
-                    message: `Leak Lens ${what}. Analyze now, or run another round first (more rounds make slow leaks stand out)?`,
+                    message: `Leak Lens ${what}. Analyze them now, or run another round first (more rounds make slow leaks stand out)?`,
                     status: `Leak Lens: Analyze ${mode === 'sampling' ? `${n} sample readings` : `${n} snapshots`}`,
                     tooltip: `Find Leaks ${what}: click here to analyze them (or run "Leak Lens: Continue Find Leaks" for another round).`,
                     answers: ['Analyze', 'Another Round'],
