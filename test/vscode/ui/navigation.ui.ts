@@ -22,13 +22,24 @@ const REPORT_TITLE = 'Leak report - .leak-lens/report.json';
 
 /** Opens a workspace file through Quick Open, as a person would, and waits for its editor tab. */
 async function openFile(page: Page, name: string): Promise<void> {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  // Without the ">" the palette is Quick Open.
-  await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+  // A webview that takes the focus back (a panel just clicked) can close the palette as it opens: each look reopens
+  // it, 2 s per look, and the wait limit bounds failure.
+  const deadline = Date.now() + waitLimit();
+  for (;;) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 2_000 });
+      // Without the ">" the palette is Quick Open.
+      await input.fill(name, { timeout: 2_000 });
+      await row.waitFor({ timeout: 2_000 });
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+  }
   await page.keyboard.press('Enter');
   await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor();
 }
