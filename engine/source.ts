@@ -251,7 +251,6 @@ export class SourceResolver {
     className: string,
     limit = 8,
   ): { function: string; location: SourceLocation }[] {
-    const out: { function: string; location: SourceLocation }[] = [];
     const bare = className.replace(/\(\)$/, '');
     const literalKeys = /^\{.*\}$/.test(className)
       ? className
@@ -260,35 +259,20 @@ export class SourceResolver {
           .map((k) => k.trim())
           .filter(Boolean)
       : undefined;
-    if (!literalKeys && !/^[A-Za-z_$][\w$]*$/.test(bare)) return out;
+    if (!literalKeys && !/^[A-Za-z_$][\w$]*$/.test(bare)) return [];
     const quick = literalKeys
       ? new RegExp(`\\b${escapeRegExp(literalKeys[0])}\\b`)
       : new RegExp(`new\\s+(?:[\\w$]+\\.)*${escapeRegExp(bare)}\\b|\\b${escapeRegExp(bare)}\\.[\\w$]+\\s*\\(`);
     const ts = tsApi();
-    for (const runtimeFile of runtimeFiles) {
-      const file = this.toPath(runtimeFile);
-      if (!file) continue;
-      const parsed = this.parse(file);
-      if (!parsed || !quick.test(parsed.text)) continue;
-      const visit = (n: TS.Node): void => {
-        if (out.length >= limit) return;
-        const hit = literalKeys
-          ? ts.isObjectLiteralExpression(n) && sameKeys(n, literalKeys)
-          : (ts.isNewExpression(n) && lastName(n.expression) === bare) ||
-            (ts.isCallExpression(n) &&
-              ts.isPropertyAccessExpression(n.expression) &&
-              ts.isIdentifier(n.expression.expression) &&
-              n.expression.expression.text === bare);
-        if (hit) {
-          const location = this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, n));
-          const fn = functionAt(parsed.sf, n.getStart(parsed.sf));
-          if (location) out.push({ function: fn ? functionLabel(fn) || '(anonymous)' : '(top level)', location });
-        }
-        ts.forEachChild(n, visit);
-      };
-      visit(parsed.sf);
-    }
-    return out;
+    return this.matchesIn(runtimeFiles, quick, limit, (n) =>
+      literalKeys
+        ? ts.isObjectLiteralExpression(n) && sameKeys(n, literalKeys)
+        : (ts.isNewExpression(n) && lastName(n.expression) === bare) ||
+          (ts.isCallExpression(n) &&
+            ts.isPropertyAccessExpression(n.expression) &&
+            ts.isIdentifier(n.expression.expression) &&
+            n.expression.expression.text === bare),
+    );
   }
 
   /**
@@ -296,9 +280,28 @@ export class SourceResolver {
    * function it is in, up to `limit`. A cheap text test skips files that cannot contain one.
    */
   findCallsIn(runtimeFiles: string[], callees: string[], limit = 8): { function: string; location: SourceLocation }[] {
-    const out: { function: string; location: SourceLocation }[] = [];
     const names = new Set(callees);
     const quick = new RegExp(`\\b(?:${callees.map(escapeRegExp).join('|')})\\s*\\(`);
+    const ts = tsApi();
+    return this.matchesIn(
+      runtimeFiles,
+      quick,
+      limit,
+      (n) => ts.isCallExpression(n) && names.has(lastName(n.expression) ?? ''),
+    );
+  }
+
+  /**
+   * The nodes of these files that `hit` accepts, each with its location and the name of the function it is in, up to
+   * `limit`; files whose text `quick` does not match are not parsed further.
+   */
+  private matchesIn(
+    runtimeFiles: string[],
+    quick: RegExp,
+    limit: number,
+    hit: (n: TS.Node) => boolean,
+  ): { function: string; location: SourceLocation }[] {
+    const out: { function: string; location: SourceLocation }[] = [];
     const ts = tsApi();
     for (const runtimeFile of runtimeFiles) {
       const file = this.toPath(runtimeFile);
@@ -307,7 +310,7 @@ export class SourceResolver {
       if (!parsed || !quick.test(parsed.text)) continue;
       const visit = (n: TS.Node): void => {
         if (out.length >= limit) return;
-        if (ts.isCallExpression(n) && names.has(lastName(n.expression) ?? '')) {
+        if (hit(n)) {
           const location = this.resolve(this.runtimeLocationOf(runtimeFile, parsed.sf, n));
           const fn = functionAt(parsed.sf, n.getStart(parsed.sf));
           if (location) out.push({ function: fn ? functionLabel(fn) || '(anonymous)' : '(top level)', location });
