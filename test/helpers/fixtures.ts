@@ -2,9 +2,11 @@
  * Test fixtures: heap snapshots made by real Node processes running the scripts in test/fixtures/apps. They are
  * generated on first use into .leak-lens/fixtures (ignored by git) and regenerated when a script changes.
  */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import type { LeakReport } from '../../protocol/report';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const appsDir = path.join(repoRoot, 'test', 'fixtures', 'apps');
@@ -72,4 +74,35 @@ function generate(app: string, script: string, dir: string, snapshots: number, t
   }
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(tmp, dir);
+}
+
+/**
+ * `leak-lens run --sampling` on demo/leaky-server.js (real process, real load, no snapshot): its JSON report, checked
+ * to be one of the sampling mode with no snapshot.
+ */
+export function demoSamplingReport(): LeakReport {
+  const r = spawnSync(
+    process.execPath,
+    [
+      path.join(repoRoot, 'bin', 'leak-lens.js'),
+      'run',
+      '--sampling',
+      '--format',
+      'json',
+      '--action',
+      'node demo/load.js',
+      '--',
+      'node',
+      'demo/leaky-server.js',
+    ],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 180_000 },
+  );
+  assert.ok(
+    r.status === 0 || r.status === 1,
+    `leak-lens run --sampling failed (${r.status}): ${r.stderr.slice(-2000)}`,
+  );
+  assert.ok(r.stdout, `leak-lens run --sampling printed no report; stderr: ${r.stderr.slice(-2000)}`);
+  const report = JSON.parse(r.stdout) as LeakReport;
+  assert.ok(report.sampling && report.snapshots.length === 0, 'a report of the sampling mode, with no snapshot');
+  return report;
 }

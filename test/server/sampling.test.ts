@@ -5,12 +5,12 @@
  * sampling, with the bytes per round and what sampling cannot tell.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SAMPLING_NOTICE, samplingBytesPerRound } from '../../render/words';
 import { formatBytes } from '../../server/format';
+import { demoSamplingReport } from '../helpers/fixtures';
 import { LspClient } from './lspClient';
 import { hoverMarkdown, repoRoot, span, tempDir, textAt, writeJson } from './helpers';
 import type { LeakReport } from '../../protocol/report';
@@ -25,26 +25,7 @@ describe('language server on a report of the sampling mode', () => {
   let client: LspClient;
 
   before(async () => {
-    const cli = path.join(repoRoot, 'bin', 'leak-lens.js');
-    const r = spawnSync(
-      process.execPath,
-      [
-        cli,
-        'run',
-        '--sampling',
-        '--format',
-        'json',
-        '--action',
-        'node demo/load.js',
-        '--',
-        'node',
-        'demo/leaky-server.js',
-      ],
-      { cwd: repoRoot, encoding: 'utf8', timeout: 180_000 },
-    );
-    assert.ok(r.stdout, `leak-lens run --sampling printed no report; stderr: ${r.stderr.slice(-2000)}`);
-    report = JSON.parse(r.stdout) as LeakReport;
-    assert.ok(report.sampling, 'the report is one of the sampling mode');
+    report = demoSamplingReport();
     // The demo copied into a workspace of its own, and the report's paths with it (as a container's path map would).
     ws = tempDir('lsp-sampling');
     app = path.join(ws, 'demo', 'leaky-server.js');

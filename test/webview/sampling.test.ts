@@ -5,13 +5,13 @@
  * the stack, and the plain notice that this mode has no retainer paths.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { EngineClient } from '../../engine/client';
 import { formatBytes } from '../../render/units';
 import { samplingBytesPerRound } from '../../render/words';
+import { demoSamplingReport } from '../helpers/fixtures';
 import { launchBrowser, repoRoot, serveWebview, Server, WebviewPage } from './harness';
 import type { LeakReport } from '../../protocol/report';
 
@@ -23,28 +23,7 @@ describe('sampling report in the memory webview (Chromium)', () => {
   let w: WebviewPage | undefined;
 
   before(async () => {
-    const r = spawnSync(
-      process.execPath,
-      [
-        path.join(repoRoot, 'bin', 'leak-lens.js'),
-        'run',
-        '--sampling',
-        '--format',
-        'json',
-        '--action',
-        'node demo/load.js',
-        '--',
-        'node',
-        'demo/leaky-server.js',
-      ],
-      { cwd: repoRoot, encoding: 'utf8', timeout: 180_000 },
-    );
-    assert.ok(
-      r.status === 0 || r.status === 1,
-      `leak-lens run --sampling failed (${r.status}): ${r.stderr.slice(-2000)}`,
-    );
-    report = JSON.parse(r.stdout) as LeakReport;
-    assert.ok(report.sampling && report.snapshots.length === 0, 'a report of the sampling mode, with no snapshot');
+    report = demoSamplingReport();
     browser = await launchBrowser();
     server = await serveWebview();
     engine = new EngineClient(256);
