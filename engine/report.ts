@@ -1171,8 +1171,23 @@ function memberSite(
   return undefined;
 }
 
+/** The one expression on the line `at` (in its file) that makes a resource of this kind, if there is exactly one. */
+function creatingCallOn(
+  resolver: SourceResolver,
+  kind: ResourceKind,
+  at: SourceLocation,
+): { function: string; location: SourceLocation } | undefined {
+  const found =
+    kind === 'pending-promise'
+      ? resolver.findAllocationsIn([at.file], 'Promise', 256)
+      : resolver.findCallsIn([at.file], CREATING_CALLS[kind], 256);
+  const here = found.filter((f) => f.location.file === at.file && f.location.line === at.line);
+  return here.length === 1 ? here[0] : undefined;
+}
+
 /**
- * The line that creates a group's resources. With allocation tracking, from their allocation stacks: the innermost
+ * The line that creates a group's resources. First, the one call that makes the kind on the line that adds them to
+ * their holder. Else, with allocation tracking, from their allocation stacks: the innermost
  * application frame, and in it the `new Promise(` or the call that makes the kind (`net.connect(`, `setInterval(`,
  * `vm.createContext(`); the most common answer wins. Without a stack: for promises, the `new Promise(` in the function
  * that awaits them or whose own promise they are (else that function); for timers, the `setInterval(`/`setTimeout(`
@@ -1199,6 +1214,12 @@ function creatingSite(
         fromSource: true,
       },
     };
+  // The one call that makes the kind on the line that adds them to their holder (`pending.set(id, new Promise(...))`,
+  // `intervals.push(setInterval(...))`): what is added is what that call made. This comes before the stacks: V8's
+  // tracker can give an object the stale stack of one that lived at its address before (it depends on when the
+  // optimiser ran), and the source says it the same way every run.
+  const onAddLine = addedAt ? creatingCallOn(resolver, kind, addedAt) : undefined;
+  if (onAddLine) return { site: { ...onAddLine, count: 0, fromSource: true } };
   if (stacks) {
     const sites = new Map<string, AllocationSite & { exact: boolean }>();
     const sampled = Math.min(members.length, 200);
@@ -1225,18 +1246,12 @@ function creatingSite(
     const w = waiters?.waiter;
     const exact = w ? resolver.findAllocationExpression(w.runtime, 'Promise') : undefined;
     if (w && exact) return { site: { function: w.function, location: exact, count: 0, fromSource: true } };
-    // The one `new Promise(` of the program's files, when there is only one, or the one on the line that adds them to
-    // the collection that holds them.
+    // The one `new Promise(` of the program's files, when there is only one.
     const found = resolver.findAllocationsIn(
       scripts.files().filter((f) => !LIBRARY_PATH.test(f)),
       'Promise',
-      addedAt ? 64 : 2,
+      2,
     );
-    const onAddLine = addedAt
-      ? found.filter((f) => f.location.file === addedAt.file && f.location.line === addedAt.line)
-      : [];
-    if (onAddLine.length === 1)
-      return { site: { function: onAddLine[0].function, location: onAddLine[0].location, count: 0, fromSource: true } };
     if (found.length === 1)
       return { site: { function: found[0].function, location: found[0].location, count: 0, fromSource: true } };
     if (w)

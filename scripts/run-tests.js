@@ -152,6 +152,21 @@ function run(command, args, env = process.env) {
   });
 }
 
+/**
+ * What each suite said about its failures (node's "failing tests:" section, mocha's "N failing" one), kept to be
+ * printed again just above the last line: a long run's log is often read from its end.
+ */
+const failureNotes = [];
+function keepFailures(suite, output, marker) {
+  const at = output.search(marker);
+  if (at < 0) return;
+  const lines = output
+    .slice(at)
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  failureNotes.push(`--- ${suite}: failures ---`, ...lines.slice(0, 60), ...(lines.length > 60 ? ['...'] : []));
+}
+
 /** The last value of a counter line such as node's `ℹ pass 12` or the VS Code runner's `vscode: 3 passed, 0 failed`. */
 function last(output, re) {
   let value;
@@ -198,6 +213,7 @@ async function runSuiteIn(suite, env) {
   }
   if (suite === 'vscode') {
     const r = await run(process.execPath, [path.join(__dirname, 'vscode-test.js')], env);
+    keepFailures(suite, r.output, /^\s*\d+ failing/m);
     const m = last(r.output, /^vscode: (\d+) passed, (\d+) failed/gm);
     const pass = Number(m?.[1] ?? 0);
     return { pass, fail: Number(m?.[2] ?? 0) + (r.code !== 0 && (!m || Number(m[2]) === 0) ? 1 : 0) };
@@ -209,6 +225,7 @@ async function runSuiteIn(suite, env) {
   }
   // A failure bound only (tests wait on signals): a test still waiting after 15 minutes is stuck, not slow.
   const r = await run(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=900000', ...files], env);
+  keepFailures(suite, r.output, /^\S*\s*failing tests:/m);
   const pass = Number(last(r.output, /^ℹ pass (\d+)$/gm)?.[1] ?? 0);
   // Cancelled tests (a hook or a whole file that failed) count as failed.
   const fail =
@@ -239,6 +256,7 @@ async function main() {
     failed += counts.fail;
     parts.push(`${suite} ${counts.pass}/${counts.pass + counts.fail} in ${Math.round((Date.now() - t0) / 1000)} s`);
   }
+  if (failureNotes.length) console.log(`\n${failureNotes.join('\n')}`);
   console.log(`\nrun-tests: ${parts.join('; ')}`);
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);
