@@ -31,20 +31,18 @@ export {
   type TargetSpec,
 } from './target';
 export {
-  CaptureAbortedError,
   CaptureSession,
-  ProgramFinishedError,
-  ProgramPausedError,
   type CaptureSessionOptions,
-  type MemorySample,
   type ScriptRecord,
   type SnapshotSidecar,
   type SnapshotMethod,
   type SnapshotOptions,
-  type SnapshotResult,
   type TargetProcessInfo,
   type ThreadInfo,
 } from './session';
+export { CaptureAbortedError, ProgramFinishedError, ProgramPausedError } from './sessionErrors';
+export type { SnapshotResult } from './snapshotJob';
+export type { MemorySample } from '../../protocol/memory';
 export {
   chooseTargetUrl,
   listeningAddresses,
