@@ -3,7 +3,8 @@
  * Exit status: 0 no leak (or success), 1 leaks found, 2 error (with a one-line message on stderr).
  */
 import { loadAnalysis } from '../../engine/analysis';
-import { CancelledError, SnapshotParseError } from '../../engine/parseErrors';
+import { CancelledError } from '../../protocol/cancel';
+import { SnapshotParseError } from '../../engine/parseErrors';
 import { buildLeakReport, InputError } from '../../engine/report';
 import { oneLine } from '../../engine/safeRead';
 import { summarizeClasses } from '../../engine/summary';
