@@ -10,7 +10,7 @@ import { oneLine } from '../../engine/safeRead';
 import { summarizeClasses } from '../../engine/summary';
 import { formatReport, formatSummary } from './format';
 import { holdLifeline, type StopReason } from '../capture/lifeline';
-import { runCommand, RunError, RunInterrupted } from './run';
+import { measureWithShellAction, RunError, RunInterrupted } from './run';
 import { testCommand } from './scenario';
 import type { LeakReport } from '../../protocol/report';
 
@@ -289,7 +289,7 @@ export async function main(argv: string[]): Promise<number> {
             'run needs the program after --, for example: leak-lens run --action "node load.js" -- node server.js',
           );
         return await measured(args, fmt, 'the program and the action were stopped', (signal, log) =>
-          runCommand({
+          measureWithShellAction({
             program: args.rest,
             commandLine: runOptionsAsTyped(argv),
             signal,
