@@ -10,7 +10,6 @@ export {
   type CdpEvents,
   type ConnectOptions,
   type Disposable,
-  type MemoryUsage,
   type SendOptions,
 } from './cdp';
 export {
@@ -42,7 +41,6 @@ export {
 } from './session';
 export { CaptureAbortedError, ProgramFinishedError, ProgramPausedError } from './sessionErrors';
 export type { SnapshotResult } from './snapshotJob';
-export type { MemorySample } from '../../protocol/memory';
 export {
   chooseTargetUrl,
   listeningAddresses,
