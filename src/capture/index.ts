@@ -51,14 +51,7 @@ export {
 } from './address';
 export { launchForCapture, type LaunchedCapture } from './launch';
 export { holdLifeline, signalExitCode, type LifelineOptions, type StopReason, type StopSignal } from './lifeline';
-export {
-  CaptureTooBigError,
-  estimateCapture,
-  formatBytes,
-  isCaptureTooBig,
-  type CaptureCost,
-  type CaptureFacts,
-} from './budget';
+export { CaptureTooBigError, estimateCapture, isCaptureTooBig, type CaptureCost, type CaptureFacts } from './budget';
 export { guardAllocationTracking, trackingGuardNote, type TrackingGuard } from './trackingGuard';
 export { WorkerCapture, WorkerTracker, type WorkerSnapshotOptions } from './workers';
 export {
