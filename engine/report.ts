@@ -664,7 +664,7 @@ function describeResources(
     const viaProperty =
       g.owner?.kind === 'property' || g.owner?.kind === 'static-property' || g.owner?.kind === 'global';
     const addedAt =
-      g.owner && owner.location
+      g.owner && owner.location && heldDirectly(a, g.path, ownerStep)
         ? resolver.findCollectionAddition(owner.location.file, g.owner.identifier, undefined, viaProperty)
         : undefined;
     const created = creatingSite(a, scripts, resolver, c.kind, g.members, addedAt);
@@ -690,4 +690,20 @@ function describeResources(
     });
   }
   return out.sort((x, y) => y.count - x.count);
+}
+
+/**
+ * Whether the holder's entry on the path (the first thing past its own storage) is what was added to it, so that the
+ * line adding to it names the members' creating call: not when that entry is a function (`owed.push(resolve)` holds
+ * a promise only through its resolve function's context).
+ */
+function heldDirectly(a: HeapAnalysis, path: PathStep[], ownerStep: number): boolean {
+  const s = a.snapshot;
+  if (ownerStep < 0) return false;
+  for (let i = ownerStep + 1; i < path.length; i++) {
+    const t = s.nodeType[path[i].node];
+    if (t === s.types.array || t === s.types.hidden) continue;
+    return t !== s.types.closure;
+  }
+  return true;
 }
