@@ -602,7 +602,8 @@ export function creatingSite(
       const call = resolver.findOwnerDeclaration(loc.file, 'timer', s.name(callback), undefined, loc);
       return {
         site: {
-          function: s.name(callback) || '(anonymous)',
+          // The function that sets the timer, as a stack would name it; else the callback's own name.
+          function: (call && resolver.enclosingFunctionName(loc)) || s.name(callback) || '(anonymous)',
           location: call ?? resolver.resolve(loc),
           count: 0,
           fromSource: true,

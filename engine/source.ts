@@ -224,6 +224,21 @@ export class SourceResolver {
     return node ? this.resolve(this.runtimeLocationOf(at.file, parsed.sf, node)) : undefined;
   }
 
+  /**
+   * The name of the function that the function starting at `fnStart` is written in (`work` for the callback of a
+   * `setInterval(` inside `work`), or `(top level)`.
+   */
+  enclosingFunctionName(fnStart: RuntimeLocation): string | undefined {
+    const file = this.toPath(fnStart.file);
+    if (!file) return undefined;
+    const parsed = this.parse(file);
+    if (!parsed) return undefined;
+    const inner = functionAt(parsed.sf, positionOf(parsed.sf, fnStart.line, fnStart.column));
+    if (!inner) return undefined;
+    for (let n = inner.parent; n; n = n.parent) if (tsApi().isFunctionLike(n)) return functionLabel(n) || '(anonymous)';
+    return '(top level)';
+  }
+
   /** The call to `callee` inside the function that starts at `frame`: the line where the application calls into a library. */
   findCall(frame: RuntimeLocation, callee: string): SourceLocation | undefined {
     const file = this.toPath(frame.file);

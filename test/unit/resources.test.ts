@@ -59,6 +59,9 @@ void test('the report gives each growing kind with its growth, holder and creati
   const untracked = buildLeakReport(fixture('resource-counts').files);
   const c = (untracked.resources ?? []).find((g) => g.kind === 'vm-context');
   assert.deepEqual([c?.createdAt?.function, c?.createdAt?.location?.line], ['work', lineOf('contexts.push(vm.')]);
+  // A timer's line is the `setInterval(` around its callback, in the function that calls it.
+  const t = (untracked.resources ?? []).find((g) => g.kind === 'timer');
+  assert.deepEqual([t?.createdAt?.function, t?.createdAt?.location?.line], ['work', lineOf('intervals.push(setInt')]);
   const p = (untracked.resources ?? []).find((g) => g.kind === 'pending-promise');
   assert.deepEqual([p?.createdAt?.function, p?.createdAt?.location?.line], ['work', lineOf('heldPending.set(')]);
 });
