@@ -5,7 +5,8 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { ParseWorkerData } from './parse-worker';
-import { CancelledError, SnapshotParseError } from './parseErrors';
+import { CancelledError } from '../protocol/cancel';
+import { SnapshotParseError } from './parseErrors';
 import type { RawSnapshot, SnapshotHeader } from './rawSnapshot';
 import { claimRetainerBlocks } from './retainers';
 

@@ -9,7 +9,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ParallelEdges } from './parallelEdges';
-import { CancelledError, SnapshotParseError } from './parseErrors';
+import { CancelledError } from '../protocol/cancel';
+import { SnapshotParseError } from './parseErrors';
 import type { RawSnapshot } from './rawSnapshot';
 import { openRegularFile } from './safeRead';
 import { checkEdgeNames, SnapshotParser } from './snapshotParser';

@@ -34,11 +34,3 @@ export class SnapshotParseError extends Error {
     return `${oneLine(file, 160)}: ${oneLine(advised, 360)}${offset >= 0 ? ` (at byte ${offset})` : ''}`;
   }
 }
-
-/** Raised when the caller cancelled a long parse. */
-export class CancelledError extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'CancelledError';
-  }
-}

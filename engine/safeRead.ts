@@ -10,6 +10,7 @@
  * bounded length for messages.
  */
 import * as fs from 'fs';
+import { formatBytes } from '../protocol/units';
 
 /** An open regular file: its descriptor (the caller closes it) and its size. */
 export interface OpenedFile {
@@ -114,13 +115,6 @@ export function readRegularFile(file: string, maxBytes: number): BoundedRead {
   } finally {
     fs.closeSync(opened.fd);
   }
-}
-
-/** "4 MB", "512 KB", "12 bytes". */
-export function formatBytes(n: number): string {
-  if (n >= 1 << 20) return `${Math.round((n / (1 << 20)) * 10) / 10} MB`;
-  if (n >= 1 << 10) return `${Math.round(n / (1 << 10))} KB`;
-  return `${n} bytes`;
 }
 
 /**

@@ -15,7 +15,8 @@ import type {
 } from '../protocol/engine';
 import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
 import { compareSnapshots } from './compare';
-import { CancelledError, SnapshotParseError } from './parseErrors';
+import { CancelledError } from '../protocol/cancel';
+import { SnapshotParseError } from './parseErrors';
 import { retainerPath } from './paths';
 import { buildLeakReport, buildSamplingReport, describePath, InputError } from './report';
 import { readSidecarFile } from './sidecar';

@@ -7,7 +7,7 @@
  * holds more than `capacity` points. Merged points keep the mean of each series and the minimum heap used (the
  * post-GC floor), which the leak-rate estimate relies on. Push is O(1) amortised; compaction O(capacity).
  */
-import { formatBytes } from './units';
+import { formatBytes } from '../protocol/units';
 import type { TimelineColumns, TimelineMarker, TimelineSample } from '../protocol/webview';
 
 export const SERIES_KEYS = ['heapUsed', 'heapTotal', 'rss', 'external', 'arrayBuffers'] as const;

@@ -5,7 +5,7 @@
  * sentences from here, so they never disagree. Plain text only: each view escapes it (markdown) or sets it as text
  * (DOM); locations are left to the views, which show them as paths or links. No imports but types and units.
  */
-import { formatBytes } from './units';
+import { formatBytes } from '../protocol/units';
 import type { AllocationSite, LeakGroup, ResourceGroup, SamplingGrowth } from '../protocol/report';
 
 /** The arrow between figures of successive snapshots. */

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { stepLabel, stepWhere } from '../render/steps';
-import { formatBytes } from '../render/units';
+import { formatBytes } from '../protocol/units';
 import {
   ADDED_AT,
   SAMPLING_NOTICE,

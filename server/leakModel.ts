@@ -337,7 +337,7 @@ export class LeakModel {
           if (!g.owner.location)
             st.skipped.push({ groupId: g.id, at: 'owner', reason: 'the report has no source location for its owner' });
           else {
-            const p = this.place(g.owner.location, st.notes);
+            const p = this.workspacePosition(g.owner.location, st.notes);
             if ('reason' in p) st.skipped.push({ groupId: g.id, at: 'owner', reason: p.reason });
             else
               add({
@@ -350,7 +350,7 @@ export class LeakModel {
               });
           }
           for (const h of holders(g)) {
-            const p = this.place(h.location, st.notes);
+            const p = this.workspacePosition(h.location, st.notes);
             if ('reason' in p)
               st.skipped.push({ groupId: g.id, at: 'owner', reason: `the application's holder: ${p.reason}` });
             else
@@ -371,7 +371,7 @@ export class LeakModel {
             // The owner's own line (a timer, a require) is already marked.
             const o = g.owner.location;
             if (o && o.file === loc.file && o.line === loc.line) return;
-            const p = this.place(loc, st.notes);
+            const p = this.workspacePosition(loc, st.notes);
             if ('reason' in p) st.skipped.push({ groupId: g.id, at: 'allocation', reason: p.reason });
             else
               add({
@@ -408,7 +408,7 @@ export class LeakModel {
             )
           )
             continue;
-          const p = this.place(loc, st.notes);
+          const p = this.workspacePosition(loc, st.notes);
           if ('reason' in p) st.skipped.push({ groupId: id, at: 'allocation', reason: p.reason });
           else
             add({
@@ -464,7 +464,7 @@ export class LeakModel {
             )
           )
             continue;
-          const p = this.place(loc, st.notes);
+          const p = this.workspacePosition(loc, st.notes);
           if ('reason' in p) st.skipped.push({ groupId: r.id, at: 'allocation', reason: p.reason });
           else {
             const spec: MarkerSpec = {
@@ -534,8 +534,8 @@ export class LeakModel {
     return out;
   }
 
-  /** A report location as a workspace file and position, through the path map and source maps. */
-  private place(
+  /** A report location as a workspace file and position, through the path map and source maps, or why it has none. */
+  private workspacePosition(
     loc: SourceLocation,
     notes: string[],
   ): { file: string; line: number; column: number } | { reason: string } {
@@ -878,7 +878,7 @@ export class LeakModel {
    */
   private locateStep(step: RetainerStep, report: LoadedReport): { file: string; range: TextRange } | undefined {
     if (!step.location) return undefined;
-    const p = this.place(step.location, []);
+    const p = this.workspacePosition(step.location, []);
     if ('reason' in p) return undefined;
     const text = this.texts.get(p.file);
     if (!text) return undefined;
@@ -908,7 +908,7 @@ export class LeakModel {
     targets: AnchorTarget[],
     report: LoadedReport,
   ): { file: string; range: TextRange } | undefined {
-    const p = this.place(loc, []);
+    const p = this.workspacePosition(loc, []);
     if ('reason' in p) return undefined;
     const text = this.texts.get(p.file);
     if (!text) return undefined;
@@ -1000,16 +1000,16 @@ export class LeakModel {
     const markers = this.byGroup.get(keyOf(report.source, g.id)) ?? [];
     const anchorFile = from?.spec.file ?? markers[0]?.spec.file;
     const root = this.rootOf(anchorFile);
-    const place = (p: { file: string; range: TextRange } | undefined): HoverPlace | undefined =>
+    const hoverPlace = (p: { file: string; range: TextRange } | undefined): HoverPlace | undefined =>
       p ? { file: p.file, line: p.range.start.line + 1 } : undefined;
     const sites = g.allocationSites.map((s, i) => {
       const marker = markers.find((x) => x.spec.at === 'allocation' && x.spec.siteIndex === i);
-      if (marker) return place({ file: marker.spec.file, range: marker.range });
-      return s.location ? place(this.locate(s.location, allocationTargets(g, s.function), report)) : undefined;
+      if (marker) return hoverPlace({ file: marker.spec.file, range: marker.range });
+      return s.location ? hoverPlace(this.locate(s.location, allocationTargets(g, s.function), report)) : undefined;
     });
     const owner = markers.find((x) => x.spec.at === 'owner');
     const placeOf = (loc: SourceLocation, name?: string): HoverPlace | undefined =>
-      place(
+      hoverPlace(
         this.locate(
           loc,
           name && IDENT.test(name) ? [{ kind: 'declaration', name }, { kind: 'position' }] : [{ kind: 'position' }],
@@ -1023,9 +1023,9 @@ export class LeakModel {
     return hoverMarkdown(
       g,
       {
-        steps: g.retainerPath.map((s) => place(this.locateStep(s, report))),
+        steps: g.retainerPath.map((s) => hoverPlace(this.locateStep(s, report))),
         sites,
-        owner: owner && owner !== from ? place({ file: owner.spec.file, range: owner.range }) : undefined,
+        owner: owner && owner !== from ? hoverPlace({ file: owner.spec.file, range: owner.range }) : undefined,
         placeOf,
         threaded: threaded(report.report),
       },

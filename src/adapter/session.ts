@@ -28,8 +28,8 @@ import {
   WorkerTracker,
   type Disposable,
   type LaunchedProgram,
-  type MemoryUsage,
 } from '../capture';
+import type { MemoryUsage } from '../../protocol/memory';
 import type {
   AttachArguments,
   CustomEvents,

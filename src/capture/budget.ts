@@ -12,6 +12,7 @@
  * a container that Leak Lens attached to from outside.
  */
 import type { CaptureCost } from '../../protocol/sidecar';
+import { formatBytes } from '../../protocol/units';
 
 export type { CaptureCost };
 
@@ -154,10 +155,4 @@ export function checkCapture(
     );
   }
   return cost;
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GB`;
-  if (n >= 1024 ** 2) return `${Math.round(n / 1024 ** 2)} MB`;
-  return `${Math.round(n / 1024)} KB`;
 }

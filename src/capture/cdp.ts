@@ -1,11 +1,7 @@
 // A small Chrome DevTools Protocol client over one WebSocket, enough to drive a Node inspector.
 // It knows the shapes of the commands and events that capture uses; anything else goes through sendRaw.
 import WebSocket from 'ws';
-import type { MemoryUsage } from '../../protocol/memory';
 import type { SamplingProfile } from '../../protocol/report';
-
-/** `process.memoryUsage()` of the target: the one shape in protocol/memory.ts. */
-export type { MemoryUsage };
 
 /** Something that can be undone: an event subscription, a timer, a sampler. */
 export interface Disposable {

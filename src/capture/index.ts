@@ -10,7 +10,6 @@ export {
   type CdpEvents,
   type ConnectOptions,
   type Disposable,
-  type MemoryUsage,
   type SendOptions,
 } from './cdp';
 export {
@@ -31,20 +30,17 @@ export {
   type TargetSpec,
 } from './target';
 export {
-  CaptureAbortedError,
   CaptureSession,
-  ProgramFinishedError,
-  ProgramPausedError,
   type CaptureSessionOptions,
-  type MemorySample,
   type ScriptRecord,
   type SnapshotSidecar,
   type SnapshotMethod,
   type SnapshotOptions,
-  type SnapshotResult,
   type TargetProcessInfo,
   type ThreadInfo,
 } from './session';
+export { CaptureAbortedError, ProgramFinishedError, ProgramPausedError } from './sessionErrors';
+export type { SnapshotResult } from './snapshotJob';
 export {
   chooseTargetUrl,
   listeningAddresses,
@@ -55,14 +51,7 @@ export {
 } from './address';
 export { launchForCapture, type LaunchedCapture } from './launch';
 export { holdLifeline, signalExitCode, type LifelineOptions, type StopReason, type StopSignal } from './lifeline';
-export {
-  CaptureTooBigError,
-  estimateCapture,
-  formatBytes,
-  isCaptureTooBig,
-  type CaptureCost,
-  type CaptureFacts,
-} from './budget';
+export { CaptureTooBigError, estimateCapture, isCaptureTooBig, type CaptureCost, type CaptureFacts } from './budget';
 export { guardAllocationTracking, trackingGuardNote, type TrackingGuard } from './trackingGuard';
 export { WorkerCapture, WorkerTracker, type WorkerSnapshotOptions } from './workers';
 export {

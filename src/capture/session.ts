@@ -1,23 +1,21 @@
 // A capture session: one inspector connection to one Node process, from which heap snapshots, memory samples
 // and allocation tracking are taken. Snapshots go straight to disk, each with a sidecar that the engine reads.
-import { randomBytes, randomUUID } from 'crypto';
-import { promises as fsp, type WriteStream } from 'fs';
-import type { FileHandle } from 'fs/promises';
+// The session keeps the connection's state (domains, the program finished or paused, one heap operation at a time)
+// and builds each sidecar; the bytes of a snapshot move in heapSnapshot.ts, its files are snapshotJob.ts's, and
+// memory readings come from memorySampling.ts.
+import { randomUUID } from 'crypto';
+import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { checkCapture, FACTS_EXPRESSION, PEAK_RSS_EXPRESSION, type CaptureCost, type CaptureFacts } from './budget';
 import { listeningAddresses, type ListeningAddress } from './address';
 import { guardAllocationTracking, type TrackingGuard } from './trackingGuard';
-import { CdpClient, ConnectionClosedError, type ConnectOptions, type Disposable, type MemoryUsage } from './cdp';
-import type { MemorySample } from '../../protocol/memory';
-import {
-  sidecarPath,
-  type ScriptRecord,
-  type SnapshotMethod,
-  type SnapshotSidecar,
-  type ThreadInfo,
-} from '../../protocol/sidecar';
-import { writeSidecar } from './sidecarFile';
+import { CdpClient, ConnectionClosedError, type ConnectOptions, type Disposable } from './cdp';
+import type { MemorySample, MemoryUsage } from '../../protocol/memory';
+import type { ScriptRecord, SnapshotMethod, SnapshotSidecar, ThreadInfo } from '../../protocol/sidecar';
 import type { SamplingProfile } from '../../protocol/report';
+import { HeapSnapshotReceiver } from './heapSnapshot';
+import { readMemoryUsage, startMemorySampler } from './memorySampling';
+import { CaptureAbortedError, ProgramFinishedError, ProgramPausedError, stalledError } from './sessionErrors';
+import { SnapshotJob, type SnapshotResult } from './snapshotJob';
 
 export type { ScriptRecord, SnapshotMethod, SnapshotSidecar, ThreadInfo };
 
@@ -31,9 +29,6 @@ export interface TargetProcessInfo {
   /** `process.arch`, e.g. `x64`. */
   arch?: string;
 }
-
-/** One point of a memory time series (protocol/memory.ts). */
-export type { MemorySample };
 
 /** Options for {@link CaptureSession.takeSnapshot}. */
 export interface SnapshotOptions {
@@ -66,13 +61,6 @@ export interface SnapshotOptions {
   force?: boolean;
 }
 
-/** What {@link CaptureSession.takeSnapshot} produced. */
-export interface SnapshotResult {
-  filePath: string;
-  metaPath: string;
-  meta: SnapshotSidecar;
-}
-
 /** Options for {@link CaptureSession.open}. */
 export interface CaptureSessionOptions {
   /** Timeout of the WebSocket handshake. Defaults to 10 s. */
@@ -94,33 +82,6 @@ export interface CaptureSessionOptions {
   beforeEnable?: (client: CdpClient) => Promise<void>;
 }
 
-/** An operation that needs the program's event loop was asked for after the program finished. */
-export class ProgramFinishedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ProgramFinishedError';
-  }
-}
-
-/** An operation that needs the program's event loop was asked for while a debugger holds the program paused. */
-export class ProgramPausedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ProgramPausedError';
-  }
-}
-
-/** The rejection of a capture cancelled through its AbortSignal; shaped like Node's own AbortError. */
-export class CaptureAbortedError extends Error {
-  readonly code = 'ABORT_ERR';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AbortError';
-  }
-}
-
-const writeHighWaterMark = 16 * 1024 * 1024;
-
 /**
  * One inspector session on one target. It enables Runtime and HeapProfiler once and never disables HeapProfiler,
  * so heap object ids stay comparable across its snapshots. The Debugger domain is on only for a moment before each
@@ -132,11 +93,7 @@ export class CaptureSession {
   readonly id = randomUUID();
   private readonly scriptsById = new Map<string, ScriptRecord>();
   private info: TargetProcessInfo = {};
-  private chunkSink: ((chunk: string) => void) | undefined;
-  private progressSink: ((done: number, total: number) => void) | undefined;
-  /** Objects and heap bytes of this session's last snapshot: the density that sizes the next one's cost. */
-  private lastCapture: { objects: number; heapUsed: number } | undefined;
-  private lastObjectTotal = 0;
+  private readonly receiver: HeapSnapshotReceiver;
   private heapQueue: Promise<void> = Promise.resolve();
   private heapOperations = 0;
   private tracking = false;
@@ -179,11 +136,7 @@ export class CaptureSession {
       if (script.sourceMapURL) record.sourceMapURL = script.sourceMapURL;
       this.scriptsById.set(script.scriptId, record);
     });
-    client.on('HeapProfiler.addHeapSnapshotChunk', ({ chunk }) => this.chunkSink?.(chunk));
-    client.on('HeapProfiler.reportHeapSnapshotProgress', ({ done, total }) => {
-      this.lastObjectTotal = total;
-      this.progressSink?.(done, total);
-    });
+    this.receiver = new HeapSnapshotReceiver(client);
     client.onClose(() => {
       for (const sampler of [...this.samplers]) sampler.dispose();
     });
@@ -252,12 +205,12 @@ export class CaptureSession {
     return new URL(this.client.url).pathname.split('/').filter(Boolean).pop();
   }
 
-  /** pid, Node version, platform and architecture of the target, as far as it answered. */
   /** What the guard against V8's tracking crash did when allocation tracking last started (trackingGuard.ts). */
   get trackingGuard(): TrackingGuard | undefined {
     return this.guard;
   }
 
+  /** pid, Node version, platform and architecture of the target, as far as it answered. */
   get processInfo(): TargetProcessInfo {
     return this.info;
   }
@@ -376,26 +329,8 @@ export class CaptureSession {
    * `process.memoryUsage()` of the target. Where that cannot run (not Node, `process` replaced, or the program
    * has finished) it falls back to `Runtime.getHeapUsage`, which knows only the JS heap.
    */
-  async memoryUsage(): Promise<MemoryUsage> {
-    const reply = await this.client
-      .send('Runtime.evaluate', { expression: 'process.memoryUsage()', returnByValue: true, silent: true })
-      .catch((error: unknown) => {
-        // No context to evaluate in (the program finished) is a protocol error; a dead connection is not.
-        if (error instanceof ConnectionClosedError) throw error;
-        return undefined;
-      });
-    const value = reply?.result.value as Partial<MemoryUsage> | undefined;
-    if (!reply?.exceptionDetails && typeof value?.heapUsed === 'number' && typeof value.heapTotal === 'number') {
-      return {
-        rss: value.rss,
-        heapTotal: value.heapTotal,
-        heapUsed: value.heapUsed,
-        external: value.external,
-        arrayBuffers: value.arrayBuffers,
-      };
-    }
-    const heap = await this.client.send('Runtime.getHeapUsage', {});
-    return { heapUsed: heap.usedSize, heapTotal: heap.totalSize };
+  memoryUsage(): Promise<MemoryUsage> {
+    return readMemoryUsage(this.client);
   }
 
   /**
@@ -415,33 +350,14 @@ export class CaptureSession {
     onSample: (sample: MemorySample) => void,
     onError?: (error: Error) => void,
   ): Disposable {
-    let inFlight = false;
-    let disposed = false;
-    const tick = (): void => {
-      if (inFlight || disposed || this.heapOperations > 0 || this.client.isClosed) return;
-      inFlight = true;
-      this.memoryUsage().then(
-        (usage) => {
-          inFlight = false;
-          if (!disposed) onSample({ time: Date.now(), ...usage });
-        },
-        (error: Error) => {
-          inFlight = false;
-          if (!disposed) onError?.(error);
-        },
-      );
-    };
-    const timer = setInterval(tick, intervalMs);
-    // The sampler alone must not keep a CLI alive; the connection does that while it matters.
-    timer.unref();
-    tick();
-    const sampler: Disposable = {
-      dispose: () => {
-        disposed = true;
-        clearInterval(timer);
-        this.samplers.delete(sampler);
-      },
-    };
+    const sampler = startMemorySampler({
+      intervalMs,
+      read: () => this.memoryUsage(),
+      skip: () => this.heapOperations > 0 || this.client.isClosed,
+      onSample,
+      onError,
+      onDispose: () => void this.samplers.delete(sampler),
+    });
     this.samplers.add(sampler);
     return sampler;
   }
@@ -584,17 +500,24 @@ export class CaptureSession {
     }
     if (job.aborted) return undefined;
     const memoryUsage = await this.memoryUsage().catch(() => undefined);
-    const capture = this.finished ? undefined : await this.checkCaptureCost(options.force === true);
+    const capture = this.finished ? undefined : await this.receiver.checkCost(options.force === true);
     await this.refreshScripts();
     if (job.aborted) return undefined;
     const time = new Date().toISOString();
     const started = Date.now();
     const allocationTracking = this.tracking;
     const programFinished = this.finished;
-    this.lastObjectTotal = 0;
-    if (stream) await this.streamSnapshot(job, stream, options);
-    else await this.writeSnapshotInProcess(job, options);
-    if (capture) await this.recordCaptureCost(capture, memoryUsage?.heapUsed);
+    if (stream) {
+      await this.receiver.stream(job, stream, options);
+    } else {
+      if (this.finished) {
+        throw new ProgramFinishedError(
+          'the program has finished, so it can no longer run v8.writeHeapSnapshot; use method "cdp"',
+        );
+      }
+      await this.receiver.writeInProcess(job, options);
+    }
+    if (capture) await this.receiver.recordCost(capture, memoryUsage?.heapUsed);
     if (options.stopAllocationTracking) this.tracking = false;
     if (job.aborted) return undefined;
     const durationMs = Date.now() - started;
@@ -629,104 +552,6 @@ export class CaptureSession {
     return job.aborted ? undefined : { filePath: job.filePath, metaPath: job.metaPath, meta };
   }
 
-  /** Refuses a snapshot that would not fit in the target's memory (budget.ts); returns the cost to record. */
-  private async checkCaptureCost(force: boolean): Promise<CaptureCost | undefined> {
-    const reply = await this.client
-      .send('Runtime.evaluate', {
-        expression: FACTS_EXPRESSION,
-        includeCommandLineAPI: true,
-        returnByValue: true,
-        silent: true,
-      })
-      .catch((error: unknown) => {
-        if (error instanceof ConnectionClosedError) throw error;
-        return undefined;
-      });
-    const facts = reply?.result.value as CaptureFacts | undefined;
-    if (reply?.exceptionDetails || typeof facts?.heapUsed !== 'number') return undefined;
-    return checkCapture(
-      facts,
-      this.lastCapture,
-      force,
-      'capture anyway with --force-capture (leak-lens run) or Capture Anyway (VS Code)',
-    );
-  }
-
-  /** Adds what the capture really cost, and remembers its density for the next estimate. */
-  private async recordCaptureCost(cost: CaptureCost, heapUsed: number | undefined): Promise<void> {
-    if (this.lastObjectTotal > 0 && heapUsed) this.lastCapture = { objects: this.lastObjectTotal, heapUsed };
-    const reply = await this.client
-      .send('Runtime.evaluate', { expression: PEAK_RSS_EXPRESSION, returnByValue: true, silent: true })
-      .catch(() => undefined);
-    const peak = reply?.result.value;
-    if (typeof peak === 'number' && peak > 0) cost.peakRssBytes = peak;
-  }
-
-  private async streamSnapshot(job: SnapshotJob, stream: WriteStream, options: SnapshotOptions): Promise<void> {
-    const client = this.client;
-    // Whether the stream finished, failed or was destroyed by a cancel, no 'drain' will come to resume reading.
-    stream.once('close', () => client.resume());
-    this.chunkSink = (chunk) => {
-      // After a cancel or a write error the rest of this snapshot still arrives; it is dropped here.
-      if (job.aborted || job.writeError || stream.destroyed) return;
-      if (!stream.write(chunk)) {
-        // Back-pressure: stop reading the socket until the disk catches up, so chunks do not pile up here.
-        client.pause();
-        stream.once('drain', () => client.resume());
-      }
-    };
-    this.progressSink = options.onProgress
-      ? (done, total) => {
-          if (!job.aborted) options.onProgress?.(done, total);
-        }
-      : undefined;
-    try {
-      // Progress is always asked for: its total is the object count that sizes the next capture's cost.
-      const params = { reportProgress: true };
-      const sendOptions = { timeoutMs: options.timeoutMs ?? 0 };
-      if (options.stopAllocationTracking) {
-        await client.send('HeapProfiler.stopTrackingHeapObjects', params, sendOptions);
-      } else {
-        await client.send('HeapProfiler.takeHeapSnapshot', params, sendOptions);
-      }
-    } finally {
-      this.chunkSink = undefined;
-      this.progressSink = undefined;
-      client.resume();
-    }
-    if (job.aborted) return;
-    await job.closeStream();
-  }
-
-  private async writeSnapshotInProcess(job: SnapshotJob, options: SnapshotOptions): Promise<void> {
-    if (this.finished) {
-      throw new ProgramFinishedError(
-        'the program has finished, so it can no longer run v8.writeHeapSnapshot; use method "cdp"',
-      );
-    }
-    // process.getBuiltinModule exists from Node 20.16; before that, the command-line API's require does the job.
-    const expression =
-      `(globalThis.process.getBuiltinModule ? globalThis.process.getBuiltinModule('v8') : require('v8'))` +
-      `.writeHeapSnapshot(${JSON.stringify(job.tempPath)})`;
-    const reply = await this.client.send(
-      'Runtime.evaluate',
-      { expression, includeCommandLineAPI: true, returnByValue: true, silent: true },
-      { timeoutMs: options.timeoutMs ?? 0 },
-    );
-    if (reply.exceptionDetails) {
-      const why = reply.exceptionDetails.exception?.description ?? reply.exceptionDetails.text;
-      throw new Error(`the target could not write its heap snapshot: ${why}`);
-    }
-    try {
-      await fsp.access(job.tempPath);
-    } catch {
-      throw new Error(
-        `the target reported writing ${job.tempPath}, but it is not there; a target on another machine or in a ` +
-          `container cannot write into this file system, so use method "cdp" for it`,
-      );
-    }
-  }
-
   /**
    * Rejects `promise`'s wait when the target stops running tasks (the program finished, or a debugger paused it):
    * V8 answers some commands from a task, and those replies would not come.
@@ -755,19 +580,7 @@ export class CaptureSession {
   }
 
   private stalledError(what: string): Error | undefined {
-    if (this.finished) {
-      return new ProgramFinishedError(
-        `cannot ${what}: the program has finished and Node is only waiting for the debugger to disconnect, ` +
-          `so the target no longer runs the task that would do it`,
-      );
-    }
-    if (this.paused) {
-      return new ProgramPausedError(
-        `cannot ${what} while the program is paused in the debugger: V8 does it in a task, and no task runs ` +
-          `until the program resumes`,
-      );
-    }
-    return undefined;
+    return stalledError(what, { finished: this.finished, paused: this.paused });
   }
 
   private notifyStalled(): void {
@@ -802,85 +615,4 @@ export class CaptureSession {
     }
     return error instanceof Error ? error : new Error(String(error));
   }
-}
-
-/** The files of one snapshot in the making: the temporary file, then the snapshot and its sidecar. */
-export class SnapshotJob {
-  /** True once the caller's promise has been settled. */
-  settled = false;
-  /** True once the caller cancelled; everything the job made must go. */
-  aborted = false;
-  writeError: Error | undefined;
-  readonly tempPath: string;
-  readonly metaPath: string;
-  private stream: WriteStream | undefined;
-  private committed = false;
-
-  constructor(readonly filePath: string) {
-    // A dot-file in the same directory: the final rename stays on one file system, so it is atomic.
-    const suffix = randomBytes(4).toString('hex');
-    this.tempPath = path.join(path.dirname(filePath), `.${path.basename(filePath)}.${suffix}.partial`);
-    this.metaPath = sidecarPath(filePath);
-  }
-
-  async openStream(): Promise<WriteStream> {
-    let handle: FileHandle;
-    try {
-      handle = await fsp.open(this.tempPath, 'wx');
-    } catch (error) {
-      throw new Error(`cannot write a snapshot beside ${this.filePath}: ${(error as Error).message}`, { cause: error });
-    }
-    const stream = handle.createWriteStream({ highWaterMark: writeHighWaterMark });
-    stream.on('error', (error) => {
-      this.writeError ??= new Error(`could not write the snapshot to ${this.tempPath}: ${error.message}`, {
-        cause: error,
-      });
-    });
-    this.stream = stream;
-    return stream;
-  }
-
-  async closeStream(): Promise<void> {
-    const stream = this.stream;
-    if (!stream) return;
-    if (this.writeError) throw this.writeError;
-    await new Promise<void>((resolve, reject) => {
-      stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
-    }).catch((error: Error) => {
-      throw this.writeError ?? error;
-    });
-    await waitForClose(stream);
-    if (this.writeError) throw this.writeError;
-  }
-
-  /** Renames the finished snapshot into place, then writes the sidecar the same way. */
-  async commit(meta: SnapshotSidecar): Promise<void> {
-    await fsp.rename(this.tempPath, this.filePath);
-    this.committed = true;
-    await writeSidecar(this.filePath, meta, `${this.tempPath}.meta`);
-  }
-
-  /** Stops writing and removes every file this job made. Safe to call more than once. */
-  async discard(): Promise<void> {
-    const stream = this.stream;
-    if (stream && !stream.destroyed) {
-      stream.destroy();
-      await waitForClose(stream);
-    }
-    const doomed = [this.tempPath, `${this.tempPath}.meta`];
-    if (this.committed) doomed.push(this.filePath, this.metaPath);
-    // ENOTDIR: the folder was never usable (a file stands in its place), so nothing was made there.
-    await Promise.all(
-      doomed.map((file) =>
-        fsp.rm(file, { force: true }).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== 'ENOTDIR') throw error;
-        }),
-      ),
-    );
-  }
-}
-
-function waitForClose(stream: WriteStream): Promise<void> {
-  if (stream.closed) return Promise.resolve();
-  return new Promise((resolve) => stream.once('close', () => resolve()));
 }

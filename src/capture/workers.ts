@@ -7,9 +7,11 @@
 import { randomUUID } from 'crypto';
 import { promises as fsp, type WriteStream } from 'fs';
 import * as path from 'path';
-import { ConnectionClosedError, PendingCalls, type CdpClient, type Disposable, type MemoryUsage } from './cdp';
+import { ConnectionClosedError, PendingCalls, type CdpClient, type Disposable } from './cdp';
+import type { MemoryUsage } from '../../protocol/memory';
 import { guardAllocationTracking } from './trackingGuard';
-import { SnapshotJob, type ScriptRecord, type SnapshotSidecar, type SnapshotResult, type ThreadInfo } from './session';
+import { SnapshotJob, type SnapshotResult } from './snapshotJob';
+import type { ScriptRecord, SnapshotSidecar, ThreadInfo } from '../../protocol/sidecar';
 
 /** A worker as `NodeWorker.attachedToWorker` describes it. */
 interface WorkerInfo {

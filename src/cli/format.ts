@@ -2,7 +2,7 @@
 import * as path from 'path';
 import type { ObjectRetainers } from '../../engine/report';
 import { stepText, stepWhere } from '../../render/steps';
-import { formatBytes } from '../../render/units';
+import { formatBytes } from '../../protocol/units';
 import {
   ADDED_AT,
   chainSentence,

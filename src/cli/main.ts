@@ -3,13 +3,14 @@
  * Exit status: 0 no leak (or success), 1 leaks found, 2 error (with a one-line message on stderr).
  */
 import { loadAnalysis } from '../../engine/analysis';
-import { CancelledError, SnapshotParseError } from '../../engine/parseErrors';
+import { CancelledError } from '../../protocol/cancel';
+import { SnapshotParseError } from '../../engine/parseErrors';
 import { buildLeakReport, InputError } from '../../engine/report';
 import { oneLine } from '../../engine/safeRead';
 import { summarizeClasses } from '../../engine/summary';
 import { formatReport, formatSummary } from './format';
 import { holdLifeline, type StopReason } from '../capture/lifeline';
-import { runCommand, RunError, RunInterrupted } from './run';
+import { measureWithShellAction, RunError, RunInterrupted } from './run';
 import { testCommand } from './scenario';
 import type { LeakReport } from '../../protocol/report';
 
@@ -288,7 +289,7 @@ export async function main(argv: string[]): Promise<number> {
             'run needs the program after --, for example: leak-lens run --action "node load.js" -- node server.js',
           );
         return await measured(args, fmt, 'the program and the action were stopped', (signal, log) =>
-          runCommand({
+          measureWithShellAction({
             program: args.rest,
             commandLine: runOptionsAsTyped(argv),
             signal,

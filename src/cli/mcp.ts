@@ -20,10 +20,10 @@ import { loadAnalysis } from '../../engine/analysis';
 import { SnapshotParseError } from '../../engine/parseErrors';
 import { buildLeakReport, describeObject, InputError } from '../../engine/report';
 import { oneLine } from '../../engine/safeRead';
+import { formatBytes } from '../../protocol/units';
 import { summarizeClasses } from '../../engine/summary';
 import {
   CaptureSession,
-  formatBytes,
   holdLifeline,
   launchForCapture,
   listInspectableProcesses,

@@ -8,8 +8,8 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildSamplingReport } from '../../engine/report';
+import { formatBytes } from '../../protocol/units';
 import {
-  formatBytes,
   livingGroupMembers,
   urlInLine,
   trackingGuardNote,

@@ -54,7 +54,7 @@ export interface RunOptions {
   log: (line: string) => void;
   /**
    * Aborting stops the run: the action and the program are stopped (their whole process groups), snapshots being
-   * written and the temporary folder are removed, and then {@link runCommand} rejects with {@link RunInterrupted}.
+   * written and the temporary folder are removed, and then {@link measureWithShellAction} rejects with {@link RunInterrupted}.
    */
   signal?: AbortSignal;
 }
@@ -69,7 +69,8 @@ export function splitProgram(program: string[], commandLine: string[] = []): Pro
   }
 }
 
-export async function runCommand(opts: RunOptions): Promise<LeakReport> {
+/** `leak-lens run`: measures the program with the shell action (`--action`) as the workload between snapshots. */
+export async function measureWithShellAction(opts: RunOptions): Promise<LeakReport> {
   const command = splitProgram(opts.program, opts.commandLine);
   const ready = readyPattern(opts.ready);
   return measureProgram(opts, command, shellActionWorkload(opts), ready);

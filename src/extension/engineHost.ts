@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 import { EngineClient } from '../../engine/client';
 import type { EngineRequest, EngineResults } from '../../protocol/engine';
 import { progressText } from '../../protocol/progress';
-import { CancelledError, UserError } from './errors';
+import { CancelledError } from '../../protocol/cancel';
+import { UserError } from './errors';
 import { log } from './log';
 
 export class EngineHost implements vscode.Disposable {

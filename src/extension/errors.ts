@@ -3,6 +3,7 @@
  * system are turned into these sentences at the edge (`describeError`), and logged with their details.
  */
 import * as vscode from 'vscode';
+import { CancelledError } from '../../protocol/cancel';
 import { log } from './log';
 
 /**
@@ -28,14 +29,7 @@ export interface ErrorAction {
   run: () => unknown;
 }
 
-/** The user cancelled; nothing to report. */
-export class CancelledError extends Error {
-  constructor(message = 'cancelled') {
-    super(message);
-    this.name = 'CancelledError';
-  }
-}
-
+/** The user cancelled (a CancelledError, an AbortError, or an error that says only `cancelled`); nothing to report. */
 export function isCancellation(error: unknown): boolean {
   if (error instanceof CancelledError) return true;
   const e = error as { name?: string; code?: string } | undefined;

@@ -18,12 +18,12 @@ import {
   takeHeapSnapshot,
 } from './commands/capture';
 import type { Services } from './commands/common';
-import { findLeaks } from './commands/findLeaks';
+import { findLeaksCommand } from './commands/findLeaks';
 import { answerPrompt, CONTINUE_COMMAND, waitingPrompt } from './commands/findLeaksPrompt';
 import { registerLanguageModelTools, type ToolConfirmation } from './commands/lmTools';
-import { attachToProcess, launchProgram, pickProcess } from './commands/sessions';
+import { attachToProcess, launchProgramCommand, pickProcess } from './commands/sessions';
 import {
-  compareSnapshots,
+  compareSnapshotsCommand,
   deleteSnapshots,
   openSnapshot,
   openSnapshotFile,
@@ -145,9 +145,11 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   const command = (id: string, handler: (...args: never[]) => unknown): void =>
     sub(vscode.commands.registerCommand(id, handler as (...args: unknown[]) => unknown));
   command('leakLens.takeHeapSnapshot', (o?: unknown) => takeHeapSnapshot(s, options(o)));
-  command('leakLens.findLeaks', (o?: unknown) => findLeaks(s, options(o)));
+  command('leakLens.findLeaks', (o?: unknown) => findLeaksCommand(s, options(o)));
   command(CONTINUE_COMMAND, (o?: unknown) => answerPrompt(options(o)));
-  command('leakLens.compareSnapshots', (a?: never, b?: never, o?: unknown) => compareSnapshots(s, a, b, options(o)));
+  command('leakLens.compareSnapshots', (a?: never, b?: never, o?: unknown) =>
+    compareSnapshotsCommand(s, a, b, options(o)),
+  );
   command('leakLens.openSnapshotFile', (uri?: vscode.Uri | string, o?: unknown) =>
     openSnapshotFile(s, uri, options(o)),
   );
@@ -156,11 +158,11 @@ export function activate(context: vscode.ExtensionContext): LeakLensApi {
   command('leakLens.stopAllocationTracking', (o?: unknown) => stopAllocationTracking(s, options(o)));
   command('leakLens.showMemoryGraph', (o?: unknown) => showMemoryGraph(s, options(o)));
   command('leakLens.attachToProcess', (o?: unknown) => attachToProcess(s, options(o)));
-  command('leakLens.launchProgram', (o?: never) => launchProgram(s, o));
+  command('leakLens.launchProgram', (o?: never) => launchProgramCommand(s, o));
   command('leakLens.pickProcess', () => pickProcess());
   command('leakLens.showLog', () => log().show());
   command('leakLens.snapshots.open', (node?: never, o?: unknown) => openSnapshot(s, node, options(o)));
-  command('leakLens.snapshots.compare', (node?: never, selected?: never) => compareSnapshots(s, node, selected));
+  command('leakLens.snapshots.compare', (node?: never, selected?: never) => compareSnapshotsCommand(s, node, selected));
   command('leakLens.snapshots.rename', (node?: never, label?: string) =>
     renameSnapshot(s, node, typeof label === 'string' ? label : undefined),
   );

@@ -4,7 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'child_process';
 import * as vscode from 'vscode';
-import { CancelledError, UserError } from './errors';
+import { CancelledError } from '../../protocol/cancel';
+import { UserError } from './errors';
 import { log } from './log';
 import type { Sweeper } from '../sweeper/client';
 

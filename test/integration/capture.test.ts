@@ -14,9 +14,9 @@ import {
   launchProgram,
   resolveTarget,
   type LaunchedProgram,
-  type MemorySample,
   type SnapshotSidecar,
 } from '../../src/capture';
+import type { MemorySample } from '../../protocol/memory';
 import { loadAnalysis } from '../../engine/analysis';
 import { digestSnapshot } from '../../engine/leaks';
 import { buildLeakReport } from '../../engine/report';

@@ -38,7 +38,7 @@ const probes: Probe[] = [
   {
     folder: 'media/src',
     bad: "import * as fs from 'node:fs';",
-    good: "import { formatBytes } from '../../render/units';",
+    good: "import { formatBytes } from '../../protocol/units';",
   },
   {
     folder: 'media/src',

@@ -33,7 +33,7 @@ test('a capture larger than the tighter of the container headroom and the machin
     () => checkCapture(facts, undefined, false, 'capture anyway with --force-capture'),
     (e: Error) =>
       isCaptureTooBig(e) &&
-      /would need about 2\.1 GB more memory in it \(heap 150 MB, estimated from the heap size\), but its container's limit 1\.0 GB with 400 MB in use \(\/sys\/fs\/cgroup\/memory\.max\) leaves 624 MB: the process could be killed; give it more memory, find leaks without snapshots \(leak-lens run --sampling\), or capture anyway with --force-capture$/.test(
+      /would need about 2\.13 GB more memory in it \(heap 150\.0 MB, estimated from the heap size\), but its container's limit 1\.00 GB with 400\.0 MB in use \(\/sys\/fs\/cgroup\/memory\.max\) leaves 624\.0 MB: the process could be killed; give it more memory, find leaks without snapshots \(leak-lens run --sampling\), or capture anyway with --force-capture$/.test(
         e.message,
       ),
   );
@@ -41,7 +41,7 @@ test('a capture larger than the tighter of the container headroom and the machin
   assert.equal(forced.roomBytes, 624 * MB);
   // Without a container, the machine's available memory is the room; a heap that fits is taken.
   const fits = checkCapture({ heapUsed: 10 * MB, available: 4096 * MB }, undefined, false, 'x');
-  assert.match(fits.roomFrom ?? '', /machine's available memory 4\.0 GB/);
+  assert.match(fits.roomFrom ?? '', /machine's available memory 4\.00 GB/);
   // Nothing known about the room: nothing to refuse on.
   assert.equal(checkCapture({ heapUsed: 10_000 * MB }, undefined, false, 'x').roomBytes, undefined);
   assert.ok(

@@ -155,9 +155,10 @@ test('allocation lines come from the source when V8 kept no stack: a unique `new
   );
   const chains = buildLeakReport(fixture('chains-collections').files);
   const lines = new Map(chains.leaks.map((l) => [l.className, l.allocationSites[0]?.location?.line]));
-  assert.equal(lines.get('Revision'), 16);
-  assert.equal(lines.get('{longStr, someMethod}'), 25);
-  assert.equal(lines.get('timed()'), 36);
+  const seen = JSON.stringify(chains.leaks.map((l) => [l.className, l.kind, l.owner.name, l.allocationSites]));
+  assert.equal(lines.get('Revision'), 16, seen);
+  assert.equal(lines.get('{longStr, someMethod}'), 25, seen);
+  assert.equal(lines.get('timed()'), 36, seen);
 });
 
 test('snapshots without capture sidecars: compared as one process, and the report says that could not be verified', (t) => {

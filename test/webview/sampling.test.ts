@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { EngineClient } from '../../engine/client';
-import { formatBytes } from '../../render/units';
+import { formatBytes } from '../../protocol/units';
 import { samplingBytesPerRound } from '../../render/words';
 import { demoSamplingReport } from '../helpers/fixtures';
 import { launchBrowser, repoRoot, serveWebview, Server, WebviewPage } from './harness';

@@ -4,7 +4,7 @@ import { settings } from '../settings';
 import { formatBytes, signed } from '../ui/format';
 import {
   captureSnapshot,
-  runCommand,
+  guardCommand,
   snapshotSummary,
   withEitherToken,
   type CapturedSnapshot,
@@ -19,7 +19,7 @@ export interface TakeSnapshotOptions extends CommandOptions {
 
 export function takeHeapSnapshot(s: Services, options: TakeSnapshotOptions = {}): Promise<Outcome<CapturedSnapshot>> {
   const interactive = options.interactive ?? true;
-  return runCommand('take a heap snapshot', async () => {
+  return guardCommand('take a heap snapshot', async () => {
     const target = await s.registry.pick({ interactive, purpose: 'Taking a heap snapshot needs' });
     const label = options.label ?? `${target.session.name} ${new Date().toLocaleTimeString()}`;
     const entry = await vscode.window.withProgress(
@@ -49,7 +49,7 @@ export function collectGarbage(
   s: Services,
   options: CommandOptions = {},
 ): Promise<Outcome<{ before: number; after: number }>> {
-  return runCommand('collect garbage', async () => {
+  return guardCommand('collect garbage', async () => {
     const target = await s.registry.pick({
       interactive: options.interactive ?? true,
       purpose: 'Collecting garbage needs',
@@ -68,7 +68,7 @@ export function collectGarbage(
 }
 
 export function startAllocationTracking(s: Services, options: CommandOptions = {}): Promise<Outcome<void>> {
-  return runCommand('start allocation tracking', async () => {
+  return guardCommand('start allocation tracking', async () => {
     const target = await s.registry.pick({
       interactive: options.interactive ?? true,
       purpose: 'Allocation tracking needs',
@@ -85,7 +85,7 @@ export function startAllocationTracking(s: Services, options: CommandOptions = {
 }
 
 export function stopAllocationTracking(s: Services, options: CommandOptions = {}): Promise<Outcome<void>> {
-  return runCommand('stop allocation tracking', async () => {
+  return guardCommand('stop allocation tracking', async () => {
     const target = await s.registry.pick({
       interactive: options.interactive ?? true,
       purpose: 'Allocation tracking needs',
@@ -104,7 +104,7 @@ export function stopAllocationTracking(s: Services, options: CommandOptions = {}
 
 export function showMemoryGraph(s: Services, options: CommandOptions = {}): Promise<Outcome<vscode.Uri>> {
   const interactive = options.interactive ?? true;
-  return runCommand('show the memory graph', async () => {
+  return guardCommand('show the memory graph', async () => {
     const target = await s.registry.pick({ interactive, purpose: 'The memory graph needs' });
     await target.ready();
     // The status bar samples the active session's process; make sure this one is sampled too.

@@ -64,8 +64,8 @@ export async function withEitherToken<T>(
   }
 }
 
-/** Runs a command body; failures are shown (with what to do) and logged, and come back as an outcome. */
-export async function runCommand<T>(doing: string, body: () => Promise<T>): Promise<Outcome<T>> {
+/** Runs a command handler's body and never throws: failures are shown (with what to do) and logged, and come back as an outcome. */
+export async function guardCommand<T>(doing: string, body: () => Promise<T>): Promise<Outcome<T>> {
   try {
     return { ok: true, value: await body() };
   } catch (error) {

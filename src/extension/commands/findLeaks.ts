@@ -14,7 +14,8 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { comparableThreads, type ThreadSeries } from '../../../engine/threads';
 import { chooseTargetUrl, workloadEnvironment } from '../../capture/address';
-import { CancelledError, UserError } from '../errors';
+import { CancelledError } from '../../../protocol/cancel';
+import { UserError } from '../errors';
 import { log } from '../log';
 import { settings } from '../settings';
 import type { Sweeper } from '../../sweeper/client';
@@ -25,7 +26,7 @@ import { runWorkload } from '../workload';
 import { ask } from './findLeaksPrompt';
 import {
   captureSnapshot,
-  runCommand,
+  guardCommand,
   UseSamplingInstead,
   withEitherToken,
   type CapturedSnapshot,
@@ -110,9 +111,9 @@ async function askForWorkload(
   return answer === 'Analyze Now' ? 'analyze' : 'continue';
 }
 
-export function findLeaks(s: Services, options: FindLeaksOptions = {}): Promise<Outcome<FindLeaksResult>> {
+export function findLeaksCommand(s: Services, options: FindLeaksOptions = {}): Promise<Outcome<FindLeaksResult>> {
   const interactive = options.interactive ?? true;
-  return runCommand('find leaks', async () => {
+  return guardCommand('find leaks', async () => {
     const target = await s.registry.pick({ interactive, purpose: 'Find Leaks needs' });
     const rounds = Math.max(1, Math.min(20, Math.round(options.rounds ?? settings.findLeaksRounds())));
     const workload = (options.workload ?? settings.workloadCommand()).trim();

@@ -6,7 +6,7 @@
  * notification, which stays while it runs, says what it waits for and has the Cancel button.
  */
 import * as vscode from 'vscode';
-import { CancelledError } from '../errors';
+import { CancelledError } from '../../../protocol/cancel';
 import type { Outcome } from './common';
 
 /** The command that answers the waiting question. */

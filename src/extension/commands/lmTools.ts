@@ -11,7 +11,7 @@ import { settings } from '../settings';
 import { formatBytes } from '../ui/format';
 import { takeHeapSnapshot } from './capture';
 import type { Services } from './common';
-import { findLeaks } from './findLeaks';
+import { findLeaksCommand } from './findLeaks';
 import type { LeakReport } from '../../../protocol/report';
 
 export const FIND_LEAKS_TOOL = 'leak-lens_findLeaks';
@@ -110,7 +110,7 @@ export function registerLanguageModelTools(
       );
     },
     async invoke({ input }, token) {
-      const outcome = await findLeaks(s, {
+      const outcome = await findLeaksCommand(s, {
         interactive: false,
         rounds: roundsOf(input),
         workload: input.workloadCommand,

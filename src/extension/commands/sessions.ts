@@ -10,7 +10,7 @@ import { DEBUG_TYPE, type AttachArguments } from '../../../protocol/adapter';
 import { listNodeProcesses, parseTargetSpec } from '../../capture';
 import { UserError } from '../errors';
 import type { MemoryTarget } from '../targets/target';
-import { runCommand, type CommandOptions, type Outcome, type Services } from './common';
+import { guardCommand, type CommandOptions, type Outcome, type Services } from './common';
 
 export interface SessionResult {
   sessionId: string;
@@ -92,7 +92,7 @@ async function askForTarget(): Promise<AttachArguments | undefined> {
 
 export function attachToProcess(s: Services, options: AttachOptions = {}): Promise<Outcome<SessionResult>> {
   const interactive = options.interactive ?? true;
-  return runCommand('attach to the process', async () => {
+  return guardCommand('attach to the process', async () => {
     let where: AttachArguments | undefined =
       options.processId !== undefined || options.port !== undefined || options.websocketUrl
         ? {
@@ -165,10 +165,10 @@ async function pickProgram(): Promise<string | undefined> {
   return picked?.file;
 }
 
-export function launchProgram(s: Services, arg?: LaunchOptions | vscode.Uri): Promise<Outcome<SessionResult>> {
+export function launchProgramCommand(s: Services, arg?: LaunchOptions | vscode.Uri): Promise<Outcome<SessionResult>> {
   const options: LaunchOptions = arg instanceof vscode.Uri ? { program: arg.fsPath } : (arg ?? {});
   const interactive = options.interactive ?? true;
-  return runCommand('launch the program', async () => {
+  return guardCommand('launch the program', async () => {
     const program = options.program ?? (interactive ? await pickProgram() : undefined);
     if (!program) {
       if (!interactive) throw new UserError('Name the program to launch.');

@@ -10,7 +10,7 @@ import { showMarkdown } from '../ui/documents';
 import { formatBytes, formatCount, signed } from '../ui/format';
 import { comparisonMarkdown, md, summaryMarkdown } from '../ui/markdown';
 import { MemoryPanel } from '../webview/memoryPanel';
-import { runCommand, type CommandOptions, type Outcome, type Services } from './common';
+import { guardCommand, type CommandOptions, type Outcome, type Services } from './common';
 import type { LeakReport } from '../../../protocol/report';
 import type { ClassSummary } from '../../../protocol/heap';
 
@@ -80,7 +80,7 @@ export function openSnapshot(
   options: CommandOptions = {},
 ): Promise<Outcome<OpenSnapshotResult>> {
   const interactive = options.interactive ?? true;
-  return runCommand('open the heap snapshot', async () => {
+  return guardCommand('open the heap snapshot', async () => {
     const entry =
       (await toEntry(s, arg)) ?? (interactive ? await pickSnapshot(s, 'Leak Lens: open which snapshot?') : undefined);
     if (!entry) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
@@ -121,7 +121,7 @@ export function openSnapshotFile(
   options: CommandOptions = {},
 ): Promise<Outcome<OpenSnapshotResult>> {
   const interactive = options.interactive ?? true;
-  return runCommand('open the heap snapshot file', async () => {
+  return guardCommand('open the heap snapshot file', async () => {
     let uri = typeof arg === 'string' ? vscode.Uri.file(arg) : arg;
     if (!uri) {
       if (!interactive) throw new UserError('No snapshot file was given.');
@@ -165,14 +165,14 @@ export interface CompareResult {
 }
 
 /** Compare Snapshots...: two snapshots of one session by object id (with leak groups); otherwise by class totals. */
-export function compareSnapshots(
+export function compareSnapshotsCommand(
   s: Services,
   clicked?: SnapshotArg,
   selected?: SnapshotArg[] | unknown,
   options: CommandOptions = {},
 ): Promise<Outcome<CompareResult>> {
   const interactive = options.interactive ?? true;
-  return runCommand('compare the snapshots', async () => {
+  return guardCommand('compare the snapshots', async () => {
     let entries = await toEntries(s, clicked, selected);
     if (entries.length > 2)
       throw new UserError(`Select exactly two snapshots to compare (${entries.length} are selected).`);
@@ -268,7 +268,7 @@ function classTotalsMarkdown(aLabel: string, bLabel: string, a: ClassSummary[], 
 }
 
 export function renameSnapshot(s: Services, arg: SnapshotArg, newLabel?: string): Promise<Outcome<string>> {
-  return runCommand('rename the snapshot', async () => {
+  return guardCommand('rename the snapshot', async () => {
     const entry = (await toEntry(s, arg)) ?? (await pickSnapshot(s, 'Leak Lens: rename which snapshot?'));
     if (!entry) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
     const label =
@@ -292,7 +292,7 @@ export function deleteSnapshots(
   selected?: SnapshotArg[] | unknown,
   options: { confirm?: boolean } = {},
 ): Promise<Outcome<number>> {
-  return runCommand('delete the snapshot', async () => {
+  return guardCommand('delete the snapshot', async () => {
     const entries = await toEntries(s, clicked, selected);
     if (entries.length === 0) throw new UserError('Select the snapshots to delete in the Snapshots view.');
     if (options.confirm ?? true) {
@@ -313,7 +313,7 @@ export function deleteSnapshots(
 }
 
 export function revealSnapshot(s: Services, arg: SnapshotArg): Promise<Outcome<string>> {
-  return runCommand('reveal the snapshot', async () => {
+  return guardCommand('reveal the snapshot', async () => {
     const entry = await toEntry(s, arg);
     if (!entry) throw new UserError('Select a snapshot in the Snapshots view to reveal it.');
     const uri = vscode.Uri.file(entry.file);

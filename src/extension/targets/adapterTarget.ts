@@ -10,12 +10,11 @@ import {
   pushSample,
   type AllocationSamples,
   type ListeningAddress,
-  type MemorySample,
   type MemoryTarget,
-  type MemoryUsage,
   type SnapshotRequest,
   type TakenSnapshot,
 } from './target';
+import type { MemorySample, MemoryUsage } from '../../../protocol/memory';
 
 export class AdapterTarget implements MemoryTarget {
   readonly kind = 'leak-lens';

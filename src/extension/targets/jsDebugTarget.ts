@@ -16,13 +16,12 @@ import {
   workerTitle,
   type AllocationSamples,
   type ListeningAddress,
-  type MemorySample,
   type MemoryTarget,
-  type MemoryUsage,
   type SnapshotRequest,
   type TakenSnapshot,
   type TakenWorkerSnapshot,
 } from './target';
+import type { MemorySample, MemoryUsage } from '../../../protocol/memory';
 
 /** What `extension.js-debug.requestCDPProxy` answers. */
 interface CdpProxyAddress {

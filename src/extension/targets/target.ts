@@ -7,8 +7,6 @@ import type * as vscode from 'vscode';
 import type { AllocationSamplingBody, ListeningAddressBody } from '../../../protocol/adapter';
 import type { MemorySample, MemoryUsage } from '../../../protocol/memory';
 
-export type { MemorySample, MemoryUsage };
-
 /** A server socket the program listens on (found through the inspector). */
 export type ListeningAddress = ListeningAddressBody;
 

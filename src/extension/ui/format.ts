@@ -1,6 +1,6 @@
 /** Small formatting helpers for messages, the status bar and documents. */
 
-export { formatBytes } from '../../../render/units';
+export { formatBytes } from '../../../protocol/units';
 
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');

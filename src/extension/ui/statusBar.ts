@@ -5,7 +5,8 @@
 import * as vscode from 'vscode';
 import { settings } from '../settings';
 import type { TargetRegistry } from '../targets/registry';
-import type { MemorySample, MemoryTarget } from '../targets/target';
+import type { MemoryTarget } from '../targets/target';
+import type { MemorySample } from '../../../protocol/memory';
 import { formatBytes } from './format';
 
 export class HeapStatusBar implements vscode.Disposable {

@@ -35,7 +35,7 @@ export function waitLimit(): number {
 }
 
 /** Opens the command palette and runs a command by its title, as typed by a person. */
-export async function runCommand(page: Page, title: string): Promise<void> {
+export async function runFromPalette(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   // The development extension's commands appear once the workbench has its manifest, however long that takes on a
@@ -67,7 +67,7 @@ export async function runCommand(page: Page, title: string): Promise<void> {
 export async function notification(
   page: Page,
   text: RegExp,
-  run: (page: Page, title: string) => Promise<void> = runCommand,
+  run: (page: Page, title: string) => Promise<void> = runFromPalette,
 ): Promise<Locator> {
   const item = page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
   const deadline = Date.now() + limitMs;

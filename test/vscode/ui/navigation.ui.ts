@@ -10,7 +10,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
-import { assert, repoRoot, runCommand, setWaitLimit, waitLimit, type UiContext } from './common';
+import { assert, repoRoot, runFromPalette, setWaitLimit, waitLimit, type UiContext } from './common';
 
 interface ReportGroup {
   id: string;
@@ -232,7 +232,7 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
   await check(
     'the heap in the status bar opens the live memory timeline in its own panel; the report stays open',
     async () => {
-      await runCommand(page, 'Leak Lens: Launch Program for Memory Work...');
+      await runFromPalette(page, 'Leak Lens: Launch Program for Memory Work...');
       const input = page.locator('.quick-input-widget input');
       await input.waitFor({ state: 'visible' });
       await input.fill('leaky-array');

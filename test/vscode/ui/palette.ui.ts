@@ -6,10 +6,10 @@
  */
 import * as path from 'path';
 import type { Page } from 'playwright-core';
-import { assert, notification, runCommand, setWaitLimit, waitLimit, type UiContext } from './common';
+import { assert, notification, runFromPalette, setWaitLimit, waitLimit, type UiContext } from './common';
 
 async function clearNotifications(page: Page): Promise<void> {
-  await runCommand(page, 'Notifications: Clear All Notifications');
+  await runFromPalette(page, 'Notifications: Clear All Notifications');
 }
 export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiContext): Promise<void> {
   setWaitLimit(limit);
@@ -24,7 +24,7 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
   });
 
   await check('Find Leaks with no program running says what to do and offers to launch one', async () => {
-    await runCommand(page, 'Leak Lens: Find Leaks');
+    await runFromPalette(page, 'Leak Lens: Find Leaks');
     const item = await notification(page, /Find Leaks needs a running Node\.js program/);
     const text = (await item.innerText()).replace(/\s+/g, ' ');
     log(`notification: ${text}`);
@@ -53,10 +53,10 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
   );
 
   await check('Take Heap Snapshot saves a snapshot: a notification, and a row in the Heap Snapshots view', async () => {
-    await runCommand(page, 'Leak Lens: Take Heap Snapshot');
+    await runFromPalette(page, 'Leak Lens: Take Heap Snapshot');
     const saved = await notification(page, /Heap snapshot ".*" saved \([\d.]+ (KB|MB), heap used/);
     log(`notification: ${(await saved.innerText()).replace(/\s+/g, ' ')}`);
-    await runCommand(page, 'View: Show Run and Debug');
+    await runFromPalette(page, 'View: Show Run and Debug');
     const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Heap Snapshots/i }) });
     await pane.waitFor();
     const header = pane.locator('.pane-header');
@@ -91,7 +91,7 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
   });
 
   await check('Find Leaks guides through the rounds and reports the Leaky group held by leakyItems', async () => {
-    await runCommand(page, 'Leak Lens: Find Leaks');
+    await runFromPalette(page, 'Leak Lens: Find Leaks');
     // Default 2 rounds: each asks to run the workload, then Continue (this program leaks on its own timer).
     for (let round = 1; round <= 2; round++) {
       const ask = await notification(
@@ -131,7 +131,7 @@ export async function run({ page, check, outDir, log, waitLimitMs: limit }: UiCo
   await check(
     'the Heap Snapshots view shows the Find Leaks run as a group, above the snapshot taken before it',
     async () => {
-      await runCommand(page, 'View: Show Run and Debug');
+      await runFromPalette(page, 'View: Show Run and Debug');
       const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Heap Snapshots/i }) });
       const rows = pane.locator('.monaco-list-row');
       await pane

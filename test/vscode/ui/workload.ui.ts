@@ -21,7 +21,7 @@ import {
  * Opens the command palette and runs a command by its title, as typed by a person (see palette.ui.ts); the row
  * picked is the command of exactly that title ("Debug: Start Debugging", not "... and Stop on Entry").
  */
-async function runCommand(page: Page, title: string): Promise<void> {
+async function runFromPalette(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
   const row = page
@@ -51,7 +51,7 @@ async function runCommand(page: Page, title: string): Promise<void> {
 
 /** A notification in the notification centre, opened with this file's exact-title palette step. */
 function notification(page: Page, text: RegExp): Promise<Locator> {
-  return centreNotification(page, text, runCommand);
+  return centreNotification(page, text, runFromPalette);
 }
 
 /** Hides the notification centre with a click on the bell in the status bar, which toggles it. */
@@ -86,7 +86,7 @@ async function typeInTerminal(page: Page, line: string): Promise<void> {
   const t0 = Date.now();
   const before = await terminalCount(page, line);
   for (let attempt = 1; ; attempt++) {
-    await runCommand(page, 'Terminal: Focus Terminal');
+    await runFromPalette(page, 'Terminal: Focus Terminal');
     await page.locator('.part.panel .xterm').first().waitFor();
     await page.keyboard.press('Control+U');
     await page.keyboard.type(line);
@@ -174,9 +174,9 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
   await check(
     'Start Debugging (the default node configuration), then Find Leaks: the round prompt says where the program listens',
     async () => {
-      await runCommand(page, 'Debug: Start Debugging');
+      await runFromPalette(page, 'Debug: Start Debugging');
       await page.locator('.statusbar-item', { hasText: /heap \d/ }).waitFor();
-      await runCommand(page, 'Leak Lens: Find Leaks');
+      await runFromPalette(page, 'Leak Lens: Find Leaks');
       const ask = await notification(page, /Leak Lens, round 1 of 2/);
       const text = (await ask.innerText()).replace(/\s+/g, ' ');
       log(`round prompt: ${text}`);
@@ -229,7 +229,7 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
       const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
       await panel.getByText('_connections').first().waitFor();
       assert((await prompt.count()) === 0, 'the prompt is gone from the status bar once answered');
-      await runCommand(page, 'Notifications: Clear All Notifications');
+      await runFromPalette(page, 'Notifications: Clear All Notifications');
       await page.screenshot({ path: path.join(outDir, 'workload-report.png') });
     },
   );
@@ -240,7 +240,7 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
       // A load pointed at a port nobody listens on: it fails with "cannot reach ...".
       settings['leakLens.findLeaks.workloadCommand'] = 'node demo/load.js 100 http://127.0.0.1:9';
       await applySettings(page, settingsFile, settings);
-      await runCommand(page, 'Leak Lens: Find Leaks');
+      await runFromPalette(page, 'Leak Lens: Find Leaks');
       const error = await notification(page, /The workload "node demo\/load\.js 100 http:\/\/127\.0\.0\.1:9" failed/);
       const message = error.locator('.notification-list-item-message');
       const text = (await message.innerText()).replace(/\s+/g, ' ');
@@ -260,15 +260,15 @@ export async function run({ page, check, outDir, workspace, log, waitLimitMs: li
       await page.screenshot({ path: path.join(outDir, 'workload-log.png') });
       delete settings['leakLens.findLeaks.workloadCommand'];
       await applySettings(page, settingsFile, settings);
-      await runCommand(page, 'Notifications: Clear All Notifications');
+      await runFromPalette(page, 'Notifications: Clear All Notifications');
     },
   );
 
   // A closed window's terminals outlive it in the VS Code server for a while: end what this test started here.
   await check('Stop ends the demo and Kill All Terminals the terminal', async () => {
-    await runCommand(page, 'Debug: Stop');
+    await runFromPalette(page, 'Debug: Stop');
     await page.locator('.statusbar-item', { hasText: /heap \d/ }).waitFor({ state: 'hidden' });
-    await runCommand(page, 'Terminal: Kill All Terminals');
+    await runFromPalette(page, 'Terminal: Kill All Terminals');
     await page.locator('.part.panel .xterm').first().waitFor({ state: 'detached' });
   });
 }

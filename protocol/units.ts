@@ -1,4 +1,8 @@
-/** Human-readable figures, shared by the CLI, the language server, the extension and the webview. No imports. */
+/**
+ * Human-readable figures: the one `formatBytes`, shared by the CLI, the language server, the extension, the webview,
+ * the engine's messages and capture's refusals. It lives in protocol/ because the engine and capture may import
+ * nothing else of the project. No imports.
+ */
 
 /** Bytes as B / KB / MB / GB with one or two decimals; `?` for a missing value. */
 export function formatBytes(n: number | undefined): string {
