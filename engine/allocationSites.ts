@@ -521,12 +521,12 @@ function creatingCallOn(
 }
 
 /**
- * The line that creates a group's resources. First, the one call that makes the kind on the line that adds them to
- * their holder. Else, with allocation tracking, from their allocation stacks: the innermost
- * application frame, and in it the `new Promise(` or the call that makes the kind (`net.connect(`, `setInterval(`,
- * `vm.createContext(`); the most common answer wins. Without a stack: for promises, the `new Promise(` in the function
- * that awaits them or whose own promise they are (else that function); for timers, the `setInterval(`/`setTimeout(`
- * around their callback.
+ * The line that creates a group's resources, from the surest evidence down: an async function's own promise is made
+ * where the function starts; the one call that makes the kind on the line that adds them to their holder; an
+ * allocation stack whose innermost application frames hold the `new Promise(` or the call that makes the kind
+ * (`net.connect(`, `setInterval(`, `vm.createContext(`), the most common answer winning; for promises, the `.then(`
+ * of a derived one or the `new Promise(` in the function that awaits them; for timers, the `setInterval(` around their
+ * callback; then a frame most of the group shares; last, the one call of the kind in the program's files.
  */
 export function creatingSite(
   a: HeapAnalysis,
@@ -555,6 +555,10 @@ export function creatingSite(
   // optimiser ran), and the source says it the same way every run.
   const onAddLine = addedAt ? creatingCallOn(resolver, kind, addedAt) : undefined;
   if (onAddLine) return { site: { ...onAddLine, count: 0, fromSource: true } };
+  // From the stacks: a frame with the call that makes the kind wins at once. A frame without one is only a guess: V8's
+  // tracker can leave a stale stack on objects made where no JavaScript ran (after an await, in Node's C++), so it
+  // counts only when most of the group has it, and only after what the source says for sure of promises and timers.
+  let guess: AllocationSite | undefined;
   if (stacks) {
     const sites = new Map<string, AllocationSite & { exact: boolean }>();
     const sampled = Math.min(members.length, 200);
@@ -565,14 +569,12 @@ export function creatingSite(
       if (site) site.count++;
       else sites.set(found.key, { ...found.site, count: 1 });
     }
-    // V8's tracker can leave a stale stack on objects made where no JavaScript ran (after an await, in Node's C++):
-    // a frame with no call that makes the kind counts only when most of the group has it.
-    const ranked = [...sites.values()].sort((x, y) => Number(y.exact) - Number(x.exact) || y.count - x.count);
-    const best = ranked.find((x) => x.exact || x.count >= sampled / 2);
-    if (best) {
-      const { exact: _exact, ...site } = best;
-      return { site };
-    }
+    const ranked = [...sites.values()].sort((x, y) => y.count - x.count);
+    const exact = ranked.find((x) => x.exact);
+    const likely = ranked.find((x) => !x.exact && x.count >= sampled / 2);
+    const strip = ({ exact: _exact, ...site }: AllocationSite & { exact: boolean }): AllocationSite => site;
+    if (exact) return { site: strip(exact) };
+    if (likely) guess = strip(likely);
   }
   if (kind === 'pending-promise') {
     // A derived promise is made by the `.then(`/`.catch(` whose callback its parent's reaction holds.
@@ -581,6 +583,7 @@ export function creatingSite(
     const w = waiters?.waiter;
     const exact = w ? resolver.findAllocationExpression(w.runtime, 'Promise') : undefined;
     if (w && exact) return { site: { function: w.function, location: exact, count: 0, fromSource: true } };
+    if (guess) return { site: guess };
     // The one `new Promise(` of the program's files, when there is only one.
     const found = resolver.findAllocationsIn(
       scripts.files().filter((f) => !LIBRARY_PATH.test(f)),
@@ -596,10 +599,11 @@ export function creatingSite(
       };
   }
   if (kind === 'timer') {
+    // The `setInterval(`/`setTimeout(` around the timer's callback.
     const callback = edgeTo(a, members[0].node, '_onTimeout');
     const loc = callback >= 0 ? scripts.nodeLocation(callback) : undefined;
-    if (loc) {
-      const call = resolver.findOwnerDeclaration(loc.file, 'timer', s.name(callback), undefined, loc);
+    const call = loc ? resolver.findOwnerDeclaration(loc.file, 'timer', s.name(callback), undefined, loc) : undefined;
+    if (loc && (call || !guess))
       return {
         site: {
           // The function that sets the timer, as a stack would name it; else the callback's own name.
@@ -609,8 +613,8 @@ export function creatingSite(
           fromSource: true,
         },
       };
-    }
   }
+  if (guess) return { site: guess };
   // The one call in the program's files that makes this kind (`spawn(`, `net.connect(`), when there is only one.
   const calls = SOURCE_CALLS[kind];
   if (calls.length) {
