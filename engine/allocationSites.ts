@@ -521,12 +521,51 @@ function creatingCallOn(
 }
 
 /**
+ * The call, in the program's files, that a listener of `object` (one of `events`, in its `_events`) was passed to:
+ * its line and the function it is in. A listener is a function, or a list of them.
+ */
+function listenerCall(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  object: number,
+  events: string[],
+  callee: RegExp,
+): { function: string; location: SourceLocation } | undefined {
+  const s = a.snapshot;
+  const listeners = edgeTo(a, object, '_events');
+  if (listeners < 0) return undefined;
+  const closures = (n: number, depth: number): number[] => {
+    if (s.nodeType[n] === s.types.closure) return [n];
+    if (depth === 0) return [];
+    const out: number[] = [];
+    for (let e = s.firstEdge[n]; e < s.firstEdge[n + 1] && out.length < 4; e++) {
+      const t = s.edgeType[e];
+      if (t === s.types.edgeElement || (t === s.types.edgeInternal && s.edgeNameText(e) === 'elements'))
+        out.push(...closures(s.edgeTo[e], depth - 1));
+    }
+    return out;
+  };
+  for (const event of events) {
+    const value = edgeTo(a, listeners, event);
+    if (value < 0) continue;
+    for (const fn of closures(value, 2)) {
+      const loc = scripts.nodeLocation(fn);
+      if (!loc || LIBRARY_PATH.test(loc.file)) continue;
+      const call = resolver.findEnclosingCall(loc, callee);
+      if (call) return { function: resolver.enclosingFunctionName(loc) || '(anonymous)', location: call };
+    }
+  }
+  return undefined;
+}
+
+/**
  * The line that creates a group's resources, from the surest evidence down: an async function's own promise is made
  * where the function starts; the one call that makes the kind on the line that adds them to their holder; an
  * allocation stack whose innermost application frames hold the `new Promise(` or the call that makes the kind
  * (`net.connect(`, `setInterval(`, `vm.createContext(`), the most common answer winning; for promises, the `.then(`
  * of a derived one or the `new Promise(` in the function that awaits them; for timers, the `setInterval(` around their
- * callback; then a frame most of the group shares; last, the one call of the kind in the program's files.
+ * callback; for servers, the `createServer(` around their listener; then a frame most of the group shares; last, the one call of the kind in the program's files.
  */
 export function creatingSite(
   a: HeapAnalysis,
@@ -613,6 +652,18 @@ export function creatingSite(
           fromSource: true,
         },
       };
+  }
+  if (kind === 'server') {
+    // The `createServer(` around the listener the server was made with (`net.createServer((socket) => ...)`).
+    const at = listenerCall(
+      a,
+      scripts,
+      resolver,
+      members[0].owner,
+      ['request', 'connection'],
+      /^(createServer|Server)$/,
+    );
+    if (at) return { site: { ...at, count: 0, fromSource: true } };
   }
   if (guess) return { site: guess };
   // The one call in the program's files that makes this kind (`spawn(`, `net.connect(`), when there is only one.

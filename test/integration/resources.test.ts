@@ -20,13 +20,14 @@ const REQUESTS = 10;
 function run(
   app: string,
   format: 'json' | 'text' = 'json',
+  track = true,
 ): { report?: LeakReport; stdout: string; status: number | null; stderr: string } {
   const r = spawnSync(
     process.execPath,
     [
       cli,
       'run',
-      '--track-allocations',
+      ...(track ? ['--track-allocations'] : []),
       '--format',
       format,
       '--action',
@@ -129,6 +130,26 @@ void test(
     assert.equal(files.growthPerRound, REQUESTS);
     assert.equal(files.owner.name, 'openLogs');
     assert.equal(files.owner.location?.line, lineOf('handle-leak.js', 'const openLogs = []'));
+  },
+);
+
+void test(
+  'without allocation stacks, the source names where each kind of handle is made, the same every run',
+  { timeout: 160_000 },
+  () => {
+    const { report, stderr } = run('handle-leak.js', 'json', false);
+    assert.ok(report, stderr.slice(-2000));
+    const made = (kind: ResourceGroup['kind'], text: string, fn: string) => {
+      const g = find(report, kind, { app: 'handle-leak.js', text });
+      assert.equal(g.createdAt?.function, fn, kind);
+    };
+    // The one `net.connect(`, `spawn(` and `open(` of the program; the `createServer(` around the side channel's
+    // listener (the program has three); the `setInterval(` around the timer's callback.
+    made('socket', 'net.connect(', 'connectUpstream');
+    made('server', 'net.createServer(() => {})', 'openSideChannel');
+    made('timer', 'setInterval(', 'pollStatus');
+    made('file-handle', 'fs.promises.open(', 'openLog');
+    made('child-process', "spawn('sleep'", 'startHelper');
   },
 );
 
