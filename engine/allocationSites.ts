@@ -8,6 +8,7 @@
  */
 import { HeapAnalysis } from './analysis';
 import { LeakCluster } from './leaks';
+import { TRACE_FUNCTION_INFO_FIELDS } from './rawSnapshot';
 import { RuntimeLocation, ScriptIndex } from './scripts';
 import { SourceResolver } from './source';
 import type { AllocationSite, ResourceGroup, SourceLocation } from '../protocol/report';
@@ -50,14 +51,7 @@ function allocationStacks(a: HeapAnalysis, resolver: SourceResolver): Allocation
     cache.set(a, null);
     return undefined;
   }
-  const fields = s.header.meta.trace_function_info_fields ?? [
-    'function_id',
-    'name',
-    'script_name',
-    'script_id',
-    'line',
-    'column',
-  ];
+  const fields = s.header.meta.trace_function_info_fields ?? TRACE_FUNCTION_INFO_FIELDS;
   const stride = fields.length;
   const nameOff = fields.indexOf('name');
   const scriptOff = fields.indexOf('script_name');

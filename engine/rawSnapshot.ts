@@ -16,6 +16,16 @@ export interface SnapshotMetaInfo {
   location_fields?: string[];
 }
 
+/** `trace_function_info_fields` as V8 writes them, for a snapshot whose meta leaves them out. */
+export const TRACE_FUNCTION_INFO_FIELDS: readonly string[] = [
+  'function_id',
+  'name',
+  'script_name',
+  'script_id',
+  'line',
+  'column',
+];
+
 /** The `snapshot` header object. */
 export interface SnapshotHeader {
   meta: SnapshotMetaInfo;

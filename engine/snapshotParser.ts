@@ -5,7 +5,7 @@
  */
 import { availableMemoryBytes, estimateAnalysisBytes } from './memoryBudget';
 import { SnapshotParseError } from './parseErrors';
-import type { RawSnapshot, SnapshotHeader, TraceTree } from './rawSnapshot';
+import { TRACE_FUNCTION_INFO_FIELDS, type RawSnapshot, type SnapshotHeader, type TraceTree } from './rawSnapshot';
 import { oneLine, quoteValue } from './safeRead';
 import { StringTable } from './strings';
 
@@ -977,14 +977,7 @@ export class SnapshotParser {
       }
     }
     const traceFunctionInfos = this.genericSections.get('trace_function_infos') ?? new Float64Array(0);
-    const tfFields = h.meta.trace_function_info_fields ?? [
-      'function_id',
-      'name',
-      'script_name',
-      'script_id',
-      'line',
-      'column',
-    ];
+    const tfFields = h.meta.trace_function_info_fields ?? TRACE_FUNCTION_INFO_FIELDS;
     const tfStride = tfFields.length;
     if (traceFunctionInfos.length % tfStride !== 0)
       corrupt(
