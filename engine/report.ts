@@ -653,11 +653,15 @@ function describeResources(
     const path = retainerPath(a, target(m));
     const owner = findOwner(a, path);
     const from = owner ? owner.stepIndex : Math.max(0, path.length - 4);
+    // Timers all hang on the same lists: the callback each one runs tells one program's timers from Node's own.
+    const callback = owner?.kind === 'timer' && owner.scopeClosure !== undefined ? owner.scopeClosure : -1;
+    const runs = callback >= 0 ? scripts.nodeLocation(callback) : undefined;
     const shape = split
       ? path
           .slice(from)
           .map((st) => stepSignature(a, st))
-          .join('/')
+          .join('/') +
+        (callback >= 0 ? ` runs ${runs ? `${runs.file}:${runs.line}:${runs.column}` : s.name(callback)}` : '')
       : '*';
     const g = byShape.get(shape);
     if (g) g.members.push(m);
