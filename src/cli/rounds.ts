@@ -16,6 +16,7 @@ import {
   WorkerTracker,
   type CaptureCost,
   type CaptureSession,
+  type SnapshotMethod,
 } from '../capture';
 import { buildThreadsReport, snapshotWorkers, type WorkerSeries } from './threads';
 import type { LeakReport, SamplingProfile } from '../../protocol/report';
@@ -328,6 +329,11 @@ export interface RoundsOptions {
   snapshots: number;
   trackAllocations: boolean;
   forceCapture?: boolean;
+  /**
+   * `inprocess` for a program launched on this machine: it writes its own snapshots with `v8.writeHeapSnapshot`,
+   * which on a 300 MB heap took 21 s where streaming over the inspector took 34 s (capture-bench). Default `cdp`.
+   */
+  snapshotMethod?: SnapshotMethod;
   sampling?: { interval: number };
   /** Where the snapshots are written: `s<i>.heapsnapshot`, and `worker<id>-s<i>.heapsnapshot` for worker threads. */
   outDir: string;
@@ -400,16 +406,28 @@ export async function captureRounds(opts: RoundsOptions): Promise<RoundsResult> 
       for (const [, script] of session.scripts)
         if (script.sourceMapURL) sourceMapURLs.set(script.url, script.sourceMapURL);
     }
+    let method: SnapshotMethod = opts.snapshotMethod ?? 'cdp';
     for (let i = 1; i <= (opts.sampling ? 0 : opts.snapshots); i++) {
       for (let r = 0; r < opts.rounds; r++) await act(i === 1 ? 'before the baseline' : `round ${i - 1}`);
       const file = path.join(opts.outDir, `s${i}.heapsnapshot`);
       const t = Date.now();
-      const taken = await guard(
+      const snapshot = (method: SnapshotMethod) =>
         session.takeSnapshot(file, {
           label: i === 1 ? 'baseline' : `after round ${i - 1}`,
           signal: opts.stop,
           force: opts.forceCapture,
-        }),
+          method,
+        });
+      // A program that runs code streams nothing: it writes its own snapshot (see RoundsOptions.snapshotMethod). If it
+      // cannot (its file system is not this one), the inspector streams this snapshot and the next ones.
+      const taken = await guard(
+        method === 'inprocess' && !session.hasProgramFinished
+          ? snapshot('inprocess').catch((e: Error) => {
+              if (session.isClosed || opts.stop.aborted || !/could not write|not there/.test(e.message)) throw e;
+              method = 'cdp';
+              return snapshot('cdp');
+            })
+          : snapshot('cdp'),
       ).catch((e: Error) => {
         throw e instanceof RunError || e instanceof RunInterrupted
           ? e

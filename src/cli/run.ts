@@ -267,6 +267,8 @@ async function measure(
       snapshots: opts.snapshots,
       trackAllocations: opts.trackAllocations,
       forceCapture: opts.forceCapture,
+      // The program runs on this machine, so it can write its own snapshots into outDir.
+      snapshotMethod: 'inprocess',
       sampling: opts.sampling,
       outDir,
       log: opts.log,

@@ -134,3 +134,49 @@ test('tsx and npx name their node equivalents; a node option that would hide the
     /^leak-lens: --watch cannot be used under leak-lens run .*; leave it out: leak-lens run -- node app\.js\n$/,
   );
 });
+
+test('the program writes its own snapshots; one that cannot gets them streamed over the inspector instead', () => {
+  const methods = (out: string) =>
+    fs
+      .readdirSync(out)
+      .filter((f) => f.endsWith('.meta.json'))
+      .sort()
+      .map((f) => (JSON.parse(fs.readFileSync(path.join(out, f), 'utf8')) as { method: string }).method);
+  const plain = path.join(dir, 'plain');
+  const r1 = run([
+    '--snapshots',
+    '2',
+    '--out',
+    plain,
+    '--action',
+    'true',
+    '--',
+    'node',
+    '-e',
+    `${listen}.on('listening', () => console.log('plain listening'))`,
+  ]);
+  assertMeasured(r1, /plain listening/);
+  assert.deepEqual(methods(plain), ['inprocess', 'inprocess']);
+  // A program whose v8 module cannot write a snapshot (as when its file system is not this one).
+  const broken = path.join(dir, 'broken');
+  const refuse = `process.getBuiltinModule = () => ({ writeHeapSnapshot() { throw new Error('read-only file system'); } });`;
+  const r2 = run([
+    '--snapshots',
+    '2',
+    '--out',
+    broken,
+    '--action',
+    'true',
+    '--',
+    'node',
+    '-e',
+    `${refuse} ${listen}.on('listening', () => console.log('refusing listening'))`,
+  ]);
+  assertMeasured(r2, /refusing listening/);
+  assert.deepEqual(methods(broken), ['cdp', 'cdp']);
+  assert.deepEqual(
+    fs.readdirSync(broken).filter((f) => !/^s\d\.heapsnapshot(\.meta\.json)?$/.test(f)),
+    [],
+    'nothing but the two snapshots and their sidecars',
+  );
+});
