@@ -24,7 +24,7 @@ import {
   type StageTimings,
 } from '../protocol/report';
 import type { SamplingProfile } from '../protocol/report';
-import { ResourceCluster, ResourceKind, ResourceNode } from './resources';
+import { acceptingServer, edgeTo, ResourceCluster, ResourceKind, ResourceNode, timerHolder } from './resources';
 import {
   allocationSitesOf,
   backingStoreFrame,
@@ -629,14 +629,14 @@ function describeResources(
   const byShape = new Map<string, { members: ResourceCluster['members']; path: PathStep[]; owner: OwnerInfo | null }>();
   const split = c.members.length <= RESOURCE_PATHS;
   for (const m of split ? c.members : c.members.slice(0, 1)) {
-    const path = retainerPath(a, target(m));
+    const path = resourcePath(a, c.kind, target(m));
     const owner = findOwner(a, path);
     const from = owner ? owner.stepIndex : Math.max(0, path.length - 4);
     const shape = split
       ? path
           .slice(from)
           .map((st) => stepSignature(a, st))
-          .join('/')
+          .join('/') + madeBy(a, scripts, c.kind, m)
       : '*';
     const g = byShape.get(shape);
     if (g) g.members.push(m);
@@ -690,6 +690,36 @@ function describeResources(
     });
   }
   return out.sort((x, y) => y.count - x.count);
+}
+
+/**
+ * A resource's retainer path. A timer is held by the program through its nearest holder other than Node's timer list
+ * when it has one: the list's neighbours are other timers (often Node's own), not what keeps this one.
+ */
+function resourcePath(a: HeapAnalysis, kind: ResourceKind, node: number): PathStep[] {
+  if (kind === 'timer') {
+    const held = timerHolder(a, node);
+    if (held) return [...retainerPath(a, held.from), { node, edge: held.edge }];
+  }
+  return retainerPath(a, node);
+}
+
+/**
+ * What tells apart resources made in different places whose paths look alike: a timer's callback (where it is
+ * written), and for a socket the server that accepted it (its connections are not the program's `net.connect(`).
+ */
+function madeBy(a: HeapAnalysis, scripts: ScriptIndex, kind: ResourceKind, m: ResourceNode): string {
+  const s = a.snapshot;
+  if (kind === 'timer') {
+    const callback = edgeTo(a, m.node, '_onTimeout');
+    const loc = callback >= 0 ? scripts.nodeLocation(callback) : undefined;
+    return loc ? `|${loc.file}:${loc.line}:${loc.column}` : `|${callback >= 0 ? s.name(callback) : ''}`;
+  }
+  if (kind === 'socket') {
+    const server = acceptingServer(a, m.owner);
+    return server >= 0 ? `|accepted by @${s.nodeId[server]}` : '';
+  }
+  return '';
 }
 
 /**
