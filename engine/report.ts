@@ -635,7 +635,7 @@ function describeResources(
     const shape = split
       ? path
           .slice(from)
-          .map((st) => stepSignature(a, st))
+          .map((st, i) => (isResolvingFunction(a, scripts, path, from + i) ? 'resolving' : stepSignature(a, st)))
           .join('/') + madeBy(a, scripts, c.kind, m)
       : '*';
     const g = byShape.get(shape);
@@ -702,6 +702,23 @@ function resourcePath(a: HeapAnalysis, kind: ResourceKind, node: number): PathSt
     if (held) return [...retainerPath(a, held.from), { node, edge: held.edge }];
   }
   return retainerPath(a, node);
+}
+
+/**
+ * True when step `i` of the path is one of a promise's resolving functions (`resolve` or `reject` of `new Promise`,
+ * V8's builtins, with no source) on the way to that promise: a program that keeps both reaches the promise through
+ * either, as V8's node order falls, so which one the path takes must not split a group.
+ */
+function isResolvingFunction(a: HeapAnalysis, scripts: ScriptIndex, path: PathStep[], i: number): boolean {
+  const s = a.snapshot;
+  if (i + 2 >= path.length || s.nodeType[path[i].node] !== s.types.closure) return false;
+  const next = path[i + 1].edge;
+  return (
+    s.edgeHasStringName(next) &&
+    s.edgeNameText(next) === 'context' &&
+    s.name(path[i + 2].node) === 'Promise' &&
+    scripts.nodeLocation(path[i].node) === undefined
+  );
 }
 
 /**
