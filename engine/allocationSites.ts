@@ -12,7 +12,7 @@ import { TRACE_FUNCTION_INFO_FIELDS } from './rawSnapshot';
 import { RuntimeLocation, ScriptIndex } from './scripts';
 import { SourceResolver } from './source';
 import type { AllocationSite, ResourceGroup, SourceLocation } from '../protocol/report';
-import { edgeTo, ResourceKind, ResourceNode } from './resources';
+import { acceptingServer, edgeTo, ResourceKind, ResourceNode } from './resources';
 
 /** A file in a package folder (node_modules): a library's code, not the application's. */
 export const LIBRARY_PATH = /[\\/]node_modules[\\/]/;
@@ -588,6 +588,15 @@ export function creatingSite(
   // optimiser ran), and the source says it the same way every run.
   const onAddLine = addedAt ? creatingCallOn(resolver, kind, addedAt) : undefined;
   if (onAddLine) return { site: { ...onAddLine, count: 0, fromSource: true } };
+  // A socket a server accepted is made by Node when a client connects, where no application frame runs (its stack, if
+  // any, is stale): it is made by the server, at the `createServer(` around the server's listener.
+  const server = kind === 'socket' ? acceptingServer(a, members[0].owner) : -1;
+  if (server >= 0) {
+    const at = listenerCall(a, scripts, resolver, server, ['connection', 'request'], /^(createServer|Server)$/);
+    return at
+      ? { site: { ...at, count: 0, fromSource: true }, note: 'connections accepted by this server' }
+      : { note: "connections accepted by a server whose `createServer(` is not in the program's files" };
+  }
   // From the stacks: a frame with the call that makes the kind wins at once. A frame without one is only a guess: V8's
   // tracker can leave a stale stack on objects made where no JavaScript ran (after an await, in Node's C++), so it
   // counts only when most of the group has it, and only after what the source says for sure of promises and timers.

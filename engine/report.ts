@@ -24,7 +24,7 @@ import {
   type StageTimings,
 } from '../protocol/report';
 import type { SamplingProfile } from '../protocol/report';
-import { ResourceCluster, ResourceKind, ResourceNode } from './resources';
+import { acceptingServer, edgeTo, ResourceCluster, ResourceKind, ResourceNode, timerHolder } from './resources';
 import {
   allocationSitesOf,
   backingStoreFrame,
@@ -650,18 +650,14 @@ function describeResources(
   const byShape = new Map<string, { members: ResourceCluster['members']; path: PathStep[]; owner: OwnerInfo | null }>();
   const split = c.members.length <= RESOURCE_PATHS;
   for (const m of split ? c.members : c.members.slice(0, 1)) {
-    const path = retainerPath(a, target(m));
+    const path = resourcePath(a, c.kind, target(m));
     const owner = findOwner(a, path);
     const from = owner ? owner.stepIndex : Math.max(0, path.length - 4);
-    // Timers all hang on the same lists: the callback each one runs tells one program's timers from Node's own.
-    const callback = owner?.kind === 'timer' && owner.scopeClosure !== undefined ? owner.scopeClosure : -1;
-    const runs = callback >= 0 ? scripts.nodeLocation(callback) : undefined;
     const shape = split
       ? path
           .slice(from)
-          .map((st) => stepSignature(a, st))
-          .join('/') +
-        (callback >= 0 ? ` runs ${runs ? `${runs.file}:${runs.line}:${runs.column}` : s.name(callback)}` : '')
+          .map((st, i) => (isResolvingFunction(a, scripts, path, from + i) ? 'resolving' : stepSignature(a, st)))
+          .join('/') + madeBy(a, scripts, c.kind, m)
       : '*';
     const g = byShape.get(shape);
     if (g) g.members.push(m);
@@ -715,6 +711,53 @@ function describeResources(
     });
   }
   return out.sort((x, y) => y.count - x.count);
+}
+
+/**
+ * A resource's retainer path. A timer is held by the program through its nearest holder other than Node's timer list
+ * when it has one: the list's neighbours are other timers (often Node's own), not what keeps this one.
+ */
+function resourcePath(a: HeapAnalysis, kind: ResourceKind, node: number): PathStep[] {
+  if (kind === 'timer') {
+    const held = timerHolder(a, node);
+    if (held) return [...retainerPath(a, held.from), { node, edge: held.edge }];
+  }
+  return retainerPath(a, node);
+}
+
+/**
+ * True when step `i` of the path is one of a promise's resolving functions (`resolve` or `reject` of `new Promise`,
+ * V8's builtins, with no source) on the way to that promise: a program that keeps both reaches the promise through
+ * either, as V8's node order falls, so which one the path takes must not split a group.
+ */
+function isResolvingFunction(a: HeapAnalysis, scripts: ScriptIndex, path: PathStep[], i: number): boolean {
+  const s = a.snapshot;
+  if (i + 2 >= path.length || s.nodeType[path[i].node] !== s.types.closure) return false;
+  const next = path[i + 1].edge;
+  return (
+    s.edgeHasStringName(next) &&
+    s.edgeNameText(next) === 'context' &&
+    s.name(path[i + 2].node) === 'Promise' &&
+    scripts.nodeLocation(path[i].node) === undefined
+  );
+}
+
+/**
+ * What tells apart resources made in different places whose paths look alike: a timer's callback (where it is
+ * written), and for a socket the server that accepted it (its connections are not the program's `net.connect(`).
+ */
+function madeBy(a: HeapAnalysis, scripts: ScriptIndex, kind: ResourceKind, m: ResourceNode): string {
+  const s = a.snapshot;
+  if (kind === 'timer') {
+    const callback = edgeTo(a, m.node, '_onTimeout');
+    const loc = callback >= 0 ? scripts.nodeLocation(callback) : undefined;
+    return loc ? `|${loc.file}:${loc.line}:${loc.column}` : `|${callback >= 0 ? s.name(callback) : ''}`;
+  }
+  if (kind === 'socket') {
+    const server = acceptingServer(a, m.owner);
+    return server >= 0 ? `|accepted by @${s.nodeId[server]}` : '';
+  }
+  return '';
 }
 
 /**

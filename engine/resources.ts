@@ -144,6 +144,45 @@ export function isPending(a: HeapAnalysis, node: number): boolean {
   return true;
 }
 
+/**
+ * The server that accepted a socket (Node sets `server` and `_server` on each connection a server accepts), or -1 for
+ * a socket the program connected itself. An accepted socket is made by Node when a client connects: the line that
+ * creates it is the server's, not a `net.connect(` of the program.
+ */
+export function acceptingServer(a: HeapAnalysis, socket: number): number {
+  for (const name of ['_server', 'server']) {
+    const server = edgeTo(a, socket, name);
+    if (server >= 0 && a.className(server) === 'Server') return server;
+  }
+  return -1;
+}
+
+/** Node's timer-list links: a Timeout on a list is held by its neighbours and the list, never by the program. */
+export const TIMER_LIST_LINKS = new Set(['_idleNext', '_idlePrev']);
+
+/**
+ * The retainer the program holds a timer by: its nearest retainer other than Node's timer list (a property, a
+ * variable, an array entry), with the edge from it; undefined when only the list holds the timer.
+ */
+export function timerHolder(a: HeapAnalysis, timer: number): { from: number; edge: number } | undefined {
+  const s = a.snapshot;
+  let best: { from: number; edge: number } | undefined;
+  let bestDist = Infinity;
+  for (let r = s.firstRetainer[timer]; r < s.firstRetainer[timer + 1]; r++) {
+    const e = s.retainerEdge[r];
+    const from = s.retainerNode[r];
+    if (s.edgeType[e] === s.types.edgeWeak || a.distance[from] === NO_DISTANCE) continue;
+    if (s.edgeHasStringName(e) && TIMER_LIST_LINKS.has(s.edgeNameText(e))) continue;
+    const name = s.name(from);
+    if (name === 'TimersList' || name === 'Timeout') continue;
+    if (a.distance[from] < bestDist) {
+      best = { from, edge: e };
+      bestDist = a.distance[from];
+    }
+  }
+  return best;
+}
+
 /** The object a context was made from (`vm.createContext(sandbox)`): its global proxy's sandbox, or the context. */
 function contextSandbox(a: HeapAnalysis, context: number): number {
   const proxy = edgeTo(a, context, 'global_proxy_object');

@@ -2,7 +2,7 @@
  * Leaks that are not growing classes, for real: `leak-lens run` starts each resource fixture (test/fixtures/apps) under
  * the inspector, drives it with the demo's load generator and must name the resource kind that grows, its growth per
  * round and the line that creates it: never-settled promises held by a map, promises awaited forever whose only holder
- * is their resolve function, open sockets, servers, uncleared intervals, open file handles, running child processes
+ * is their resolve function, open sockets (the side a server accepted is the server's), servers, uncleared intervals, open file handles, running child processes
  * and vm contexts. The control makes and releases each of them and must come out clean.
  */
 import assert from 'node:assert/strict';
@@ -105,14 +105,17 @@ void test(
   () => {
     const { report, stderr } = run('handle-leak.js');
     assert.ok(report, stderr.slice(-2000));
-    // Each request connects (a socket on each side of the connection) and opens one of everything else.
+    // Each request connects (a socket on each side of the connection) and opens one of everything else. The side the
+    // upstream server accepts is made by that server, not by the program's `net.connect(`.
     const sockets = find(report, 'socket', { app: 'handle-leak.js', text: 'net.connect(' });
+    assert.equal(sockets.growthPerRound, REQUESTS);
+    assert.equal(sockets.native, 'TCPSocketWrap');
+    const accepted = find(report, 'socket', { app: 'handle-leak.js', text: 'const upstream = net.createServer(' });
     // A connection of the load generator that the server has not closed yet at a snapshot can add a few.
     assert.ok(
-      sockets.growthPerRound >= 2 * REQUESTS && sockets.growthPerRound <= 2 * REQUESTS + 3,
-      String(sockets.growthPerRound),
+      accepted.growthPerRound >= REQUESTS && accepted.growthPerRound <= REQUESTS + 3,
+      String(accepted.growthPerRound),
     );
-    assert.equal(sockets.native, 'TCPSocketWrap');
     const servers = find(report, 'server', { app: 'handle-leak.js', text: 'net.createServer(() => {})' });
     assert.equal(servers.growthPerRound, REQUESTS);
     const timers = find(report, 'timer', { app: 'handle-leak.js', text: 'setInterval(' });
@@ -150,6 +153,33 @@ void test(
     made('timer', 'setInterval(', 'pollStatus');
     made('file-handle', 'fs.promises.open(', 'openLog');
     made('child-process', "spawn('sleep'", 'startHelper');
+  },
+);
+
+void test(
+  "a socket a server accepted is the server's, and a timer is held by the program, not by Node's timer list",
+  { timeout: 160_000 },
+  () => {
+    const app = 'feed-subscriptions.js';
+    for (const track of [true, false]) {
+      const { report, stderr } = run(app, 'json', track);
+      assert.ok(report, stderr.slice(-2000));
+      const seen = JSON.stringify(
+        (report.resources ?? []).map((g) => [g.kind, g.newPerRound, g.owner.name, g.createdAt?.location?.line]),
+      );
+      // The side the program connects, held by its subscription; the side the feed server accepts, held by Node.
+      const connected = find(report, 'socket', { app, text: 'this.conn = net.connect(' });
+      assert.deepEqual(connected.newPerRound, [REQUESTS, REQUESTS], seen);
+      assert.equal(connected.owner.name, 'Subscription.conn', seen);
+      const accepted = find(report, 'socket', { app, text: 'const feed = net.createServer(' });
+      assert.deepEqual(accepted.newPerRound, [REQUESTS, REQUESTS], seen);
+      // Every interval in one group, held where the program keeps it, even those Node's timer list reaches first.
+      const timers = (report.resources ?? []).filter((g) => g.kind === 'timer');
+      assert.equal(timers.length, 1, seen);
+      const refresh = find(report, 'timer', { app, text: 'this.refresh = setInterval(' });
+      assert.deepEqual(refresh.newPerRound, [REQUESTS, REQUESTS], seen);
+      assert.equal(refresh.owner.name, 'Subscription.refresh', seen);
+    }
   },
 );
 

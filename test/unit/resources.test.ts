@@ -67,3 +67,22 @@ void test('the report gives each growing kind with its growth, holder and creati
   const p = (untracked.resources ?? []).find((g) => g.kind === 'pending-promise');
   assert.deepEqual([p?.createdAt?.function, p?.createdAt?.location?.line], ['work', lineOf('heldPending.set(')]);
 });
+
+void test('promises kept through an entry holding both their resolve and reject functions are one group', () => {
+  // Which of the two functions a retainer path goes through is up to V8's node order; it must not split the group
+  // (a part that falls below a round's minimum would be dropped and the growth under-counted).
+  const app = path.join(repoRoot, 'test', 'fixtures', 'apps', 'reply-entries.js');
+  const line =
+    fs
+      .readFileSync(app, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes('return new Promise(')) + 1;
+  for (const track of [false, true]) {
+    const report = buildLeakReport(fixture('reply-entries', { track }).files);
+    const groups = (report.resources ?? []).filter((g) => g.kind === 'pending-promise');
+    const seen = JSON.stringify(groups.map((g) => [g.newPerRound, g.owner.name, g.createdAt?.location?.line]));
+    assert.equal(groups.length, 1, seen);
+    assert.deepEqual(groups[0].newPerRound, [40, 40], seen);
+    if (track) assert.equal(groups[0].createdAt?.location?.line, line, seen);
+  }
+});
