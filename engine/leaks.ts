@@ -16,6 +16,7 @@ import {
   findOwner,
   hasDictionaryShape,
   isInternalNode,
+  markKeyedHolders,
   OwnerInfo,
   PathStep,
   retainerPath,
@@ -275,6 +276,9 @@ function growingCollections(digests: SnapshotDigest[]): GrowingCollection[] {
   return out;
 }
 
+/** Leak roots whose paths are looked at for plain objects used as maps (see {@link markKeyedHolders}). */
+const KEYED_HOLDER_PATHS = 20_000;
+
 /** Classes whose objects exist to hold something else: callbacks' timers and promises' values. */
 const HOLDING_CLASSES = new Set(['Timeout', 'Promise']);
 
@@ -349,11 +353,24 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
       collection?: GrowingCollection;
     }
   >();
-  for (const node of roots) {
+  // Plain objects used as small maps (`openAudits[user]`) are told from records by the paths first: objects of one
+  // class reached through several of their keys. Then no key names an owner or splits a group. The paths of the
+  // first roots are kept for the clustering below; a leak with more roots than that shows its keys among them.
+  const keptPaths: PathStep[][] = [];
+  const keyed: { path: PathStep[]; key: string }[] = [];
+  for (const node of roots.slice(0, KEYED_HOLDER_PATHS)) {
+    const path = retainerPath(last, node);
+    keptPaths.push(path);
+    const chain = chains.get(node);
+    keyed.push({ path, key: leakClassName(last, chain ? chain.members[0] : node) });
+  }
+  markKeyedHolders(last, keyed);
+  for (let r = 0; r < roots.length; r++) {
+    const node = roots[r];
     // Node's lists of pending timers (one per timeout duration) come and go with the timers in them; a timer that is
     // never cleared is reported as its Timeout, not as the list that happens to hold it.
     if (s.name(node) === 'TimersList') continue;
-    const path = retainerPath(last, node);
+    const path = r < keptPaths.length ? keptPaths[r] : retainerPath(last, node);
     const owner = findOwner(last, path);
     // Something shared by several leaked objects (so dominated by none of them) is still reached through them: when a
     // new object of another class stands between the owner and it, it is part of that object's leak. (Objects of its

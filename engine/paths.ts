@@ -58,6 +58,44 @@ export function isDictionaryLike(a: HeapAnalysis, node: number): boolean {
   return result;
 }
 
+/**
+ * Plain objects that the retainer paths of one group reach through several property names: the members are alike (one
+ * `key`, their class or kind) and so is what each name leads to (its class), so those names are data keys
+ * (`openAudits[user]`), not a record's fields (a record's fields hold different things). Marks them dictionary-like,
+ * so that a key neither names an owner nor splits a group by shape. Class instances are records by definition, and an
+ * emitter's `_events` is keyed by event name on purpose: neither is marked. Time O(total path length).
+ */
+export function markKeyedHolders(a: HeapAnalysis, paths: { path: PathStep[]; key: string }[]): void {
+  const s = a.snapshot;
+  const ty = s.types;
+  const names = new Map<string, { holder: number; names: Set<string> }>();
+  for (const { path, key } of paths) {
+    for (let i = path.length - 1; i >= 1; i--) {
+      const edge = path[i].edge;
+      if (s.edgeType[edge] !== ty.edgeProperty) continue;
+      const holder = path[i - 1].node;
+      if (s.nodeType[holder] !== ty.object || !isPlainObject(a, holder)) continue;
+      if (i >= 2 && s.edgeHasStringName(path[i - 1].edge) && s.edgeNameText(path[i - 1].edge) === '_events') continue;
+      if (path[i - 1].edge >= 0 && s.edgeType[path[i - 1].edge] === ty.edgeShortcut) continue;
+      const name = s.edgeNameText(edge);
+      if (INTERNAL_PROPERTY_NAMES.has(name) || name.startsWith('<symbol')) continue;
+      const id = `${holder}|${key}|${a.className(path[i].node)}`;
+      let e = names.get(id);
+      if (!e) names.set(id, (e = { holder, names: new Set() }));
+      e.names.add(name);
+    }
+  }
+  let cache = dictionaryCache.get(a);
+  if (!cache) {
+    cache = new Map();
+    dictionaryCache.set(a, cache);
+  }
+  for (const e of names.values()) {
+    const name = s.name(e.holder);
+    if (e.names.size >= 2 && name !== 'global' && !name.startsWith('global / ')) cache.set(e.holder, true);
+  }
+}
+
 /** The test behind {@link isDictionaryLike}, uncached: for passes over every node, where a cache per node would not do. */
 export function hasDictionaryShape(a: HeapAnalysis, node: number): boolean {
   const s = a.snapshot;
@@ -153,6 +191,7 @@ const TIMER_LINKS = new Set(['_idleNext', '_idlePrev']);
 export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
   const s = a.snapshot;
   const ty = s.types;
+  let entryField: OwnerInfo | undefined;
   for (let i = path.length - 1; i >= 1; i--) {
     const edge = path[i].edge;
     const from = path[i - 1].node;
@@ -232,7 +271,7 @@ export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
     }
     const holder = a.className(from);
     if (COLLECTIONS.has(holder) && holder !== 'Object') continue;
-    return {
+    const property: OwnerInfo = {
       name: `${holder}.${edgeName}`,
       kind: 'property',
       identifier: edgeName,
@@ -240,8 +279,38 @@ export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
       stepIndex: i,
       holderNode: from,
     };
+    // An anonymous entry of a collection (`pending.set(id, { resolve, reject, topic })`): its field is how the entry
+    // holds the object, the collection is what keeps the entry. The collection's holder owns it, as it owns the
+    // entries themselves; the field is the owner only when nothing on the path holds the collection.
+    if (isCollectionEntry(a, path, i - 1)) {
+      entryField ??= property;
+      continue;
+    }
+    return property;
   }
-  return null;
+  return entryField ?? null;
+}
+
+/** A plain object (made by `{}` or a literal, not a class): `Object`, or `{a, b}` after its common shape. */
+function isPlainObject(a: HeapAnalysis, node: number): boolean {
+  const name = a.className(node);
+  return name === 'Object' || name.startsWith('{');
+}
+
+/**
+ * True when step `j` of the path is an object literal (a plain object, `Object` or `{a, b}`) reached as an entry of a
+ * collection: an array element, a slot of a Map's or Set's table, or a key of an object used as a dictionary.
+ */
+function isCollectionEntry(a: HeapAnalysis, path: PathStep[], j: number): boolean {
+  const s = a.snapshot;
+  const ty = s.types;
+  if (j < 1 || s.nodeType[path[j].node] !== ty.object || !isPlainObject(a, path[j].node)) return false;
+  const edge = path[j].edge;
+  const et = s.edgeType[edge];
+  const before = path[j - 1].node;
+  if (et === ty.edgeElement || et === ty.edgeHidden) return true;
+  if (et === ty.edgeInternal) return s.nodeType[before] === ty.array || s.nodeType[before] === ty.hidden;
+  return et === ty.edgeProperty && isDictionaryLike(a, before);
 }
 
 /** The target of the first property/internal edge of `node` named `name`, or -1. */

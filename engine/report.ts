@@ -6,7 +6,7 @@
  */
 import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
 import { digestSnapshot, findLeaks, LeakCluster, SnapshotDigest } from './leaks';
-import { findOwner, isInternalNode, OwnerInfo, PathStep, retainerPath, stepSignature } from './paths';
+import { findOwner, isInternalNode, markKeyedHolders, OwnerInfo, PathStep, retainerPath, stepSignature } from './paths';
 import { oneLine } from './safeRead';
 import { RuntimeLocation, ScriptIndex } from './scripts';
 import { analyzeSampling } from './sampling';
@@ -649,8 +649,16 @@ function describeResources(
       : m.node;
   const byShape = new Map<string, { members: ResourceCluster['members']; path: PathStep[]; owner: OwnerInfo | null }>();
   const split = c.members.length <= RESOURCE_PATHS;
-  for (const m of split ? c.members : c.members.slice(0, 1)) {
-    const path = resourcePath(a, c.kind, target(m));
+  const picked = split ? c.members : c.members.slice(0, 1);
+  const paths = picked.map((m) => resourcePath(a, c.kind, target(m)));
+  // Resources of one kind under several keys of a plain object (`openAudits[user]`) are held by that object.
+  markKeyedHolders(
+    a,
+    paths.map((path) => ({ path, key: c.kind })),
+  );
+  for (let i = 0; i < picked.length; i++) {
+    const m = picked[i];
+    const path = paths[i];
     const owner = findOwner(a, path);
     const from = owner ? owner.stepIndex : Math.max(0, path.length - 4);
     const shape = split

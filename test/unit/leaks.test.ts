@@ -223,3 +223,34 @@ test('a Set on the global object, filled by a module loaded again and again: own
     seen,
   );
 });
+
+test('a plain object used as a small map (`auditsByUser[user]`) is one leak held by its variable, not one per key', () => {
+  // Per key, groups split and a key that missed a round fell under the per-round minimum: the total was under-counted.
+  const file = path.join(repoRoot, 'test', 'fixtures', 'apps', 'keyed-holders.js');
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const declared = (name: string) => lines.findIndex((l) => l.startsWith(`const ${name} =`)) + 1;
+  const report = buildLeakReport(fixture('keyed-holders').files);
+  const seen = JSON.stringify(report.leaks.map((l) => [l.className, l.newPerRound, l.owner.name]));
+  for (const [className, owner] of [
+    ['AuditEntry', 'auditsByUser'],
+    ['Promise', 'waitingByUser'],
+  ]) {
+    const groups = report.leaks.filter((l) => l.className === className);
+    assert.equal(groups.length, 1, seen);
+    assert.deepEqual(groups[0].newPerRound, [40, 40], seen);
+    assert.equal(groups[0].owner.name, owner, seen);
+    assert.equal(groups[0].owner.location?.line, declared(owner), seen);
+  }
+  // A record whose fields hold objects of different classes keeps a leak per field.
+  const session = report.leaks.find((l) => l.className === 'Session');
+  const token = report.leaks.find((l) => l.className === 'Token');
+  assert.ok(session && token, seen);
+  assert.match(session.owner.name, /\.sessions$/, seen);
+  assert.match(token.owner.name, /\.tokens$/, seen);
+  // Resources under the keys are one group too, with the same owner.
+  const pending = (report.resources ?? []).filter((g) => g.kind === 'pending-promise');
+  assert.equal(pending.length, 1, JSON.stringify(pending.map((g) => [g.newPerRound, g.owner.name])));
+  assert.deepEqual(pending[0].newPerRound, [40, 40]);
+  assert.equal(pending[0].owner.name, 'waitingByUser');
+  assert.equal(pending[0].owner.location?.line, declared('waitingByUser'));
+});

@@ -68,6 +68,24 @@ void test('the report gives each growing kind with its growth, holder and creati
   assert.deepEqual([p?.createdAt?.function, p?.createdAt?.location?.line], ['work', lineOf('heldPending.set(')]);
 });
 
+void test('a resource kept through a field of an anonymous entry in a collection is held by the collection', () => {
+  // `pendingReplies.set(id, { resolve, reject, topic })`: the entry's `resolve` is how it holds the promise, the Map is
+  // what keeps the entry. The resource group names the Map's holder, as the group of the entries does.
+  const report = buildLeakReport(fixture('entry-fields').files);
+  const entries = report.leaks.find((l) => l.className === '{resolve, reject, topic}');
+  const pending = (report.resources ?? []).filter((g) => g.kind === 'pending-promise');
+  const seen = JSON.stringify(pending.map((g) => [g.newPerRound, g.owner.name, g.owner.location?.line]));
+  assert.ok(entries, JSON.stringify(report.leaks.map((l) => [l.className, l.owner.name])));
+  assert.equal(entries.owner.name, 'Broker.pendingReplies');
+  assert.equal(pending.length, 1, seen);
+  assert.deepEqual(pending[0].newPerRound, [20, 20], seen);
+  assert.equal(pending[0].owner.name, entries.owner.name, seen);
+  assert.deepEqual(pending[0].owner.location, entries.owner.location, seen);
+  // The path still shows the entry and its field, under the owner.
+  const steps = pending[0].retainerPath.map((st) => st.edge);
+  assert.ok(steps.includes('pendingReplies') && (steps.includes('resolve') || steps.includes('reject')), seen);
+});
+
 void test('promises kept through an entry holding both their resolve and reject functions are one group', () => {
   // Which of the two functions a retainer path goes through is up to V8's node order; it must not split the group
   // (a part that falls below a round's minimum would be dropped and the growth under-counted).
