@@ -77,13 +77,14 @@ function allocationStacks(a: HeapAnalysis, resolver: SourceResolver): Allocation
       const fi = tree.functionInfoIndex[t];
       const script = s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]);
       if (!script || !resolver.toPath(script)) return undefined;
+      const line = s.traceFunctionInfos[fi * stride + lineOff];
+      const column = s.traceFunctionInfos[fi * stride + colOff];
       return {
-        fn: s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) || '(anonymous)',
-        runtime: {
-          file: script,
-          line: s.traceFunctionInfos[fi * stride + lineOff],
-          column: s.traceFunctionInfos[fi * stride + colOff],
-        },
+        // A script's own code (a module's top level) is the unnamed function that starts at its first character.
+        fn:
+          s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) ||
+          (line === 1 && column === 1 ? '(top level)' : '(anonymous)'),
+        runtime: { file: script, line, column },
         library: LIBRARY_PATH.test(script),
       };
     },
