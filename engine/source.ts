@@ -825,7 +825,8 @@ function findProperty(
   const visit = (n: TS.Node): void => {
     if (
       (tsApi().isPropertyDeclaration(n) || tsApi().isGetAccessor(n)) &&
-      tsApi().isIdentifier(n.name) &&
+      // A private field (`#items = []`) is named `#items` in the snapshot, as its PrivateIdentifier's text is.
+      (tsApi().isIdentifier(n.name) || tsApi().isPrivateIdentifier(n.name)) &&
       n.name.text === name &&
       inHolderClass(n)
     ) {

@@ -200,7 +200,7 @@ test('a promise chain that alternates with promises the runtime makes: the site 
 
 const propertyNamesApp = path.join(repoRoot, 'test', 'fixtures', 'apps', 'property-names.js');
 
-test("owners named like V8's links (this.table, this.map), and literals whose number keys the snapshot leaves out", () => {
+test("owners named like V8's links (this.table, this.map) or a private field, and literals whose number keys the snapshot leaves out", () => {
   for (const track of [false, true]) {
     const report = buildLeakReport(fixture('property-names', { track }).files);
     const summary = JSON.stringify(report.leaks.map((l) => [l.className, l.owner.name, l.owner.location?.line]));
@@ -218,5 +218,9 @@ test("owners named like V8's links (this.table, this.map), and literals whose nu
       [propertyNamesApp, 23],
       JSON.stringify(hit.allocationSites),
     );
+    const letter = report.leaks.find((l) => l.className === 'Letter');
+    assert.ok(letter, `Letter group (tracking ${track}): ${summary}`);
+    assert.equal(letter.owner.name, 'Outbox.#queue', summary);
+    assert.equal(letter.owner.location?.line, 29, 'the private field declaration, not the class line');
   }
 });
