@@ -10,7 +10,9 @@
  *      BENCH_OTHERS=0 skips the other tools; BENCH_RUNS (default 1) repeats each Leak Lens measurement;
  *      BENCH_TARGET=0 skips what capture and tracking cost the target (capture-bench.js at 50 MB: the memory estimate
  *      against the measured rise; `leak-lens run` on the corpus's worst case for tracking, with and without it);
- *      BENCH_E2E=0 skips `leak-lens run` end to end on bench/e2e-service.js (BENCH_E2E_MB, default 300 MB of heap).
+ *      BENCH_E2E=0 skips `leak-lens run` end to end on bench/e2e-service.js (BENCH_E2E_MB, default 300 MB of heap),
+ *      and, at the same heap size, what V8 itself costs (bench/v8-limits.js: its snapshot generator alone, and heap
+ *      object tracking's stalls), the floor under any snapshot technique.
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -187,7 +189,46 @@ async function main(): Promise<void> {
     captureCost();
     trackingOverhead();
   }
-  if (process.env.BENCH_E2E !== '0') await endToEnd();
+  if (process.env.BENCH_E2E !== '0') {
+    await endToEnd();
+    v8Limits();
+  }
+}
+
+/** V8's own floor at the end-to-end heap size (bench/v8-limits.js), each in a process of its own. */
+function v8Limits(): void {
+  const heapMB = process.env.BENCH_E2E_MB ?? '300';
+  const probe = (mode: string): Record<string, number> | undefined => {
+    const r = spawnSync(process.execPath, [path.join(root, 'bench', 'v8-limits.js'), mode, heapMB], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) {
+      console.log(`v8 limits: ${mode} failed: ${r.stderr.trim().split('\n').slice(-1)[0] ?? r.status}`);
+      return undefined;
+    }
+    return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]) as Record<string, number>;
+  };
+  const load = () => os.loadavg()[0].toFixed(1);
+  const gLoad = load();
+  const g = probe('generate');
+  const tLoad = load();
+  const t = probe('tracking');
+  console.log(`\n| V8 itself, on a ${heapMB} MB heap of small objects (bench/v8-limits.js) | figure | load |`);
+  console.log('| --- | --- | --- |');
+  if (g) {
+    console.log(
+      `| snapshot generator alone (v8.getHeapSnapshot, not read) | ${g.generateS.toFixed(1)} s, peak RSS ${g.generatePeakMB} MB | ${gLoad} |`,
+    );
+    console.log(
+      `| v8.writeHeapSnapshot in the program (generation + JSON, ${g.fileMB} MB) | ${g.writeS.toFixed(1)} s, peak RSS ${g.peakMB} MB | ${gLoad} |`,
+    );
+  }
+  if (t) {
+    console.log(`| heap object tracking: starting it | ${t.startS.toFixed(1)} s | ${tLoad} |`);
+    console.log(
+      `| heap object tracking: turns of a 10 ms interval in ${t.seconds} s (${t.turnsWithoutTracking} untracked) | ${t.turns}, longest stall ${(t.worstStallMs / 1000).toFixed(1)} s | ${tLoad} |`,
+    );
+  }
 }
 
 /** The capture's memory estimate against what the target's RSS really rose by in its first snapshot (capture-bench). */

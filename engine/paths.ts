@@ -187,6 +187,14 @@ export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
     }
     if (et !== ty.edgeProperty) continue;
     if (INTERNAL_PROPERTY_NAMES.has(edgeName) || edgeName.startsWith('<symbol')) continue;
+    // A property of the global object (which has so many properties that it looks like a dictionary).
+    if (
+      (path[i - 1].edge >= 0 && s.edgeType[path[i - 1].edge] === ty.edgeShortcut) ||
+      fromName === 'global' ||
+      fromName.startsWith('global / ')
+    ) {
+      return { name: `globalThis.${edgeName}`, kind: 'global', identifier: edgeName, stepIndex: i, holderNode: from };
+    }
     if (isInternalNode(a, from)) continue;
     if (isDictionaryLike(a, from)) continue;
     // An emitter's listener list: emitter --_events--> events object --<event name>--> listener(s).
@@ -215,12 +223,6 @@ export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
         holderNode: from,
         scopeClosure: from,
       };
-    }
-    if (path[i - 1].edge >= 0 && s.edgeType[path[i - 1].edge] === ty.edgeShortcut) {
-      return { name: `globalThis.${edgeName}`, kind: 'global', identifier: edgeName, stepIndex: i, holderNode: from };
-    }
-    if (fromName.startsWith('global')) {
-      return { name: `globalThis.${edgeName}`, kind: 'global', identifier: edgeName, stepIndex: i, holderNode: from };
     }
     const holder = a.className(from);
     if (COLLECTIONS.has(holder) && holder !== 'Object') continue;

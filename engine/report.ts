@@ -454,10 +454,31 @@ function ownerLocation(
 ): SourceLocation | undefined {
   const owner = c.owner!;
   const { file, near } = ownerRuntimeFile(a, scripts, c);
-  if (!file) return undefined;
+  if (!file) return owner.kind === 'global' ? globalAssignment(a, scripts, resolver, c) : undefined;
   const decl = resolver.findOwnerDeclaration(file, owner.kind, owner.identifier, owner.holder, near);
   if (decl) return decl;
   return near ? resolver.resolve(near) : undefined;
+}
+
+/**
+ * A property of the global object that no function on the path locates: the program file that assigns it
+ * (`globalThis.cache = ...`, `global.cache = ...`), the file of the held objects first. Library files are skipped.
+ */
+function globalAssignment(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  c: Pick<LeakCluster, 'owner' | 'path'>,
+): SourceLocation | undefined {
+  const identifier = c.owner!.identifier;
+  const held = c.path.length ? scripts.nodeLocation(c.path[c.path.length - 1].node)?.file : undefined;
+  const files = [held, ...scripts.files()].filter((f): f is string => !!f && !LIBRARY_PATH.test(f));
+  for (const f of new Set(files))
+    for (const holder of ['globalThis', 'global']) {
+      const decl = resolver.findOwnerDeclaration(f, 'property', identifier, holder);
+      if (decl) return decl;
+    }
+  return undefined;
 }
 
 /**
@@ -632,11 +653,15 @@ function describeResources(
     const path = retainerPath(a, target(m));
     const owner = findOwner(a, path);
     const from = owner ? owner.stepIndex : Math.max(0, path.length - 4);
+    // Timers all hang on the same lists: the callback each one runs tells one program's timers from Node's own.
+    const callback = owner?.kind === 'timer' && owner.scopeClosure !== undefined ? owner.scopeClosure : -1;
+    const runs = callback >= 0 ? scripts.nodeLocation(callback) : undefined;
     const shape = split
       ? path
           .slice(from)
           .map((st) => stepSignature(a, st))
-          .join('/')
+          .join('/') +
+        (callback >= 0 ? ` runs ${runs ? `${runs.file}:${runs.line}:${runs.column}` : s.name(callback)}` : '')
       : '*';
     const g = byShape.get(shape);
     if (g) g.members.push(m);

@@ -337,9 +337,12 @@ export class SourceResolver {
   ): { function: string; location: SourceLocation }[] {
     const out: { function: string; location: SourceLocation }[] = [];
     const ts = tsApi();
+    // One file loaded as several scripts (re-required, or imported again with a cache-busting query) is read once.
+    const seen = new Set<string>();
     for (const runtimeFile of runtimeFiles) {
       const file = this.toPath(runtimeFile);
-      if (!file) continue;
+      if (!file || seen.has(file)) continue;
+      seen.add(file);
       const parsed = this.parse(file);
       if (!parsed || !quick.test(parsed.text)) continue;
       const visit = (n: TS.Node): void => {

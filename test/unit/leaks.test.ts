@@ -224,3 +224,29 @@ test("owners named like V8's links (this.table, this.map) or a private field, an
     assert.equal(letter.owner.location?.line, 29, 'the private field declaration, not the class line');
   }
 });
+
+test('a Set on the global object, filled by a module loaded again and again: owner at its assignment, one allocation line', () => {
+  const driver = path.join(repoRoot, 'test', 'fixtures', 'apps', 'lib', 'registry-driver.js');
+  const lineOf = (text: string) =>
+    fs
+      .readFileSync(driver, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes(text)) + 1;
+  const report = buildLeakReport(fixture('global-registry').files);
+  const group = report.leaks.find((l) => l.className === 'DriverConnection');
+  const seen = JSON.stringify(report.leaks.map((l) => [l.className, l.owner, l.allocationSites]));
+  assert.ok(group, seen);
+  assert.equal(group.growthPerRound, 20, seen);
+  assert.equal(group.owner.name, 'globalThis.__driverRegistry', seen);
+  assert.equal(group.owner.kind, 'global', seen);
+  assert.deepEqual(
+    group.owner.location && [group.owner.location.file, group.owner.location.line],
+    [driver, lineOf('globalThis.__driverRegistry = new Set()')],
+    seen,
+  );
+  assert.deepEqual(
+    group.allocationSites.map((s) => [s.location?.file, s.location?.line, s.count]),
+    [[driver, lineOf("new DriverConnection('postgres"), group.count]],
+    seen,
+  );
+});

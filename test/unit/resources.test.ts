@@ -51,6 +51,8 @@ void test('the report gives each growing kind with its growth, holder and creati
   assert.equal(contexts.owner.name, 'contexts', seen);
   assert.equal(contexts.createdAt?.location?.line, lineOf('contexts.push(vm.createContext('), seen);
   const timers = byKind.get('timer')!;
+  // The housekeeping timer replaced every round is new in each round too, but it runs another callback: not these.
+  assert.deepEqual([timers.count, timers.newPerRound], [6, [3, 3]], seen);
   assert.equal(timers.growthPerRound, 3, seen);
   assert.equal(timers.createdAt?.location?.line, lineOf('intervals.push(setInterval('), seen);
   assert.equal(tracked.verdict, 'leak');
