@@ -298,7 +298,9 @@ export function backingStoreFrame(
   if (!stacks) return undefined;
   const s = a.snapshot;
   for (let e = s.firstEdge[collection]; e < s.firstEdge[collection + 1]; e++) {
-    if (!s.edgeHasStringName(e) || !['table', 'elements', 'properties'].includes(s.edgeNameText(e))) continue;
+    // V8's links to the store are internal edges; a property of the same name is the program's own.
+    if (s.edgeType[e] !== s.types.edgeInternal || !s.edgeHasStringName(e)) continue;
+    if (!['table', 'elements', 'properties'].includes(s.edgeNameText(e))) continue;
     const t = stacks.traceNode(s.edgeTo[e]);
     for (let u = t ?? -1; u >= 0; u = stacks.parent(u)) {
       const frame = stacks.frameOf(u);
