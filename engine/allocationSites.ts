@@ -77,13 +77,14 @@ function allocationStacks(a: HeapAnalysis, resolver: SourceResolver): Allocation
       const fi = tree.functionInfoIndex[t];
       const script = s.strings.get(s.traceFunctionInfos[fi * stride + scriptOff]);
       if (!script || !resolver.toPath(script)) return undefined;
+      const line = s.traceFunctionInfos[fi * stride + lineOff];
+      const column = s.traceFunctionInfos[fi * stride + colOff];
       return {
-        fn: s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) || '(anonymous)',
-        runtime: {
-          file: script,
-          line: s.traceFunctionInfos[fi * stride + lineOff],
-          column: s.traceFunctionInfos[fi * stride + colOff],
-        },
+        // A script's own code (a module's top level) is the unnamed function that starts at its first character.
+        fn:
+          s.strings.get(s.traceFunctionInfos[fi * stride + nameOff]) ||
+          (line === 1 && column === 1 ? '(top level)' : '(anonymous)'),
+        runtime: { file: script, line, column },
         library: LIBRARY_PATH.test(script),
       };
     },
@@ -297,7 +298,9 @@ export function backingStoreFrame(
   if (!stacks) return undefined;
   const s = a.snapshot;
   for (let e = s.firstEdge[collection]; e < s.firstEdge[collection + 1]; e++) {
-    if (!s.edgeHasStringName(e) || !['table', 'elements', 'properties'].includes(s.edgeNameText(e))) continue;
+    // V8's links to the store are internal edges; a property of the same name is the program's own.
+    if (s.edgeType[e] !== s.types.edgeInternal || !s.edgeHasStringName(e)) continue;
+    if (!['table', 'elements', 'properties'].includes(s.edgeNameText(e))) continue;
     const t = stacks.traceNode(s.edgeTo[e]);
     for (let u = t ?? -1; u >= 0; u = stacks.parent(u)) {
       const frame = stacks.frameOf(u);

@@ -173,15 +173,9 @@ export function isInternalNode(a: HeapAnalysis, node: number): boolean {
 }
 
 const COLLECTIONS = new Set(['Array', 'Map', 'Set', 'WeakMap', 'WeakSet', 'Object']);
-const INTERNAL_PROPERTY_NAMES = new Set([
-  '__proto__',
-  'constructor',
-  'prototype',
-  'map',
-  'elements',
-  'properties',
-  'table',
-]);
+// V8's own `map`, `elements`, `properties` and `table` links are internal edges, never property edges: a property edge
+// with one of those names is the program's own (`this.table = {}`, `this.map = new Map()`) and can be the owner.
+const INTERNAL_PROPERTY_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 const TIMER_LINKS = new Set(['_idleNext', '_idlePrev']);
 
 /**

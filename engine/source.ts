@@ -280,14 +280,32 @@ export class SourceResolver {
       ? new RegExp(`\\b${escapeRegExp(literalKeys[0])}\\b`)
       : new RegExp(`new\\s+(?:[\\w$]+\\.)*${escapeRegExp(bare)}\\b|\\b${escapeRegExp(bare)}\\.[\\w$]+\\s*\\(`);
     const ts = tsApi();
-    return this.matchesIn(runtimeFiles, quick, limit, (n) =>
-      literalKeys
-        ? ts.isObjectLiteralExpression(n) && sameKeys(n, literalKeys)
-        : (ts.isNewExpression(n) && lastName(n.expression) === bare) ||
-          (ts.isCallExpression(n) &&
-            ts.isPropertyAccessExpression(n.expression) &&
-            ts.isIdentifier(n.expression.expression) &&
-            n.expression.expression.text === bare),
+    if (literalKeys) {
+      // An exact literal first; only when there is none, one with extra keys V8 leaves out of the snapshot.
+      const exact = this.matchesIn(
+        runtimeFiles,
+        quick,
+        limit,
+        (n) => ts.isObjectLiteralExpression(n) && sameKeys(n, literalKeys),
+      );
+      if (exact.length) return exact;
+      return this.matchesIn(
+        runtimeFiles,
+        quick,
+        limit,
+        (n) => ts.isObjectLiteralExpression(n) && keysWithUnboxed(n, literalKeys),
+      );
+    }
+    return this.matchesIn(
+      runtimeFiles,
+      quick,
+      limit,
+      (n) =>
+        (ts.isNewExpression(n) && lastName(n.expression) === bare) ||
+        (ts.isCallExpression(n) &&
+          ts.isPropertyAccessExpression(n.expression) &&
+          ts.isIdentifier(n.expression.expression) &&
+          n.expression.expression.text === bare),
     );
   }
 
@@ -551,6 +569,16 @@ function findAllocatingNode(scope: TS.Node, className: string, isFunction: boole
     else ts.forEachChild(n, visit);
   };
   ts.forEachChild(scope, visit);
+  if (!found && literalKeys) {
+    // No literal with exactly these keys: one whose extra keys hold numbers, which V8 leaves out of the snapshot.
+    const loose = (n: TS.Node): void => {
+      if (found) return;
+      if (n !== scope && ts.isFunctionLike(n) && isFunction) return;
+      if (ts.isObjectLiteralExpression(n) && keysWithUnboxed(n, literalKeys)) found = n;
+      else ts.forEachChild(n, loose);
+    };
+    ts.forEachChild(scope, loose);
+  }
   return found;
 }
 
@@ -620,6 +648,49 @@ function sameKeys(n: TS.ObjectLiteralExpression, keys: string[]): boolean {
     names.push(p.name.text);
   }
   return names.length === keys.length && keys.every((k) => names.includes(k));
+}
+
+/**
+ * True when an object literal has these keys, in this order, plus keys whose values may be numbers. V8's heap snapshot
+ * has no edge for a field stored as a small integer or an unboxed double (`{ id: 1, at: Date.now(), name }` shows as
+ * `{name}`), so DevTools' `{a, b}` name leaves such keys out. An extra key whose value surely is not a number (a string,
+ * object, array, function or `new` expression) rules the literal out, as do spread and computed keys.
+ */
+function keysWithUnboxed(n: TS.ObjectLiteralExpression, keys: string[]): boolean {
+  const ts = tsApi();
+  let next = 0;
+  for (const p of n.properties) {
+    if (!p.name || !(ts.isIdentifier(p.name) || ts.isStringLiteral(p.name) || ts.isNumericLiteral(p.name)))
+      return false;
+    if (next < keys.length && p.name.text === keys[next]) {
+      next++;
+      continue;
+    }
+    if (!ts.isPropertyAssignment(p) && !ts.isShorthandPropertyAssignment(p)) return false;
+    if (ts.isPropertyAssignment(p) && surelyNotNumber(p.initializer)) return false;
+  }
+  return next === keys.length && keys.length > 0;
+}
+
+/** True for an expression that can never evaluate to a number. */
+function surelyNotNumber(e: TS.Expression): boolean {
+  const ts = tsApi();
+  while (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isSatisfiesExpression(e)) e = e.expression;
+  return (
+    ts.isStringLiteral(e) ||
+    ts.isNoSubstitutionTemplateLiteral(e) ||
+    ts.isTemplateExpression(e) ||
+    ts.isObjectLiteralExpression(e) ||
+    ts.isArrayLiteralExpression(e) ||
+    ts.isFunctionExpression(e) ||
+    ts.isArrowFunction(e) ||
+    ts.isClassExpression(e) ||
+    ts.isNewExpression(e) ||
+    ts.isRegularExpressionLiteral(e) ||
+    e.kind === ts.SyntaxKind.TrueKeyword ||
+    e.kind === ts.SyntaxKind.FalseKeyword ||
+    e.kind === ts.SyntaxKind.NullKeyword
+  );
 }
 
 function lastName(e: TS.Expression): string | undefined {
@@ -757,7 +828,8 @@ function findProperty(
   const visit = (n: TS.Node): void => {
     if (
       (tsApi().isPropertyDeclaration(n) || tsApi().isGetAccessor(n)) &&
-      tsApi().isIdentifier(n.name) &&
+      // A private field (`#items = []`) is named `#items` in the snapshot, as its PrivateIdentifier's text is.
+      (tsApi().isIdentifier(n.name) || tsApi().isPrivateIdentifier(n.name)) &&
       n.name.text === name &&
       inHolderClass(n)
     ) {

@@ -198,6 +198,33 @@ test('a promise chain that alternates with promises the runtime makes: the site 
   assert.ok((site?.count ?? 0) >= 100, `count ${site?.count}`);
 });
 
+const propertyNamesApp = path.join(repoRoot, 'test', 'fixtures', 'apps', 'property-names.js');
+
+test("owners named like V8's links (this.table, this.map) or a private field, and literals whose number keys the snapshot leaves out", () => {
+  for (const track of [false, true]) {
+    const report = buildLeakReport(fixture('property-names', { track }).files);
+    const summary = JSON.stringify(report.leaks.map((l) => [l.className, l.owner.name, l.owner.location?.line]));
+    const visit = report.leaks.find((l) => l.className === 'Visit');
+    assert.ok(visit, `Visit group (tracking ${track}): ${summary}`);
+    assert.equal(visit.owner.name, 'SessionTable.table', summary);
+    assert.deepEqual([visit.owner.location?.file, visit.owner.location?.line], [propertyNamesApp, 8]);
+    // The literal's `id` and `at` hold numbers: no edge in the snapshot, so the class is named after the other keys.
+    const hit = report.leaks.find((l) => l.className === '{path, tags}');
+    assert.ok(hit, `{path, tags} group (tracking ${track}): ${summary}`);
+    assert.equal(hit.owner.name, 'Router.map', summary);
+    assert.equal(hit.owner.location?.line, 20);
+    assert.deepEqual(
+      [hit.allocationSites[0]?.location?.file, hit.allocationSites[0]?.location?.line],
+      [propertyNamesApp, 23],
+      JSON.stringify(hit.allocationSites),
+    );
+    const letter = report.leaks.find((l) => l.className === 'Letter');
+    assert.ok(letter, `Letter group (tracking ${track}): ${summary}`);
+    assert.equal(letter.owner.name, 'Outbox.#queue', summary);
+    assert.equal(letter.owner.location?.line, 29, 'the private field declaration, not the class line');
+  }
+});
+
 test('a Set on the global object, filled by a module loaded again and again: owner at its assignment, one allocation line', () => {
   const driver = path.join(repoRoot, 'test', 'fixtures', 'apps', 'lib', 'registry-driver.js');
   const lineOf = (text: string) =>
