@@ -5,7 +5,9 @@
  * edges, and among equally short routes prefers edges a person wrote (properties, variables, elements) over internal
  * ones. The owner is the nearest step on that path that a person wrote and would recognise: a module or closure
  * variable, a static class property, an instance property, an emitter's listener list, or the timer list; collection
- * internals (array stores, Map/Set tables) between it and the object are looked through.
+ * internals (array stores, Map/Set tables) between it and the object are looked through, and so are the keys of a
+ * plain object used as a map (many properties, or several keys holding alike things) and the field of an anonymous
+ * entry in a collection (`{ resolve, reject }` in a Map): the collection's holder owns what its entries hold.
  * Time per path O(length x retainers per step).
  */
 import { HeapAnalysis } from './analysis';
