@@ -17,6 +17,7 @@ import {
   hasDictionaryShape,
   isInternalNode,
   markKeyedHolders,
+  ownerAndPath,
   OwnerInfo,
   PathStep,
   retainerPath,
@@ -370,8 +371,7 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
     // Node's lists of pending timers (one per timeout duration) come and go with the timers in them; a timer that is
     // never cleared is reported as its Timeout, not as the list that happens to hold it.
     if (s.name(node) === 'TimersList') continue;
-    const path = r < keptPaths.length ? keptPaths[r] : retainerPath(last, node);
-    const owner = findOwner(last, path);
+    const { path, owner } = ownerAndPath(last, r < keptPaths.length ? keptPaths[r] : retainerPath(last, node));
     // Something shared by several leaked objects (so dominated by none of them) is still reached through them: when a
     // new object of another class stands between the owner and it, it is part of that object's leak. (Objects of its
     // own class on the way are a linked list, such as a timer list, not an enclosing leak.)

@@ -294,6 +294,41 @@ function isPlainObject(a: HeapAnalysis, node: number): boolean {
 }
 
 /**
+ * The owner of a path, as {@link findOwner} finds it, but when that owner is the field of an anonymous entry that a
+ * collection holds while the path reaches the entry some other way (a timer's callback that captured its own entry),
+ * the path through the collection instead: then the collection's holder owns it, whichever way V8's distances went.
+ */
+export function ownerAndPath(a: HeapAnalysis, path: PathStep[]): { path: PathStep[]; owner: OwnerInfo | null } {
+  const owner = findOwner(a, path);
+  if (!owner || owner.kind !== 'property' || owner.stepIndex < 1 || !isPlainObject(a, owner.holderNode))
+    return { path, owner };
+  const s = a.snapshot;
+  const ty = s.types;
+  const entry = owner.holderNode;
+  // An array's element edge (or a dictionary's key) before its backing store's slot, so the path reads as others do.
+  const held: { from: number; edge: number; rank: number }[] = [];
+  for (let r = s.firstRetainer[entry]; r < s.firstRetainer[entry + 1]; r++) {
+    const e = s.retainerEdge[r];
+    const from = s.retainerNode[r];
+    if (a.distance[from] === NO_DISTANCE || from === s.rootIndex) continue;
+    const et = s.edgeType[e];
+    if ((et === ty.edgeElement || et === ty.edgeHidden) && s.nodeType[from] === ty.object)
+      held.push({ from, edge: e, rank: 2 });
+    else if (et === ty.edgeProperty && isDictionaryLike(a, from)) held.push({ from, edge: e, rank: 2 });
+    else if (et === ty.edgeInternal && s.nodeType[from] === ty.array) held.push({ from, edge: e, rank: 1 });
+  }
+  held.sort((x, y) => y.rank - x.rank);
+  for (const { from, edge: e } of held.slice(0, 4)) {
+    const rerouted = [...retainerPath(a, from), { node: entry, edge: e }, ...path.slice(owner.stepIndex)];
+    if (rerouted.length > MAX_PATH) continue;
+    const other = findOwner(a, rerouted);
+    if (other && other.stepIndex < rerouted.length - (path.length - owner.stepIndex) - 1)
+      return { path: rerouted, owner: other };
+  }
+  return { path, owner };
+}
+
+/**
  * True when step `j` of the path is an object literal (a plain object, `Object` or `{a, b}`) reached as an entry of a
  * collection: an array element, a slot of a Map's or Set's table, or a key of an object used as a dictionary.
  */

@@ -6,7 +6,16 @@
  */
 import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
 import { digestSnapshot, findLeaks, LeakCluster, SnapshotDigest } from './leaks';
-import { findOwner, isInternalNode, markKeyedHolders, OwnerInfo, PathStep, retainerPath, stepSignature } from './paths';
+import {
+  findOwner,
+  isInternalNode,
+  markKeyedHolders,
+  ownerAndPath,
+  OwnerInfo,
+  PathStep,
+  retainerPath,
+  stepSignature,
+} from './paths';
 import { oneLine } from './safeRead';
 import { RuntimeLocation, ScriptIndex } from './scripts';
 import { analyzeSampling } from './sampling';
@@ -658,8 +667,7 @@ function describeResources(
   );
   for (let i = 0; i < picked.length; i++) {
     const m = picked[i];
-    const path = paths[i];
-    const owner = findOwner(a, path);
+    const { path, owner } = ownerAndPath(a, paths[i]);
     const from = owner ? owner.stepIndex : Math.max(0, path.length - 4);
     const shape = split
       ? path

@@ -84,6 +84,12 @@ void test('a resource kept through a field of an anonymous entry in a collection
   // The path still shows the entry and its field, under the owner.
   const steps = pending[0].retainerPath.map((st) => st.edge);
   assert.ok(steps.includes('pendingReplies') && (steps.includes('resolve') || steps.includes('reject')), seen);
+  // A timer in an entry whose callback captures that entry: held by the array, whichever way its path goes.
+  const timers = (report.resources ?? []).filter((g) => g.kind === 'timer');
+  const timersSeen = JSON.stringify(timers.map((g) => [g.newPerRound, g.owner.name]));
+  assert.equal(timers.length, 1, timersSeen);
+  assert.deepEqual(timers[0].newPerRound, [20, 20], timersSeen);
+  assert.equal(timers[0].owner.name, 'feeds', timersSeen);
 });
 
 void test('promises kept through an entry holding both their resolve and reject functions are one group', () => {
