@@ -561,7 +561,8 @@ function listenerCall(
  * where the function starts; the one call that makes the kind on the line that adds them to their holder; an
  * allocation stack whose innermost application frames hold the `new Promise(` or the call that makes the kind
  * (`net.connect(`, `setInterval(`, `vm.createContext(`), the most common answer winning; for promises, the `.then(`
- * of a derived one or the `new Promise(` in the function that awaits them; for timers, the `setInterval(` around their
+ * of a derived one, the `new Promise(` whose executor stores their resolving function in the holder, or the `new Promise(`
+ * in the function that awaits them; for timers, the `setInterval(` around their
  * callback; for servers, the `createServer(` around their listener; then a frame most of the group shares; last, the one call of the kind in the program's files.
  */
 export function creatingSite(
@@ -571,6 +572,7 @@ export function creatingSite(
   kind: ResourceKind,
   members: ResourceNode[],
   addedAt?: SourceLocation,
+  addsMember = true,
 ): { site?: AllocationSite; note?: string } {
   const s = a.snapshot;
   const stacks = allocationStacks(a, resolver);
@@ -589,7 +591,7 @@ export function creatingSite(
   // `intervals.push(setInterval(...))`): what is added is what that call made. This comes before the stacks: V8's
   // tracker can give an object the stale stack of one that lived at its address before (it depends on when the
   // optimiser ran), and the source says it the same way every run.
-  const onAddLine = addedAt ? creatingCallOn(resolver, kind, addedAt) : undefined;
+  const onAddLine = addedAt && addsMember ? creatingCallOn(resolver, kind, addedAt) : undefined;
   if (onAddLine) return { site: { ...onAddLine, count: 0, fromSource: true } };
   // A socket a server accepted is made by Node when a client connects, where no application frame runs (its stack, if
   // any, is stale): it is made by the server, at the `createServer(` around the server's listener.
@@ -625,6 +627,18 @@ export function creatingSite(
     // A derived promise is made by the `.then(`/`.catch(` whose callback its parent's reaction holds.
     const derivedAt = derivedCall(a, scripts, resolver, members);
     if (derivedAt) return { site: derivedAt };
+    // The line that stores a promise's resolving function (`pending.set(id, { resolve, reject })`,
+    // `owed.push(resolve)`) runs in the executor of the `new Promise(` that made it.
+    const executorOf = addedAt ? resolver.findEnclosingCall(addedAt, /^Promise$/, true) : undefined;
+    if (executorOf)
+      return {
+        site: {
+          function: resolver.enclosingFunctionName(addedAt!) ?? '(anonymous)',
+          location: executorOf,
+          count: 0,
+          fromSource: true,
+        },
+      };
     const w = waiters?.waiter;
     const exact = w ? resolver.findAllocationExpression(w.runtime, 'Promise') : undefined;
     if (w && exact) return { site: { function: w.function, location: exact, count: 0, fromSource: true } };

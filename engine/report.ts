@@ -701,10 +701,10 @@ function describeResources(
     const viaProperty =
       g.owner?.kind === 'property' || g.owner?.kind === 'static-property' || g.owner?.kind === 'global';
     const addedAt =
-      g.owner && owner.location && heldDirectly(a, g.path, ownerStep)
+      g.owner && owner.location
         ? resolver.findCollectionAddition(owner.location.file, g.owner.identifier, undefined, viaProperty)
         : undefined;
-    const created = creatingSite(a, scripts, resolver, c.kind, g.members, addedAt);
+    const created = creatingSite(a, scripts, resolver, c.kind, g.members, addedAt, heldDirectly(a, g.path, ownerStep));
     const name =
       c.kind === 'socket' || c.kind === 'server' || c.kind === 'child-process' || c.kind === 'file-handle'
         ? a.className(lead.owner)

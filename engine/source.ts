@@ -215,13 +215,16 @@ export class SourceResolver {
     return this.resolve(this.runtimeLocationOf(frame.file, parsed.sf, found));
   }
 
-  /** The innermost call whose callee's name matches `callee` around a position (the `.then(` a callback is passed to). */
-  findEnclosingCall(at: RuntimeLocation, callee: RegExp): SourceLocation | undefined {
+  /**
+   * The innermost call whose callee's name matches `callee` around a position (the `.then(` a callback is passed to);
+   * with `orNew`, a `new X(` counts too (the `new Promise(` whose executor holds the position).
+   */
+  findEnclosingCall(at: RuntimeLocation, callee: RegExp, orNew = false): SourceLocation | undefined {
     const file = this.toPath(at.file);
     if (!file) return undefined;
     const parsed = this.parse(file);
     if (!parsed) return undefined;
-    const node = enclosingCall(parsed.sf, positionOf(parsed.sf, at.line, at.column), callee);
+    const node = enclosingCall(parsed.sf, positionOf(parsed.sf, at.line, at.column), callee, orNew);
     return node ? this.resolve(this.runtimeLocationOf(at.file, parsed.sf, node)) : undefined;
   }
 
@@ -711,11 +714,15 @@ function functionAt(sf: TS.SourceFile, pos: number): TS.Node | undefined {
   return best;
 }
 
-function enclosingCall(sf: TS.SourceFile, pos: number, callee: RegExp): TS.Node | undefined {
+function enclosingCall(sf: TS.SourceFile, pos: number, callee: RegExp, orNew = false): TS.Node | undefined {
   let best: TS.Node | undefined;
   const visit = (n: TS.Node): void => {
     if (pos < n.getFullStart() || pos > n.getEnd()) return;
-    if (tsApi().isCallExpression(n) && callee.test(lastName(n.expression) ?? '')) best = n;
+    if (
+      (tsApi().isCallExpression(n) || (orNew && tsApi().isNewExpression(n))) &&
+      callee.test(lastName((n as TS.CallExpression | TS.NewExpression).expression) ?? '')
+    )
+      best = n;
     tsApi().forEachChild(n, visit);
   };
   visit(sf);
