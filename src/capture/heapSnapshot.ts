@@ -4,6 +4,7 @@
 import { promises as fsp, type WriteStream } from 'fs';
 import { checkCapture, FACTS_EXPRESSION, PEAK_RSS_EXPRESSION, type CaptureCost, type CaptureFacts } from './budget';
 import { ConnectionClosedError, type CdpClient } from './cdp';
+import { InProcessWriteError } from './sessionErrors';
 import type { SnapshotJob } from './snapshotJob';
 
 /** The options of a snapshot that concern its transfer; a subset of the session's `SnapshotOptions`. */
@@ -126,12 +127,12 @@ export class HeapSnapshotReceiver {
     );
     if (reply.exceptionDetails) {
       const why = reply.exceptionDetails.exception?.description ?? reply.exceptionDetails.text;
-      throw new Error(`the target could not write its heap snapshot: ${why}`);
+      throw new InProcessWriteError(`the target could not write its heap snapshot: ${why}`);
     }
     try {
       await fsp.access(job.tempPath);
     } catch {
-      throw new Error(
+      throw new InProcessWriteError(
         `the target reported writing ${job.tempPath}, but it is not there; a target on another machine or in a ` +
           `container cannot write into this file system, so use method "cdp" for it`,
       );

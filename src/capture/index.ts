@@ -39,7 +39,7 @@ export {
   type TargetProcessInfo,
   type ThreadInfo,
 } from './session';
-export { CaptureAbortedError, ProgramFinishedError, ProgramPausedError } from './sessionErrors';
+export { CaptureAbortedError, InProcessWriteError, ProgramFinishedError, ProgramPausedError } from './sessionErrors';
 export type { SnapshotResult } from './snapshotJob';
 export {
   chooseTargetUrl,

@@ -17,6 +17,17 @@ export class ProgramPausedError extends Error {
   }
 }
 
+/**
+ * The program could not write its own snapshot (`v8.writeHeapSnapshot` threw, or the file it wrote is not in this
+ * file system): the same snapshot can still be streamed over the inspector.
+ */
+export class InProcessWriteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InProcessWriteError';
+  }
+}
+
 /** The rejection of a capture cancelled through its AbortSignal; shaped like Node's own AbortError. */
 export class CaptureAbortedError extends Error {
   readonly code = 'ABORT_ERR';

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { buildSamplingReport } from '../../engine/report';
 import { formatBytes } from '../../protocol/units';
 import {
+  InProcessWriteError,
   livingGroupMembers,
   urlInLine,
   trackingGuardNote,
@@ -411,19 +412,19 @@ export async function captureRounds(opts: RoundsOptions): Promise<RoundsResult> 
       for (let r = 0; r < opts.rounds; r++) await act(i === 1 ? 'before the baseline' : `round ${i - 1}`);
       const file = path.join(opts.outDir, `s${i}.heapsnapshot`);
       const t = Date.now();
-      const snapshot = (method: SnapshotMethod) =>
+      const snapshot = (how: SnapshotMethod) =>
         session.takeSnapshot(file, {
           label: i === 1 ? 'baseline' : `after round ${i - 1}`,
           signal: opts.stop,
           force: opts.forceCapture,
-          method,
+          method: how,
         });
       // A program that runs code streams nothing: it writes its own snapshot (see RoundsOptions.snapshotMethod). If it
       // cannot (its file system is not this one), the inspector streams this snapshot and the next ones.
       const taken = await guard(
         method === 'inprocess' && !session.hasProgramFinished
           ? snapshot('inprocess').catch((e: Error) => {
-              if (session.isClosed || opts.stop.aborted || !/could not write|not there/.test(e.message)) throw e;
+              if (!(e instanceof InProcessWriteError) || session.isClosed || opts.stop.aborted) throw e;
               method = 'cdp';
               return snapshot('cdp');
             })
