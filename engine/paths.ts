@@ -12,6 +12,7 @@
  */
 import { HeapAnalysis } from './analysis';
 import { NO_DISTANCE } from './distances';
+import { TIMER_LIST_LINKS } from './resources';
 import type { OwnerKind } from '../protocol/report';
 
 /** One step of a retainer path: the edge from the previous node into `node`. */
@@ -46,13 +47,24 @@ const MAX_PATH = 100;
 const DICTIONARY_PROPERTIES = 32;
 const dictionaryCache = new WeakMap<HeapAnalysis, Map<number, boolean>>();
 
-/** True for a plain object used as a map: its property names are data, so a key never names an owner. */
-export function isDictionaryLike(a: HeapAnalysis, node: number): boolean {
+/** The per-snapshot answers of {@link isDictionaryLike}, which {@link markKeyedHolders} also sets. */
+function dictionaryAnswers(a: HeapAnalysis): Map<number, boolean> {
   let cache = dictionaryCache.get(a);
   if (!cache) {
     cache = new Map();
     dictionaryCache.set(a, cache);
   }
+  return cache;
+}
+
+/** The global object: V8 names it `global / ` in a snapshot the inspector takes, `global` in one a program writes. */
+function isGlobalObjectName(name: string): boolean {
+  return name === 'global' || name.startsWith('global / ');
+}
+
+/** True for a plain object used as a map: its property names are data, so a key never names an owner. */
+export function isDictionaryLike(a: HeapAnalysis, node: number): boolean {
+  const cache = dictionaryAnswers(a);
   const hit = cache.get(node);
   if (hit !== undefined) return hit;
   const result = hasDictionaryShape(a, node);
@@ -87,15 +99,9 @@ export function markKeyedHolders(a: HeapAnalysis, paths: { path: PathStep[]; key
       e.names.add(name);
     }
   }
-  let cache = dictionaryCache.get(a);
-  if (!cache) {
-    cache = new Map();
-    dictionaryCache.set(a, cache);
-  }
-  for (const e of names.values()) {
-    const name = s.name(e.holder);
-    if (e.names.size >= 2 && name !== 'global' && !name.startsWith('global / ')) cache.set(e.holder, true);
-  }
+  const cache = dictionaryAnswers(a);
+  for (const e of names.values())
+    if (e.names.size >= 2 && !isGlobalObjectName(s.name(e.holder))) cache.set(e.holder, true);
 }
 
 /** The test behind {@link isDictionaryLike}, uncached: for passes over every node, where a cache per node would not do. */
@@ -178,7 +184,6 @@ const COLLECTIONS = new Set(['Array', 'Map', 'Set', 'WeakMap', 'WeakSet', 'Objec
 // V8's own `map`, `elements`, `properties` and `table` links are internal edges, never property edges: a property edge
 // with one of those names is the program's own (`this.table = {}`, `this.map = new Map()`) and can be the owner.
 const INTERNAL_PROPERTY_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
-const TIMER_LINKS = new Set(['_idleNext', '_idlePrev']);
 
 /**
  * Finds the owner on a path: walks from the object toward the root, looking through collection internals, and stops at
@@ -198,7 +203,7 @@ export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
     // A Timeout on a timer list is held by the list: the owner is the timer itself.
     if (
       et === ty.edgeProperty &&
-      TIMER_LINKS.has(edgeName) &&
+      TIMER_LIST_LINKS.has(edgeName) &&
       (s.name(to) === 'Timeout' || fromName === 'TimersList' || fromName === 'Timeout')
     ) {
       let timeout = to;
@@ -229,11 +234,7 @@ export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
     if (et !== ty.edgeProperty) continue;
     if (INTERNAL_PROPERTY_NAMES.has(edgeName) || edgeName.startsWith('<symbol')) continue;
     // A property of the global object (which has so many properties that it looks like a dictionary).
-    if (
-      (path[i - 1].edge >= 0 && s.edgeType[path[i - 1].edge] === ty.edgeShortcut) ||
-      fromName === 'global' ||
-      fromName.startsWith('global / ')
-    ) {
+    if ((path[i - 1].edge >= 0 && s.edgeType[path[i - 1].edge] === ty.edgeShortcut) || isGlobalObjectName(fromName)) {
       return { name: `globalThis.${edgeName}`, kind: 'global', identifier: edgeName, stepIndex: i, holderNode: from };
     }
     if (isInternalNode(a, from)) continue;
@@ -387,7 +388,7 @@ export function stepSignature(a: HeapAnalysis, step: PathStep): string {
     (et === s.types.edgeProperty && isDictionaryLike(a, s.edgeOwner(step.edge)));
   let name = keyed ? '[]' : normalizeEdgeName(s.edgeNameText(step.edge));
   // A timer list is walked from either end: both directions are the same list.
-  if (TIMER_LINKS.has(name)) name = '_idle';
+  if (TIMER_LIST_LINKS.has(name)) name = '_idle';
   return `${s.edgeTypeName(step.edge)}:${name}>${a.className(step.node)}`;
 }
 
