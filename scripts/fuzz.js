@@ -26,7 +26,7 @@ const root = path.join(__dirname, '..');
 function parseArgs(argv) {
   const opts = {
     from: 0,
-    idle: 4,
+    idle: 10,
     log: null,
     cases: 2000,
     seed: 20261130,
@@ -611,6 +611,48 @@ function procStat(pid) {
   }
 }
 
+/** Whether every thread of the process sleeps (state S); a process that is gone counts as asleep. */
+function allThreadsAsleep(pid) {
+  let tids;
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return true;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'S') return false;
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return true;
+}
+
+/** Each thread's name, state and wait channel, to say where a process that was killed as hung was waiting. */
+function threadsOf(pid) {
+  try {
+    return fs
+      .readdirSync(`/proc/${pid}/task`)
+      .map((tid) => {
+        const read = (f) => {
+          try {
+            return fs.readFileSync(`/proc/${pid}/task/${tid}/${f}`, 'utf8').trim();
+          } catch {
+            return '?';
+          }
+        };
+        const stat = read('stat');
+        const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+        return `${read('comm')} ${state} ${read('wchan')}`;
+      })
+      .join(', ');
+  } catch {
+    return 'its threads could not be read';
+  }
+}
+
 function rssOf(pid) {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -636,13 +678,16 @@ function runCli(opts, args) {
     });
     child.stderr.on('data', (d) => err.push(d));
     let killed = null;
+    let stuck = '';
     let peak = 0;
     // A hang is a process that makes no progress: blocked on a FIFO it sleeps and uses no CPU at all. On a loaded
     // machine a working process waits to run (state R) or for the disk (D) rather than sleeps, so "asleep with no
     // new CPU time for `idle` seconds" tells a hang from slowness; an exited process (Z, or gone before its
     // 'close' event) is not hung; a process that spins is caught by the wall-clock limit. Idle time is counted in
     // samples taken close together: when this fuzzer itself was held up (building a case on a loaded machine) the
-    // gap tells nothing about the child, which may only have waited for its output to be read.
+    // gap tells nothing about the child, which may only have waited for its output to be read. Every thread must
+    // sleep: a main thread waiting on one of V8's threads that is ready to run but gets no CPU (a machine loaded
+    // far beyond its cores) is slow, not hung.
     let lastTicks = -1;
     let idleSamples = 0;
     let lastSample = Date.now();
@@ -659,17 +704,19 @@ function runCli(opts, args) {
       const now = Date.now();
       const gap = now - lastSample;
       lastSample = now;
-      if (!st || st.state !== 'S' || st.ticks !== lastTicks || gap > 500) {
+      if (!st || st.state !== 'S' || st.ticks !== lastTicks || gap > 500 || !allThreadsAsleep(child.pid)) {
         lastTicks = st ? st.ticks : -1;
         idleSamples = 0;
       } else if (++idleSamples >= opts.idle * 10 && !killed) {
         killed = 'time';
+        stuck = `asleep with no CPU for ${opts.idle} s; ${threadsOf(child.pid)}`;
         child.kill('SIGKILL');
       }
     }, 100);
     const timer = setTimeout(() => {
       if (!killed) {
         killed = 'time';
+        stuck = `still running after ${opts.timeout} s; ${threadsOf(child.pid)}`;
         child.kill('SIGKILL');
       }
     }, opts.timeout * 1000);
@@ -681,6 +728,7 @@ function runCli(opts, args) {
         code,
         signal,
         killed,
+        stuck,
         peak,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
@@ -725,7 +773,10 @@ function oneLineProblem(text) {
 /** Classifies one CLI run. `token` is a piece of the file name that a message about it must contain. */
 function classify(run, token, smallInput) {
   if (run.killed === 'time')
-    return { cls: 'hang', detail: `killed: no progress for the idle limit, or past the time limit` };
+    return {
+      cls: 'hang',
+      detail: `killed: ${run.stuck}; stderr so far: ${JSON.stringify(run.stderr.slice(-200))}`,
+    };
   if (run.killed === 'memory') return { cls: 'runaway memory', detail: `RSS ${Math.round(run.peak / 2 ** 20)} MB` };
   const stackTrace = /\n\s+at .+(\(|:\d+:\d+)/.test(run.stderr) || /^\s+at /m.test(run.stderr);
   if (run.signal || ![0, 1, 2].includes(run.code) || stackTrace)
@@ -889,7 +940,7 @@ async function main() {
             const { cls, detail } = classify(run, kase.token, small);
             counts[cls]++;
             if (BAD.includes(cls) && examples[cls].length < 8)
-              examples[cls].push(`case ${n} ${args[0]} (${kase.description}): ${detail.slice(0, 300)}`);
+              examples[cls].push(`case ${n} ${args[0]} (${kase.description}): ${detail.slice(0, 800)}`);
             if (log !== null)
               fs.writeSync(
                 log,
@@ -898,7 +949,7 @@ async function main() {
                   command: args[0],
                   class: cls,
                   mutation: kase.description,
-                  detail: detail.slice(0, 300),
+                  detail: detail.slice(0, 800),
                 }) + '\n',
               );
             if (opts.verbose)

@@ -18,8 +18,9 @@ interface FuzzResult {
   tempRemoved: boolean;
 }
 
-test('150 fuzzed snapshots and sidecars: only reports and clean errors', async () => {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'fuzz.js'), '--cases', '150', '--json'], {
+/** Runs the fuzzer with these arguments; resolves to its exit code and parsed JSON result. */
+async function fuzz(args: string[]): Promise<{ code: number | null; result: FuzzResult }> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'fuzz.js'), ...args, '--json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -28,7 +29,21 @@ test('150 fuzzed snapshots and sidecars: only reports and clean errors', async (
   child.stderr.on('data', (d) => (err += d));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.ok(out, `the fuzzer printed nothing (exit ${code}): ${err}`);
-  const result = JSON.parse(out) as FuzzResult;
+  return { code, result: JSON.parse(out) as FuzzResult };
+}
+
+test('the fuzzer calls a command that sleeps forever a hang, and says where its threads wait', async () => {
+  const bin = path.join(repoRoot, 'test', 'fixtures', 'tools', 'sleeping-cli.js');
+  const { code, result } = await fuzz(['--cases', '1', '--idle', '1', '--bin', bin]);
+  assert.equal(code, 1, `exit 1 on a bad outcome: ${JSON.stringify(result.counts)}`);
+  assert.ok(result.counts.hang >= 1, `a hang counted: ${JSON.stringify(result.counts)}`);
+  const example = (result.examples.hang ?? []).join('\n');
+  assert.match(example, /asleep with no CPU for 1 s; node S /, example);
+  assert.ok(result.tempRemoved, 'the fuzzer removed its temporary folder');
+});
+
+test('150 fuzzed snapshots and sidecars: only reports and clean errors', async () => {
+  const { code, result } = await fuzz(['--cases', '150']);
   assert.equal(result.cases, 150);
   assert.ok(result.runs >= 150);
   assert.ok(result.tempRemoved, 'the fuzzer removed its temporary folder');
