@@ -14,7 +14,9 @@
  *   Node's list of handles; it points at its JS owner (a `Socket`, `Server`, `ChildProcess`) by `owner_symbol`. A
  *   closed handle has no native side left. An open `fs.promises` file handle is a `FileHandle` with a native
  *   `Node / FileHandle`.
- * - A timer is a `Timeout` on one of Node's timer lists (`_idlePrev` set); a cleared or expired one is off the list.
+ * - A timer is a `Timeout` on one of Node's timer lists (`_idlePrev` leads to a `TimersList` or another `Timeout`); a
+ *   cleared or expired one is off the list, and its `_idlePrev` is null (an edge to a `system / Oddball`), which a
+ *   program that keeps the timer's owner (a closed socket, a record) still holds.
  * - Each context (the main one and every `vm.createContext`) is a `system / NativeContext`.
  * Only objects reachable from the GC roots count: a reference cycle nothing holds is never a leak.
  * Time O(nodes + edges) per snapshot.
@@ -101,7 +103,7 @@ export function findResources(a: HeapAnalysis): ResourceNode[] {
       continue;
     }
     if (k === TIMEOUT) {
-      if (edgeTo(a, node, '_idlePrev') >= 0) out.push({ kind: 'timer', node, owner: node, native: '' });
+      if (isOnTimerList(a, node)) out.push({ kind: 'timer', node, owner: node, native: '' });
       continue;
     }
     // Any other object: a handle when its native side is one of Node's handle classes.
@@ -155,6 +157,14 @@ export function acceptingServer(a: HeapAnalysis, socket: number): number {
     if (server >= 0 && a.className(server) === 'Server') return server;
   }
   return -1;
+}
+
+/** True for a `Timeout` on one of Node's timer lists: its `_idlePrev` is the list or the timer before it. */
+function isOnTimerList(a: HeapAnalysis, timeout: number): boolean {
+  const prev = edgeTo(a, timeout, '_idlePrev');
+  if (prev < 0) return false;
+  const name = a.snapshot.name(prev);
+  return name === 'TimersList' || name === 'Timeout';
 }
 
 /** Node's timer-list links: a Timeout on a list is held by its neighbours and the list, never by the program. */

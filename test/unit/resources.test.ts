@@ -111,3 +111,18 @@ void test('promises kept through an entry holding both their resolve and reject 
     assert.deepEqual([groups[0].createdAt?.function, groups[0].createdAt?.location?.line], ['request', line], seen);
   }
 });
+
+void test('a cleared timer that the program still holds (a closed connection kept) is no active timer', () => {
+  // exports-weakmap-timers.js keeps 100 connections per round, each with a timer it cleared: off Node's timer list,
+  // its `_idlePrev` is null, not absent.
+  const { files } = fixture('exports-weakmap-timers');
+  const counts = files.map((f) => countResources(findResources(loadAnalysis(f, { light: true }))));
+  for (let r = 1; r < counts.length; r++) assert.equal(counts[r].timer, counts[0].timer, JSON.stringify(counts));
+  const report = buildLeakReport(files);
+  assert.deepEqual(
+    (report.resources ?? []).map((g) => g.kind),
+    [],
+    JSON.stringify(report.resources?.map((g) => [g.kind, g.owner.name])),
+  );
+  assert.ok(report.leaks.some((l) => l.className === 'ClosedConnection'));
+});
