@@ -164,7 +164,14 @@ const COLLECTION_MIN_ENTRIES = 16;
 const COLLECTION_MIN_BYTES = 1024;
 const KEYED_COLLECTIONS = new Set(['Map', 'Set']);
 
-/** Entries of a collection: its elements and named properties, or the entries of a Map's or Set's hash table. */
+/**
+ * Entries of a collection: its elements and named properties, or the entries of a Map's or Set's hash table.
+ *
+ * A hash table's edges are named by slot index. A Map entry is three slots (key, value, chain) and a Set entry two
+ * (key, chain); the chain slot is a small integer, which has no edge, and so is a key or value that is one. So two
+ * edges at neighbouring slots are the key and the value of one Map entry (the value of one entry and the key of the
+ * next are two slots apart), and each other edge is an entry of its own.
+ */
 export function collectionEntries(a: HeapAnalysis, node: number): number {
   const s = a.snapshot;
   const ty = s.types;
@@ -173,9 +180,14 @@ export function collectionEntries(a: HeapAnalysis, node: number): number {
     for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1]; e++) {
       if (s.edgeType[e] !== ty.edgeInternal || s.edgeNameText(e) !== 'table') continue;
       const table = s.edgeTo[e];
+      let previousSlot = -2;
       for (let f = s.firstEdge[table]; f < s.firstEdge[table + 1]; f++) {
         const t = s.nodeType[s.edgeTo[f]];
-        if (t !== ty.objectShape && t !== ty.hidden) count++;
+        if (t === ty.objectShape || t === ty.hidden) continue;
+        const slot = Number(s.edgeNameText(f));
+        // A value right after its key is the same entry.
+        if (!(Number.isInteger(slot) && slot === previousSlot + 1)) count++;
+        previousSlot = Number.isInteger(slot) ? slot : -2;
       }
     }
     return count;

@@ -127,6 +127,23 @@ function edgeRank(a: HeapAnalysis, edge: number): number {
   return 0;
 }
 
+/** Added to the distance of a WeakMap key's link to its value, so a path goes through the WeakMap when it can. */
+const EPHEMERON_KEY_DETOUR = 1 << 20;
+
+/**
+ * True for the link V8 draws from a WeakMap key to its value (`part of key (Tenant @12) -> value (Array @34) pair in
+ * WeakMap (table @56)`, from the key); the same link from the WeakMap's table is not one.
+ */
+function isEphemeronKeyEdge(a: HeapAnalysis, edge: number, from: number): boolean {
+  const s = a.snapshot;
+  if (s.edgeType[edge] !== s.types.edgeInternal || !s.edgeHasStringName(edge)) return false;
+  const name = s.edgeNameText(edge);
+  const at = name.indexOf('part of key (');
+  if (at < 0) return false;
+  const m = /^part of key \(.* @(\d+)\) -> value \(/.exec(name.slice(at));
+  return m !== null && Number(m[1]) === s.nodeId[from];
+}
+
 /** The shortest retainer path to `node`, from the root's first step to `node` itself. */
 export function retainerPath(a: HeapAnalysis, node: number): PathStep[] {
   const s = a.snapshot;
@@ -146,7 +163,10 @@ export function retainerPath(a: HeapAnalysis, node: number): PathStep[] {
       if (s.edgeType[e] === weak) continue;
       const from = retainerNode[r];
       if (seen.has(from)) continue;
-      const d = from === s.rootIndex ? -1 : dist[from] === NO_DISTANCE ? Infinity : dist[from];
+      let d = from === s.rootIndex ? -1 : dist[from] === NO_DISTANCE ? Infinity : dist[from];
+      // A WeakMap value is held by its key and by the WeakMap's table together; the table is what a person wrote
+      // (`this.byTenant = new WeakMap()`), so the key's side is taken only when there is no other way.
+      if (d !== Infinity && isEphemeronKeyEdge(a, e, from)) d += EPHEMERON_KEY_DETOUR;
       const rank = edgeRank(a, e);
       if (d < bestDist || (d === bestDist && rank > bestRank)) {
         best = r;
@@ -266,6 +286,17 @@ export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
         scopeClosure: from,
       };
     }
+    // A CommonJS module's exports (`exports.auditTrail = new Map()`, TypeScript's `export const auditTrail`): named
+    // as the module's code names it, whichever variable (`journal_1`, a Module's `.exports`) the path came through.
+    if (exportingModule(a, from) >= 0)
+      return {
+        name: `exports.${edgeName}`,
+        kind: 'property',
+        identifier: edgeName,
+        holder: 'exports',
+        stepIndex: i,
+        holderNode: from,
+      };
     const holder = a.className(from);
     if (COLLECTIONS.has(holder) && holder !== 'Object') continue;
     const property: OwnerInfo = {
@@ -286,6 +317,19 @@ export function findOwner(a: HeapAnalysis, path: PathStep[]): OwnerInfo | null {
     return property;
   }
   return entryField ?? null;
+}
+
+/** The CommonJS `Module` whose `exports` object `node` is, or -1. */
+export function exportingModule(a: HeapAnalysis, node: number): number {
+  const s = a.snapshot;
+  if (s.nodeType[node] !== s.types.object) return -1;
+  for (let r = s.firstRetainer[node]; r < s.firstRetainer[node + 1]; r++) {
+    const e = s.retainerEdge[r];
+    if (s.edgeType[e] !== s.types.edgeProperty || s.edgeNameText(e) !== 'exports') continue;
+    const from = s.retainerNode[r];
+    if (a.className(from) === 'Module' && a.distance[from] !== NO_DISTANCE) return from;
+  }
+  return -1;
 }
 
 /** A plain object (made by `{}` or a literal, not a class): `Object`, or `{a, b}` after its common shape. */

@@ -185,6 +185,8 @@ export class SourceResolver {
     if (kind === 'static-property' || kind === 'property')
       node = findProperty(parsed.sf, holder, identifier, kind === 'static-property');
     if (kind === 'global' && !node) node = findProperty(parsed.sf, undefined, identifier, false);
+    // `module.exports = { auditTrail }`: the export is the module's variable of that name.
+    if (kind === 'property' && holder === 'exports' && !node) node = findVariable(parsed.sf, identifier);
     if (kind === 'timer' && nearPos !== undefined)
       node = enclosingCall(parsed.sf, nearPos, /^(setInterval|setTimeout|setImmediate)$/);
     if (!node) return undefined;
@@ -812,6 +814,18 @@ function isHolderFunction(n: TS.Node, holder: string | undefined): boolean {
   return false;
 }
 
+/** `exports` or `module.exports`: a CommonJS module's exports object as its code names it. */
+function isExportsObject(e: TS.Expression): boolean {
+  const ts = tsApi();
+  if (ts.isIdentifier(e)) return e.text === 'exports';
+  return (
+    ts.isPropertyAccessExpression(e) &&
+    e.name.text === 'exports' &&
+    ts.isIdentifier(e.expression) &&
+    e.expression.text === 'module'
+  );
+}
+
 /** A class member, `this.name =` assignment in the class or constructor function, or `Holder.name =` assignment. */
 function findProperty(
   sf: TS.SourceFile,
@@ -852,9 +866,13 @@ function findProperty(
       n.left.name.text === name
     ) {
       const target = n.left.expression;
+      // `exports.x = void 0` is TypeScript's hoisted placeholder; the export is declared where it gets its value.
+      const placeholder = tsApi().isVoidExpression(n.right);
       if (target.kind === tsApi().SyntaxKind.ThisKeyword && !isStatic && inHolderClass(n) && !thisAssign)
         thisAssign = n;
-      else if (tsApi().isIdentifier(target) && holder && target.text === holder && !anyAssign) anyAssign = n;
+      else if (holder === 'exports') {
+        if (isExportsObject(target) && !placeholder && !anyAssign) anyAssign = n;
+      } else if (tsApi().isIdentifier(target) && holder && target.text === holder && !anyAssign) anyAssign = n;
       else if (!holder && !anyAssign) anyAssign = n;
     }
     tsApi().forEachChild(n, visit);

@@ -281,3 +281,43 @@ test('a plain object used as a small map (`auditsByUser[user]`) is one leak held
   assert.equal(pending[0].owner.name, 'waitingByUser');
   assert.equal(pending[0].owner.location?.line, declared('waitingByUser'));
 });
+
+const holdersApp = path.join(repoRoot, 'test', 'fixtures', 'apps', 'exports-weakmap-timers.js');
+const journalLib = path.join(repoRoot, 'test', 'fixtures', 'apps', 'lib', 'request-journal.js');
+const lineIn = (file: string, text: string) =>
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(text)) + 1;
+
+test("a module's exported Map of strings: one entry per key and value pair, owned by the export where it gets its value", () => {
+  for (const track of [false, true]) {
+    const report = buildLeakReport(fixture('exports-weakmap-timers', { track }).files);
+    const map = report.leaks.find((l) => l.kind === 'collection' && l.className === 'Map');
+    const seen = JSON.stringify(report.leaks.map((l) => [l.className, l.owner.name, l.collection?.entries]));
+    assert.ok(map, seen);
+    // 100 `.set(` calls per round: 100 entries, though each entry is two strings (its key and its value).
+    assert.deepEqual(map.collection?.entries, [100, 200, 300], seen);
+    assert.equal(map.growthPerRound, 100, seen);
+    assert.equal(map.owner.name, 'exports.auditTrail', seen);
+    // Not the `exports.auditTrail = void 0` placeholder: the line that assigns the Map.
+    assert.deepEqual(
+      [map.owner.location?.file, map.owner.location?.line],
+      [journalLib, lineIn(journalLib, 'exports.auditTrail = new Map()')],
+      seen,
+    );
+  }
+});
+
+test('a WeakMap whose key lives on: the growing array its value holds is owned by the WeakMap, not by the key', () => {
+  for (const track of [false, true]) {
+    const report = buildLeakReport(fixture('exports-weakmap-timers', { track }).files);
+    const samples = report.leaks.find((l) => l.className === 'Sample');
+    const seen = JSON.stringify(report.leaks.map((l) => [l.className, l.owner.name, l.owner.location?.line]));
+    assert.ok(samples, seen);
+    assert.equal(samples.growthPerRound, 100, seen);
+    assert.equal(samples.owner.name, 'MetricsStore.byTenant', seen);
+    assert.equal(samples.owner.location?.line, lineIn(holdersApp, 'this.byTenant = new WeakMap()'), seen);
+    assert.equal(samples.allocationSites[0]?.location?.line, lineIn(holdersApp, 'list.push(new Sample('), seen);
+  }
+});
