@@ -626,11 +626,72 @@ function capturedObjects(a: HeapAnalysis, heads: number[], isNew: (node: number)
   }
   const n = Math.min(heads.length, 5000);
   let best: number[] | undefined;
+  let bestOwn = false;
   for (const list of byKey.values()) {
     if (list.length < 0.8 * n || list.length > 4 * n) continue;
-    if (!best || a.retainedSize[list[0]] * list.length > a.retainedSize[best[0]] * best.length) best = list;
+    // What the program made itself (its `RequestContext`) says more than Node's objects the callback also keeps
+    // (the `ServerResponse` a closure captured): the largest of the program's classes, else the largest of all.
+    const own = !madeByNode(a, list[0]);
+    if (!best || (own && !bestOwn)) {
+      best = list;
+      bestOwn = own;
+    } else if (own === bestOwn && a.retainedSize[list[0]] * list.length > a.retainedSize[best[0]] * best.length)
+      best = list;
   }
+  if (best && best.length < n) best = alsoReachable(a, heads.slice(0, 5000), best, isNew);
   return best;
+}
+
+/**
+ * The captured objects of one class, with those the callbacks reach but do not dominate: a request's store that its
+ * callback keeps is also reachable from the connection that served the request, and is still kept by the callback.
+ * A bounded walk over strong edges from each head (a few steps, a few hundred nodes). Time O(heads x 300).
+ */
+function alsoReachable(a: HeapAnalysis, heads: number[], found: number[], isNew: (node: number) => boolean): number[] {
+  const s = a.snapshot;
+  const key = a.classIndex.nodeClass[found[0]];
+  const members = new Set(found);
+  const seen = new Set<number>();
+  for (const head of heads) {
+    seen.clear();
+    seen.add(head);
+    let frontier = [head];
+    let budget = 300;
+    for (let depth = 0; depth < 6 && frontier.length && budget > 0; depth++) {
+      const next: number[] = [];
+      for (const node of frontier) {
+        for (let e = s.firstEdge[node]; e < s.firstEdge[node + 1] && budget > 0; e++) {
+          if (s.edgeType[e] === s.types.edgeWeak) continue;
+          const to = s.edgeTo[e];
+          if (seen.has(to)) continue;
+          seen.add(to);
+          budget--;
+          if (!isNew(to)) continue;
+          if (a.classIndex.nodeClass[to] === key) members.add(to);
+          else next.push(to);
+        }
+      }
+      frontier = next;
+    }
+  }
+  return [...members];
+}
+
+/** True for an instance of a class Node defines (its constructor's script is `node:...`, such as `ServerResponse`). */
+function madeByNode(a: HeapAnalysis, node: number): boolean {
+  const s = a.snapshot;
+  const target = (from: number, name: string): number => {
+    if (from < 0) return -1;
+    for (let e = s.firstEdge[from]; e < s.firstEdge[from + 1]; e++)
+      if (s.edgeHasStringName(e) && s.edgeNameText(e) === name) return s.edgeTo[e];
+    return -1;
+  };
+  const ctor = target(target(node, '__proto__'), 'constructor');
+  if (ctor < 0 || s.nodeType[ctor] !== s.types.closure) return false;
+  const shared = target(ctor, 'shared');
+  let script = target(shared, 'script_or_debug_info');
+  if (script < 0) script = target(shared, 'script');
+  return script >= 0 && s.name(script).startsWith('node:');
 }
 
 /** Path steps from `from` (excluded) to the nearest node in `targets`, over non-weak edges, breadth first. */

@@ -8,7 +8,6 @@ import { AnalyzeOptions, HeapAnalysis, loadAnalysis } from './analysis';
 import { digestSnapshot, findLeaks, LeakCluster, SnapshotDigest } from './leaks';
 import {
   exportingModule,
-  findEdgeTarget,
   findOwner,
   isInternalNode,
   markKeyedHolders,
@@ -570,8 +569,7 @@ function ownerRuntimeFile(
   if (!file && owner.kind === 'property' && owner.holder === 'exports') {
     // A module's exports: the module's own file (its Module's `filename`).
     const module = exportingModule(a, owner.holderNode);
-    const filename = module >= 0 ? findEdgeTarget(a, module, 'filename') : -1;
-    if (filename >= 0 && a.snapshot.nodeType[filename] === a.snapshot.types.string) file = a.snapshot.name(filename);
+    if (module >= 0) file = moduleFilename(a, module);
   }
   if (!file && (owner.kind === 'property' || owner.kind === 'static-property')) {
     const loc = scripts.nodeLocation(owner.holderNode);

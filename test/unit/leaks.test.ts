@@ -321,3 +321,19 @@ test('a WeakMap whose key lives on: the growing array its value holds is owned b
     assert.equal(samples.allocationSites[0]?.location?.line, lineIn(holdersApp, 'list.push(new Sample('), seen);
   }
 });
+
+test("callbacks that keep their async context: the group is the program's store, not Node's objects they also keep", () => {
+  const hooksApp = path.join(repoRoot, 'test', 'fixtures', 'apps', 'async-context-hooks.js');
+  for (const track of [false, true]) {
+    const report = buildLeakReport(fixture('async-context-hooks', { track }).files);
+    const seen = JSON.stringify(report.leaks.map((l) => [l.className, l.count, l.owner.name, l.heldVia?.className]));
+    assert.equal(report.leaks.length, 1, seen);
+    const [g] = report.leaks;
+    assert.equal(g.className, 'RequestContext', seen);
+    // Every store counts, those a connection also points at too.
+    assert.deepEqual([g.count, g.newPerRound], [200, [100, 100]], seen);
+    assert.equal(g.owner.name, 'AfterResponse.hooks', seen);
+    assert.equal(g.owner.location?.line, lineIn(hooksApp, 'static hooks = []'), seen);
+    assert.equal(g.allocationSites[0]?.location?.line, lineIn(hooksApp, 'const context = new RequestContext('), seen);
+  }
+});
