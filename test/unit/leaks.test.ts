@@ -281,3 +281,15 @@ test('a plain object used as a small map (`auditsByUser[user]`) is one leak held
   assert.equal(pending[0].owner.name, 'waitingByUser');
   assert.equal(pending[0].owner.location?.line, declared('waitingByUser'));
 });
+
+test('objects whose shortest path runs through their timer rather than the list that holds them are one group', () => {
+  // A subscriber whose interval's callback captures it is reached through Node's timer list when that way is shorter:
+  // it read as held by the callback's variable `sub`, and the list's group came out a few short.
+  const report = buildLeakReport(fixture('timer-subscribers').files);
+  const seen = JSON.stringify(report.leaks.map((l) => [l.className, l.count, l.newPerRound, l.owner.name]));
+  const groups = report.leaks.filter((l) => l.className === '{id, timer}');
+  assert.equal(groups.length, 1, seen);
+  assert.equal(groups[0].count, 20, seen);
+  assert.deepEqual(groups[0].newPerRound, [10, 10], seen);
+  assert.match(groups[0].owner.name, /subscribers$/, seen);
+});
