@@ -557,6 +557,32 @@ function listenerCall(
 }
 
 /**
+ * The `setInterval(`/`setTimeout(` written around a timer's callback (`call`), with the function that sets it as a
+ * stack would name it; without such a call, the callback itself. Undefined when the callback has no source location.
+ */
+function timerCallAroundCallback(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  m: ResourceNode,
+): { site: AllocationSite; call: boolean } | undefined {
+  const s = a.snapshot;
+  const callback = edgeTo(a, m.node, '_onTimeout');
+  const loc = callback >= 0 ? scripts.nodeLocation(callback) : undefined;
+  if (!loc) return undefined;
+  const call = resolver.findOwnerDeclaration(loc.file, 'timer', s.name(callback), undefined, loc);
+  return {
+    call: !!call,
+    site: {
+      function: (call && resolver.enclosingFunctionName(loc)) || s.name(callback) || '(anonymous)',
+      location: call ?? resolver.resolve(loc),
+      count: 0,
+      fromSource: true,
+    },
+  };
+}
+
+/**
  * The line that creates a group's resources, from the surest evidence down: an async function's own promise is made
  * where the function starts; the one call that makes the kind on the line that adds them to their holder; an
  * allocation stack whose innermost application frames hold the `new Promise(` or the call that makes the kind
@@ -574,7 +600,6 @@ export function creatingSite(
   addedAt?: SourceLocation,
   addsMember = true,
 ): { site?: AllocationSite; note?: string } {
-  const s = a.snapshot;
   const stacks = allocationStacks(a, resolver);
   // An async function's own promise is made as it starts: its creating line is the function's.
   const waiters = kind === 'pending-promise' ? promiseWaiters(a, scripts, members) : undefined;
@@ -591,6 +616,11 @@ export function creatingSite(
   // `intervals.push(setInterval(...))`): what is added is what that call made. This comes before the stacks: V8's
   // tracker can give an object the stale stack of one that lived at its address before (it depends on when the
   // optimiser ran), and the source says it the same way every run.
+  // A timer whose callback is written inside its `setInterval(`/`setTimeout(` call is made by that call, which the
+  // source names surely; a list that gets several kinds of timer (`jobs.push(setInterval(...))`, then
+  // `jobs.push(setTimeout(...))` on the next line) has more than one line that adds to it.
+  const aroundCallback = kind === 'timer' ? timerCallAroundCallback(a, scripts, resolver, members[0]) : undefined;
+  if (aroundCallback?.call) return { site: aroundCallback.site };
   const onAddLine = addedAt && addsMember ? creatingCallOn(resolver, kind, addedAt) : undefined;
   if (onAddLine) return { site: { ...onAddLine, count: 0, fromSource: true } };
   // A socket a server accepted is made by Node when a client connects, where no application frame runs (its stack, if
@@ -657,22 +687,8 @@ export function creatingSite(
         note: 'the function that awaits them: no allocation stack or unique `new Promise(` names the line that creates them',
       };
   }
-  if (kind === 'timer') {
-    // The `setInterval(`/`setTimeout(` around the timer's callback.
-    const callback = edgeTo(a, members[0].node, '_onTimeout');
-    const loc = callback >= 0 ? scripts.nodeLocation(callback) : undefined;
-    const call = loc ? resolver.findOwnerDeclaration(loc.file, 'timer', s.name(callback), undefined, loc) : undefined;
-    if (loc && (call || !guess))
-      return {
-        site: {
-          // The function that sets the timer, as a stack would name it; else the callback's own name.
-          function: (call && resolver.enclosingFunctionName(loc)) || s.name(callback) || '(anonymous)',
-          location: call ?? resolver.resolve(loc),
-          count: 0,
-          fromSource: true,
-        },
-      };
-  }
+  // The timer's callback, where no `setInterval(` is written around it (a function passed by name).
+  if (aroundCallback && !guess) return { site: aroundCallback.site };
   if (kind === 'server') {
     // The `createServer(` around the listener the server was made with (`net.createServer((socket) => ...)`).
     const at = listenerCall(
