@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { buildLeakReport, InputError } from '../../engine/report';
+import { formatGroup } from '../../src/cli/format';
 import { fixture, repoRoot } from '../helpers/fixtures';
 import { tempDir } from '../helpers/temp';
 
@@ -292,4 +293,41 @@ test('objects whose shortest path runs through their timer rather than the list 
   assert.equal(groups[0].count, 20, seen);
   assert.deepEqual(groups[0].newPerRound, [10, 10], seen);
   assert.match(groups[0].owner.name, /subscribers$/, seen);
+});
+
+test('with allocation stacks for only part of a group, the count says how many of the group they place there', () => {
+  // Tracking started after round 1: the round-1 objects have no stack. The line used to read `(50)` for a group of 100.
+  const report = buildLeakReport(fixture('late-tracking').files);
+  const group = report.leaks.find((l) => l.className === 'Visit');
+  assert.ok(group, JSON.stringify(report.leaks.map((l) => l.id)));
+  assert.equal(group.count, 100);
+  const site = group.allocationSites[0];
+  assert.equal(site.function, 'record');
+  assert.equal(site.count, 50, JSON.stringify(site));
+  assert.equal(site.of, 100, JSON.stringify(site));
+  assert.ok((site.withoutStack ?? 0) >= 40, JSON.stringify(site));
+  const text = formatGroup(group, 1, repoRoot, false).join('\n');
+  assert.match(text, /allocated in record\(\) .*\(50 of 100 by V8's allocation stacks; none kept for \d+/, text);
+});
+
+test("a leak made inside a library names the application's line that calls into it, from the source without stacks", () => {
+  const file = path.join(repoRoot, 'test', 'fixtures', 'apps', 'library-pool.js');
+  const callLine =
+    fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes('= pool.acquire()')) + 1;
+  for (const track of [false, true]) {
+    const report = buildLeakReport(fixture('library-pool', { track }).files);
+    const group = report.leaks.find((l) => l.className === 'Resource');
+    assert.ok(group, JSON.stringify(report.leaks.map((l) => l.id)));
+    const site = group.allocationSites[0];
+    assert.match(site.location?.file ?? '', /[\\/]node_modules[\\/]tiny-pool[\\/]/);
+    assert.equal(site.caller?.function, 'handle', JSON.stringify(site));
+    assert.equal(site.caller?.location?.file, file);
+    assert.equal(site.caller?.location?.line, callLine);
+    const text = formatGroup(group, 1, repoRoot, false).join('\n');
+    assert.match(text, /called from handle\(\) {2}test\/fixtures\/apps\/library-pool\.js:\d+/, text);
+    if (site.caller?.fromSource) assert.match(text, /found in the source, no allocation stack/, text);
+  }
 });
