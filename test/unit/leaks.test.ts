@@ -331,3 +331,17 @@ test("a leak made inside a library names the application's line that calls into 
     if (site.caller?.fromSource) assert.match(text, /found in the source, no allocation stack/, text);
   }
 });
+
+test('allocation stacks survive a compacting GC after a snapshot (the tracking guard turns compaction off)', () => {
+  // V8 moves an object's stack with it only while it has no snapshot id: compaction after a snapshot lost the stacks
+  // of every object it moved, and the line came from the source or with a count short of the group.
+  const report = buildLeakReport(fixture('compacted-stacks').files);
+  const group = report.leaks.find((l) => l.className === 'Order');
+  assert.ok(group, JSON.stringify(report.leaks.map((l) => l.id)));
+  assert.equal(group.count, 100);
+  const site = group.allocationSites[0];
+  assert.equal(site.function, 'place', JSON.stringify(site));
+  assert.equal(site.fromSource, undefined, JSON.stringify(site));
+  assert.equal(site.count, 100, JSON.stringify(site));
+  assert.equal(site.of, undefined, JSON.stringify(site));
+});
