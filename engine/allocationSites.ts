@@ -108,6 +108,91 @@ export function allocationSitesOf(
   c: LeakCluster,
   ownerFile: string | undefined,
 ): AllocationSite[] {
+  return withLibraryCallers(a, scripts, resolver, sitesOf(a, scripts, resolver, c, ownerFile));
+}
+
+/**
+ * For a site inside a library (node_modules) with no caller from an allocation stack: the application's line that
+ * calls into the library towards it, from the source. The application's calls of the allocating function by name; if
+ * it has none (a helper the library calls itself), of the library functions that call it, up to three levels out.
+ * Generic names match unrelated calls, so more than three candidates name none; then the site says what to do.
+ */
+function withLibraryCallers(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  sites: AllocationSite[],
+): AllocationSite[] {
+  return sites.map((site) => {
+    const file = site.location?.file;
+    if (site.caller || !file || !LIBRARY_PATH.test(file)) return site;
+    const caller = sourceCaller(scripts, resolver, site.function, packageRoot(file));
+    if (caller) return { ...site, caller };
+    const tracked = !!a.snapshot.traceTree && a.snapshot.traceTree.count > 0;
+    return {
+      ...site,
+      callerNote: tracked
+        ? "the application's line that calls into the library: not in V8's allocation stacks, and no unique call of it in the application's files"
+        : "the application's line that calls into the library: no unique call of it in the application's files; run again with --track-allocations to record it",
+    };
+  });
+}
+
+/** Names no call can be told apart by: a module's top level, anonymous functions, and the most common method names. */
+const VAGUE_NAMES = new Set([
+  '(top level)',
+  '(anonymous)',
+  'anonymous',
+  'constructor',
+  'push',
+  'set',
+  'get',
+  'add',
+  'call',
+  'apply',
+  'then',
+  'emit',
+  'on',
+]);
+
+function sourceCaller(
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  fn: string,
+  pkg: string | undefined,
+): AllocationSite['caller'] | undefined {
+  const appFiles = scripts.files().filter((f) => !LIBRARY_PATH.test(f));
+  const libFiles = pkg ? scripts.files().filter((f) => f.startsWith(pkg)) : [];
+  let names = [fn.replace(/^.*\./, '')].filter((n) => !VAGUE_NAMES.has(n));
+  const seen = new Set(names);
+  for (let level = 0; level < 3 && names.length > 0; level++) {
+    const found = resolver.findCallsIn(appFiles, names, 4);
+    if (found.length > 0 && found.length <= 3)
+      return {
+        function: found[0].function,
+        location: found[0].location,
+        fromSource: true,
+        ...(found.length > 1 ? { candidates: found.length } : {}),
+      };
+    if (found.length > 3) return undefined;
+    // One level out: the library's functions that call these.
+    const outer = resolver
+      .findCallsIn(libFiles, names, 16)
+      .map((f) => f.function.replace(/^.*\./, ''))
+      .filter((n) => n && !VAGUE_NAMES.has(n) && !seen.has(n));
+    names = [...new Set(outer)];
+    for (const n of names) seen.add(n);
+  }
+  return undefined;
+}
+
+function sitesOf(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  c: LeakCluster,
+  ownerFile: string | undefined,
+): AllocationSite[] {
   const tracked = trackedSites(a, resolver, c);
   if (tracked.some((site) => site.exact)) return tracked.map(({ exact: _exact, ...site }) => site);
   // A chain can alternate between elements the program makes and elements the runtime makes for it (a promise
@@ -198,9 +283,11 @@ function trackedSites(
   if (!stacks) return [];
   // Objects by their trace node; the stack is the same for all of them.
   const perTrace = new Map<number, number>();
+  let withoutStack = 0;
   for (const m of c.members) {
     const t = stacks.traceNode(m);
     if (t !== undefined) perTrace.set(t, (perTrace.get(t) ?? 0) + 1);
+    else withoutStack++;
   }
   const sites = new Map<string, AllocationSite & { exact: boolean }>();
   const total = c.members.length;
@@ -210,7 +297,11 @@ function trackedSites(
       const f = stacks.frameOf(t);
       if (f) frames.push(f);
     }
-    if (frames.length === 0) continue;
+    if (frames.length === 0) {
+      // Only Node's or V8's own frames: no stack of the program's.
+      withoutStack += count;
+      continue;
+    }
     // The innermost frame that can make the class is where it is made (an inlined callee is looked into).
     let at = 0;
     let exact: SourceLocation | undefined;
@@ -267,11 +358,16 @@ function trackedSites(
   const top = list[0]?.count ?? 0;
   const isApp = (site: AllocationSite & { exact: boolean }) =>
     site.exact && !site.caller && !!site.location && !LIBRARY_PATH.test(site.location.file);
-  return list
+  const shown = list
     .sort(
       (x, y) => Number(isApp(y) && y.count >= top / 4) - Number(isApp(x) && x.count >= top / 4) || y.count - x.count,
     )
     .slice(0, 5);
+  // A count short of the group says so: V8's tracker lost the stacks of the others (a whole round's, at times), or
+  // gave them stale ones that name no place making the class. The count is what the stacks show, not the group.
+  const placed = shown.reduce((n, site) => n + site.count, 0);
+  if (placed < total) for (const site of shown) Object.assign(site, { of: total, withoutStack });
+  return shown;
 }
 
 /** Why no allocation site could be named for a group, in words a user can act on. */
@@ -557,6 +653,32 @@ function listenerCall(
 }
 
 /**
+ * The `setInterval(`/`setTimeout(` written around a timer's callback (`call`), with the function that sets it as a
+ * stack would name it; without such a call, the callback itself. Undefined when the callback has no source location.
+ */
+function timerCallAroundCallback(
+  a: HeapAnalysis,
+  scripts: ScriptIndex,
+  resolver: SourceResolver,
+  m: ResourceNode,
+): { site: AllocationSite; call: boolean } | undefined {
+  const s = a.snapshot;
+  const callback = edgeTo(a, m.node, '_onTimeout');
+  const loc = callback >= 0 ? scripts.nodeLocation(callback) : undefined;
+  if (!loc) return undefined;
+  const call = resolver.findOwnerDeclaration(loc.file, 'timer', s.name(callback), undefined, loc);
+  return {
+    call: !!call,
+    site: {
+      function: (call && resolver.enclosingFunctionName(loc)) || s.name(callback) || '(anonymous)',
+      location: call ?? resolver.resolve(loc),
+      count: 0,
+      fromSource: true,
+    },
+  };
+}
+
+/**
  * The line that creates a group's resources, from the surest evidence down: an async function's own promise is made
  * where the function starts; the one call that makes the kind on the line that adds them to their holder; an
  * allocation stack whose innermost application frames hold the `new Promise(` or the call that makes the kind
@@ -574,7 +696,6 @@ export function creatingSite(
   addedAt?: SourceLocation,
   addsMember = true,
 ): { site?: AllocationSite; note?: string } {
-  const s = a.snapshot;
   const stacks = allocationStacks(a, resolver);
   // An async function's own promise is made as it starts: its creating line is the function's.
   const waiters = kind === 'pending-promise' ? promiseWaiters(a, scripts, members) : undefined;
@@ -591,6 +712,11 @@ export function creatingSite(
   // `intervals.push(setInterval(...))`): what is added is what that call made. This comes before the stacks: V8's
   // tracker can give an object the stale stack of one that lived at its address before (it depends on when the
   // optimiser ran), and the source says it the same way every run.
+  // A timer whose callback is written inside its `setInterval(`/`setTimeout(` call is made by that call, which the
+  // source names surely; a list that gets several kinds of timer (`jobs.push(setInterval(...))`, then
+  // `jobs.push(setTimeout(...))` on the next line) has more than one line that adds to it.
+  const aroundCallback = kind === 'timer' ? timerCallAroundCallback(a, scripts, resolver, members[0]) : undefined;
+  if (aroundCallback?.call) return { site: aroundCallback.site };
   const onAddLine = addedAt && addsMember ? creatingCallOn(resolver, kind, addedAt) : undefined;
   if (onAddLine) return { site: { ...onAddLine, count: 0, fromSource: true } };
   // A socket a server accepted is made by Node when a client connects, where no application frame runs (its stack, if
@@ -657,22 +783,8 @@ export function creatingSite(
         note: 'the function that awaits them: no allocation stack or unique `new Promise(` names the line that creates them',
       };
   }
-  if (kind === 'timer') {
-    // The `setInterval(`/`setTimeout(` around the timer's callback.
-    const callback = edgeTo(a, members[0].node, '_onTimeout');
-    const loc = callback >= 0 ? scripts.nodeLocation(callback) : undefined;
-    const call = loc ? resolver.findOwnerDeclaration(loc.file, 'timer', s.name(callback), undefined, loc) : undefined;
-    if (loc && (call || !guess))
-      return {
-        site: {
-          // The function that sets the timer, as a stack would name it; else the callback's own name.
-          function: (call && resolver.enclosingFunctionName(loc)) || s.name(callback) || '(anonymous)',
-          location: call ?? resolver.resolve(loc),
-          count: 0,
-          fromSource: true,
-        },
-      };
-  }
+  // The timer's callback, where no `setInterval(` is written around it (a function passed by name).
+  if (aroundCallback && !guess) return { site: aroundCallback.site };
   if (kind === 'server') {
     // The `createServer(` around the listener the server was made with (`net.createServer((socket) => ...)`).
     const at = listenerCall(

@@ -418,6 +418,7 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
     for (const m of members) c.members.push(m);
     c.heads.push(node);
   }
+  mergeHeldElsewhere(last, clusters);
 
   // Collections that grow every round. One that holds a group's objects is that group's container; one whose new
   // entries are strings or numbers, or old objects, is itself the leak: its entries are data, not objects to chase.
@@ -598,6 +599,71 @@ function collectionCluster(
     isLeak,
     collection: { node: rep, entries: countSeries, bytes: sizeSeries },
   };
+}
+
+/** A group of objects while the leak finder builds it. */
+interface DraftCluster {
+  kind: LeakKind;
+  members: number[];
+  heads: number[];
+  rep: number;
+}
+
+/**
+ * Objects of one leak whose shortest path from the roots runs past their group's holder: a subscriber kept in
+ * `subscribers` whose interval's callback captures it is reached through Node's timer list when that way is shorter,
+ * and its owner then reads as the callback's variable, so the group came out a few objects short and those few made a
+ * group of their own. Such an object is still an element of the group's holder: an object of a group's class that a
+ * holder of at least two of the group's objects (an Array's elements, a Map's table) also holds joins that group.
+ * O(retainers of the members).
+ */
+function mergeHeldElsewhere(a: HeapAnalysis, clusters: Map<string, DraftCluster>): void {
+  const s = a.snapshot;
+  const byClass = new Map<string, DraftCluster[]>();
+  for (const c of clusters.values()) {
+    if (c.kind !== 'objects') continue;
+    const name = leakClassName(a, c.rep);
+    const list = byClass.get(name);
+    if (list) list.push(c);
+    else byClass.set(name, [c]);
+  }
+  const holders = (node: number, visit: (holder: number) => boolean | void): void => {
+    for (let r = s.firstRetainer[node]; r < s.firstRetainer[node + 1]; r++)
+      if (s.edgeType[s.retainerEdge[r]] !== s.types.edgeWeak && visit(s.retainerNode[r])) return;
+  };
+  const emptied = new Set<DraftCluster>();
+  for (const list of byClass.values()) {
+    if (list.length < 2) continue;
+    list.sort((x, y) => y.members.length - x.members.length);
+    for (let i = 0; i < list.length; i++) {
+      const big = list[i];
+      if (emptied.has(big) || big.members.length < 2) continue;
+      const seen = new Map<number, number>();
+      for (const m of big.members) holders(m, (h) => void seen.set(h, (seen.get(h) ?? 0) + 1));
+      const shared = new Set([...seen].filter(([, n]) => n >= 2).map(([h]) => h));
+      if (shared.size === 0) continue;
+      for (let j = i + 1; j < list.length; j++) {
+        const small = list[j];
+        if (emptied.has(small)) continue;
+        const stays: number[] = [];
+        for (const m of small.members) {
+          let held = false;
+          holders(m, (h) => (held = shared.has(h)));
+          if (!held) {
+            stays.push(m);
+            continue;
+          }
+          big.members.push(m);
+          big.heads.push(m);
+        }
+        if (stays.length === small.members.length) continue;
+        small.members = stays;
+        small.heads = small.heads.filter((h) => stays.includes(h));
+        if (stays.length === 0) emptied.add(small);
+      }
+    }
+  }
+  for (const [key, c] of clusters) if (emptied.has(c)) clusters.delete(key);
 }
 
 /**

@@ -687,7 +687,8 @@ function describeResources(
   }
   if (!split) byShape.get('*')!.members = c.members;
   const out: ResourceGroup[] = [];
-  for (const g of byShape.values()) {
+  const shapes = new Map<ResourceGroup, string>();
+  for (const [shape, g] of byShape) {
     const newPerRound = new Array<number>(rounds).fill(0);
     for (const m of g.members) newPerRound[m.round]++;
     if (!newPerRound.every((x) => x >= minPerRound)) continue;
@@ -731,8 +732,46 @@ function describeResources(
       ...(awaitedBy ? { awaitedBy } : {}),
       sampleIds: g.members.slice(0, 10).map((m) => s.nodeId[target(m)]),
     });
+    shapes.set(out[out.length - 1], shape);
   }
+  // (The callback's file in the key loses its folder: the same program checked out elsewhere keeps its ids.)
+  distinctIds(out, (g) => (shapes.get(g) ?? '').replace(/\|[^|]*[\\/]/g, '|'));
   return out.sort((x, y) => y.count - x.count);
+}
+
+/**
+ * Makes the ids of groups unique and stable: groups that would share an id (`timer@jobs` for two kinds of timer in one
+ * list) each get `#` and a short hash of what sets them apart (`key`: the shape of their path from the owner and, for
+ * timers, where their callback is written), which is the same in every run of the program, whatever the order or the
+ * counts of the groups. A group whose id is its own keeps it as it was.
+ */
+export function distinctIds<T extends { id: string }>(groups: T[], key: (g: T) => string): void {
+  const byId = new Map<string, T[]>();
+  for (const g of groups) {
+    const same = byId.get(g.id);
+    if (same) same.push(g);
+    else byId.set(g.id, [g]);
+  }
+  for (const [id, same] of byId) {
+    if (same.length < 2) continue;
+    const taken = new Set<string>();
+    for (const g of [...same].sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0))) {
+      let candidate = `${id}#${fnv1a(key(g))}`;
+      for (let n = 2; taken.has(candidate); n++) candidate = `${id}#${fnv1a(key(g))}-${n}`;
+      taken.add(candidate);
+      g.id = candidate;
+    }
+  }
+}
+
+/** FNV-1a of a string, as 8 hex digits: a short name that stays the same for the same text. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
 }
 
 /**

@@ -110,8 +110,21 @@ export interface AllocationSite {
   location?: SourceLocation;
   /** Objects of the group allocated here (0 when found in the source and more than one place could make them). */
   count: number;
-  /** For objects made inside a library: the application's line that called into it. */
-  caller?: { function: string; location?: SourceLocation };
+  /**
+   * From allocation stacks, when they put only `count` of the group's objects here: the group's size. V8's tracker
+   * keeps no stack, or a stale one that names no place making the class, for some objects (it can lose a whole round's).
+   */
+  of?: number;
+  /** With `of`: how many of the group's objects have no allocation stack at all. */
+  withoutStack?: number;
+  /**
+   * For objects made inside a library: the application's line that called into it. From the allocation stack, or
+   * (`fromSource`) from the application's source: its call of the library function that makes them (or of one that
+   * calls that function), `candidates` such calls in all when there are several.
+   */
+  caller?: { function: string; location?: SourceLocation; fromSource?: true; candidates?: number };
+  /** For objects made inside a library when no caller could be named: why, and what to do. */
+  callerNote?: string;
   /** The creating stack from the allocation out to the application's frame (marked `app`), innermost first. */
   stack?: { function: string; location?: SourceLocation; app?: true }[];
   /** True when found in the source code rather than in allocation stacks recorded by V8. */

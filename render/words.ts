@@ -58,6 +58,33 @@ export function callerSentence(site: Pick<AllocationSite, 'caller'>): string {
   return `called from ${site.caller.function || '(anonymous)'}()`;
 }
 
+/**
+ * The count after an allocation line: `200`, or, when V8's stacks put only part of the group there,
+ * `22 of 200 by V8's allocation stacks; none kept for 170, another stack for 8`.
+ */
+export function siteCountText(site: Pick<AllocationSite, 'count' | 'of' | 'withoutStack'>): string {
+  if (site.of === undefined || site.count >= site.of) return String(site.count);
+  const none = site.withoutStack ?? 0;
+  const other = site.of - site.count - none;
+  const rest = [none > 0 ? `none kept for ${none}` : '', other > 0 ? `another stack for ${other}` : '']
+    .filter(Boolean)
+    .join(', ');
+  return `${site.count} of ${site.of} by V8's allocation stacks${rest ? `; ${rest}` : ''}`;
+}
+
+/**
+ * How the application's calling line was found when it was not in an allocation stack: `found in the source: the
+ * application's call of acquire()` (or `one of 3 calls`).
+ */
+export function callerOrigin(site: Pick<AllocationSite, 'caller' | 'function'>): string {
+  const c = site.caller;
+  if (!c?.fromSource) return '';
+  const what = `${site.function || '(anonymous)'}()`;
+  return c.candidates && c.candidates > 1
+    ? `found in the source, no allocation stack: one of ${c.candidates} calls into the library towards ${what}`
+    : `found in the source, no allocation stack: the application's call into the library towards ${what}`;
+}
+
 /** Says how a site was found when it was not seen in V8's allocation stacks. */
 export function siteOrigin(site: Pick<AllocationSite, 'fromSource' | 'count'>): string {
   if (!site.fromSource) return '';

@@ -14,6 +14,7 @@ import {
   samplingGrowthSentence,
   samplingLiveBytes,
   SERIES_ARROW,
+  callerOrigin,
   callerSentence,
   collectionGrowth,
   chainSentence,
@@ -21,6 +22,7 @@ import {
   containerSentence,
   frameText,
   heldViaSentence,
+  siteCountText,
   siteOrigin,
   threadText,
   resourceAwaited,
@@ -239,9 +241,14 @@ export function hoverMarkdown(
       const p = places.sites[i];
       const origin = siteOrigin(s);
       out.push(
-        `- ${s.count} in ${code((s.function || '(anonymous)') + '()')}${p ? ' at ' + lineLink(p.file, p.line, root) : s.location ? at(s.location) : ''}${origin ? ` (${escapeMarkdown(origin)})` : ''}`,
+        `- ${escapeMarkdown(siteCountText(s))} in ${code((s.function || '(anonymous)') + '()')}${p ? ' at ' + lineLink(p.file, p.line, root) : s.location ? at(s.location) : ''}${origin ? ` (${escapeMarkdown(origin)})` : ''}`,
       );
-      if (s.caller) out.push(`  - ${escapeMarkdown(cap(callerSentence(s)))}${at(s.caller.location)}`);
+      const callerFrom = callerOrigin(s);
+      if (s.caller)
+        out.push(
+          `  - ${escapeMarkdown(cap(callerSentence(s)))}${at(s.caller.location)}${callerFrom ? ` (${escapeMarkdown(callerFrom)})` : ''}`,
+        );
+      else if (s.callerNote) out.push(`  - ${escapeMarkdown(cap(s.callerNote))}`);
       if (s.stack?.length) {
         out.push('  - Creating stack, innermost first:');
         for (const f of s.stack.slice(0, 10)) out.push(`    - ${code(frameText(f))}${at(f.location)}`);

@@ -5,6 +5,8 @@ import { stepText, stepWhere } from '../../render/steps';
 import { formatBytes } from '../../protocol/units';
 import {
   ADDED_AT,
+  callerOrigin,
+  callerSentence,
   chainSentence,
   collectionHeadline,
   containerSentence,
@@ -12,6 +14,7 @@ import {
   resourceAwaited,
   resourceCreated,
   resourceHeadline,
+  siteCountText,
 } from '../../render/words';
 import type { ClassSummary } from '../../protocol/heap';
 import type { LeakGroup, LeakReport, ResourceGroup, SamplingFindings, SourceLocation } from '../../protocol/report';
@@ -77,8 +80,13 @@ export function formatGroup(g: LeakGroup, index: number, cwd: string, threaded: 
   } else if (g.allocationSites.length === 0 && g.allocationNote)
     out.push(`   allocation site unknown: ${g.allocationNote}`);
   else
-    for (const site of g.allocationSites)
-      out.push(`   allocated in ${site.function}()  ${where(site.location, cwd)}  (${site.count})`);
+    for (const site of g.allocationSites) {
+      out.push(`   allocated in ${site.function}()  ${where(site.location, cwd)}  (${siteCountText(site)})`);
+      const origin = callerOrigin(site);
+      if (site.caller)
+        out.push(`   ${callerSentence(site)}  ${where(site.caller.location, cwd)}${origin ? `  (${origin})` : ''}`);
+      else if (site.callerNote) out.push(`   ${site.callerNote}`);
+    }
   const container = containerSentence(g);
   if (container) out.push(`   ${container}`);
   if (g.alsoHeld.length)

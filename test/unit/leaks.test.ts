@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { buildLeakReport, InputError } from '../../engine/report';
+import { formatGroup } from '../../src/cli/format';
 import { fixture, repoRoot } from '../helpers/fixtures';
 import { tempDir } from '../helpers/temp';
 
@@ -336,4 +337,67 @@ test("callbacks that keep their async context: the group is the program's store,
     assert.equal(g.owner.location?.line, lineIn(hooksApp, 'static hooks = []'), seen);
     assert.equal(g.allocationSites[0]?.location?.line, lineIn(hooksApp, 'const context = new RequestContext('), seen);
   }
+});
+
+test('objects whose shortest path runs through their timer rather than the list that holds them are one group', () => {
+  // A subscriber whose interval's callback captures it is reached through Node's timer list when that way is shorter:
+  // it read as held by the callback's variable `sub`, and the list's group came out a few short.
+  const report = buildLeakReport(fixture('timer-subscribers').files);
+  const seen = JSON.stringify(report.leaks.map((l) => [l.className, l.count, l.newPerRound, l.owner.name]));
+  const groups = report.leaks.filter((l) => l.className === '{id, timer}');
+  assert.equal(groups.length, 1, seen);
+  assert.equal(groups[0].count, 20, seen);
+  assert.deepEqual(groups[0].newPerRound, [10, 10], seen);
+  assert.match(groups[0].owner.name, /subscribers$/, seen);
+});
+
+test('with allocation stacks for only part of a group, the count says how many of the group they place there', () => {
+  // Tracking started after round 1: the round-1 objects have no stack. The line used to read `(50)` for a group of 100.
+  const report = buildLeakReport(fixture('late-tracking').files);
+  const group = report.leaks.find((l) => l.className === 'Visit');
+  assert.ok(group, JSON.stringify(report.leaks.map((l) => l.id)));
+  assert.equal(group.count, 100);
+  const site = group.allocationSites[0];
+  assert.equal(site.function, 'record');
+  assert.equal(site.count, 50, JSON.stringify(site));
+  assert.equal(site.of, 100, JSON.stringify(site));
+  assert.ok((site.withoutStack ?? 0) >= 40, JSON.stringify(site));
+  const text = formatGroup(group, 1, repoRoot, false).join('\n');
+  assert.match(text, /allocated in record\(\) .*\(50 of 100 by V8's allocation stacks; none kept for \d+/, text);
+});
+
+test("a leak made inside a library names the application's line that calls into it, from the source without stacks", () => {
+  const file = path.join(repoRoot, 'test', 'fixtures', 'apps', 'library-pool.js');
+  const callLine =
+    fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes('= pool.acquire()')) + 1;
+  for (const track of [false, true]) {
+    const report = buildLeakReport(fixture('library-pool', { track }).files);
+    const group = report.leaks.find((l) => l.className === 'Resource');
+    assert.ok(group, JSON.stringify(report.leaks.map((l) => l.id)));
+    const site = group.allocationSites[0];
+    assert.match(site.location?.file ?? '', /[\\/]node_modules[\\/]tiny-pool[\\/]/);
+    assert.equal(site.caller?.function, 'handle', JSON.stringify(site));
+    assert.equal(site.caller?.location?.file, file);
+    assert.equal(site.caller?.location?.line, callLine);
+    const text = formatGroup(group, 1, repoRoot, false).join('\n');
+    assert.match(text, /called from handle\(\) {2}test\/fixtures\/apps\/library-pool\.js:\d+/, text);
+    if (site.caller?.fromSource) assert.match(text, /found in the source, no allocation stack/, text);
+  }
+});
+
+test('allocation stacks survive a compacting GC after a snapshot (the tracking guard turns compaction off)', () => {
+  // V8 moves an object's stack with it only while it has no snapshot id: compaction after a snapshot lost the stacks
+  // of every object it moved, and the line came from the source or with a count short of the group.
+  const report = buildLeakReport(fixture('compacted-stacks').files);
+  const group = report.leaks.find((l) => l.className === 'Order');
+  assert.ok(group, JSON.stringify(report.leaks.map((l) => l.id)));
+  assert.equal(group.count, 100);
+  const site = group.allocationSites[0];
+  assert.equal(site.function, 'place', JSON.stringify(site));
+  assert.equal(site.fromSource, undefined, JSON.stringify(site));
+  assert.equal(site.count, 100, JSON.stringify(site));
+  assert.equal(site.of, undefined, JSON.stringify(site));
 });

@@ -126,3 +126,28 @@ void test('a cleared timer that the program still holds (a closed connection kep
   );
   assert.ok(report.leaks.some((l) => l.className === 'ClosedConnection'));
 });
+
+test('resource groups that share an owner get ids of their own, the same in another run; each timer kind its own line', () => {
+  // One list holds intervals, timeouts (each with its callback) and promises: both timer groups were `timer@jobs`, and
+  // both were said to be made on the line of the list's first push.
+  const file = path.join(repoRoot, 'test', 'fixtures', 'apps', 'shared-owner-resources.js');
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const lineOf = (text: string) => lines.findIndex((l) => l.includes(text)) + 1;
+  const idsOf = (variant?: string) => {
+    const report = buildLeakReport(fixture('shared-owner-resources', { variant }).files);
+    const all = [...report.leaks, ...(report.resources ?? [])].map((g) => g.id);
+    assert.equal(new Set(all).size, all.length, JSON.stringify(all));
+    return report.resources ?? [];
+  };
+  const first = idsOf();
+  const timers = first.filter((g) => g.kind === 'timer');
+  assert.equal(timers.length, 2, JSON.stringify(first.map((g) => g.id)));
+  for (const g of timers) assert.match(g.id, /^timer@jobs#[0-9a-f]{8}$/);
+  assert.deepEqual(
+    timers.map((g) => g.createdAt?.location?.line).sort(),
+    [lineOf('setInterval('), lineOf('setTimeout(')].sort(),
+  );
+  // A second run of the program names its groups the same way.
+  const again = idsOf('again');
+  assert.deepEqual(again.map((g) => g.id).sort(), first.map((g) => g.id).sort());
+});
