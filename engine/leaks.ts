@@ -306,6 +306,51 @@ const PRIMITIVE_CLASSES = new Set([
   '(heap number)',
 ]);
 
+/** V8's roots for what it holds of its own accord rather than for the program (names as heap snapshots give them). */
+const MACHINERY_ROOTS = new Set([
+  '(Stack roots)',
+  '(Internalized strings)',
+  '(External strings)',
+  '(Compilation cache)',
+  '(Handle scope)',
+  '(Startup object cache)',
+  '(Read-only roots)',
+  '(Builtins)',
+  '(Code flusher)',
+]);
+
+/**
+ * The nodes reached from the root by strong edges without passing through compiled code or one of MACHINERY_ROOTS.
+ * Time O(nodes + edges), memory 5 bytes per node.
+ */
+function reachedWithoutMachinery(a: HeapAnalysis): Uint8Array {
+  const s = a.snapshot;
+  const { firstEdge, edgeType, edgeTo, nodeType } = s;
+  const { code, synthetic, edgeWeak } = s.types;
+  const machineryNames = new Set<number>();
+  for (let node = 0; node < s.nodeCount; node++)
+    if (nodeType[node] === synthetic && MACHINERY_ROOTS.has(s.strings.get(s.nodeName[node])))
+      machineryNames.add(s.nodeName[node]);
+  const reached = new Uint8Array(s.nodeCount);
+  const queue = new Uint32Array(s.nodeCount);
+  let tail = 0;
+  reached[s.rootIndex] = 1;
+  queue[tail++] = s.rootIndex;
+  for (let head = 0; head < tail; head++) {
+    const node = queue[head];
+    for (let e = firstEdge[node], end = firstEdge[node + 1]; e < end; e++) {
+      if (edgeType[e] === edgeWeak) continue;
+      const t = edgeTo[e];
+      if (reached[t]) continue;
+      const type = nodeType[t];
+      if (type === code || (type === synthetic && machineryNames.has(s.nodeName[t]))) continue;
+      reached[t] = 1;
+      queue[tail++] = t;
+    }
+  }
+  return reached;
+}
+
 export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options: LeakOptions = {}): LeakFindings {
   const lastResources = findResources(last);
   const lastDigest = digestSnapshot(last, lastResources);
@@ -338,12 +383,17 @@ export function findLeaks(earlier: SnapshotDigest[], last: HeapAnalysis, options
     firstVisible[node] = node === s.rootIndex ? node : visible[d] || isOld(d) ? d : firstVisible[d];
   }
 
+  // What V8 itself holds for a moment or for its code is not the program's data: an object that can be reached only
+  // through compiled code (the constants of a function compiled for its first call), the stack or handles of the
+  // moment the snapshot was taken, the string table or the compilation cache. New such objects come with code being
+  // compiled and with the work of the moment, and would read as a leak of a few strings per round.
+  const programReach = reachedWithoutMachinery(last);
   const roots: number[] = [];
   for (let node = 0; node < n; node++) {
     if (!visible[node] || !isNew(node) || node === s.rootIndex) continue;
     if (last.distance[node] === NO_DISTANCE) continue;
     const holder = firstVisible[node];
-    if (holder === s.rootIndex || !isNew(holder)) roots.push(node);
+    if ((holder === s.rootIndex || !isNew(holder)) && programReach[node]) roots.push(node);
   }
 
   const round = (id: number) => {

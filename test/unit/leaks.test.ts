@@ -401,3 +401,14 @@ test('allocation stacks survive a compacting GC after a snapshot (the tracking g
   assert.equal(site.count, 100, JSON.stringify(site));
   assert.equal(site.of, undefined, JSON.stringify(site));
 });
+
+test('strings that only compiled code, the stack or handles of the moment hold are no leak', () => {
+  // Each round runs functions for the first time: V8 compiles them, and their constants (strings) are new objects held
+  // by the code of old functions, or by the stack and handle scope at the snapshot. This read as `(string) x42`.
+  const report = buildLeakReport(fixture('lazy-code').files);
+  assert.equal(
+    report.verdict,
+    'clean',
+    JSON.stringify(report.leaks.map((l) => [l.className, l.count, l.newPerRound, l.owner?.name])),
+  );
+});
