@@ -13,6 +13,7 @@ import { fileURLToPath } from 'url';
 import { HeapAnalysis } from './analysis';
 import { NO_DISTANCE } from './distances';
 import {
+  findEdgeTarget,
   findOwner,
   hasDictionaryShape,
   isInternalNode,
@@ -24,6 +25,7 @@ import {
   stepSignature,
 } from './paths';
 import type { LeakKind } from '../protocol/report';
+import { closureScriptName } from './scripts';
 import {
   countResources,
   findResources,
@@ -708,7 +710,8 @@ function mergeHeldElsewhere(a: HeapAnalysis, clusters: Map<string, DraftCluster>
         }
         if (stays.length === small.members.length) continue;
         small.members = stays;
-        small.heads = small.heads.filter((h) => stays.includes(h));
+        const kept = new Set(stays);
+        small.heads = small.heads.filter((h) => kept.has(h));
         if (stays.length === 0) emptied.add(small);
       }
     }
@@ -795,19 +798,10 @@ function alsoReachable(a: HeapAnalysis, heads: number[], found: number[], isNew:
 
 /** True for an instance of a class Node defines (its constructor's script is `node:...`, such as `ServerResponse`). */
 function madeByNode(a: HeapAnalysis, node: number): boolean {
-  const s = a.snapshot;
-  const target = (from: number, name: string): number => {
-    if (from < 0) return -1;
-    for (let e = s.firstEdge[from]; e < s.firstEdge[from + 1]; e++)
-      if (s.edgeHasStringName(e) && s.edgeNameText(e) === name) return s.edgeTo[e];
-    return -1;
-  };
-  const ctor = target(target(node, '__proto__'), 'constructor');
-  if (ctor < 0 || s.nodeType[ctor] !== s.types.closure) return false;
-  const shared = target(ctor, 'shared');
-  let script = target(shared, 'script_or_debug_info');
-  if (script < 0) script = target(shared, 'script');
-  return script >= 0 && s.name(script).startsWith('node:');
+  const proto = findEdgeTarget(a, node, '__proto__');
+  const ctor = proto < 0 ? -1 : findEdgeTarget(a, proto, 'constructor');
+  if (ctor < 0 || a.snapshot.nodeType[ctor] !== a.snapshot.types.closure) return false;
+  return closureScriptName(a, ctor)?.startsWith('node:') === true;
 }
 
 /** Path steps from `from` (excluded) to the nearest node in `targets`, over non-weak edges, breadth first. */

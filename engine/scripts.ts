@@ -57,13 +57,7 @@ export class ScriptIndex {
 
   /** The script name of a closure, read through its SharedFunctionInfo. */
   closureScript(closure: number): string | undefined {
-    const s = this.a.snapshot;
-    const shared = edgeTarget(this.a, closure, 'shared');
-    if (shared < 0) return undefined;
-    const script = edgeTarget(this.a, shared, 'script_or_debug_info', 'script');
-    if (script < 0) return undefined;
-    const name = s.name(script);
-    return name && !name.startsWith('system / ') ? name : undefined;
+    return closureScriptName(this.a, closure);
   }
 
   /** Where a closure's function starts, or where an object's constructor is (from `locations`). */
@@ -78,6 +72,16 @@ export class ScriptIndex {
     if (!file) return undefined;
     return { file, line: a.locations.line(entry) + 1, column: a.locations.column(entry) + 1, scriptId };
   }
+}
+
+/** The script name of a closure, read through its SharedFunctionInfo, or undefined. */
+export function closureScriptName(a: HeapAnalysis, closure: number): string | undefined {
+  const shared = edgeTarget(a, closure, 'shared');
+  if (shared < 0) return undefined;
+  const script = edgeTarget(a, shared, 'script_or_debug_info', 'script');
+  if (script < 0) return undefined;
+  const name = a.snapshot.name(script);
+  return name && !name.startsWith('system / ') ? name : undefined;
 }
 
 function edgeTarget(a: HeapAnalysis, node: number, ...names: string[]): number {
